@@ -1,0 +1,2 @@
+//! `crit`: CRIU image tool.
+fn main() {}

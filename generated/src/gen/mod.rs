@@ -1,0 +1,3 @@
+//! @generated placeholder, replaced by `cargo xtask regen`
+pub mod view {}
+pub mod owned {}

@@ -1,0 +1,1 @@
+//! Per-field glue for generated code.

@@ -1,0 +1,10 @@
+//! The hand-written runtime that generated code calls.
+
+mod error;
+pub mod fields;
+pub mod json;
+pub mod json_in;
+pub mod wire;
+
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use wire::UnknownFields;

@@ -1,0 +1,10 @@
+//! Read, write, validate and explore CRIU checkpoint images.
+//!
+//! `criu-image` is what downstream crates depend on: it re-exports the generated schema types
+//! ([`proto`]) and adds image framing, checkpoint directories, exploration, memory access, the
+//! live-process memory reader ([`procmem`]) and file-content cookies ([`cookie`]).
+
+pub use criu_image_proto as proto;
+
+pub mod cookie;
+pub mod procmem;

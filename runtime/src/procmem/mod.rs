@@ -1,0 +1,1 @@
+//! Live process memory reader (placeholder).
