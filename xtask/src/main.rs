@@ -1,2 +1,43 @@
 //! Project automation: `cargo xtask <command>`.
-fn main() {}
+//!
+//! - `regen [--check]`: regenerate `generated/src/gen/` from `proto/` (or fail if stale)
+//! - `sync-protos DIR`: copy CRIU's `images/*.proto` and LICENSE from a CRIU source tree into `proto/`
+//! - `criu [--prefix DIR]`: fetch CRIU's source from Debian and build `criu` and reference `crit-ref`
+//! - `big-checkpoint DIR`: dump, with real CRIU, a process holding tens of thousands of VMAs and
+//!   thousands of fds (for measurements)
+//! - `compare-crit DIR`: time our `crit` against CRIU's on every image of DIR
+
+use std::path::{Path, PathBuf};
+
+mod bigckpt;
+mod compare;
+mod criu;
+mod protos;
+mod regen;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("{}", USAGE);
+        std::process::exit(2);
+    };
+    match cmd.as_str() {
+        "regen" => regen::run(rest),
+        "sync-protos" => protos::run(rest),
+        "criu" => criu::run(rest),
+        "big-checkpoint" => bigckpt::run(rest),
+        "compare-crit" => compare::run(rest),
+        "-h" | "--help" | "help" => {
+            println!("{}", USAGE);
+            Ok(())
+        }
+        other => anyhow::bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | big-checkpoint DIR | compare-crit DIR>";
+
+/// The workspace root (xtask lives one level below it).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}

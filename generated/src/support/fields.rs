@@ -1,1 +1,354 @@
-//! Per-field glue for generated code.
+//! Per-field glue that generated code calls: crit's pretty forms of integers, JSON input of each
+//! field type (with JSON paths in errors), the owned-message trait, and validator findings.
+
+use std::fmt;
+
+use super::json::{self, DictTable, FlagTable, JsonWriter};
+use super::json_in::{self, Value};
+use super::wire::{Repeated, UInt32};
+use super::{DecodeError, EncodeError, UnknownFields};
+
+/// An owned message: encode, decode, and JSON input.
+pub trait Message: Sized + Default {
+    /// The schema name, e.g. `pagemap_entry`.
+    const NAME: &'static str;
+    /// Length of [`Message::encode`]'s output.
+    fn encoded_len(&self) -> usize;
+    /// Appends the protobuf encoding, byte-identical to protobuf-c's for the same values.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Checks and decodes bytes (through the view).
+    fn decode(buf: &[u8]) -> Result<Self, DecodeError>;
+    /// Reads crit's JSON of this message (plain or pretty forms); `path` names it in errors.
+    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError>;
+    /// The encoding as a new vector.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode(&mut out);
+        out
+    }
+}
+
+/// How a device number is packed (`(criu).dev`, with `(criu).odev` for the glibc encoding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dev {
+    None,
+    Kernel,
+    Old,
+}
+
+/// The `(criu)` options of an integer field that decide its pretty form.
+#[derive(Clone, Copy, Debug)]
+pub struct IntFmt {
+    pub hex: bool,
+    pub dev: Dev,
+    pub flags: Option<&'static FlagTable>,
+    pub dict: Option<&'static DictTable>,
+}
+
+/// An unsigned integer field. Pretty mode, in crit's order: hex (own or inherited), dev, flags,
+/// dict (a value without a name stays a number), else the number.
+#[inline]
+pub fn write_uint(w: &mut JsonWriter, v: u64, fmt: &IntFmt, hex: bool) {
+    if !w.pretty() {
+        return w.u64(v);
+    }
+    pretty_int(w, i128::from(v), fmt, hex)
+}
+
+/// A signed integer field; see [`write_uint`].
+#[inline]
+pub fn write_int(w: &mut JsonWriter, v: i64, fmt: &IntFmt, hex: bool) {
+    if !w.pretty() {
+        return w.i64(v);
+    }
+    pretty_int(w, i128::from(v), fmt, hex)
+}
+
+fn pretty_int(w: &mut JsonWriter, v: i128, fmt: &IntFmt, hex: bool) {
+    if hex || fmt.hex {
+        return w.hex(v);
+    }
+    // Python's formatting of negative values through masks is not something CRIU images carry in
+    // dev/flags/dict fields (all unsigned); fall back to the number for them.
+    let Ok(u) = u64::try_from(v) else { return w.i64(v as i64) };
+    match (fmt.dev, fmt.flags, fmt.dict) {
+        (Dev::Kernel, _, _) => {
+            let mut s = String::new();
+            json::format_dev_kernel(u, &mut s);
+            w.str(&s)
+        }
+        (Dev::Old, _, _) => {
+            let mut s = String::new();
+            json::format_dev_old(u, &mut s);
+            w.str(&s)
+        }
+        (Dev::None, Some(table), _) => {
+            let mut s = String::new();
+            json::format_flags(u, table, &mut s);
+            w.str(&s)
+        }
+        (Dev::None, None, Some(dict)) => match dict.iter().find(|(k, _)| *k == u) {
+            Some((_, name)) => w.str(name),
+            None => w.u64(u),
+        },
+        _ => w.u64(u),
+    }
+}
+
+/// An enum field: its name, or its number when the schema has no name for it (crit would have
+/// dropped the field).
+#[inline]
+pub fn write_enum(w: &mut JsonWriter, v: i32, name: Option<&'static str>) {
+    match name {
+        Some(n) => w.str(n),
+        None => w.i64(i64::from(v)),
+    }
+}
+
+/// A repeated `(criu).ipadd` field: in pretty mode crit's one-element list of the address; the
+/// raw words otherwise (and when the word count is neither 1 nor 4, where crit would crash).
+pub fn write_ipadd(w: &mut JsonWriter, words: Repeated<'_, UInt32>) {
+    if w.pretty() {
+        let v: Vec<u32> = words.to_vec();
+        if let Some(text) = json::format_ipadd(&v) {
+            w.begin_array();
+            w.str(&text);
+            w.end_array();
+            return;
+        }
+    }
+    w.begin_array();
+    for v in words {
+        w.u64(u64::from(v));
+    }
+    w.end_array();
+}
+
+// ---- JSON input ----
+
+/// A JSON path for error messages, formatted only when an error happens.
+#[derive(Clone, Copy, Debug)]
+pub struct Path<'p> {
+    parent: &'p str,
+    field: Option<&'p str>,
+    index: Option<usize>,
+}
+
+impl<'p> Path<'p> {
+    pub fn new(parent: &'p str, field: &'p str, index: Option<usize>) -> Self {
+        Path { parent, field: Some(field), index }
+    }
+    /// A path already formatted.
+    pub fn text(path: &'p str) -> Self {
+        Path { parent: path, field: None, index: None }
+    }
+    fn err(&self, msg: impl Into<String>) -> EncodeError {
+        EncodeError { path: self.to_string(), message: msg.into() }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.parent)?;
+        if let Some(field) = self.field {
+            if !self.parent.is_empty() {
+                f.write_str(".")?;
+            }
+            f.write_str(field)?;
+        }
+        if let Some(i) = self.index {
+            write!(f, "[{i}]")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn missing(path: &str, message: &str, field: &str) -> EncodeError {
+    EncodeError::new(path, format!("message {message} is missing required field `{field}`"))
+}
+
+pub fn json_object<'v>(v: &'v Value, path: &str) -> Result<&'v [(String, Value)], EncodeError> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(EncodeError::new(path, format!("expected an object, found {}", other.type_name()))),
+    }
+}
+
+/// A repeated field: a JSON array whose elements `f` converts (given each element's path).
+pub fn json_array<T>(
+    v: &Value,
+    path: &str,
+    field: &str,
+    mut f: impl FnMut(&Value, &str) -> Result<T, EncodeError>,
+) -> Result<Vec<T>, EncodeError> {
+    let Value::Array(items) = v else {
+        return Err(Path::new(path, field, None).err(format!("expected an array, found {}", v.type_name())));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let p = Path::new(path, field, Some(i)).to_string();
+        out.push(f(item, &p)?);
+    }
+    Ok(out)
+}
+
+/// Integer types a JSON value can be converted into.
+pub trait JsonInt: Sized {
+    const TYPE: &'static str;
+    fn from_i128(v: i128) -> Option<Self>;
+}
+
+macro_rules! json_int {
+    ($t:ty, $name:expr) => {
+        impl JsonInt for $t {
+            const TYPE: &'static str = $name;
+            fn from_i128(v: i128) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+        }
+    };
+}
+json_int!(u32, "uint32");
+json_int!(u64, "uint64");
+json_int!(i32, "int32");
+json_int!(i64, "int64");
+
+/// An integer field: a JSON integer, or a string in any of crit's forms (dev `"maj:min"`, flags
+/// `"A | B | 0x10"`, dict names, and Python `int(s, 0)` text such as `"0x1f"`).
+pub fn json_int<T: JsonInt>(v: &Value, fmt: &IntFmt, path: &Path<'_>) -> Result<T, EncodeError> {
+    let wide: i128 = match v {
+        Value::Number(text) => parse_json_integer(text).ok_or_else(|| path.err(format!("{text} is not an integer")))?,
+        Value::String(bytes) => {
+            let s = std::str::from_utf8(bytes).map_err(|_| path.err("integer text is not UTF-8"))?;
+            int_from_str(s, fmt).ok_or_else(|| path.err(format!("cannot read {s:?} as an integer")))?
+        }
+        other => return Err(path.err(format!("expected an integer, found {}", other.type_name()))),
+    };
+    T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
+}
+
+fn parse_json_integer(text: &str) -> Option<i128> {
+    text.parse::<i128>().ok()
+}
+
+fn int_from_str(s: &str, fmt: &IntFmt) -> Option<i128> {
+    match fmt.dev {
+        Dev::Kernel => return json_in::parse_dev_kernel(s).map(i128::from),
+        Dev::Old => return json_in::parse_dev_old(s).map(i128::from),
+        Dev::None => {}
+    }
+    if let Some(table) = fmt.flags {
+        return json_in::parse_flags(s, table).map(i128::from);
+    }
+    if let Some(dict) = fmt.dict {
+        if let Some((v, _)) = dict.iter().find(|(_, n)| *n == s) {
+            return Some(i128::from(*v));
+        }
+    }
+    json_in::parse_int_str(s)
+}
+
+pub fn json_bool(v: &Value, path: &Path<'_>) -> Result<bool, EncodeError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => Err(path.err(format!("expected true or false, found {}", other.type_name()))),
+    }
+}
+
+/// A `string` field: the text's bytes (surrogate escapes give back non-UTF-8 bytes).
+pub fn json_string(v: &Value, path: &Path<'_>) -> Result<Vec<u8>, EncodeError> {
+    match v {
+        Value::String(b) => Ok(b.clone()),
+        other => Err(path.err(format!("expected a string, found {}", other.type_name()))),
+    }
+}
+
+/// A `bytes` field: base64 (newlines ignored), or quoted-printable for `unix_name`.
+pub fn json_bytes(v: &Value, unix_name: bool, path: &Path<'_>) -> Result<Vec<u8>, EncodeError> {
+    let Value::String(b) = v else {
+        return Err(path.err(format!("expected a string, found {}", v.type_name())));
+    };
+    let r = if unix_name { json_in::decode_quopri(b) } else { json_in::decode_base64(b) };
+    r.map_err(|e| path.err(e))
+}
+
+/// An enum field: the value's name (crit's form) or its number.
+pub fn json_enum(v: &Value, from_name: fn(&str) -> Option<i32>, path: &Path<'_>) -> Result<i32, EncodeError> {
+    match v {
+        Value::String(b) => {
+            let s = std::str::from_utf8(b).unwrap_or("");
+            from_name(s).ok_or_else(|| path.err(format!("{s:?} is not a value of this enum")))
+        }
+        Value::Number(text) => text.parse::<i32>().map_err(|_| path.err(format!("{text} is not an enum number"))),
+        other => Err(path.err(format!("expected an enum name, found {}", other.type_name()))),
+    }
+}
+
+/// A repeated `ipadd` field: address strings (pretty form) or raw words (plain form).
+pub fn json_ipadd(v: &Value, path: &str, field: &str) -> Result<Vec<u32>, EncodeError> {
+    let Value::Array(items) = v else {
+        return Err(Path::new(path, field, None).err(format!("expected an array, found {}", v.type_name())));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = Path::new(path, field, Some(i));
+        match item {
+            Value::String(b) => {
+                let s = std::str::from_utf8(b).unwrap_or("");
+                out.extend(json_in::parse_ipadd(s).ok_or_else(|| p.err(format!("{s:?} is not an IP address")))?);
+            }
+            _ => out.push(json_int::<u32>(item, &IntFmt { hex: false, dev: Dev::None, flags: None, dict: None }, &p)?),
+        }
+    }
+    Ok(out)
+}
+
+/// `_unknown_fields`: base64 of raw protobuf fields.
+pub fn json_unknown(v: &Value, path: &str) -> Result<UnknownFields, EncodeError> {
+    let p = Path::new(path, "_unknown_fields", None);
+    let raw = json_bytes(v, false, &p)?;
+    UnknownFields::from_raw(&raw).map_err(|e| p.err(format!("not protobuf fields: {e}")))
+}
+
+// ---- validator findings ----
+
+/// How bad a finding is. `Error`: restore will fail or misbehave; `Warning`: suspicious;
+/// `Notice`: worth knowing, not wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Notice,
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One thing a validator found: severity, field path (e.g. `entries[3].vmas[7].flags`), message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub path: String,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, path: &str, message: String) -> Self {
+        Finding { severity, path: path.to_string(), message }
+    }
+    pub fn from_decode(path: &str, e: &DecodeError) -> Self {
+        let mut p = path.to_string();
+        if !e.path.is_empty() {
+            p.push('.');
+            p.push_str(&e.path);
+        }
+        Finding { severity: Severity::Error, path: p, message: format!("byte {}: {}", e.offset, e.kind) }
+    }
+}

@@ -23,7 +23,14 @@ pub struct JsonWriter {
 impl JsonWriter {
     /// A writer in plain (`crit decode`) or pretty (`--pretty`, `show`) layout.
     pub fn new(pretty: bool) -> Self {
-        todo!()
+        JsonWriter {
+            // Entries are flushed between images' objects; start big enough that typical entries
+            // never reallocate.
+            buf: Vec::with_capacity(64 * 1024),
+            pretty,
+            stack: Vec::with_capacity(16),
+            after_key: false,
+        }
     }
     /// Whether this writer renders crit's pretty forms (hex, flags, dev, dict, ipadd).
     pub fn pretty(&self) -> bool {
@@ -34,8 +41,13 @@ impl JsonWriter {
         &self.buf
     }
     /// Moves the buffered bytes to `out` and clears the buffer.
+    ///
+    /// The buffer is cleared even when the write fails: the output is broken either way, and a
+    /// retry must not repeat bytes that may already have been written.
     pub fn flush_to(&mut self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        todo!()
+        let r = out.write_all(&self.buf);
+        self.buf.clear();
+        r
     }
     /// Takes the buffered bytes.
     pub fn take(&mut self) -> Vec<u8> {
@@ -43,59 +55,466 @@ impl JsonWriter {
     }
 
     pub fn begin_object(&mut self) {
-        todo!()
+        self.before_value();
+        self.buf.push(b'{');
+        self.stack.push(false);
     }
     pub fn end_object(&mut self) {
-        todo!()
+        self.close(b'}');
     }
     pub fn begin_array(&mut self) {
-        todo!()
+        self.before_value();
+        self.buf.push(b'[');
+        self.stack.push(false);
     }
     pub fn end_array(&mut self) {
-        todo!()
+        self.close(b']');
     }
     /// An object key; the next call writes its value.
     pub fn key(&mut self, k: &str) {
-        todo!()
+        // A key without a value before it is a caller bug; the writer stays consistent anyway.
+        self.after_key = false;
+        self.element_separator();
+        self.buf.push(b'"');
+        escape_str(&mut self.buf, k);
+        self.buf.extend_from_slice(b"\": ");
+        self.after_key = true;
     }
 
     pub fn bool(&mut self, v: bool) {
-        todo!()
+        self.before_value();
+        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
     }
     pub fn u64(&mut self, v: u64) {
-        todo!()
+        self.before_value();
+        push_u64(&mut self.buf, v);
     }
     pub fn i64(&mut self, v: i64) {
-        todo!()
+        self.before_value();
+        if v < 0 {
+            self.buf.push(b'-');
+        }
+        push_u64(&mut self.buf, v.unsigned_abs());
     }
     /// `"0x%x"` of the value, as Python prints it (negative values as `"-0x1"`).
     pub fn hex(&mut self, v: i128) {
-        todo!()
+        self.before_value();
+        self.buf.push(b'"');
+        if v < 0 {
+            self.buf.push(b'-');
+        }
+        self.buf.extend_from_slice(b"0x");
+        push_hex(&mut self.buf, v.unsigned_abs());
+        self.buf.push(b'"');
     }
     /// A JSON string of an ASCII/UTF-8 `&str` (enum names, formatted values), escaped like Python.
     pub fn str(&mut self, s: &str) {
-        todo!()
+        self.before_value();
+        self.buf.push(b'"');
+        escape_str(&mut self.buf, s);
+        self.buf.push(b'"');
     }
     /// A JSON string of a protobuf `string` field's bytes. Valid UTF-8 is escaped like Python's
     /// `ensure_ascii` (non-ASCII as `\uXXXX`, astral characters as surrogate pairs). Bytes that are
     /// not valid UTF-8 become lone surrogates `\udc80`..`\udcff` (Python's `surrogateescape`), so
     /// the value survives decode → encode exactly.
     pub fn str_bytes(&mut self, s: &[u8]) {
-        todo!()
+        self.before_value();
+        self.buf.push(b'"');
+        // Rust's chunking splits invalid sequences at the same bytes as CPython's UTF-8 decoder
+        // (both follow the Unicode "maximal subpart" practice); every invalid byte becomes its
+        // own `\udcXX` anyway, so only the valid/invalid classification has to agree.
+        for chunk in s.utf8_chunks() {
+            escape_str(&mut self.buf, chunk.valid());
+            for &b in chunk.invalid() {
+                push_u_escape(&mut self.buf, 0xdc00 | u32::from(b));
+            }
+        }
+        self.buf.push(b'"');
     }
     /// `base64.encodebytes(data)` as a JSON string: standard alphabet with padding, a newline after
     /// every 76 output characters and a trailing one; `""` for empty data.
     pub fn base64(&mut self, data: &[u8]) {
-        todo!()
+        self.before_value();
+        // encodebytes encodes 57-byte slices into 76-character lines, each ended by b"\n", which
+        // JSON shows as the two characters `\n`.
+        let lines = data.len().div_ceil(57);
+        self.buf.reserve(lines.saturating_mul(78).saturating_add(2));
+        self.buf.push(b'"');
+        let mut line = [0u8; 78];
+        for chunk in data.chunks(57) {
+            let mut n = 0;
+            let mut triples = chunk.chunks_exact(3);
+            for t in &mut triples {
+                let w = u32::from(t[0]) << 16 | u32::from(t[1]) << 8 | u32::from(t[2]);
+                line[n] = B64[(w >> 18) as usize & 63];
+                line[n + 1] = B64[(w >> 12) as usize & 63];
+                line[n + 2] = B64[(w >> 6) as usize & 63];
+                line[n + 3] = B64[w as usize & 63];
+                n += 4;
+            }
+            match *triples.remainder() {
+                [a] => {
+                    let w = u32::from(a) << 16;
+                    line[n] = B64[(w >> 18) as usize & 63];
+                    line[n + 1] = B64[(w >> 12) as usize & 63];
+                    line[n + 2] = b'=';
+                    line[n + 3] = b'=';
+                    n += 4;
+                }
+                [a, b] => {
+                    let w = u32::from(a) << 16 | u32::from(b) << 8;
+                    line[n] = B64[(w >> 18) as usize & 63];
+                    line[n + 1] = B64[(w >> 12) as usize & 63];
+                    line[n + 2] = B64[(w >> 6) as usize & 63];
+                    line[n + 3] = b'=';
+                    n += 4;
+                }
+                _ => {}
+            }
+            line[n] = b'\\';
+            line[n + 1] = b'n';
+            n += 2;
+            self.buf.extend_from_slice(&line[..n]);
+        }
+        self.buf.push(b'"');
     }
     /// `quopri.encodestring(data)` (binascii `b2a_qp`, `quotetabs=False`, `header=False`) as a JSON
     /// string: what crit prints for `(criu).conv = "unix_name"`.
     pub fn quopri(&mut self, data: &[u8]) {
-        todo!()
+        self.before_value();
+        self.buf.push(b'"');
+        quopri_into(&mut self.buf, data);
+        self.buf.push(b'"');
     }
     /// Writes raw, already-valid JSON text as a value.
     pub fn raw_value(&mut self, json: &str) {
-        todo!()
+        self.before_value();
+        self.buf.extend_from_slice(json.as_bytes());
+    }
+
+    /// Separator (and, pretty, newline + indent) before a value, unless it follows its key.
+    #[inline]
+    fn before_value(&mut self) {
+        if self.after_key {
+            self.after_key = false;
+        } else {
+            self.element_separator();
+        }
+    }
+
+    /// Separator before an element of the innermost container; nothing at top level.
+    #[inline]
+    fn element_separator(&mut self) {
+        let depth = self.stack.len();
+        let Some(has_element) = self.stack.last_mut() else {
+            return;
+        };
+        let first = !*has_element;
+        *has_element = true;
+        if self.pretty {
+            if !first {
+                self.buf.push(b',');
+            }
+            newline_indent(&mut self.buf, depth);
+        } else if !first {
+            self.buf.extend_from_slice(b", ");
+        }
+    }
+
+    fn close(&mut self, bracket: u8) {
+        // A dangling key (caller bug) is dropped from the state rather than breaking later output.
+        self.after_key = false;
+        let had_elements = self.stack.pop().unwrap_or(false);
+        if self.pretty && had_elements {
+            newline_indent(&mut self.buf, self.stack.len());
+        }
+        self.buf.push(bracket);
+    }
+}
+
+/// Newline and four spaces per nesting level (Python's `indent=4`).
+#[inline]
+fn newline_indent(buf: &mut Vec<u8>, depth: usize) {
+    const SPACES: &[u8; 64] = b"                                                                ";
+    buf.push(b'\n');
+    let mut n = depth.saturating_mul(4);
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        buf.extend_from_slice(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Class of a byte inside a JSON string under `ensure_ascii`: [`PLAIN`] bytes are copied,
+/// [`NON_ASCII`] bytes start a UTF-8 sequence to print as `\uXXXX`, anything else is the character
+/// written after a backslash (`u` meaning `\u00XX`).
+const PLAIN: u8 = 0;
+const NON_ASCII: u8 = 1;
+static ESCAPE: [u8; 256] = escape_table();
+
+const fn escape_table() -> [u8; 256] {
+    let mut t = [PLAIN; 256];
+    let mut i = 0;
+    while i < 256 {
+        // Python escapes everything outside ' '..='~', so DEL (0x7f) is `\u007f` too.
+        t[i] = if i < 0x20 || i == 0x7f {
+            b'u'
+        } else if i >= 0x80 {
+            NON_ASCII
+        } else {
+            PLAIN
+        };
+        i += 1;
+    }
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t
+}
+
+/// Appends `s` JSON-escaped (without quotes) exactly as Python's `ensure_ascii` encoder does.
+#[inline]
+fn escape_str(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let class = ESCAPE[b as usize];
+        if class == PLAIN {
+            i += 1;
+            continue;
+        }
+        if let Some(run) = bytes.get(run_start..i) {
+            buf.extend_from_slice(run);
+        }
+        if class == NON_ASCII {
+            // `i` is always on a character boundary: it only moves over ASCII bytes and whole
+            // characters.
+            let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) else {
+                run_start = i;
+                break;
+            };
+            let cp = u32::from(c);
+            if cp >= 0x1_0000 {
+                // Astral characters as UTF-16 surrogate pairs, like Python.
+                let v = cp - 0x1_0000;
+                push_u_escape(buf, 0xd800 | (v >> 10));
+                push_u_escape(buf, 0xdc00 | (v & 0x3ff));
+            } else {
+                push_u_escape(buf, cp);
+            }
+            i += c.len_utf8();
+        } else {
+            push_byte_escape(buf, b, class);
+            i += 1;
+        }
+        run_start = i;
+    }
+    if let Some(run) = bytes.get(run_start..) {
+        buf.extend_from_slice(run);
+    }
+}
+
+/// An ASCII byte's escape given its [`ESCAPE`] class.
+#[inline]
+fn push_byte_escape(buf: &mut Vec<u8>, b: u8, class: u8) {
+    if class == b'u' {
+        push_u_escape(buf, u32::from(b));
+    } else {
+        buf.extend_from_slice(&[b'\\', class]);
+    }
+}
+
+/// `\uXXXX` with four lowercase hex digits (`u` is at most 0xffff).
+#[inline]
+fn push_u_escape(buf: &mut Vec<u8>, u: u32) {
+    buf.extend_from_slice(&[
+        b'\\',
+        b'u',
+        HEX_LOWER[(u >> 12) as usize & 15],
+        HEX_LOWER[(u >> 8) as usize & 15],
+        HEX_LOWER[(u >> 4) as usize & 15],
+        HEX_LOWER[u as usize & 15],
+    ]);
+}
+
+/// Two-digit pairs for the decimal formatter.
+const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Formats `v` in decimal into the tail of `out`, returning the digits.
+#[inline]
+fn fmt_u64(mut v: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut pos = out.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        pos -= 2;
+        out[pos] = DEC_PAIRS[pair];
+        out[pos + 1] = DEC_PAIRS[pair + 1];
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        pos -= 2;
+        out[pos] = DEC_PAIRS[pair];
+        out[pos + 1] = DEC_PAIRS[pair + 1];
+    } else {
+        pos -= 1;
+        out[pos] = b'0' + v as u8;
+    }
+    // u64::MAX has 20 digits, so `pos` never underflows.
+    &out[pos..]
+}
+
+#[inline]
+fn push_u64(buf: &mut Vec<u8>, v: u64) {
+    let mut tmp = [0u8; 20];
+    buf.extend_from_slice(fmt_u64(v, &mut tmp));
+}
+
+fn push_u64_str(out: &mut String, v: u64) {
+    let mut tmp = [0u8; 20];
+    for &d in fmt_u64(v, &mut tmp) {
+        out.push(char::from(d));
+    }
+}
+
+/// Formats `v` in lowercase hex without leading zeros (`0` for zero), as `%x`.
+#[inline]
+fn fmt_hex(mut v: u128, out: &mut [u8; 32]) -> &[u8] {
+    let mut pos = out.len();
+    loop {
+        pos -= 1;
+        out[pos] = HEX_LOWER[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    // 128 bits are at most 32 hex digits, so `pos` never underflows.
+    &out[pos..]
+}
+
+#[inline]
+fn push_hex(buf: &mut Vec<u8>, v: u128) {
+    let mut tmp = [0u8; 32];
+    buf.extend_from_slice(fmt_hex(v, &mut tmp));
+}
+
+fn push_hex_str(out: &mut String, v: u128) {
+    let mut tmp = [0u8; 32];
+    for &d in fmt_hex(v, &mut tmp) {
+        out.push(char::from(d));
+    }
+}
+
+/// Longest quoted-printable line before a soft break, as binascii's `MAXLINESIZE`.
+const QP_MAXLINE: usize = 76;
+
+/// Appends `b2a_qp(data, quotetabs=False, istext=True, header=False)`, JSON-escaped.
+///
+/// This follows CPython's `binascii_b2a_qp_impl` output loop step by step, including its quirks:
+/// line ends are all written as `\r\n` when the first `\n` of the input follows a `\r`; a lone
+/// `\r` is copied as is; a `.` alone on a line is encoded; a space or tab is encoded at the very
+/// end of the data or (by rewriting the previous output byte) before a line end.
+fn quopri_into(buf: &mut Vec<u8>, data: &[u8]) {
+    let crlf = match data.iter().position(|&b| b == b'\n') {
+        Some(p) if p > 0 => data.get(p - 1) == Some(&b'\r'),
+        _ => false,
+    };
+    let mut q = QpOut { buf, last: None };
+    let mut linelen = 0usize;
+    let mut i = 0usize;
+    while let Some(&c) = data.get(i) {
+        let next = data.get(i + 1).copied();
+        let at_end = next.is_none();
+        let encode = c > 126
+            || c == b'='
+            || (c == b'.' && linelen == 0 && matches!(next, None | Some(b'\n' | b'\r' | 0)))
+            || ((c == b'\t' || c == b' ') && at_end)
+            || (c < 33 && c != b'\r' && c != b'\n' && c != b'\t' && c != b' ');
+        if encode {
+            if linelen + 3 >= QP_MAXLINE {
+                q.soft_break(crlf);
+                linelen = 0;
+            }
+            q.hex(c);
+            linelen += 3;
+            i += 1;
+        } else if c == b'\n' || (c == b'\r' && next == Some(b'\n')) {
+            linelen = 0;
+            // Trailing whitespace of a line is protected by encoding it.
+            if let Some(ws @ (b' ' | b'\t')) = q.last {
+                q.retract_last(ws);
+                q.hex(ws);
+            }
+            if crlf {
+                q.raw(b'\r');
+            }
+            q.raw(b'\n');
+            i += if c == b'\r' { 2 } else { 1 };
+        } else {
+            if !at_end && next != Some(b'\n') && linelen + 1 >= QP_MAXLINE {
+                q.soft_break(crlf);
+                linelen = 0;
+            }
+            linelen += 1;
+            q.raw(c);
+            i += 1;
+        }
+    }
+}
+
+/// Quoted-printable output written JSON-escaped, remembering the last quoted-printable byte so
+/// that trailing whitespace can be rewritten.
+struct QpOut<'a> {
+    buf: &'a mut Vec<u8>,
+    last: Option<u8>,
+}
+
+impl QpOut<'_> {
+    /// One quoted-printable output byte (printable ASCII, space, tab, CR or LF), JSON-escaped.
+    #[inline]
+    fn raw(&mut self, b: u8) {
+        let class = ESCAPE[b as usize];
+        if class == PLAIN {
+            self.buf.push(b);
+        } else {
+            push_byte_escape(self.buf, b, class);
+        }
+        self.last = Some(b);
+    }
+    /// `=XX` with uppercase hex.
+    #[inline]
+    fn hex(&mut self, b: u8) {
+        self.buf.extend_from_slice(&[b'=', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 15) as usize]]);
+        self.last = Some(HEX_UPPER[(b & 15) as usize]);
+    }
+    fn soft_break(&mut self, crlf: bool) {
+        self.raw(b'=');
+        if crlf {
+            self.raw(b'\r');
+        }
+        self.raw(b'\n');
+    }
+    /// Removes the last output byte, a space (one JSON byte) or a tab (two: `\t`).
+    fn retract_last(&mut self, ws: u8) {
+        let n = if ws == b'\t' { 2 } else { 1 };
+        let len = self.buf.len().saturating_sub(n);
+        self.buf.truncate(len);
+        self.last = None;
     }
 }
 
@@ -107,29 +526,181 @@ pub type DictTable = [(u64, &'static str)];
 /// crit's flags rendering: names of every table entry whose bits are all set in `v`... exactly:
 /// for each `(name, bit)` in order, if `v & bit != 0` the name is added and those bits cleared;
 /// leftover bits are appended as `0x%x`; joined by `" | "`; `v == 0` gives `""`.
+///
+/// The text is appended to `out`.
 pub fn format_flags(v: u64, table: &FlagTable, out: &mut String) {
-    todo!()
+    let mut rest = v;
+    let mut first = true;
+    for &(name, bit) in table {
+        if rest & bit != 0 {
+            if !first {
+                out.push_str(" | ");
+            }
+            out.push_str(name);
+            first = false;
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        if !first {
+            out.push_str(" | ");
+        }
+        out.push_str("0x");
+        push_hex_str(out, u128::from(rest));
+    }
 }
 
 /// Kernel `MKDEV` encoding (20 minor bits): `"maj:min"`.
+///
+/// The text is appended to `out`.
 pub fn format_dev_kernel(v: u64, out: &mut String) {
-    todo!()
+    push_u64_str(out, v >> 20);
+    out.push(':');
+    push_u64_str(out, v & 0xf_ffff);
 }
 
 /// glibc `dev_t` encoding (`os.major` / `os.minor`): `"maj:min"`.
+///
+/// The text is appended to `out`.
 pub fn format_dev_old(v: u64, out: &mut String) {
-    todo!()
+    push_u64_str(out, dev_old_major(v));
+    out.push(':');
+    push_u64_str(out, dev_old_minor(v));
+}
+
+/// glibc's `gnu_dev_major`: bits 8..20 and 44..64.
+fn dev_old_major(v: u64) -> u64 {
+    ((v & 0x0000_0000_000f_ff00) >> 8) | ((v & 0xffff_f000_0000_0000) >> 32)
+}
+
+/// glibc's `gnu_dev_minor`: bits 0..8 and 20..44.
+fn dev_old_minor(v: u64) -> u64 {
+    (v & 0xff) | ((v & 0x0000_0fff_fff0_0000) >> 12)
 }
 
 /// crit's ipadd form: one element → IPv4 of `ntohl(words[0])`; otherwise IPv6 of the first four
 /// words in network order, Python's `ipaddress` `.compressed` text. Returns `None` when there are
 /// neither 1 nor at least 4 words (the caller then prints the raw list).
+///
+/// The words hold the address bytes in memory order read as little-endian `u32` (crit runs
+/// `socket.ntohl` on x86), so the address bytes are each word's `to_le_bytes()` whatever the host.
+/// crit itself fails with `IndexError` on 2 or 3 words; 0 words never reach it (an empty repeated
+/// field is absent). IPv4-mapped addresses print as Python 3.11 does: `::ffff:102:304`.
 pub fn format_ipadd(words: &[u32]) -> Option<String> {
-    todo!()
+    match *words {
+        [w] => {
+            let b = w.to_le_bytes();
+            let mut out = String::with_capacity(15);
+            for (k, &octet) in b.iter().enumerate() {
+                if k > 0 {
+                    out.push('.');
+                }
+                push_u64_str(&mut out, u64::from(octet));
+            }
+            Some(out)
+        }
+        [w0, w1, w2, w3, ..] => {
+            let mut hextets = [0u16; 8];
+            for (k, w) in [w0, w1, w2, w3].into_iter().enumerate() {
+                let b = w.to_le_bytes();
+                hextets[2 * k] = u16::from_be_bytes([b[0], b[1]]);
+                hextets[2 * k + 1] = u16::from_be_bytes([b[2], b[3]]);
+            }
+            Some(format_ipv6(&hextets))
+        }
+        _ => None,
+    }
+}
+
+/// Python's `IPv6Address.compressed`: the leftmost longest run of at least two zero groups becomes
+/// `::`, groups in lowercase hex without leading zeros.
+fn format_ipv6(h: &[u16; 8]) -> String {
+    let (mut best_start, mut best_len) = (0usize, 0usize);
+    let (mut run_start, mut run_len) = (0usize, 0usize);
+    for (k, &g) in h.iter().enumerate() {
+        if g == 0 {
+            if run_len == 0 {
+                run_start = k;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                best_start = run_start;
+                best_len = run_len;
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    let mut out = String::with_capacity(39);
+    let group = |out: &mut String, g: u16| push_hex_str(out, u128::from(g));
+    if best_len >= 2 {
+        for (k, &g) in h.iter().enumerate().take(best_start) {
+            if k > 0 {
+                out.push(':');
+            }
+            group(&mut out, g);
+        }
+        out.push_str("::");
+        for (k, &g) in h.iter().enumerate().skip(best_start + best_len) {
+            if k > best_start + best_len {
+                out.push(':');
+            }
+            group(&mut out, g);
+        }
+    } else {
+        for (k, &g) in h.iter().enumerate() {
+            if k > 0 {
+                out.push(':');
+            }
+            group(&mut out, g);
+        }
+    }
+    out
 }
 
 /// crit's `human_readable` for `show --nopl`: `"%d%sB"` when the scaled value is integral, else
 /// `"%.1f%sB"`, units `''`, K, M, G, T, P, E, Z (base 1024).
 pub fn human_readable(n: u64) -> String {
-    todo!()
+    const UNITS: [&str; 8] = ["", "K", "M", "G", "T", "P", "E", "Z"];
+    let mut out = String::with_capacity(12);
+    // Python compares the int itself with 1024.0 (exactly) before its first division.
+    if n < 1024 {
+        push_u64_str(&mut out, n);
+        out.push('B');
+        return out;
+    }
+    // `num /= 1024.0` turns the int into the nearest double (ties to even, as `as f64` does) and
+    // then divides by powers of two, which is exact. So the scaled value is m / 1024^k exactly,
+    // and integer arithmetic reproduces both the `int(num) == num` test and `%.1f`'s correctly
+    // rounded (half-to-even) output without going through float formatting.
+    let m = n as f64 as u128; // an integer ≤ 2^64: exact
+    let mut k = 1u32;
+    while k < 8 && m >> (10 * (k + 1)) != 0 {
+        k += 1;
+    }
+    // m < 2^65 < 1024^7, so the loop ends at 'E' at the latest and 'YB' cannot occur.
+    let unit = UNITS.get(k as usize).copied().unwrap_or("Z");
+    let d = 1u128 << (10 * k);
+    // d is a power of two.
+    if m & (d - 1) == 0 {
+        push_u128_str(&mut out, m / d);
+    } else {
+        let q = m * 10; // < 2^69: no overflow
+        let mut tenths = q / d;
+        let rem = q % d;
+        if 2 * rem > d || (2 * rem == d && tenths % 2 == 1) {
+            tenths += 1;
+        }
+        push_u128_str(&mut out, tenths / 10);
+        out.push('.');
+        out.push(char::from(b'0' + (tenths % 10) as u8));
+    }
+    out.push_str(unit);
+    out.push('B');
+    out
+}
+
+fn push_u128_str(out: &mut String, v: u128) {
+    // Values here are below 2^64 · 10; u64 covers every quotient human_readable produces.
+    push_u64_str(out, u64::try_from(v).unwrap_or(u64::MAX));
 }

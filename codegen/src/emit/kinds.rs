@@ -1,0 +1,199 @@
+//! The image kind table (`proto/kinds.toml`) and per-kind dispatch to the entry message's view,
+//! JSON writer, JSON reader and validator.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::ident;
+use crate::model::*;
+
+pub fn emit(model: &Model) -> TokenStream {
+    let common = hex_lit(model.img_common);
+    let service = hex_lit(model.img_service);
+    let variants: Vec<_> = model.kinds.iter().map(|k| format_ident!("{}", ident::type_name(&k.name))).collect();
+    let payload_names: Vec<_> = model.payloads.keys().collect();
+    let payload_variants: Vec<_> = payload_names.iter().map(|p| format_ident!("{}", ident::type_name(p))).collect();
+    let payload_docs: Vec<_> = model.payloads.values().collect();
+
+    let infos = model.kinds.iter().zip(&variants).map(|(k, v)| {
+        let name = &k.name;
+        let magic = hex_lit(k.magic);
+        let head = match k.head {
+            Head::None => quote!(Head::None),
+            Head::Common => quote!(Head::Common),
+            Head::Service => quote!(Head::Service),
+        };
+        let msg = model.message(&k.message).map(|m| m.proto_name.clone()).unwrap_or_default();
+        let aux = match k.aux.as_ref().and_then(|a| model.message(a)) {
+            Some(m) => {
+                let n = &m.proto_name;
+                quote!(Some(#n))
+            }
+            None => quote!(None),
+        };
+        let files = &k.files;
+        let payload = format_ident!("{}", ident::type_name(&k.payload));
+        let status = k.status.chars().next().unwrap_or('W');
+        let crit = k.crit;
+        quote! {
+            KindInfo { kind: Kind::#v, name: #name, magic: #magic, head: #head, message: #msg, aux: #aux,
+                       files: &[ #( #files ),* ], payload: Payload::#payload, status: #status, crit_decodes: #crit }
+        }
+    });
+    let magic_arms = {
+        // Two kinds never share a magic in CRIU's table except aliases we fold into one kind.
+        let mut seen = std::collections::BTreeSet::new();
+        model
+            .kinds
+            .iter()
+            .zip(&variants)
+            .filter(|(k, _)| seen.insert(k.magic))
+            .map(|(k, v)| {
+                let m = hex_lit(k.magic);
+                quote!(#m => Some(Kind::#v),)
+            })
+            .collect::<Vec<_>>()
+    };
+    let name_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
+        let n = &k.name;
+        quote!(#n => Some(Kind::#v),)
+    });
+    let msg_ident = |k: &Kind| format_ident!("{}", k.message);
+    let check_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
+        let m = msg_ident(k);
+        quote!(Kind::#v => crate::view::#m::parse(buf).map(drop),)
+    });
+    let json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
+        let m = msg_ident(k);
+        quote!(Kind::#v => crate::view::#m::parse(buf)?.write_json_fields(w, false),)
+    });
+    let from_json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
+        let m = msg_ident(k);
+        quote!(Kind::#v => crate::owned::#m::from_json(v, path)?.to_bytes(),)
+    });
+    let validate_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
+        let m = msg_ident(k);
+        quote!(Kind::#v => match crate::view::#m::parse(buf) {
+            Ok(view) => view.validate(path, out),
+            Err(e) => out.push(crate::support::fields::Finding::from_decode(path, &e)),
+        },)
+    });
+    let n_kinds = model.kinds.len();
+    let raws = model.raw_kinds.iter().map(|r| {
+        let n = &r.name;
+        let f = &r.files;
+        quote!(RawKind { name: #n, files: &[ #( #f ),* ] })
+    });
+
+    quote! {
+        use crate::support::fields::{Finding, Message as _};
+        use crate::support::json::JsonWriter;
+        use crate::support::json_in::Value;
+        use crate::support::{DecodeError, EncodeError};
+
+        /// `IMG_COMMON_MAGIC`: the head word of every image but inventory and service images.
+        pub const IMG_COMMON_MAGIC: u32 = #common;
+        /// `IMG_SERVICE_MAGIC`: the head word of `stats-*` and `irmap-cache`.
+        pub const IMG_SERVICE_MAGIC: u32 = #service;
+
+        /// The word before an image's magic.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum Head { None, Common, Service }
+
+        /// What follows the entries of an image kind.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum Payload {
+            #( #[doc = #payload_docs] #payload_variants, )*
+        }
+
+        /// An image kind, by its magic (crit's names).
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+        pub enum Kind {
+            #( #variants, )*
+        }
+
+        /// Facts about one image kind.
+        #[derive(Debug)]
+        pub struct KindInfo {
+            pub kind: Kind,
+            /// crit's name, printed as `"magic"` in JSON.
+            pub name: &'static str,
+            pub magic: u32,
+            pub head: Head,
+            /// Schema name of the entry message.
+            pub message: &'static str,
+            /// Schema name of the other message a payload uses (pagemap head, ghost chunk, ipc msg).
+            pub aux: Option<&'static str>,
+            /// File-name patterns (printf formats of `criu/image-desc.c`).
+            pub files: &'static [&'static str],
+            pub payload: Payload,
+            /// `W` written by CRIU 4.2 dump, `L` legacy, `S` service image.
+            pub status: char,
+            /// Whether CRIU 4.2.1's crit can decode it.
+            pub crit_decodes: bool,
+        }
+
+        /// A raw image: no magic, not protobuf.
+        #[derive(Debug)]
+        pub struct RawKind {
+            pub name: &'static str,
+            pub files: &'static [&'static str],
+        }
+
+        /// Every kind, indexed by `Kind as usize`.
+        pub static KINDS: [KindInfo; #n_kinds] = [ #( #infos ),* ];
+
+        /// Raw images recognised by name.
+        pub static RAW_KINDS: &[RawKind] = &[ #( #raws ),* ];
+
+        impl Kind {
+            pub fn info(self) -> &'static KindInfo {
+                &KINDS[self as usize]
+            }
+            pub fn name(self) -> &'static str {
+                self.info().name
+            }
+            pub fn from_magic(magic: u32) -> Option<Kind> {
+                match magic {
+                    #( #magic_arms )*
+                    _ => None,
+                }
+            }
+            pub fn from_name(name: &str) -> Option<Kind> {
+                match name {
+                    #( #name_arms )*
+                    _ => None,
+                }
+            }
+            /// Checks one entry's wire shape.
+            pub fn check_entry(self, buf: &[u8]) -> Result<(), DecodeError> {
+                match self {
+                    #( #check_arms )*
+                }
+            }
+            /// Writes one entry's JSON members (without braces: the image layer adds `extra`).
+            pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) -> Result<(), DecodeError> {
+                match self {
+                    #( #json_arms )*
+                }
+                Ok(())
+            }
+            /// Encodes one entry from crit's JSON (plain or pretty).
+            pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {
+                Ok(match self {
+                    #( #from_json_arms )*
+                })
+            }
+            /// Validates one entry; `path` names it (e.g. `entries[3]`).
+            pub fn validate_entry(self, buf: &[u8], path: &mut String, out: &mut Vec<Finding>) {
+                match self {
+                    #( #validate_arms )*
+                }
+            }
+        }
+    }
+}
+
+fn hex_lit(v: u32) -> proc_macro2::Literal {
+    format!("0x{v:08x}").parse().expect("a hex literal")
+}

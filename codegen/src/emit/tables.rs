@@ -1,0 +1,36 @@
+//! Flag and dict tables as statics, named after their TOML keys (`mmap.prot` → `MMAP_PROT`, dict
+//! `sk` field `family` → `DICT_SK_FAMILY`).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{dict_table_ident, flag_table_ident};
+use crate::model::*;
+
+pub fn emit(model: &Model) -> TokenStream {
+    let flags = model.flag_tables.iter().map(|t| {
+        let id = flag_table_ident(&t.name);
+        let doc = format!("`{}`: {}", t.name, t.source);
+        let entries = t.entries.iter().map(|(n, v)| {
+            let v: proc_macro2::Literal = format!("0x{v:x}").parse().expect("a hex literal");
+            quote!((#n, #v))
+        });
+        quote! {
+            #[doc = #doc]
+            pub static #id: &crate::support::json::FlagTable = &[ #( #entries ),* ];
+        }
+    });
+    let dicts = model.dict_tables.iter().map(|t| {
+        let id = dict_table_ident(&t.dict, &t.field);
+        let doc = format!("dict `{}`, field `{}`: {}", t.dict, t.field, t.source);
+        let entries = t.entries.iter().map(|(v, n)| {
+            let v = proc_macro2::Literal::u64_unsuffixed(*v);
+            quote!((#v, #n))
+        });
+        quote! {
+            #[doc = #doc]
+            pub static #id: &crate::support::json::DictTable = &[ #( #entries ),* ];
+        }
+    });
+    quote! { #( #flags )* #( #dicts )* }
+}
