@@ -7,4 +7,7 @@
 pub use criu_image_proto as proto;
 
 pub mod cookie;
+pub mod crit;
+pub mod image;
 pub mod procmem;
+pub mod source;

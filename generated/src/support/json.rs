@@ -704,3 +704,508 @@ fn push_u128_str(out: &mut String, v: u128) {
     // Values here are below 2^64 · 10; u64 covers every quotient human_readable produces.
     push_u64_str(out, u64::try_from(v).unwrap_or(u64::MAX));
 }
+
+#[cfg(test)]
+mod tests {
+    //! Expected outputs come from CPython 3.11.7 (`json.dumps`, `base64.encodebytes`,
+    //! `quopri.encodestring`, `os.major`/`os.minor`, `ipaddress`, crit's `map_flags` and
+    //! `human_readable`), unless a test says otherwise.
+
+    use super::*;
+
+    fn out(w: &mut JsonWriter) -> String {
+        String::from_utf8(w.take()).expect("writer output is ASCII")
+    }
+
+    fn one(f: impl FnOnce(&mut JsonWriter)) -> String {
+        let mut w = JsonWriter::new(false);
+        f(&mut w);
+        out(&mut w)
+    }
+
+    /// The document `{"magic": "INVENTORY", "entries": [{"a": 1, "b": [1, 2, {}], "c": {},
+    /// "d": [], "e": {"x": [[]], "y": "é"}}, -5, [[1]]], "z": true, "n": null}`.
+    fn write_doc(w: &mut JsonWriter) {
+        w.begin_object();
+        w.key("magic");
+        w.str("INVENTORY");
+        w.key("entries");
+        w.begin_array();
+        w.begin_object();
+        w.key("a");
+        w.u64(1);
+        w.key("b");
+        w.begin_array();
+        w.u64(1);
+        w.i64(2);
+        w.begin_object();
+        w.end_object();
+        w.end_array();
+        w.key("c");
+        w.begin_object();
+        w.end_object();
+        w.key("d");
+        w.begin_array();
+        w.end_array();
+        w.key("e");
+        w.begin_object();
+        w.key("x");
+        w.begin_array();
+        w.begin_array();
+        w.end_array();
+        w.end_array();
+        w.key("y");
+        w.str_bytes("é".as_bytes());
+        w.end_object();
+        w.end_object();
+        w.i64(-5);
+        w.begin_array();
+        w.begin_array();
+        w.u64(1);
+        w.end_array();
+        w.end_array();
+        w.end_array();
+        w.key("z");
+        w.bool(true);
+        w.key("n");
+        w.raw_value("null");
+        w.end_object();
+    }
+
+    #[test]
+    fn layout_plain() {
+        let mut w = JsonWriter::new(false);
+        assert!(!w.pretty());
+        write_doc(&mut w);
+        assert_eq!(
+            out(&mut w),
+            r#"{"magic": "INVENTORY", "entries": [{"a": 1, "b": [1, 2, {}], "c": {}, "d": [], "e": {"x": [[]], "y": "\u00e9"}}, -5, [[1]]], "z": true, "n": null}"#
+        );
+    }
+
+    #[test]
+    fn layout_pretty() {
+        let mut w = JsonWriter::new(true);
+        assert!(w.pretty());
+        write_doc(&mut w);
+        let expected = PRETTY;
+        assert_eq!(out(&mut w), expected);
+    }
+
+    const PRETTY: &str = r#"{
+    "magic": "INVENTORY",
+    "entries": [
+        {
+            "a": 1,
+            "b": [
+                1,
+                2,
+                {}
+            ],
+            "c": {},
+            "d": [],
+            "e": {
+                "x": [
+                    []
+                ],
+                "y": "\u00e9"
+            }
+        },
+        -5,
+        [
+            [
+                1
+            ]
+        ]
+    ],
+    "z": true,
+    "n": null
+}"#;
+
+    #[test]
+    fn layout_empty_and_scalars() {
+        for pretty in [false, true] {
+            let mut w = JsonWriter::new(pretty);
+            w.begin_array();
+            w.end_array();
+            assert_eq!(out(&mut w), "[]");
+            w.begin_object();
+            w.end_object();
+            assert_eq!(out(&mut w), "{}");
+            w.u64(7);
+            assert_eq!(out(&mut w), "7");
+            w.begin_object();
+            w.key("k");
+            w.begin_array();
+            w.end_array();
+            w.end_object();
+            assert_eq!(out(&mut w), if pretty { "{\n    \"k\": []\n}" } else { "{\"k\": []}" });
+        }
+        // Deep pretty nesting indents past the writer's 64-space chunk.
+        let mut w = JsonWriter::new(true);
+        for _ in 0..20 {
+            w.begin_array();
+        }
+        w.u64(0);
+        for _ in 0..20 {
+            w.end_array();
+        }
+        let s = out(&mut w);
+        assert!(s.contains(&format!("\n{}0\n", " ".repeat(80))));
+        assert!(s.ends_with("\n]"));
+    }
+
+    #[test]
+    fn misuse_does_not_panic() {
+        let mut w = JsonWriter::new(true);
+        w.end_array();
+        w.end_object();
+        w.key("dangling");
+        w.end_object();
+        w.u64(1);
+        assert!(!w.buffer().is_empty());
+    }
+
+    #[test]
+    fn numbers() {
+        for (v, s) in [(0u64, "0"), (9, "9"), (10, "10"), (99, "99"), (100, "100"), (101, "101"), (12345, "12345"), (u64::MAX, "18446744073709551615")] {
+            assert_eq!(one(|w| w.u64(v)), s);
+        }
+        for (v, s) in [(0i64, "0"), (-1, "-1"), (-10, "-10"), (i64::MIN, "-9223372036854775808"), (i64::MAX, "9223372036854775807")] {
+            assert_eq!(one(|w| w.i64(v)), s);
+        }
+        // Every power of ten and its neighbours against std's formatter.
+        let mut p = 1u64;
+        loop {
+            for v in [p - 1, p, p + 1] {
+                assert_eq!(one(|w| w.u64(v)), v.to_string());
+            }
+            match p.checked_mul(10) {
+                Some(n) => p = n,
+                None => break,
+            }
+        }
+        assert_eq!(one(|w| w.bool(false)), "false");
+    }
+
+    #[test]
+    fn hex_like_python() {
+        // "0x%x" % v
+        for (v, s) in [
+            (0i128, r#""0x0""#),
+            (0x1f, r#""0x1f""#),
+            (-1, r#""-0x1""#),
+            (u64::MAX as i128, r#""0xffffffffffffffff""#),
+            (i128::MAX, r#""0x7fffffffffffffffffffffffffffffff""#),
+            (i128::MIN, r#""-0x80000000000000000000000000000000""#),
+        ] {
+            assert_eq!(one(|w| w.hex(v)), s);
+        }
+    }
+
+    #[test]
+    fn str_escapes_all_ascii() {
+        let all: String = (0u8..128).map(char::from).collect();
+        assert_eq!(one(|w| w.str(&all)), ALL_ASCII);
+        assert_eq!(one(|w| w.str_bytes(all.as_bytes())), ALL_ASCII);
+        assert_eq!(one(|w| w.str("é€😀")), r#""\u00e9\u20ac\ud83d\ude00""#);
+        assert_eq!(one(|w| w.str("\u{ffff}\u{10000}\u{10ffff}")), r#""\uffff\ud800\udc00\udbff\udfff""#);
+    }
+
+    const ALL_ASCII: &str = r##""\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\u007f""##;
+
+    #[test]
+    fn str_bytes_surrogateescape() {
+        // json.dumps(b.decode("utf-8", "surrogateescape"))
+        let cases: &[(&[u8], &str)] = &[
+        (b"", r#""""#),
+        (b"plain", r#""plain""#),
+        (b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", r#""\u00e9\u20ac\ud83d\ude00""#),
+        (b"\xff", r#""\udcff""#),
+        (b"a\x80b", r#""a\udc80b""#),
+        (b"\xc3", r#""\udcc3""#),
+        (b"\xe2\x82", r#""\udce2\udc82""#),
+        (b"\xe2\x82A", r#""\udce2\udc82A""#),
+        (b"\xed\xa0\x80", r#""\udced\udca0\udc80""#),
+        (b"\xc0\x80", r#""\udcc0\udc80""#),
+        (b"\xf4\x90\x80\x80", r#""\udcf4\udc90\udc80\udc80""#),
+        (b"\xf0\x9f\x98\x80\xf0\x9f", r#""\ud83d\ude00\udcf0\udc9f""#),
+        (b"\x7f\x00\x1f\x22\x5c/", r#""\u007f\u0000\u001f\"\\/""#),
+        (b"\x80\x8f\x9e\xad\xbc\xcb\xda\xe9\xf8", r#""\udc80\udc8f\udc9e\udcad\udcbc\udccb\udcda\udce9\udcf8""#),
+        ];
+        for &(input, expected) in cases {
+            assert_eq!(one(|w| w.str_bytes(input)), expected, "{input:x?}");
+        }
+    }
+
+    #[test]
+    fn keys_are_escaped() {
+        let mut w = JsonWriter::new(false);
+        w.begin_object();
+        w.key("a\"b\u{e9}");
+        w.u64(1);
+        w.end_object();
+        assert_eq!(out(&mut w), r#"{"a\"b\u00e9": 1}"#);
+    }
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 + 3) as u8).collect()
+    }
+
+    #[test]
+    fn base64_like_encodebytes() {
+        // json.dumps(base64.encodebytes(bytes((i * 7 + 3) % 256 for i in range(n))).decode())
+        let cases: &[(usize, &str)] = &[
+        (0, r#""""#),
+        (1, r#""Aw==\n""#),
+        (2, r#""Awo=\n""#),
+        (3, r#""AwoR\n""#),
+        (4, r#""AwoRGA==\n""#),
+        (56, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYQ=\n""#),
+        (57, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\n""#),
+        (58, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkg==\n""#),
+        (113, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBM=\n""#),
+        (114, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\n""#),
+        (115, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\nIQ==\n""#),
+        (200, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\nISgvNj1ES1JZYGdudXyDipGYn6attLvCydDX3uXs8/oBCA8WHSQrMjlAR05VXGNqcXh/ho2Um6Kp\nsLe+xczT2uHo7/b9BAsSGSAnLjU8Q0pRWF9mbXQ=\n""#),
+        ];
+        for &(n, expected) in cases {
+            assert_eq!(one(|w| w.base64(&pattern(n))), expected, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn quopri_like_encodestring() {
+        // json.dumps(quopri.encodestring(data).decode())
+        let cases: &[(&[u8], &str)] = &[
+        (b"", r#""""#),
+        (b"hello", r#""hello""#),
+        (b"a=b", r#""a=3Db""#),
+        (b"\x00\x01\x7f\x80\xff", r#""=00=01=7F=80=FF""#),
+        (b"tab\x09here", r#""tab\there""#),
+        (b"trailing ", r#""trailing=20""#),
+        (b"trailing\x09", r#""trailing=09""#),
+        (b"sp \x0ax", r#""sp=20\nx""#),
+        (b"tab\x09\x0ax", r#""tab=09\nx""#),
+        (b"sp \x0d\x0ax", r#""sp=20\r\nx""#),
+        (b".", r#""=2E""#),
+        (b".\x0a", r#""=2E\n""#),
+        (b"a\x0a.\x0ab", r#""a\n=2E\nb""#),
+        (b".x", r#"".x""#),
+        (b"\x0a.", r#""\n=2E""#),
+        (b".\x0d\x0a", r#""=2E\r\n""#),
+        (b".\x00", r#""=2E=00""#),
+        (b"a\x0d\x0ab\x0ac", r#""a\r\nb\r\nc""#),
+        (b"a\x0ab\x0d\x0ac", r#""a\nb\nc""#),
+        (b"lone\x0dcr", r#""lone\rcr""#),
+        (b"\x0d", r#""\r""#),
+        (b"\x0d\x0a", r#""\r\n""#),
+        (b"\x22quote\x22 \x5cback", r#""\"quote\" \\back""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\naa""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\x0a", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\x0abbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=\nbbbbb""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\n=3D""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa==", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\n=3D=3D""#),
+        (b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx \x0a", r#""xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=20\n""#),
+        (b"\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00\x00sock/path\x00", r#""=00sock/path=00=00sock/path=00=00sock/path=00=00sock/path=00=00sock/path=00=\n=00sock/path=00=00sock/path=00=00sock/path=00=00sock/path=00=00sock/path=00""#),
+        (b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\x0d\x0abbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\r\naaaaa\r\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=\r\nbbbbb""#),
+        (b" ", r#""=20""#),
+        (b"\x09", r#""=09""#),
+        (b"  \x0a  ", r#"" =20\n =20""#),
+        ];
+        for &(input, expected) in cases {
+            assert_eq!(one(|w| w.quopri(input)), expected, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn values_after_keys_and_in_arrays() {
+        let mut w = JsonWriter::new(true);
+        w.begin_object();
+        w.key("b64");
+        w.base64(b"ab");
+        w.key("qp");
+        w.quopri(b"a=");
+        w.key("list");
+        w.begin_array();
+        w.hex(16);
+        w.str("x");
+        w.end_array();
+        w.end_object();
+        assert_eq!(out(&mut w), "{\n    \"b64\": \"YWI=\\n\",\n    \"qp\": \"a=3D\",\n    \"list\": [\n        \"0x10\",\n        \"x\"\n    ]\n}");
+    }
+
+    #[test]
+    fn flush_take_buffer() {
+        let mut w = JsonWriter::new(false);
+        w.begin_array();
+        w.u64(1);
+        assert_eq!(w.buffer(), b"[1");
+        let mut sink = Vec::new();
+        w.flush_to(&mut sink).expect("Vec never fails");
+        assert!(w.buffer().is_empty());
+        w.u64(2);
+        w.end_array();
+        w.flush_to(&mut sink).expect("Vec never fails");
+        assert_eq!(sink, b"[1, 2]");
+        assert!(w.take().is_empty());
+    }
+
+    const PROT: &FlagTable = &[("PROT_READ", 0x1), ("PROT_WRITE", 0x2), ("PROT_EXEC", 0x4)];
+    const STATUS: &FlagTable = &[
+        ("VMA_AREA_NONE", 0x0),
+        ("VMA_AREA_REGULAR", 0x1),
+        ("VMA_AREA_STACK", 0x2),
+        ("VMA_AREA_VSYSCALL", 0x4),
+        ("VMA_AREA_VDSO", 0x8),
+        ("VMA_AREA_HEAP", 0x20),
+        ("VMA_FILE_PRIVATE", 0x40),
+        ("VMA_FILE_SHARED", 0x80),
+        ("VMA_ANON_SHARED", 0x100),
+        ("VMA_ANON_PRIVATE", 0x200),
+        ("VMA_AREA_SYSVIPC", 0x400),
+        ("VMA_AREA_SOCKET", 0x800),
+        ("VMA_AREA_VVAR", 0x1000),
+        ("VMA_AREA_AIORING", 0x2000),
+        ("VMA_AREA_MEMFD", 0x4000),
+        ("VMA_AREA_SHSTK", 0x8000),
+        ("VMA_AREA_UPROBES", 0x20000),
+        ("VMA_UNSUPP", 0x80000000),
+    ];
+
+    #[test]
+    fn flags_like_crit() {
+        // crit's map_flags with its mmap_prot_map / mmap_status_map
+        let prot: &[(u64, &str)] = &[
+            (0x0, r#""#),
+            (0x1, r#"PROT_READ"#),
+            (0x3, r#"PROT_READ | PROT_WRITE"#),
+            (0x7, r#"PROT_READ | PROT_WRITE | PROT_EXEC"#),
+            (0x8, r#"0x8"#),
+            (0xf, r#"PROT_READ | PROT_WRITE | PROT_EXEC | 0x8"#),
+            (0x10, r#"0x10"#),
+            (0x1000000000000000, r#"0x1000000000000000"#),
+        ];
+        for &(v, s) in prot {
+            let mut o = String::new();
+            format_flags(v, PROT, &mut o);
+            assert_eq!(o, s);
+        }
+        let status: &[(u64, &str)] = &[
+            (0x0, r#""#),
+            (0x241, r#"VMA_AREA_REGULAR | VMA_FILE_PRIVATE | VMA_ANON_PRIVATE"#),
+            (0x80000001, r#"VMA_AREA_REGULAR | VMA_UNSUPP"#),
+            (0x10, r#"0x10"#),
+            (0xffffffff, r#"VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_VVAR | VMA_AREA_AIORING | VMA_AREA_MEMFD | VMA_AREA_SHSTK | VMA_AREA_UPROBES | VMA_UNSUPP | 0x7ffd0010"#),
+            (0xffffffffffffffff, r#"VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_VVAR | VMA_AREA_AIORING | VMA_AREA_MEMFD | VMA_AREA_SHSTK | VMA_AREA_UPROBES | VMA_UNSUPP | 0xffffffff7ffd0010"#),
+        ];
+        for &(v, s) in status {
+            let mut o = String::new();
+            format_flags(v, STATUS, &mut o);
+            assert_eq!(o, s);
+        }
+        // Appends to what is already there.
+        let mut o = String::from("x=");
+        format_flags(3, PROT, &mut o);
+        assert_eq!(o, "x=PROT_READ | PROT_WRITE");
+    }
+
+    #[test]
+    fn dev_formats() {
+        // "%d:%d" % (os.major(v), os.minor(v))
+        for (v, s) in [
+        (0x0, "0:0"),
+        (0x100, "1:0"),
+        (0xfff00, "4095:0"),
+        (0x100000, "0:256"),
+        (0x80000000000, "0:2147483648"),
+        (0x100000000000, "4096:0"),
+        (0x8000000000000000, "2147483648:0"),
+        (0xffffffffffffffff, "4294967295:4294967295"),
+        (0x12345678abcdef01, "305421807:1737145345"),
+        (0x803, "8:3"),
+        ] {
+            let mut o = String::new();
+            format_dev_old(v, &mut o);
+            assert_eq!(o, s, "{v:#x}");
+        }
+        // "%d:%d" % (v >> 20, v & 0xfffff)
+        for (v, s) in [
+        (0x0, "0:0"),
+        (0x800003, "8:3"),
+        (0xfffff, "0:1048575"),
+        (0x100000, "1:0"),
+        (0xffffffffffffffff, "17592186044415:1048575"),
+        (0x12345678abcdef01, "1250999896764:913153"),
+        ] {
+            let mut o = String::new();
+            format_dev_kernel(v, &mut o);
+            assert_eq!(o, s, "{v:#x}");
+        }
+    }
+
+    #[test]
+    fn ipadd_like_ipaddress() {
+        // IPv4Address(socket.ntohl(w)) / IPv6Address(...).compressed, as crit's pb2dict
+        let cases: &[(&[u32], &str)] = &[
+        (&[0x100007f], r#"127.0.0.1"#),
+        (&[0x0], r#"0.0.0.0"#),
+        (&[0xffffffff], r#"255.255.255.255"#),
+        (&[0xa00a8c0], r#"192.168.0.10"#),
+        (&[0x0, 0x0, 0x0, 0x0], r#"::"#),
+        (&[0x0, 0x0, 0x0, 0x1000000], r#"::1"#),
+        (&[0x80fe, 0x0, 0x0, 0x1000000], r#"fe80::1"#),
+        (&[0x100, 0x0, 0x0, 0x0], r#"1::"#),
+        (&[0x0, 0x0, 0xffff0000, 0x4030201], r#"::ffff:102:304"#),
+        (&[0x0, 0x0, 0x0, 0x4030201], r#"::102:304"#),
+        (&[0x1000100, 0x100, 0x0, 0x1000000], r#"1:1:1::1"#),
+        (&[0x1000100, 0x1000000, 0x1000000, 0x1000100], r#"1:1:0:1:0:1:1:1"#),
+        (&[0x1000100, 0x1000100, 0x1000100, 0x1000100], r#"1:1:1:1:1:1:1:1"#),
+        (&[0xb80d0120, 0x0, 0x0, 0x1000000, 0x63], r#"2001:db8::1"#),
+        (&[0x100, 0x1000000, 0x0, 0x1000100], r#"1::1:0:0:1:1"#),
+        (&[0x100, 0x1000000, 0x0, 0x1000000], r#"1:0:0:1::1"#),
+        (&[0x1000000, 0x1000000, 0x1000000, 0x1000000], r#"0:1:0:1:0:1:0:1"#),
+        (&[0x1efcdab, 0x89674523, 0x1efcdab, 0x89674523], r#"abcd:ef01:2345:6789:abcd:ef01:2345:6789"#),
+        ];
+        for &(words, s) in cases {
+            assert_eq!(format_ipadd(words).as_deref(), Some(s), "{words:x?}");
+        }
+        // crit raises IndexError for 2 or 3 words; 0 words never reach it.
+        assert_eq!(format_ipadd(&[]), None);
+        assert_eq!(format_ipadd(&[1, 2]), None);
+        assert_eq!(format_ipadd(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn human_readable_like_crit() {
+        for (n, s) in [
+        (0, r#"0B"#),
+        (1, r#"1B"#),
+        (1023, r#"1023B"#),
+        (1024, r#"1KB"#),
+        (1025, r#"1.0KB"#),
+        (1536, r#"1.5KB"#),
+        (1280, r#"1.2KB"#),
+        (1792, r#"1.8KB"#),
+        (2047, r#"2.0KB"#),
+        (2048, r#"2KB"#),
+        (1048575, r#"1024.0KB"#),
+        (1048576, r#"1MB"#),
+        (1048577, r#"1.0MB"#),
+        (123456789, r#"117.7MB"#),
+        (5368709120, r#"5GB"#),
+        (1100048498688, r#"1.0TB"#),
+        (9007199254740993, r#"8PB"#),
+        (1152921504606846976, r#"1EB"#),
+        (9223372036854775808, r#"8EB"#),
+        (18446744073709551615, r#"16EB"#),
+        (1048552, r#"1024.0KB"#),
+        (1048524, r#"1023.9KB"#),
+        (1048523, r#"1023.9KB"#),
+        ] {
+            assert_eq!(human_readable(n), s, "{n}");
+        }
+    }
+}

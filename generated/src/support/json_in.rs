@@ -276,7 +276,7 @@ impl Parser<'_> {
             Some(b'r') => b'\r',
             Some(b't') => b'\t',
             Some(b'u') => {
-                let u = self.hex4(at + 2)?;
+                let u = self.hex4(at + 1)?;
                 self.pos = at + 6;
                 return self.unicode_escape(u, at, out);
             }
@@ -294,7 +294,7 @@ impl Parser<'_> {
             0xd800..=0xdbff => {
                 // A high surrogate combines with an immediately following low surrogate escape.
                 let rest = self.s.get(self.pos..).unwrap_or_default();
-                let low = if rest.starts_with(b"\\u") { self.hex4(self.pos + 2).ok() } else { None };
+                let low = if rest.starts_with(b"\\u") { self.hex4(self.pos + 1).ok() } else { None };
                 match low {
                     Some(lo @ 0xdc00..=0xdfff) => {
                         self.pos += 6;
@@ -321,13 +321,13 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// Four hex digits at `at`.
-    fn hex4(&self, at: usize) -> Result<u32, JsonError> {
-        let digits = self.s.get(at..at + 4).ok_or_else(|| self.error_at(at, "Invalid \\uXXXX escape"))?;
+    /// The four hex digits after the `u` at `u_at` (where Python reports a bad escape).
+    fn hex4(&self, u_at: usize) -> Result<u32, JsonError> {
+        let digits = self.s.get(u_at + 1..u_at + 5).ok_or_else(|| self.error_at(u_at, "Invalid \\uXXXX escape"))?;
         let mut v = 0u32;
         for &d in digits {
             let Some(x) = char::from(d).to_digit(16) else {
-                return Err(self.error_at(at, "Invalid \\uXXXX escape"));
+                return Err(self.error_at(u_at, "Invalid \\uXXXX escape"));
             };
             v = v << 4 | x;
         }
@@ -832,4 +832,651 @@ pub fn decode_quopri(s: &[u8]) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected values come from CPython 3.11.7 (`json.loads`, `int(s, 0)`, `ipaddress`,
+    //! `os.makedev`, `base64.decodebytes`, `quopri.decodestring`, crit's `encode_dev` and
+    //! `unmap_flags`), unless a test says otherwise.
+
+    use super::super::json::{
+        format_dev_kernel, format_dev_old, format_flags, format_ipadd, FlagTable, JsonWriter,
+    };
+    use super::*;
+
+    /// A small deterministic generator (xorshift64*) for property tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        /// Bytes biased towards what stresses the encoders: ASCII specials, UTF-8 fragments,
+        /// whitespace before line ends, long lines.
+        fn bytes(&mut self) -> Vec<u8> {
+            const PIECES: &[&[u8]] = &[
+                b"a", b" ", b"\t", b"\n", b"\r\n", b".", b"=", b"\"", b"\\", b"\x00", b"\x7f", b"\xff",
+                b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\xc0\x80", b"\xe2\x82",
+                b"abcdefghijklmnopqrstuvwxyz0123456789",
+            ];
+            let n = self.below(120);
+            let mut v = Vec::new();
+            for _ in 0..n {
+                if self.below(4) == 0 {
+                    v.push(self.next() as u8);
+                } else {
+                    v.extend_from_slice(PIECES[self.below(PIECES.len())]);
+                }
+            }
+            v
+        }
+    }
+
+    fn num(s: &str) -> Value {
+        Value::Number(s.into())
+    }
+
+    fn string(s: &[u8]) -> Value {
+        Value::String(s.to_vec())
+    }
+
+    #[test]
+    fn parses_every_kind_of_value() {
+        let doc = br#" {"n": null, "t": true, "f": false, "i": -12, "u": 18446744073709551615,
+            "x": 1.5e3, "z": -0.0E+1, "s": "a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "a": [1, [], {}],
+            "o": {"k": "v"}, "nan": [NaN, Infinity, -Infinity], "raw": "é€"} "#;
+        let v = parse(doc).expect("valid");
+        let expected = Value::Object(vec![
+            ("n".into(), Value::Null),
+            ("t".into(), Value::Bool(true)),
+            ("f".into(), Value::Bool(false)),
+            ("i".into(), num("-12")),
+            ("u".into(), num("18446744073709551615")),
+            ("x".into(), num("1.5e3")),
+            ("z".into(), num("-0.0E+1")),
+            ("s".into(), string("a\"\\/\u{8}\u{c}\n\r\té😀".as_bytes())),
+            ("a".into(), Value::Array(vec![num("1"), Value::Array(vec![]), Value::Object(vec![])])),
+            ("o".into(), Value::Object(vec![("k".into(), string(b"v"))])),
+            ("nan".into(), Value::Array(vec![num("NaN"), num("Infinity"), num("-Infinity")])),
+            ("raw".into(), string("é€".as_bytes())),
+        ]);
+        assert_eq!(v, expected);
+        assert_eq!(v.get("i"), Some(&num("-12")));
+        assert_eq!(v.get("missing"), None);
+        assert_eq!(num("1").get("i"), None);
+        assert_eq!(parse(b"0").expect("valid"), num("0"));
+        assert_eq!(parse(b" \t\r\n\"\" \n").expect("valid"), string(b""));
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_like_a_dict() {
+        let v = parse(br#"{"a": 1, "b": 2, "a": 3}"#).expect("valid");
+        assert_eq!(v.get("a"), Some(&num("3")));
+        let Value::Object(members) = &v else { panic!("object") };
+        assert_eq!(members.len(), 3, "all members are kept in input order");
+    }
+
+    #[test]
+    fn type_names() {
+        let names: Vec<_> = [
+            Value::Null,
+            Value::Bool(true),
+            num("1"),
+            string(b""),
+            Value::Array(vec![]),
+            Value::Object(vec![]),
+        ]
+        .iter()
+        .map(Value::type_name)
+        .collect();
+        assert_eq!(names, ["null", "a boolean", "a number", "a string", "an array", "an object"]);
+    }
+
+    #[test]
+    fn surrogate_escapes() {
+        let s = |doc: &[u8]| parse(doc).map(|v| match v {
+            Value::String(b) => b,
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(s(br#""\udc80\udcff\udcAB""#), Ok(vec![0x80, 0xff, 0xab]));
+        assert_eq!(s(br#""a\udce2\udc82\udcacb""#), Ok(b"a\xe2\x82\xacb".to_vec()));
+        assert_eq!(s(br#""\uD83D\uDE00""#), Ok("😀".as_bytes().to_vec()));
+        assert_eq!(s(br#""\ud800\udc80""#), Ok("\u{10080}".as_bytes().to_vec()), "a pair, not a byte");
+        // Lone surrogates that are not surrogateescape bytes have no byte form.
+        for doc in [&br#""\ud800""#[..], br#""\ud800x""#, br#""\ud800\u0041""#, br#""\udc00""#, br#""\udc7f""#, br#""\ude00""#] {
+            assert!(s(doc).is_err(), "{}", String::from_utf8_lossy(doc));
+        }
+        // Keys must be text.
+        assert!(parse(br#"{"\udc80": 1}"#).is_err());
+    }
+
+    #[test]
+    fn raw_bytes_must_be_utf8() {
+        let e = parse(b"[\"ab\xff\"]").expect_err("invalid UTF-8");
+        assert_eq!(e.offset, 4);
+        assert!(parse(b"\"\xed\xa0\x80\"").is_err());
+        assert!(parse(b"\"\xe2\x82\"").is_err());
+        assert!(parse(b"\xef\xbb\xbf{}").is_err(), "a BOM is rejected as by json.loads");
+        assert!(parse(b"\xc3\xa9").is_err());
+    }
+
+    #[test]
+    fn error_positions_like_python() {
+        // json.loads(doc) raises JSONDecodeError with pos, lineno, colno
+        let cases: &[(&str, usize, usize, usize)] = &[
+            (r#""#, 0, 1, 1),
+            (r#" "#, 1, 1, 2),
+            (r#"[1,]"#, 3, 1, 4),
+            (r#"{"a":1,}"#, 7, 1, 8),
+            (r#"01"#, 1, 1, 2),
+            (r#"[01]"#, 2, 1, 3),
+            (r#"1."#, 1, 1, 2),
+            (r#"-"#, 0, 1, 1),
+            (r#"{"a" 1}"#, 5, 1, 6),
+            (r#"[1 2]"#, 3, 1, 4),
+            ("\u{22}a\u{9}b\u{22}", 2, 1, 3),
+            (r#""\x""#, 1, 1, 2),
+            (r#""\u12""#, 2, 1, 3),
+            (r#""\u12g4""#, 2, 1, 3),
+            ("[\u{a}\u{a}  x]", 5, 3, 3),
+            (r#""abc"#, 0, 1, 1),
+            (r#"nul"#, 0, 1, 1),
+            (r#"1e"#, 1, 1, 2),
+            (r#"[1] x"#, 4, 1, 5),
+            (r#"{1:2}"#, 1, 1, 2),
+            (r#"["#, 1, 1, 2),
+            (r#"{"#, 1, 1, 2),
+            (r#"{"a""#, 4, 1, 5),
+            (r#"{"a":"#, 5, 1, 6),
+            (r#"{"a":1"#, 6, 1, 7),
+            (r#"[1,"#, 3, 1, 4),
+            (r#""\"#, 0, 1, 1),
+            (r#"tru"#, 0, 1, 1),
+            (r#"-Infinit"#, 0, 1, 1),
+            ("\u{a}\u{a}\u{22}\u{5c}q\u{22}", 3, 3, 2),
+            ("[\u{a}  1,\u{a}  2\u{a}  3]", 13, 4, 3),
+            ("\u{22}\u{1}\u{22}", 1, 1, 2),
+            (r#"{"a":1 "b":2}"#, 7, 1, 8),
+            (r#"+1"#, 0, 1, 1),
+            (r#".5"#, 0, 1, 1),
+            (r#"[.5]"#, 1, 1, 2),
+            (r#"1.5e"#, 3, 1, 4),
+            (r#"Nan"#, 0, 1, 1),
+            (r#"infinity"#, 0, 1, 1),
+        ];
+        for &(doc, offset, line, column) in cases {
+            let e = parse(doc.as_bytes()).expect_err(doc);
+            assert_eq!((e.offset, e.line, e.column), (offset, line, column), "{doc:?}: {e}");
+        }
+        let e = parse(b"[1,]").expect_err("trailing comma");
+        assert_eq!(e.to_string(), "line 1 column 4: Expecting value");
+        // Columns count characters, offsets count bytes.
+        let e = parse("[\"é\", \n\"é€\" x]".as_bytes()).expect_err("missing comma");
+        assert_eq!((e.offset, e.line, e.column), (16, 2, 6));
+    }
+
+    #[test]
+    fn depth_limit() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse(nested(MAX_DEPTH).as_bytes()).is_ok());
+        assert!(parse(nested(MAX_DEPTH + 1).as_bytes()).is_err());
+        assert!(parse("[".repeat(10_000).as_bytes()).is_err());
+        assert!(parse("{\"a\":".repeat(10_000).as_bytes()).is_err());
+        assert!(parse(nested(100_000).as_bytes()).is_err());
+        let objects = format!("{}1{}", "{\"a\": [".repeat(64), "]}".repeat(64));
+        assert!(parse(objects.as_bytes()).is_ok());
+    }
+
+    const SAMPLE: &[u8] = br#"{"magic": "INVENTORY", "entries": [{"img_version": 2, "fdinfo_per_id": true, "root_ids": {"vm_id": 1, "files_id": 1}, "ns_per_id": true, "root_cg_set": 1, "lsmtype": "NO_LSM", "dump_uptime": "12345678", "name": "\u00e9\ud83d\ude00\udc80", "f": -1.5e-3, "n": null, "e": [[], {}]}]}"#;
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        assert!(parse(SAMPLE).is_ok());
+        for n in 0..SAMPLE.len() {
+            assert!(parse(&SAMPLE[..n]).is_err(), "prefix of {n} bytes");
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        const ALPHABET: &[u8] = b"[]{}\",:\\/ \n\t0123456789-+.eEnulltruefalseNaInfiy\\u00dcd8\xc3\xa9\xff\x00";
+        for _ in 0..20_000 {
+            let n = rng.below(40);
+            let doc: Vec<u8> = (0..n).map(|_| ALPHABET[rng.below(ALPHABET.len())]).collect();
+            let _ = parse(&doc);
+        }
+        // Mutations of a valid document.
+        for _ in 0..20_000 {
+            let mut doc = SAMPLE.to_vec();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(doc.len());
+                match rng.below(3) {
+                    0 => doc[at] = rng.next() as u8,
+                    1 => {
+                        doc.remove(at);
+                    }
+                    _ => doc.insert(at, ALPHABET[rng.below(ALPHABET.len())]),
+                }
+            }
+            let _ = parse(&doc);
+        }
+        for n in 0..=255u8 {
+            let _ = parse(&[n]);
+            let _ = parse(&[b'"', b'\\', n]);
+            let _ = parse(&[b'"', b'\\', b'u', n]);
+        }
+    }
+
+    #[test]
+    fn writer_output_parses_back() {
+        let mut rng = Rng(7);
+        for pretty in [false, true] {
+            for _ in 0..500 {
+                let data = rng.bytes();
+                let mut w = JsonWriter::new(pretty);
+                w.begin_object();
+                w.key("s");
+                w.str_bytes(&data);
+                w.key("list");
+                w.begin_array();
+                w.u64(rng.next());
+                w.i64(rng.next() as i64);
+                w.hex(i128::from(rng.next() as i64));
+                w.begin_object();
+                w.end_object();
+                w.end_array();
+                w.end_object();
+                let text = w.take();
+                let v = parse(&text).expect("writer output is valid JSON");
+                assert_eq!(v.get("s"), Some(&Value::String(data.clone())));
+                let Some(Value::Array(list)) = v.get("list") else { panic!("array") };
+                let Value::String(hex) = &list[2] else { panic!("hex string") };
+                let hex = std::str::from_utf8(hex).expect("ASCII");
+                let Value::Number(n) = &list[1] else { panic!("number") };
+                assert_eq!(parse_int_str(hex), n.parse::<i128>().ok());
+            }
+        }
+    }
+
+    /// `str_bytes` → `parse` gives the bytes back for arbitrary bytes (surrogateescape).
+    #[test]
+    fn str_bytes_round_trip() {
+        let mut rng = Rng(1);
+        let mut check = |data: &[u8]| {
+            let mut w = JsonWriter::new(false);
+            w.str_bytes(data);
+            assert_eq!(parse(&w.take()), Ok(Value::String(data.to_vec())), "{data:x?}");
+        };
+        for _ in 0..3000 {
+            check(&rng.bytes());
+        }
+        for b in 0..=255u8 {
+            check(&[b]);
+            check(&[b'a', b, b'z']);
+        }
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        let mut rng = Rng(2);
+        for _ in 0..2000 {
+            let data = rng.bytes();
+            let mut w = JsonWriter::new(false);
+            w.base64(&data);
+            let Ok(Value::String(text)) = parse(&w.take()) else { panic!("string") };
+            assert_eq!(decode_base64(&text), Ok(data));
+        }
+    }
+
+    /// quopri is lossless except for CR LF handling (see `quopri_line_ends_are_lossy`).
+    #[test]
+    fn quopri_round_trip() {
+        let mut rng = Rng(3);
+        for _ in 0..3000 {
+            let data: Vec<u8> = rng.bytes().into_iter().filter(|&b| b != b'\r').collect();
+            let mut w = JsonWriter::new(false);
+            w.quopri(&data);
+            let Ok(Value::String(text)) = parse(&w.take()) else { panic!("string") };
+            assert_eq!(decode_quopri(&text), Ok(data.clone()), "{:?}", String::from_utf8_lossy(&data));
+        }
+    }
+
+    #[test]
+    fn quopri_line_ends_are_lossy() {
+        // quopri.decodestring(quopri.encodestring(x)) in CPython: the first line end decides
+        // whether every line end is written as LF or as CR LF.
+        let round = |data: &[u8]| {
+            let mut w = JsonWriter::new(false);
+            w.quopri(data);
+            let Ok(Value::String(text)) = parse(&w.take()) else { panic!("string") };
+            decode_quopri(&text)
+        };
+        assert_eq!(round(b"a\r\nb\nc"), Ok(b"a\r\nb\r\nc".to_vec()));
+        assert_eq!(round(b"a\nb\r\nc"), Ok(b"a\nb\nc".to_vec()));
+        assert_eq!(round(b"a\rb"), Ok(b"a\rb".to_vec()));
+    }
+
+    #[test]
+    fn int_str_like_python() {
+        // int(s, 0), None where Python raises ValueError or the value is outside i128
+        let cases: &[(&str, Option<i128>)] = &[
+            (r#"0x10"#, Some(16)),
+            (r#"0X1f"#, Some(31)),
+            (r#"0o17"#, Some(15)),
+            (r#"0b101"#, Some(5)),
+            (r#"16"#, Some(16)),
+            (r#"-5"#, Some(-5)),
+            (r#" 7 "#, Some(7)),
+            (r#"1_000"#, Some(1000)),
+            (r#"010"#, None),
+            (r#"0"#, Some(0)),
+            (r#"00"#, Some(0)),
+            (r#"_1"#, None),
+            (r#"1__0"#, None),
+            (r#"0x_1f"#, Some(31)),
+            (r#"0_0"#, Some(0)),
+            (r#"0x"#, None),
+            (r#"0x_"#, None),
+            (r#"1_"#, None),
+            (r#"+5"#, Some(5)),
+            (r#"- 5"#, None),
+            ("\u{9}12\u{a}", Some(12)),
+            (r#"0b_1"#, Some(1)),
+            (r#"0B1"#, Some(1)),
+            (r#"0O7"#, Some(7)),
+            (r#"00_0"#, Some(0)),
+            (r#"0_1"#, None),
+            (r#"+0x10"#, Some(16)),
+            (r#"-0x10"#, Some(-16)),
+            ("\u{1c}5", None),
+            ("\u{b}5\u{c}", Some(5)),
+            ("\u{a0}5\u{3000}", Some(5)),
+            ("\u{85}5", Some(5)),
+            ("\u{200b}5", None),
+            ("\u{ff10}x10", Some(16)),
+            ("\u{ff11}\u{ff12}", Some(12)),
+            ("\u{663}", Some(3)),
+            (r#"0x1F_ab"#, Some(8107)),
+            (r#"  "#, None),
+            (r#""#, None),
+            (r#"0o"#, None),
+            (r#"0b2"#, None),
+            (r#"0xg"#, None),
+            (r#"12a"#, None),
+            (r#"1 2"#, None),
+            (r#"0x__1"#, None),
+            (r#"-0"#, Some(0)),
+            (r#"-00"#, Some(0)),
+            (r#"0b"#, None),
+            (r#"0xffffffffffffffff"#, Some(18446744073709551615)),
+            (r#"18446744073709551615"#, Some(18446744073709551615)),
+            (r#"-9223372036854775808"#, Some(-9223372036854775808)),
+            (r#"170141183460469231731687303715884105727"#, Some(170141183460469231731687303715884105727)),
+            (r#"-170141183460469231731687303715884105728"#, Some(-170141183460469231731687303715884105728)),
+            (r#"170141183460469231731687303715884105728"#, None),
+            (r#"-170141183460469231731687303715884105729"#, None),
+            (r#"0xffffffffffffffffffffffffffffffff"#, None),
+            (r#"0x_"#, None),
+            (r#"1_2_3"#, Some(123)),
+            (r#"0_"#, None),
+            ("\u{663}_\u{663}", Some(33)),
+            ("5\u{0}", None),
+            ("0x1\u{a0}", Some(1)),
+        ];
+        for &(s, expected) in cases {
+            assert_eq!(parse_int_str(s), expected, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn dev_like_crit() {
+        // crit's encode_dev: `dev[0] << 20 | dev[1]` of `[int(x) for x in value.split(':')]`
+        let kernel: &[(&str, Option<u64>)] = &[
+            (r#"8:3"#, Some(8388611)),
+            (r#"0:0"#, Some(0)),
+            (r#"1:1048575"#, Some(2097151)),
+            (r#"0:1048576"#, Some(1048576)),
+            (r#"1:1048576"#, Some(1048576)),
+            (r#" 8 : 3 "#, Some(8388611)),
+            (r#"08:003"#, Some(8388611)),
+            (r#"1_0:2"#, Some(10485762)),
+            (r#"-1:0"#, None),
+            (r#"0:-1"#, None),
+            (r#"1:2:3"#, Some(1048578)),
+            (r#"8"#, None),
+            (r#"8:"#, None),
+            (r#":3"#, None),
+            (r#"a:b"#, None),
+            (r#"17592186044415:1048575"#, Some(18446744073709551615)),
+            (r#"17592186044416:0"#, None),
+            (r#"0x8:3"#, None),
+        ];
+        for &(s, expected) in kernel {
+            assert_eq!(parse_dev_kernel(s), expected, "{s:?}");
+        }
+        // crit's encode_dev with odev: os.makedev(dev[0], dev[1])
+        let old: &[(&str, Option<u64>)] = &[
+            (r#"8:3"#, Some(2051)),
+            (r#"0:0"#, Some(0)),
+            (r#"4095:255"#, Some(1048575)),
+            (r#"4096:256"#, Some(17592187092992)),
+            (r#"2147483647:2147483647"#, Some(9223363240761753599)),
+            (r#"-1:0"#, None),
+            (r#"0:-1"#, Some(17592184996095)),
+            (r#"-5:-7"#, None),
+            (r#"2147483648:0"#, None),
+            (r#"0:2147483648"#, None),
+            (r#"1:2:3"#, Some(258)),
+            (r#"8"#, None),
+            (r#"x:1"#, None),
+            (r#"305421807:1737145345"#, Some(1311768467750121217)),
+        ];
+        for &(s, expected) in old {
+            assert_eq!(parse_dev_old(s), expected, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn dev_round_trip() {
+        let mut rng = Rng(4);
+        for _ in 0..5000 {
+            let v = rng.next();
+            let mut s = String::new();
+            format_dev_kernel(v, &mut s);
+            assert_eq!(parse_dev_kernel(&s), Some(v), "{s}");
+            // Python's os.makedev takes C ints: only majors and minors below 2^31 come back.
+            let v = v & 0x7fff_f7ff_ffff_ffff;
+            let mut s = String::new();
+            format_dev_old(v, &mut s);
+            assert_eq!(parse_dev_old(&s), Some(v), "{s}");
+        }
+    }
+
+    const PROT: &FlagTable = &[("PROT_READ", 0x1), ("PROT_WRITE", 0x2), ("PROT_EXEC", 0x4)];
+
+    #[test]
+    fn flags_like_crit() {
+        // crit's unmap_flags with mmap_prot_map
+        let cases: &[(&str, Option<u64>)] = &[
+            (r#""#, Some(0)),
+            (r#" "#, None),
+            (r#"PROT_READ"#, Some(1)),
+            (r#"PROT_READ | PROT_WRITE"#, Some(3)),
+            (r#"PROT_READ|PROT_EXEC"#, Some(5)),
+            (r#" PROT_READ | 0x8 "#, Some(9)),
+            (r#"PROT_READ | PROT_READ"#, Some(2)),
+            (r#"0x10"#, Some(16)),
+            (r#"8"#, Some(8)),
+            (r#"prot_read"#, None),
+            (r#"PROT_READ |"#, None),
+            (r#"| PROT_READ"#, None),
+            ("\u{1c}PROT_READ\u{1f}", Some(1)),
+            (r#"-1"#, None),
+            (r#"-1 | PROT_READ"#, Some(0)),
+            (r#"0xffffffffffffffff"#, Some(18446744073709551615)),
+            (r#"0xffffffffffffffff | 1"#, None),
+            (r#"PROT_READ | 0b11 | 0o7"#, Some(11)),
+        ];
+        for &(s, expected) in cases {
+            assert_eq!(parse_flags(s, PROT), expected, "{s:?}");
+        }
+        let mut rng = Rng(5);
+        for _ in 0..2000 {
+            let v = rng.next() >> rng.below(64);
+            let mut s = String::new();
+            format_flags(v, PROT, &mut s);
+            assert_eq!(parse_flags(&s, PROT), Some(v), "{s}");
+        }
+    }
+
+    #[test]
+    fn ipadd_like_ipaddress() {
+        // crit's dict2pb: socket.htonl of ipaddress.ip_address(s)'s 32-bit groups
+        let cases: &[(&str, Option<&[u32]>)] = &[
+            (r#"127.0.0.1"#, Some(&[0x100007f])),
+            (r#"0.0.0.0"#, Some(&[0x0])),
+            (r#"255.255.255.255"#, Some(&[0xffffffff])),
+            (r#"256.0.0.1"#, None),
+            (r#"1.2.3"#, None),
+            (r#"1.2.3.4.5"#, None),
+            (r#"01.2.3.4"#, None),
+            (r#"1.2.3.04"#, None),
+            (r#"0.0.0.00"#, None),
+            (r#"1.2.3.4 "#, None),
+            (r#" 1.2.3.4"#, None),
+            (r#"1.2.3.4/32"#, None),
+            ("\u{661}.2.3.4", None),
+            (r#"::"#, Some(&[0x0, 0x0, 0x0, 0x0])),
+            (r#"::1"#, Some(&[0x0, 0x0, 0x0, 0x1000000])),
+            (r#"1::"#, Some(&[0x100, 0x0, 0x0, 0x0])),
+            (r#"fe80::1"#, Some(&[0x80fe, 0x0, 0x0, 0x1000000])),
+            (r#"fe80::1%eth0"#, Some(&[0x80fe, 0x0, 0x0, 0x1000000])),
+            (r#"fe80::1%"#, None),
+            (r#"fe80::1%a%b"#, None),
+            (r#"1.2.3.4%x"#, None),
+            (r#"::ffff:1.2.3.4"#, Some(&[0x0, 0x0, 0xffff0000, 0x4030201])),
+            (r#"::1.2.3.4"#, Some(&[0x0, 0x0, 0x0, 0x4030201])),
+            (r#"1:2:3:4:5:6:1.2.3.4"#, Some(&[0x2000100, 0x4000300, 0x6000500, 0x4030201])),
+            (r#"1:2:3:4:5:6:7:1.2.3.4"#, None),
+            (r#"1:2:3:4:5::1.2.3.4"#, Some(&[0x2000100, 0x4000300, 0x500, 0x4030201])),
+            (r#"1:2:3:4:5:6:7:8"#, Some(&[0x2000100, 0x4000300, 0x6000500, 0x8000700])),
+            (r#"1:2:3:4:5:6:7:8:9"#, None),
+            (r#"1:2:3:4:5:6:7::"#, Some(&[0x2000100, 0x4000300, 0x6000500, 0x700])),
+            (r#"::2:3:4:5:6:7:8"#, Some(&[0x2000000, 0x4000300, 0x6000500, 0x8000700])),
+            (r#"1::3:4:5:6:7:8"#, Some(&[0x100, 0x4000300, 0x6000500, 0x8000700])),
+            (r#"1:2:3:4:5:6:7"#, None),
+            (r#":1:2:3:4:5:6:7"#, None),
+            (r#"1:2:3:4:5:6:7:"#, None),
+            (r#"1::2::3"#, None),
+            (r#":::"#, None),
+            (r#"1:::2"#, None),
+            (r#"12345::"#, None),
+            (r#"abcd:EF01::"#, Some(&[0x1efcdab, 0x0, 0x0, 0x0])),
+            (r#"g::"#, None),
+            (r#"::1.2.3"#, None),
+            (r#"1.2.3.4::"#, None),
+            (r#"::01.2.3.4"#, None),
+            (r#""#, None),
+            (r#":"#, None),
+            (r#"::ffff:256.1.1.1"#, None),
+            (r#"2001:db8:0:0:1:0:0:1"#, Some(&[0xb80d0120, 0x0, 0x100, 0x1000000])),
+            (r#"0:0:0:0:0:0:0:0"#, Some(&[0x0, 0x0, 0x0, 0x0])),
+            (r#"0000:0000::0000:0000"#, Some(&[0x0, 0x0, 0x0, 0x0])),
+        ];
+        for &(s, expected) in cases {
+            assert_eq!(parse_ipadd(s).as_deref(), expected, "{s:?}");
+        }
+        assert_eq!(parse_ipadd(&"1:".repeat(10_000)), None);
+    }
+
+    #[test]
+    fn ipadd_round_trip() {
+        let mut rng = Rng(6);
+        for _ in 0..5000 {
+            // Zeros are likely, to exercise `::`.
+            let mut word = || if rng.below(2) == 0 { 0 } else { (rng.next() as u32) >> (8 * rng.below(4)) };
+            let words = [word(), word(), word(), word()];
+            let text = format_ipadd(&words).expect("four words");
+            assert_eq!(parse_ipadd(&text).as_deref(), Some(&words[..]), "{text}");
+            let text = format_ipadd(&words[..1]).expect("one word");
+            assert_eq!(parse_ipadd(&text).as_deref(), Some(&words[..1]), "{text}");
+        }
+    }
+
+    #[test]
+    fn base64_like_decodebytes() {
+        // base64.decodebytes(s), Err(str(binascii.Error))
+        let cases: &[(&[u8], Result<Vec<u8>, String>)] = &[
+            (&b""[..], Ok(b"".to_vec())),
+            (&b"YQ=="[..], Ok(b"a".to_vec())),
+            (&b"YQ"[..], Err(r#"Incorrect padding"#.to_string())),
+            (&b"YWI"[..], Err(r#"Incorrect padding"#.to_string())),
+            (&b"Y"[..], Err(r#"Invalid base64-encoded string: number of data characters (1) cannot be 1 more than a multiple of 4"#.to_string())),
+            (&b"YQ==YQ=="[..], Ok(b"a".to_vec())),
+            (&b"Y=Q=="[..], Ok(b"a".to_vec())),
+            (&b"YQ=\x0a="[..], Ok(b"a".to_vec())),
+            (&b"YR=="[..], Ok(b"a".to_vec())),
+            (&b"YWJj"[..], Ok(b"abc".to_vec())),
+            (&b"=YWJj"[..], Ok(b"abc".to_vec())),
+            (&b"YW=Jj"[..], Ok(b"abc".to_vec())),
+            (&b"YWJjZ"[..], Err(r#"Invalid base64-encoded string: number of data characters (5) cannot be 1 more than a multiple of 4"#.to_string())),
+            (&b"!!YW Jj\x0a"[..], Ok(b"abc".to_vec())),
+            (&b"YWI=x"[..], Ok(b"ab".to_vec())),
+            (&b"YQ="[..], Err(r#"Incorrect padding"#.to_string())),
+            (&b"YQ=a="[..], Ok(b"a\x06".to_vec())),
+            (&b"YWJjZA==\x0a"[..], Ok(b"abcd".to_vec())),
+            (&b"\xc3\xa9YWJj"[..], Ok(b"abc".to_vec())),
+            (&b"YWJjZGVm\x0aZ2g=\x0a"[..], Ok(b"abcdefgh".to_vec())),
+            (&b"===="[..], Ok(b"".to_vec())),
+            (&b"A==="[..], Err(r#"Invalid base64-encoded string: number of data characters (1) cannot be 1 more than a multiple of 4"#.to_string())),
+            (&b"AB=C="[..], Ok(b"\x00\x10".to_vec())),
+            (&b"-_-_"[..], Ok(b"".to_vec())),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(&decode_base64(s), expected, "{:?}", String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn quopri_like_decodestring() {
+        // quopri.decodestring(s)
+        let cases: &[(&[u8], &[u8])] = &[
+            (&b""[..], b""),
+            (&b"abc"[..], b"abc"),
+            (&b"="[..], b""),
+            (&b"a="[..], b"a"),
+            (&b"=\x0d"[..], b""),
+            (&b"=\x0dabc\x0ad"[..], b"d"),
+            (&b"=="[..], b"="),
+            (&b"=4"[..], b"=4"),
+            (&b"=4g"[..], b"=4g"),
+            (&b"=41"[..], b"A"),
+            (&b"=4a"[..], b"J"),
+            (&b"=\x0a"[..], b""),
+            (&b"a =\x0d\x0a b"[..], b"a  b"),
+            (&b"=G1"[..], b"=G1"),
+            (&b"_"[..], b"_"),
+            (&b"=3D=3d"[..], b"=="),
+            (&b"a=20\x0ab"[..], b"a \x0ab"),
+            (&b"=0"[..], b"=0"),
+            (&b"=\x0a=\x0a"[..], b""),
+            (&b"x=\x0d\x0a"[..], b"x"),
+        ];
+        for &(s, expected) in cases {
+            assert_eq!(decode_quopri(s).as_deref(), Ok(expected), "{:?}", String::from_utf8_lossy(s));
+        }
+        // crit passes a str: non-ASCII raises ValueError.
+        assert_eq!(
+            decode_quopri("é".as_bytes()),
+            Err("string argument should contain only ASCII characters".to_string())
+        );
+    }
 }

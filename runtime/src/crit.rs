@@ -1,0 +1,375 @@
+//! crit's image ↔ JSON document: `{"magic": NAME, "entries": [...]}`, plain or pretty, with each
+//! payload's `extra` shape, `show --nopl` placeholders, `info`, and encode back to bytes.
+//!
+//! Output streams: entries are written into a small buffer that is flushed to the destination as
+//! it grows, so memory stays bounded whatever the image size. The image is checked in full before
+//! the first byte is written, so a corrupt image gives an error and no partial document.
+
+use std::io::{self, Write};
+
+use criu_image_proto::support::fields::Message;
+use criu_image_proto::support::json::{JsonWriter, human_readable};
+use criu_image_proto::support::json_in::{self, Value};
+use criu_image_proto::{EncodeError, owned, view};
+
+use crate::image::{Entry, Error, Extra, Image, ImageWriter, Kind, Payload, Role, ipc_msgs};
+
+/// How to render a document.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonOptions {
+    /// crit's `--pretty` (and `show`): indent 4 and the `(criu)` option forms.
+    pub pretty: bool,
+    /// `show --nopl`: payloads replaced by `"... <SIZE>"`.
+    pub nopl: bool,
+}
+
+/// Flush the JSON buffer to the destination once it holds this much.
+const FLUSH_AT: usize = 256 * 1024;
+
+/// Checks every entry of an image (framing, messages, payloads), stopping at the first error.
+pub fn check(img: &Image<'_>) -> Result<usize, Error> {
+    let mut n = 0;
+    for e in img.entries() {
+        e?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Writes an image as crit's JSON document (without a trailing newline, as `json.dump`).
+pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
+    check(img)?;
+    let mut w = JsonWriter::new(opts.pretty);
+    w.begin_object();
+    w.key("magic");
+    w.str(img.kind.name());
+    w.key("entries");
+    w.begin_array();
+    for e in img.entries() {
+        let e = e?;
+        write_entry(img.kind, &e, &mut w, opts);
+        if w.buffer().len() >= FLUSH_AT {
+            w.flush_to(out)?;
+        }
+    }
+    w.end_array();
+    w.end_object();
+    w.flush_to(out)?;
+    Ok(())
+}
+
+/// An error of [`write_json`]: the image is bad, or the destination failed.
+#[derive(Debug)]
+pub enum DecodeToError {
+    Image(Error),
+    Io(io::Error),
+}
+
+impl From<Error> for DecodeToError {
+    fn from(e: Error) -> Self {
+        DecodeToError::Image(e)
+    }
+}
+
+impl From<io::Error> for DecodeToError {
+    fn from(e: io::Error) -> Self {
+        DecodeToError::Io(e)
+    }
+}
+
+impl std::fmt::Display for DecodeToError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeToError::Image(e) => e.fmt(f),
+            DecodeToError::Io(e) => write!(f, "writing output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeToError {}
+
+fn write_entry(kind: Kind, e: &Entry<'_>, w: &mut JsonWriter, opts: JsonOptions) {
+    w.begin_object();
+    // The entry was checked by `check`: these parses cannot fail.
+    match e.role {
+        Role::Entry => {
+            let _ = kind.write_entry_json(e.message, w);
+        }
+        Role::PagemapHead => view::PagemapHead::trusted(e.message).write_json_fields(w, false),
+        Role::GhostChunk => view::GhostChunkEntry::trusted(e.message).write_json_fields(w, false),
+    }
+    write_extra(kind, e, w, opts);
+    w.end_object();
+}
+
+fn write_extra(kind: Kind, e: &Entry<'_>, w: &mut JsonWriter, opts: JsonOptions) {
+    if matches!(e.extra, Extra::None) {
+        return;
+    }
+    if opts.nopl {
+        // crit shows no placeholder at all for ghost files.
+        if kind.info().payload == Payload::GhostFile {
+            return;
+        }
+        let size: u64 = match e.extra {
+            Extra::None => return,
+            Extra::Bytes(b) => b.len() as u64,
+            Extra::Tcp { inq, outq } => (inq.len() + outq.len()) as u64,
+            Extra::Sem { values, .. } => values.len() as u64,
+            Extra::Msgs { records, .. } => ipc_msgs(records).map(|(m, d)| (m.as_bytes().len() + d.len()) as u64).sum(),
+            Extra::Shm { size, .. } => size,
+        };
+        w.key("extra");
+        w.str(&format!("... <{}>", human_readable(size)));
+        return;
+    }
+    w.key("extra");
+    match e.extra {
+        Extra::None => {}
+        Extra::Bytes(b) => w.base64(b),
+        Extra::Tcp { inq, outq } => {
+            w.begin_object();
+            w.key("inq");
+            w.base64(inq);
+            w.key("outq");
+            w.base64(outq);
+            w.end_object();
+        }
+        Extra::Sem { values, .. } => {
+            w.begin_array();
+            for v in values.chunks_exact(2) {
+                w.u64(u64::from(u16::from_le_bytes([v[0], v[1]])));
+            }
+            w.end_array();
+        }
+        Extra::Msgs { records, .. } => {
+            w.begin_array();
+            for (m, data) in ipc_msgs(records) {
+                m.write_json(w, false);
+                w.base64(data);
+            }
+            w.end_array();
+        }
+        // Modern images keep shm data in pagemap-shmem; crit prints "" for them.
+        Extra::Shm { data, .. } => w.base64(data),
+    }
+}
+
+/// `crit info`: the kind's name and the number of entries (the pagemap head is not counted).
+pub fn info(img: &Image<'_>) -> Result<(Kind, usize), Error> {
+    let n = check(img)?;
+    let n = if img.kind.info().payload == Payload::Pagemap { n.saturating_sub(1) } else { n };
+    Ok((img.kind, n))
+}
+
+/// `crit info`'s JSON (indent 4, no trailing newline).
+pub fn info_json(kind: Kind, count: usize) -> String {
+    let mut w = JsonWriter::new(true);
+    w.begin_object();
+    w.key("magic");
+    w.str(kind.name());
+    w.key("count");
+    w.u64(count as u64);
+    w.end_object();
+    String::from_utf8_lossy(w.buffer()).into_owned()
+}
+
+// ---- encode ----
+
+/// `crit encode`: a JSON document (plain or pretty) → image bytes, streamed to `out`.
+pub fn encode_json(json: &[u8], out: &mut dyn Write) -> Result<(), EncodeJsonError> {
+    let doc = json_in::parse(json).map_err(EncodeJsonError::Json)?;
+    let members = match &doc {
+        Value::Object(m) => m,
+        other => return Err(EncodeError::new("", format!("expected a JSON object with \"magic\" and \"entries\", found {}", other.type_name())).into()),
+    };
+    let get = |k: &str| members.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
+    let magic = match get("magic") {
+        Some(Value::String(s)) => String::from_utf8_lossy(s).into_owned(),
+        Some(other) => return Err(EncodeError::new("magic", format!("expected a string, found {}", other.type_name())).into()),
+        None => return Err(EncodeError::new("", "missing \"magic\"").into()),
+    };
+    let kind = Kind::from_name(&magic).ok_or_else(|| EncodeError::new("magic", format!("unknown image kind {magic:?}")))?;
+    let entries = match get("entries") {
+        Some(Value::Array(a)) => a,
+        Some(other) => return Err(EncodeError::new("entries", format!("expected an array, found {}", other.type_name())).into()),
+        None => return Err(EncodeError::new("", "missing \"entries\"").into()),
+    };
+    let mut out = io::BufWriter::with_capacity(256 * 1024, out);
+    let mut w = ImageWriter::new(&mut out, kind)?;
+    let payload = kind.info().payload;
+    let mut ghost_chunked = false;
+    for (i, entry) in entries.iter().enumerate() {
+        let path = format!("entries[{i}]");
+        let extra = match entry {
+            Value::Object(m) => m.iter().rev().find(|(k, _)| k == "extra").map(|(_, v)| v),
+            _ => None,
+        };
+        match (payload, i) {
+            (Payload::Pagemap, 0) => w.write_message(&owned::PagemapHead::from_json(entry, &path)?)?,
+            (Payload::GhostFile, 0) => {
+                let g = owned::GhostFileEntry::from_json(entry, &path)?;
+                ghost_chunked = g.chunks == Some(true);
+                w.write_message(&g)?;
+                if !ghost_chunked {
+                    if let Some(x) = truthy(extra) {
+                        w.write_raw(&b64(x, &path)?)?;
+                    }
+                }
+            }
+            (Payload::GhostFile, _) => {
+                if !ghost_chunked {
+                    return Err(EncodeError::new(&path, "a ghost file that is not chunked has one entry").into());
+                }
+                w.write_message(&owned::GhostChunkEntry::from_json(entry, &path)?)?;
+                let x = extra.ok_or_else(|| EncodeError::new(&path, "a ghost file chunk needs its \"extra\" data"))?;
+                w.write_raw(&b64(x, &path)?)?;
+            }
+            _ => {
+                let bytes = kind.entry_from_json(entry, &path)?;
+                w.write_entry(&bytes)?;
+                write_extra_bytes(kind, &bytes, extra, &path, &mut w)?;
+            }
+        }
+    }
+    drop(w);
+    out.flush()?;
+    Ok(())
+}
+
+/// crit writes an `extra` only when it is "truthy" (present, and not `""`, `[]` or `{}`).
+fn truthy(v: Option<&Value>) -> Option<&Value> {
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::Array(a)) if a.is_empty() => None,
+        Some(Value::Object(o)) if o.is_empty() => None,
+        Some(v) => Some(v),
+    }
+}
+
+fn b64(v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {
+    match v {
+        Value::String(s) => json_in::decode_base64(s).map_err(|e| EncodeError::new(&format!("{path}.extra"), e)),
+        other => Err(EncodeError::new(&format!("{path}.extra"), format!("expected a base64 string, found {}", other.type_name()))),
+    }
+}
+
+fn write_extra_bytes<W: Write>(
+    kind: Kind,
+    message: &[u8],
+    extra: Option<&Value>,
+    path: &str,
+    w: &mut ImageWriter<W>,
+) -> Result<(), EncodeJsonError> {
+    let xpath = format!("{path}.extra");
+    let bad = |m: String| EncodeJsonError::Encode(EncodeError::new(&xpath, m));
+    match kind.info().payload {
+        Payload::PipeData | Payload::SkQueue | Payload::BpfmapData => {
+            if let Some(x) = truthy(extra) {
+                w.write_raw(&b64(x, path)?)?;
+            }
+        }
+        Payload::TcpStream => {
+            if let Some(x) = truthy(extra) {
+                for q in ["inq", "outq"] {
+                    if let Some(v) = x.get(q) {
+                        w.write_raw(&b64(v, &format!("{path}.extra.{q}"))?)?;
+                    }
+                }
+            }
+        }
+        Payload::IpcSem => {
+            let e = view::IpcSemEntry::parse(message).map_err(|e| bad(e.to_string()))?;
+            let values = match truthy(extra) {
+                Some(Value::Array(a)) => a.as_slice(),
+                Some(other) => return Err(bad(format!("expected a list of semaphore values, found {}", other.type_name()))),
+                None => &[],
+            };
+            if values.len() != e.nsems() as usize {
+                return Err(bad(format!("{} semaphore values for nsems = {}", values.len(), e.nsems())));
+            }
+            let mut raw = Vec::with_capacity((values.len() * 2).next_multiple_of(8));
+            for (j, v) in values.iter().enumerate() {
+                let n = match v {
+                    Value::Number(t) => t.parse::<u16>().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| EncodeJsonError::Encode(EncodeError::new(&format!("{xpath}[{j}]"), "expected a semaphore value 0..65535")))?;
+                raw.extend_from_slice(&n.to_le_bytes());
+            }
+            raw.resize(raw.len().next_multiple_of(8), 0);
+            w.write_raw(&raw)?;
+        }
+        Payload::IpcMsg => {
+            let items = match truthy(extra) {
+                Some(Value::Array(a)) => a.as_slice(),
+                Some(other) => return Err(bad(format!("expected a list of [message, data, ...], found {}", other.type_name()))),
+                None => &[],
+            };
+            if items.len() % 2 != 0 {
+                return Err(bad("messages come in pairs of a message object and its base64 data".into()));
+            }
+            for (j, pair) in items.chunks_exact(2).enumerate() {
+                let mpath = format!("{xpath}[{}]", 2 * j);
+                let m = owned::IpcMsg::from_json(&pair[0], &mpath)?;
+                let mut data = b64(&pair[1], &format!("{xpath}[{}]", 2 * j + 1))?;
+                let body = m.to_bytes();
+                w.write_raw(&(body.len() as u32).to_le_bytes())?;
+                w.write_raw(&body)?;
+                data.resize((m.msize as usize).next_multiple_of(8), 0);
+                w.write_raw(&data)?;
+            }
+        }
+        Payload::IpcShm => {
+            let e = view::IpcShmEntry::parse(message).map_err(|e| bad(e.to_string()))?;
+            // Modern images (in_pagemaps) carry no data here, whatever "extra" says.
+            if e.in_pagemaps() != Some(true) {
+                if let Some(x) = truthy(extra) {
+                    let mut data = b64(x, path)?;
+                    let size = usize::try_from(e.size()).map_err(|_| bad("segment size too large".into()))?;
+                    if data.len() < size {
+                        return Err(bad(format!("{} bytes of data for a {size}-byte segment", data.len())));
+                    }
+                    data.truncate(size);
+                    data.resize(size.next_multiple_of(4), 0);
+                    w.write_raw(&data)?;
+                }
+            }
+        }
+        Payload::None | Payload::Pagemap | Payload::GhostFile => {}
+    }
+    Ok(())
+}
+
+/// An error of [`encode_json`].
+#[derive(Debug)]
+pub enum EncodeJsonError {
+    Json(json_in::JsonError),
+    Encode(EncodeError),
+    Io(io::Error),
+}
+
+impl From<EncodeError> for EncodeJsonError {
+    fn from(e: EncodeError) -> Self {
+        EncodeJsonError::Encode(e)
+    }
+}
+
+impl From<io::Error> for EncodeJsonError {
+    fn from(e: io::Error) -> Self {
+        EncodeJsonError::Io(e)
+    }
+}
+
+impl std::fmt::Display for EncodeJsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncodeJsonError::Json(e) => write!(f, "invalid JSON: {e}"),
+            EncodeJsonError::Encode(e) => e.fmt(f),
+            EncodeJsonError::Io(e) => write!(f, "writing output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeJsonError {}

@@ -1,0 +1,458 @@
+//! Image framing: `[head magic] magic {u32 size, message, [payload]}*`, for every kind.
+//!
+//! [`Image::parse`] recognises the kind from its magic words; [`Image::entries`] walks the entries
+//! with each kind's payload rule (`proto/kinds.toml`), checking every length against what the
+//! input holds before slicing, so a truncated or corrupted image gives an [`Error`] naming the
+//! entry, byte offset and field, never a panic. Nothing is copied: entries and payloads borrow the
+//! input (a mapped file, a tar member, a buffer).
+//!
+//! [`ImageWriter`] streams the reverse.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use criu_image_proto::DecodeError;
+use criu_image_proto::schema::kinds::{IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, RAW_KINDS};
+pub use criu_image_proto::schema::kinds::{Head, Kind, KindInfo, Payload};
+use criu_image_proto::support::fields::Message;
+use criu_image_proto::view;
+
+/// What went wrong, with where: entry index (0-based, as in JSON `entries[i]`), byte offset in the
+/// image, and the field path inside the entry's message when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub entry: Option<usize>,
+    pub offset: usize,
+    pub field: String,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The image is shorter than its magic.
+    NoMagic,
+    /// The magic is not one CRIU writes (or it is a raw image).
+    UnknownMagic(u32),
+    /// A raw image (pages, ip dumps, ...) recognised by its file name.
+    Raw(&'static str),
+    /// An entry's size word or body, or a payload, runs past the end of the image.
+    Truncated { needed: u64, available: u64 },
+    /// The message bytes are malformed.
+    Decode(criu_image_proto::DecodeErrorKind),
+    /// A payload is inconsistent with its entry.
+    Payload(String),
+}
+
+impl Error {
+    fn at(entry: Option<usize>, offset: usize, kind: ErrorKind) -> Self {
+        Error { entry, offset, field: String::new(), kind }
+    }
+    fn decode(entry: usize, message_offset: usize, e: DecodeError) -> Self {
+        Error { entry: Some(entry), offset: message_offset + e.offset, field: e.path, kind: ErrorKind::Decode(e.kind) }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(i) = self.entry {
+            write!(f, "entry {i}, ")?;
+        }
+        write!(f, "byte {}", self.offset)?;
+        if !self.field.is_empty() {
+            write!(f, ", field {}", self.field)?;
+        }
+        f.write_str(": ")?;
+        match &self.kind {
+            ErrorKind::NoMagic => f.write_str("too short to hold an image magic"),
+            ErrorKind::UnknownMagic(m) => write!(
+                f,
+                "unknown magic {m:#x}; maybe this is an image with raw data (like pages-*.img)?"
+            ),
+            ErrorKind::Raw(name) => write!(
+                f,
+                "this is a raw {name} image (no magic, not protobuf); crit can only decode protobuf images"
+            ),
+            ErrorKind::Truncated { needed, available } => {
+                write!(f, "truncated: needs {needed} bytes, {available} remain")
+            }
+            ErrorKind::Decode(k) => write!(f, "{k}"),
+            ErrorKind::Payload(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Checks a file name against the raw-image patterns of `proto/kinds.toml`.
+pub fn raw_kind_by_name(file_name: &str) -> Option<&'static str> {
+    RAW_KINDS.iter().find(|r| r.files.iter().any(|p| pattern_matches(p, file_name))).map(|r| r.name)
+}
+
+/// The kind whose file-name pattern matches `file_name`, if any.
+pub fn kind_by_name(file_name: &str) -> Option<Kind> {
+    criu_image_proto::schema::kinds::KINDS
+        .iter()
+        .find(|k| k.files.iter().any(|p| pattern_matches(p, file_name)))
+        .map(|k| k.kind)
+}
+
+/// Matches CRIU's printf-style file patterns: `%u %lu %d %ld` decimal (with `-` for `%d`), `%x`
+/// lower-case hex; everything else literally.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match p {
+            [] => n.is_empty(),
+            [b'%', rest @ ..] => {
+                let (conv, rest) = match rest {
+                    [b'l', c, r @ ..] => (*c, r),
+                    [c, r @ ..] => (*c, r),
+                    [] => return false,
+                };
+                let digit = |b: &u8| match conv {
+                    b'x' => b.is_ascii_hexdigit() && !b.is_ascii_uppercase(),
+                    _ => b.is_ascii_digit(),
+                };
+                let start = usize::from(conv == b'd' && n.first() == Some(&b'-'));
+                let mut end = start;
+                while end < n.len() && digit(&n[end]) {
+                    end += 1;
+                }
+                // Backtrack so a literal after the number can match.
+                (start + 1..=end).rev().any(|e| go(rest, &n[e..]))
+            }
+            [c, rest @ ..] => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// An image: its kind and entries over borrowed bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Image<'a> {
+    pub kind: Kind,
+    pub head: Head,
+    data: &'a [u8],
+    /// Offset of the first entry.
+    start: usize,
+}
+
+impl<'a> Image<'a> {
+    /// Recognises an image by its magic. With `file_name`, raw images are refused by name first
+    /// (page data can begin with anything, including a valid magic).
+    pub fn parse(data: &'a [u8], file_name: Option<&str>) -> Result<Self, Error> {
+        if let Some(raw) = file_name.and_then(raw_kind_by_name) {
+            return Err(Error::at(None, 0, ErrorKind::Raw(raw)));
+        }
+        let first = u32_at(data, 0).ok_or(Error::at(None, 0, ErrorKind::NoMagic))?;
+        let (head, magic, start) = match first {
+            IMG_COMMON_MAGIC | IMG_SERVICE_MAGIC => {
+                let head = if first == IMG_COMMON_MAGIC { Head::Common } else { Head::Service };
+                (head, u32_at(data, 4).ok_or(Error::at(None, 4, ErrorKind::NoMagic))?, 8)
+            }
+            // inventory.img, and every image of the v1 format, have no head word.
+            m => (Head::None, m, 4),
+        };
+        let kind = Kind::from_magic(magic).ok_or(Error::at(None, start - 4, ErrorKind::UnknownMagic(magic)))?;
+        Ok(Image { kind, head, data, start })
+    }
+
+    /// The whole image's bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Entries in order, with their payloads.
+    pub fn entries(&self) -> Entries<'a> {
+        Entries { kind: self.kind, data: self.data, pos: self.start, index: 0, ghost_chunked: false, done: false }
+    }
+}
+
+/// What an entry's message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The kind's entry message.
+    Entry,
+    /// `pagemap_head`, entry 0 of a pagemap image.
+    PagemapHead,
+    /// `ghost_chunk_entry`, after a chunked ghost file's `ghost_file_entry`.
+    GhostChunk,
+}
+
+/// The raw data after an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extra<'a> {
+    None,
+    /// Pipe and FIFO data, a socket packet, a ghost file's content or chunk, BPF map keys and
+    /// values: bytes shown as one base64 string.
+    Bytes(&'a [u8]),
+    /// A TCP stream's receive and send queues.
+    Tcp { inq: &'a [u8], outq: &'a [u8] },
+    /// Semaphore values (host-endian u16, `nsems` of them) and the zero padding after them.
+    Sem { values: &'a [u8], padded: &'a [u8] },
+    /// `qnum` SysV messages: each `u32 size, ipc_msg, data padded to 8`.
+    Msgs { records: &'a [u8], count: u32 },
+    /// A SysV shm segment's data (legacy images), or none when it lives in a pagemap.
+    Shm { data: &'a [u8], size: u64, in_pagemaps: bool },
+}
+
+/// One entry: its message bytes and what follows them.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    pub index: usize,
+    /// Offset of the entry's size word in the image.
+    pub offset: usize,
+    pub role: Role,
+    pub message: &'a [u8],
+    /// Offset of the message bytes in the image.
+    pub message_offset: usize,
+    pub extra: Extra<'a>,
+    /// Offset of the extra bytes.
+    pub extra_offset: usize,
+}
+
+/// Iterator over an image's entries; stops after the first error.
+pub struct Entries<'a> {
+    kind: Kind,
+    data: &'a [u8],
+    pos: usize,
+    index: usize,
+    ghost_chunked: bool,
+    done: bool,
+}
+
+impl<'a> Entries<'a> {
+    fn take(&mut self, n: u64, what: Option<usize>) -> Result<&'a [u8], Error> {
+        let available = (self.data.len() - self.pos) as u64;
+        if n > available {
+            return Err(Error::at(what, self.pos, ErrorKind::Truncated { needed: n, available }));
+        }
+        let s = &self.data[self.pos..self.pos + n as usize];
+        self.pos += n as usize;
+        Ok(s)
+    }
+
+    fn next_entry(&mut self) -> Result<Option<Entry<'a>>, Error> {
+        if self.pos == self.data.len() {
+            return Ok(None);
+        }
+        let i = self.index;
+        let offset = self.pos;
+        let size = self.take(4, Some(i))?;
+        let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
+        let message_offset = self.pos;
+        let message = self.take(u64::from(size), Some(i))?;
+        let dec = |e: DecodeError| Error::decode(i, message_offset, e);
+        let mut role = Role::Entry;
+        let extra_offset = self.pos;
+        let extra = match self.kind.info().payload {
+            Payload::None => {
+                self.kind.check_entry(message).map_err(dec)?;
+                Extra::None
+            }
+            Payload::Pagemap => {
+                if i == 0 {
+                    role = Role::PagemapHead;
+                    view::PagemapHead::parse(message).map_err(dec)?;
+                } else {
+                    view::PagemapEntry::parse(message).map_err(dec)?;
+                }
+                Extra::None
+            }
+            Payload::PipeData => {
+                let e = view::PipeDataEntry::parse(message).map_err(dec)?;
+                Extra::Bytes(self.take(u64::from(e.bytes()), Some(i))?)
+            }
+            Payload::SkQueue => {
+                let e = view::SkPacketEntry::parse(message).map_err(dec)?;
+                Extra::Bytes(self.take(u64::from(e.length()), Some(i))?)
+            }
+            Payload::TcpStream => {
+                let e = view::TcpStreamEntry::parse(message).map_err(dec)?;
+                let inq = self.take(u64::from(e.inq_len()), Some(i))?;
+                let outq = self.take(u64::from(e.outq_len()), Some(i))?;
+                Extra::Tcp { inq, outq }
+            }
+            Payload::BpfmapData => {
+                let e = view::BpfmapDataEntry::parse(message).map_err(dec)?;
+                Extra::Bytes(self.take(u64::from(e.keys_bytes()) + u64::from(e.values_bytes()), Some(i))?)
+            }
+            Payload::IpcSem => {
+                let e = view::IpcSemEntry::parse(message).map_err(dec)?;
+                let n = 2 * u64::from(e.nsems());
+                let padded = self.take(n.next_multiple_of(8), Some(i))?;
+                Extra::Sem { values: &padded[..n as usize], padded }
+            }
+            Payload::IpcShm => {
+                let e = view::IpcShmEntry::parse(message).map_err(dec)?;
+                if e.in_pagemaps() == Some(true) {
+                    Extra::Shm { data: &[], size: e.size(), in_pagemaps: true }
+                } else {
+                    let padded = self.take(e.size().checked_next_multiple_of(4).unwrap_or(u64::MAX), Some(i))?;
+                    Extra::Shm { data: &padded[..e.size() as usize], size: e.size(), in_pagemaps: false }
+                }
+            }
+            Payload::IpcMsg => {
+                let e = view::IpcMsgEntry::parse(message).map_err(dec)?;
+                let start = self.pos;
+                for m in 0..e.qnum() {
+                    let at = self.pos;
+                    let len = self.take(4, Some(i))?;
+                    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+                    let body_at = self.pos;
+                    let body = self.take(u64::from(len), Some(i))?;
+                    let msg = view::IpcMsg::parse(body).map_err(|e| {
+                        let mut err = Error::decode(i, body_at, e);
+                        err.field = format!("extra[{m}]{}{}", if err.field.is_empty() { "" } else { "." }, err.field);
+                        err
+                    })?;
+                    let _ = at;
+                    self.take(u64::from(msg.msize()).next_multiple_of(8), Some(i))?;
+                }
+                Extra::Msgs { records: &self.data[start..self.pos], count: e.qnum() }
+            }
+            Payload::GhostFile => {
+                if i == 0 {
+                    let e = view::GhostFileEntry::parse(message).map_err(dec)?;
+                    if e.chunks() == Some(true) {
+                        self.ghost_chunked = true;
+                        Extra::None
+                    } else {
+                        // Not chunked: the file's content runs to the end of the image.
+                        let rest = (self.data.len() - self.pos) as u64;
+                        Extra::Bytes(self.take(rest, Some(i))?)
+                    }
+                } else if self.ghost_chunked {
+                    role = Role::GhostChunk;
+                    let c = view::GhostChunkEntry::parse(message).map_err(dec)?;
+                    Extra::Bytes(self.take(c.len(), Some(i))?)
+                } else {
+                    return Err(Error::at(Some(i), offset, ErrorKind::Payload("a ghost file that is not chunked has one entry".into())));
+                }
+            }
+        };
+        self.index += 1;
+        Ok(Some(Entry { index: i, offset, role, message, message_offset, extra, extra_offset }))
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<Entry<'a>, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_entry() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Iterates the SysV messages of an [`Extra::Msgs`] (already checked by [`Entries`]).
+pub fn ipc_msgs(records: &[u8]) -> impl Iterator<Item = (view::IpcMsg<'_>, &[u8])> {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        let len = u32_at(records, pos)? as usize;
+        let body = records.get(pos + 4..pos + 4 + len)?;
+        let msg = view::IpcMsg::trusted(body);
+        let data_at = pos + 4 + len;
+        let size = msg.msize() as usize;
+        let data = records.get(data_at..data_at + size)?;
+        pos = data_at + size.next_multiple_of(8);
+        Some((msg, data))
+    })
+}
+
+/// Streams an image: head and magic words, then entries (`u32 size` + message) and raw payloads.
+pub struct ImageWriter<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> ImageWriter<W> {
+    /// Writes the magic words of `kind` (the head word as CRIU writes it for that kind).
+    pub fn new(out: W, kind: Kind) -> io::Result<Self> {
+        let mut w = ImageWriter { out, buf: Vec::new() };
+        w.write_magic(kind.info().head, kind)?;
+        Ok(w)
+    }
+
+    /// Writes magic words with an explicit head word (to reproduce v1 images without one).
+    pub fn with_head(out: W, head: Head, kind: Kind) -> io::Result<Self> {
+        let mut w = ImageWriter { out, buf: Vec::new() };
+        w.write_magic(head, kind)?;
+        Ok(w)
+    }
+
+    fn write_magic(&mut self, head: Head, kind: Kind) -> io::Result<()> {
+        match head {
+            Head::None => {}
+            Head::Common => self.out.write_all(&IMG_COMMON_MAGIC.to_le_bytes())?,
+            Head::Service => self.out.write_all(&IMG_SERVICE_MAGIC.to_le_bytes())?,
+        }
+        self.out.write_all(&kind.info().magic.to_le_bytes())
+    }
+
+    /// Writes one entry from an owned message.
+    pub fn write_message<M: Message>(&mut self, m: &M) -> io::Result<()> {
+        self.buf.clear();
+        m.encode(&mut self.buf);
+        let n = u32::try_from(self.buf.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "entry larger than 4 GiB"))?;
+        self.out.write_all(&n.to_le_bytes())?;
+        self.out.write_all(&self.buf)
+    }
+
+    /// Writes one entry from already-encoded message bytes.
+    pub fn write_entry(&mut self, message: &[u8]) -> io::Result<()> {
+        let n = u32::try_from(message.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "entry larger than 4 GiB"))?;
+        self.out.write_all(&n.to_le_bytes())?;
+        self.out.write_all(message)
+    }
+
+    /// Writes payload bytes after an entry.
+    pub fn write_raw(&mut self, data: &[u8]) -> io::Result<()> {
+        self.out.write_all(data)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(pattern_matches("core-%u.img", "core-123.img"));
+        assert!(!pattern_matches("core-%u.img", "core-.img"));
+        assert!(!pattern_matches("core-%u.img", "core-12a.img"));
+        assert!(pattern_matches("pagemap-%lu.img", "pagemap-5.img"));
+        assert!(!pattern_matches("pagemap-%lu.img", "pagemap-shmem-5.img"));
+        assert!(pattern_matches("pagemap-shmem-%lu.img", "pagemap-shmem-5.img"));
+        assert!(pattern_matches("ghost-file-%x.img", "ghost-file-1f.img"));
+        assert!(pattern_matches("tmpfs-dev-%u.tar.gz", "tmpfs-dev-33.tar.gz"));
+        assert!(pattern_matches("stats-dump", "stats-dump"));
+        assert_eq!(raw_kind_by_name("pages-3.img"), Some("PAGES"));
+        assert_eq!(raw_kind_by_name("pagemap-3.img"), None);
+        assert_eq!(kind_by_name("pagemap-shmem-3.img"), Some(Kind::Pagemap));
+        assert_eq!(kind_by_name("inventory.img"), Some(Kind::Inventory));
+    }
+}

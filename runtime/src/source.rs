@@ -1,0 +1,51 @@
+//! Bytes of an input: a memory-mapped file, or a buffer (stdin, an archive member).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::ops::Deref;
+use std::path::Path;
+
+/// An input's bytes, mapped when it is a regular file so nothing is copied.
+pub enum Source {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Source {
+    /// Maps a file read-only (empty files and non-regular files are read instead).
+    pub fn open(path: &Path) -> io::Result<Source> {
+        let f = File::open(path)?;
+        let meta = f.metadata()?;
+        if meta.is_file() && meta.len() > 0 {
+            // SAFETY: the map is read-only and private to us. If another process truncates the
+            // file while we read it, accesses past the new end fault (SIGBUS); checkpoint images
+            // are not modified while they are inspected, which is the accepted trade-off of every
+            // mmap-based reader. Nothing here relies on the bytes staying unchanged for memory
+            // safety: all parsing is bounds-checked against the mapping's length.
+            let map = unsafe { memmap2::Mmap::map(&f)? };
+            Ok(Source::Mapped(map))
+        } else {
+            let mut v = Vec::new();
+            let mut f = f;
+            f.read_to_end(&mut v)?;
+            Ok(Source::Owned(v))
+        }
+    }
+
+    /// Reads everything from a reader (stdin).
+    pub fn read(mut r: impl Read) -> io::Result<Source> {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        Ok(Source::Owned(v))
+    }
+}
+
+impl Deref for Source {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Source::Mapped(m) => m,
+            Source::Owned(v) => v,
+        }
+    }
+}
