@@ -6,6 +6,7 @@
 
 pub use criu_image_proto as proto;
 
+pub mod checkpoint;
 pub mod cookie;
 pub mod crit;
 pub mod image;
