@@ -83,7 +83,8 @@ impl JsonWriter {
 
     pub fn bool(&mut self, v: bool) {
         self.before_value();
-        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        self.buf
+            .extend_from_slice(if v { b"true" } else { b"false" });
     }
     pub fn u64(&mut self, v: u64) {
         self.before_value();
@@ -141,6 +142,8 @@ impl JsonWriter {
         let lines = data.len().div_ceil(57);
         self.buf.reserve(lines.saturating_mul(78).saturating_add(2));
         self.buf.push(b'"');
+        // One output line: at most 19 four-character quanta and the two-character `\n`, so every
+        // index below stays inside the array.
         let mut line = [0u8; 78];
         for chunk in data.chunks(57) {
             let mut n = 0;
@@ -287,7 +290,11 @@ fn escape_str(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
+    loop {
+        i = skip_plain(bytes, i);
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         let class = ESCAPE[b as usize];
         if class == PLAIN {
             i += 1;
@@ -322,6 +329,35 @@ fn escape_str(buf: &mut Vec<u8>, s: &str) {
     if let Some(run) = bytes.get(run_start..) {
         buf.extend_from_slice(run);
     }
+}
+
+/// The index of the first byte at or after `i` that may need escaping, looking at eight bytes at
+/// a time; stops within the last seven bytes, which the caller checks one by one.
+#[inline]
+fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte, the high bit of each term is set exactly when the byte needs escaping for that
+    // reason; masking to 7 bits before adding keeps carries inside their byte.
+    let zero_byte = |y: u64| !(((y & LOW7) + LOW7) | y);
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let low = x & LOW7;
+        let flagged = (x // non-ASCII
+            | (low + ONES) // DEL
+            | !(low + ONES * (0x80 - 0x20)) // control characters
+            | zero_byte(x ^ (ONES * u64::from(b'"')))
+            | zero_byte(x ^ (ONES * u64::from(b'\\'))))
+            & HIGH;
+        if flagged != 0 {
+            return i + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
 }
 
 /// An ASCII byte's escape given its [`ESCAPE`] class.
@@ -499,7 +535,11 @@ impl QpOut<'_> {
     /// `=XX` with uppercase hex.
     #[inline]
     fn hex(&mut self, b: u8) {
-        self.buf.extend_from_slice(&[b'=', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 15) as usize]]);
+        self.buf.extend_from_slice(&[
+            b'=',
+            HEX_UPPER[(b >> 4) as usize],
+            HEX_UPPER[(b & 15) as usize],
+        ]);
         self.last = Some(HEX_UPPER[(b & 15) as usize]);
     }
     fn soft_break(&mut self, crlf: bool) {
@@ -839,7 +879,14 @@ mod tests {
             w.begin_array();
             w.end_array();
             w.end_object();
-            assert_eq!(out(&mut w), if pretty { "{\n    \"k\": []\n}" } else { "{\"k\": []}" });
+            assert_eq!(
+                out(&mut w),
+                if pretty {
+                    "{\n    \"k\": []\n}"
+                } else {
+                    "{\"k\": []}"
+                }
+            );
         }
         // Deep pretty nesting indents past the writer's 64-space chunk.
         let mut w = JsonWriter::new(true);
@@ -868,10 +915,25 @@ mod tests {
 
     #[test]
     fn numbers() {
-        for (v, s) in [(0u64, "0"), (9, "9"), (10, "10"), (99, "99"), (100, "100"), (101, "101"), (12345, "12345"), (u64::MAX, "18446744073709551615")] {
+        for (v, s) in [
+            (0u64, "0"),
+            (9, "9"),
+            (10, "10"),
+            (99, "99"),
+            (100, "100"),
+            (101, "101"),
+            (12345, "12345"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
             assert_eq!(one(|w| w.u64(v)), s);
         }
-        for (v, s) in [(0i64, "0"), (-1, "-1"), (-10, "-10"), (i64::MIN, "-9223372036854775808"), (i64::MAX, "9223372036854775807")] {
+        for (v, s) in [
+            (0i64, "0"),
+            (-1, "-1"),
+            (-10, "-10"),
+            (i64::MIN, "-9223372036854775808"),
+            (i64::MAX, "9223372036854775807"),
+        ] {
             assert_eq!(one(|w| w.i64(v)), s);
         }
         // Every power of ten and its neighbours against std's formatter.
@@ -909,29 +971,57 @@ mod tests {
         assert_eq!(one(|w| w.str(&all)), ALL_ASCII);
         assert_eq!(one(|w| w.str_bytes(all.as_bytes())), ALL_ASCII);
         assert_eq!(one(|w| w.str("é€😀")), r#""\u00e9\u20ac\ud83d\ude00""#);
-        assert_eq!(one(|w| w.str("\u{ffff}\u{10000}\u{10ffff}")), r#""\uffff\ud800\udc00\udbff\udfff""#);
+        assert_eq!(
+            one(|w| w.str("\u{ffff}\u{10000}\u{10ffff}")),
+            r#""\uffff\ud800\udc00\udbff\udfff""#
+        );
     }
 
     const ALL_ASCII: &str = r##""\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\u007f""##;
 
     #[test]
+    fn fast_scan_flags_exactly_the_escaped_bytes() {
+        for b in 0..=255u8 {
+            for at in 0..16 {
+                let mut bytes = [b'a'; 16];
+                bytes[at] = b;
+                let expected = if ESCAPE[b as usize] == PLAIN { 16 } else { at };
+                // skip_plain stops within the last 7 bytes; the caller's byte loop takes over.
+                let found = skip_plain(&bytes, 0);
+                let mut i = found;
+                while i < 16 && ESCAPE[bytes[i] as usize] == PLAIN {
+                    i += 1;
+                }
+                assert_eq!(i, expected, "byte {b:#x} at {at}");
+                assert!(found <= expected);
+            }
+        }
+    }
+
+    #[test]
     fn str_bytes_surrogateescape() {
         // json.dumps(b.decode("utf-8", "surrogateescape"))
         let cases: &[(&[u8], &str)] = &[
-        (b"", r#""""#),
-        (b"plain", r#""plain""#),
-        (b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", r#""\u00e9\u20ac\ud83d\ude00""#),
-        (b"\xff", r#""\udcff""#),
-        (b"a\x80b", r#""a\udc80b""#),
-        (b"\xc3", r#""\udcc3""#),
-        (b"\xe2\x82", r#""\udce2\udc82""#),
-        (b"\xe2\x82A", r#""\udce2\udc82A""#),
-        (b"\xed\xa0\x80", r#""\udced\udca0\udc80""#),
-        (b"\xc0\x80", r#""\udcc0\udc80""#),
-        (b"\xf4\x90\x80\x80", r#""\udcf4\udc90\udc80\udc80""#),
-        (b"\xf0\x9f\x98\x80\xf0\x9f", r#""\ud83d\ude00\udcf0\udc9f""#),
-        (b"\x7f\x00\x1f\x22\x5c/", r#""\u007f\u0000\u001f\"\\/""#),
-        (b"\x80\x8f\x9e\xad\xbc\xcb\xda\xe9\xf8", r#""\udc80\udc8f\udc9e\udcad\udcbc\udccb\udcda\udce9\udcf8""#),
+            (b"", r#""""#),
+            (b"plain", r#""plain""#),
+            (
+                b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+                r#""\u00e9\u20ac\ud83d\ude00""#,
+            ),
+            (b"\xff", r#""\udcff""#),
+            (b"a\x80b", r#""a\udc80b""#),
+            (b"\xc3", r#""\udcc3""#),
+            (b"\xe2\x82", r#""\udce2\udc82""#),
+            (b"\xe2\x82A", r#""\udce2\udc82A""#),
+            (b"\xed\xa0\x80", r#""\udced\udca0\udc80""#),
+            (b"\xc0\x80", r#""\udcc0\udc80""#),
+            (b"\xf4\x90\x80\x80", r#""\udcf4\udc90\udc80\udc80""#),
+            (b"\xf0\x9f\x98\x80\xf0\x9f", r#""\ud83d\ude00\udcf0\udc9f""#),
+            (b"\x7f\x00\x1f\x22\x5c/", r#""\u007f\u0000\u001f\"\\/""#),
+            (
+                b"\x80\x8f\x9e\xad\xbc\xcb\xda\xe9\xf8",
+                r#""\udc80\udc8f\udc9e\udcad\udcbc\udccb\udcda\udce9\udcf8""#,
+            ),
         ];
         for &(input, expected) in cases {
             assert_eq!(one(|w| w.str_bytes(input)), expected, "{input:x?}");
@@ -956,18 +1046,39 @@ mod tests {
     fn base64_like_encodebytes() {
         // json.dumps(base64.encodebytes(bytes((i * 7 + 3) % 256 for i in range(n))).decode())
         let cases: &[(usize, &str)] = &[
-        (0, r#""""#),
-        (1, r#""Aw==\n""#),
-        (2, r#""Awo=\n""#),
-        (3, r#""AwoR\n""#),
-        (4, r#""AwoRGA==\n""#),
-        (56, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYQ=\n""#),
-        (57, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\n""#),
-        (58, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkg==\n""#),
-        (113, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBM=\n""#),
-        (114, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\n""#),
-        (115, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\nIQ==\n""#),
-        (200, r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\nISgvNj1ES1JZYGdudXyDipGYn6attLvCydDX3uXs8/oBCA8WHSQrMjlAR05VXGNqcXh/ho2Um6Kp\nsLe+xczT2uHo7/b9BAsSGSAnLjU8Q0pRWF9mbXQ=\n""#),
+            (0, r#""""#),
+            (1, r#""Aw==\n""#),
+            (2, r#""Awo=\n""#),
+            (3, r#""AwoR\n""#),
+            (4, r#""AwoRGA==\n""#),
+            (
+                56,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYQ=\n""#,
+            ),
+            (
+                57,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\n""#,
+            ),
+            (
+                58,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkg==\n""#,
+            ),
+            (
+                113,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBM=\n""#,
+            ),
+            (
+                114,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\n""#,
+            ),
+            (
+                115,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\nIQ==\n""#,
+            ),
+            (
+                200,
+                r#""AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSL\nkpmgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuL/GzdTb4unw9/4FDBMa\nISgvNj1ES1JZYGdudXyDipGYn6attLvCydDX3uXs8/oBCA8WHSQrMjlAR05VXGNqcXh/ho2Um6Kp\nsLe+xczT2uHo7/b9BAsSGSAnLjU8Q0pRWF9mbXQ=\n""#,
+            ),
         ];
         for &(n, expected) in cases {
             assert_eq!(one(|w| w.base64(&pattern(n))), expected, "n = {n}");
@@ -1016,7 +1127,12 @@ mod tests {
         (b"  \x0a  ", r#"" =20\n =20""#),
         ];
         for &(input, expected) in cases {
-            assert_eq!(one(|w| w.quopri(input)), expected, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                one(|w| w.quopri(input)),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -1034,7 +1150,10 @@ mod tests {
         w.str("x");
         w.end_array();
         w.end_object();
-        assert_eq!(out(&mut w), "{\n    \"b64\": \"YWI=\\n\",\n    \"qp\": \"a=3D\",\n    \"list\": [\n        \"0x10\",\n        \"x\"\n    ]\n}");
+        assert_eq!(
+            out(&mut w),
+            "{\n    \"b64\": \"YWI=\\n\",\n    \"qp\": \"a=3D\",\n    \"list\": [\n        \"0x10\",\n        \"x\"\n    ]\n}"
+        );
     }
 
     #[test]
@@ -1095,11 +1214,20 @@ mod tests {
         }
         let status: &[(u64, &str)] = &[
             (0x0, r#""#),
-            (0x241, r#"VMA_AREA_REGULAR | VMA_FILE_PRIVATE | VMA_ANON_PRIVATE"#),
+            (
+                0x241,
+                r#"VMA_AREA_REGULAR | VMA_FILE_PRIVATE | VMA_ANON_PRIVATE"#,
+            ),
             (0x80000001, r#"VMA_AREA_REGULAR | VMA_UNSUPP"#),
             (0x10, r#"0x10"#),
-            (0xffffffff, r#"VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_VVAR | VMA_AREA_AIORING | VMA_AREA_MEMFD | VMA_AREA_SHSTK | VMA_AREA_UPROBES | VMA_UNSUPP | 0x7ffd0010"#),
-            (0xffffffffffffffff, r#"VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_VVAR | VMA_AREA_AIORING | VMA_AREA_MEMFD | VMA_AREA_SHSTK | VMA_AREA_UPROBES | VMA_UNSUPP | 0xffffffff7ffd0010"#),
+            (
+                0xffffffff,
+                r#"VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_VVAR | VMA_AREA_AIORING | VMA_AREA_MEMFD | VMA_AREA_SHSTK | VMA_AREA_UPROBES | VMA_UNSUPP | 0x7ffd0010"#,
+            ),
+            (
+                0xffffffffffffffff,
+                r#"VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_VVAR | VMA_AREA_AIORING | VMA_AREA_MEMFD | VMA_AREA_SHSTK | VMA_AREA_UPROBES | VMA_UNSUPP | 0xffffffff7ffd0010"#,
+            ),
         ];
         for &(v, s) in status {
             let mut o = String::new();
@@ -1116,16 +1244,16 @@ mod tests {
     fn dev_formats() {
         // "%d:%d" % (os.major(v), os.minor(v))
         for (v, s) in [
-        (0x0, "0:0"),
-        (0x100, "1:0"),
-        (0xfff00, "4095:0"),
-        (0x100000, "0:256"),
-        (0x80000000000, "0:2147483648"),
-        (0x100000000000, "4096:0"),
-        (0x8000000000000000, "2147483648:0"),
-        (0xffffffffffffffff, "4294967295:4294967295"),
-        (0x12345678abcdef01, "305421807:1737145345"),
-        (0x803, "8:3"),
+            (0x0, "0:0"),
+            (0x100, "1:0"),
+            (0xfff00, "4095:0"),
+            (0x100000, "0:256"),
+            (0x80000000000, "0:2147483648"),
+            (0x100000000000, "4096:0"),
+            (0x8000000000000000, "2147483648:0"),
+            (0xffffffffffffffff, "4294967295:4294967295"),
+            (0x12345678abcdef01, "305421807:1737145345"),
+            (0x803, "8:3"),
         ] {
             let mut o = String::new();
             format_dev_old(v, &mut o);
@@ -1133,12 +1261,12 @@ mod tests {
         }
         // "%d:%d" % (v >> 20, v & 0xfffff)
         for (v, s) in [
-        (0x0, "0:0"),
-        (0x800003, "8:3"),
-        (0xfffff, "0:1048575"),
-        (0x100000, "1:0"),
-        (0xffffffffffffffff, "17592186044415:1048575"),
-        (0x12345678abcdef01, "1250999896764:913153"),
+            (0x0, "0:0"),
+            (0x800003, "8:3"),
+            (0xfffff, "0:1048575"),
+            (0x100000, "1:0"),
+            (0xffffffffffffffff, "17592186044415:1048575"),
+            (0x12345678abcdef01, "1250999896764:913153"),
         ] {
             let mut o = String::new();
             format_dev_kernel(v, &mut o);
@@ -1150,24 +1278,36 @@ mod tests {
     fn ipadd_like_ipaddress() {
         // IPv4Address(socket.ntohl(w)) / IPv6Address(...).compressed, as crit's pb2dict
         let cases: &[(&[u32], &str)] = &[
-        (&[0x100007f], r#"127.0.0.1"#),
-        (&[0x0], r#"0.0.0.0"#),
-        (&[0xffffffff], r#"255.255.255.255"#),
-        (&[0xa00a8c0], r#"192.168.0.10"#),
-        (&[0x0, 0x0, 0x0, 0x0], r#"::"#),
-        (&[0x0, 0x0, 0x0, 0x1000000], r#"::1"#),
-        (&[0x80fe, 0x0, 0x0, 0x1000000], r#"fe80::1"#),
-        (&[0x100, 0x0, 0x0, 0x0], r#"1::"#),
-        (&[0x0, 0x0, 0xffff0000, 0x4030201], r#"::ffff:102:304"#),
-        (&[0x0, 0x0, 0x0, 0x4030201], r#"::102:304"#),
-        (&[0x1000100, 0x100, 0x0, 0x1000000], r#"1:1:1::1"#),
-        (&[0x1000100, 0x1000000, 0x1000000, 0x1000100], r#"1:1:0:1:0:1:1:1"#),
-        (&[0x1000100, 0x1000100, 0x1000100, 0x1000100], r#"1:1:1:1:1:1:1:1"#),
-        (&[0xb80d0120, 0x0, 0x0, 0x1000000, 0x63], r#"2001:db8::1"#),
-        (&[0x100, 0x1000000, 0x0, 0x1000100], r#"1::1:0:0:1:1"#),
-        (&[0x100, 0x1000000, 0x0, 0x1000000], r#"1:0:0:1::1"#),
-        (&[0x1000000, 0x1000000, 0x1000000, 0x1000000], r#"0:1:0:1:0:1:0:1"#),
-        (&[0x1efcdab, 0x89674523, 0x1efcdab, 0x89674523], r#"abcd:ef01:2345:6789:abcd:ef01:2345:6789"#),
+            (&[0x100007f], r#"127.0.0.1"#),
+            (&[0x0], r#"0.0.0.0"#),
+            (&[0xffffffff], r#"255.255.255.255"#),
+            (&[0xa00a8c0], r#"192.168.0.10"#),
+            (&[0x0, 0x0, 0x0, 0x0], r#"::"#),
+            (&[0x0, 0x0, 0x0, 0x1000000], r#"::1"#),
+            (&[0x80fe, 0x0, 0x0, 0x1000000], r#"fe80::1"#),
+            (&[0x100, 0x0, 0x0, 0x0], r#"1::"#),
+            (&[0x0, 0x0, 0xffff0000, 0x4030201], r#"::ffff:102:304"#),
+            (&[0x0, 0x0, 0x0, 0x4030201], r#"::102:304"#),
+            (&[0x1000100, 0x100, 0x0, 0x1000000], r#"1:1:1::1"#),
+            (
+                &[0x1000100, 0x1000000, 0x1000000, 0x1000100],
+                r#"1:1:0:1:0:1:1:1"#,
+            ),
+            (
+                &[0x1000100, 0x1000100, 0x1000100, 0x1000100],
+                r#"1:1:1:1:1:1:1:1"#,
+            ),
+            (&[0xb80d0120, 0x0, 0x0, 0x1000000, 0x63], r#"2001:db8::1"#),
+            (&[0x100, 0x1000000, 0x0, 0x1000100], r#"1::1:0:0:1:1"#),
+            (&[0x100, 0x1000000, 0x0, 0x1000000], r#"1:0:0:1::1"#),
+            (
+                &[0x1000000, 0x1000000, 0x1000000, 0x1000000],
+                r#"0:1:0:1:0:1:0:1"#,
+            ),
+            (
+                &[0x1efcdab, 0x89674523, 0x1efcdab, 0x89674523],
+                r#"abcd:ef01:2345:6789:abcd:ef01:2345:6789"#,
+            ),
         ];
         for &(words, s) in cases {
             assert_eq!(format_ipadd(words).as_deref(), Some(s), "{words:x?}");
@@ -1181,29 +1321,29 @@ mod tests {
     #[test]
     fn human_readable_like_crit() {
         for (n, s) in [
-        (0, r#"0B"#),
-        (1, r#"1B"#),
-        (1023, r#"1023B"#),
-        (1024, r#"1KB"#),
-        (1025, r#"1.0KB"#),
-        (1536, r#"1.5KB"#),
-        (1280, r#"1.2KB"#),
-        (1792, r#"1.8KB"#),
-        (2047, r#"2.0KB"#),
-        (2048, r#"2KB"#),
-        (1048575, r#"1024.0KB"#),
-        (1048576, r#"1MB"#),
-        (1048577, r#"1.0MB"#),
-        (123456789, r#"117.7MB"#),
-        (5368709120, r#"5GB"#),
-        (1100048498688, r#"1.0TB"#),
-        (9007199254740993, r#"8PB"#),
-        (1152921504606846976, r#"1EB"#),
-        (9223372036854775808, r#"8EB"#),
-        (18446744073709551615, r#"16EB"#),
-        (1048552, r#"1024.0KB"#),
-        (1048524, r#"1023.9KB"#),
-        (1048523, r#"1023.9KB"#),
+            (0, r#"0B"#),
+            (1, r#"1B"#),
+            (1023, r#"1023B"#),
+            (1024, r#"1KB"#),
+            (1025, r#"1.0KB"#),
+            (1536, r#"1.5KB"#),
+            (1280, r#"1.2KB"#),
+            (1792, r#"1.8KB"#),
+            (2047, r#"2.0KB"#),
+            (2048, r#"2KB"#),
+            (1048575, r#"1024.0KB"#),
+            (1048576, r#"1MB"#),
+            (1048577, r#"1.0MB"#),
+            (123456789, r#"117.7MB"#),
+            (5368709120, r#"5GB"#),
+            (1100048498688, r#"1.0TB"#),
+            (9007199254740993, r#"8PB"#),
+            (1152921504606846976, r#"1EB"#),
+            (9223372036854775808, r#"8EB"#),
+            (18446744073709551615, r#"16EB"#),
+            (1048552, r#"1024.0KB"#),
+            (1048524, r#"1023.9KB"#),
+            (1048523, r#"1023.9KB"#),
         ] {
             assert_eq!(human_readable(n), s, "{n}");
         }

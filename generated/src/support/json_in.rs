@@ -40,7 +40,11 @@ pub struct JsonError {
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {} column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {} column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -76,11 +80,24 @@ impl Parser<'_> {
     fn error_at(&self, offset: usize, message: &str) -> JsonError {
         let offset = offset.min(self.s.len());
         let before = self.s.get(..offset).unwrap_or_default();
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
         // Characters, not bytes: continuation bytes do not start a column.
-        let column = 1 + before.get(line_start..).unwrap_or_default().iter().filter(|&&b| b & 0xc0 != 0x80).count();
-        JsonError { offset, line, column, message: message.to_string() }
+        let column = 1 + before
+            .get(line_start..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b & 0xc0 != 0x80)
+            .count();
+        JsonError {
+            offset,
+            line,
+            column,
+            message: message.to_string(),
+        }
     }
 
     #[inline]
@@ -128,7 +145,10 @@ impl Parser<'_> {
     fn deeper(&self, depth: usize) -> Result<usize, JsonError> {
         let depth = depth + 1;
         if depth > MAX_DEPTH {
-            return Err(self.error_at(self.pos, "arrays and objects nested too deeply (more than 128 levels)"));
+            return Err(self.error_at(
+                self.pos,
+                "arrays and objects nested too deeply (more than 128 levels)",
+            ));
         }
         Ok(depth)
     }
@@ -170,7 +190,10 @@ impl Parser<'_> {
         }
         loop {
             if self.peek() != Some(b'"') {
-                return Err(self.error_at(self.pos, "Expecting property name enclosed in double quotes"));
+                return Err(self.error_at(
+                    self.pos,
+                    "Expecting property name enclosed in double quotes",
+                ));
             }
             let key_at = self.pos;
             let key = String::from_utf8(self.string()?)
@@ -224,8 +247,9 @@ impl Parser<'_> {
                 self.skip_digits();
             }
         }
-        let text: String = self.s.get(start..self.pos).unwrap_or_default().iter().map(|&b| char::from(b)).collect();
-        Ok(Value::Number(text.into_boxed_str()))
+        // The matched text is ASCII, so the lossy conversion borrows and never replaces.
+        let text = String::from_utf8_lossy(self.s.get(start..self.pos).unwrap_or_default());
+        Ok(Value::Number(Box::from(text.as_ref())))
     }
 
     fn skip_digits(&mut self) {
@@ -243,7 +267,10 @@ impl Parser<'_> {
             // Copy the longest run that needs no processing; it must be valid UTF-8 on its own,
             // since a multi-byte character cannot contain the ASCII bytes that end a run.
             let run_start = self.pos;
-            while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
+            while self
+                .peek()
+                .is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20)
+            {
                 self.pos += 1;
             }
             let run = self.s.get(run_start..self.pos).unwrap_or_default();
@@ -294,13 +321,22 @@ impl Parser<'_> {
             0xd800..=0xdbff => {
                 // A high surrogate combines with an immediately following low surrogate escape.
                 let rest = self.s.get(self.pos..).unwrap_or_default();
-                let low = if rest.starts_with(b"\\u") { self.hex4(self.pos + 1).ok() } else { None };
+                let low = if rest.starts_with(b"\\u") {
+                    self.hex4(self.pos + 1).ok()
+                } else {
+                    None
+                };
                 match low {
                     Some(lo @ 0xdc00..=0xdfff) => {
                         self.pos += 6;
                         0x1_0000 + ((u - 0xd800) << 10) + (lo - 0xdc00)
                     }
-                    _ => return Err(self.error_at(at, "lone surrogate escape (only \\udc80..\\udcff stand for bytes)")),
+                    _ => {
+                        return Err(self.error_at(
+                            at,
+                            "lone surrogate escape (only \\udc80..\\udcff stand for bytes)",
+                        ));
+                    }
                 }
             }
             0xdc80..=0xdcff => {
@@ -309,7 +345,10 @@ impl Parser<'_> {
                 return Ok(());
             }
             0xdc00..=0xdc7f => {
-                return Err(self.error_at(at, "lone surrogate escape (only \\udc80..\\udcff stand for bytes)"));
+                return Err(self.error_at(
+                    at,
+                    "lone surrogate escape (only \\udc80..\\udcff stand for bytes)",
+                ));
             }
             _ => u,
         };
@@ -323,7 +362,10 @@ impl Parser<'_> {
 
     /// The four hex digits after the `u` at `u_at` (where Python reports a bad escape).
     fn hex4(&self, u_at: usize) -> Result<u32, JsonError> {
-        let digits = self.s.get(u_at + 1..u_at + 5).ok_or_else(|| self.error_at(u_at, "Invalid \\uXXXX escape"))?;
+        let digits = self
+            .s
+            .get(u_at + 1..u_at + 5)
+            .ok_or_else(|| self.error_at(u_at, "Invalid \\uXXXX escape"))?;
         let mut v = 0u32;
         for &d in digits {
             let Some(x) = char::from(d).to_digit(16) else {
@@ -452,7 +494,9 @@ fn py_int_ascii(b: &[u8], base0: bool) -> Option<i128> {
             break;
         };
         after_underscore = false;
-        v = v.checked_mul(u128::from(radix))?.checked_add(u128::from(d))?;
+        v = v
+            .checked_mul(u128::from(radix))?
+            .checked_add(u128::from(d))?;
         digits += 1;
         i += 1;
     }
@@ -465,14 +509,19 @@ fn py_int_ascii(b: &[u8], base0: bool) -> Option<i128> {
     if i != b.len() || (only_zero && v != 0) {
         return None;
     }
-    if negative { 0i128.checked_sub_unsigned(v) } else { i128::try_from(v).ok() }
+    if negative {
+        0i128.checked_sub_unsigned(v)
+    } else {
+        i128::try_from(v).ok()
+    }
 }
 
 /// Python's `str.isspace` for characters above ASCII (Unicode 14.0, CPython 3.11).
 fn is_unicode_space(c: char) -> bool {
     matches!(
         c,
-        '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+        '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
@@ -484,16 +533,19 @@ fn is_py_space(c: char) -> bool {
 /// The first code points of the runs of ten Unicode decimal digits (category Nd) outside ASCII,
 /// from CPython 3.11's `unicodedata` (Unicode 14.0): the digit value is the offset in the run.
 const DECIMAL_ZEROS: [u32; 65] = [
-    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6, 0xe50, 0xed0, 0xf20,
-    0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0,
-    0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0,
-    0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0,
-    0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
+    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
+    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
+    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
 ];
 
 fn unicode_decimal(c: char) -> Option<u8> {
     let c = u32::from(c);
-    DECIMAL_ZEROS.iter().find_map(|&z| c.checked_sub(z).filter(|&d| d < 10).map(|d| d as u8))
+    DECIMAL_ZEROS
+        .iter()
+        .find_map(|&z| c.checked_sub(z).filter(|&d| d < 10).map(|d| d as u8))
 }
 
 /// Python's `str.strip()`.
@@ -605,7 +657,11 @@ fn parse_ipv4(s: &str) -> Option<[u8; 4]> {
     for part in s.split('.') {
         let slot = octets.get_mut(n)?;
         let b = part.as_bytes();
-        if b.is_empty() || b.len() > 3 || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
+        if b.is_empty()
+            || b.len() > 3
+            || !b.iter().all(u8::is_ascii_digit)
+            || (b.len() > 1 && b[0] == b'0')
+        {
             return None;
         }
         let v = b.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
@@ -841,7 +897,7 @@ mod tests {
     //! `unmap_flags`), unless a test says otherwise.
 
     use super::super::json::{
-        format_dev_kernel, format_dev_old, format_flags, format_ipadd, FlagTable, JsonWriter,
+        FlagTable, JsonWriter, format_dev_kernel, format_dev_old, format_flags, format_ipadd,
     };
     use super::*;
 
@@ -862,8 +918,24 @@ mod tests {
         /// whitespace before line ends, long lines.
         fn bytes(&mut self) -> Vec<u8> {
             const PIECES: &[&[u8]] = &[
-                b"a", b" ", b"\t", b"\n", b"\r\n", b".", b"=", b"\"", b"\\", b"\x00", b"\x7f", b"\xff",
-                b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\xc0\x80", b"\xe2\x82",
+                b"a",
+                b" ",
+                b"\t",
+                b"\n",
+                b"\r\n",
+                b".",
+                b"=",
+                b"\"",
+                b"\\",
+                b"\x00",
+                b"\x7f",
+                b"\xff",
+                b"\xc3\xa9",
+                b"\xe2\x82\xac",
+                b"\xf0\x9f\x98\x80",
+                b"\xed\xa0\x80",
+                b"\xc0\x80",
+                b"\xe2\x82",
                 b"abcdefghijklmnopqrstuvwxyz0123456789",
             ];
             let n = self.below(120);
@@ -889,10 +961,10 @@ mod tests {
 
     #[test]
     fn parses_every_kind_of_value() {
-        let doc = br#" {"n": null, "t": true, "f": false, "i": -12, "u": 18446744073709551615,
+        let doc = r#" {"n": null, "t": true, "f": false, "i": -12, "u": 18446744073709551615,
             "x": 1.5e3, "z": -0.0E+1, "s": "a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "a": [1, [], {}],
             "o": {"k": "v"}, "nan": [NaN, Infinity, -Infinity], "raw": "é€"} "#;
-        let v = parse(doc).expect("valid");
+        let v = parse(doc.as_bytes()).expect("valid");
         let expected = Value::Object(vec![
             ("n".into(), Value::Null),
             ("t".into(), Value::Bool(true)),
@@ -902,9 +974,15 @@ mod tests {
             ("x".into(), num("1.5e3")),
             ("z".into(), num("-0.0E+1")),
             ("s".into(), string("a\"\\/\u{8}\u{c}\n\r\té😀".as_bytes())),
-            ("a".into(), Value::Array(vec![num("1"), Value::Array(vec![]), Value::Object(vec![])])),
+            (
+                "a".into(),
+                Value::Array(vec![num("1"), Value::Array(vec![]), Value::Object(vec![])]),
+            ),
             ("o".into(), Value::Object(vec![("k".into(), string(b"v"))])),
-            ("nan".into(), Value::Array(vec![num("NaN"), num("Infinity"), num("-Infinity")])),
+            (
+                "nan".into(),
+                Value::Array(vec![num("NaN"), num("Infinity"), num("-Infinity")]),
+            ),
             ("raw".into(), string("é€".as_bytes())),
         ]);
         assert_eq!(v, expected);
@@ -919,7 +997,9 @@ mod tests {
     fn duplicate_keys_last_wins_like_a_dict() {
         let v = parse(br#"{"a": 1, "b": 2, "a": 3}"#).expect("valid");
         assert_eq!(v.get("a"), Some(&num("3")));
-        let Value::Object(members) = &v else { panic!("object") };
+        let Value::Object(members) = &v else {
+            panic!("object")
+        };
         assert_eq!(members.len(), 3, "all members are kept in input order");
     }
 
@@ -936,21 +1016,47 @@ mod tests {
         .iter()
         .map(Value::type_name)
         .collect();
-        assert_eq!(names, ["null", "a boolean", "a number", "a string", "an array", "an object"]);
+        assert_eq!(
+            names,
+            [
+                "null",
+                "a boolean",
+                "a number",
+                "a string",
+                "an array",
+                "an object"
+            ]
+        );
     }
 
     #[test]
     fn surrogate_escapes() {
-        let s = |doc: &[u8]| parse(doc).map(|v| match v {
-            Value::String(b) => b,
-            other => panic!("{other:?}"),
-        });
+        let s = |doc: &[u8]| {
+            parse(doc).map(|v| match v {
+                Value::String(b) => b,
+                other => panic!("{other:?}"),
+            })
+        };
         assert_eq!(s(br#""\udc80\udcff\udcAB""#), Ok(vec![0x80, 0xff, 0xab]));
-        assert_eq!(s(br#""a\udce2\udc82\udcacb""#), Ok(b"a\xe2\x82\xacb".to_vec()));
+        assert_eq!(
+            s(br#""a\udce2\udc82\udcacb""#),
+            Ok(b"a\xe2\x82\xacb".to_vec())
+        );
         assert_eq!(s(br#""\uD83D\uDE00""#), Ok("😀".as_bytes().to_vec()));
-        assert_eq!(s(br#""\ud800\udc80""#), Ok("\u{10080}".as_bytes().to_vec()), "a pair, not a byte");
+        assert_eq!(
+            s(br#""\ud800\udc80""#),
+            Ok("\u{10080}".as_bytes().to_vec()),
+            "a pair, not a byte"
+        );
         // Lone surrogates that are not surrogateescape bytes have no byte form.
-        for doc in [&br#""\ud800""#[..], br#""\ud800x""#, br#""\ud800\u0041""#, br#""\udc00""#, br#""\udc7f""#, br#""\ude00""#] {
+        for doc in [
+            &br#""\ud800""#[..],
+            br#""\ud800x""#,
+            br#""\ud800\u0041""#,
+            br#""\udc00""#,
+            br#""\udc7f""#,
+            br#""\ude00""#,
+        ] {
             assert!(s(doc).is_err(), "{}", String::from_utf8_lossy(doc));
         }
         // Keys must be text.
@@ -963,7 +1069,10 @@ mod tests {
         assert_eq!(e.offset, 4);
         assert!(parse(b"\"\xed\xa0\x80\"").is_err());
         assert!(parse(b"\"\xe2\x82\"").is_err());
-        assert!(parse(b"\xef\xbb\xbf{}").is_err(), "a BOM is rejected as by json.loads");
+        assert!(
+            parse(b"\xef\xbb\xbf{}").is_err(),
+            "a BOM is rejected as by json.loads"
+        );
         assert!(parse(b"\xc3\xa9").is_err());
     }
 
@@ -1013,7 +1122,11 @@ mod tests {
         ];
         for &(doc, offset, line, column) in cases {
             let e = parse(doc.as_bytes()).expect_err(doc);
-            assert_eq!((e.offset, e.line, e.column), (offset, line, column), "{doc:?}: {e}");
+            assert_eq!(
+                (e.offset, e.line, e.column),
+                (offset, line, column),
+                "{doc:?}: {e}"
+            );
         }
         let e = parse(b"[1,]").expect_err("trailing comma");
         assert_eq!(e.to_string(), "line 1 column 4: Expecting value");
@@ -1047,10 +1160,13 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        const ALPHABET: &[u8] = b"[]{}\",:\\/ \n\t0123456789-+.eEnulltruefalseNaInfiy\\u00dcd8\xc3\xa9\xff\x00";
+        const ALPHABET: &[u8] =
+            b"[]{}\",:\\/ \n\t0123456789-+.eEnulltruefalseNaInfiy\\u00dcd8\xc3\xa9\xff\x00";
         for _ in 0..20_000 {
             let n = rng.below(40);
-            let doc: Vec<u8> = (0..n).map(|_| ALPHABET[rng.below(ALPHABET.len())]).collect();
+            let doc: Vec<u8> = (0..n)
+                .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+                .collect();
             let _ = parse(&doc);
         }
         // Mutations of a valid document.
@@ -1088,8 +1204,9 @@ mod tests {
                 w.key("list");
                 w.begin_array();
                 w.u64(rng.next());
-                w.i64(rng.next() as i64);
-                w.hex(i128::from(rng.next() as i64));
+                let signed = rng.next() as i64;
+                w.i64(signed);
+                w.hex(i128::from(signed));
                 w.begin_object();
                 w.end_object();
                 w.end_array();
@@ -1097,10 +1214,16 @@ mod tests {
                 let text = w.take();
                 let v = parse(&text).expect("writer output is valid JSON");
                 assert_eq!(v.get("s"), Some(&Value::String(data.clone())));
-                let Some(Value::Array(list)) = v.get("list") else { panic!("array") };
-                let Value::String(hex) = &list[2] else { panic!("hex string") };
+                let Some(Value::Array(list)) = v.get("list") else {
+                    panic!("array")
+                };
+                let Value::String(hex) = &list[2] else {
+                    panic!("hex string")
+                };
                 let hex = std::str::from_utf8(hex).expect("ASCII");
-                let Value::Number(n) = &list[1] else { panic!("number") };
+                let Value::Number(n) = &list[1] else {
+                    panic!("number")
+                };
                 assert_eq!(parse_int_str(hex), n.parse::<i128>().ok());
             }
         }
@@ -1110,10 +1233,14 @@ mod tests {
     #[test]
     fn str_bytes_round_trip() {
         let mut rng = Rng(1);
-        let mut check = |data: &[u8]| {
+        let check = |data: &[u8]| {
             let mut w = JsonWriter::new(false);
             w.str_bytes(data);
-            assert_eq!(parse(&w.take()), Ok(Value::String(data.to_vec())), "{data:x?}");
+            assert_eq!(
+                parse(&w.take()),
+                Ok(Value::String(data.to_vec())),
+                "{data:x?}"
+            );
         };
         for _ in 0..3000 {
             check(&rng.bytes());
@@ -1131,7 +1258,9 @@ mod tests {
             let data = rng.bytes();
             let mut w = JsonWriter::new(false);
             w.base64(&data);
-            let Ok(Value::String(text)) = parse(&w.take()) else { panic!("string") };
+            let Ok(Value::String(text)) = parse(&w.take()) else {
+                panic!("string")
+            };
             assert_eq!(decode_base64(&text), Ok(data));
         }
     }
@@ -1144,8 +1273,15 @@ mod tests {
             let data: Vec<u8> = rng.bytes().into_iter().filter(|&b| b != b'\r').collect();
             let mut w = JsonWriter::new(false);
             w.quopri(&data);
-            let Ok(Value::String(text)) = parse(&w.take()) else { panic!("string") };
-            assert_eq!(decode_quopri(&text), Ok(data.clone()), "{:?}", String::from_utf8_lossy(&data));
+            let Ok(Value::String(text)) = parse(&w.take()) else {
+                panic!("string")
+            };
+            assert_eq!(
+                decode_quopri(&text),
+                Ok(data.clone()),
+                "{:?}",
+                String::from_utf8_lossy(&data)
+            );
         }
     }
 
@@ -1156,7 +1292,9 @@ mod tests {
         let round = |data: &[u8]| {
             let mut w = JsonWriter::new(false);
             w.quopri(data);
-            let Ok(Value::String(text)) = parse(&w.take()) else { panic!("string") };
+            let Ok(Value::String(text)) = parse(&w.take()) else {
+                panic!("string")
+            };
             decode_quopri(&text)
         };
         assert_eq!(round(b"a\r\nb\nc"), Ok(b"a\r\nb\r\nc".to_vec()));
@@ -1219,8 +1357,14 @@ mod tests {
             (r#"0xffffffffffffffff"#, Some(18446744073709551615)),
             (r#"18446744073709551615"#, Some(18446744073709551615)),
             (r#"-9223372036854775808"#, Some(-9223372036854775808)),
-            (r#"170141183460469231731687303715884105727"#, Some(170141183460469231731687303715884105727)),
-            (r#"-170141183460469231731687303715884105728"#, Some(-170141183460469231731687303715884105728)),
+            (
+                r#"170141183460469231731687303715884105727"#,
+                Some(170141183460469231731687303715884105727),
+            ),
+            (
+                r#"-170141183460469231731687303715884105728"#,
+                Some(-170141183460469231731687303715884105728),
+            ),
             (r#"170141183460469231731687303715884105728"#, None),
             (r#"-170141183460469231731687303715884105729"#, None),
             (r#"0xffffffffffffffffffffffffffffffff"#, None),
@@ -1362,16 +1506,37 @@ mod tests {
             (r#"fe80::1%"#, None),
             (r#"fe80::1%a%b"#, None),
             (r#"1.2.3.4%x"#, None),
-            (r#"::ffff:1.2.3.4"#, Some(&[0x0, 0x0, 0xffff0000, 0x4030201])),
+            (
+                r#"::ffff:1.2.3.4"#,
+                Some(&[0x0, 0x0, 0xffff0000, 0x4030201]),
+            ),
             (r#"::1.2.3.4"#, Some(&[0x0, 0x0, 0x0, 0x4030201])),
-            (r#"1:2:3:4:5:6:1.2.3.4"#, Some(&[0x2000100, 0x4000300, 0x6000500, 0x4030201])),
+            (
+                r#"1:2:3:4:5:6:1.2.3.4"#,
+                Some(&[0x2000100, 0x4000300, 0x6000500, 0x4030201]),
+            ),
             (r#"1:2:3:4:5:6:7:1.2.3.4"#, None),
-            (r#"1:2:3:4:5::1.2.3.4"#, Some(&[0x2000100, 0x4000300, 0x500, 0x4030201])),
-            (r#"1:2:3:4:5:6:7:8"#, Some(&[0x2000100, 0x4000300, 0x6000500, 0x8000700])),
+            (
+                r#"1:2:3:4:5::1.2.3.4"#,
+                Some(&[0x2000100, 0x4000300, 0x500, 0x4030201]),
+            ),
+            (
+                r#"1:2:3:4:5:6:7:8"#,
+                Some(&[0x2000100, 0x4000300, 0x6000500, 0x8000700]),
+            ),
             (r#"1:2:3:4:5:6:7:8:9"#, None),
-            (r#"1:2:3:4:5:6:7::"#, Some(&[0x2000100, 0x4000300, 0x6000500, 0x700])),
-            (r#"::2:3:4:5:6:7:8"#, Some(&[0x2000000, 0x4000300, 0x6000500, 0x8000700])),
-            (r#"1::3:4:5:6:7:8"#, Some(&[0x100, 0x4000300, 0x6000500, 0x8000700])),
+            (
+                r#"1:2:3:4:5:6:7::"#,
+                Some(&[0x2000100, 0x4000300, 0x6000500, 0x700]),
+            ),
+            (
+                r#"::2:3:4:5:6:7:8"#,
+                Some(&[0x2000000, 0x4000300, 0x6000500, 0x8000700]),
+            ),
+            (
+                r#"1::3:4:5:6:7:8"#,
+                Some(&[0x100, 0x4000300, 0x6000500, 0x8000700]),
+            ),
             (r#"1:2:3:4:5:6:7"#, None),
             (r#":1:2:3:4:5:6:7"#, None),
             (r#"1:2:3:4:5:6:7:"#, None),
@@ -1387,7 +1552,10 @@ mod tests {
             (r#""#, None),
             (r#":"#, None),
             (r#"::ffff:256.1.1.1"#, None),
-            (r#"2001:db8:0:0:1:0:0:1"#, Some(&[0xb80d0120, 0x0, 0x100, 0x1000000])),
+            (
+                r#"2001:db8:0:0:1:0:0:1"#,
+                Some(&[0xb80d0120, 0x0, 0x100, 0x1000000]),
+            ),
             (r#"0:0:0:0:0:0:0:0"#, Some(&[0x0, 0x0, 0x0, 0x0])),
             (r#"0000:0000::0000:0000"#, Some(&[0x0, 0x0, 0x0, 0x0])),
         ];
@@ -1402,7 +1570,13 @@ mod tests {
         let mut rng = Rng(6);
         for _ in 0..5000 {
             // Zeros are likely, to exercise `::`.
-            let mut word = || if rng.below(2) == 0 { 0 } else { (rng.next() as u32) >> (8 * rng.below(4)) };
+            let mut word = || {
+                if rng.below(2) == 0 {
+                    0
+                } else {
+                    (rng.next() as u32) >> (8 * rng.below(4))
+                }
+            };
             let words = [word(), word(), word(), word()];
             let text = format_ipadd(&words).expect("four words");
             assert_eq!(parse_ipadd(&text).as_deref(), Some(&words[..]), "{text}");
@@ -1414,7 +1588,8 @@ mod tests {
     #[test]
     fn base64_like_decodebytes() {
         // base64.decodebytes(s), Err(str(binascii.Error))
-        let cases: &[(&[u8], Result<Vec<u8>, String>)] = &[
+        type Case<'a> = (&'a [u8], Result<Vec<u8>, String>);
+        let cases: &[Case<'_>] = &[
             (&b""[..], Ok(b"".to_vec())),
             (&b"YQ=="[..], Ok(b"a".to_vec())),
             (&b"YQ"[..], Err(r#"Incorrect padding"#.to_string())),
@@ -1441,7 +1616,12 @@ mod tests {
             (&b"-_-_"[..], Ok(b"".to_vec())),
         ];
         for (s, expected) in cases {
-            assert_eq!(&decode_base64(s), expected, "{:?}", String::from_utf8_lossy(s));
+            assert_eq!(
+                &decode_base64(s),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
         }
     }
 
@@ -1471,7 +1651,12 @@ mod tests {
             (&b"x=\x0d\x0a"[..], b"x"),
         ];
         for &(s, expected) in cases {
-            assert_eq!(decode_quopri(s).as_deref(), Ok(expected), "{:?}", String::from_utf8_lossy(s));
+            assert_eq!(
+                decode_quopri(s).as_deref(),
+                Ok(expected),
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
         }
         // crit passes a str: non-ASCII raises ValueError.
         assert_eq!(
