@@ -12,4 +12,4 @@ pub mod support;
 pub mod schema;
 
 pub use schema::{owned, view};
-pub use support::{DecodeError, DecodeErrorKind, EncodeError};
+pub use support::{DecodeError, DecodeErrorKind, EncodeError, UnknownFields};

@@ -69,3 +69,14 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// Plain `cargo test` fails when someone changed the schema, the TOML facts or the generator
+    /// without running `cargo xtask regen`.
+    #[test]
+    fn generated_code_is_fresh() {
+        let stale = super::regen(&crate::project_root(), true).unwrap();
+        assert!(stale.is_empty(), "stale generated files: {}\nrun `cargo xtask regen`", stale.join(", "));
+    }
+}
