@@ -1,0 +1,27 @@
+//! Framing + views + JSON: any bytes, read as an image of the kind its magic names (or, with the
+//! first byte choosing a file name, as a named file), must decode or give an error; whatever
+//! decodes must encode again from its own JSON.
+#![no_main]
+
+use criu_image::crit::{self, JsonOptions};
+use criu_image::image::Image;
+use libfuzzer_sys::fuzz_target;
+
+const NAMES: &[&str] = &["pagemap-1.img", "ghost-file-1.img", "pipes-data.img", "core-1.img", "pages-1.img"];
+
+fuzz_target!(|data: &[u8]| {
+    let (name, bytes) = match data.split_first() {
+        Some((b, rest)) if (*b as usize) < NAMES.len() => (Some(NAMES[*b as usize]), rest),
+        _ => (None, data),
+    };
+    let Ok(img) = Image::parse(bytes, name) else { return };
+    let _ = crit::info(&img);
+    for pretty in [false, true] {
+        let mut json = Vec::new();
+        if crit::write_json(&img, &mut json, JsonOptions { pretty, nopl: false }).is_ok() {
+            let mut back = Vec::new();
+            let _ = crit::encode_json(&json, &mut back);
+            let _ = crit::write_json(&img, &mut std::io::sink(), JsonOptions { pretty, nopl: true });
+        }
+    }
+});
