@@ -10,5 +10,6 @@ pub mod checkpoint;
 pub mod cookie;
 pub mod crit;
 pub mod image;
+pub mod memory;
 pub mod procmem;
 pub mod source;
