@@ -1,6 +1,7 @@
 //! Integration tests for `criu_image::cookie`: build-ids of real ELF files against binutils and a
 //! literal transcription of CRIU's C, gcc-built ELFs, robustness on mutated real files, CRC32C
-//! modes at size boundaries, and the restore-side verdicts with their messages.
+//! modes at size boundaries, the restore-side verdicts with their messages, and whole hand-made
+//! checkpoints through `cookie::checkpoint::check_files`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -10,13 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use criu_image::checkpoint::Checkpoint;
 use criu_image::cookie::build_id::{
     self, BuildId, NoBuildId, build_id_from_bytes, from_words, scan_file, to_words,
 };
+use criu_image::cookie::checkpoint::{Skip, Status, check_files};
 use criu_image::cookie::checksum::{self, ChecksumConfig, ChecksumMode, checksum_bytes};
 use criu_image::cookie::{
     CheckOptions, DumpOptions, FileValidation, NoteKind, ProblemKind, RegFileCookie, check,
 };
+use criu_image::image::{ImageWriter, Kind};
+use criu_image::proto::owned;
+use criu_image::proto::schema::enums::{FdTypes, RemapType};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -1056,4 +1062,259 @@ fn dump_side_rules() {
         let c = RegFileCookie::for_dump(&File::open(&elf).unwrap(), 0, &opts).unwrap();
         assert!(c.build_id.is_empty() && c.size.is_some());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole checkpoints: `cookie::checkpoint::check_files` on hand-made images
+
+/// A `reg_file_entry` for `name` carrying `cookie`.
+fn reg_entry(id: u32, name: &[u8], flags: u32, cookie: &RegFileCookie) -> owned::RegFileEntry {
+    owned::RegFileEntry {
+        id,
+        flags,
+        name: name.to_vec(),
+        size: cookie.size,
+        mode: cookie.mode,
+        build_id: cookie.build_id.clone(),
+        checksum: cookie.checksum,
+        checksum_config: cookie.checksum_config,
+        checksum_parameter: cookie.checksum_parameter,
+        ..Default::default()
+    }
+}
+
+fn write_image<M: criu_image::proto::support::fields::Message>(
+    path: &Path,
+    kind: Kind,
+    msgs: &[M],
+) {
+    let mut w = ImageWriter::new(Vec::new(), kind).unwrap();
+    for m in msgs {
+        w.write_message(m).unwrap();
+    }
+    fs::write(path, w.into_inner()).unwrap();
+}
+
+fn write_files_img(dir: &Path, regs: Vec<owned::RegFileEntry>) {
+    let entries: Vec<owned::FileEntry> = regs
+        .into_iter()
+        .map(|r| owned::FileEntry {
+            type_: FdTypes::REG,
+            id: r.id,
+            reg: Some(r),
+            ..Default::default()
+        })
+        .collect();
+    write_image(&dir.join("files.img"), Kind::Files, &entries);
+}
+
+#[test]
+fn check_files_skips_what_criu_does_not_open_by_path() {
+    let dir = scratch("ckpt-skips");
+    let ckpt_dir = dir.join("ckpt");
+    fs::create_dir_all(&ckpt_dir).unwrap();
+    let file = dir.join("data");
+    write(&file, b"some data");
+    let c = dumped(&file);
+    let name = file.as_os_str().as_encoded_bytes();
+    let mut deleted = name.to_vec();
+    deleted.extend_from_slice(b" (deleted)");
+    let append = (libc::O_WRONLY | libc::O_APPEND) as u32;
+    let no_size = RegFileCookie {
+        size: None,
+        mode: Some(libc::S_IFCHR | 0o666),
+        ..Default::default()
+    };
+    let mut ext = reg_entry(3, b"file[1f:2a]", 0, &c);
+    ext.ext = Some(true);
+    write_files_img(
+        &ckpt_dir,
+        vec![
+            reg_entry(1, name, 0, &c),
+            reg_entry(2, &deleted, 0, &c),
+            ext,
+            reg_entry(4, name, 0, &c), // ghost remap
+            reg_entry(5, name, 0, &c), // link remap to 6
+            reg_entry(6, b"/tmp/link_remap.1", 0, &c),
+            reg_entry(7, b"/proc/4242", 0, &c), // dead process
+            reg_entry(8, name, 0, &c),          // ghost, in the pre-remap_type form
+            reg_entry(
+                9,
+                name,
+                append,
+                &RegFileCookie {
+                    size: None,
+                    ..c.clone()
+                },
+            ),
+            reg_entry(10, b"/dev/null", 0, &no_size),
+            reg_entry(11, b"relative/path", 0, &c),
+            reg_entry(12, b"/proc/4242/maps", 0, &c),
+        ],
+    );
+    let remap = |orig_id, remap_id, remap_type| owned::RemapFilePathEntry {
+        orig_id,
+        remap_id,
+        remap_type,
+        ..Default::default()
+    };
+    write_image(
+        &ckpt_dir.join("remap-fpath.img"),
+        Kind::RemapFpath,
+        &[
+            remap(4, 0x1f, Some(RemapType::GHOST)),
+            remap(5, 6, Some(RemapType::LINKED)),
+            remap(7, 4242, Some(RemapType::PROCFS)),
+            remap(8, 0x8000_0020, None),
+        ],
+    );
+    let ckpt = Checkpoint::open(&ckpt_dir).unwrap();
+    let v = check_files(&ckpt, Path::new("/"), &CheckOptions::default()).unwrap();
+    let ids: Vec<u32> = v.iter().map(|v| v.id).collect();
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>(), "image order");
+    assert_eq!(v[0].status(), Status::Ok);
+    assert_eq!(v[0].checked_path(), Some(file.as_path()));
+    let skips: Vec<Option<&Skip>> = v.iter().map(|v| v.skip()).collect();
+    assert_eq!(
+        skips,
+        [
+            None,
+            Some(&Skip::Deleted),
+            Some(&Skip::External),
+            Some(&Skip::Ghost { ghost_id: 0x1f }),
+            Some(&Skip::LinkRemap {
+                remap_id: 6,
+                remap_name: Some(b"/tmp/link_remap.1".to_vec())
+            }),
+            // The link remap itself is checked (and missing here).
+            None,
+            Some(&Skip::DeadProcess { pid: 4242 }),
+            Some(&Skip::Ghost { ghost_id: 0x20 }),
+            Some(&Skip::AppendOnly),
+            Some(&Skip::NoSize {
+                mode: Some(libc::S_IFCHR | 0o666)
+            }),
+            Some(&Skip::NotAbsolute),
+            Some(&Skip::ProcPid { pid: 4242 }),
+        ]
+    );
+    assert_eq!(v[5].status(), Status::Bad);
+    assert!(matches!(v[5].problems()[0].kind, ProblemKind::Open(_)));
+    assert_eq!(
+        v[3].skip().unwrap().to_string(),
+        "unlinked at dump time: CRIU recreates it from ghost-file-1f.img"
+    );
+    assert_eq!(
+        v[9].skip().unwrap().to_string(),
+        "no size recorded: a character device at dump time, not a regular file; CRIU compares \
+         only the mode"
+    );
+    assert_eq!(
+        v[4].skip().unwrap().to_string(),
+        "unlinked at dump time: CRIU reopens it through the link remap /tmp/link_remap.1 (file id 6)"
+    );
+}
+
+#[test]
+fn check_files_reads_legacy_reg_files_img() {
+    let dir = scratch("ckpt-legacy");
+    let ckpt_dir = dir.join("ckpt");
+    fs::create_dir_all(&ckpt_dir).unwrap();
+    let file = dir.join("data");
+    write(&file, b"0123456789");
+    let c = dumped(&file);
+    let name = file.as_os_str().as_encoded_bytes();
+    write_files_img(&ckpt_dir, vec![reg_entry(1, name, 0, &c)]);
+    // Id 1 is in files.img already: its legacy twin (with a wrong size) is not looked at.
+    let wrong = RegFileCookie {
+        size: Some(3),
+        ..c.clone()
+    };
+    write_image(
+        &ckpt_dir.join("reg-files.img"),
+        Kind::RegFiles,
+        &[reg_entry(1, name, 0, &wrong), reg_entry(2, name, 0, &wrong)],
+    );
+    let ckpt = Checkpoint::open(&ckpt_dir).unwrap();
+    let v = check_files(&ckpt, Path::new("/"), &CheckOptions::default()).unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        (v[0].id, v[0].image, v[0].status()),
+        (1, "files.img", Status::Ok)
+    );
+    assert_eq!(
+        (v[1].id, v[1].image, v[1].status()),
+        (2, "reg-files.img", Status::Bad)
+    );
+    assert_eq!(
+        v[1].problems()[0].to_string(),
+        format!("File {} has bad size 10 (expect 3)", file.display())
+    );
+}
+
+/// `--root`: names resolve inside the root as after `chroot`, absolute symlinks and `..`
+/// included, and messages name the path under the root.
+#[test]
+fn check_files_resolves_names_inside_the_root() {
+    let dir = scratch("ckpt-root");
+    let ckpt_dir = dir.join("ckpt");
+    let root = dir.join("rootfs");
+    fs::create_dir_all(&ckpt_dir).unwrap();
+    fs::create_dir_all(root.join("usr/lib")).unwrap();
+    let inside = root.join("usr/lib/libx.so");
+    write(&inside, b"the container's file");
+    let c = dumped(&inside);
+    // An absolute symlink in the rootfs, as in many images (`/lib -> /usr/lib`): it must lead to
+    // the rootfs' /usr/lib, not the host's.
+    std::os::unix::fs::symlink("/usr/lib", root.join("lib")).unwrap();
+    // `..` at the root stays at the root: /../x is the rootfs' /x, not the file next to rootfs.
+    write(&root.join("x"), b"the container's file");
+    write(&dir.join("x"), b"a file outside the root, of another size");
+    write_files_img(
+        &ckpt_dir,
+        vec![
+            reg_entry(1, b"/usr/lib/libx.so", 0, &c),
+            reg_entry(2, b"/lib/libx.so", 0, &c),
+            reg_entry(3, b"/../x", 0, &c),
+            reg_entry(4, b"/usr/lib/missing.so", 0, &c),
+        ],
+    );
+    let ckpt = Checkpoint::open(&ckpt_dir).unwrap();
+    let v = check_files(&ckpt, &root, &CheckOptions::default()).unwrap();
+    for (i, want) in [Status::Ok, Status::Ok, Status::Ok, Status::Bad]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(v[i].status(), want, "{}: {:?}", v[i].id, v[i].problems());
+    }
+    assert_eq!(
+        v[1].checked_path(),
+        Some(root.join("lib/libx.so").as_path())
+    );
+    let missing = root.join("usr/lib/missing.so");
+    assert!(
+        v[3].problems()[0].to_string().starts_with(&format!(
+            "Can't open file {} on restore:",
+            missing.display()
+        )),
+        "{}",
+        v[3].problems()[0]
+    );
+    // A size mismatch inside the root names the path under the root.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&inside)
+        .unwrap()
+        .write_all(b"!")
+        .unwrap();
+    let v = check_files(&ckpt, &root, &CheckOptions::default()).unwrap();
+    assert_eq!(
+        v[1].problems()[0].to_string(),
+        format!(
+            "File {} has bad size 21 (expect 20)",
+            root.join("lib/libx.so").display()
+        )
+    );
+    // A root that does not exist is an error, not a verdict per file.
+    assert!(check_files(&ckpt, &dir.join("nowhere"), &CheckOptions::default()).is_err());
 }

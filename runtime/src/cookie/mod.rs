@@ -31,6 +31,7 @@
 
 pub mod build_id;
 mod check;
+pub mod checkpoint;
 pub mod checksum;
 
 use std::fmt;
