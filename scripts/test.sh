@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The project's test command (what CI runs, after .ci/run has installed the prerequisites):
+#   1. cargo xtask criu           real CRIU and CRIU's reference crit in target/criu/bin
+#                                 (idempotent: instant when already built; builds it otherwise)
+#   2. cargo xtask regen --check  the generated code matches proto/ (fails if stale)
+#   3. cargo test --workspace     all crates' tests
+# Tests find the CRIU tools through $CRIU and $CRIT_REF (exported here; set them to override).
+# Usage: scripts/test.sh    (from anywhere; extra arguments are passed to `cargo test`)
+set -Eeuo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+start=$(date +%s)
+step() { printf '\n==> [test.sh +%ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
+trap 'rc=$?; printf "\nscripts/test.sh: FAILED (exit %s) at: %s\n" "$rc" "$BASH_COMMAND" >&2' ERR
+
+command -v cargo >/dev/null || { echo "scripts/test.sh: cargo not found on PATH" >&2; exit 1; }
+# Tests dump real processes with CRIU, and `cargo xtask criu` may need to apt-get install.
+[ "$(id -u)" -eq 0 ] || { echo "scripts/test.sh: must run as root (tests dump real processes with CRIU)" >&2; exit 1; }
+
+step "cargo xtask criu"
+cargo xtask criu
+export CRIU="${CRIU:-$root/target/criu/bin/criu}"
+export CRIT_REF="${CRIT_REF:-$root/target/criu/bin/crit-ref}"
+echo "CRIU=$CRIU"
+echo "CRIT_REF=$CRIT_REF"
+
+step "cargo xtask regen --check"
+cargo xtask regen --check
+
+step "cargo test --workspace $*"
+cargo test --workspace "$@"
+
+echo
+echo "scripts/test.sh: all tests passed in $(( $(date +%s) - start ))s"
