@@ -1,8 +1,9 @@
 //! crit's image ↔ JSON document: `{"magic": NAME, "entries": [...]}`, plain or pretty, with each
 //! payload's `extra` shape, `show --nopl` placeholders, `info`, and encode back to bytes.
 //!
-//! Output streams: entries are written into a small buffer that is flushed to the destination as
-//! it grows, so memory stays bounded whatever the image size. The image is checked in full before
+//! Output streams: the JSON writer spills its buffer to the destination whenever it passes 128 KiB
+//! at the end of an object or array, so memory stays bounded whatever the image size (an mm image
+//! is one entry holding every VMA). The image is checked in full before
 //! the first byte is written, so a corrupt image gives an error and no partial document.
 
 use std::io::{self, Write};
@@ -23,9 +24,6 @@ pub struct JsonOptions {
     pub nopl: bool,
 }
 
-/// Flush the JSON buffer to the destination once it holds this much.
-const FLUSH_AT: usize = 256 * 1024;
-
 /// Checks every entry of an image (framing, messages, payloads), stopping at the first error.
 pub fn check(img: &Image<'_>) -> Result<usize, Error> {
     let mut n = 0;
@@ -39,22 +37,18 @@ pub fn check(img: &Image<'_>) -> Result<usize, Error> {
 /// Writes an image as crit's JSON document (without a trailing newline, as `json.dump`).
 pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
     check(img)?;
-    let mut w = JsonWriter::new(opts.pretty);
+    let mut w = JsonWriter::streaming(opts.pretty, out);
     w.begin_object();
     w.key("magic");
     w.str(img.kind.name());
     w.key("entries");
     w.begin_array();
     for e in img.entries() {
-        let e = e?;
-        write_entry(img.kind, &e, &mut w, opts);
-        if w.buffer().len() >= FLUSH_AT {
-            w.flush_to(out)?;
-        }
+        write_entry(img.kind, &e?, &mut w, opts);
     }
     w.end_array();
     w.end_object();
-    w.flush_to(out)?;
+    w.finish()?;
     Ok(())
 }
 

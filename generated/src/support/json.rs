@@ -11,16 +11,29 @@
 //! output streams with bounded memory.
 
 /// Streaming JSON writer with crit's layout.
-#[derive(Debug)]
-pub struct JsonWriter {
+pub struct JsonWriter<'s> {
     buf: Vec<u8>,
     pretty: bool,
     // Nesting state: for each open container, whether it already holds an element.
     stack: Vec<bool>,
     after_key: bool,
+    // Streaming: where the buffer spills once it passes `SPILL_AT` (checked as containers close,
+    // so one huge entry, like an mm image's 30 000 VMAs, never sits in memory whole), and the
+    // first error that destination gave.
+    sink: Option<&'s mut dyn std::io::Write>,
+    error: Option<std::io::Error>,
 }
 
-impl JsonWriter {
+impl std::fmt::Debug for JsonWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonWriter").field("pretty", &self.pretty).field("buffered", &self.buf.len()).finish()
+    }
+}
+
+/// A streaming writer spills its buffer to its destination once it holds this much.
+pub const SPILL_AT: usize = 128 * 1024;
+
+impl JsonWriter<'static> {
     /// A writer in plain (`crit decode`) or pretty (`--pretty`, `show`) layout.
     pub fn new(pretty: bool) -> Self {
         JsonWriter {
@@ -29,9 +42,48 @@ impl JsonWriter {
             buf: Vec::with_capacity(64 * 1024),
             pretty,
             stack: Vec::with_capacity(16),
+            sink: None,
+            error: None,
             after_key: false,
         }
     }
+}
+
+impl<'s> JsonWriter<'s> {
+    /// A writer that streams into `sink`: the buffer is written out whenever it passes
+    /// [`SPILL_AT`] at the end of an object or array. Call [`JsonWriter::finish`] at the end.
+    pub fn streaming(pretty: bool, sink: &'s mut dyn std::io::Write) -> Self {
+        let JsonWriter { buf, stack, after_key, .. } = JsonWriter::new(pretty);
+        JsonWriter { buf, pretty, stack, after_key, sink: Some(sink), error: None }
+    }
+
+    /// Writes what is buffered to the sink and returns the first error the sink gave.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.spill();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn spill(&mut self) {
+        if let Some(sink) = self.sink.as_mut() {
+            if self.error.is_none() {
+                if let Err(e) = sink.write_all(&self.buf) {
+                    self.error = Some(e);
+                }
+            }
+            self.buf.clear();
+        }
+    }
+
+    #[inline]
+    fn maybe_spill(&mut self) {
+        if self.buf.len() >= SPILL_AT && self.sink.is_some() {
+            self.spill();
+        }
+    }
+
     /// Whether this writer renders crit's pretty forms (hex, flags, dev, dict, ipadd).
     pub fn pretty(&self) -> bool {
         self.pretty
@@ -61,6 +113,7 @@ impl JsonWriter {
     }
     pub fn end_object(&mut self) {
         self.close(b'}');
+        self.maybe_spill();
     }
     pub fn begin_array(&mut self) {
         self.before_value();
@@ -69,6 +122,7 @@ impl JsonWriter {
     }
     pub fn end_array(&mut self) {
         self.close(b']');
+        self.maybe_spill();
     }
     /// An object key; the next call writes its value.
     pub fn key(&mut self, k: &str) {
