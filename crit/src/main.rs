@@ -12,6 +12,9 @@ use criu_image::crit::{self as doc, JsonOptions};
 use criu_image::image::Image;
 use criu_image::source::Source;
 
+mod check;
+mod cookie;
+mod mem;
 mod x;
 
 /// CRIU image tool: decode, encode and explore checkpoint images.
@@ -53,14 +56,17 @@ enum Cmd {
         /// Input image
         r#in: PathBuf,
     },
-    /// Explore a checkpoint directory
-    X {
-        /// Checkpoint directory
-        dir: PathBuf,
-        /// What to show
-        #[arg(value_enum)]
-        what: x::What,
-    },
+    /// Explore a checkpoint directory or archive
+    X(x::XArgs),
+    /// Check that a checkpoint's images are well-formed and agree with each other
+    Check(check::CheckArgs),
+    /// Print the bytes of a task's memory at an address (hexdump, raw or JSON)
+    Mem(mem::MemArgs),
+    /// Find bytes or a regex in the memory of a checkpoint's tasks
+    Search(mem::SearchArgs),
+    BuildId(cookie::BuildIdArgs),
+    Checksum(cookie::ChecksumArgs),
+    CheckFiles(cookie::CheckFilesArgs),
     /// Decode an image with --pretty to stdout
     Show {
         /// Input image
@@ -109,7 +115,13 @@ fn run(cli: Cli) -> Result<()> {
             doc::encode_json(&src, &mut bytes).map_err(|e| anyhow!("{name}: {e}"))?;
             write_out(out.as_deref(), &bytes)
         }
-        Cmd::X { dir, what } => x::run(&dir, what),
+        Cmd::X(a) => x::run(a),
+        Cmd::Check(a) => check::run(a),
+        Cmd::Mem(a) => mem::mem(a),
+        Cmd::Search(a) => mem::search(a),
+        Cmd::BuildId(a) => cookie::build_id(a),
+        Cmd::Checksum(a) => cookie::checksum(a),
+        Cmd::CheckFiles(a) => cookie::run_check_files(a),
     }
 }
 

@@ -6,9 +6,11 @@
 
 pub use criu_image_proto as proto;
 
+pub mod check;
 pub mod checkpoint;
 pub mod cookie;
 pub mod crit;
+pub mod explore;
 pub mod image;
 pub mod memory;
 pub mod procmem;

@@ -1,0 +1,99 @@
+//! `crit check CHECKPOINT [--json]`: the diagnostics of `criu_image::check`, as lines or JSON.
+//!
+//! Exit status: 0 when the checkpoint is clean (notices allowed), 1 when there are errors or
+//! warnings, or when it cannot be opened at all.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Result;
+use criu_image::check::{self, CheckOptions, Severity};
+use criu_image::proto::support::json::JsonWriter;
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Checkpoint directory, or archive (tar, tar.gz, tar.zst)
+    dir: PathBuf,
+    /// JSON instead of lines
+    #[arg(long)]
+    json: bool,
+    /// Do not follow `parent` links to check PE_PARENT pages
+    #[arg(long)]
+    no_parent: bool,
+    /// Leave notices out
+    #[arg(short, long)]
+    quiet: bool,
+    /// Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes: powers of 1024)
+    #[arg(long, value_parser = crate::x::parse_size, default_value = "4G")]
+    max_archive_size: u64,
+}
+
+pub fn run(a: CheckArgs) -> Result<()> {
+    let ckpt = crate::x::open(&a.dir, a.max_archive_size)?;
+    let opts = CheckOptions { follow_parents: !a.no_parent, ..CheckOptions::default() };
+    let report = check::check_with(&ckpt, &opts);
+    let shown = report.diagnostics.iter().filter(|d| !(a.quiet && d.severity == Severity::Notice));
+    let (e, w, n) = (report.count(Severity::Error), report.count(Severity::Warning), report.count(Severity::Notice));
+    let mut out = Vec::new();
+    if a.json {
+        // {"checkpoint": PATH, "format": "directory"|"tar"|"tar.gz"|"tar.zst", "images": N,
+        //  "errors": N, "warnings": N, "notices": N, "clean": BOOL,
+        //  "diagnostics": [{"severity", "file", "entry" (null for the whole file), "field", "message"}]}
+        let mut j = JsonWriter::new(false);
+        j.begin_object();
+        j.key("checkpoint");
+        j.str_bytes(a.dir.as_os_str().as_encoded_bytes());
+        j.key("format");
+        j.str(&ckpt.format().to_string());
+        j.key("images");
+        j.u64(report.images as u64);
+        for (k, v) in [("errors", e), ("warnings", w), ("notices", n)] {
+            j.key(k);
+            j.u64(v as u64);
+        }
+        j.key("clean");
+        j.bool(report.is_clean());
+        j.key("diagnostics");
+        j.begin_array();
+        for d in shown {
+            j.begin_object();
+            j.key("severity");
+            j.str(&d.severity.to_string());
+            j.key("file");
+            j.str(&d.file);
+            j.key("entry");
+            match d.entry {
+                Some(i) => j.u64(i as u64),
+                None => j.raw_value("null"),
+            }
+            j.key("field");
+            j.str(&d.field);
+            j.key("message");
+            j.str(&d.message);
+            j.end_object();
+        }
+        j.end_array();
+        j.end_object();
+        out = j.take();
+        out.push(b'\n');
+    } else {
+        for d in shown {
+            let _ = writeln!(out, "{d}");
+        }
+        let verdict = if report.is_clean() { "ok" } else { "NOT OK" };
+        let _ = writeln!(
+            out,
+            "{}: {verdict}: {} images, {e} errors, {w} warnings, {n} notices",
+            a.dir.display(),
+            report.images
+        );
+    }
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()?;
+    if !report.is_clean() {
+        // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
+        std::process::exit(1);
+    }
+    Ok(())
+}
