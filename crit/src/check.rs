@@ -26,9 +26,25 @@ pub struct CheckArgs {
     /// Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes: powers of 1024)
     #[arg(long, value_parser = crate::x::parse_size, default_value = "4G")]
     max_archive_size: u64,
+    /// Check the checkpoint's regular files against the filesystem instead (size, mode, ELF
+    /// build-id, checksum): will CRIU's restore accept them?
+    #[arg(long)]
+    files: bool,
+    /// With --files: the root the checkpoint's paths are relative to (a container's rootfs)
+    #[arg(long, requires = "files")]
+    root: Option<PathBuf>,
+    /// With --files: ignore the rwx permission bits, as `criu restore --skip-file-rwx-check`
+    #[arg(long, requires = "files")]
+    skip_file_rwx_check: bool,
 }
 
 pub fn run(a: CheckArgs) -> Result<()> {
+    if a.files {
+        if !crate::cookie::check_files(&a.dir, a.root.as_deref(), a.json, a.skip_file_rwx_check)? {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let ckpt = crate::x::open(&a.dir, a.max_archive_size)?;
     let opts = CheckOptions { follow_parents: !a.no_parent, ..CheckOptions::default() };
     let report = check::check_with(&ckpt, &opts);

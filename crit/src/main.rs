@@ -66,6 +66,8 @@ enum Cmd {
     Search(mem::SearchArgs),
     BuildId(cookie::BuildIdArgs),
     Checksum(cookie::ChecksumArgs),
+    /// Same as `check --files` (kept for scripts)
+    #[command(hide = true)]
     CheckFiles(cookie::CheckFilesArgs),
     /// Decode an image with --pretty to stdout
     Show {
