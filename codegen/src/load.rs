@@ -315,6 +315,8 @@ struct RawToml {
 struct FlagToml {
     source: String,
     entries: Vec<(String, u64)>,
+    #[serde(default)]
+    also_valid: Vec<(String, u64)>,
 }
 
 #[derive(Deserialize)]
@@ -348,7 +350,7 @@ fn load_facts(dir: &Path) -> Result<Facts, Error> {
         payloads: kinds.payloads,
         kind: kinds.kind,
         raw: kinds.raw,
-        flags: flags.into_iter().map(|(name, t)| FlagTable { name, source: t.source, entries: t.entries }).collect(),
+        flags: flags.into_iter().map(|(name, t)| FlagTable { name, source: t.source, entries: t.entries, also_valid: t.also_valid }).collect(),
         dicts: dicts
             .into_iter()
             .flat_map(|(dict, fields)| {

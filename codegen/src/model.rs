@@ -169,6 +169,9 @@ pub struct FlagTable {
     pub name: String,
     pub source: String,
     pub entries: Vec<(String, u64)>,
+    /// Bits that are valid in the field but that crit prints as a hex remainder (validators accept
+    /// them; JSON output does not name them).
+    pub also_valid: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,8 +3,9 @@
 //! - enum fields hold a value the schema names (error);
 //! - repeated `ipadd` fields hold 1 (IPv4) or 4 (IPv6) words (error);
 //! - kernel-encoded `dev` fields fit the kernel's 32-bit `dev_t` (warning);
-//! - flag fields hold only bits their table names (notice: CRIU stores raw kernel flags, and real
-//!   images carry bits crit has no name for, such as `MAP_NORESERVE`);
+//! - flag fields hold only bits their table names or lists as `also_valid` (notice: CRIU stores raw
+//!   kernel flags; `also_valid` holds the kernel's bits that crit prints as a hex remainder, such
+//!   as `MAP_NORESERVE`);
 //! - fields unknown to the schema (notice: written by a newer CRIU);
 //! and recursively the same inside nested messages.
 
@@ -57,12 +58,12 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             Ty::Scalar(s) if f.opts.flags.is_some() || (f.opts.dev && !f.opts.odev) => {
                 let mut parts = Vec::new();
                 if let Some(t) = f.opts.flags.as_ref().and_then(|t| model.flag_table(t)) {
-                    let mask: u64 = t.entries.iter().fold(0, |a, (_, b)| a | b);
+                    let mask: u64 = t.entries.iter().chain(&t.also_valid).fold(0, |a, (_, b)| a | b);
                     let tname = &t.name;
                     parts.push(quote! {
                         let extra = (v as u64) & !#mask;
                         if extra != 0 {
-                            out.push(Finding::new(Severity::Notice, path, format!("bits {:#x} have no name in table {}", extra, #tname)));
+                            out.push(Finding::new(Severity::Notice, path, format!("bits {:#x} are not valid for table {}", extra, #tname)));
                         }
                     });
                 }

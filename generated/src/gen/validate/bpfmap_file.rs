@@ -10,14 +10,15 @@ impl<'a> crate::view::BpfmapFileEntry<'a> {
             let at = path.len();
             path.push_str(".flags");
             if let Some(v) = Some(self.flags()) {
-                let extra = (v as u64) & !1048515u64;
+                let extra = (v as u64) & !8388547u64;
                 if extra != 0 {
                     out.push(
                         Finding::new(
                             Severity::Notice,
                             path,
                             format!(
-                                "bits {:#x} have no name in table {}", extra, "rfile.flags"
+                                "bits {:#x} are not valid for table {}", extra,
+                                "rfile.flags"
                             ),
                         ),
                     );

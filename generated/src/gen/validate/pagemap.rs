@@ -42,7 +42,7 @@ impl<'a> crate::view::PagemapEntry<'a> {
                             Severity::Notice,
                             path,
                             format!(
-                                "bits {:#x} have no name in table {}", extra, "pmap.flags"
+                                "bits {:#x} are not valid for table {}", extra, "pmap.flags"
                             ),
                         ),
                     );

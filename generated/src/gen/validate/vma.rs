@@ -17,7 +17,7 @@ impl<'a> crate::view::VmaEntry<'a> {
                             Severity::Notice,
                             path,
                             format!(
-                                "bits {:#x} have no name in table {}", extra, "mmap.prot"
+                                "bits {:#x} are not valid for table {}", extra, "mmap.prot"
                             ),
                         ),
                     );
@@ -29,14 +29,14 @@ impl<'a> crate::view::VmaEntry<'a> {
             let at = path.len();
             path.push_str(".flags");
             if let Some(v) = Some(self.flags()) {
-                let extra = (v as u64) & !299u64;
+                let extra = (v as u64) & !2095483u64;
                 if extra != 0 {
                     out.push(
                         Finding::new(
                             Severity::Notice,
                             path,
                             format!(
-                                "bits {:#x} have no name in table {}", extra, "mmap.flags"
+                                "bits {:#x} are not valid for table {}", extra, "mmap.flags"
                             ),
                         ),
                     );
@@ -55,7 +55,8 @@ impl<'a> crate::view::VmaEntry<'a> {
                             Severity::Notice,
                             path,
                             format!(
-                                "bits {:#x} have no name in table {}", extra, "mmap.status"
+                                "bits {:#x} are not valid for table {}", extra,
+                                "mmap.status"
                             ),
                         ),
                     );

@@ -110,7 +110,7 @@ impl<'a> crate::view::SampleEntry<'a> {
                             Severity::Notice,
                             path,
                             format!(
-                                "bits {:#x} have no name in table {}", extra, "mmap.prot"
+                                "bits {:#x} are not valid for table {}", extra, "mmap.prot"
                             ),
                         ),
                     );
