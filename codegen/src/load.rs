@@ -120,21 +120,18 @@ fn resolve_message(model: &Model, proto_name: &str, kind: &str) -> Result<String
 fn check_options(model: &Model) -> Result<(), Error> {
     for m in model.messages() {
         for f in &m.fields {
-            if let Some(t) = &f.opts.flags {
-                if model.flag_table(t).is_none() {
+            if let Some(t) = &f.opts.flags
+                && model.flag_table(t).is_none() {
                     return Err(Error(format!("{}.{}: flag table `{t}` is not in flags.toml", m.proto_name, f.name)));
                 }
-            }
-            if let Some(d) = &f.opts.dict {
-                if model.dict_table(d, &f.name).is_none() {
+            if let Some(d) = &f.opts.dict
+                && model.dict_table(d, &f.name).is_none() {
                     return Err(Error(format!("{}.{}: dict `{d}.{}` is not in dicts.toml", m.proto_name, f.name, f.name)));
                 }
-            }
-            if let Some(c) = &f.opts.conv {
-                if c != "unix_name" {
+            if let Some(c) = &f.opts.conv
+                && c != "unix_name" {
                     return Err(Error(format!("{}.{}: unknown conversion `{c}`", m.proto_name, f.name)));
                 }
-            }
         }
     }
     Ok(())

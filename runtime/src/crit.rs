@@ -205,10 +205,8 @@ pub fn encode_json(json: &[u8], out: &mut dyn Write) -> Result<(), EncodeJsonErr
                 let g = owned::GhostFileEntry::from_json(entry, &path)?;
                 ghost_chunked = g.chunks == Some(true);
                 w.write_message(&g)?;
-                if !ghost_chunked {
-                    if let Some(x) = truthy(extra) {
-                        w.write_raw(&b64(x, &path)?)?;
-                    }
+                if let (false, Some(x)) = (ghost_chunked, truthy(extra)) {
+                    w.write_raw(&b64(x, &path)?)?;
                 }
             }
             (Payload::GhostFile, _) => {
@@ -318,8 +316,8 @@ fn write_extra_bytes<W: Write>(
         Payload::IpcShm => {
             let e = view::IpcShmEntry::parse(message).map_err(|e| bad(e.to_string()))?;
             // Modern images (in_pagemaps) carry no data here, whatever "extra" says.
-            if e.in_pagemaps() != Some(true) {
-                if let Some(x) = truthy(extra) {
+            if let (false, Some(x)) = (e.in_pagemaps() == Some(true), truthy(extra)) {
+                {
                     let mut data = b64(x, path)?;
                     let size = usize::try_from(e.size()).map_err(|_| bad("segment size too large".into()))?;
                     if data.len() < size {

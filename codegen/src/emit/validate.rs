@@ -7,6 +7,7 @@
 //!   kernel flags; `also_valid` holds the kernel's bits that crit prints as a hex remainder, such
 //!   as `MAP_NORESERVE`);
 //! - fields unknown to the schema (notice: written by a newer CRIU);
+//!
 //! and recursively the same inside nested messages.
 
 use proc_macro2::TokenStream;

@@ -240,11 +240,10 @@ fn int_from_str(s: &str, fmt: &IntFmt) -> Option<i128> {
     if let Some(table) = fmt.flags {
         return json_in::parse_flags(s, table).map(i128::from);
     }
-    if let Some(dict) = fmt.dict {
-        if let Some((v, _)) = dict.iter().find(|(_, n)| *n == s) {
+    if let Some(dict) = fmt.dict
+        && let Some((v, _)) = dict.iter().find(|(_, n)| *n == s) {
             return Some(i128::from(*v));
         }
-    }
     json_in::parse_int_str(s)
 }
 

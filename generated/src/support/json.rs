@@ -68,11 +68,10 @@ impl<'s> JsonWriter<'s> {
 
     fn spill(&mut self) {
         if let Some(sink) = self.sink.as_mut() {
-            if self.error.is_none() {
-                if let Err(e) = sink.write_all(&self.buf) {
+            if self.error.is_none()
+                && let Err(e) = sink.write_all(&self.buf) {
                     self.error = Some(e);
                 }
-            }
             self.buf.clear();
         }
     }
