@@ -317,16 +317,14 @@ fn write_extra_bytes<W: Write>(
             let e = view::IpcShmEntry::parse(message).map_err(|e| bad(e.to_string()))?;
             // Modern images (in_pagemaps) carry no data here, whatever "extra" says.
             if let (false, Some(x)) = (e.in_pagemaps() == Some(true), truthy(extra)) {
-                {
-                    let mut data = b64(x, path)?;
-                    let size = usize::try_from(e.size()).map_err(|_| bad("segment size too large".into()))?;
-                    if data.len() < size {
-                        return Err(bad(format!("{} bytes of data for a {size}-byte segment", data.len())));
-                    }
-                    data.truncate(size);
-                    data.resize(size.next_multiple_of(4), 0);
-                    w.write_raw(&data)?;
+                let mut data = b64(x, path)?;
+                let size = usize::try_from(e.size()).map_err(|_| bad("segment size too large".into()))?;
+                if data.len() < size {
+                    return Err(bad(format!("{} bytes of data for a {size}-byte segment", data.len())));
                 }
+                data.truncate(size);
+                data.resize(size.next_multiple_of(4), 0);
+                w.write_raw(&data)?;
             }
         }
         Payload::None | Payload::Pagemap | Payload::GhostFile => {}
