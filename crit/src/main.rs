@@ -15,6 +15,7 @@ use criu_image::source::Source;
 mod check;
 mod cookie;
 mod mem;
+mod memdump;
 mod x;
 
 /// CRIU image tool: decode, encode and explore checkpoint images.
@@ -64,6 +65,8 @@ enum Cmd {
     Mem(mem::MemArgs),
     /// Find bytes or a regex in the memory of a checkpoint's tasks
     Search(mem::SearchArgs),
+    /// Dump a live process's memory into CRIU-format pagemap/pages images (bounded memory)
+    MemDump(memdump::MemDumpArgs),
     BuildId(cookie::BuildIdArgs),
     Checksum(cookie::ChecksumArgs),
     /// Same as `check --files` (kept for scripts)
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Check(a) => check::run(a),
         Cmd::Mem(a) => mem::mem(a),
         Cmd::Search(a) => mem::search(a),
+        Cmd::MemDump(a) => memdump::run(a),
         Cmd::BuildId(a) => cookie::build_id(a),
         Cmd::Checksum(a) => cookie::checksum(a),
         Cmd::CheckFiles(a) => cookie::run_check_files(a),
