@@ -12,9 +12,8 @@ use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use criu_image::checkpoint::Checkpoint;
@@ -97,15 +96,7 @@ fn module_path(module: &str) -> PathBuf {
 fn start_target(dir: &Path, moddir: &Path, ready: &Path) -> Reaper {
     let mut cmd = Command::new(PYTHON);
     cmd.args(["-I", "-c", TARGET]).arg(moddir).arg(ready);
-    cmd.env_clear().current_dir(dir);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe; the target gets a session of its own.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    support::in_new_session(cmd.env_clear().current_dir(dir));
     let mut child = cmd.spawn().unwrap();
     let t = Instant::now();
     while !ready.exists() {

@@ -17,9 +17,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::fs;
 use std::ops::ControlFlow;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -348,15 +347,7 @@ fn real_dump() -> &'static RealDump {
         let ready = scratch.join("ready");
         let mut cmd = Command::new(&exe);
         cmd.arg(&ready).arg(&file).arg(BIG_MIB.to_string()).arg("an argument with spaces").arg("last");
-        cmd.env_clear().envs(TARGET_ENV).current_dir(&scratch);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        // SAFETY: setsid is async-signal-safe; the target gets its own session, like the fixtures'.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
+        support::in_new_session(cmd.env_clear().envs(TARGET_ENV).current_dir(&scratch));
         let mut child = cmd.spawn().unwrap();
         let t = Instant::now();
         while !ready.exists() {

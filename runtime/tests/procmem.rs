@@ -10,7 +10,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -79,14 +78,7 @@ impl Target {
     fn start(dir: &Path, big_kib: u64, seed: u64) -> Target {
         let mut cmd = Command::new(target_bin());
         cmd.arg(dir).arg(big_kib.to_string()).arg(seed.to_string());
-        cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        // SAFETY: setsid is async-signal-safe, as pre_exec requires.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
+        support::in_new_session(cmd.current_dir(dir));
         let child = cmd.spawn().expect("start procmem-target");
         let pid = child.id() as i32;
         // The child is reaped with waitpid below, not through `Child`.

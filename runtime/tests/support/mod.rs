@@ -28,3 +28,18 @@ fn unsafe_is_root() -> bool {
 pub fn fixture(set: &str) -> PathBuf {
     root().join("testdata/images").join(set)
 }
+
+/// Makes `cmd` start its process in a session of its own with stdio on /dev/null, as the fixture
+/// targets were started (CRIU then dumps it with `--shell-job` whatever the test's terminal is).
+pub fn in_new_session(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        })
+    }
+}
