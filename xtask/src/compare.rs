@@ -440,7 +440,18 @@ impl Drop for Scratch {
 }
 
 /// Run `bin args` with stdout to `out` and stderr to `err`, measuring wall time and rusage.
+///
+/// Two runs: time comes from one started with std's posix_spawn (cheap, like a shell starts a
+/// command), peak memory from one started with fork+exec (see `run_once`). Forking this process
+/// costs time proportional to its own address space, which for millisecond commands like
+/// `x ps` would otherwise be a large part of what is measured, on both sides.
 fn measure(bin: &Path, args: &[OsString], out: &Path, err: &Path) -> Result<Sample> {
+    let timed = run_once(bin, args, out, err, false)?;
+    let sized = run_once(bin, args, out, err, true)?;
+    Ok(Sample { maxrss_kib: sized.maxrss_kib, ..timed })
+}
+
+fn run_once(bin: &Path, args: &[OsString], out: &Path, err: &Path, fork: bool) -> Result<Sample> {
     let stdout = fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let stderr = fs::File::create(err)?;
     let mut cmd = Command::new(bin);
@@ -448,13 +459,15 @@ fn measure(bin: &Path, args: &[OsString], out: &Path, err: &Path) -> Result<Samp
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr);
-    // Force fork+exec instead of std's default posix_spawn. posix_spawn runs the child on *our*
+    // For memory, force fork+exec instead of std's default posix_spawn. posix_spawn runs the child on *our*
     // address space (CLONE_VM) until exec, and exec records that address space's high-water RSS
     // in the child's ru_maxrss: every measurement would then be at least xtask's own peak. After a
     // real fork, the child's floor is only the anonymous memory it inherited (a few hundred KiB).
-    // SAFETY: the closure does nothing, so it is trivially async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| Ok(()));
+    if fork {
+        // SAFETY: the closure does nothing, so it is trivially async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| Ok(()));
+        }
     }
     let t0 = Instant::now();
     let child = cmd
