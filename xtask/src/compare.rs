@@ -18,7 +18,7 @@
 //! agree (both zero or both non-zero). Mismatches are reported, not fatal, until the end: the command
 //! then fails so scripts notice. `--json FILE` writes everything measured, machine-readably.
 //!
-//! Defaults: ours = `target/release/crit` (rebuilt first with `cargo build --release -p crit`, a
+//! Defaults: ours = `target/dist/crit` (rebuilt first with `cargo xtask dist`, a
 //! no-op when fresh, so stale binaries are never timed), theirs = `target/criu/bin/crit-ref` (from
 //! `cargo xtask criu`), 3 runs each.
 
@@ -35,7 +35,7 @@ use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "usage: cargo xtask compare-crit DIR [--ours PATH] [--theirs PATH] [--runs N] [--json FILE]\n\
                      \x20                              [--only LIST] [--match SUBSTR]... [--keep OUTDIR]\n\
-  --ours PATH     our crit (default: target/release/crit, built with `cargo build --release -p crit`)\n\
+  --ours PATH     our crit (default: target/dist/crit, the static build of `cargo xtask dist`)\n\
   --theirs PATH   CRIU's crit (default: target/criu/bin/crit-ref, from `cargo xtask criu`)\n\
   --runs N        runs of each side per measurement, alternating (default 3)\n\
   --json FILE     also write the results as JSON\n\
@@ -370,42 +370,10 @@ fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("").trim()
 }
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if !d.is_empty() => {
-            let d = PathBuf::from(d);
-            if d.is_absolute() {
-                d
-            } else {
-                std::env::current_dir().unwrap_or_default().join(d)
-            }
-        }
-        _ => crate::project_root().join("target"),
-    }
-}
 
-/// `cargo build --release -p crit`, returning the binary's path.
+/// `cargo xtask dist` (the static release build we ship), returning the binary's path.
 fn build_ours() -> Result<PathBuf> {
-    let bin = target_dir().join("release").join("crit");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    println!("+ cargo build --release -p crit");
-    let st = Command::new(cargo)
-        .args(["build", "--release", "-p", "crit"])
-        .current_dir(crate::project_root())
-        .stdin(Stdio::null())
-        .status()
-        .context("cannot run cargo")?;
-    if !st.success() {
-        if bin.is_file() {
-            eprintln!(
-                "WARNING: `cargo build --release -p crit` failed; timing the existing, possibly stale {}",
-                bin.display()
-            );
-        } else {
-            bail!("`cargo build --release -p crit` failed");
-        }
-    }
-    Ok(bin)
+    crate::dist::build()
 }
 
 /// A working directory: OUTDIR from --keep (kept), or a scratch directory (removed on drop).

@@ -5,13 +5,15 @@
 //! - `criu [--prefix DIR]`: fetch CRIU's source from Debian and build `criu` and reference `crit-ref`
 //! - `big-checkpoint DIR`: dump, with real CRIU, a process holding tens of thousands of VMAs and
 //!   thousands of fds (for measurements)
-//! - `compare-crit DIR`: time our `crit` against CRIU's on every image of DIR
+//! - `dist`: the statically linked release `crit` we ship and measure, at `target/dist/crit`
+//! - `compare-crit DIR`: time our `crit` (the `dist` build) against CRIU's on every image of DIR
 
 use std::path::{Path, PathBuf};
 
 mod bigckpt;
 mod compare;
 mod criu;
+mod dist;
 mod protos;
 mod regen;
 
@@ -25,6 +27,7 @@ fn main() -> anyhow::Result<()> {
         "regen" => regen::run(rest),
         "sync-protos" => protos::run(rest),
         "criu" => criu::run(rest),
+        "dist" => dist::run(rest),
         "big-checkpoint" => bigckpt::run(rest),
         "compare-crit" => compare::run(rest),
         "-h" | "--help" | "help" => {
@@ -35,7 +38,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | big-checkpoint DIR | compare-crit DIR>";
+const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | dist | big-checkpoint DIR | compare-crit DIR>";
 
 /// The workspace root (xtask lives one level below it).
 pub fn project_root() -> PathBuf {
