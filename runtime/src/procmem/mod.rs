@@ -372,6 +372,18 @@ pub fn dump(pid: i32, dir: &Path, opts: &DumpOptions, progress: &mut dyn FnMut(&
     r
 }
 
+/// Fails with [`Error::Vanished`] when `pid` is gone or a zombie (`/proc/PID/stat` state Z or X).
+fn ensure_alive(pid: i32) -> Result<(), Error> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read(&path).map_err(|e| Error::from_errno(pid, "read(/proc/PID/stat)", None, Some(path.into()), e))?;
+    // The state follows the last ')' (the command name may contain parentheses and spaces).
+    let state = stat.iter().rposition(|&b| b == b')').and_then(|i| stat.get(i + 2)).copied();
+    match state {
+        Some(b'Z' | b'X' | b'x') | None => Err(Error::Vanished { pid, syscall: "the pagemap scan", addr: None }),
+        Some(_) => Ok(()),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn dump_inner(
     pid: i32,
@@ -564,6 +576,10 @@ fn dump_inner(
         writer.pages_file.set_len(writer.bytes_written).map_err(|e| Error::Output { path: pages_path.into(), source: e })?;
     }
 
+    // A task that exits mid-dump stays a zombie until reaped, and a zombie's pagemap reads as
+    // empty rather than failing: without this check the dump would "succeed" with only the pages
+    // read before the exit.
+    ensure_alive(pid)?;
     let peak_items = writer.peak_items;
     let kept_cap = writer.kept.capacity();
     let scratch_cap = writer.scratch.capacity();
