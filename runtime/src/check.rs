@@ -20,6 +20,8 @@
 //!      its `pagemap-shmem-<shmid>.img`;
 //!    - `remap-fpath.img` entries name existing files, and ghost remaps their
 //!      `ghost-file-<id>.img`;
+//!    - queued data has an owner: `pipes-data`/`fifo-data` entries a pipe or FIFO with their
+//!      `pipe_id`, `sk-queues` packets a unix socket with their `id_for` (else the data is lost);
 //!    - files that nothing refers to are noticed.
 //!
 //! Severities: an error is something CRIU's restore fails on or gets wrong; a warning is
@@ -190,6 +192,7 @@ impl Checker<'_, '_> {
         self.tasks(&index, files);
         self.shared_memory(files);
         self.remaps(files);
+        self.queues(files);
         self.orphans(&index);
     }
 
@@ -739,6 +742,50 @@ impl Checker<'_, '_> {
                 }
                 RemapType::LINKED => self.want_reg(files, R, i, "remap_id", id),
                 _ => {}
+            }
+        }
+    }
+
+    /// Queued data names what it belongs to: pipe and FIFO data their pipe's inode (`pipe_id`),
+    /// socket packets their socket's file id (`id_for`). Data that nothing owns is silently lost
+    /// on restore.
+    fn queues(&mut self, files: &explore::Files<'_>) {
+        // Legacy per-type images would need their own tables; a broken files.img was reported.
+        if self.files_broken || self.ckpt.contains("pipes.img") || self.ckpt.contains("fifo.img") || self.ckpt.contains("unixsk.img") {
+            return;
+        }
+        let (mut pipes, mut fifos, mut sockets) = (HashSet::new(), HashSet::new(), HashSet::new());
+        for (_, f) in files.by_id.values() {
+            if let Some(p) = f.pipe() {
+                pipes.insert(p.pipe_id());
+            }
+            if let Some(p) = f.fifo() {
+                fifos.insert(p.pipe_id());
+            }
+            if let Some(u) = f.usk() {
+                sockets.insert(u.id());
+            }
+        }
+        for (name, kind, owners, what) in
+            [("pipes-data.img", Kind::PipesData, &pipes, "pipe"), ("fifo-data.img", Kind::FifoData, &fifos, "FIFO")]
+        {
+            let Ok(Some(img)) = explore::typed_image(self.ckpt, name, kind) else { continue };
+            for e in img.entries().flatten() {
+                let d = view::PipeDataEntry::trusted(e.message);
+                if !owners.contains(&d.pipe_id()) {
+                    let msg = format!("no {what} in files.img has pipe_id {}: its {} bytes would be lost", d.pipe_id(), d.bytes());
+                    self.warning(name, Some(e.index), "pipe_id", msg);
+                }
+            }
+        }
+        const Q: &str = "sk-queues.img";
+        if let Ok(Some(img)) = explore::typed_image(self.ckpt, Q, Kind::SkQueues) {
+            for e in img.entries().flatten() {
+                let p = view::SkPacketEntry::trusted(e.message);
+                if !sockets.contains(&p.id_for()) {
+                    let msg = format!("no unix socket in files.img has id {}: its {}-byte packet would be lost", p.id_for(), p.length());
+                    self.warning(Q, Some(e.index), "id_for", msg);
+                }
             }
         }
     }

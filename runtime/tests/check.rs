@@ -534,3 +534,45 @@ fn diagnostics_are_deterministic() {
         assert_eq!(check_dir(&dir).diagnostics, a);
     }
 }
+
+/// Re-encodes the entries of a payload image after `edit`, keeping each entry's payload bytes.
+fn rewrite_with_payload<M: Message>(path: &Path, edit: impl Fn(usize, &mut M)) {
+    let bytes = std::fs::read(path).unwrap();
+    let img = Image::parse(&bytes, None).unwrap();
+    let mut w = ImageWriter::new(Vec::new(), img.kind).unwrap();
+    for e in img.entries() {
+        let e = e.unwrap();
+        let mut m = M::decode(e.message).unwrap();
+        edit(e.index, &mut m);
+        w.write_message(&m).unwrap();
+        match e.extra {
+            criu_image::image::Extra::Bytes(b) => w.write_raw(b).unwrap(),
+            criu_image::image::Extra::None => {}
+            other => panic!("unexpected payload {other:?}"),
+        }
+    }
+    std::fs::write(path, w.into_inner()).unwrap();
+}
+
+#[test]
+fn pipe_data_of_no_pipe() {
+    let dir = copy_set("fdzoo");
+    rewrite_with_payload::<owned::PipeDataEntry>(&dir.join("pipes-data.img"), |_, d| d.pipe_id = 4242);
+    let r = check_dir(&dir);
+    only(&r, Severity::Warning, "pipes-data.img", Some(0), "pipe_id", "no pipe in files.img has pipe_id 4242: its 68 bytes would be lost");
+}
+
+#[test]
+fn socket_packet_of_no_socket() {
+    let dir = copy_set("fdzoo");
+    rewrite_with_payload::<owned::SkPacketEntry>(&dir.join("sk-queues.img"), |i, p| {
+        if i == 2 {
+            p.id_for = 999;
+        }
+    });
+    let r = check_dir(&dir);
+    let d = problems(&r);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].severity, d[0].file.as_str(), d[0].entry, d[0].field.as_str()), (Severity::Warning, "sk-queues.img", Some(2), "id_for"));
+    assert!(d[0].message.starts_with("no unix socket in files.img has id 999: its "), "{}", d[0].message);
+}
