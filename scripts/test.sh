@@ -3,7 +3,8 @@
 #   1. cargo xtask criu           real CRIU and CRIU's reference crit in target/criu/bin
 #                                 (idempotent: instant when already built; builds it otherwise)
 #   2. cargo xtask regen --check  the generated code matches proto/ (fails if stale)
-#   3. cargo test --workspace     all crates' tests
+#   3. benches and fuzz targets   compiled (not run), so they cannot rot unnoticed
+#   4. cargo test --workspace     all crates' tests
 # Tests find the CRIU tools through $CRIU and $CRIT_REF (exported here; set them to override).
 # Usage: scripts/test.sh    (from anywhere; extra arguments are passed to `cargo test`)
 set -Eeuo pipefail
@@ -28,6 +29,13 @@ echo "CRIT_REF=$CRIT_REF"
 step "cargo xtask regen --check"
 cargo xtask regen --check
 
+step "cargo bench --no-run (benches compile)"
+cargo bench -p criu-image-benches --no-run
+
+step "cargo check of fuzz/ (fuzz targets compile)"
+cargo check --manifest-path fuzz/Cargo.toml --bins
+
+# Last, so that its summary closes the output.
 step "cargo test --workspace $*"
 cargo test --workspace "$@"
 
