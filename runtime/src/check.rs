@@ -33,7 +33,6 @@ use std::fmt;
 
 use criu_image_proto::schema::enums::RemapType;
 pub use criu_image_proto::support::fields::Severity;
-use criu_image_proto::support::fields::Finding;
 use criu_image_proto::view;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
@@ -290,15 +289,11 @@ impl Checker<'_, '_> {
                 n += 1;
                 let mut path = String::new();
                 findings.clear();
+                // The entry walk already checked the wire shape: validate values only, without
+                // decoding the message a second time.
                 match e.role {
-                    Role::PagemapHead => match view::PagemapHead::parse(e.message) {
-                        Ok(v) => v.validate(&mut path, &mut findings),
-                        Err(d) => findings.push(Finding::from_decode(&path, &d)),
-                    },
-                    Role::GhostChunk => match view::GhostChunkEntry::parse(e.message) {
-                        Ok(v) => v.validate(&mut path, &mut findings),
-                        Err(d) => findings.push(Finding::from_decode(&path, &d)),
-                    },
+                    Role::PagemapHead => view::PagemapHead::trusted(e.message).validate(&mut path, &mut findings),
+                    Role::GhostChunk => view::GhostChunkEntry::trusted(e.message).validate(&mut path, &mut findings),
                     Role::Entry => img.kind.validate_entry(e.message, &mut path, &mut findings),
                 }
                 for f in findings.drain(..) {

@@ -73,10 +73,7 @@ pub fn emit(model: &Model) -> TokenStream {
     });
     let validate_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
-        quote!(Kind::#v => match crate::view::#m::parse(buf) {
-            Ok(view) => view.validate(path, out),
-            Err(e) => out.push(crate::support::fields::Finding::from_decode(path, &e)),
-        },)
+        quote!(Kind::#v => crate::view::#m::trusted(buf).validate(path, out),)
     });
     let n_kinds = model.kinds.len();
     let raws = model.raw_kinds.iter().map(|r| {
@@ -184,7 +181,9 @@ pub fn emit(model: &Model) -> TokenStream {
                     #( #from_json_arms )*
                 })
             }
-            /// Validates one entry; `path` names it (e.g. `entries[3]`).
+            /// Validates the values of one entry whose wire shape was already checked (by
+            /// `check_entry` or the image layer's entry walk); `path` names it (e.g. `entries[3]`).
+            /// Unchecked bytes are safe too, but a wire error is not reported here.
             pub fn validate_entry(self, buf: &[u8], path: &mut String, out: &mut Vec<Finding>) {
                 match self {
                     #( #validate_arms )*

@@ -1596,552 +1596,128 @@ impl Kind {
             },
         )
     }
-    /// Validates one entry; `path` names it (e.g. `entries[3]`).
+    /// Validates the values of one entry whose wire shape was already checked (by
+    /// `check_entry` or the image layer's entry walk); `path` names it (e.g. `entries[3]`).
+    /// Unchecked bytes are safe too, but a wire error is not reported here.
     pub fn validate_entry(self, buf: &[u8], path: &mut String, out: &mut Vec<Finding>) {
         match self {
             Kind::Inventory => {
-                match crate::view::InventoryEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::InventoryEntry::trusted(buf).validate(path, out)
             }
-            Kind::Pstree => {
-                match crate::view::PstreeEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Core => {
-                match crate::view::CoreEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Ids => {
-                match crate::view::TaskKobjIdsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Mm => {
-                match crate::view::MmEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Fs => {
-                match crate::view::FsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Fdinfo => {
-                match crate::view::FdinfoEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Files => {
-                match crate::view::FileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Pagemap => {
-                match crate::view::PagemapEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Creds => {
-                match crate::view::CredsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Sigact => {
-                match crate::view::SaEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Vmas => {
-                match crate::view::VmaEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Rlimit => {
-                match crate::view::RlimitEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Itimers => {
-                match crate::view::ItimerEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Pstree => crate::view::PstreeEntry::trusted(buf).validate(path, out),
+            Kind::Core => crate::view::CoreEntry::trusted(buf).validate(path, out),
+            Kind::Ids => crate::view::TaskKobjIdsEntry::trusted(buf).validate(path, out),
+            Kind::Mm => crate::view::MmEntry::trusted(buf).validate(path, out),
+            Kind::Fs => crate::view::FsEntry::trusted(buf).validate(path, out),
+            Kind::Fdinfo => crate::view::FdinfoEntry::trusted(buf).validate(path, out),
+            Kind::Files => crate::view::FileEntry::trusted(buf).validate(path, out),
+            Kind::Pagemap => crate::view::PagemapEntry::trusted(buf).validate(path, out),
+            Kind::Creds => crate::view::CredsEntry::trusted(buf).validate(path, out),
+            Kind::Sigact => crate::view::SaEntry::trusted(buf).validate(path, out),
+            Kind::Vmas => crate::view::VmaEntry::trusted(buf).validate(path, out),
+            Kind::Rlimit => crate::view::RlimitEntry::trusted(buf).validate(path, out),
+            Kind::Itimers => crate::view::ItimerEntry::trusted(buf).validate(path, out),
             Kind::PosixTimers => {
-                match crate::view::PosixTimerEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::PosixTimerEntry::trusted(buf).validate(path, out)
             }
-            Kind::Signal => {
-                match crate::view::SiginfoEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Signal => crate::view::SiginfoEntry::trusted(buf).validate(path, out),
             Kind::RemapFpath => {
-                match crate::view::RemapFilePathEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::RemapFilePathEntry::trusted(buf).validate(path, out)
             }
             Kind::GhostFile => {
-                match crate::view::GhostFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::GhostFileEntry::trusted(buf).validate(path, out)
             }
             Kind::MemfdInode => {
-                match crate::view::MemfdInodeEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::MemfdInodeEntry::trusted(buf).validate(path, out)
             }
             Kind::PipesData => {
-                match crate::view::PipeDataEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::PipeDataEntry::trusted(buf).validate(path, out)
             }
             Kind::FifoData => {
-                match crate::view::PipeDataEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::PipeDataEntry::trusted(buf).validate(path, out)
             }
             Kind::SkQueues => {
-                match crate::view::SkPacketEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::SkPacketEntry::trusted(buf).validate(path, out)
             }
             Kind::TcpStream => {
-                match crate::view::TcpStreamEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::TcpStreamEntry::trusted(buf).validate(path, out)
             }
-            Kind::TtyInfo => {
-                match crate::view::TtyInfoEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::TtyData => {
-                match crate::view::TtyDataEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::TtyInfo => crate::view::TtyInfoEntry::trusted(buf).validate(path, out),
+            Kind::TtyData => crate::view::TtyDataEntry::trusted(buf).validate(path, out),
             Kind::FileLocks => {
-                match crate::view::FileLockEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::FileLockEntry::trusted(buf).validate(path, out)
             }
-            Kind::Cgroup => {
-                match crate::view::CgroupEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Seccomp => {
-                match crate::view::SeccompEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Cgroup => crate::view::CgroupEntry::trusted(buf).validate(path, out),
+            Kind::Seccomp => crate::view::SeccompEntry::trusted(buf).validate(path, out),
             Kind::Apparmor => {
-                match crate::view::ApparmorEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::ApparmorEntry::trusted(buf).validate(path, out)
             }
-            Kind::Cpuinfo => {
-                match crate::view::CpuinfoEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Cpuinfo => crate::view::CpuinfoEntry::trusted(buf).validate(path, out),
             Kind::BpfmapData => {
-                match crate::view::BpfmapDataEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::BpfmapDataEntry::trusted(buf).validate(path, out)
             }
             Kind::BpfmapFile => {
-                match crate::view::BpfmapFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::BpfmapFileEntry::trusted(buf).validate(path, out)
             }
-            Kind::Autofs => {
-                match crate::view::AutofsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Autofs => crate::view::AutofsEntry::trusted(buf).validate(path, out),
             Kind::BinfmtMisc => {
-                match crate::view::BinfmtMiscEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::BinfmtMiscEntry::trusted(buf).validate(path, out)
             }
-            Kind::Utsns => {
-                match crate::view::UtsnsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::IpcVar => {
-                match crate::view::IpcVarEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::IpcnsShm => {
-                match crate::view::IpcShmEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::IpcnsMsg => {
-                match crate::view::IpcMsgEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::IpcnsSem => {
-                match crate::view::IpcSemEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Mnts => {
-                match crate::view::MntEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Userns => {
-                match crate::view::UsernsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Timens => {
-                match crate::view::TimensEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Pidns => {
-                match crate::view::PidnsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Netdev => {
-                match crate::view::NetDeviceEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Netns => {
-                match crate::view::NetnsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::RegFiles => {
-                match crate::view::RegFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::ExtFiles => {
-                match crate::view::ExtFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::NsFiles => {
-                match crate::view::NsFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Utsns => crate::view::UtsnsEntry::trusted(buf).validate(path, out),
+            Kind::IpcVar => crate::view::IpcVarEntry::trusted(buf).validate(path, out),
+            Kind::IpcnsShm => crate::view::IpcShmEntry::trusted(buf).validate(path, out),
+            Kind::IpcnsMsg => crate::view::IpcMsgEntry::trusted(buf).validate(path, out),
+            Kind::IpcnsSem => crate::view::IpcSemEntry::trusted(buf).validate(path, out),
+            Kind::Mnts => crate::view::MntEntry::trusted(buf).validate(path, out),
+            Kind::Userns => crate::view::UsernsEntry::trusted(buf).validate(path, out),
+            Kind::Timens => crate::view::TimensEntry::trusted(buf).validate(path, out),
+            Kind::Pidns => crate::view::PidnsEntry::trusted(buf).validate(path, out),
+            Kind::Netdev => crate::view::NetDeviceEntry::trusted(buf).validate(path, out),
+            Kind::Netns => crate::view::NetnsEntry::trusted(buf).validate(path, out),
+            Kind::RegFiles => crate::view::RegFileEntry::trusted(buf).validate(path, out),
+            Kind::ExtFiles => crate::view::ExtFileEntry::trusted(buf).validate(path, out),
+            Kind::NsFiles => crate::view::NsFileEntry::trusted(buf).validate(path, out),
             Kind::EventfdFile => {
-                match crate::view::EventfdFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::EventfdFileEntry::trusted(buf).validate(path, out)
             }
             Kind::EventpollFile => {
-                match crate::view::EventpollFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::EventpollFileEntry::trusted(buf).validate(path, out)
             }
             Kind::EventpollTfd => {
-                match crate::view::EventpollTfdEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::EventpollTfdEntry::trusted(buf).validate(path, out)
             }
             Kind::Signalfd => {
-                match crate::view::SignalfdEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::SignalfdEntry::trusted(buf).validate(path, out)
             }
             Kind::InotifyFile => {
-                match crate::view::InotifyFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::InotifyFileEntry::trusted(buf).validate(path, out)
             }
             Kind::InotifyWd => {
-                match crate::view::InotifyWdEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::InotifyWdEntry::trusted(buf).validate(path, out)
             }
             Kind::FanotifyFile => {
-                match crate::view::FanotifyFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::FanotifyFileEntry::trusted(buf).validate(path, out)
             }
             Kind::FanotifyMark => {
-                match crate::view::FanotifyMarkEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::FanotifyMarkEntry::trusted(buf).validate(path, out)
             }
-            Kind::Pipes => {
-                match crate::view::PipeEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Fifo => {
-                match crate::view::FifoEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Unixsk => {
-                match crate::view::UnixSkEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Inetsk => {
-                match crate::view::InetSkEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::Pipes => crate::view::PipeEntry::trusted(buf).validate(path, out),
+            Kind::Fifo => crate::view::FifoEntry::trusted(buf).validate(path, out),
+            Kind::Unixsk => crate::view::UnixSkEntry::trusted(buf).validate(path, out),
+            Kind::Inetsk => crate::view::InetSkEntry::trusted(buf).validate(path, out),
             Kind::Packetsk => {
-                match crate::view::PacketSockEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::PacketSockEntry::trusted(buf).validate(path, out)
             }
             Kind::NetlinkSk => {
-                match crate::view::NetlinkSkEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::NetlinkSkEntry::trusted(buf).validate(path, out)
             }
-            Kind::TtyFiles => {
-                match crate::view::TtyFileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Tunfile => {
-                match crate::view::TunfileEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Timerfd => {
-                match crate::view::TimerfdEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Pidfd => {
-                match crate::view::PidfdEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
-            Kind::Stats => {
-                match crate::view::StatsEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
-            }
+            Kind::TtyFiles => crate::view::TtyFileEntry::trusted(buf).validate(path, out),
+            Kind::Tunfile => crate::view::TunfileEntry::trusted(buf).validate(path, out),
+            Kind::Timerfd => crate::view::TimerfdEntry::trusted(buf).validate(path, out),
+            Kind::Pidfd => crate::view::PidfdEntry::trusted(buf).validate(path, out),
+            Kind::Stats => crate::view::StatsEntry::trusted(buf).validate(path, out),
             Kind::IrmapCache => {
-                match crate::view::IrmapCacheEntry::parse(buf) {
-                    Ok(view) => view.validate(path, out),
-                    Err(e) => {
-                        out.push(crate::support::fields::Finding::from_decode(path, &e))
-                    }
-                }
+                crate::view::IrmapCacheEntry::trusted(buf).validate(path, out)
             }
         }
     }
