@@ -65,7 +65,7 @@ pub fn emit(model: &Model) -> TokenStream {
     });
     let json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
-        quote!(Kind::#v => crate::view::#m::parse(buf)?.write_json_fields(w, false),)
+        quote!(Kind::#v => crate::view::#m::trusted(buf).write_json_fields(w, false),)
     });
     let from_json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
@@ -168,12 +168,13 @@ pub fn emit(model: &Model) -> TokenStream {
                     #( #check_arms )*
                 }
             }
-            /// Writes one entry's JSON members (without braces: the image layer adds `extra`).
-            pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) -> Result<(), DecodeError> {
+            /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry
+            /// whose wire shape was already checked (by `check_entry` or the image layer's entry
+            /// walk), without decoding it again.
+            pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) {
                 match self {
                     #( #json_arms )*
                 }
-                Ok(())
             }
             /// Encodes one entry from crit's JSON (plain or pretty).
             pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {

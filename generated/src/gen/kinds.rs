@@ -1235,205 +1235,208 @@ impl Kind {
             Kind::IrmapCache => crate::view::IrmapCacheEntry::parse(buf).map(drop),
         }
     }
-    /// Writes one entry's JSON members (without braces: the image layer adds `extra`).
-    pub fn write_entry_json(
-        self,
-        buf: &[u8],
-        w: &mut JsonWriter,
-    ) -> Result<(), DecodeError> {
+    /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry
+    /// whose wire shape was already checked (by `check_entry` or the image layer's entry
+    /// walk), without decoding it again.
+    pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) {
         match self {
             Kind::Inventory => {
-                crate::view::InventoryEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::InventoryEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Pstree => {
-                crate::view::PstreeEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PstreeEntry::trusted(buf).write_json_fields(w, false)
             }
-            Kind::Core => crate::view::CoreEntry::parse(buf)?.write_json_fields(w, false),
+            Kind::Core => {
+                crate::view::CoreEntry::trusted(buf).write_json_fields(w, false)
+            }
             Kind::Ids => {
-                crate::view::TaskKobjIdsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TaskKobjIdsEntry::trusted(buf).write_json_fields(w, false)
             }
-            Kind::Mm => crate::view::MmEntry::parse(buf)?.write_json_fields(w, false),
-            Kind::Fs => crate::view::FsEntry::parse(buf)?.write_json_fields(w, false),
+            Kind::Mm => crate::view::MmEntry::trusted(buf).write_json_fields(w, false),
+            Kind::Fs => crate::view::FsEntry::trusted(buf).write_json_fields(w, false),
             Kind::Fdinfo => {
-                crate::view::FdinfoEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::FdinfoEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Files => {
-                crate::view::FileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::FileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Pagemap => {
-                crate::view::PagemapEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PagemapEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Creds => {
-                crate::view::CredsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::CredsEntry::trusted(buf).write_json_fields(w, false)
             }
-            Kind::Sigact => crate::view::SaEntry::parse(buf)?.write_json_fields(w, false),
-            Kind::Vmas => crate::view::VmaEntry::parse(buf)?.write_json_fields(w, false),
+            Kind::Sigact => {
+                crate::view::SaEntry::trusted(buf).write_json_fields(w, false)
+            }
+            Kind::Vmas => crate::view::VmaEntry::trusted(buf).write_json_fields(w, false),
             Kind::Rlimit => {
-                crate::view::RlimitEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::RlimitEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Itimers => {
-                crate::view::ItimerEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::ItimerEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::PosixTimers => {
-                crate::view::PosixTimerEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PosixTimerEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Signal => {
-                crate::view::SiginfoEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::SiginfoEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::RemapFpath => {
-                crate::view::RemapFilePathEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::RemapFilePathEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::GhostFile => {
-                crate::view::GhostFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::GhostFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::MemfdInode => {
-                crate::view::MemfdInodeEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::MemfdInodeEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::PipesData => {
-                crate::view::PipeDataEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PipeDataEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::FifoData => {
-                crate::view::PipeDataEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PipeDataEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::SkQueues => {
-                crate::view::SkPacketEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::SkPacketEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::TcpStream => {
-                crate::view::TcpStreamEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TcpStreamEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::TtyInfo => {
-                crate::view::TtyInfoEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TtyInfoEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::TtyData => {
-                crate::view::TtyDataEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TtyDataEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::FileLocks => {
-                crate::view::FileLockEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::FileLockEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Cgroup => {
-                crate::view::CgroupEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::CgroupEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Seccomp => {
-                crate::view::SeccompEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::SeccompEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Apparmor => {
-                crate::view::ApparmorEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::ApparmorEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Cpuinfo => {
-                crate::view::CpuinfoEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::CpuinfoEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::BpfmapData => {
-                crate::view::BpfmapDataEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::BpfmapDataEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::BpfmapFile => {
-                crate::view::BpfmapFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::BpfmapFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Autofs => {
-                crate::view::AutofsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::AutofsEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::BinfmtMisc => {
-                crate::view::BinfmtMiscEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::BinfmtMiscEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Utsns => {
-                crate::view::UtsnsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::UtsnsEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::IpcVar => {
-                crate::view::IpcVarEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::IpcVarEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::IpcnsShm => {
-                crate::view::IpcShmEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::IpcShmEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::IpcnsMsg => {
-                crate::view::IpcMsgEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::IpcMsgEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::IpcnsSem => {
-                crate::view::IpcSemEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::IpcSemEntry::trusted(buf).write_json_fields(w, false)
             }
-            Kind::Mnts => crate::view::MntEntry::parse(buf)?.write_json_fields(w, false),
+            Kind::Mnts => crate::view::MntEntry::trusted(buf).write_json_fields(w, false),
             Kind::Userns => {
-                crate::view::UsernsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::UsernsEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Timens => {
-                crate::view::TimensEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TimensEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Pidns => {
-                crate::view::PidnsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PidnsEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Netdev => {
-                crate::view::NetDeviceEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::NetDeviceEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Netns => {
-                crate::view::NetnsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::NetnsEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::RegFiles => {
-                crate::view::RegFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::RegFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::ExtFiles => {
-                crate::view::ExtFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::ExtFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::NsFiles => {
-                crate::view::NsFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::NsFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::EventfdFile => {
-                crate::view::EventfdFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::EventfdFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::EventpollFile => {
-                crate::view::EventpollFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::EventpollFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::EventpollTfd => {
-                crate::view::EventpollTfdEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::EventpollTfdEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Signalfd => {
-                crate::view::SignalfdEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::SignalfdEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::InotifyFile => {
-                crate::view::InotifyFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::InotifyFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::InotifyWd => {
-                crate::view::InotifyWdEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::InotifyWdEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::FanotifyFile => {
-                crate::view::FanotifyFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::FanotifyFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::FanotifyMark => {
-                crate::view::FanotifyMarkEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::FanotifyMarkEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Pipes => {
-                crate::view::PipeEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PipeEntry::trusted(buf).write_json_fields(w, false)
             }
-            Kind::Fifo => crate::view::FifoEntry::parse(buf)?.write_json_fields(w, false),
+            Kind::Fifo => {
+                crate::view::FifoEntry::trusted(buf).write_json_fields(w, false)
+            }
             Kind::Unixsk => {
-                crate::view::UnixSkEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::UnixSkEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Inetsk => {
-                crate::view::InetSkEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::InetSkEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Packetsk => {
-                crate::view::PacketSockEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PacketSockEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::NetlinkSk => {
-                crate::view::NetlinkSkEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::NetlinkSkEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::TtyFiles => {
-                crate::view::TtyFileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TtyFileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Tunfile => {
-                crate::view::TunfileEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TunfileEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Timerfd => {
-                crate::view::TimerfdEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::TimerfdEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Pidfd => {
-                crate::view::PidfdEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::PidfdEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::Stats => {
-                crate::view::StatsEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::StatsEntry::trusted(buf).write_json_fields(w, false)
             }
             Kind::IrmapCache => {
-                crate::view::IrmapCacheEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::IrmapCacheEntry::trusted(buf).write_json_fields(w, false)
             }
         }
-        Ok(())
     }
     /// Encodes one entry from crit's JSON (plain or pretty).
     pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {

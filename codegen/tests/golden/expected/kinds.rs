@@ -101,18 +101,15 @@ impl Kind {
             Kind::Sample => crate::view::SampleEntry::parse(buf).map(drop),
         }
     }
-    /// Writes one entry's JSON members (without braces: the image layer adds `extra`).
-    pub fn write_entry_json(
-        self,
-        buf: &[u8],
-        w: &mut JsonWriter,
-    ) -> Result<(), DecodeError> {
+    /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry
+    /// whose wire shape was already checked (by `check_entry` or the image layer's entry
+    /// walk), without decoding it again.
+    pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) {
         match self {
             Kind::Sample => {
-                crate::view::SampleEntry::parse(buf)?.write_json_fields(w, false)
+                crate::view::SampleEntry::trusted(buf).write_json_fields(w, false)
             }
         }
-        Ok(())
     }
     /// Encodes one entry from crit's JSON (plain or pretty).
     pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {
