@@ -33,13 +33,7 @@ use criu_image_proto::support::wire::View;
 
 use crate::image::{self, Head, Image, Kind, Payload};
 
-/// The page size CRIU's x86-64 images are written with; crit hard-codes it too.
-pub const PAGE_SIZE: u64 = 4096;
-
-/// `pagemap_entry.flags` bits.
-pub const PE_PARENT: u32 = 1;
-pub const PE_LAZY: u32 = 2;
-pub const PE_PRESENT: u32 = 4;
+pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, flags as pe_flags, nr_pages};
 
 /// `vma_entry.status` bits (criu/include/image.h).
 pub mod vma_status {
@@ -198,22 +192,6 @@ fn first_entry<'a, V: View<'a>>(ckpt: &'a Checkpoint, name: &str, kind: Kind) ->
 pub struct Pagemap<'a> {
     pub head: view::PagemapHead<'a>,
     pub entries: Vec<(usize, view::PagemapEntry<'a>)>,
-}
-
-/// `nr_pages` as CRIU reads it: field 5 when present (CRIU 4.2+), else `compat_nr_pages`.
-pub fn nr_pages(e: &view::PagemapEntry<'_>) -> u64 {
-    e.nr_pages().unwrap_or(u64::from(e.compat_nr_pages()))
-}
-
-/// `flags` as CRIU reads it: old images have `in_parent` instead, and no flags meaning present.
-pub fn pe_flags(e: &view::PagemapEntry<'_>) -> u32 {
-    let mut f = e.flags().unwrap_or(0);
-    if e.in_parent() == Some(true) {
-        f |= PE_PARENT;
-    } else if e.flags().is_none() {
-        f |= PE_PRESENT;
-    }
-    f
 }
 
 /// Reads a pagemap image (`pagemap-<pid>.img` or `pagemap-shmem-<shmid>.img`).

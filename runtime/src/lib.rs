@@ -13,5 +13,6 @@ pub mod crit;
 pub mod explore;
 pub mod image;
 pub mod memory;
+pub mod pagemap;
 pub mod procmem;
 pub mod source;

@@ -39,9 +39,7 @@ use crate::checkpoint::Checkpoint;
 use error::{decode_error, image_error};
 use pagemap::IdxPiece;
 
-/// The page size of the images (x86_64, aarch64 with 4K pages, ...; CRIU's `crit x rss` assumes
-/// the same).
-pub const PAGE_SIZE: u64 = 4096;
+pub use crate::pagemap::PAGE_SIZE;
 
 /// How many `parent` links are followed at most (CRIU itself has no limit; a longer chain is
 /// almost certainly a loop the path check did not catch).

@@ -23,12 +23,7 @@ use super::{Memory, PAGE_SIZE};
 use crate::checkpoint::Checkpoint;
 use crate::image::{Payload, Role};
 
-/// Pages are in the parent checkpoint.
-pub const PE_PARENT: u32 = 1;
-/// Pages may be restored lazily (from a page server).
-pub const PE_LAZY: u32 = 2;
-/// Pages are in this checkpoint's pages file.
-pub const PE_PRESENT: u32 = 4;
+pub use crate::pagemap::{PE_LAZY, PE_PARENT, PE_PRESENT, flags as entry_flags, nr_pages as entry_nr_pages};
 const PE_KNOWN: u32 = PE_PARENT | PE_LAZY | PE_PRESENT;
 
 /// One pagemap entry as a range of addresses (or shared-memory offsets).
@@ -52,21 +47,6 @@ impl Run {
     pub fn is_empty(&self) -> bool {
         self.end == self.start
     }
-}
-
-/// Flags of a pagemap entry after CRIU's compat rules (`init_compat_pagemap_entry`).
-pub fn entry_flags(e: &view::PagemapEntry<'_>) -> u32 {
-    match (e.in_parent(), e.flags()) {
-        (Some(true), f) => f.unwrap_or(0) | PE_PARENT,
-        (_, Some(f)) => f,
-        (_, None) => PE_PRESENT,
-    }
-}
-
-/// Page count of a pagemap entry: `nr_pages` (field 5, CRIU >= 4.2) when present, else
-/// `compat_nr_pages`.
-pub fn entry_nr_pages(e: &view::PagemapEntry<'_>) -> u64 {
-    e.nr_pages().unwrap_or(u64::from(e.compat_nr_pages()))
 }
 
 /// Where a run's bytes come from, as the walk reports them.

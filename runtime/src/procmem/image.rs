@@ -151,12 +151,8 @@ impl PagemapImage {
                 continue;
             }
             let v = view::PagemapEntry::parse(e.message).map_err(|err| format!("entry {}: {err}", e.index))?;
-            let flags = match v.flags() {
-                Some(f) => f,
-                None if v.in_parent() == Some(true) => PE_PARENT,
-                None => PE_PRESENT,
-            };
-            let nr_pages = v.nr_pages().unwrap_or(u64::from(v.compat_nr_pages()));
+            let flags = crate::pagemap::flags(&v);
+            let nr_pages = crate::pagemap::nr_pages(&v);
             let run = PagemapRun { vaddr: v.vaddr(), nr_pages, flags, pages_offset: offset };
             let end = nr_pages.checked_mul(PAGE_SIZE as u64).and_then(|b| run.vaddr.checked_add(b));
             if run.vaddr & (PAGE_SIZE as u64 - 1) != 0 || end.is_none() {

@@ -30,12 +30,7 @@
 
 use super::PAGE_SIZE;
 
-/// `PE_PARENT`: the pages are in the parent dump.
-pub const PE_PARENT: u32 = 1;
-/// `PE_LAZY`: the pages may be restored lazily.
-pub const PE_LAZY: u32 = 2;
-/// `PE_PRESENT`: the pages are in `pages-<id>.img`.
-pub const PE_PRESENT: u32 = 4;
+pub use crate::pagemap::{PE_LAZY, PE_PARENT, PE_PRESENT};
 
 /// Pages in a fully grown page-pipe buffer when nothing limits the pipe size:
 /// `roundup_pow_of_two(PIPE_MAX_SIZE)`.
