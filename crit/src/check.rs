@@ -46,7 +46,7 @@ pub fn run(a: CheckArgs) -> Result<()> {
         return Ok(());
     }
     let ckpt = crate::x::open(&a.dir, a.max_archive_size)?;
-    let opts = CheckOptions { follow_parents: !a.no_parent, ..CheckOptions::default() };
+    let opts = CheckOptions::follow_parents(!a.no_parent);
     let report = check::check_with(&ckpt, &opts);
     let shown = report.diagnostics.iter().filter(|d| !(a.quiet && d.severity == Severity::Notice));
     let (e, w, n) = (report.count(Severity::Error), report.count(Severity::Warning), report.count(Severity::Notice));

@@ -291,7 +291,7 @@ fn vma_json(v: &Vma) -> String {
         "{{\"start\": \"{:#x}\", \"end\": \"{:#x}\", \"perms\": \"{}\", \"pgoff\": {}, \"name\": {}}}",
         v.start,
         v.end,
-        v.perms(),
+        String::from_utf8_lossy(&v.perms()),
         v.pgoff,
         json_str(&v.name_lossy())
     )
@@ -391,11 +391,11 @@ fn print_match(w: &mut impl Write, task: &Task<'_>, m: Match, context: u64, json
     }
     let vma = match vma {
         Some(v) => {
-            let mut s = format!("{:x}-{:x} {}", v.start, v.end, v.perms());
-            if !v.name.is_empty() {
+            let mut s = format!("{:x}-{:x} {}", v.start, v.end, String::from_utf8_lossy(&v.perms()));
+            if !v.name().is_empty() {
                 s.push(' ');
                 s.push_str(&v.name_lossy());
-                if matches!(v.backing, criu_image::memory::Backing::File { .. }) {
+                if matches!(v.backing(), criu_image::memory::Backing::File { .. }) {
                     s.push_str(&format!("+{:#x}", v.pgoff + (m.addr - v.start)));
                 }
             }

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 use criu_image::checkpoint::{Checkpoint, OpenOptions};
-use criu_image::explore::{self, Index, Problem, PsRow, Report};
-use criu_image::memory;
-use criu_image::proto::support::json::JsonWriter;
+use criu_image::explore::{self, Problem};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -73,37 +71,42 @@ pub fn run(a: XArgs) -> Result<()> {
         return Err(anyhow!("--cmdline and --env go with `ps`"));
     }
     let ckpt = open(&a.dir, a.max_archive_size)?;
-    let index = Index::new(&ckpt).map_err(|e| anyhow!("{}: {e}", a.dir.display()))?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let err = |e| anyhow!("{}: {e}", a.dir.display());
     let problems = match a.what {
         What::Ps => {
-            let r = explore::ps(&index);
+            let r = explore::ps(&ckpt).map_err(err)?;
             if a.cmdline || a.env {
-                ps_with_memory(&ckpt, &r, a.cmdline, a.env, a.json, &mut out)?
+                let r = explore::ps_with_memory(&ckpt, r, a.cmdline, a.env);
+                if a.json {
+                    explore::write_ps_memory_json(&r, a.cmdline, a.env, &mut out)?
+                } else {
+                    explore::write_ps_memory_text(&r.tasks, a.cmdline, &mut out)?
+                }
+                r.problems
             } else {
                 if a.json { explore::write_ps_json(&r, &mut out)? } else { explore::write_ps_text(&r.tasks, &mut out)? }
                 r.problems
             }
         }
         What::Fds => {
-            let r = explore::fds(&index).map_err(err)?;
+            let r = explore::fds(&ckpt).map_err(err)?;
             if a.json { explore::write_fds_json(&r, &mut out)? } else { explore::write_fds_text(&r.tasks, &mut out)? }
             r.problems
         }
         What::Mems => {
-            let r = explore::mems(&index).map_err(err)?;
+            let r = explore::mems(&ckpt).map_err(err)?;
             if a.json { explore::write_mems_json(&r, &mut out)? } else { explore::write_mems_text(&r.tasks, &mut out)? }
             r.problems
         }
         What::Rss => {
-            let r = explore::rss(&index).map_err(err)?;
+            let r = explore::rss(&ckpt).map_err(err)?;
             if a.json { explore::write_rss_json(&r, &mut out)? } else { explore::write_rss_text(&r.tasks, &mut out)? }
             r.problems
         }
         What::Sockets => {
-            let r = explore::sockets(&index).map_err(err)?;
+            let r = explore::sockets(&ckpt).map_err(err)?;
             if a.json {
                 explore::write_sockets_json(&r, &mut out)?
             } else {
@@ -125,105 +128,6 @@ fn warn(problems: &[Problem]) {
     for p in problems {
         eprintln!("crit: warning: {p}");
     }
-}
-
-/// `ps` with the command line after each row and the environment on the lines below it (text),
-/// or `cmdline` and `environ` arrays of strings in each task's object (JSON; `null` when they
-/// cannot be read, with the reason in `problems`). Returns every problem, the view's first.
-fn ps_with_memory(
-    ckpt: &Checkpoint,
-    r: &Report<PsRow<'_>>,
-    cmdline: bool,
-    env: bool,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<Vec<Problem>> {
-    type Strings = Vec<Vec<u8>>;
-    let mem = memory::Memory::open(ckpt);
-    let mut problems = r.problems.clone();
-    let mut rows: Vec<(&PsRow<'_>, Option<Strings>, Option<Strings>)> = Vec::with_capacity(r.tasks.len());
-    for row in &r.tasks {
-        let task = mem.task(row.pid);
-        let mut read = |what: &str, want: bool, f: fn(&memory::Task<'_>) -> Result<Strings, memory::MemError>| {
-            if !want {
-                return None;
-            }
-            let got = match &task {
-                Ok(t) => f(t).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            got.map_err(|e| problems.push(Problem { file: format!("task {}", row.pid), message: format!("{what}: {e}") }))
-                .ok()
-        };
-        let c = read("command line", cmdline, |t| t.cmdline());
-        let e = read("environment", env, |t| t.environ());
-        rows.push((row, c, e));
-    }
-    if json {
-        let mut w = JsonWriter::new(false);
-        w.begin_object();
-        w.key("tasks");
-        w.begin_array();
-        for (row, c, e) in &rows {
-            w.begin_object();
-            explore::ps_row_json_fields(&mut w, row);
-            for (key, wanted, v) in [("cmdline", cmdline, c), ("environ", env, e)] {
-                if !wanted {
-                    continue;
-                }
-                w.key(key);
-                match v {
-                    Some(items) => {
-                        w.begin_array();
-                        for s in items {
-                            w.str_bytes(s);
-                        }
-                        w.end_array();
-                    }
-                    None => w.raw_value("null"),
-                }
-            }
-            w.end_object();
-        }
-        w.end_array();
-        w.key("problems");
-        w.begin_array();
-        for p in &problems {
-            w.begin_object();
-            w.key("file");
-            w.str(&p.file);
-            w.key("message");
-            w.str(&p.message);
-            w.end_object();
-        }
-        w.end_array();
-        w.end_object();
-        let mut buf = w.take();
-        buf.push(b'\n');
-        out.write_all(&buf)?;
-        return Ok(problems);
-    }
-    let mut buf = Vec::new();
-    buf.extend_from_slice(explore::PS_HEADER.as_bytes());
-    if cmdline {
-        buf.extend_from_slice(b"   CMDLINE");
-    }
-    buf.push(b'\n');
-    for (row, c, e) in &rows {
-        buf.extend_from_slice(&row.text());
-        if let Some(c) = c {
-            buf.extend_from_slice(b"   ");
-            buf.extend_from_slice(memory::quote_args(c).as_bytes());
-        }
-        buf.push(b'\n');
-        for var in e.iter().flatten() {
-            buf.extend_from_slice(b"\t\t");
-            buf.extend_from_slice(memory::quote_args(std::slice::from_ref(var)).as_bytes());
-            buf.push(b'\n');
-        }
-    }
-    out.write_all(&buf)?;
-    Ok(problems)
 }
 
 #[cfg(test)]

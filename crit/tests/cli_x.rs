@@ -302,7 +302,7 @@ fn check_exit_status_text_and_json() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         format!(
-            "error: pstree.img entry 0 threads[0]: thread 20292 of task 20292 has no core-20292.img\n\
+            "error: pstree.img entry 0 pid: task 20292 has no core-20292.img\n\
              {}: NOT OK: 11 images, 1 errors, 0 warnings, 0 notices\n",
             dir.display()
         )
@@ -318,8 +318,8 @@ fn check_exit_status_text_and_json() {
     assert_eq!(d[0].get("severity"), Some(&Value::String(b"error".to_vec())));
     assert_eq!(d[0].get("file"), Some(&Value::String(b"pstree.img".to_vec())));
     assert_eq!(d[0].get("entry"), Some(&Value::Number("0".into())));
-    assert_eq!(d[0].get("field"), Some(&Value::String(b"threads[0]".to_vec())));
-    assert_eq!(d[0].get("message"), Some(&Value::String(b"thread 20292 of task 20292 has no core-20292.img".to_vec())));
+    assert_eq!(d[0].get("field"), Some(&Value::String(b"pid".to_vec())));
+    assert_eq!(d[0].get("message"), Some(&Value::String(b"task 20292 has no core-20292.img".to_vec())));
 
     let out = crit(&["check", "/nonexistent"]);
     assert_eq!(out.status.code(), Some(1));

@@ -28,16 +28,19 @@
 //! suspicious but may restore; a notice is worth knowing and not wrong. A checkpoint is clean
 //! when it has no errors and no warnings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use criu_image_proto::schema::enums::RemapType;
 pub use criu_image_proto::support::fields::Severity;
 use criu_image_proto::view;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::explore::{self, Index, PAGE_SIZE, PE_PARENT, PE_PRESENT, nr_pages, pages_end, pe_flags, vma_status};
 use crate::image::{self, Head, Image, Kind, Role, kind_by_name, raw_kind_by_name};
+use crate::model::bits::status as vma_status;
+use crate::model::files::{MemfdInode, load_memfd_inodes};
+use crate::model::read::typed_image;
+use crate::model::{FileKind, FileTable, PageIndex, Process, Remap, Unreadable};
+use crate::pagemap::{PAGE_SIZE, PE_PARENT, PE_PRESENT};
 
 /// One finding: how bad, where (file, entry index as in crit's JSON `entries[i]`, field path
 /// inside the entry), and what.
@@ -85,24 +88,26 @@ impl CheckReport {
 
 /// How far [`check`] goes.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct CheckOptions {
-    /// Follow `parent` links to check `PE_PARENT` pages (a chain of pre-dumps).
+    /// Follow `parent` links to check `PE_PARENT` pages (a chain of pre-dumps, at most
+    /// [`MAX_PARENT_DEPTH`](crate::model::MAX_PARENT_DEPTH) deep). Without it, a checkpoint
+    /// whose pagemaps need a parent that is absent is still warned about, once.
     pub follow_parents: bool,
-    /// The longest chain of parents followed.
-    pub max_parent_depth: usize,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { follow_parents: true, max_parent_depth: 64 }
+        CheckOptions { follow_parents: true }
     }
 }
 
-/// `task_state` values that mean the task has an address space and files to restore.
-const TASK_ALIVE: u32 = 1;
-const TASK_STOPPED: u32 = 3;
-/// `remap_id` bit that meant "ghost" before `remap_type` existed.
-const REMAP_GHOST_BIT: u32 = 1 << 31;
+impl CheckOptions {
+    /// The options with `follow_parents` set as given.
+    pub fn follow_parents(follow: bool) -> CheckOptions {
+        CheckOptions { follow_parents: follow }
+    }
+}
 
 /// Checks a checkpoint with the default options.
 pub fn check(ckpt: &Checkpoint) -> CheckReport {
@@ -117,7 +122,7 @@ pub fn check_with(ckpt: &Checkpoint, opts: &CheckOptions) -> CheckReport {
         out: Vec::new(),
         images: 0,
         referenced: HashSet::new(),
-        parents: None,
+        parent_reported: false,
         memfd: HashMap::new(),
         sysv: BTreeMap::new(),
         files_broken: false,
@@ -133,10 +138,10 @@ struct Checker<'a, 'o> {
     images: usize,
     /// Files some other image refers to (for the orphan notices).
     referenced: HashSet<String>,
-    /// The parent chain, opened on first need: checkpoints, or why the next one cannot be opened.
-    parents: Option<ParentChain>,
-    /// memfd.img's inodes by inode id: (entry index, shmid, size).
-    memfd: HashMap<u64, (usize, u32, u64)>,
+    /// Whether the absence of a usable parent checkpoint was reported already (once is enough).
+    parent_reported: bool,
+    /// memfd.img's inodes by inode id.
+    memfd: HashMap<u64, MemfdInode>,
     /// SysV shm segments of every ipcns-shm image: id → (file, entry, size, in_pagemaps).
     sysv: BTreeMap<u64, (String, usize, u64, bool)>,
     /// `files.img` (or a legacy file image) does not read: file references are not checked.
@@ -164,10 +169,10 @@ impl Checker<'_, '_> {
     fn run(&mut self) {
         let version = self.inventory();
         self.each_image(version);
-        self.memfd = self.memfd_inodes();
+        self.memfd = load_memfd_inodes(self.ckpt).unwrap_or_default();
         self.sysv = self.sysv_segments();
-        let index = match Index::new(self.ckpt) {
-            Ok(i) => i,
+        let procs = match self.ckpt.processes() {
+            Ok(p) => p,
             Err(CheckpointError::Missing { .. }) => {
                 self.error("pstree.img", None, "", "missing: a checkpoint without its process tree cannot be restored".into());
                 return;
@@ -177,8 +182,8 @@ impl Checker<'_, '_> {
         };
         self.referenced.insert("pstree.img".into());
         self.referenced.insert("inventory.img".into());
-        let empty = explore::Files::default();
-        let files = match index.files() {
+        let empty = FileTable::default();
+        let files = match self.ckpt.files() {
             Ok(f) => f,
             Err(_) => {
                 // Pass 1 reported why; without the file table every reference would look
@@ -187,12 +192,18 @@ impl Checker<'_, '_> {
                 &empty
             }
         };
+        if !self.files_broken && files.is_absent() && procs.iter().any(|p| p.state().is_some_and(|s| s.has_resources())) {
+            // One error, not one per file reference (CRIU's restore opens files.img first and
+            // fails on its absence: `prepare_files`).
+            self.error("files.img", None, "", "missing: the tasks' open files, cwd, root and file mappings cannot be restored".into());
+            self.files_broken = true;
+        }
         self.files_table(files);
-        self.tasks(&index, files);
-        self.shared_memory(files);
+        self.tasks(&procs.iter().collect::<Vec<_>>(), files);
+        self.shared_memory();
         self.remaps(files);
         self.queues(files);
-        self.orphans(&index);
+        self.orphans(&procs.all_tids());
     }
 
     /// `inventory.img`: present, readable, a known version. Returns the version (2 if unknown).
@@ -310,117 +321,110 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn files_table(&mut self, files: &explore::Files<'_>) {
-        for &(i, id) in &files.duplicates {
-            let first = files.by_id.get(&id).map_or(0, |f| f.0);
+    fn files_table(&mut self, files: &FileTable) {
+        for &(i, id) in files.duplicates() {
+            let first = files.get(id).map_or(0, |f| f.entry);
             self.error("files.img", Some(i), "id", format!("id {id} is already used by entry {first}"));
         }
-        // memfd files point at memfd.img inodes.
-        let inodes = &self.memfd;
-        let mut bad = Vec::new();
-        let mut by_id: Vec<_> = files.by_id.values().collect();
-        by_id.sort_by_key(|(i, _)| *i);
-        for (i, f) in by_id {
-            if let Some(m) = f.memfd().filter(|m| !inodes.contains_key(&u64::from(m.inode_id()))) {
-                bad.push((*i, m.inode_id()));
-            }
-        }
+        // memfd files point at memfd.img inodes (CRIU's restore looks them up: `memfd_open`).
+        let bad: Vec<(usize, u32)> = files
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FileKind::Memfd(m) if !self.memfd.contains_key(&u64::from(m.inode_id)) => Some((f.entry, m.inode_id)),
+                _ => None,
+            })
+            .collect();
         for (i, inode) in bad {
             self.error("files.img", Some(i), "memfd.inode_id", format!("memfd inode {inode} is not in memfd.img"));
         }
     }
 
-    /// memfd.img's inodes by id: (entry index, shmid, size).
-    fn memfd_inodes(&self) -> HashMap<u64, (usize, u32, u64)> {
-        let mut out = HashMap::new();
-        if let Ok(Some(img)) = explore::typed_image(self.ckpt, "memfd.img", Kind::MemfdInode) {
-            for e in img.entries().flatten() {
-                let m = view::MemfdInodeEntry::trusted(e.message);
-                out.entry(m.inode_id()).or_insert((e.index, m.shmid(), m.size()));
-            }
-        }
-        out
-    }
-
-    fn tasks(&mut self, index: &Index<'_>, files: &explore::Files<'_>) {
+    fn tasks(&mut self, procs: &[Process<'_>], files: &FileTable) {
         const P: &str = "pstree.img";
-        let tasks = index.tasks();
         let mut seen: HashMap<u32, usize> = HashMap::new();
         let mut tids: HashMap<u32, usize> = HashMap::new();
-        let roots: Vec<_> = tasks.iter().filter(|t| t.ppid == 0).collect();
-        if tasks.is_empty() {
+        let roots: Vec<_> = procs.iter().filter(|t| t.ppid() == 0).collect();
+        if procs.is_empty() {
             self.error(P, None, "", "has no task".into());
         } else if roots.is_empty() {
             self.error(P, None, "", "no root task (one with ppid 0)".into());
         } else if roots.len() > 1 {
-            let pids: Vec<String> = roots.iter().map(|t| t.pid.to_string()).collect();
-            self.error(P, Some(roots[1].entry), "ppid", format!("several root tasks (ppid 0): {}", pids.join(", ")));
+            let pids: Vec<String> = roots.iter().map(|t| t.pid().to_string()).collect();
+            self.error(P, Some(roots[1].entry()), "ppid", format!("several root tasks (ppid 0): {}", pids.join(", ")));
         }
+        let pids: HashSet<u32> = procs.iter().map(Process::pid).collect();
         let mut fdinfo_done = HashSet::new();
-        for t in tasks {
-            if let Some(first) = seen.insert(t.pid, t.entry) {
-                self.error(P, Some(t.entry), "pid", format!("pid {} is already entry {first}", t.pid));
+        for t in procs {
+            let (entry, pid) = (t.entry(), t.pid());
+            if let Some(first) = seen.insert(pid, entry) {
+                self.error(P, Some(entry), "pid", format!("pid {pid} is already entry {first}"));
                 continue;
             }
-            if t.ppid != 0 && index.task(t.ppid).is_none() {
-                self.error(P, Some(t.entry), "ppid", format!("parent {} of task {} is not in the tree", t.ppid, t.pid));
+            if t.ppid() != 0 && !pids.contains(&t.ppid()) {
+                self.error(P, Some(entry), "ppid", format!("parent {} of task {pid} is not in the tree", t.ppid()));
             }
-            if t.threads.is_empty() {
-                self.warning(P, Some(t.entry), "threads", format!("task {} lists no threads (CRIU lists at least the task itself)", t.pid));
-            } else if !t.threads.contains(&t.pid) {
-                self.warning(P, Some(t.entry), "threads", format!("task {} is not among its own threads", t.pid));
-            }
-            let mut state = None;
-            for (j, &tid) in t.threads.iter().enumerate() {
-                let field = format!("threads[{j}]");
-                if let Some(other) = tids.insert(tid, t.entry) {
-                    self.error(P, Some(t.entry), &field, format!("thread {tid} is already a thread of entry {other}"));
+            // The main thread's core says what the task is.
+            let core_name = format!("core-{pid}.img");
+            let state = match t.core() {
+                Ok(Some(core)) => {
+                    self.referenced.insert(core_name.clone());
+                    Some(core.state)
                 }
-                let name = format!("core-{tid}.img");
-                match index.core(tid) {
-                    Ok(Some(core)) => {
-                        self.referenced.insert(name.clone());
-                        if tid == t.pid {
-                            match core.tc() {
-                                Some(tc) => state = Some(tc.task_state()),
-                                None => self.error(&name, Some(0), "tc", "the main thread's core has no task core (tc)".into()),
-                            }
-                        }
+                Ok(None) if self.ckpt.contains(&core_name) => {
+                    self.referenced.insert(core_name.clone());
+                    self.error(&core_name, Some(0), "tc", "the main thread's core has no task core (tc)".into());
+                    None
+                }
+                Ok(None) => {
+                    self.error(P, Some(entry), "pid", format!("task {pid} has no {core_name}"));
+                    None
+                }
+                // Pass 1 reported it.
+                Err(_) => {
+                    self.referenced.insert(core_name.clone());
+                    None
+                }
+            };
+            // A zombie's `threads` are not thread ids and it has no other images
+            // (`dump_one_zombie` writes its core alone; restore makes it from the core).
+            if !t.is_zombie() {
+                let threads = t.pstree_threads();
+                if threads.is_empty() {
+                    self.warning(P, Some(entry), "threads", format!("task {pid} lists no threads (CRIU lists at least the task itself)"));
+                } else if !threads.contains(&pid) {
+                    self.warning(P, Some(entry), "threads", format!("task {pid} is not among its own threads"));
+                }
+                for (j, &tid) in threads.iter().enumerate() {
+                    let field = format!("threads[{j}]");
+                    if let Some(other) = tids.insert(tid, entry) {
+                        self.error(P, Some(entry), &field, format!("thread {tid} is already a thread of entry {other}"));
                     }
-                    // An empty core image: pass 1 said so.
-                    Ok(None) if ckpt_has(index, &name) => {
-                        self.referenced.insert(name);
+                    if tid == pid {
+                        continue;
                     }
-                    Ok(None) => self.error(P, Some(t.entry), &field, format!("thread {tid} of task {} has no {name}", t.pid)),
-                    Err(_) => {
+                    let name = format!("core-{tid}.img");
+                    if self.ckpt.contains(&name) {
                         self.referenced.insert(name);
-                    } // pass 1
+                    } else {
+                        self.error(P, Some(entry), &field, format!("thread {tid} of task {pid} has no {name}"));
+                    }
                 }
             }
-            if !t.threads.contains(&t.pid) {
-                // The main thread's core is still needed.
-                let name = format!("core-{}.img", t.pid);
-                if !ckpt_has(index, &name) {
-                    self.error(P, Some(t.entry), "pid", format!("task {} has no {name}", t.pid));
-                } else {
-                    self.referenced.insert(name);
-                }
-            }
-            let live = matches!(state, Some(TASK_ALIVE | TASK_STOPPED));
-            self.task_images(index, files, t, live, &mut fdinfo_done);
+            let live = state.is_some_and(|s| s.has_resources());
+            self.task_images(t, files, live, &mut fdinfo_done);
         }
     }
 
-    fn task_images(&mut self, index: &Index<'_>, files: &explore::Files<'_>, t: &explore::Task, live: bool, fdinfo_done: &mut HashSet<String>) {
-        let pid = t.pid;
+    fn task_images(&mut self, t: &Process<'_>, files: &FileTable, live: bool, fdinfo_done: &mut HashSet<String>) {
+        let (pid, entry) = (t.pid(), t.entry());
         let need = |c: &mut Self, name: &str, what: &str| {
             if live {
-                c.error("pstree.img", Some(t.entry), "pid", format!("task {pid} is alive but has no {name} ({what})"));
+                c.error("pstree.img", Some(entry), "pid", format!("task {pid} is alive but has no {name} ({what})"));
             }
         };
         // ids → fdinfo → files
         let ids_name = format!("ids-{pid}.img");
-        let ids = match index.ids(pid) {
+        let ids = match t.ids() {
             Ok(Some(ids)) => {
                 self.referenced.insert(ids_name.clone());
                 Some(ids)
@@ -431,12 +435,12 @@ impl Checker<'_, '_> {
             }
             Err(_) => None,
         };
-        let fdinfo = index.fdinfo_name(pid, ids.as_ref());
+        let fdinfo = t.fdinfo_name();
         if (ids.is_some() || !live) && fdinfo_done.insert(fdinfo.clone()) {
-            match index.fdinfo(&fdinfo) {
+            match t.fds() {
                 Ok(Some(fds)) => {
                     self.referenced.insert(fdinfo.clone());
-                    self.fds(&fdinfo, &fds, files);
+                    self.fds(&fdinfo, fds, files);
                 }
                 Ok(None) if live => self.notice(&ids_name, Some(0), "files_id", format!("no {fdinfo}: task {pid} has no open files")),
                 _ => {}
@@ -446,23 +450,22 @@ impl Checker<'_, '_> {
         }
         // fs
         let fs_name = format!("fs-{pid}.img");
-        match index.fs(pid) {
+        match t.fs() {
             Ok(Some(fs)) => {
                 self.referenced.insert(fs_name.clone());
-                for (field, id) in [("cwd_id", fs.cwd_id()), ("root_id", fs.root_id())] {
-                    self.want_reg(files, &fs_name, Some(0), field, id);
-                }
+                self.want_dir(files, &fs_name, Some(0), "cwd_id", fs.cwd_id);
+                self.want_dir(files, &fs_name, Some(0), "root_id", fs.root_id);
             }
             Ok(None) => need(self, &fs_name, "its cwd and root"),
             Err(_) => {}
         }
         // mm and pagemap
         let mm_name = format!("mm-{pid}.img");
-        let vmas = match index.mm(pid) {
+        let vmas = match t.mm() {
             Ok(Some(mm)) => {
                 self.referenced.insert(mm_name.clone());
-                self.want_reg(files, &mm_name, Some(0), "exe_file_id", mm.exe_file_id());
-                Some(self.vmas(&mm_name, &mm, files))
+                self.want_reg(files, &mm_name, Some(0), "exe_file_id", mm.info.exe_file_id);
+                Some(self.vmas(&mm_name, &mm.vmas, files))
             }
             Ok(None) => {
                 need(self, &mm_name, "its memory map");
@@ -471,68 +474,79 @@ impl Checker<'_, '_> {
             Err(_) => None,
         };
         let pm_name = format!("pagemap-{pid}.img");
-        match explore::read_pagemap(self.ckpt, &pm_name) {
+        match t.pagemap() {
             Ok(Some(pm)) => {
                 self.referenced.insert(pm_name.clone());
-                self.pagemap(&pm_name, &pm, vmas.as_deref().map(Bounds::Vmas).unwrap_or(Bounds::Unknown));
+                self.pagemap(&pm_name, pm, vmas.as_deref().map(Bounds::Vmas).unwrap_or(Bounds::Unknown));
             }
             Ok(None) => need(self, &pm_name, "its memory contents"),
             Err(_) => {}
         }
     }
 
-    fn fds(&mut self, name: &str, fds: &[view::FdinfoEntry<'_>], files: &explore::Files<'_>) {
+    fn fds(&mut self, name: &str, fds: &[crate::model::Fd], files: &FileTable) {
         let mut seen = HashMap::new();
         for (i, e) in fds.iter().enumerate() {
-            if let Some(first) = seen.insert(e.fd(), i) {
-                self.error(name, Some(i), "fd", format!("fd {} is already entry {first}", e.fd()));
+            if let Some(first) = seen.insert(e.fd, i) {
+                self.error(name, Some(i), "fd", format!("fd {} is already entry {first}", e.fd));
             }
             if self.files_broken {
                 continue;
             }
-            match files.get(e.id()) {
-                Some(f) if f.type_() == e.type_() => {}
+            match files.get(e.id) {
+                Some(f) if f.type_ == e.type_ => {}
+                // The legacy images say what type they hold by their name.
+                Some(f) if f.source != crate::model::FileSource::Files => {}
                 Some(f) => self.error(
                     name,
                     Some(i),
                     "type",
                     format!(
                         "fd {}: file id {} is a {} in files.img, the fd says {}",
-                        e.fd(),
-                        e.id(),
-                        explore::type_name(f.type_()),
-                        explore::type_name(e.type_())
+                        e.fd,
+                        e.id,
+                        crate::explore::type_name(f.type_),
+                        crate::explore::type_name(e.type_)
                     ),
                 ),
-                None if files.contains(e.id()) => {}
                 None => self.error(
                     name,
                     Some(i),
                     "id",
-                    format!("fd {}: file id {} ({}) is not in files.img", e.fd(), e.id(), explore::type_name(e.type_())),
+                    format!("fd {}: file id {} ({}) is not in files.img", e.fd, e.id, crate::explore::type_name(e.type_)),
                 ),
             }
         }
     }
 
     /// `id` must name a regular file.
-    fn want_reg(&mut self, files: &explore::Files<'_>, file: &str, entry: Option<usize>, field: &str, id: u32) {
-        if self.files_broken || files.reg(id).is_some() {
+    fn want_reg(&mut self, files: &FileTable, file: &str, entry: Option<usize>, field: &str, id: u32) {
+        if self.files_broken || files.regular(id).is_some() {
             return;
         }
         match files.get(id) {
-            Some(f) => self.error(file, entry, field, format!("file id {id} is a {}, not a regular file", explore::type_name(f.type_()))),
+            Some(f) => self.error(file, entry, field, format!("file id {id} is a {}, not a regular file", crate::explore::type_name(f.type_))),
             None => self.error(file, entry, field, format!("file id {id} is not in files.img")),
+        }
+    }
+
+    /// `id` must name a directory (a task's cwd or root), or at least a path whose type the
+    /// image does not record.
+    fn want_dir(&mut self, files: &FileTable, file: &str, entry: Option<usize>, field: &str, id: u32) {
+        self.want_reg(files, file, entry, field, id);
+        if let Some(r) = files.regular(id).filter(|r| r.mode.is_some() && !r.is_dir()) {
+            let path = String::from_utf8_lossy(&r.path);
+            self.error(file, entry, field, format!("file id {id} ({path}) is not a directory, and a task's {} must be one", if field == "cwd_id" { "cwd" } else { "root" }));
         }
     }
 
     /// VMAs: sorted, disjoint, page-aligned; their files and shared memory exist. Returns their
     /// `[start, end)` ranges.
-    fn vmas(&mut self, name: &str, mm: &view::MmEntry<'_>, files: &explore::Files<'_>) -> Vec<(u64, u64)> {
-        let mut ranges = Vec::with_capacity(mm.vmas().len());
+    fn vmas(&mut self, name: &str, vmas: &[crate::model::Vma], files: &FileTable) -> Vec<(u64, u64)> {
+        let mut ranges = Vec::with_capacity(vmas.len());
         let mut prev_end = 0u64;
-        for (k, v) in mm.vmas().into_iter().enumerate() {
-            let (start, end) = (v.start(), v.end());
+        for (k, v) in vmas.iter().enumerate() {
+            let (start, end) = (v.start, v.end);
             let field = |f: &str| format!("vmas[{k}].{f}");
             if start >= end {
                 self.error(name, Some(0), &field("end"), format!("VMA {start:#x}-{end:#x} is empty or inverted"));
@@ -546,19 +560,18 @@ impl Checker<'_, '_> {
             }
             prev_end = prev_end.max(end);
             ranges.push((start, end));
-            let st = v.status();
-            let shmid = v.shmid();
+            let (st, shmid) = (v.status, v.shmid);
             if st & vma_status::MEMFD != 0 {
                 // shmid is the memfd file's id; its inode names the shared-memory pagemap.
                 let id = u32::try_from(shmid).unwrap_or(u32::MAX);
-                match files.get(id).and_then(|f| f.memfd()) {
+                match files.get(id).map(|f| &f.kind) {
                     _ if self.files_broken => {}
-                    Some(m) => {
-                        if let Some(&(_, sh, _)) = self.memfd.get(&u64::from(m.inode_id())) {
+                    Some(FileKind::Memfd(m)) => {
+                        if let Some(sh) = self.memfd.get(&u64::from(m.inode_id)).map(|i| i.shmid) {
                             self.want_shmem_pagemap(name, Some(0), &field("shmid"), u64::from(sh), "memfd mapping");
                         }
                     }
-                    None => self.error(name, Some(0), &field("shmid"), format!("memfd mapping: file id {shmid} is not a memfd in files.img")),
+                    _ => self.error(name, Some(0), &field("shmid"), format!("memfd mapping: file id {shmid} is not a memfd in files.img")),
                 }
             } else if st & vma_status::SYSVIPC != 0 {
                 if !self.sysv.contains_key(&shmid) {
@@ -571,6 +584,7 @@ impl Checker<'_, '_> {
                 self.want_reg(files, name, Some(0), &field("shmid"), id);
             }
         }
+        ranges.sort_unstable();
         ranges
     }
 
@@ -589,7 +603,7 @@ impl Checker<'_, '_> {
             if kind_by_name(name) != Some(Kind::IpcnsShm) {
                 continue;
             }
-            if let Ok(Some(img)) = explore::typed_image(self.ckpt, name, Kind::IpcnsShm) {
+            if let Ok(Some(img)) = typed_image(self.ckpt, name, Kind::IpcnsShm) {
                 for e in img.entries().flatten() {
                     let s = view::IpcShmEntry::trusted(e.message);
                     out.entry(u64::from(s.desc().id())).or_insert((name.to_string(), e.index, s.size(), s.in_pagemaps() == Some(true)));
@@ -601,15 +615,11 @@ impl Checker<'_, '_> {
 
     /// A pagemap's entries: sorted, disjoint, page-aligned, inside `bounds`; the pages file's size;
     /// `PE_PARENT` pages in the parent.
-    fn pagemap(&mut self, name: &str, pm: &explore::Pagemap<'_>, bounds: Bounds<'_>) {
-        let mut present = 0u64;
+    fn pagemap(&mut self, name: &str, pm: &PageIndex, bounds: Bounds<'_>) {
         let mut prev: Option<(usize, u64)> = None;
         let mut vi = 0usize;
-        for &(i, ref e) in &pm.entries {
-            let vaddr = e.vaddr();
-            let n = nr_pages(e);
-            let end = pages_end(vaddr, n);
-            let flags = pe_flags(e);
+        for r in pm.entries() {
+            let (i, vaddr, end, n, flags) = (r.entry, r.start, r.end, r.nr_pages, r.flags);
             if vaddr % PAGE_SIZE != 0 {
                 self.error(name, Some(i), "vaddr", format!("{vaddr:#x} is not page-aligned"));
             }
@@ -622,9 +632,6 @@ impl Checker<'_, '_> {
             prev = Some((i, end.max(prev.map_or(0, |p| p.1))));
             if flags & PE_PRESENT != 0 && flags & PE_PARENT != 0 {
                 self.warning(name, Some(i), "flags", "both PE_PRESENT and PE_PARENT".into());
-            }
-            if flags & PE_PRESENT != 0 {
-                present = present.saturating_add(n);
             }
             match bounds {
                 Bounds::Vmas(vmas) => {
@@ -641,19 +648,15 @@ impl Checker<'_, '_> {
                 Bounds::Unknown => {}
             }
             if flags & PE_PARENT != 0 && n > 0 {
-                self.parent_pages(name, i, vaddr, end);
+                self.parent_pages(name, pm, i, vaddr, end);
             }
         }
-        let pages = format!("pages-{}.img", pm.head.pages_id());
+        let present = pm.present_pages();
+        let pages = pm.pages.clone();
         self.referenced.insert(pages.clone());
         let want = present.saturating_mul(PAGE_SIZE);
         match self.ckpt.file_len(&pages) {
-            None if present > 0 => self.error(
-                name,
-                Some(0),
-                "pages_id",
-                format!("{pages} is missing; {present} pages are PE_PRESENT"),
-            ),
+            None if present > 0 => self.error(name, Some(0), "pages_id", format!("{pages} is missing; {present} pages are PE_PRESENT")),
             None => {}
             Some(len) if len != want => self.error(
                 &pages,
@@ -665,26 +668,50 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// `PE_PARENT` pages `[start, end)` of pagemap `name` entry `i` must be in the parent chain.
-    fn parent_pages(&mut self, name: &str, i: usize, start: u64, end: u64) {
+    /// `PE_PARENT` pages `[start, end)` of pagemap `name` entry `i` must be in the parent chain
+    /// (CRIU's restore reads them from `--prev-images-dir`'s images: `read_parent_page`). A
+    /// parent that is missing altogether is one diagnostic, not one per entry.
+    fn parent_pages(&mut self, name: &str, pm: &PageIndex, i: usize, start: u64, end: u64) {
+        let missing = |c: &Self| match c.ckpt.parents().problem() {
+            Some(p) if c.ckpt.parents().levels().is_empty() => Some(format!("its `parent` cannot be used ({p})")),
+            None if c.ckpt.parents().levels().is_empty() => Some("there is no `parent` link to the previous dump".to_string()),
+            _ => None,
+        };
         if !self.opts.follow_parents {
+            if !self.parent_reported && self.ckpt.parent_link().is_none() {
+                self.parent_reported = true;
+                self.warning(name, Some(i), "flags", "PE_PARENT pages are in a parent checkpoint, and there is no `parent` link (not followed: --no-parent)".into());
+            }
             return;
         }
-        let chain = self.parents.get_or_insert_with(|| ParentChain::open(self.ckpt, self.opts.max_parent_depth));
-        if chain.levels.is_empty() {
-            let why = chain.broken.clone().unwrap_or_else(|| "there is no `parent` directory".into());
-            self.error(name, Some(i), "flags", format!("PE_PARENT pages {start:#x}-{end:#x} are in the parent checkpoint, but {why}"));
+        if let Some(why) = missing(self) {
+            if !self.parent_reported {
+                self.parent_reported = true;
+                self.error(
+                    name,
+                    Some(i),
+                    "flags",
+                    format!("PE_PARENT pages {start:#x}-{end:#x} (and every other PE_PARENT entry) are in the parent checkpoint, but {why}"),
+                );
+            }
             return;
         }
-        if let Err(msg) = chain.covers(0, name, start, end) {
+        if let Err((a, b, why)) = pm.covers(start, end) {
+            let msg = match why {
+                Unreadable::NotInParent { pagemap, depth } => {
+                    // Named by the links that lead there, as the user laid them out.
+                    let path = (0..depth).fold(self.ckpt.path.clone(), |p, _| p.join("parent"));
+                    format!("{a:#x}-{b:#x} are not in {}/{pagemap}", path.display())
+                }
+                other => format!("{a:#x}-{b:#x}: {other}"),
+            };
             self.error(name, Some(i), "flags", format!("PE_PARENT pages {start:#x}-{end:#x}: {msg}"));
         }
     }
 
     /// Shared memory that is not a task's: memfd inodes and SysV segments kept in pagemaps.
-    fn shared_memory(&mut self, files: &explore::Files<'_>) {
-        let _ = files;
-        let mut inodes: Vec<_> = self.memfd.values().copied().collect();
+    fn shared_memory(&mut self) {
+        let mut inodes: Vec<_> = self.memfd.values().map(|i| (i.entry, i.shmid, i.size)).collect();
         inodes.sort();
         let mut sizes: HashMap<u64, u64> = HashMap::new();
         for (i, shmid, size) in inodes {
@@ -704,38 +731,35 @@ impl Checker<'_, '_> {
         // known: anonymous shared mappings are bounded by their VMAs, which may be several).
         let names: Vec<String> = self.ckpt.names().filter(|n| n.starts_with("pagemap-shmem-")).map(str::to_string).collect();
         for name in names {
-            let shmid = name.strip_prefix("pagemap-shmem-").and_then(|r| r.strip_suffix(".img")).and_then(|s| s.parse::<u64>().ok());
+            let Some(shmid) = name.strip_prefix("pagemap-shmem-").and_then(|r| r.strip_suffix(".img")).and_then(|s| s.parse::<u64>().ok())
+            else {
+                continue;
+            };
             // An unreadable one was reported in pass 1.
-            if let Ok(Some(pm)) = explore::read_pagemap(self.ckpt, &name) {
-                let bounds = shmid.and_then(|s| sizes.get(&s)).map_or(Bounds::Unknown, |&s| Bounds::Size(s));
-                self.pagemap(&name, &pm, bounds);
+            if let Ok(Some(pm)) = self.ckpt.shmem_pagemap(shmid) {
+                let bounds = sizes.get(&shmid).map_or(Bounds::Unknown, |&s| Bounds::Size(s));
+                self.pagemap(&name, pm, bounds);
             }
         }
     }
 
-    fn remaps(&mut self, files: &explore::Files<'_>) {
+    fn remaps(&mut self, files: &FileTable) {
         const R: &str = "remap-fpath.img";
-        let Ok(Some(img)) = explore::typed_image(self.ckpt, R, Kind::RemapFpath) else { return };
+        let Ok(Some(img)) = typed_image(self.ckpt, R, Kind::RemapFpath) else { return };
         self.referenced.insert(R.into());
         for e in img.entries().flatten() {
             let r = view::RemapFilePathEntry::trusted(e.message);
             let i = Some(e.index);
             self.want_reg(files, R, i, "orig_id", r.orig_id());
-            let (ty, id) = match r.remap_type() {
-                Some(t) => (t, r.remap_id()),
-                // Before remap_type, the top bit of remap_id said "ghost".
-                None if r.remap_id() & REMAP_GHOST_BIT != 0 => (RemapType::GHOST, r.remap_id() & !REMAP_GHOST_BIT),
-                None => (RemapType::LINKED, r.remap_id()),
-            };
-            match ty {
-                RemapType::GHOST => {
-                    let ghost = format!("ghost-file-{id:x}.img");
+            match crate::model::files::remap_of(&r, e.index) {
+                Some(Remap::Ghost { ghost_id, .. }) => {
+                    let ghost = format!("ghost-file-{ghost_id:x}.img");
                     if !self.ckpt.contains(&ghost) {
                         self.error(R, i, "remap_id", format!("ghost remap of file {}: {ghost} is missing", r.orig_id()));
                     }
                     self.referenced.insert(ghost);
                 }
-                RemapType::LINKED => self.want_reg(files, R, i, "remap_id", id),
+                Some(Remap::Linked { link_id, .. }) => self.want_reg(files, R, i, "remap_id", link_id),
                 _ => {}
             }
         }
@@ -744,27 +768,30 @@ impl Checker<'_, '_> {
     /// Queued data names what it belongs to: pipe and FIFO data their pipe's inode (`pipe_id`),
     /// socket packets their socket's file id (`id_for`). Data that nothing owns is silently lost
     /// on restore.
-    fn queues(&mut self, files: &explore::Files<'_>) {
+    fn queues(&mut self, files: &FileTable) {
         // Legacy per-type images would need their own tables; a broken files.img was reported.
         if self.files_broken || self.ckpt.contains("pipes.img") || self.ckpt.contains("fifo.img") || self.ckpt.contains("unixsk.img") {
             return;
         }
         let (mut pipes, mut fifos, mut sockets) = (HashSet::new(), HashSet::new(), HashSet::new());
-        for (_, f) in files.by_id.values() {
-            if let Some(p) = f.pipe() {
-                pipes.insert(p.pipe_id());
-            }
-            if let Some(p) = f.fifo() {
-                fifos.insert(p.pipe_id());
-            }
-            if let Some(u) = f.usk() {
-                sockets.insert(u.id());
+        for f in files.iter() {
+            match &f.kind {
+                FileKind::Pipe { pipe_id, .. } => {
+                    pipes.insert(*pipe_id);
+                }
+                FileKind::Fifo { pipe_id, .. } => {
+                    fifos.insert(*pipe_id);
+                }
+                FileKind::Socket(crate::model::Socket::Unix(_)) => {
+                    sockets.insert(f.id);
+                }
+                _ => {}
             }
         }
         for (name, kind, owners, what) in
             [("pipes-data.img", Kind::PipesData, &pipes, "pipe"), ("fifo-data.img", Kind::FifoData, &fifos, "FIFO")]
         {
-            let Ok(Some(img)) = explore::typed_image(self.ckpt, name, kind) else { continue };
+            let Ok(Some(img)) = typed_image(self.ckpt, name, kind) else { continue };
             for e in img.entries().flatten() {
                 let d = view::PipeDataEntry::trusted(e.message);
                 if !owners.contains(&d.pipe_id()) {
@@ -774,7 +801,7 @@ impl Checker<'_, '_> {
             }
         }
         const Q: &str = "sk-queues.img";
-        if let Ok(Some(img)) = explore::typed_image(self.ckpt, Q, Kind::SkQueues) {
+        if let Ok(Some(img)) = typed_image(self.ckpt, Q, Kind::SkQueues) {
             for e in img.entries().flatten() {
                 let p = view::SkPacketEntry::trusted(e.message);
                 if !sockets.contains(&p.id_for()) {
@@ -786,8 +813,7 @@ impl Checker<'_, '_> {
     }
 
     /// Images that no task, file or remap refers to.
-    fn orphans(&mut self, index: &Index<'_>) {
-        let tids = explore::all_tids(index);
+    fn orphans(&mut self, tids: &HashSet<u32>) {
         let names: Vec<String> = self.ckpt.names().map(str::to_string).collect();
         let per_task = ["core-", "ids-", "fs-", "mm-", "pagemap-", "fdinfo-", "pages-", "ghost-file-", "pagemap-shmem-"];
         for name in names {
@@ -811,10 +837,6 @@ impl Checker<'_, '_> {
             self.notice(&name, None, "", format!("not used: {what}; CRIU ignores it"));
         }
     }
-}
-
-fn ckpt_has(index: &Index<'_>, name: &str) -> bool {
-    index.ckpt.contains(name)
 }
 
 /// What a pagemap's addresses must stay within.
@@ -852,101 +874,6 @@ fn outside(vmas: &[(u64, u64)], vi: &mut usize, start: u64, end: u64) -> Option<
         }
     }
     None
-}
-
-/// The chain of parent checkpoints of a pre-dump series, with their pagemaps parsed on demand.
-struct ParentChain {
-    /// `levels[0]` is the parent, `levels[1]` its parent, ...
-    levels: Vec<Checkpoint>,
-    /// Why the chain stops where it does, when that is an error.
-    broken: Option<String>,
-    /// (level, pagemap name) → sorted `(start, end, flags)`, or why it cannot be read.
-    maps: HashMap<(usize, String), Result<Runs, String>>,
-}
-
-/// A pagemap's `(start, end, flags)` runs, sorted.
-type Runs = Vec<(u64, u64, u32)>;
-
-impl ParentChain {
-    fn open(ckpt: &Checkpoint, max_depth: usize) -> ParentChain {
-        let mut levels: Vec<Checkpoint> = Vec::new();
-        let mut broken = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            let cur = levels.last().unwrap_or(ckpt);
-            let link = cur.parent_link();
-            let next = match cur.open_parent() {
-                Ok(Some(p)) => p,
-                Ok(None) => break,
-                Err(e) => {
-                    broken = Some(format!("its `parent` cannot be opened ({e})"));
-                    break;
-                }
-            };
-            // A parent symlink loop would never end.
-            let canon = link.and_then(|l| std::fs::canonicalize(l).ok());
-            if canon.as_ref().is_some_and(|c| !seen.insert(c.clone())) || levels.len() >= max_depth {
-                broken.get_or_insert_with(|| format!("the chain of `parent` links is longer than {max_depth} or loops"));
-                break;
-            }
-            levels.push(next);
-        }
-        ParentChain { levels, broken, maps: HashMap::new() }
-    }
-
-    fn map(&mut self, level: usize, name: &str) -> &Result<Runs, String> {
-        let levels = &self.levels;
-        self.maps.entry((level, name.to_string())).or_insert_with(|| {
-            let ckpt = &levels[level];
-            match explore::read_pagemap(ckpt, name) {
-                Ok(Some(pm)) => {
-                    let mut v: Vec<_> = pm.entries.iter().map(|(_, e)| (e.vaddr(), pages_end(e.vaddr(), nr_pages(e)), pe_flags(e))).collect();
-                    v.sort_unstable();
-                    Ok(v)
-                }
-                Ok(None) => Err(format!("{} has no {name}", ckpt.path.display())),
-                Err(e) => Err(format!("{e}")),
-            }
-        })
-    }
-
-    /// Whether `[start, end)` of pagemap `name` is stored at `level` or deeper.
-    fn covers(&mut self, level: usize, name: &str, start: u64, end: u64) -> Result<(), String> {
-        if level >= self.levels.len() {
-            return Err(match &self.broken {
-                Some(why) => why.clone(),
-                None => format!("they are PE_PARENT at depth {level} and there is no deeper parent"),
-            });
-        }
-        let path = self.levels[level].path.display().to_string();
-        let entries = match self.map(level, name) {
-            Ok(v) => v.clone(),
-            Err(e) => return Err(e.clone()),
-        };
-        let mut at = start;
-        let from = entries.partition_point(|&(_, e, _)| e <= start);
-        for &(s, e, f) in &entries[from..] {
-            if at >= end {
-                break;
-            }
-            if s > at {
-                return Err(format!("{at:#x}-{:#x} are not in {path}/{name}", s.min(end)));
-            }
-            let upto = e.min(end);
-            if f & PE_PRESENT == 0 {
-                if f & PE_PARENT != 0 {
-                    self.covers(level + 1, name, at, upto)?;
-                } else {
-                    return Err(format!("{at:#x}-{upto:#x} are neither present nor in a parent in {path}/{name}"));
-                }
-            }
-            at = at.max(upto);
-        }
-        if at < end {
-            return Err(format!("{at:#x}-{end:#x} are not in {path}/{name}"));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
-//! A checkpoint seen whole: an [`Index`] of its tasks and the images that belong to each, and
-//! crit's `x` views (`ps`, `fds`, `mems`, `rss`) plus `sockets`, as structured rows.
+//! crit's `x` views (`ps`, `fds`, `mems`, `rss`) plus `sockets`, as rows built from the
+//! checkpoint [model](crate::model).
 //!
-//! Each view is a function from the index to a [`Report`] of rows, rendered either as text that is
-//! byte-identical to CRIU 4.2.1's `crit x` (the `write_*_text` functions), or as JSON in the schema
-//! documented on each `write_*_json` function. Rows are public so that other modules (the memory
-//! model adds command lines and environments to `ps`) can add columns without re-deriving them.
+//! Each view is a function from a [`Checkpoint`] to a [`Report`] of rows, rendered either as text
+//! that is byte-identical to CRIU 4.2.1's `crit x` (the `write_*_text` functions), or as JSON in
+//! the schema documented on each `write_*_json` function. crit's quirky strings (`FIFO.27`,
+//! `unknown path`) belong to these renderers alone; the model keeps numbers and typed values.
 //!
 //! Where crit crashes, these views keep going and say why in [`Report::problems`]:
 //! - `ps` with several root tasks or a task whose parent is not in the tree (crit shows only the
@@ -14,323 +14,72 @@
 //!   with `KeyError`), and on pagemap entries past the last VMA (`IndexError`);
 //! - a file id that is in neither `files.img` nor the legacy per-type images (crit opens
 //!   `reg-files.img` and fails): shown as crit shows a file that is not a regular one,
-//!   `unknown path`;
+//!   `unknown path`; a checkpoint without any file table says so once;
 //! - a task without its `core`, `ids`, `fdinfo`, `fs` or `mm` image, or with a corrupt one: the
 //!   task is shown without what that image would give, and the image is named in `problems`.
 
-use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use criu_image_proto::schema::enums::FdTypes;
 use criu_image_proto::schema::tables;
 use criu_image_proto::support::json::{self as pjson, JsonWriter};
-use criu_image_proto::view;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use criu_image_proto::support::wire::View;
+pub use crate::model::Problem;
+use crate::model::bits::status as vma_status;
+use crate::model::{File, FileKind, FileTable, Socket, TaskState, Vma};
 
-use crate::image::{self, Head, Image, Kind, Payload};
-
-pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, flags as pe_flags, nr_pages};
-
-/// `vma_entry.status` bits (criu/include/image.h).
-pub mod vma_status {
-    pub const REGULAR: u32 = 1 << 0;
-    pub const STACK: u32 = 1 << 1;
-    pub const VSYSCALL: u32 = 1 << 2;
-    pub const VDSO: u32 = 1 << 3;
-    pub const FILE_PRIVATE: u32 = 1 << 6;
-    pub const FILE_SHARED: u32 = 1 << 7;
-    pub const ANON_SHARED: u32 = 1 << 8;
-    pub const SYSVIPC: u32 = 1 << 10;
-    pub const SOCKET: u32 = 1 << 11;
-    pub const AIORING: u32 = 1 << 13;
-    pub const MEMFD: u32 = 1 << 14;
-}
+pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
 /// `MAP_GROWSDOWN` in `vma_entry.flags`.
 const MAP_GROWSDOWN: u32 = 0x100;
 
-/// Something a view could not show, naming the image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub file: String,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file, self.message)
-    }
-}
-
-impl Problem {
-    fn from_error(e: &CheckpointError) -> Problem {
-        match e {
-            CheckpointError::Image { file, error } => Problem { file: file.clone(), message: error.to_string() },
-            CheckpointError::Missing { file } => Problem { file: file.clone(), message: "missing".into() },
-            other => Problem { file: String::new(), message: other.to_string() },
-        }
-    }
-}
-
 /// A view's rows and what it could not show.
 #[derive(Debug)]
 pub struct Report<T> {
+    /// One row per task, in the view's order.
     pub tasks: Vec<T>,
+    /// What could not be shown, naming the image.
     pub problems: Vec<Problem>,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading single images
-
-fn image_error(file: &str, error: image::Error) -> CheckpointError {
-    CheckpointError::Image { file: file.to_string(), error }
-}
-
-/// Parses `name` and checks that it holds `kind`.
-pub(crate) fn typed_image<'a>(ckpt: &'a Checkpoint, name: &str, kind: Kind) -> Result<Option<Image<'a>>, CheckpointError> {
-    let Some(img) = ckpt.image(name)? else { return Ok(None) };
-    if img.kind != kind {
-        return Err(image_error(
-            name,
-            image::Error {
-                entry: None,
-                offset: 0,
-                field: String::new(),
-                kind: image::ErrorKind::Payload(format!(
-                    "holds a {} image where a {} image belongs",
-                    img.kind.info().name,
-                    kind.info().name
-                )),
-            },
-        ));
+/// The file table, or why there is none: a missing table is one problem, not one per fd.
+fn file_table<'c>(ckpt: &'c Checkpoint, problems: &mut Vec<Problem>) -> Result<&'c FileTable, CheckpointError> {
+    let files = ckpt.files()?;
+    if files.is_absent() {
+        problems.push(Problem::new("files.img", "missing: paths of open files and mapped files are unknown"));
     }
-    Ok(Some(img))
+    Ok(files)
 }
 
-/// One entry's message bytes and where they are.
-#[derive(Clone, Copy)]
-struct Message<'a> {
-    index: usize,
-    offset: usize,
-    bytes: &'a [u8],
-}
-
-impl<'a> Message<'a> {
-    /// The view of this message, checked once; errors name the entry, byte and field.
-    fn parse<V: View<'a>>(&self, file: &str) -> Result<V, CheckpointError> {
-        V::parse_at_depth(self.bytes, 0).map_err(|e| {
-            image_error(
-                file,
-                image::Error { entry: Some(self.index), offset: self.offset + e.offset, field: e.path, kind: image::ErrorKind::Decode(e.kind) },
-            )
-        })
-    }
-}
-
-/// The messages of an image whose entries have no payload (every kind explore reads but
-/// ipcns-shm), framed without decoding them: each view is then parsed exactly once, by the
-/// caller. [`Image::entries`] would decode each message to check it first, which doubles the
-/// cost on an `mm` image of tens of thousands of VMAs.
-fn messages<'a>(img: &Image<'a>, file: &str) -> Result<Vec<Message<'a>>, CheckpointError> {
-    debug_assert!(matches!(img.kind.info().payload, Payload::None | Payload::Pagemap));
-    let data = img.bytes();
-    let mut pos = if img.head == Head::None { 4 } else { 8 };
+/// How crit describes an open file: the path of a regular file, `pipe[<pipe id>]`,
+/// `unix[<ino> (<peer ino>) <name>]`, or `<TYPE>.<id>` for everything else (the type the fd says).
+pub fn describe(files: &FileTable, ty: FdTypes, id: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    while pos < data.len() {
-        let index = out.len();
-        let truncated = |at: usize, needed: u64| {
-            image_error(
-                file,
-                image::Error {
-                    entry: Some(index),
-                    offset: at,
-                    field: String::new(),
-                    kind: image::ErrorKind::Truncated { needed, available: (data.len() - at) as u64 },
-                },
-            )
-        };
-        let Some(w) = data.get(pos..pos + 4) else { return Err(truncated(pos, 4)) };
-        let size = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize;
-        let Some(bytes) = data.get(pos + 4..).and_then(|rest| rest.get(..size)) else {
-            return Err(truncated(pos + 4, size as u64));
-        };
-        out.push(Message { index, offset: pos + 4, bytes });
-        pos += 4 + size;
-    }
-    Ok(out)
-}
-
-/// Every entry of an image of `kind`, as views; `Ok(None)` when the file is absent.
-fn all_entries<'a, V: View<'a>>(ckpt: &'a Checkpoint, name: &str, kind: Kind) -> Result<Option<Vec<V>>, CheckpointError> {
-    let Some(img) = typed_image(ckpt, name, kind)? else { return Ok(None) };
-    let msgs = messages(&img, name)?;
-    let mut out = Vec::with_capacity(msgs.len());
-    for m in msgs {
-        out.push(m.parse(name)?);
-    }
-    Ok(Some(out))
-}
-
-/// The first entry of a one-entry image; `Ok(None)` when the file is absent or empty.
-fn first_entry<'a, V: View<'a>>(ckpt: &'a Checkpoint, name: &str, kind: Kind) -> Result<Option<V>, CheckpointError> {
-    let Some(img) = typed_image(ckpt, name, kind)? else { return Ok(None) };
-    match messages(&img, name)?.first() {
-        None => Ok(None),
-        Some(m) => m.parse(name).map(Some),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pagemaps
-
-/// A pagemap image: its head and entries (with their index in the image, counting the head as 0).
-#[derive(Clone, Debug)]
-pub struct Pagemap<'a> {
-    pub head: view::PagemapHead<'a>,
-    pub entries: Vec<(usize, view::PagemapEntry<'a>)>,
-}
-
-/// Reads a pagemap image (`pagemap-<pid>.img` or `pagemap-shmem-<shmid>.img`).
-pub fn read_pagemap<'a>(ckpt: &'a Checkpoint, name: &str) -> Result<Option<Pagemap<'a>>, CheckpointError> {
-    let Some(img) = typed_image(ckpt, name, Kind::Pagemap)? else { return Ok(None) };
-    let msgs = messages(&img, name)?;
-    let mut head = None;
-    let mut entries = Vec::with_capacity(msgs.len().saturating_sub(1));
-    for m in msgs {
-        if m.index == 0 {
-            head = Some(m.parse::<view::PagemapHead>(name)?);
-        } else {
-            entries.push((m.index, m.parse::<view::PagemapEntry>(name)?));
+    match (ty, files.get(id).map(|f| &f.kind)) {
+        (FdTypes::REG, _) => out.extend_from_slice(reg_path(files, id)),
+        (FdTypes::PIPE, Some(FileKind::Pipe { pipe_id, .. })) => {
+            let _ = write!(out, "pipe[{pipe_id}]");
         }
-    }
-    let Some(head) = head else {
-        return Err(image_error(
-            name,
-            image::Error {
-                entry: Some(0),
-                offset: img.bytes().len(),
-                field: String::new(),
-                kind: image::ErrorKind::Payload("a pagemap image needs a pagemap_head entry".into()),
-            },
-        ));
-    };
-    Ok(Some(Pagemap { head, entries }))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files
-
-/// The file descriptions of a checkpoint: `files.img` by id, and the legacy per-type images that
-/// crit falls back to (`reg-files.img`, `pipes.img`, `unixsk.img`) for checkpoints older than
-/// `files.img`.
-#[derive(Debug, Default)]
-pub struct Files<'a> {
-    /// `files.img` entries by id: the entry's index and its view (the first one, when an id repeats).
-    pub by_id: HashMap<u32, (usize, view::FileEntry<'a>)>,
-    /// Indices of `files.img` entries whose id an earlier entry already has.
-    pub duplicates: Vec<(usize, u32)>,
-    legacy_reg: HashMap<u32, view::RegFileEntry<'a>>,
-    legacy_pipe: HashMap<u32, view::PipeEntry<'a>>,
-    legacy_unix: HashMap<u32, view::UnixSkEntry<'a>>,
-}
-
-impl<'a> Files<'a> {
-    /// Reads `files.img` and the legacy images.
-    pub fn load(ckpt: &'a Checkpoint) -> Result<Files<'a>, CheckpointError> {
-        let mut f = Files::default();
-        if let Some(entries) = all_entries::<view::FileEntry>(ckpt, "files.img", Kind::Files)? {
-            f.by_id.reserve(entries.len());
-            for (i, e) in entries.into_iter().enumerate() {
-                match f.by_id.entry(e.id()) {
-                    std::collections::hash_map::Entry::Occupied(_) => f.duplicates.push((i, e.id())),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert((i, e));
-                    }
-                }
+        (FdTypes::UNIXSK, Some(FileKind::Socket(Socket::Unix(u)))) => {
+            let _ = write!(out, "unix[{} ({})", u.ino, u.peer);
+            if !u.name.is_empty() {
+                out.push(b' ');
+                out.extend_from_slice(&quopri(&u.name));
             }
+            out.push(b']');
         }
-        if let Some(v) = all_entries::<view::RegFileEntry>(ckpt, "reg-files.img", Kind::RegFiles)? {
-            f.legacy_reg = v.into_iter().map(|e| (e.id(), e)).collect();
+        _ => {
+            let _ = write!(out, "{}.{id}", type_name(ty));
         }
-        if let Some(v) = all_entries::<view::PipeEntry>(ckpt, "pipes.img", Kind::Pipes)? {
-            f.legacy_pipe = v.into_iter().map(|e| (e.id(), e)).collect();
-        }
-        if let Some(v) = all_entries::<view::UnixSkEntry>(ckpt, "unixsk.img", Kind::Unixsk)? {
-            f.legacy_unix = v.into_iter().map(|e| (e.id(), e)).collect();
-        }
-        Ok(f)
     }
+    out
+}
 
-    /// The `files.img` entry with this id.
-    pub fn get(&self, id: u32) -> Option<view::FileEntry<'a>> {
-        self.by_id.get(&id).map(|(_, e)| *e)
-    }
-
-    /// Whether `id` names a file description of any type.
-    pub fn contains(&self, id: u32) -> bool {
-        self.by_id.contains_key(&id)
-            || self.legacy_reg.contains_key(&id)
-            || self.legacy_pipe.contains_key(&id)
-            || self.legacy_unix.contains_key(&id)
-    }
-
-    /// A regular file's entry, from `files.img` or else `reg-files.img`. An id that `files.img`
-    /// has with another type is not looked up further (crit does the same).
-    pub fn reg(&self, id: u32) -> Option<view::RegFileEntry<'a>> {
-        match self.by_id.get(&id) {
-            Some((_, e)) => e.reg(),
-            None => self.legacy_reg.get(&id).copied(),
-        }
-    }
-
-    fn pipe(&self, id: u32) -> Option<view::PipeEntry<'a>> {
-        match self.by_id.get(&id) {
-            Some((_, e)) => e.pipe(),
-            None => self.legacy_pipe.get(&id).copied(),
-        }
-    }
-
-    fn unix(&self, id: u32) -> Option<view::UnixSkEntry<'a>> {
-        match self.by_id.get(&id) {
-            Some((_, e)) => e.usk(),
-            None => self.legacy_unix.get(&id).copied(),
-        }
-    }
-
-    /// A regular file's path as crit prints it: its name, or `unknown path`.
-    pub fn reg_path(&self, id: u32) -> &'a [u8] {
-        self.reg(id).map_or(b"unknown path", |r| r.name())
-    }
-
-    /// How crit describes an open file: the path of a regular file, `pipe[<pipe id>]`,
-    /// `unix[<ino> (<peer ino>) <name>]`, or `<TYPE>.<id>` for everything else.
-    pub fn describe(&self, ty: FdTypes, id: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        match ty {
-            FdTypes::REG => out.extend_from_slice(self.reg_path(id)),
-            FdTypes::PIPE if self.pipe(id).is_some() => {
-                let p = self.pipe(id).map_or(0, |p| p.pipe_id());
-                let _ = write!(out, "pipe[{p}]");
-            }
-            FdTypes::UNIXSK if self.unix(id).is_some() => {
-                let Some(u) = self.unix(id) else { return out };
-                let _ = write!(out, "unix[{} ({})", u.ino(), u.peer());
-                if !u.name().is_empty() {
-                    out.push(b' ');
-                    out.extend_from_slice(&quopri(u.name()));
-                }
-                out.push(b']');
-            }
-            _ => {
-                let _ = write!(out, "{}.{id}", type_name(ty));
-            }
-        }
-        out
-    }
+/// A regular file's path as crit prints it: its name, or `unknown path`.
+pub fn reg_path(files: &FileTable, id: u32) -> &[u8] {
+    files.regular(id).map_or(b"unknown path", |r| &r.path[..])
 }
 
 /// An fd type's name, or its number when the schema has none.
@@ -364,130 +113,6 @@ fn quopri(name: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-// ---------------------------------------------------------------------------------------------
-// The index
-
-/// One task of `pstree.img`.
-#[derive(Clone, Debug)]
-pub struct Task {
-    /// Its entry index in `pstree.img`.
-    pub entry: usize,
-    pub pid: u32,
-    pub ppid: u32,
-    pub pgid: u32,
-    pub sid: u32,
-    pub threads: Vec<u32>,
-}
-
-/// A checkpoint's tasks and the images that belong to each, read once.
-///
-/// `pstree.img` and `inventory.img` are read when the index is built; `files.img` on first use;
-/// per-task images each time they are asked for (each view reads each of them once).
-pub struct Index<'a> {
-    pub ckpt: &'a Checkpoint,
-    /// `inventory.img`'s entry, if the image is there and readable.
-    pub inventory: Option<view::InventoryEntry<'a>>,
-    tasks: Vec<Task>,
-    by_pid: HashMap<u32, usize>,
-    files: OnceCell<Files<'a>>,
-}
-
-impl fmt::Debug for Index<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Index").field("ckpt", &self.ckpt.path).field("tasks", &self.tasks.len()).finish()
-    }
-}
-
-impl<'a> Index<'a> {
-    /// Reads `pstree.img` (required) and `inventory.img` (if readable).
-    pub fn new(ckpt: &'a Checkpoint) -> Result<Index<'a>, CheckpointError> {
-        let inventory = first_entry::<view::InventoryEntry>(ckpt, "inventory.img", Kind::Inventory).ok().flatten();
-        let Some(img) = typed_image(ckpt, "pstree.img", Kind::Pstree)? else {
-            return Err(CheckpointError::Missing { file: "pstree.img".into() });
-        };
-        let msgs = messages(&img, "pstree.img")?;
-        let mut tasks = Vec::with_capacity(msgs.len());
-        let mut by_pid = HashMap::with_capacity(msgs.len());
-        for m in msgs {
-            let p: view::PstreeEntry = m.parse("pstree.img")?;
-            by_pid.entry(p.pid()).or_insert(tasks.len());
-            tasks.push(Task {
-                entry: m.index,
-                pid: p.pid(),
-                ppid: p.ppid(),
-                pgid: p.pgid(),
-                sid: p.sid(),
-                threads: p.threads().to_vec(),
-            });
-        }
-        Ok(Index { ckpt, inventory, tasks, by_pid, files: OnceCell::new() })
-    }
-
-    /// Tasks in `pstree.img` order.
-    pub fn tasks(&self) -> &[Task] {
-        &self.tasks
-    }
-
-    /// The task with this pid (the first, if pstree.img repeats it).
-    pub fn task(&self, pid: u32) -> Option<&Task> {
-        self.by_pid.get(&pid).map(|&i| &self.tasks[i])
-    }
-
-    /// The task whose thread `tid` is.
-    pub fn task_of_thread(&self, tid: u32) -> Option<&Task> {
-        self.task(tid).or_else(|| self.tasks.iter().find(|t| t.threads.contains(&tid)))
-    }
-
-    /// `files.img` and the legacy file images, read on first use.
-    pub fn files(&self) -> Result<&Files<'a>, CheckpointError> {
-        if let Some(f) = self.files.get() {
-            return Ok(f);
-        }
-        let f = Files::load(self.ckpt)?;
-        Ok(self.files.get_or_init(|| f))
-    }
-
-    /// `core-<tid>.img`.
-    pub fn core(&self, tid: u32) -> Result<Option<view::CoreEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("core-{tid}.img"), Kind::Core)
-    }
-
-    /// `ids-<pid>.img`.
-    pub fn ids(&self, pid: u32) -> Result<Option<view::TaskKobjIdsEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("ids-{pid}.img"), Kind::Ids)
-    }
-
-    /// `fs-<pid>.img`.
-    pub fn fs(&self, pid: u32) -> Result<Option<view::FsEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("fs-{pid}.img"), Kind::Fs)
-    }
-
-    /// `mm-<pid>.img`.
-    pub fn mm(&self, pid: u32) -> Result<Option<view::MmEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("mm-{pid}.img"), Kind::Mm)
-    }
-
-    /// `pagemap-<pid>.img`.
-    pub fn pagemap(&self, pid: u32) -> Result<Option<Pagemap<'a>>, CheckpointError> {
-        read_pagemap(self.ckpt, &format!("pagemap-{pid}.img"))
-    }
-
-    /// The name of a task's fdinfo image: `fdinfo-<files_id>.img` when the inventory says fdinfo
-    /// images are per files id (every CRIU since 2.x), else `fdinfo-<pid>.img`.
-    pub fn fdinfo_name(&self, pid: u32, ids: Option<&view::TaskKobjIdsEntry<'_>>) -> String {
-        let per_id = self.inventory.as_ref().and_then(|i| i.fdinfo_per_id()).unwrap_or(true);
-        match ids {
-            Some(ids) if per_id => format!("fdinfo-{}.img", ids.files_id()),
-            _ => format!("fdinfo-{pid}.img"),
-        }
-    }
-
-    /// A fdinfo image's entries.
-    pub fn fdinfo(&self, name: &str) -> Result<Option<Vec<view::FdinfoEntry<'a>>>, CheckpointError> {
-        all_entries(self.ckpt, name, Kind::Fdinfo)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,17 +190,9 @@ fn spill(buf: &mut Vec<u8>, out: &mut dyn Write) -> io::Result<()> {
 /// crit's `ps` header line.
 pub const PS_HEADER: &str = "    PID   PGID    SID   COMM";
 
-/// `task_core_entry.task_state` values (compel/include/uapi/task-state.h).
+/// CRIU's name of a `task_core_entry.task_state` value ([`TaskState::name`]).
 pub fn task_state_name(state: u32) -> Option<&'static str> {
-    Some(match state {
-        1 => "alive",
-        2 => "dead",
-        3 => "stopped",
-        4 => "helper",
-        5 => "thread",
-        6 => "zombie",
-        _ => return None,
-    })
+    TaskState(state).name()
 }
 
 /// One line of `ps`.
@@ -608,57 +225,19 @@ impl PsRow<'_> {
     }
 }
 
-/// The order tasks are shown in: each root task (no parent, or a parent that is not in the tree)
-/// in `pstree.img` order, each followed depth-first by its children in `pstree.img` order. With
-/// one root and a consistent tree this is crit's order.
-pub fn tree_order(index: &Index<'_>) -> Vec<(usize, usize)> {
-    let tasks = index.tasks();
-    let mut children: HashMap<u32, Vec<usize>> = HashMap::new();
-    let mut roots = Vec::new();
-    for (i, t) in tasks.iter().enumerate() {
-        if t.ppid != 0 && t.ppid != t.pid && index.task(t.ppid).is_some() {
-            children.entry(t.ppid).or_default().push(i);
-        } else {
-            roots.push(i);
-        }
-    }
-    let mut seen = vec![false; tasks.len()];
-    let mut out = Vec::with_capacity(tasks.len());
-    // Tasks caught in a parent cycle are reached from no root; they become roots at the end.
-    let rest: Vec<usize> = (0..tasks.len()).collect();
-    for start in roots.into_iter().chain(rest) {
-        if seen[start] {
-            continue;
-        }
-        let mut stack = vec![(start, 0usize)];
-        while let Some((i, depth)) = stack.pop() {
-            if std::mem::replace(&mut seen[i], true) {
-                continue;
-            }
-            out.push((i, depth));
-            // Only the first task with a pid owns its children, so a repeated pid cannot print
-            // a subtree twice.
-            let owner = index.by_pid.get(&tasks[i].pid) == Some(&i);
-            if let Some(kids) = children.get(&tasks[i].pid).filter(|_| owner) {
-                stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
-            }
-        }
-    }
-    out
-}
 
 /// `crit x DIR ps`: the process tree with each task's command name.
-pub fn ps<'a>(index: &Index<'a>) -> Report<PsRow<'a>> {
+pub fn ps(ckpt: &Checkpoint) -> Result<Report<PsRow<'_>>, CheckpointError> {
+    let procs = ckpt.processes()?;
     let mut problems = Vec::new();
-    let tasks = index.tasks();
-    let rows = tree_order(index)
+    let rows = procs
+        .tree_order()
         .into_iter()
-        .map(|(i, depth)| {
-            let t = &tasks[i];
-            let tc = match index.core(t.pid) {
-                Ok(Some(core)) => core.tc(),
+        .map(|(p, depth)| {
+            let core = match p.core() {
+                Ok(Some(core)) => Some(core),
                 Ok(None) => {
-                    problems.push(Problem { file: format!("core-{}.img", t.pid), message: "missing: the command name is unknown".into() });
+                    problems.push(Problem::new(format!("core-{}.img", p.pid()), "missing: the command name is unknown"));
                     None
                 }
                 Err(e) => {
@@ -667,29 +246,29 @@ pub fn ps<'a>(index: &Index<'a>) -> Report<PsRow<'a>> {
                 }
             };
             PsRow {
-                pid: t.pid,
-                ppid: t.ppid,
-                pgid: t.pgid,
-                sid: t.sid,
+                pid: p.pid(),
+                ppid: p.ppid(),
+                pgid: p.pgid(),
+                sid: p.sid(),
                 depth,
-                comm: tc.map(|tc| tc.comm()),
-                state: tc.map(|tc| tc.task_state()),
-                threads: t.threads.clone(),
+                comm: core.map(|c| &c.comm[..]),
+                state: core.map(|c| c.state.0),
+                threads: p.thread_ids().to_vec(),
             }
         })
         .collect();
-    if tasks.iter().filter(|t| t.ppid == 0).count() > 1 {
-        problems.push(Problem { file: "pstree.img".into(), message: "several root tasks (ppid 0); all are shown".into() });
+    if procs.iter().filter(|t| t.ppid() == 0).count() > 1 {
+        problems.push(Problem::new("pstree.img", "several root tasks (ppid 0); all are shown"));
     }
-    for t in tasks {
-        if t.ppid != 0 && index.task(t.ppid).is_none() {
-            problems.push(Problem {
-                file: "pstree.img".into(),
-                message: format!("task {} has parent {}, which is not in the tree; it is shown as a root", t.pid, t.ppid),
-            });
+    for t in procs.iter() {
+        if t.ppid() != 0 && procs.get(t.ppid()).is_none() {
+            problems.push(Problem::new(
+                "pstree.img",
+                format!("task {} has parent {}, which is not in the tree; it is shown as a root", t.pid(), t.ppid()),
+            ));
         }
     }
-    Report { tasks: rows, problems }
+    Ok(Report { tasks: rows, problems })
 }
 
 /// Writes `ps` as crit does.
@@ -765,7 +344,105 @@ pub fn ps_row_json_fields(w: &mut JsonWriter, r: &PsRow<'_>) {
     w.end_array();
 }
 
-fn problems_json(w: &mut JsonWriter, problems: &[Problem]) {
+/// `ps` rows with what each task's memory says: its command line and environment.
+#[derive(Debug)]
+pub struct PsMemoryRow<'c> {
+    /// The `ps` row.
+    pub row: PsRow<'c>,
+    /// `argv`, when asked for and readable.
+    pub cmdline: Option<Vec<Vec<u8>>>,
+    /// The environment, when asked for and readable.
+    pub environ: Option<Vec<Vec<u8>>>,
+}
+
+/// `ps --cmdline --env`: each row of `report` with the task's command line and/or environment
+/// read from its memory; what cannot be read is a problem naming the task.
+pub fn ps_with_memory<'c>(ckpt: &'c Checkpoint, report: Report<PsRow<'c>>, cmdline: bool, env: bool) -> Report<PsMemoryRow<'c>> {
+    type Strings = Vec<Vec<u8>>;
+    let mem = crate::memory::Memory::open(ckpt);
+    let mut problems = report.problems;
+    let mut rows = Vec::with_capacity(report.tasks.len());
+    for row in report.tasks {
+        let task = mem.task(row.pid);
+        let mut read = |what: &str, want: bool, f: fn(&crate::memory::Task<'_>) -> Result<Strings, crate::memory::MemError>| {
+            if !want {
+                return None;
+            }
+            let got = match &task {
+                Ok(t) => f(t).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            got.map_err(|e| problems.push(Problem::new(format!("task {}", row.pid), format!("{what}: {e}")))).ok()
+        };
+        let c = read("command line", cmdline, |t| t.cmdline());
+        let e = read("environment", env, |t| t.environ());
+        rows.push(PsMemoryRow { row, cmdline: c, environ: e });
+    }
+    Report { tasks: rows, problems }
+}
+
+/// Writes `ps` with memory as text: crit's columns, the command line after each row (shell
+/// quoted) under a `CMDLINE` header, the environment on the lines below it.
+pub fn write_ps_memory_text(rows: &[PsMemoryRow<'_>], cmdline: bool, out: &mut dyn Write) -> io::Result<()> {
+    let mut buf = Vec::new();
+    buf.extend_from_slice(PS_HEADER.as_bytes());
+    if cmdline {
+        buf.extend_from_slice(b"   CMDLINE");
+    }
+    buf.push(b'\n');
+    for r in rows {
+        buf.extend_from_slice(&r.row.text());
+        if let Some(c) = &r.cmdline {
+            buf.extend_from_slice(b"   ");
+            buf.extend_from_slice(crate::memory::quote_args(c).as_bytes());
+        }
+        buf.push(b'\n');
+        for var in r.environ.iter().flatten() {
+            buf.extend_from_slice(b"\t\t");
+            buf.extend_from_slice(crate::memory::quote_args(std::slice::from_ref(var)).as_bytes());
+            buf.push(b'\n');
+        }
+    }
+    out.write_all(&buf)
+}
+
+/// Writes `ps` with memory as JSON: the `ps` schema with `cmdline` and `environ` arrays of
+/// strings in each task's object when asked for (`null` when they cannot be read, with the reason
+/// in `problems`).
+pub fn write_ps_memory_json(report: &Report<PsMemoryRow<'_>>, cmdline: bool, env: bool, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = JsonWriter::new(false);
+    w.begin_object();
+    w.key("tasks");
+    w.begin_array();
+    for r in &report.tasks {
+        w.begin_object();
+        ps_row_json_fields(&mut w, &r.row);
+        for (key, wanted, v) in [("cmdline", cmdline, &r.cmdline), ("environ", env, &r.environ)] {
+            if !wanted {
+                continue;
+            }
+            w.key(key);
+            match v {
+                Some(items) => {
+                    w.begin_array();
+                    for s in items {
+                        w.str_bytes(s);
+                    }
+                    w.end_array();
+                }
+                None => w.raw_value("null"),
+            }
+        }
+        w.end_object();
+    }
+    w.end_array();
+    problems_json(&mut w, &report.problems);
+    w.end_object();
+    finish(w, out)
+}
+
+/// Writes a problems array as `"problems": [{"file", "message"}]`.
+pub fn problems_json(w: &mut JsonWriter, problems: &[Problem]) {
     w.key("problems");
     w.begin_array();
     for p in problems {
@@ -818,39 +495,40 @@ pub struct FdsTask {
 }
 
 /// `crit x DIR fds`: each task's open files (in `pstree.img` order), then its cwd and root.
-pub fn fds(index: &Index<'_>) -> Result<Report<FdsTask>, CheckpointError> {
-    let files = index.files()?;
+pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask>, CheckpointError> {
+    let procs = ckpt.processes()?;
     let mut problems = Vec::new();
-    let mut tasks = Vec::with_capacity(index.tasks().len());
-    for t in index.tasks() {
-        let ids = index.ids(t.pid).unwrap_or_else(|e| {
+    let files = file_table(ckpt, &mut problems)?;
+    let mut tasks = Vec::with_capacity(procs.len());
+    for p in procs.iter() {
+        let ids = p.ids().unwrap_or_else(|e| {
             problems.push(Problem::from_error(&e));
             None
         });
-        let name = index.fdinfo_name(t.pid, ids.as_ref());
-        if ids.is_none() && !index.ckpt.contains(&format!("ids-{}.img", t.pid)) {
-            problems.push(Problem { file: format!("ids-{}.img", t.pid), message: "missing: open files are looked up by pid".into() });
+        if ids.is_none() && !ckpt.contains(&format!("ids-{}.img", p.pid())) {
+            problems.push(Problem::new(format!("ids-{}.img", p.pid()), "missing: open files are looked up by pid"));
         }
         let mut fds = Vec::new();
-        match index.fdinfo(&name) {
+        match p.fds() {
             Ok(Some(entries)) => {
+                fds.reserve(entries.len());
                 for e in entries {
-                    fds.push(FdRow { fd: e.fd(), type_: e.type_(), id: e.id(), desc: files.describe(e.type_(), e.id()) });
+                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe(files, e.type_, e.id) });
                 }
             }
             Ok(None) => {}
             Err(e) => problems.push(Problem::from_error(&e)),
         }
         let (mut cwd, mut root) = (None, None);
-        match index.fs(t.pid) {
+        match p.fs() {
             Ok(Some(fs)) => {
-                cwd = Some(files.reg_path(fs.cwd_id()).to_vec());
-                root = Some(files.reg_path(fs.root_id()).to_vec());
+                cwd = Some(reg_path(files, fs.cwd_id).to_vec());
+                root = Some(reg_path(files, fs.root_id).to_vec());
             }
-            Ok(None) => problems.push(Problem { file: format!("fs-{}.img", t.pid), message: "missing: cwd and root are unknown".into() }),
+            Ok(None) => problems.push(Problem::new(format!("fs-{}.img", p.pid()), "missing: cwd and root are unknown")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
-        tasks.push(FdsTask { pid: t.pid, files_id: ids.map(|i| i.files_id()), fds, cwd, root });
+        tasks.push(FdsTask { pid: p.pid(), files_id: ids.map(|i| i.files_id), fds, cwd, root });
     }
     Ok(Report { tasks, problems })
 }
@@ -1042,36 +720,36 @@ pub struct MemsTask<'a> {
     pub vmas: Vec<VmaRow<'a>>,
 }
 
-fn vma_rows<'a>(mm: &view::MmEntry<'a>, files: &Files<'a>) -> Vec<VmaRow<'a>> {
-    let vmas = mm.vmas();
+fn vma_rows<'c>(vmas: &'c [Vma], files: &'c FileTable) -> Vec<VmaRow<'c>> {
     let mut out = Vec::with_capacity(vmas.len());
     for v in vmas {
-        let kind = VmaKind::of(v.status(), v.flags());
+        let kind = VmaKind::of(v.status, v.flags);
         out.push(VmaRow {
-            start: v.start(),
-            end: v.end(),
-            pgoff: v.pgoff(),
-            shmid: v.shmid(),
-            prot: v.prot(),
-            flags: v.flags(),
-            status: v.status(),
+            start: v.start,
+            end: v.end,
+            pgoff: v.pgoff,
+            shmid: v.shmid,
+            prot: v.prot,
+            flags: v.flags,
+            status: v.status,
             kind,
-            path: (kind == VmaKind::File).then(|| u32::try_from(v.shmid()).map_or(&b"unknown path"[..], |id| files.reg_path(id))),
+            path: (kind == VmaKind::File).then(|| u32::try_from(v.shmid).map_or(&b"unknown path"[..], |id| reg_path(files, id))),
         });
     }
     out
 }
 
 /// `crit x DIR mems`: each task's executable and VMAs, in `pstree.img` order.
-pub fn mems<'a>(index: &Index<'a>) -> Result<Report<MemsTask<'a>>, CheckpointError> {
-    let files = index.files()?;
+pub fn mems(ckpt: &Checkpoint) -> Result<Report<MemsTask<'_>>, CheckpointError> {
+    let procs = ckpt.processes()?;
     let mut problems = Vec::new();
-    let mut tasks = Vec::with_capacity(index.tasks().len());
-    for t in index.tasks() {
-        let (exe, vmas) = match index.mm(t.pid) {
-            Ok(Some(mm)) => (Some(files.reg_path(mm.exe_file_id())), vma_rows(&mm, files)),
+    let files = file_table(ckpt, &mut problems)?;
+    let mut tasks = Vec::with_capacity(procs.len());
+    for p in procs.iter() {
+        let (exe, vmas) = match p.mm() {
+            Ok(Some(mm)) => (Some(reg_path(files, mm.info.exe_file_id)), vma_rows(&mm.vmas, files)),
             Ok(None) => {
-                problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: no memory map".into() });
+                problems.push(Problem::new(format!("mm-{}.img", p.pid()), "missing: no memory map"));
                 (None, Vec::new())
             }
             Err(e) => {
@@ -1079,7 +757,7 @@ pub fn mems<'a>(index: &Index<'a>) -> Result<Report<MemsTask<'a>>, CheckpointErr
                 (None, Vec::new())
             }
         };
-        tasks.push(MemsTask { pid: t.pid, exe, vmas });
+        tasks.push(MemsTask { pid: p.pid(), exe, vmas });
     }
     Ok(Report { tasks, problems })
 }
@@ -1250,15 +928,16 @@ pub fn pages_end(vaddr: u64, nr_pages: u64) -> u64 {
 }
 
 /// `crit x DIR rss`: each task's pagemap entries and the VMAs they fall in, in `pstree.img` order.
-pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError> {
-    let files = index.files()?;
+pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
+    let procs = ckpt.processes()?;
     let mut problems = Vec::new();
-    let mut tasks = Vec::with_capacity(index.tasks().len());
-    for t in index.tasks() {
-        let vmas = match index.mm(t.pid) {
-            Ok(Some(mm)) => vma_rows(&mm, files),
+    let files = file_table(ckpt, &mut problems)?;
+    let mut tasks = Vec::with_capacity(procs.len());
+    for p in procs.iter() {
+        let vmas = match p.mm() {
+            Ok(Some(mm)) => vma_rows(&mm.vmas, files),
             Ok(None) => {
-                problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: pages are shown without VMAs".into() });
+                problems.push(Problem::new(format!("mm-{}.img", p.pid()), "missing: pages are shown without VMAs"));
                 Vec::new()
             }
             Err(e) => {
@@ -1267,15 +946,13 @@ pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError
             }
         };
         let mut pages = Vec::new();
-        match index.pagemap(t.pid) {
+        match p.pagemap() {
             Ok(Some(pm)) => {
-                pages.reserve(pm.entries.len());
+                pages.reserve(pm.entries().len());
                 // VMAs are sorted by address in every image CRIU writes; walk them alongside.
                 let mut vi = 0usize;
-                for (entry, e) in &pm.entries {
-                    let vaddr = e.vaddr();
-                    let n = nr_pages(e);
-                    let end = pages_end(vaddr, n);
+                for r in pm.entries() {
+                    let (vaddr, end) = (r.start, r.end);
                     while vi < vmas.len() && vmas[vi].end <= vaddr {
                         vi += 1;
                     }
@@ -1291,13 +968,13 @@ pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError
                         }
                         k += 1;
                     }
-                    pages.push(RssRow { entry: *entry, vaddr, nr_pages: n, flags: pe_flags(e), vmas: over });
+                    pages.push(RssRow { entry: r.entry, vaddr, nr_pages: r.nr_pages, flags: r.flags, vmas: over });
                 }
             }
-            Ok(None) => problems.push(Problem { file: format!("pagemap-{}.img", t.pid), message: "missing: no pages".into() }),
+            Ok(None) => problems.push(Problem::new(format!("pagemap-{}.img", p.pid()), "missing: no pages")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
-        tasks.push(RssTask { pid: t.pid, vmas, pages });
+        tasks.push(RssTask { pid: p.pid(), vmas, pages });
     }
     Ok(Report { tasks, problems })
 }
@@ -1497,86 +1174,74 @@ fn netlink_protocol(p: u32) -> String {
     }
 }
 
-fn socket_info(f: &view::FileEntry<'_>) -> Option<SocketInfo> {
-    if let Some(u) = f.usk() {
-        return Some(SocketInfo::Unix {
-            type_: dict(tables::DICT_SK_TYPE, u.type_()),
-            state: dict(tables::DICT_SK_STATE, u.state()),
-            ino: u.ino(),
-            peer: u.peer(),
-            name: u.name().to_vec(),
-        });
-    }
-    if let Some(i) = f.isk() {
-        let addr = |words: Vec<u32>| pjson::format_ipadd(&words).unwrap_or_else(|| format!("{words:?}"));
-        // SOCK_RAW sockets carry the IP protocol they see, not a transport.
-        let proto = match (i.type_(), i.proto()) {
-            (3, 0) => "raw".to_string(),
-            (3, p) => format!("raw:{p}"),
-            (_, p) => dict(tables::DICT_SK_PROTO, p),
-        };
-        return Some(SocketInfo::Inet {
-            proto,
-            version: if i.family() == 10 { 6 } else { 4 },
-            state: dict(tables::DICT_SK_STATE, i.state()),
-            src: addr(i.src_addr().to_vec()),
-            src_port: i.src_port(),
-            dst: addr(i.dst_addr().to_vec()),
-            dst_port: i.dst_port(),
-        });
-    }
-    if let Some(n) = f.nlsk() {
-        return Some(SocketInfo::Netlink {
-            protocol: netlink_protocol(n.protocol()),
-            portid: n.portid(),
-            groups: n.groups().to_vec(),
-            dst_portid: n.dst_portid(),
-            dst_group: n.dst_group(),
-        });
-    }
-    if let Some(p) = f.psk() {
-        return Some(SocketInfo::Packet {
-            type_: dict(tables::DICT_SK_TYPE, p.type_()),
-            protocol: u16::from_be(p.protocol() as u16),
-            ifindex: p.ifindex(),
-        });
-    }
-    None
+fn socket_info(f: &File) -> Option<SocketInfo> {
+    let FileKind::Socket(sk) = &f.kind else { return None };
+    Some(match sk {
+        Socket::Unix(u) => SocketInfo::Unix {
+            type_: dict(tables::DICT_SK_TYPE, u.type_),
+            state: dict(tables::DICT_SK_STATE, u.state),
+            ino: u.ino,
+            peer: u.peer,
+            name: u.name.clone(),
+        },
+        Socket::Inet(i) => {
+            let addr = |a: Option<std::net::IpAddr>| a.map_or_else(|| "?".to_string(), |a| a.to_string());
+            // SOCK_RAW sockets carry the IP protocol they see, not a transport.
+            let proto = match (i.type_, i.proto) {
+                (3, 0) => "raw".to_string(),
+                (3, p) => format!("raw:{p}"),
+                (_, p) => dict(tables::DICT_SK_PROTO, p),
+            };
+            SocketInfo::Inet {
+                proto,
+                version: if i.family == 10 { 6 } else { 4 },
+                state: dict(tables::DICT_SK_STATE, i.state),
+                src: addr(i.src),
+                src_port: i.src_port,
+                dst: addr(i.dst),
+                dst_port: i.dst_port,
+            }
+        }
+        Socket::Netlink(n) => SocketInfo::Netlink {
+            protocol: netlink_protocol(n.protocol),
+            portid: n.portid,
+            groups: n.groups.clone(),
+            dst_portid: n.dst_portid,
+            dst_group: n.dst_group,
+        },
+        Socket::Packet(p) => SocketInfo::Packet { type_: dict(tables::DICT_SK_TYPE, p.type_), protocol: p.protocol, ifindex: p.ifindex },
+    })
 }
 
 /// Sockets' extra view (after checkpointctl): each task's unix, inet, netlink and packet socket
 /// fds with addresses, ports and state, in `pstree.img` order.
-pub fn sockets(index: &Index<'_>) -> Result<Report<SocketsTask>, CheckpointError> {
-    let files = index.files()?;
+pub fn sockets(ckpt: &Checkpoint) -> Result<Report<SocketsTask>, CheckpointError> {
+    let procs = ckpt.processes()?;
     let mut problems = Vec::new();
+    let files = file_table(ckpt, &mut problems)?;
     let mut tasks = Vec::new();
-    for t in index.tasks() {
-        let ids = index.ids(t.pid).unwrap_or_else(|e| {
+    for p in procs.iter() {
+        if let Err(e) = p.ids() {
             problems.push(Problem::from_error(&e));
-            None
-        });
-        let name = index.fdinfo_name(t.pid, ids.as_ref());
+        }
+        let name = p.fdinfo_name();
         let mut sockets = Vec::new();
-        match index.fdinfo(&name) {
+        match p.fds() {
             Ok(Some(entries)) => {
                 for e in entries {
-                    if !matches!(e.type_(), FdTypes::UNIXSK | FdTypes::INETSK | FdTypes::NETLINKSK | FdTypes::PACKETSK) {
+                    if !matches!(e.type_, FdTypes::UNIXSK | FdTypes::INETSK | FdTypes::NETLINKSK | FdTypes::PACKETSK) {
                         continue;
                     }
-                    let info = files.get(e.id()).as_ref().and_then(socket_info);
-                    match info {
-                        Some(info) => sockets.push(SocketRow { fd: e.fd(), id: e.id(), info }),
-                        None => problems.push(Problem {
-                            file: name.clone(),
-                            message: format!("fd {}: socket {} is not in files.img", e.fd(), e.id()),
-                        }),
+                    match files.get(e.id).and_then(socket_info) {
+                        Some(info) => sockets.push(SocketRow { fd: e.fd, id: e.id, info }),
+                        None => problems.push(Problem::new(name.clone(), format!("fd {}: socket {} is not in files.img", e.fd, e.id))),
                     }
                 }
             }
             Ok(None) => {}
             Err(e) => problems.push(Problem::from_error(&e)),
         }
-        tasks.push(SocketsTask { pid: t.pid, sockets });
+        tasks.push(SocketsTask { pid: p.pid(), sockets });
     }
     Ok(Report { tasks, problems })
 }
@@ -1777,10 +1442,6 @@ pub fn write_sockets_json(report: &Report<SocketsTask>, out: &mut dyn Write) -> 
     finish(w, out)
 }
 
-/// Pids that are a task or a thread of the checkpoint.
-pub fn all_tids(index: &Index<'_>) -> HashSet<u32> {
-    index.tasks().iter().flat_map(|t| std::iter::once(t.pid).chain(t.threads.iter().copied())).collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -8,11 +8,14 @@ pub use criu_image_proto as proto;
 
 pub mod check;
 pub mod checkpoint;
+#[cfg(all(feature = "cookie", target_os = "linux"))]
 pub mod cookie;
 pub mod crit;
 pub mod explore;
 pub mod image;
 pub mod memory;
+pub mod model;
 pub mod pagemap;
+#[cfg(all(feature = "procmem", target_os = "linux"))]
 pub mod procmem;
 pub mod source;

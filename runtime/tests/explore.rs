@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use criu_image::checkpoint::{Checkpoint, CheckpointError, Format, OpenOptions};
-use criu_image::explore::{self, Index};
+use criu_image::explore;
 use criu_image::image::{Image, ImageWriter, Kind};
 use criu_image::proto::owned;
 use criu_image::proto::support::json_in::{self, Value};
@@ -51,28 +51,28 @@ fn reference(set: &str, view: &str) -> Vec<u8> {
 
 /// The text form of `view`, as `crit x` prints it.
 fn render(ckpt: &Checkpoint, view: &str) -> Vec<u8> {
-    let index = Index::new(ckpt).unwrap();
+    let index = ckpt;
     let mut out = Vec::new();
     match view {
-        "ps" => explore::write_ps_text(&explore::ps(&index).tasks, &mut out).unwrap(),
-        "fds" => explore::write_fds_text(&explore::fds(&index).unwrap().tasks, &mut out).unwrap(),
-        "mems" => explore::write_mems_text(&explore::mems(&index).unwrap().tasks, &mut out).unwrap(),
-        "rss" => explore::write_rss_text(&explore::rss(&index).unwrap().tasks, &mut out).unwrap(),
-        "sockets" => explore::write_sockets_text(&explore::sockets(&index).unwrap().tasks, &mut out).unwrap(),
+        "ps" => explore::write_ps_text(&explore::ps(index).unwrap().tasks, &mut out).unwrap(),
+        "fds" => explore::write_fds_text(&explore::fds(index).unwrap().tasks, &mut out).unwrap(),
+        "mems" => explore::write_mems_text(&explore::mems(index).unwrap().tasks, &mut out).unwrap(),
+        "rss" => explore::write_rss_text(&explore::rss(index).unwrap().tasks, &mut out).unwrap(),
+        "sockets" => explore::write_sockets_text(&explore::sockets(index).unwrap().tasks, &mut out).unwrap(),
         _ => unreachable!(),
     }
     out
 }
 
 fn json(ckpt: &Checkpoint, view: &str) -> Value {
-    let index = Index::new(ckpt).unwrap();
+    let index = ckpt;
     let mut out = Vec::new();
     match view {
-        "ps" => explore::write_ps_json(&explore::ps(&index), &mut out).unwrap(),
-        "fds" => explore::write_fds_json(&explore::fds(&index).unwrap(), &mut out).unwrap(),
-        "mems" => explore::write_mems_json(&explore::mems(&index).unwrap(), &mut out).unwrap(),
-        "rss" => explore::write_rss_json(&explore::rss(&index).unwrap(), &mut out).unwrap(),
-        "sockets" => explore::write_sockets_json(&explore::sockets(&index).unwrap(), &mut out).unwrap(),
+        "ps" => explore::write_ps_json(&explore::ps(index).unwrap(), &mut out).unwrap(),
+        "fds" => explore::write_fds_json(&explore::fds(index).unwrap(), &mut out).unwrap(),
+        "mems" => explore::write_mems_json(&explore::mems(index).unwrap(), &mut out).unwrap(),
+        "rss" => explore::write_rss_json(&explore::rss(index).unwrap(), &mut out).unwrap(),
+        "sockets" => explore::write_sockets_json(&explore::sockets(index).unwrap(), &mut out).unwrap(),
         _ => unreachable!(),
     }
     assert_eq!(out.last(), Some(&b'\n'));
@@ -330,7 +330,7 @@ fn ps_shows_every_root_and_orphan() {
             "  20377  20374  20374   sleep",
         ]
     );
-    let problems: Vec<String> = explore::ps(&Index::new(&ckpt).unwrap()).problems.iter().map(ToString::to_string).collect();
+    let problems: Vec<String> = explore::ps(&ckpt).unwrap().problems.iter().map(ToString::to_string).collect();
     assert_eq!(
         problems,
         [
@@ -356,7 +356,7 @@ fn ps_survives_parent_cycles_repeated_pids_and_missing_cores() {
     // The cycle is broken at the first task of the file that is in it.
     assert_eq!(lines[5], "  20375  20374  20374   sleep");
     assert_eq!(lines[6], "  20376  20374  20374       bash");
-    let r = explore::ps(&Index::new(&ckpt).unwrap());
+    let r = explore::ps(&ckpt).unwrap();
     assert!(r.problems.iter().any(|p| p.file == "core-20378.img"), "{:?}", r.problems);
 }
 
@@ -431,16 +431,16 @@ fn missing_per_task_images_are_problems_not_failures() {
     }
     std::fs::write(dir.join("mm-20380.img"), b"\x19\x43\x56\x54\x20\x28\x49\x57\xff\xff").unwrap();
     let ckpt = Checkpoint::open(&dir).unwrap();
-    let index = Index::new(&ckpt).unwrap();
-    let fds = explore::fds(&index).unwrap();
+    let index = &ckpt;
+    let fds = explore::fds(index).unwrap();
     assert!(fds.problems.iter().any(|p| p.file == "ids-20375.img"), "{:?}", fds.problems);
     assert!(fds.problems.iter().any(|p| p.file == "fs-20376.img"), "{:?}", fds.problems);
     assert_eq!(fds.tasks.len(), 6);
-    let mems = explore::mems(&index).unwrap();
+    let mems = explore::mems(index).unwrap();
     assert!(mems.problems.iter().any(|p| p.file == "mm-20377.img"));
     let bad = mems.problems.iter().find(|p| p.file == "mm-20380.img").unwrap();
     assert!(bad.message.contains("entry 0"), "{bad}");
-    let rss = explore::rss(&index).unwrap();
+    let rss = explore::rss(index).unwrap();
     assert!(rss.problems.iter().any(|p| p.file == "pagemap-20378.img"));
 }
 
@@ -574,18 +574,18 @@ fn corrupted_images_never_panic_any_view() {
         for v in variants {
             std::fs::write(path, &v).unwrap();
             let ckpt = Checkpoint::open(&dir).unwrap();
-            if let Ok(index) = Index::new(&ckpt) {
-                let _ = render_all(&index);
-            }
+            let _ = render_all(&ckpt);
             let _ = criu_image::check::check(&ckpt);
         }
         std::fs::write(path, bytes).unwrap();
     }
 }
 
-fn render_all(index: &Index<'_>) -> Vec<u8> {
+fn render_all(index: &Checkpoint) -> Vec<u8> {
     let mut out = Vec::new();
-    let _ = explore::write_ps_json(&explore::ps(index), &mut out);
+    if let Ok(r) = explore::ps(index) {
+        let _ = explore::write_ps_json(&r, &mut out);
+    }
     if let Ok(r) = explore::fds(index) {
         let _ = explore::write_fds_text(&r.tasks, &mut out);
         let _ = explore::write_fds_json(&r, &mut out);
@@ -609,7 +609,7 @@ fn an_image_of_the_wrong_kind_is_named() {
     let dir = copy_set("sleep");
     std::fs::copy(dir.join("pstree.img"), dir.join("mm-20292.img")).unwrap();
     let ckpt = Checkpoint::open(&dir).unwrap();
-    let r = explore::mems(&Index::new(&ckpt).unwrap()).unwrap();
+    let r = explore::mems(&ckpt).unwrap();
     assert_eq!(r.problems.len(), 1);
     assert_eq!(r.problems[0].file, "mm-20292.img");
     assert!(r.problems[0].message.contains("holds a PSTREE image where a MM image belongs"), "{}", r.problems[0]);
@@ -659,9 +659,7 @@ fn corrupted_archives_never_panic() {
         for v in variants {
             // A value or an error; and whatever opens must explore and check without panicking.
             if let Ok(ckpt) = open_bytes(v) {
-                if let Ok(index) = Index::new(&ckpt) {
-                    let _ = render_all(&index);
-                }
+                let _ = render_all(&ckpt);
                 let _ = criu_image::check::check(&ckpt);
             }
         }

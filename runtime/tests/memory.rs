@@ -77,7 +77,7 @@ fn outcome(task: &Task<'_>, addr: u64, len: u64) -> Outcome {
 /// Per page of every VMA: bytes, or the kind of failure (not its text, which names files).
 fn page_outcomes(task: &Task<'_>) -> Vec<(u64, Result<Vec<u8>, &'static str>)> {
     let mut out = Vec::new();
-    for v in &task.vmas {
+    for v in task.vmas() {
         let mut a = v.start;
         while a < v.end {
             let r = match task.read(a, PAGE) {
@@ -92,6 +92,7 @@ fn page_outcomes(task: &Task<'_>) -> Vec<(u64, Result<Vec<u8>, &'static str>)> {
                     Unreadable::Truncated { .. } => "truncated",
                     Unreadable::NoShmemImage { .. } => "no shmem",
                     Unreadable::Unmapped => "unmapped",
+                    other => panic!("{other}"),
                 }),
                 Err(e) => panic!("{e}"),
             };
@@ -128,13 +129,13 @@ fn fdzoo_random_region_is_python_randbytes() {
     assert_eq!(region.len(), 1, "{hits:x?}");
     let addr = region[0].addr;
     let v = task.vma_at(addr).unwrap();
-    assert_eq!(v.backing, Backing::Anon);
+    assert_eq!(v.backing(), Backing::Anon);
     assert_eq!(task.read(addr, 1 << 20).unwrap(), expected);
 
     // Its pagemap entries are PE_LAZY|PE_PRESENT (a normal dump marks anonymous memory lazy-able):
     // present, so readable. The region spans two entries; a slice across the boundary is found
     // once in the region.
-    let runs: Vec<_> = task.pagemap().runs().iter().filter(|r| r.start >= addr && r.end <= addr + (1 << 20)).collect();
+    let runs: Vec<_> = task.pagemap().runs().filter(|r| r.start >= addr && r.end <= addr + (1 << 20)).collect();
     assert!(runs.len() >= 2, "{runs:?}");
     assert!(runs.iter().all(|r| r.flags == PE_LAZY | PE_PRESENT));
     let boundary = runs[1].start - addr;
@@ -157,9 +158,9 @@ fn fdzoo_markers_and_shared_memory() {
 
     // PRIV: the MAP_PRIVATE mapping of mapped.bin, its first page copied on write.
     let priv_vma = task
-        .vmas
-        .iter()
-        .find(|v| v.name == b"/tmp/criu-fixture/fdzoo/mapped.bin" && v.backing == Backing::File { shared: false })
+        .vmas()
+        
+        .find(|v| v.name() == b"/tmp/criu-fixture/fdzoo/mapped.bin" && v.backing() == Backing::File { shared: false })
         .unwrap();
     let page = task.read(priv_vma.start, PAGE).unwrap();
     assert_eq!(&page[..4], b"PRIV");
@@ -178,9 +179,9 @@ fn fdzoo_markers_and_shared_memory() {
 
     // SHRD: the MAP_SHARED mapping's bytes are the file's; CRIU does not dump them.
     let shrd = task
-        .vmas
-        .iter()
-        .find(|v| v.name == b"/tmp/criu-fixture/fdzoo/mapped.bin" && v.backing == Backing::File { shared: true })
+        .vmas()
+        
+        .find(|v| v.name() == b"/tmp/criu-fixture/fdzoo/mapped.bin" && v.backing() == Backing::File { shared: true })
         .unwrap();
     assert!(matches!(
         task.read(shrd.start, 4),
@@ -192,31 +193,31 @@ fn fdzoo_markers_and_shared_memory() {
     // shared-anon-data: MAP_SHARED|MAP_ANONYMOUS, which this kernel shows as a /dev/zero memfd;
     // its page is in pagemap-shmem-1120.img → pages-1.img.
     let hits = all_matches(&task, &lit(b"shared-anon-data"));
-    let shared: Vec<_> = hits.iter().filter(|m| matches!(task.vma_at(m.addr).unwrap().backing, Backing::Shmem { .. })).collect();
+    let shared: Vec<_> = hits.iter().filter(|m| matches!(task.vma_at(m.addr).unwrap().backing(), Backing::Shmem { .. })).collect();
     assert_eq!(shared.len(), 1, "{hits:x?}");
     let v = task.vma_at(shared[0].addr).unwrap();
     assert_eq!(shared[0].addr, v.start);
-    assert_eq!(v.backing, Backing::Shmem { shmid: 1120, private: false });
-    assert_eq!(v.name, b"memfd:/dev/zero");
+    assert_eq!(v.backing(), Backing::Shmem { shmid: 1120, private: false });
+    assert_eq!(v.name(), b"memfd:/dev/zero");
     assert_eq!(v.end - v.start, 64 << 10);
     assert_eq!(task.read(v.start, 16).unwrap(), ckpt.file("pages-1.img").unwrap()[..16]);
     // Shared memory pages with no shmem pagemap entry are zeros.
     assert_eq!(task.read(v.start + PAGE, 2 * PAGE).unwrap(), vec![0; 2 * PAGE as usize]);
 
     // The 16 KiB memfd, mapped shared: two pages in pagemap-shmem-1119.img → pages-2.img.
-    let memfd = task.vmas.iter().find(|v| v.name == b"memfd:criu-test-memfd").unwrap();
-    assert_eq!(memfd.backing, Backing::Shmem { shmid: 1119, private: false });
+    let memfd = task.vmas().find(|v| v.name() == b"memfd:criu-test-memfd").unwrap();
+    assert_eq!(memfd.backing(), Backing::Shmem { shmid: 1119, private: false });
     assert_eq!(task.read(memfd.start, 2 * PAGE).unwrap(), ckpt.file("pages-2.img").unwrap());
     assert_eq!(task.read(memfd.start + 2 * PAGE, 2 * PAGE).unwrap(), vec![0; 2 * PAGE as usize]);
 
     // Kernel-provided and unmapped addresses.
-    let vvar = task.vmas.iter().find(|v| v.name == b"[vvar]").unwrap();
+    let vvar = task.vmas().find(|v| v.name() == b"[vvar]").unwrap();
     assert!(matches!(task.read(vvar.start, 8), Err(MemError::Unreadable { why: Unreadable::Kernel("[vvar]"), .. })));
     let err = task.read(0x1000, 8).unwrap_err();
     assert!(matches!(err, MemError::Unmapped { pid: 20321, addr: 0x1000, below: None, above: Some((0x400000, _)) }), "{err:?}");
     assert!(err.to_string().contains("pid 20321: address 0x1000 is not mapped"), "{err}");
     // A read that runs off the end of a VMA into a hole names the first unmapped address.
-    let last = task.vmas.iter().find(|v| v.end != task.vmas.iter().find(|w| w.start >= v.end).map_or(0, |w| w.start) && v.backing == Backing::Anon && v.prot != 0).unwrap();
+    let last = task.vmas().find(|v| v.end != task.vmas().find(|w| w.start >= v.end).map_or(0, |w| w.start) && v.backing() == Backing::Anon && v.prot != 0).unwrap();
     match task.read(last.end - 8, 16) {
         Err(MemError::Unmapped { addr, .. }) => assert_eq!(addr, last.end),
         r => panic!("{r:?}"),
@@ -232,8 +233,8 @@ fn ipcns_sysv_shm_is_read_through_its_shmem_pagemap() {
     let ckpt = open(&support::fixture("ipcns"));
     let mem = Memory::open(&ckpt);
     let task = mem.task(1).unwrap();
-    let v = task.vmas.iter().find(|v| v.status & 0x400 != 0).unwrap();
-    assert_eq!(v.backing, Backing::Shmem { shmid: 0, private: false });
+    let v = task.vmas().find(|v| v.status & 0x400 != 0).unwrap();
+    assert_eq!(v.backing(), Backing::Shmem { shmid: 0, private: false });
     assert_eq!(task.read(v.start, PAGE).unwrap(), ckpt.file("pages-2.img").unwrap());
     assert_eq!(task.read(v.start + PAGE, 15 * PAGE).unwrap(), vec![0; 15 * PAGE as usize]);
 }
@@ -424,7 +425,7 @@ fn real_dump_reads_known_patterns() {
     // Shared anonymous memory: markers, zeros elsewhere.
     let (shared, _) = d.regions["shared"];
     let v = task.vma_at(shared).unwrap();
-    assert!(matches!(v.backing, Backing::Shmem { private: false, .. }), "{v:?}");
+    assert!(matches!(v.backing(), Backing::Shmem { private: false, .. }), "{v:?}");
     let got = task.read(shared, 8 * PAGE).unwrap();
     let mut want = vec![0u8; 8 * PAGE as usize];
     want[..16].copy_from_slice(b"CRITMEM-SHARED-0");
@@ -437,7 +438,7 @@ fn real_dump_reads_known_patterns() {
     let (file, _) = d.regions["file"];
     let v = task.vma_at(file).unwrap();
     assert_eq!(v.pgoff, PAGE);
-    assert_eq!(v.name, d.scratch.join("mapped.dat").as_os_str().as_encoded_bytes());
+    assert_eq!(v.name(), d.scratch.join("mapped.dat").as_os_str().as_encoded_bytes());
     for (page, off) in [(0, PAGE), (2, 3 * PAGE)] {
         match task.read(file + page * PAGE + 8, 4) {
             Err(MemError::Unreadable { why: Unreadable::FromFile { file: f, offset }, vma, .. }) => {
@@ -510,8 +511,8 @@ fn rewrite_pagemap(src: &Checkpoint, name: &str, style: Style, choose: &dyn Fn(u
             continue;
         }
         let pe = view::PagemapEntry::parse(e.message).unwrap();
-        let flags = memory::pagemap::entry_flags(&pe);
-        for i in 0..memory::pagemap::entry_nr_pages(&pe) {
+        let flags = criu_image::pagemap::flags(&pe);
+        for i in 0..criu_image::pagemap::nr_pages(&pe) {
             let vaddr = pe.vaddr() + i * PAGE;
             let page = if flags & PE_PRESENT != 0 {
                 let p = &pages.unwrap()[off..off + PAGE as usize];
@@ -609,7 +610,7 @@ fn parent_chain_reads_the_original_bytes() {
     let compat_ckpt = open(&compat);
     let compat_mem = Memory::open(&compat_ckpt);
     let compat_task = compat_mem.task(d.pid).unwrap();
-    assert!(compat_task.pagemap().runs().iter().all(|r| r.flags == PE_PRESENT));
+    assert!(compat_task.pagemap().runs().all(|r| r.flags == PE_PRESENT));
     assert_eq!(page_outcomes(&compat_task), want);
     for dir in [&b, &c] {
         let ckpt = open(dir);

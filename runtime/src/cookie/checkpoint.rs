@@ -37,17 +37,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use criu_image_proto::schema::enums::{FdTypes, RemapType};
 use criu_image_proto::view;
 
 use super::check::{CheckOptions, Note, Problem, ProblemKind, Verdict, check};
 use super::{RegFileCookie, should_store_validation_data};
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::explore::typed_image;
-use crate::image::Kind;
-
-/// The `remap_id` bit that meant "ghost" before `remap_type` existed (CRIU's `REMAP_GHOST`).
-const REMAP_GHOST_BIT: u32 = 1 << 31;
+use crate::model::{FileKind, FileTable, RegularFile, Remap};
 
 /// The suffix the kernel gives the link of an unlinked file.
 const DELETED_SUFFIX: &[u8] = b" (deleted)";
@@ -62,6 +57,20 @@ impl From<&view::RegFileEntry<'_>> for RegFileCookie {
             checksum: e.checksum(),
             checksum_config: e.checksum_config(),
             checksum_parameter: e.checksum_parameter(),
+        }
+    }
+}
+
+impl From<&RegularFile> for RegFileCookie {
+    /// The validation fields of a regular file of the model.
+    fn from(e: &RegularFile) -> Self {
+        RegFileCookie {
+            size: e.size,
+            mode: e.mode,
+            build_id: e.build_id.clone(),
+            checksum: e.checksum,
+            checksum_config: e.checksum_config,
+            checksum_parameter: e.checksum_parameter,
         }
     }
 }
@@ -290,125 +299,56 @@ impl From<CheckpointError> for Error {
     }
 }
 
-/// How a `remap-fpath.img` entry remaps its file.
-#[derive(Clone, Copy)]
-struct Remap {
-    kind: RemapType,
-    id: u32,
-}
-
 /// Checks every regular file of `ckpt` against the files under `root` (`/` for a checkpoint of
-/// host processes), see the module docs. Verdicts are in image order.
+/// host processes), see the module docs. Verdicts are in image order (`files.img`, then the
+/// legacy `reg-files.img` for ids `files.img` does not have).
 pub fn check_files(
     ckpt: &Checkpoint,
     root: &Path,
     opts: &CheckOptions,
 ) -> Result<Vec<FileVerdict>, Error> {
-    let mut entries: Vec<(&'static str, view::RegFileEntry<'_>)> = Vec::new();
-    if let Some(img) = typed_image(ckpt, "files.img", Kind::Files)? {
-        for e in img.entries() {
-            let e = e.map_err(|error| image_error("files.img", error))?;
-            let f = view::FileEntry::trusted(e.message);
-            if f.type_() == FdTypes::REG
-                && let Some(reg) = f.reg()
-            {
-                entries.push(("files.img", reg));
-            }
-        }
-    }
-    if let Some(img) = typed_image(ckpt, "reg-files.img", Kind::RegFiles)? {
-        let known: std::collections::HashSet<u32> = entries.iter().map(|(_, r)| r.id()).collect();
-        for e in img.entries() {
-            let e = e.map_err(|error| image_error("reg-files.img", error))?;
-            let reg = view::RegFileEntry::trusted(e.message);
-            if !known.contains(&reg.id()) {
-                entries.push(("reg-files.img", reg));
-            }
-        }
-    }
-
-    let mut remaps = std::collections::HashMap::new();
-    if let Some(img) = typed_image(ckpt, "remap-fpath.img", Kind::RemapFpath)? {
-        for e in img.entries() {
-            let e = e.map_err(|error| image_error("remap-fpath.img", error))?;
-            let r = view::RemapFilePathEntry::trusted(e.message);
-            let remap = match r.remap_type() {
-                Some(kind) => Remap {
-                    kind,
-                    id: r.remap_id(),
-                },
-                // CRIU's collect_one_remap: before remap_type, the top bit said "ghost".
-                None if r.remap_id() & REMAP_GHOST_BIT != 0 => Remap {
-                    kind: RemapType::GHOST,
-                    id: r.remap_id() & !REMAP_GHOST_BIT,
-                },
-                None => Remap {
-                    kind: RemapType::LINKED,
-                    id: r.remap_id(),
-                },
-            };
-            remaps.entry(r.orig_id()).or_insert(remap);
-        }
-    }
-
+    let files = ckpt.files()?;
     let resolver = Resolver::new(root)?;
-    let mut out = Vec::with_capacity(entries.len());
-    for (image, reg) in &entries {
-        let skip = skip_reason(reg, remaps.get(&reg.id()).copied(), &entries);
-        let outcome = match skip {
+    let mut out = Vec::new();
+    for f in files.iter() {
+        let FileKind::Regular(reg) = &f.kind else { continue };
+        let outcome = match skip_reason(reg, files) {
             Some(s) => Outcome::Skipped(s),
-            None => Outcome::Checked(resolver.check(&RegFileCookie::from(reg), reg.name(), opts)),
+            None => Outcome::Checked(resolver.check(&RegFileCookie::from(reg), &reg.path, opts)),
         };
         out.push(FileVerdict {
-            id: reg.id(),
-            image,
-            name: reg.name().to_vec(),
+            id: f.id,
+            image: f.source.file_name(),
+            name: reg.path.to_vec(),
             outcome,
         });
     }
     Ok(out)
 }
 
-fn image_error(file: &str, error: crate::image::Error) -> Error {
-    Error::Checkpoint(CheckpointError::Image {
-        file: file.to_string(),
-        error,
-    })
-}
-
 /// Why `reg` is not checked, if it is not; in the order of the module docs.
-fn skip_reason(
-    reg: &view::RegFileEntry<'_>,
-    remap: Option<Remap>,
-    entries: &[(&'static str, view::RegFileEntry<'_>)],
-) -> Option<Skip> {
-    if reg.ext() == Some(true) {
+fn skip_reason(reg: &RegularFile, files: &FileTable) -> Option<Skip> {
+    if reg.ext {
         return Some(Skip::External);
     }
-    if let Some(r) = remap {
-        return Some(match r.kind {
-            RemapType::GHOST => Skip::Ghost { ghost_id: r.id },
-            RemapType::LINKED => Skip::LinkRemap {
-                remap_id: r.id,
-                remap_name: entries
-                    .iter()
-                    .find(|(_, e)| e.id() == r.id)
-                    .map(|(_, e)| e.name().to_vec()),
+    if let Some(r) = reg.remap {
+        return Some(match r {
+            Remap::Ghost { ghost_id, .. } => Skip::Ghost { ghost_id },
+            Remap::Linked { link_id, .. } => Skip::LinkRemap {
+                remap_id: link_id,
+                remap_name: files.regular(link_id).map(|e| e.path.to_vec()),
             },
-            RemapType::PROCFS => Skip::DeadProcess { pid: r.id },
-            other => Skip::UnknownRemap {
-                remap_type: other.0,
-                remap_id: r.id,
-            },
+            Remap::Procfs { pid, .. } => Skip::DeadProcess { pid },
+            Remap::Other { remap_type, remap_id, .. } => Skip::UnknownRemap { remap_type, remap_id },
         });
     }
-    let name = reg.name();
+    let name = &reg.path[..];
     if name.ends_with(DELETED_SUFFIX) {
         return Some(Skip::Deleted);
     }
-    if reg.size().is_none() {
-        return Some(if should_store_validation_data(reg.flags()) {
-            Skip::NoSize { mode: reg.mode() }
+    if reg.size.is_none() {
+        return Some(if should_store_validation_data(reg.flags) {
+            Skip::NoSize { mode: reg.mode }
         } else {
             Skip::AppendOnly
         });

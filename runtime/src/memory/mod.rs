@@ -1,10 +1,10 @@
 //! The memory of checkpointed tasks: the bytes at any virtual address, searches, command lines.
 //!
-//! [`Memory::open`] takes a [`Checkpoint`] and follows its `parent` links (the previous dumps an
-//! incremental dump refers to with `PE_PARENT`); [`Memory::task`] indexes one task:
-//! its VMAs (`mm-<pid>.img`), its pagemap (`pagemap-<pid>.img`, see [`pagemap`]) and the
-//! shared-memory pagemaps its shared VMAs use (`pagemap-shmem-<shmid>.img`). A lookup is a binary
-//! search over VMAs and then over pagemap runs; bytes are slices of the mapped pages files.
+//! [`Memory::open`] takes a [`Checkpoint`]; [`Memory::task`] gives one task's memory over the
+//! checkpoint [model](crate::model): its VMAs (`mm-<pid>.img`), its pagemap index
+//! (`pagemap-<pid>.img`, with the parent chain of an incremental dump), and the shared-memory
+//! pagemaps its shared VMAs use (`pagemap-shmem-<shmid>.img`). A lookup is a binary search over
+//! VMAs and then over pagemap runs; bytes are slices of the mapped pages files.
 //!
 //! What a page that is not in the pagemap holds depends on its VMA ([`Backing`]):
 //! - private anonymous memory: zeros (CRIU omits untouched and zero pages);
@@ -17,151 +17,116 @@
 //! Pagemap entries that are `PE_LAZY` without `PE_PRESENT`, and `PE_PARENT` entries whose parent
 //! is missing or lacks the page, are reported as [`Unreadable`] with the pagemap and entry.
 //!
+//! A directory that holds only `pagemap-<pid>.img` and its pages (what `crit mem-dump` and a page
+//! server write) is readable too: without an mm image, the pagemap's runs are the task's only
+//! known memory, and every other address is unmapped.
+//!
 //! [`search`] finds literal byte strings or regular expressions in everything the checkpoint
-//! stores of a task. [`cmdline`] and [`environ`] read `argv` and the environment from the stack.
+//! stores of a task. [`Task::cmdline`] and [`Task::environ`] read `argv` and the environment
+//! from the stack.
 
 mod error;
-pub mod pagemap;
+#[cfg(feature = "search")]
 pub mod search;
-mod vma;
 
-use std::collections::BTreeMap;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
-
-use criu_image_proto::view;
 
 pub use error::{MemError, Unreadable, VmaSummary};
-pub use pagemap::{PE_LAZY, PE_PARENT, PE_PRESENT, PageIndex, Run, Stored};
-pub use vma::{Backing, Vma};
+pub use crate::model::{Backing, PageIndex, Run, Stored, Vma};
+pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
 use crate::checkpoint::Checkpoint;
-use error::{decode_error, image_error};
-use pagemap::IdxPiece;
+use crate::model::pagemap::IdxPiece;
+use crate::model::{MmInfo, PagemapDefect};
 
-pub use crate::pagemap::PAGE_SIZE;
-
-/// How many `parent` links are followed at most (CRIU itself has no limit; a longer chain is
-/// almost certainly a loop the path check did not catch).
-const MAX_PARENTS: usize = 64;
-
-/// A checkpoint and the chain of its parents, opened once.
+/// The memory of a checkpoint's tasks.
+#[derive(Clone, Copy, Debug)]
 pub struct Memory<'c> {
-    top: &'c Checkpoint,
-    parents: Vec<Checkpoint>,
-    paths: Vec<PathBuf>,
-    /// Why the chain stops after its last element, when a `parent` link exists but cannot be
-    /// followed.
-    end: Option<String>,
-}
-
-impl std::fmt::Debug for Memory<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Memory").field("paths", &self.paths).field("end", &self.end).finish()
-    }
+    ckpt: &'c Checkpoint,
 }
 
 impl<'c> Memory<'c> {
-    /// Opens the checkpoint's parent chain: each directory's `parent` symlink, as CRIU's
-    /// `--prev-images-dir` leaves it. A broken link is remembered and reported only when a page
-    /// needs it. Archives have no parents.
+    /// The memory of `ckpt`'s tasks. The parent chain (each directory's `parent` symlink, as
+    /// CRIU's `--prev-images-dir` leaves it) is followed when a page needs it; a broken link is
+    /// reported only then.
     pub fn open(ckpt: &'c Checkpoint) -> Memory<'c> {
-        let mut m = Memory { top: ckpt, parents: Vec::new(), paths: vec![ckpt.path.clone()], end: None };
-        let mut seen = vec![std::fs::canonicalize(&ckpt.path).unwrap_or_else(|_| ckpt.path.clone())];
-        let mut dir = ckpt.path.clone();
-        while dir.is_dir() {
-            let link = dir.join("parent");
-            if std::fs::symlink_metadata(&link).is_err() {
-                break;
-            }
-            let target = match std::fs::canonicalize(&link) {
-                Ok(t) => t,
-                Err(e) => {
-                    m.end = Some(format!("{}: {e}", link.display()));
-                    break;
-                }
-            };
-            if seen.contains(&target) {
-                m.end = Some(format!("{} leads back to {}: the parent chain is a loop", link.display(), target.display()));
-                break;
-            }
-            if m.parents.len() == MAX_PARENTS {
-                m.end = Some(format!("{}: more than {MAX_PARENTS} parent checkpoints", link.display()));
-                break;
-            }
-            match Checkpoint::open(&target) {
-                Ok(p) => {
-                    m.parents.push(p);
-                    m.paths.push(target.clone());
-                    seen.push(target.clone());
-                    dir = target;
-                }
-                Err(e) => {
-                    m.end = Some(format!("{}: {e}", link.display()));
-                    break;
-                }
-            }
-        }
-        m
+        Memory { ckpt }
     }
 
     /// The checkpoint at `depth` (0: the opened one, 1: its parent, ...).
-    pub fn layer(&self, depth: usize) -> Option<&Checkpoint> {
-        match depth {
-            0 => Some(self.top),
-            d => self.parents.get(d - 1),
-        }
+    pub fn layer(&self, depth: usize) -> Option<&'c Checkpoint> {
+        self.ckpt.layer(depth)
     }
 
     /// How many checkpoints the chain has (1 without parents).
     pub fn depth(&self) -> usize {
-        1 + self.parents.len()
+        1 + self.ckpt.parents().levels().len()
     }
 
-    pub(crate) fn get(&self, depth: usize) -> Option<&Checkpoint> {
-        self.layer(depth)
-    }
-
-    pub(crate) fn path(&self, depth: usize) -> &Path {
-        self.paths.get(depth).map_or(Path::new("?"), PathBuf::as_path)
-    }
-
-    pub(crate) fn problem(&self, depth: usize) -> Option<&str> {
-        if depth == self.depth() { self.end.as_deref() } else { None }
-    }
-
-    /// Tasks of `pstree.img`: `(pid, threads)` in image order.
+    /// The tasks: `(pid, threads)` of `pstree.img` in image order; for a directory with no
+    /// `pstree.img` (a memory dump alone), the pids of its `pagemap-<pid>.img` images.
     pub fn tasks(&self) -> Result<Vec<(u32, Vec<u32>)>, MemError> {
-        let img = self.top.require_image("pstree.img")?;
-        let mut out = Vec::new();
-        for e in img.entries() {
-            let e = e.map_err(|err| image_error("pstree.img", err))?;
-            let p = view::PstreeEntry::parse(e.message).map_err(|err| decode_error("pstree.img", e.index, e.message_offset, err))?;
-            out.push((p.pid(), p.threads().iter().collect()));
+        if !self.ckpt.contains("pstree.img") {
+            let mut pids = pagemap_pids(self.ckpt);
+            if !pids.is_empty() {
+                pids.sort_unstable();
+                return Ok(pids.into_iter().map(|p| (p, vec![p])).collect());
+            }
         }
-        Ok(out)
+        Ok(self.ckpt.processes()?.iter().map(|p| (p.pid(), p.thread_ids().to_vec())).collect())
     }
 
     /// The task whose PID (or one of whose thread IDs) is `pid`, indexed.
-    pub fn task(&self, pid: u32) -> Result<Task<'_>, MemError> {
-        let tasks = self.tasks()?;
-        let Some(&(leader, _)) = tasks.iter().find(|(p, threads)| *p == pid || threads.contains(&pid)) else {
-            return Err(MemError::NoTask { pid, pids: tasks.iter().map(|t| t.0).collect() });
+    pub fn task(&self, pid: u32) -> Result<Task<'c>, MemError> {
+        if !self.ckpt.contains("pstree.img") && self.ckpt.contains(&format!("pagemap-{pid}.img")) {
+            return Task::pagemap_only(self.ckpt, pid);
+        }
+        let procs = self.ckpt.processes()?;
+        let Some(p) = procs.get(pid).or_else(|| procs.of_thread(pid)) else {
+            return Err(MemError::NoTask { pid, pids: procs.iter().map(|p| p.pid()).collect() });
         };
-        Task::open(self, leader)
+        let pid = p.pid();
+        let mm_name = format!("mm-{pid}.img");
+        let Some(space) = p.mm()? else { return Err(MemError::NoMemory { pid, file: mm_name }) };
+        // By address (CRIU appends some areas out of order), without empty or inverted ones.
+        let mut vmas: Vec<&'c Vma> = space.sorted().filter(|v| !v.is_empty()).collect();
+        vmas.dedup_by(|b, a| std::ptr::eq(*a, *b));
+        for w in vmas.windows(2) {
+            if w[1].start < w[0].end {
+                return Err(MemError::Corrupt {
+                    file: mm_name,
+                    entry: Some(0),
+                    reason: format!("VMA {:x}-{:x} overlaps VMA {:x}-{:x}", w[1].start, w[1].end, w[0].start, w[0].end),
+                });
+            }
+        }
+        let Some(private) = p.pagemap()? else {
+            return Err(MemError::NoMemory { pid, file: format!("pagemap-{pid}.img") });
+        };
+        usable(private)?;
+        Ok(Task { pid, ckpt: self.ckpt, info: Some(&space.info), vmas, private })
     }
 }
 
-/// The fields of `mm-<pid>.img` that locate things in memory.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MmInfo {
-    pub arg_start: u64,
-    pub arg_end: u64,
-    pub env_start: u64,
-    pub env_end: u64,
-    pub start_stack: u64,
-    pub start_brk: u64,
-    pub brk: u64,
+/// The pids of a checkpoint's `pagemap-<pid>.img` images.
+fn pagemap_pids(ckpt: &Checkpoint) -> Vec<u32> {
+    ckpt.names().filter_map(|n| n.strip_prefix("pagemap-")?.strip_suffix(".img")?.parse::<u32>().ok()).collect()
+}
+
+/// A pagemap whose runs cannot be trusted to say where pages are is refused, not guessed at.
+fn usable(idx: &PageIndex) -> Result<(), MemError> {
+    let mut at = Some(idx);
+    while let Some(i) = at {
+        if let Some(d) = i.defect() {
+            return Err(defect_error(i, d));
+        }
+        at = i.parent();
+    }
+    Ok(())
+}
+
+fn defect_error(idx: &PageIndex, d: &PagemapDefect) -> MemError {
+    MemError::Corrupt { file: idx.pagemap.clone(), entry: Some(d.entry()), reason: d.to_string() }
 }
 
 /// What a walk over an address range reports for each part of it.
@@ -175,93 +140,103 @@ pub enum Piece<'a> {
     Absent(Unreadable),
 }
 
-/// One task's memory: VMAs and pagemaps, indexed.
-#[derive(Debug)]
-pub struct Task<'m> {
-    pub pid: u32,
-    /// Sorted by address, as in the image.
-    pub vmas: Vec<Vma>,
-    pub mm: MmInfo,
-    private: PageIndex<'m>,
-    shmem: BTreeMap<u64, Option<PageIndex<'m>>>,
-}
-
 /// The callback of [`Task::walk`]: `(address, length, VMA, piece)`.
 pub type Visit<'a, 'f> = dyn FnMut(u64, u64, Option<&'a Vma>, Piece<'a>) -> ControlFlow<()> + 'f;
 
-impl<'m> Task<'m> {
-    fn open(mem: &'m Memory<'m>, pid: u32) -> Result<Task<'m>, MemError> {
-        let ckpt = mem.top;
-        let mm_name = format!("mm-{pid}.img");
-        let Some(img) = ckpt.image(&mm_name)? else { return Err(MemError::NoMemory { pid, file: mm_name }) };
-        let mut entries = img.entries();
-        let e = match entries.next() {
-            Some(e) => e.map_err(|err| image_error(&mm_name, err))?,
-            None => return Err(MemError::Corrupt { file: mm_name, entry: None, reason: "has no entry".into() }),
-        };
-        let mm = view::MmEntry::parse(e.message).map_err(|err| decode_error(&mm_name, e.index, e.message_offset, err))?;
-        let files = vma::FileTable::read(ckpt)?;
-        let mut vmas: Vec<Vma> = mm.vmas().iter().map(|v| files.vma(&v)).filter(|v| v.start < v.end).collect();
-        if !vmas.is_sorted_by_key(|v| v.start) {
-            vmas.sort_by_key(|v| v.start);
+/// One task's memory: its VMAs and pagemaps, indexed.
+#[derive(Clone, Debug)]
+pub struct Task<'c> {
+    /// Its pid.
+    pub pid: u32,
+    ckpt: &'c Checkpoint,
+    /// The mm image's fields; `None` for a memory dump without an mm image, where the pagemap's
+    /// runs are all that is known.
+    info: Option<&'c MmInfo>,
+    /// Its non-empty VMAs by address (empty without an mm image).
+    vmas: Vec<&'c Vma>,
+    private: &'c PageIndex,
+}
+
+static NO_MM: MmInfo = MmInfo {
+    start_code: 0,
+    end_code: 0,
+    start_data: 0,
+    end_data: 0,
+    arg_start: 0,
+    arg_end: 0,
+    env_start: 0,
+    env_end: 0,
+    start_stack: 0,
+    start_brk: 0,
+    brk: 0,
+    exe_file_id: 0,
+    dumpable: None,
+};
+
+impl<'c> Task<'c> {
+    fn pagemap_only(ckpt: &'c Checkpoint, pid: u32) -> Result<Task<'c>, MemError> {
+        let name = format!("pagemap-{pid}.img");
+        let private = ckpt.pagemap(&name)?.ok_or(MemError::NoMemory { pid, file: name })?;
+        usable(private)?;
+        Ok(Task { pid, ckpt, info: None, vmas: Vec::new(), private })
+    }
+
+    /// Its non-empty VMAs by address (none for a memory dump without an mm image).
+    pub fn vmas(&self) -> impl Iterator<Item = &'c Vma> + '_ {
+        self.vmas.iter().copied()
+    }
+
+    /// Whether the task's VMAs are known (it has an mm image).
+    pub fn has_vmas(&self) -> bool {
+        self.info.is_some()
+    }
+
+    /// The mm image's fields (all zero for a memory dump without one).
+    pub fn mm(&self) -> &'c MmInfo {
+        self.info.unwrap_or(&NO_MM)
+    }
+
+    /// The address ranges that may hold memory, by address: the VMAs, or without an mm image the
+    /// pagemap's runs.
+    pub fn regions(&self) -> Vec<(u64, u64)> {
+        match self.info {
+            Some(_) => self.vmas.iter().map(|v| (v.start, v.end)).collect(),
+            None => self.private.runs().filter(|r| !r.is_empty()).map(|r| (r.start, r.end)).collect(),
         }
-        for w in vmas.windows(2) {
-            if w[1].start < w[0].end {
-                return Err(MemError::Corrupt {
-                    file: mm_name,
-                    entry: Some(0),
-                    reason: format!("VMA {:x}-{:x} overlaps VMA {:x}-{:x}", w[1].start, w[1].end, w[0].start, w[0].end),
-                });
-            }
-        }
-        let info = MmInfo {
-            arg_start: mm.mm_arg_start(),
-            arg_end: mm.mm_arg_end(),
-            env_start: mm.mm_env_start(),
-            env_end: mm.mm_env_end(),
-            start_stack: mm.mm_start_stack(),
-            start_brk: mm.mm_start_brk(),
-            brk: mm.mm_brk(),
-        };
-        let pagemap = format!("pagemap-{pid}.img");
-        let Some(private) = PageIndex::open(mem, 0, &pagemap)? else {
-            return Err(MemError::NoMemory { pid, file: pagemap });
-        };
-        let mut shmem = BTreeMap::new();
-        for v in &vmas {
-            if let Backing::Shmem { shmid, .. } = v.backing
-                && let std::collections::btree_map::Entry::Vacant(e) = shmem.entry(shmid)
-            {
-                e.insert(PageIndex::open(mem, 0, &format!("pagemap-shmem-{shmid}.img"))?);
-            }
-        }
-        Ok(Task { pid, vmas, mm: info, private, shmem })
     }
 
     /// The task's private pagemap, indexed.
-    pub fn pagemap(&self) -> &PageIndex<'m> {
-        &self.private
+    pub fn pagemap(&self) -> &'c PageIndex {
+        self.private
     }
 
-    /// The shared-memory pagemap of `shmid`, if the checkpoint has it.
-    pub fn shmem(&self, shmid: u64) -> Option<&PageIndex<'m>> {
-        self.shmem.get(&shmid).and_then(Option::as_ref)
+    /// The shared-memory pagemap of `shmid`, if the checkpoint has it (and it is usable).
+    pub fn shmem(&self, shmid: u64) -> Option<&'c PageIndex> {
+        self.ckpt.shmem_pagemap(shmid).ok().flatten().filter(|i| i.defect().is_none())
     }
 
     /// The VMA covering `addr`, by binary search.
-    pub fn vma_at(&self, addr: u64) -> Option<&Vma> {
+    pub fn vma_at(&self, addr: u64) -> Option<&'c Vma> {
         let i = self.vmas.partition_point(|v| v.end <= addr);
-        self.vmas.get(i).filter(|v| v.start <= addr)
+        self.vmas.get(i).copied().filter(|v| v.start <= addr)
     }
 
     /// Reports `[addr, addr + len)` in address order as [`Piece`]s, each with its VMA (`None`
-    /// for unmapped gaps). Stops early when `f` breaks.
-    pub fn walk<'a>(&'a self, addr: u64, len: u64, f: &mut Visit<'a, '_>) -> ControlFlow<()> {
+    /// for unmapped gaps, and for everything in a memory dump without an mm image). Stops early
+    /// when `f` breaks.
+    pub fn walk<'t>(&'t self, addr: u64, len: u64, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
         let hi = addr.saturating_add(len);
+        if self.info.is_none() {
+            return self.private.walk(self.ckpt, addr, hi, &mut |pos, len, piece| match piece {
+                IdxPiece::Data(s) => f(pos, len, None, Piece::Stored(s)),
+                IdxPiece::Hole => f(pos, len, None, Piece::Absent(Unreadable::Unmapped)),
+                IdxPiece::Absent(why) => f(pos, len, None, Piece::Absent(why)),
+            });
+        }
         let mut pos = addr;
         let mut vi = self.vmas.partition_point(|v| v.end <= pos);
         while pos < hi {
-            let Some(v) = self.vmas.get(vi).filter(|v| v.start < hi) else {
+            let Some(v) = self.vmas.get(vi).copied().filter(|v| v.start < hi) else {
                 return f(pos, hi - pos, None, Piece::Absent(Unreadable::Unmapped));
             };
             if v.start > pos {
@@ -276,26 +251,27 @@ impl<'m> Task<'m> {
         ControlFlow::Continue(())
     }
 
-    fn walk_vma<'a>(&'a self, v: &'a Vma, lo: u64, hi: u64, f: &mut Visit<'a, '_>) -> ControlFlow<()> {
-        match v.backing {
-            Backing::Shmem { shmid, private: false } => self.walk_shmem(v, shmid, lo, hi, f),
-            _ => self.private.walk(lo, hi, &mut |pos, len, piece| match piece {
-                IdxPiece::Data(s) => f(pos, len, Some(v), Piece::Stored(s)),
-                IdxPiece::Absent(why) => f(pos, len, Some(v), Piece::Absent(why)),
-                IdxPiece::Hole => match &v.backing {
-                    Backing::Anon => f(pos, len, Some(v), Piece::Zero),
-                    Backing::File { .. } => {
-                        let offset = v.pgoff.saturating_add(pos - v.start);
-                        f(pos, len, Some(v), Piece::Absent(Unreadable::FromFile { file: v.name_lossy(), offset }))
-                    }
-                    Backing::Kernel(what) => f(pos, len, Some(v), Piece::Absent(Unreadable::Kernel(what))),
-                    Backing::Shmem { shmid, .. } => self.walk_shmem(v, *shmid, pos, pos + len, f),
-                },
-            }),
+    fn walk_vma(&self, v: &'c Vma, lo: u64, hi: u64, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
+        let backing = v.backing();
+        if let Backing::Shmem { shmid, private: false } = backing {
+            return self.walk_shmem(v, shmid, lo, hi, f);
         }
+        self.private.walk(self.ckpt, lo, hi, &mut |pos, len, piece| match piece {
+            IdxPiece::Data(s) => f(pos, len, Some(v), Piece::Stored(s)),
+            IdxPiece::Absent(why) => f(pos, len, Some(v), Piece::Absent(why)),
+            IdxPiece::Hole => match backing {
+                Backing::Anon => f(pos, len, Some(v), Piece::Zero),
+                Backing::File { .. } => {
+                    let offset = v.pgoff.saturating_add(pos - v.start);
+                    f(pos, len, Some(v), Piece::Absent(Unreadable::FromFile { file: v.name_lossy(), offset }))
+                }
+                Backing::Kernel(what) => f(pos, len, Some(v), Piece::Absent(Unreadable::Kernel(what))),
+                Backing::Shmem { shmid, .. } => self.walk_shmem(v, shmid, pos, pos + len, f),
+            },
+        })
     }
 
-    fn walk_shmem<'a>(&'a self, v: &'a Vma, shmid: u64, lo: u64, hi: u64, f: &mut Visit<'a, '_>) -> ControlFlow<()> {
+    fn walk_shmem(&self, v: &'c Vma, shmid: u64, lo: u64, hi: u64, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
         let Some(idx) = self.shmem(shmid) else {
             return f(lo, hi - lo, Some(v), Piece::Absent(Unreadable::NoShmemImage { shmid }));
         };
@@ -303,7 +279,7 @@ impl<'m> Task<'m> {
         let (Some(slo), Some(shi)) = (v.pgoff.checked_add(lo - v.start), v.pgoff.checked_add(hi - v.start)) else {
             return f(lo, hi - lo, Some(v), Piece::Absent(Unreadable::NoShmemImage { shmid }));
         };
-        idx.walk(slo, shi, &mut |pos, len, piece| {
+        idx.walk(self.ckpt, slo, shi, &mut |pos, len, piece| {
             let addr = pos - v.pgoff + v.start;
             match piece {
                 IdxPiece::Data(s) => f(addr, len, Some(v), Piece::Stored(s)),
@@ -316,12 +292,19 @@ impl<'m> Task<'m> {
     fn error(&self, addr: u64, vma: Option<&Vma>, why: Unreadable) -> MemError {
         match (vma, why) {
             (Some(v), why) if why != Unreadable::Unmapped => {
-                MemError::Unreadable { pid: self.pid, addr, vma: Box::new(v.summary()), why }
+                MemError::Unreadable { pid: self.pid, addr, vma: Box::new(summary(v)), why }
             }
+            (None, why) if why != Unreadable::Unmapped => MemError::Unreadable {
+                pid: self.pid,
+                addr,
+                vma: Box::new(VmaSummary { start: addr, end: addr, perms: "----".into(), name: self.private.pagemap.clone() }),
+                why,
+            },
             _ => {
-                let i = self.vmas.partition_point(|v| v.end <= addr);
-                let below = i.checked_sub(1).and_then(|j| self.vmas.get(j)).map(|v| (v.start, v.end));
-                let above = self.vmas.get(i).map(|v| (v.start, v.end));
+                let regions = self.regions();
+                let i = regions.partition_point(|r| r.1 <= addr);
+                let below = i.checked_sub(1).and_then(|j| regions.get(j)).copied();
+                let above = regions.get(i).copied();
                 MemError::Unmapped { pid: self.pid, addr, below, above }
             }
         }
@@ -428,8 +411,8 @@ impl<'m> Task<'m> {
     /// Bytes stored in the checkpoint for this task (what [`search`] scans).
     pub fn stored_len(&self) -> u64 {
         let mut n = 0;
-        for v in &self.vmas {
-            let _ = self.walk(v.start, v.end - v.start, &mut |_, len, _, piece| {
+        for (start, end) in self.regions() {
+            let _ = self.walk(start, end - start, &mut |_, len, _, piece| {
                 if let Piece::Stored(_) = piece {
                     n += len;
                 }
@@ -441,23 +424,28 @@ impl<'m> Task<'m> {
 
     /// `argv` (from `mm_arg_start..mm_arg_end`, in the stack VMA).
     pub fn cmdline(&self) -> Result<Vec<Vec<u8>>, MemError> {
-        self.strings("command line", self.mm.arg_start, self.mm.arg_end)
+        self.strings("command line", self.mm().arg_start, self.mm().arg_end)
     }
 
     /// The environment (from `mm_env_start..mm_env_end`).
     pub fn environ(&self) -> Result<Vec<Vec<u8>>, MemError> {
-        self.strings("environment", self.mm.env_start, self.mm.env_end)
+        self.strings("environment", self.mm().env_start, self.mm().env_end)
     }
 
     fn strings(&self, what: &'static str, start: u64, end: u64) -> Result<Vec<Vec<u8>>, MemError> {
         // The kernel caps argv + envp at a quarter of the stack limit; 64 MiB is far above any
         // real value and keeps a corrupted image from asking for gigabytes.
-        if end < start || end - start > 64 << 20 {
+        if end < start || end - start > 64 << 20 || !self.has_vmas() {
             return Err(MemError::BadArgs { pid: self.pid, what, start, end });
         }
         let bytes = self.read(start, end - start)?;
         Ok(split_nul(&bytes))
     }
+}
+
+/// For messages: `start-end perms name`.
+pub fn summary(v: &Vma) -> VmaSummary {
+    VmaSummary { start: v.start, end: v.end, perms: String::from_utf8_lossy(&v.perms()).into_owned(), name: v.name_lossy() }
 }
 
 /// NUL-separated strings, as `/proc/PID/cmdline` splits them (a final NUL ends the last one).

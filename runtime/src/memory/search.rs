@@ -121,8 +121,8 @@ pub fn search_with(
     };
     let mut pending: Option<Pending<'_>> = None;
     let mut st = Progress { last_end: None, done: 0 };
-    for v in &task.vmas {
-        task.walk(v.start, v.end - v.start, &mut |addr, len, _, piece| {
+    for (start, end) in task.regions() {
+        task.walk(start, end - start, &mut |addr, len, _, piece| {
             if let Piece::Stored(s) = piece {
                 if let Some(p) = &mut pending
                     && p.addr + (p.hi - p.lo) as u64 == addr
