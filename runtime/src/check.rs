@@ -31,12 +31,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
+use criu_image_proto::flags::{RemapId, VmaStatus};
+use criu_image_proto::kernel::TaskState;
 use criu_image_proto::schema::enums::RemapType;
+use criu_image_proto::schema::kinds::{Entries, files};
 pub use criu_image_proto::support::fields::Severity;
 use criu_image_proto::view;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::explore::{self, Index, PAGE_SIZE, PE_PARENT, PE_PRESENT, nr_pages, pages_end, pe_flags, vma_status};
+use crate::explore::{self, Index, PAGE_SIZE, PE_PARENT, PE_PRESENT, nr_pages, pages_end, pe_flags};
 use crate::image::{self, Head, Image, Kind, Role, kind_by_name, raw_kind_by_name};
 
 /// One finding: how bad, where (file, entry index as in crit's JSON `entries[i]`, field path
@@ -97,12 +100,6 @@ impl Default for CheckOptions {
         CheckOptions { follow_parents: true, max_parent_depth: 64 }
     }
 }
-
-/// `task_state` values that mean the task has an address space and files to restore.
-const TASK_ALIVE: u32 = 1;
-const TASK_STOPPED: u32 = 3;
-/// `remap_id` bit that meant "ghost" before `remap_type` existed.
-const REMAP_GHOST_BIT: u32 = 1 << 31;
 
 /// Checks a checkpoint with the default options.
 pub fn check(ckpt: &Checkpoint) -> CheckReport {
@@ -301,10 +298,10 @@ impl Checker<'_, '_> {
                     self.out.push(Diagnostic { severity: f.severity, file: name.to_string(), entry: Some(e.index), field, message: f.message });
                 }
             }
-            let single = matches!(img.kind, Kind::Inventory | Kind::Core | Kind::Mm | Kind::Ids | Kind::Fs);
-            if n == 0 && single && !broken {
+            let entries = img.kind.info().entries;
+            if n == 0 && entries == Entries::One && !broken {
                 self.error(name, None, "", "has no entry".into());
-            } else if n > 1 && single {
+            } else if n > 1 && entries != Entries::Many {
                 self.warning(name, Some(1), "", format!("{n} entries where CRIU writes and reads one"));
             }
         }
@@ -376,7 +373,7 @@ impl Checker<'_, '_> {
                 if let Some(other) = tids.insert(tid, t.entry) {
                     self.error(P, Some(t.entry), &field, format!("thread {tid} is already a thread of entry {other}"));
                 }
-                let name = format!("core-{tid}.img");
+                let name = files::CORE.name(u64::from(tid));
                 match index.core(tid) {
                     Ok(Some(core)) => {
                         self.referenced.insert(name.clone());
@@ -399,14 +396,15 @@ impl Checker<'_, '_> {
             }
             if !t.threads.contains(&t.pid) {
                 // The main thread's core is still needed.
-                let name = format!("core-{}.img", t.pid);
+                let name = files::CORE.name(u64::from(t.pid));
                 if !ckpt_has(index, &name) {
                     self.error(P, Some(t.entry), "pid", format!("task {} has no {name}", t.pid));
                 } else {
                     self.referenced.insert(name);
                 }
             }
-            let live = matches!(state, Some(TASK_ALIVE | TASK_STOPPED));
+            // Alive and stopped tasks have an address space and files to restore.
+            let live = matches!(state.map(TaskState), Some(TaskState::ALIVE | TaskState::STOPPED));
             self.task_images(index, files, t, live, &mut fdinfo_done);
         }
     }
@@ -419,7 +417,7 @@ impl Checker<'_, '_> {
             }
         };
         // ids → fdinfo → files
-        let ids_name = format!("ids-{pid}.img");
+        let ids_name = files::IDS.name(u64::from(pid));
         let ids = match index.ids(pid) {
             Ok(Some(ids)) => {
                 self.referenced.insert(ids_name.clone());
@@ -445,7 +443,7 @@ impl Checker<'_, '_> {
             self.referenced.insert(fdinfo);
         }
         // fs
-        let fs_name = format!("fs-{pid}.img");
+        let fs_name = files::FS.name(u64::from(pid));
         match index.fs(pid) {
             Ok(Some(fs)) => {
                 self.referenced.insert(fs_name.clone());
@@ -457,7 +455,7 @@ impl Checker<'_, '_> {
             Err(_) => {}
         }
         // mm and pagemap
-        let mm_name = format!("mm-{pid}.img");
+        let mm_name = files::MM.name(u64::from(pid));
         let vmas = match index.mm(pid) {
             Ok(Some(mm)) => {
                 self.referenced.insert(mm_name.clone());
@@ -470,7 +468,7 @@ impl Checker<'_, '_> {
             }
             Err(_) => None,
         };
-        let pm_name = format!("pagemap-{pid}.img");
+        let pm_name = files::PAGEMAP.name(u64::from(pid));
         match explore::read_pagemap(self.ckpt, &pm_name) {
             Ok(Some(pm)) => {
                 self.referenced.insert(pm_name.clone());
@@ -548,7 +546,8 @@ impl Checker<'_, '_> {
             ranges.push((start, end));
             let st = v.status();
             let shmid = v.shmid();
-            if st & vma_status::MEMFD != 0 {
+            let st = VmaStatus(st);
+            if st.intersects(VmaStatus::MEMFD) {
                 // shmid is the memfd file's id; its inode names the shared-memory pagemap.
                 let id = u32::try_from(shmid).unwrap_or(u32::MAX);
                 match files.get(id).and_then(|f| f.memfd()) {
@@ -560,13 +559,13 @@ impl Checker<'_, '_> {
                     }
                     None => self.error(name, Some(0), &field("shmid"), format!("memfd mapping: file id {shmid} is not a memfd in files.img")),
                 }
-            } else if st & vma_status::SYSVIPC != 0 {
+            } else if st.intersects(VmaStatus::SYSVIPC) {
                 if !self.sysv.contains_key(&shmid) {
                     self.warning(name, Some(0), &field("shmid"), format!("SysV shared memory {shmid} is in no ipcns-shm image"));
                 }
-            } else if st & vma_status::ANON_SHARED != 0 {
+            } else if st.intersects(VmaStatus::ANON_SHARED) {
                 self.want_shmem_pagemap(name, Some(0), &field("shmid"), shmid, "shared anonymous mapping");
-            } else if st & (vma_status::FILE_PRIVATE | vma_status::FILE_SHARED) != 0 {
+            } else if st.intersects(VmaStatus::FILE_PRIVATE | VmaStatus::FILE_SHARED) {
                 let id = u32::try_from(shmid).unwrap_or(u32::MAX);
                 self.want_reg(files, name, Some(0), &field("shmid"), id);
             }
@@ -575,7 +574,7 @@ impl Checker<'_, '_> {
     }
 
     fn want_shmem_pagemap(&mut self, file: &str, entry: Option<usize>, field: &str, shmid: u64, what: &str) {
-        let pm = format!("pagemap-shmem-{shmid}.img");
+        let pm = files::PAGEMAP_SHMEM.name(shmid);
         if !self.ckpt.contains(&pm) {
             self.error(file, entry, field, format!("{what}: shared memory {shmid} has no {pm}"));
         }
@@ -644,7 +643,7 @@ impl Checker<'_, '_> {
                 self.parent_pages(name, i, vaddr, end);
             }
         }
-        let pages = format!("pages-{}.img", pm.head.pages_id());
+        let pages = files::PAGES.name(u64::from(pm.head.pages_id()));
         self.referenced.insert(pages.clone());
         let want = present.saturating_mul(PAGE_SIZE);
         match self.ckpt.file_len(&pages) {
@@ -724,12 +723,12 @@ impl Checker<'_, '_> {
             let (ty, id) = match r.remap_type() {
                 Some(t) => (t, r.remap_id()),
                 // Before remap_type, the top bit of remap_id said "ghost".
-                None if r.remap_id() & REMAP_GHOST_BIT != 0 => (RemapType::GHOST, r.remap_id() & !REMAP_GHOST_BIT),
+                None if RemapId(r.remap_id()).intersects(RemapId::GHOST) => (RemapType::GHOST, r.remap_id() & !RemapId::GHOST.bits()),
                 None => (RemapType::LINKED, r.remap_id()),
             };
             match ty {
                 RemapType::GHOST => {
-                    let ghost = format!("ghost-file-{id:x}.img");
+                    let ghost = files::GHOST_FILE.name(u64::from(id));
                     if !self.ckpt.contains(&ghost) {
                         self.error(R, i, "remap_id", format!("ghost remap of file {}: {ghost} is missing", r.orig_id()));
                     }

@@ -23,7 +23,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{self, Write};
 
+use criu_image_proto::flags::{MapFlags, VmaStatus};
+use criu_image_proto::kernel::{EtherType, NetlinkProtocol, SocketFamily, SocketType, TaskState};
 use criu_image_proto::schema::enums::FdTypes;
+use criu_image_proto::schema::kinds::files;
 use criu_image_proto::schema::tables;
 use criu_image_proto::support::json::{self as pjson, JsonWriter};
 use criu_image_proto::view;
@@ -34,24 +37,6 @@ use criu_image_proto::support::wire::View;
 use crate::image::{self, Head, Image, Kind, Payload};
 
 pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, flags as pe_flags, nr_pages};
-
-/// `vma_entry.status` bits (criu/include/image.h).
-pub mod vma_status {
-    pub const REGULAR: u32 = 1 << 0;
-    pub const STACK: u32 = 1 << 1;
-    pub const VSYSCALL: u32 = 1 << 2;
-    pub const VDSO: u32 = 1 << 3;
-    pub const FILE_PRIVATE: u32 = 1 << 6;
-    pub const FILE_SHARED: u32 = 1 << 7;
-    pub const ANON_SHARED: u32 = 1 << 8;
-    pub const SYSVIPC: u32 = 1 << 10;
-    pub const SOCKET: u32 = 1 << 11;
-    pub const AIORING: u32 = 1 << 13;
-    pub const MEMFD: u32 = 1 << 14;
-}
-
-/// `MAP_GROWSDOWN` in `vma_entry.flags`.
-const MAP_GROWSDOWN: u32 = 0x100;
 
 /// Something a view could not show, naming the image.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -451,27 +436,27 @@ impl<'a> Index<'a> {
 
     /// `core-<tid>.img`.
     pub fn core(&self, tid: u32) -> Result<Option<view::CoreEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("core-{tid}.img"), Kind::Core)
+        first_entry(self.ckpt, &files::CORE.name(u64::from(tid)), Kind::Core)
     }
 
     /// `ids-<pid>.img`.
     pub fn ids(&self, pid: u32) -> Result<Option<view::TaskKobjIdsEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("ids-{pid}.img"), Kind::Ids)
+        first_entry(self.ckpt, &files::IDS.name(u64::from(pid)), Kind::Ids)
     }
 
     /// `fs-<pid>.img`.
     pub fn fs(&self, pid: u32) -> Result<Option<view::FsEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("fs-{pid}.img"), Kind::Fs)
+        first_entry(self.ckpt, &files::FS.name(u64::from(pid)), Kind::Fs)
     }
 
     /// `mm-<pid>.img`.
     pub fn mm(&self, pid: u32) -> Result<Option<view::MmEntry<'a>>, CheckpointError> {
-        first_entry(self.ckpt, &format!("mm-{pid}.img"), Kind::Mm)
+        first_entry(self.ckpt, &files::MM.name(u64::from(pid)), Kind::Mm)
     }
 
     /// `pagemap-<pid>.img`.
     pub fn pagemap(&self, pid: u32) -> Result<Option<Pagemap<'a>>, CheckpointError> {
-        read_pagemap(self.ckpt, &format!("pagemap-{pid}.img"))
+        read_pagemap(self.ckpt, &files::PAGEMAP.name(u64::from(pid)))
     }
 
     /// The name of a task's fdinfo image: `fdinfo-<files_id>.img` when the inventory says fdinfo
@@ -479,8 +464,8 @@ impl<'a> Index<'a> {
     pub fn fdinfo_name(&self, pid: u32, ids: Option<&view::TaskKobjIdsEntry<'_>>) -> String {
         let per_id = self.inventory.as_ref().and_then(|i| i.fdinfo_per_id()).unwrap_or(true);
         match ids {
-            Some(ids) if per_id => format!("fdinfo-{}.img", ids.files_id()),
-            _ => format!("fdinfo-{pid}.img"),
+            Some(ids) if per_id => files::FDINFO.name(u64::from(ids.files_id())),
+            _ => files::FDINFO.name(u64::from(pid)),
         }
     }
 
@@ -565,19 +550,6 @@ fn spill(buf: &mut Vec<u8>, out: &mut dyn Write) -> io::Result<()> {
 /// crit's `ps` header line.
 pub const PS_HEADER: &str = "    PID   PGID    SID   COMM";
 
-/// `task_core_entry.task_state` values (compel/include/uapi/task-state.h).
-pub fn task_state_name(state: u32) -> Option<&'static str> {
-    Some(match state {
-        1 => "alive",
-        2 => "dead",
-        3 => "stopped",
-        4 => "helper",
-        5 => "thread",
-        6 => "zombie",
-        _ => return None,
-    })
-}
-
 /// One line of `ps`.
 #[derive(Clone, Debug)]
 pub struct PsRow<'a> {
@@ -658,7 +630,7 @@ pub fn ps<'a>(index: &Index<'a>) -> Report<PsRow<'a>> {
             let tc = match index.core(t.pid) {
                 Ok(Some(core)) => core.tc(),
                 Ok(None) => {
-                    problems.push(Problem { file: format!("core-{}.img", t.pid), message: "missing: the command name is unknown".into() });
+                    problems.push(Problem { file: files::CORE.name(u64::from(t.pid)), message: "missing: the command name is unknown".into() });
                     None
                 }
                 Err(e) => {
@@ -751,7 +723,7 @@ pub fn ps_row_json_fields(w: &mut JsonWriter, r: &PsRow<'_>) {
     }
     w.key("state");
     match r.state {
-        Some(s) => match task_state_name(s) {
+        Some(s) => match TaskState(s).name() {
             Some(n) => w.str(n),
             None => w.u64(s.into()),
         },
@@ -828,8 +800,8 @@ pub fn fds(index: &Index<'_>) -> Result<Report<FdsTask>, CheckpointError> {
             None
         });
         let name = index.fdinfo_name(t.pid, ids.as_ref());
-        if ids.is_none() && !index.ckpt.contains(&format!("ids-{}.img", t.pid)) {
-            problems.push(Problem { file: format!("ids-{}.img", t.pid), message: "missing: open files are looked up by pid".into() });
+        if ids.is_none() && !index.ckpt.contains(&files::IDS.name(u64::from(t.pid))) {
+            problems.push(Problem { file: files::IDS.name(u64::from(t.pid)), message: "missing: open files are looked up by pid".into() });
         }
         let mut fds = Vec::new();
         match index.fdinfo(&name) {
@@ -847,7 +819,7 @@ pub fn fds(index: &Index<'_>) -> Result<Report<FdsTask>, CheckpointError> {
                 cwd = Some(files.reg_path(fs.cwd_id()).to_vec());
                 root = Some(files.reg_path(fs.root_id()).to_vec());
             }
-            Ok(None) => problems.push(Problem { file: format!("fs-{}.img", t.pid), message: "missing: cwd and root are unknown".into() }),
+            Ok(None) => problems.push(Problem { file: files::FS.name(u64::from(t.pid)), message: "missing: cwd and root are unknown".into() }),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
         tasks.push(FdsTask { pid: t.pid, files_id: ids.map(|i| i.files_id()), fds, cwd, root });
@@ -959,22 +931,22 @@ pub enum VmaKind {
 
 impl VmaKind {
     pub fn of(status: u32, flags: u32) -> VmaKind {
-        use vma_status as s;
-        if status & s::SYSVIPC != 0 {
+        let status = VmaStatus(status);
+        if status.intersects(VmaStatus::SYSVIPC) {
             VmaKind::SysvIpc
-        } else if status & s::ANON_SHARED != 0 {
+        } else if status.intersects(VmaStatus::ANON_SHARED) {
             VmaKind::Shmem
-        } else if status & s::SOCKET != 0 {
+        } else if status.intersects(VmaStatus::SOCKET) {
             VmaKind::Packet
-        } else if status & (s::FILE_PRIVATE | s::FILE_SHARED) != 0 {
+        } else if status.intersects(VmaStatus::FILE_PRIVATE | VmaStatus::FILE_SHARED) {
             VmaKind::File
-        } else if status & s::STACK != 0 {
+        } else if status.intersects(VmaStatus::STACK) {
             VmaKind::Stack
-        } else if status & s::VSYSCALL != 0 {
+        } else if status.intersects(VmaStatus::VSYSCALL) {
             VmaKind::Vsyscall
-        } else if status & s::VDSO != 0 {
+        } else if status.intersects(VmaStatus::VDSO) {
             VmaKind::Vdso
-        } else if flags & MAP_GROWSDOWN != 0 {
+        } else if MapFlags(flags).intersects(MapFlags::GROWSDOWN) {
             VmaKind::GrowsDown
         } else {
             VmaKind::Anon
@@ -1022,11 +994,11 @@ impl VmaRow<'_> {
     }
     /// Whether the file mapping is shared.
     pub fn shared(&self) -> bool {
-        self.status & vma_status::FILE_SHARED != 0
+        VmaStatus(self.status).intersects(VmaStatus::FILE_SHARED)
     }
     /// Whether CRIU restores it as a regular VMA (crit marks the others with `*`).
     pub fn regular(&self) -> bool {
-        self.status & vma_status::REGULAR != 0
+        VmaStatus(self.status).intersects(VmaStatus::REGULAR)
     }
     pub fn pages(&self) -> u64 {
         self.end.saturating_sub(self.start) / PAGE_SIZE
@@ -1071,7 +1043,7 @@ pub fn mems<'a>(index: &Index<'a>) -> Result<Report<MemsTask<'a>>, CheckpointErr
         let (exe, vmas) = match index.mm(t.pid) {
             Ok(Some(mm)) => (Some(files.reg_path(mm.exe_file_id())), vma_rows(&mm, files)),
             Ok(None) => {
-                problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: no memory map".into() });
+                problems.push(Problem { file: files::MM.name(u64::from(t.pid)), message: "missing: no memory map".into() });
                 (None, Vec::new())
             }
             Err(e) => {
@@ -1258,7 +1230,7 @@ pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError
         let vmas = match index.mm(t.pid) {
             Ok(Some(mm)) => vma_rows(&mm, files),
             Ok(None) => {
-                problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: pages are shown without VMAs".into() });
+                problems.push(Problem { file: files::MM.name(u64::from(t.pid)), message: "missing: pages are shown without VMAs".into() });
                 Vec::new()
             }
             Err(e) => {
@@ -1294,7 +1266,7 @@ pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError
                     pages.push(RssRow { entry: *entry, vaddr, nr_pages: n, flags: pe_flags(e), vmas: over });
                 }
             }
-            Ok(None) => problems.push(Problem { file: format!("pagemap-{}.img", t.pid), message: "missing: no pages".into() }),
+            Ok(None) => problems.push(Problem { file: files::PAGEMAP.name(u64::from(t.pid)), message: "missing: no pages".into() }),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
         tasks.push(RssTask { pid: t.pid, vmas, pages });
@@ -1485,18 +1457,6 @@ fn dict(table: &pjson::DictTable, v: u32) -> String {
     table.iter().find(|(k, _)| *k == u64::from(v)).map_or_else(|| v.to_string(), |(_, n)| n.to_ascii_lowercase())
 }
 
-fn netlink_protocol(p: u32) -> String {
-    const NAMES: [&str; 23] = [
-        "route", "unused", "usersock", "firewall", "sock_diag", "nflog", "xfrm", "selinux", "iscsi", "audit",
-        "fib_lookup", "connector", "netfilter", "ip6_fw", "dnrtmsg", "kobject_uevent", "generic", "", "scsitransport",
-        "ecryptfs", "rdma", "crypto", "smc",
-    ];
-    match NAMES.get(p as usize) {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => p.to_string(),
-    }
-}
-
 fn socket_info(f: &view::FileEntry<'_>) -> Option<SocketInfo> {
     if let Some(u) = f.usk() {
         return Some(SocketInfo::Unix {
@@ -1510,14 +1470,14 @@ fn socket_info(f: &view::FileEntry<'_>) -> Option<SocketInfo> {
     if let Some(i) = f.isk() {
         let addr = |words: Vec<u32>| pjson::format_ipadd(&words).unwrap_or_else(|| format!("{words:?}"));
         // SOCK_RAW sockets carry the IP protocol they see, not a transport.
-        let proto = match (i.type_(), i.proto()) {
-            (3, 0) => "raw".to_string(),
-            (3, p) => format!("raw:{p}"),
+        let proto = match (SocketType(i.type_()), i.proto()) {
+            (SocketType::RAW, 0) => "raw".to_string(),
+            (SocketType::RAW, p) => format!("raw:{p}"),
             (_, p) => dict(tables::DICT_SK_PROTO, p),
         };
         return Some(SocketInfo::Inet {
             proto,
-            version: if i.family() == 10 { 6 } else { 4 },
+            version: if SocketFamily(i.family()) == SocketFamily::INET6 { 6 } else { 4 },
             state: dict(tables::DICT_SK_STATE, i.state()),
             src: addr(i.src_addr().to_vec()),
             src_port: i.src_port(),
@@ -1527,7 +1487,7 @@ fn socket_info(f: &view::FileEntry<'_>) -> Option<SocketInfo> {
     }
     if let Some(n) = f.nlsk() {
         return Some(SocketInfo::Netlink {
-            protocol: netlink_protocol(n.protocol()),
+            protocol: NetlinkProtocol(n.protocol()).to_string(),
             portid: n.portid(),
             groups: n.groups().to_vec(),
             dst_portid: n.dst_portid(),
@@ -1645,13 +1605,7 @@ impl SocketInfo {
                 s
             }
             SocketInfo::Packet { type_, protocol, ifindex } => {
-                let proto = match protocol {
-                    0x0003 => "all".to_string(),
-                    0x0800 => "ip".to_string(),
-                    0x0806 => "arp".to_string(),
-                    0x86dd => "ipv6".to_string(),
-                    p => format!("{p:#06x}"),
-                };
+                let proto = EtherType(u32::from(*protocol)).to_string();
                 format!("packet {type_} {proto} ifindex {ifindex}")
             }
         }
@@ -1812,14 +1766,15 @@ mod tests {
 
     #[test]
     fn vma_kind_precedence() {
-        use vma_status as s;
-        assert_eq!(VmaKind::of(s::SYSVIPC | s::ANON_SHARED, 0), VmaKind::SysvIpc);
-        assert_eq!(VmaKind::of(s::SOCKET | s::ANON_SHARED, 0), VmaKind::Shmem);
-        assert_eq!(VmaKind::of(s::SOCKET | s::FILE_PRIVATE, 0), VmaKind::Packet);
-        assert_eq!(VmaKind::of(s::FILE_PRIVATE | s::STACK, 0), VmaKind::File);
-        assert_eq!(VmaKind::of(s::VDSO, MAP_GROWSDOWN), VmaKind::Vdso);
-        assert_eq!(VmaKind::of(s::REGULAR, MAP_GROWSDOWN), VmaKind::GrowsDown);
-        assert_eq!(VmaKind::of(s::REGULAR | s::MEMFD | s::FILE_SHARED, 0), VmaKind::File);
+        let s = |v: VmaStatus| v.bits();
+        const GROWSDOWN: u32 = MapFlags::GROWSDOWN.bits();
+        assert_eq!(VmaKind::of(s(VmaStatus::SYSVIPC | VmaStatus::ANON_SHARED), 0), VmaKind::SysvIpc);
+        assert_eq!(VmaKind::of(s(VmaStatus::SOCKET | VmaStatus::ANON_SHARED), 0), VmaKind::Shmem);
+        assert_eq!(VmaKind::of(s(VmaStatus::SOCKET | VmaStatus::FILE_PRIVATE), 0), VmaKind::Packet);
+        assert_eq!(VmaKind::of(s(VmaStatus::FILE_PRIVATE | VmaStatus::STACK), 0), VmaKind::File);
+        assert_eq!(VmaKind::of(s(VmaStatus::VDSO), GROWSDOWN), VmaKind::Vdso);
+        assert_eq!(VmaKind::of(s(VmaStatus::REGULAR), GROWSDOWN), VmaKind::GrowsDown);
+        assert_eq!(VmaKind::of(s(VmaStatus::REGULAR | VmaStatus::MEMFD | VmaStatus::FILE_SHARED), 0), VmaKind::File);
     }
 
     #[test]

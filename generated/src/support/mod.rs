@@ -2,6 +2,8 @@
 
 mod error;
 pub mod fields;
+pub mod files;
+pub mod flags;
 pub mod json;
 pub mod json_in;
 pub mod wire;
