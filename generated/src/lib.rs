@@ -14,4 +14,5 @@ pub mod schema;
 pub use schema::{flags, kernel, kinds, owned, view};
 pub use support::files::FilePattern;
 pub use support::flags::{FlagName, FlagNames};
+pub use support::kind::KindEntry;
 pub use support::{DecodeError, DecodeErrorKind, EncodeError, UnknownFields};

@@ -9,7 +9,7 @@ use criu_image_proto::flags::{MapFlags, PageFlags, Prot, VmaStatus};
 use criu_image_proto::support::json_in::{self, Value};
 use criu_image_proto::kernel::{SocketFamily, TaskState, TcpState};
 use criu_image_proto::kinds::{Entries, Kind, KINDS, RAW_KINDS, files};
-use criu_image_proto::{FlagName, view};
+use criu_image_proto::{FlagName, KindEntry, owned, view};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("testdata")
@@ -193,4 +193,17 @@ fn one_entry_kinds_hold_one_entry_in_every_fixture() {
     }
     assert!(checked > 20, "{checked}");
     assert!(Kind::Core.one_entry() && Kind::Mm.one_entry() && !Kind::Pstree.one_entry());
+}
+
+#[test]
+fn entry_messages_know_their_kinds() {
+    assert_eq!(<view::CoreEntry<'_> as KindEntry>::KINDS, &[Kind::Core]);
+    assert_eq!(<owned::PipeDataEntry as KindEntry>::KINDS, &[Kind::PipesData, Kind::FifoData]);
+    assert_eq!(<view::PagemapEntry<'_> as KindEntry>::KINDS, &[Kind::Pagemap]);
+    assert_eq!(<view::PagemapHead<'_> as KindEntry>::AUX_OF, &[Kind::Pagemap]);
+    assert!(<owned::GhostChunkEntry as KindEntry>::AUX_OF.contains(&Kind::GhostFile));
+    // Every kind's entry message carries the kind (the table and the trait agree).
+    for k in KINDS.iter() {
+        assert!(!k.message.is_empty(), "{}", k.name);
+    }
 }

@@ -99,7 +99,7 @@ pub fn emit(model: &Model) -> TokenStream {
         let f = r.files.iter().map(|f| format_ident!("{}", f.const_name));
         quote!(RawKind { name: #n, files: &[ #( files::#f ),* ] })
     });
-    let kind_entries: Vec<TokenStream> = Vec::new();
+    let kind_entries = kind_entry_impls(model);
 
     quote! {
         use crate::support::fields::{Finding, Message as _};
@@ -267,6 +267,31 @@ pub fn emit(model: &Model) -> TokenStream {
 
         #( #kind_entries )*
     }
+}
+
+/// `KindEntry` for the view and the owned type of every message that some kind's entries (or its
+/// payload rule) hold.
+fn kind_entry_impls(model: &Model) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    for m in model.messages() {
+        let of: Vec<_> = model.kinds.iter().filter(|k| k.message == m.rust_name).map(|k| format_ident!("{}", ident::type_name(&k.name))).collect();
+        let aux: Vec<_> = model.kinds.iter().filter(|k| k.aux.as_deref() == Some(m.rust_name.as_str())).map(|k| format_ident!("{}", ident::type_name(&k.name))).collect();
+        if of.is_empty() && aux.is_empty() {
+            continue;
+        }
+        let name = format_ident!("{}", m.rust_name);
+        out.push(quote! {
+            impl crate::support::kind::KindEntry for crate::view::#name<'_> {
+                const KINDS: &'static [Kind] = &[ #( Kind::#of ),* ];
+                const AUX_OF: &'static [Kind] = &[ #( Kind::#aux ),* ];
+            }
+            impl crate::support::kind::KindEntry for crate::owned::#name {
+                const KINDS: &'static [Kind] = &[ #( Kind::#of ),* ];
+                const AUX_OF: &'static [Kind] = &[ #( Kind::#aux ),* ];
+            }
+        });
+    }
+    out
 }
 
 fn hex_lit(v: u32) -> proc_macro2::Literal {

@@ -2013,3 +2013,563 @@ impl Kind {
         }
     }
 }
+impl crate::support::kind::KindEntry for crate::view::ApparmorEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Apparmor];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::ApparmorEntry {
+    const KINDS: &'static [Kind] = &[Kind::Apparmor];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::AutofsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Autofs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::AutofsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Autofs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::BinfmtMiscEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::BinfmtMisc];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::BinfmtMiscEntry {
+    const KINDS: &'static [Kind] = &[Kind::BinfmtMisc];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::BpfmapDataEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::BpfmapDataEntry {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::BpfmapFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::BpfmapFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CgroupEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Cgroup];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CgroupEntry {
+    const KINDS: &'static [Kind] = &[Kind::Cgroup];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TaskKobjIdsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Ids];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TaskKobjIdsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Ids];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CoreEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Core];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CoreEntry {
+    const KINDS: &'static [Kind] = &[Kind::Core];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CpuinfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Cpuinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CpuinfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Cpuinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CredsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Creds];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CredsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Creds];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::EventfdFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::EventfdFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::EventfdFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::EventfdFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::EventpollTfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::EventpollTfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::EventpollTfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::EventpollTfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::EventpollFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::EventpollFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::EventpollFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::EventpollFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::ExtFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::ExtFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::ExtFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::ExtFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FdinfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Fdinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FdinfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Fdinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Files];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FileEntry {
+    const KINDS: &'static [Kind] = &[Kind::Files];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IrmapCacheEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IrmapCache];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IrmapCacheEntry {
+    const KINDS: &'static [Kind] = &[Kind::IrmapCache];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FifoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Fifo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FifoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Fifo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FileLockEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::FileLocks];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FileLockEntry {
+    const KINDS: &'static [Kind] = &[Kind::FileLocks];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Fs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Fs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::InotifyWdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::InotifyWd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InotifyWdEntry {
+    const KINDS: &'static [Kind] = &[Kind::InotifyWd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::InotifyFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::InotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InotifyFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::InotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FanotifyMarkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyMark];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FanotifyMarkEntry {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyMark];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FanotifyFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FanotifyFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::GhostFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::GhostFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::GhostFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::GhostFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::GhostChunkEntry<'_> {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::GhostFile];
+}
+impl crate::support::kind::KindEntry for crate::owned::GhostChunkEntry {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::GhostFile];
+}
+impl crate::support::kind::KindEntry for crate::view::InventoryEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Inventory];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InventoryEntry {
+    const KINDS: &'static [Kind] = &[Kind::Inventory];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcMsg<'_> {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::IpcnsMsg];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcMsg {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::IpcnsMsg];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcMsgEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsMsg];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcMsgEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsMsg];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcSemEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsSem];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcSemEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsSem];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcShmEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsShm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcShmEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsShm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcVarEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcVar];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcVarEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcVar];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::MemfdInodeEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::MemfdInode];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::MemfdInodeEntry {
+    const KINDS: &'static [Kind] = &[Kind::MemfdInode];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::MmEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Mm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::MmEntry {
+    const KINDS: &'static [Kind] = &[Kind::Mm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::MntEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Mnts];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::MntEntry {
+    const KINDS: &'static [Kind] = &[Kind::Mnts];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NetDeviceEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Netdev];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NetDeviceEntry {
+    const KINDS: &'static [Kind] = &[Kind::Netdev];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NetnsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Netns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NetnsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Netns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NsFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::NsFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NsFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::NsFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PacketSockEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Packetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PacketSockEntry {
+    const KINDS: &'static [Kind] = &[Kind::Packetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PagemapHead<'_> {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::Pagemap];
+}
+impl crate::support::kind::KindEntry for crate::owned::PagemapHead {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::Pagemap];
+}
+impl crate::support::kind::KindEntry for crate::view::PagemapEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pagemap];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PagemapEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pagemap];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PidfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pidfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PidfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pidfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PidnsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pidns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PidnsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pidns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PipeDataEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::PipesData, Kind::FifoData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PipeDataEntry {
+    const KINDS: &'static [Kind] = &[Kind::PipesData, Kind::FifoData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PipeEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pipes];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PipeEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pipes];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PstreeEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pstree];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PstreeEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pstree];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::RegFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::RegFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::RegFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::RegFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::RemapFilePathEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::RemapFpath];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::RemapFilePathEntry {
+    const KINDS: &'static [Kind] = &[Kind::RemapFpath];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::RlimitEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Rlimit];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::RlimitEntry {
+    const KINDS: &'static [Kind] = &[Kind::Rlimit];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SaEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Sigact];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SaEntry {
+    const KINDS: &'static [Kind] = &[Kind::Sigact];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SeccompEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Seccomp];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SeccompEntry {
+    const KINDS: &'static [Kind] = &[Kind::Seccomp];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SiginfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Signal];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SiginfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Signal];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SignalfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Signalfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SignalfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::Signalfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::InetSkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Inetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InetSkEntry {
+    const KINDS: &'static [Kind] = &[Kind::Inetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NetlinkSkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::NetlinkSk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NetlinkSkEntry {
+    const KINDS: &'static [Kind] = &[Kind::NetlinkSk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SkPacketEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::SkQueues];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SkPacketEntry {
+    const KINDS: &'static [Kind] = &[Kind::SkQueues];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::UnixSkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Unixsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::UnixSkEntry {
+    const KINDS: &'static [Kind] = &[Kind::Unixsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::StatsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Stats];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::StatsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Stats];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TcpStreamEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TcpStream];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TcpStreamEntry {
+    const KINDS: &'static [Kind] = &[Kind::TcpStream];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TimensEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Timens];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TimensEntry {
+    const KINDS: &'static [Kind] = &[Kind::Timens];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::ItimerEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Itimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::ItimerEntry {
+    const KINDS: &'static [Kind] = &[Kind::Itimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PosixTimerEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::PosixTimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PosixTimerEntry {
+    const KINDS: &'static [Kind] = &[Kind::PosixTimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TimerfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Timerfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TimerfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::Timerfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TtyDataEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TtyData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TtyDataEntry {
+    const KINDS: &'static [Kind] = &[Kind::TtyData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TtyInfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TtyInfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TtyInfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::TtyInfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TtyFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TtyFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TtyFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::TtyFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TunfileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Tunfile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TunfileEntry {
+    const KINDS: &'static [Kind] = &[Kind::Tunfile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::UsernsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Userns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::UsernsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Userns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::UtsnsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Utsns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::UtsnsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Utsns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::VmaEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Vmas];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::VmaEntry {
+    const KINDS: &'static [Kind] = &[Kind::Vmas];
+    const AUX_OF: &'static [Kind] = &[];
+}

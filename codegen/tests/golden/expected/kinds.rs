@@ -187,3 +187,11 @@ impl Kind {
         }
     }
 }
+impl crate::support::kind::KindEntry for crate::view::SampleEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Sample];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SampleEntry {
+    const KINDS: &'static [Kind] = &[Kind::Sample];
+    const AUX_OF: &'static [Kind] = &[];
+}
