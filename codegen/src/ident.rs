@@ -43,6 +43,57 @@ pub fn const_name(value: &str) -> String {
     if up == "SELF" { "SELF_".to_string() } else { up }
 }
 
+/// A flag table entry as an associated constant: the first prefix of `strip` that matches is
+/// removed (`VMA_AREA_STACK` with `["VMA_AREA_", "VMA_"]` → `STACK`), unless what remains would
+/// not be an identifier (`MAP_32BIT` stays `MAP_32BIT`).
+pub fn flag_const_name(name: &str, strip: &[String]) -> String {
+    for p in strip {
+        if let Some(rest) = name.strip_prefix(p.as_str())
+            && is_const_ident(rest)
+        {
+            return rest.to_string();
+        }
+    }
+    name.to_string()
+}
+
+/// A kernel enum value's name as an associated constant: `sock_diag` → `SOCK_DIAG`.
+pub fn kernel_const_name(name: &str) -> String {
+    let c: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    if c == "SELF" { "SELF_".into() } else { c }
+}
+
+/// A file-name pattern as a constant name: `pagemap-shmem-%lu.img` → `PAGEMAP_SHMEM`,
+/// `stats-dump` → `STATS_DUMP`, `tmpfs-dev-%u.tar.gz` → `TMPFS_DEV`.
+pub fn file_const_name(pattern: &str) -> String {
+    let base = pattern.strip_suffix(".img").or_else(|| pattern.strip_suffix(".tar.gz")).unwrap_or(pattern);
+    let mut words = Vec::new();
+    let mut rest = base;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('%') {
+            let r = r.strip_prefix('l').unwrap_or(r);
+            rest = r.get(1..).unwrap_or("");
+            continue;
+        }
+        let end = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        if end > 0 {
+            words.push(rest[..end].to_ascii_uppercase());
+            rest = &rest[end..];
+        } else {
+            rest = rest.get(1..).unwrap_or("");
+        }
+    }
+    words.join("_")
+}
+
+/// Whether `s` can be an upper-case constant name: `[A-Z_][A-Z0-9_]*`, not only underscores.
+pub fn is_const_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('A'..='Z' | '_'))
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && s.chars().any(|c| c != '_')
+}
+
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
@@ -70,5 +121,21 @@ mod tests {
         assert_eq!(field_name("vaddr"), "vaddr");
         assert_eq!(module_name("core-x86"), "core_x86");
         assert_eq!(module_name("core"), "core_");
+    }
+
+    #[test]
+    fn constant_names() {
+        let strip = ["VMA_AREA_".to_string(), "VMA_".to_string()];
+        assert_eq!(flag_const_name("VMA_AREA_STACK", &strip), "STACK");
+        assert_eq!(flag_const_name("VMA_ANON_SHARED", &strip), "ANON_SHARED");
+        assert_eq!(flag_const_name("MAP_32BIT", &["MAP_".to_string()]), "MAP_32BIT");
+        assert_eq!(flag_const_name("FASYNC", &["O_".to_string()]), "FASYNC");
+        assert_eq!(kernel_const_name("sock_diag"), "SOCK_DIAG");
+        assert_eq!(file_const_name("pagemap-shmem-%lu.img"), "PAGEMAP_SHMEM");
+        assert_eq!(file_const_name("core-%u.img"), "CORE");
+        assert_eq!(file_const_name("stats-dump"), "STATS_DUMP");
+        assert_eq!(file_const_name("tmpfs-dev-%u.tar.gz"), "TMPFS_DEV");
+        assert_eq!(file_const_name("route6-%u.img"), "ROUTE6");
+        assert!(is_const_ident("_X1") && !is_const_ident("1X") && !is_const_ident("__") && !is_const_ident("a"));
     }
 }

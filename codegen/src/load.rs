@@ -20,7 +20,7 @@ const CRIU_OPTS_EXTENSION: u32 = 1018;
 /// and the option definitions themselves.
 const NOT_IMAGES: &[&str] = &["rpc.proto", "img-streamer.proto", "opts.proto"];
 
-/// Reads `dir/*.proto` and `dir/{kinds,flags,dicts}.toml` into a model.
+/// Reads `dir/*.proto` and `dir/{kinds,flags,dicts,kernel}.toml` into a model.
 pub fn load(dir: &Path) -> Result<Model, Error> {
     let mut protos: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error(format!("{}: {e}", dir.display())))?
@@ -73,13 +73,18 @@ pub fn load(dir: &Path) -> Result<Model, Error> {
     let mut model = Model {
         files,
         kinds: Vec::new(),
-        raw_kinds: facts.raw.into_iter().map(|r| RawKind { name: r.name, files: r.files }).collect(),
+        raw_kinds: Vec::new(),
         img_common: facts.magics.img_common,
         img_service: facts.magics.img_service,
         payloads: facts.payloads,
         flag_tables: facts.flags,
         dict_tables: facts.dicts,
+        kernel_enums: facts.kernel,
     };
+    for r in facts.raw {
+        let files = file_patterns(&r.name, r.files)?;
+        model.raw_kinds.push(RawKind { name: r.name, files });
+    }
     for k in facts.kind {
         let message = resolve_message(&model, &k.message, &k.name)?;
         let aux = k.aux.as_deref().map(|a| resolve_message(&model, a, &k.name)).transpose()?;
@@ -92,20 +97,116 @@ pub fn load(dir: &Path) -> Result<Model, Error> {
             "service" => Head::Service,
             other => return Err(Error(format!("kind {}: unknown head `{other}`", k.name))),
         };
-        model.kinds.push(Kind {
-            name: k.name,
-            magic: k.magic,
-            head,
-            message,
-            files: k.files,
-            payload: k.payload,
-            aux,
-            status: k.status,
-            crit: k.crit,
-        });
+        let status = match k.status.as_str() {
+            "W" => Status::Written,
+            "L" => Status::Legacy,
+            "S" => Status::Service,
+            other => return Err(Error(format!("kind {}: unknown status `{other}` (W, L or S)", k.name))),
+        };
+        let entries = match k.entries.as_deref() {
+            None | Some("many") => Entries::Many,
+            Some("one") => Entries::One,
+            Some("at-most-one") => Entries::AtMostOne,
+            Some(other) => {
+                return Err(Error(format!("kind {}: unknown entries `{other}` (one, at-most-one or many)", k.name)));
+            }
+        };
+        let files = file_patterns(&k.name, k.files)?;
+        model.kinds.push(Kind { name: k.name, magic: k.magic, head, message, files, payload: k.payload, aux, status, entries, crit: k.crit });
     }
     check_options(&model)?;
+    check_facts(&model)?;
     Ok(model)
+}
+
+/// File patterns with their constant names: derived from the pattern (`pagemap-shmem-%lu.img` →
+/// `PAGEMAP_SHMEM`) unless the TOML names it.
+fn file_patterns(kind: &str, specs: Vec<FileSpec>) -> Result<Vec<FilePattern>, Error> {
+    specs
+        .into_iter()
+        .map(|s| {
+            let (pattern, name) = match s {
+                FileSpec::Pattern(p) => (p, None),
+                FileSpec::Named { pattern, name } => (pattern, Some(name)),
+            };
+            check_pattern(&pattern).map_err(|e| Error(format!("kind {kind}: file pattern `{pattern}`: {e}")))?;
+            let const_name = name.unwrap_or_else(|| ident::file_const_name(&pattern));
+            if !ident::is_const_ident(&const_name) {
+                return Err(Error(format!("kind {kind}: `{const_name}` is not a constant name for file pattern `{pattern}`")));
+            }
+            Ok(FilePattern { pattern, const_name })
+        })
+        .collect()
+}
+
+/// The printf subset of `criu/image-desc.c` that the runtime formats and matches: at most one
+/// conversion, `%u %lu %d %ld %x %lx`, and `%%` nowhere.
+fn check_pattern(p: &str) -> Result<(), String> {
+    let mut conversions = 0;
+    let mut rest = p;
+    while let Some(i) = rest.find('%') {
+        let after = &rest[i + 1..];
+        let after = after.strip_prefix('l').unwrap_or(after);
+        match after.chars().next() {
+            Some('u' | 'd' | 'x') => conversions += 1,
+            other => return Err(format!("unsupported conversion `%{}`", other.map(String::from).unwrap_or_default())),
+        }
+        rest = &after[1..];
+    }
+    if conversions > 1 {
+        return Err("more than one conversion".into());
+    }
+    Ok(())
+}
+
+/// Names that become identifiers must be usable as such, and must not collide.
+fn check_facts(model: &Model) -> Result<(), Error> {
+    let mut types = std::collections::BTreeSet::new();
+    for t in &model.flag_tables {
+        if !types.insert(t.type_name.clone()) {
+            return Err(Error(format!("flags.toml `{}`: type `{}` is defined twice", t.name, t.type_name)));
+        }
+        let mut consts = std::collections::BTreeSet::new();
+        for (n, v) in t.entries.iter().chain(&t.also_valid) {
+            if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(Error(format!("flags.toml `{}`: `{n}` is not a C identifier", t.name)));
+            }
+            if u32::try_from(*v).is_err() {
+                return Err(Error(format!("flags.toml `{}`: {n} = {v:#x} does not fit the u32 fields it describes", t.name)));
+            }
+            if !consts.insert(ident::flag_const_name(n, &t.strip)) {
+                return Err(Error(format!("flags.toml `{}`: two entries make the constant name of `{n}`", t.name)));
+            }
+        }
+    }
+    for e in &model.kernel_enums {
+        if !types.insert(e.type_name.clone()) {
+            return Err(Error(format!("{}: type `{}` is defined twice", e.table, e.type_name)));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut values = std::collections::BTreeSet::new();
+        for (v, n) in &e.values {
+            if !ident::is_const_ident(&ident::kernel_const_name(n)) {
+                return Err(Error(format!("{}: `{n}` does not make a constant name", e.table)));
+            }
+            if u32::try_from(*v).is_err() {
+                return Err(Error(format!("{}: {n} = {v} does not fit u32", e.table)));
+            }
+            if !names.insert(n.clone()) || !values.insert(*v) {
+                return Err(Error(format!("{}: `{n}` = {v} repeats a name or a value", e.table)));
+            }
+        }
+    }
+    let mut files = std::collections::BTreeSet::new();
+    for p in model.kinds.iter().flat_map(|k| &k.files).chain(model.raw_kinds.iter().flat_map(|r| &r.files)) {
+        if !files.insert(p.const_name.clone()) {
+            return Err(Error(format!(
+                "kinds.toml: two file patterns make the constant `{}` (the second is `{}`): name one with {{ pattern = \"...\", name = \"...\" }}",
+                p.const_name, p.pattern
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn resolve_message(model: &Model, proto_name: &str, kind: &str) -> Result<String, Error> {
@@ -290,26 +391,42 @@ struct Magics {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct KindToml {
     name: String,
     magic: u32,
     head: String,
     message: String,
-    files: Vec<String>,
+    files: Vec<FileSpec>,
     payload: String,
     aux: Option<String>,
     status: String,
+    entries: Option<String>,
     crit: bool,
 }
 
+/// A file pattern, optionally with the name of its constant.
 #[derive(Deserialize)]
-struct RawToml {
-    name: String,
-    files: Vec<String>,
+#[serde(untagged)]
+enum FileSpec {
+    Pattern(String),
+    Named { pattern: String, name: String },
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToml {
+    name: String,
+    files: Vec<FileSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FlagToml {
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default)]
+    strip: Vec<String>,
     source: String,
     entries: Vec<(String, u64)>,
     #[serde(default)]
@@ -317,9 +434,25 @@ struct FlagToml {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DictToml {
+    #[serde(rename = "type")]
+    type_name: Option<String>,
     source: String,
     entries: Vec<(u64, String)>,
+    #[serde(default)]
+    also_named: Vec<(u64, String)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KernelToml {
+    #[serde(rename = "type")]
+    type_name: String,
+    source: String,
+    entries: Vec<(u64, String)>,
+    /// `"hex"`: values without a name display as hex.
+    display: Option<String>,
 }
 
 struct Facts {
@@ -329,6 +462,7 @@ struct Facts {
     raw: Vec<RawToml>,
     flags: Vec<FlagTable>,
     dicts: Vec<DictTable>,
+    kernel: Vec<KernelEnum>,
 }
 
 fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
@@ -342,22 +476,61 @@ fn load_facts(dir: &Path) -> Result<Facts, Error> {
     // file order, which is output order.
     let flags: BTreeMap<String, FlagToml> = read_toml(&dir.join("flags.toml"))?;
     let dicts: BTreeMap<String, BTreeMap<String, DictToml>> = read_toml(&dir.join("dicts.toml"))?;
+    let kernel_path = dir.join("kernel.toml");
+    let kernel_tables: BTreeMap<String, KernelToml> = read_toml(&kernel_path)?;
+    let dicts: Vec<DictTable> = dicts
+        .into_iter()
+        .flat_map(|(dict, fields)| {
+            fields.into_iter().map(move |(field, t)| DictTable {
+                dict: dict.clone(),
+                field,
+                source: t.source,
+                entries: t.entries,
+                type_name: t.type_name,
+                also_named: t.also_named,
+            })
+        })
+        .collect();
+    let mut kernel = Vec::new();
+    for (table, t) in kernel_tables {
+        let display_hex = match t.display.as_deref() {
+            None | Some("decimal") => false,
+            Some("hex") => true,
+            Some(other) => return Err(Error(format!("{}: [{table}]: unknown display `{other}` (decimal or hex)", kernel_path.display()))),
+        };
+        kernel.push(KernelEnum { table: format!("kernel.toml [{table}]"), type_name: t.type_name, source: t.source, values: t.entries, display_hex });
+    }
+    // Dict tables that name a type are enums too: crit's names, lower-cased as our reports print
+    // them, plus the values crit has no name for.
+    for d in &dicts {
+        if let Some(type_name) = &d.type_name {
+            let values = d.entries.iter().chain(&d.also_named).map(|(v, n)| (*v, n.to_ascii_lowercase())).collect();
+            kernel.push(KernelEnum {
+                table: format!("dicts.toml [\"{}\".{}]", d.dict, d.field),
+                type_name: type_name.clone(),
+                source: d.source.clone(),
+                values,
+                display_hex: false,
+            });
+        }
+    }
     Ok(Facts {
         magics: kinds.magics,
         payloads: kinds.payloads,
         kind: kinds.kind,
         raw: kinds.raw,
-        flags: flags.into_iter().map(|(name, t)| FlagTable { name, source: t.source, entries: t.entries, also_valid: t.also_valid }).collect(),
-        dicts: dicts
+        flags: flags
             .into_iter()
-            .flat_map(|(dict, fields)| {
-                fields.into_iter().map(move |(field, t)| DictTable {
-                    dict: dict.clone(),
-                    field,
-                    source: t.source,
-                    entries: t.entries,
-                })
+            .map(|(name, t)| FlagTable {
+                name,
+                type_name: t.type_name,
+                strip: t.strip,
+                source: t.source,
+                entries: t.entries,
+                also_valid: t.also_valid,
             })
             .collect(),
+        dicts,
+        kernel,
     })
 }

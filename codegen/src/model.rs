@@ -19,6 +19,9 @@ pub struct Model {
     pub payloads: BTreeMap<String, String>,
     pub flag_tables: Vec<FlagTable>,
     pub dict_tables: Vec<DictTable>,
+    /// Open enums of kernel and CRIU constants: `proto/kernel.toml`, then the dict tables that
+    /// name a `type`.
+    pub kernel_enums: Vec<KernelEnum>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,12 +146,44 @@ pub struct Kind {
     pub head: Head,
     /// Rust name of the entry message.
     pub message: String,
-    pub files: Vec<String>,
+    pub files: Vec<FilePattern>,
     pub payload: String,
     /// Rust name of the payload's other message (pagemap head, ghost chunk, ipc msg).
     pub aux: Option<String>,
-    pub status: String,
+    pub status: Status,
+    pub entries: Entries,
     pub crit: bool,
+}
+
+/// A file-name pattern and the name of its generated constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePattern {
+    /// printf-style, from `criu/image-desc.c`: `core-%u.img`.
+    pub pattern: String,
+    /// Constant name: `CORE`, `PAGEMAP_SHMEM` (derived from the pattern unless the TOML names it).
+    pub const_name: String,
+}
+
+/// `status` of a kind in `kinds.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `W`: written by CRIU 4.2's dump.
+    Written,
+    /// `L`: legacy, read by restore of old images only.
+    Legacy,
+    /// `S`: a service image (stats, irmap cache).
+    Service,
+}
+
+/// How many entries an image of a kind holds (`entries` in `kinds.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entries {
+    /// Exactly one: CRIU writes one and restore reads only the first.
+    One,
+    /// At most one: restore reads one, and an empty image means "nothing to restore".
+    AtMostOne,
+    /// Any number.
+    Many,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,12 +196,16 @@ pub enum Head {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawKind {
     pub name: String,
-    pub files: Vec<String>,
+    pub files: Vec<FilePattern>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlagTable {
     pub name: String,
+    /// Rust name of the bit-flag newtype, e.g. `VmaStatus`.
+    pub type_name: String,
+    /// Prefixes stripped from entry names to make constant names (`VMA_AREA_STACK` → `STACK`).
+    pub strip: Vec<String>,
     pub source: String,
     pub entries: Vec<(String, u64)>,
     /// Bits that are valid in the field but that crit prints as a hex remainder (validators accept
@@ -182,6 +221,25 @@ pub struct DictTable {
     pub field: String,
     pub source: String,
     pub entries: Vec<(u64, String)>,
+    /// Rust name of the open enum generated from this table, if any.
+    pub type_name: Option<String>,
+    /// Values the kernel names and crit does not (JSON keeps printing their number; the enum
+    /// names them).
+    pub also_named: Vec<(u64, String)>,
+}
+
+/// An open enum of kernel or CRIU constants (`proto/kernel.toml`, or a dict table with a `type`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelEnum {
+    /// The TOML table, e.g. `task_state` or `sk.family`.
+    pub table: String,
+    /// Rust name, e.g. `TaskState`.
+    pub type_name: String,
+    pub source: String,
+    /// In declaration order: (value, name as our reports print it, lower-case).
+    pub values: Vec<(u64, String)>,
+    /// `Display` of a value without a name: hex (`0x88cc`) instead of decimal.
+    pub display_hex: bool,
 }
 
 impl Model {

@@ -11,5 +11,8 @@ pub mod support;
 #[path = "gen/mod.rs"]
 pub mod schema;
 
-pub use schema::{owned, view};
+pub use schema::{flags, kernel, kinds, owned, view};
+pub use support::files::FilePattern;
+pub use support::flags::{FlagName, FlagNames};
+pub use support::kind::KindEntry;
 pub use support::{DecodeError, DecodeErrorKind, EncodeError, UnknownFields};

@@ -31,12 +31,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
+use criu_image_proto::schema::kinds::{Entries, files};
 pub use criu_image_proto::support::fields::Severity;
 use criu_image_proto::view;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::image::{self, Head, Image, Kind, Role, kind_by_name, raw_kind_by_name};
-use crate::model::bits::status as vma_status;
+use criu_image_proto::flags::VmaStatus;
 use crate::model::files::{MemfdInode, load_memfd_inodes};
 use crate::model::read::typed_image;
 use crate::model::{FileKind, FileTable, PageIndex, Process, Remap, Unreadable};
@@ -192,7 +193,7 @@ impl Checker<'_, '_> {
                 &empty
             }
         };
-        if !self.files_broken && files.is_absent() && procs.iter().any(|p| p.state().is_some_and(|s| s.has_resources())) {
+        if !self.files_broken && files.is_absent() && procs.iter().any(|p| p.state().is_some_and(crate::model::has_resources)) {
             // One error, not one per file reference (CRIU's restore opens files.img first and
             // fails on its absence: `prepare_files`).
             self.error("files.img", None, "", "missing: the tasks' open files, cwd, root and file mappings cannot be restored".into());
@@ -312,10 +313,11 @@ impl Checker<'_, '_> {
                     self.out.push(Diagnostic { severity: f.severity, file: name.to_string(), entry: Some(e.index), field, message: f.message });
                 }
             }
-            let single = matches!(img.kind, Kind::Inventory | Kind::Core | Kind::Mm | Kind::Ids | Kind::Fs);
-            if n == 0 && single && !broken {
+            // CRIU reads these with pb_read_one (kinds.toml `entries`).
+            let entries = img.kind.info().entries;
+            if n == 0 && entries == Entries::One && !broken {
                 self.error(name, None, "", "has no entry".into());
-            } else if n > 1 && single {
+            } else if n > 1 && entries != Entries::Many {
                 self.warning(name, Some(1), "", format!("{n} entries where CRIU writes and reads one"));
             }
         }
@@ -364,7 +366,7 @@ impl Checker<'_, '_> {
                 self.error(P, Some(entry), "ppid", format!("parent {} of task {pid} is not in the tree", t.ppid()));
             }
             // The main thread's core says what the task is.
-            let core_name = format!("core-{pid}.img");
+            let core_name = files::CORE.name(pid.into());
             let state = match t.core() {
                 Ok(Some(core)) => {
                     self.referenced.insert(core_name.clone());
@@ -402,7 +404,7 @@ impl Checker<'_, '_> {
                     if tid == pid {
                         continue;
                     }
-                    let name = format!("core-{tid}.img");
+                    let name = files::CORE.name(tid.into());
                     if self.ckpt.contains(&name) {
                         self.referenced.insert(name);
                     } else {
@@ -410,7 +412,7 @@ impl Checker<'_, '_> {
                     }
                 }
             }
-            let live = state.is_some_and(|s| s.has_resources());
+            let live = state.is_some_and(crate::model::has_resources);
             self.task_images(t, files, live, &mut fdinfo_done);
         }
     }
@@ -423,7 +425,7 @@ impl Checker<'_, '_> {
             }
         };
         // ids → fdinfo → files
-        let ids_name = format!("ids-{pid}.img");
+        let ids_name = files::IDS.name(pid.into());
         let ids = match t.ids() {
             Ok(Some(ids)) => {
                 self.referenced.insert(ids_name.clone());
@@ -449,7 +451,7 @@ impl Checker<'_, '_> {
             self.referenced.insert(fdinfo);
         }
         // fs
-        let fs_name = format!("fs-{pid}.img");
+        let fs_name = files::FS.name(pid.into());
         match t.fs() {
             Ok(Some(fs)) => {
                 self.referenced.insert(fs_name.clone());
@@ -460,7 +462,7 @@ impl Checker<'_, '_> {
             Err(_) => {}
         }
         // mm and pagemap
-        let mm_name = format!("mm-{pid}.img");
+        let mm_name = files::MM.name(pid.into());
         let vmas = match t.mm() {
             Ok(Some(mm)) => {
                 self.referenced.insert(mm_name.clone());
@@ -473,7 +475,7 @@ impl Checker<'_, '_> {
             }
             Err(_) => None,
         };
-        let pm_name = format!("pagemap-{pid}.img");
+        let pm_name = files::PAGEMAP.name(pid.into());
         match t.pagemap() {
             Ok(Some(pm)) => {
                 self.referenced.insert(pm_name.clone());
@@ -561,7 +563,7 @@ impl Checker<'_, '_> {
             prev_end = prev_end.max(end);
             ranges.push((start, end));
             let (st, shmid) = (v.status, v.shmid);
-            if st & vma_status::MEMFD != 0 {
+            if st.contains(VmaStatus::MEMFD) {
                 // shmid is the memfd file's id; its inode names the shared-memory pagemap.
                 let id = u32::try_from(shmid).unwrap_or(u32::MAX);
                 match files.get(id).map(|f| &f.kind) {
@@ -573,13 +575,13 @@ impl Checker<'_, '_> {
                     }
                     _ => self.error(name, Some(0), &field("shmid"), format!("memfd mapping: file id {shmid} is not a memfd in files.img")),
                 }
-            } else if st & vma_status::SYSVIPC != 0 {
+            } else if st.contains(VmaStatus::SYSVIPC) {
                 if !self.sysv.contains_key(&shmid) {
                     self.warning(name, Some(0), &field("shmid"), format!("SysV shared memory {shmid} is in no ipcns-shm image"));
                 }
-            } else if st & vma_status::ANON_SHARED != 0 {
+            } else if st.contains(VmaStatus::ANON_SHARED) {
                 self.want_shmem_pagemap(name, Some(0), &field("shmid"), shmid, "shared anonymous mapping");
-            } else if st & (vma_status::FILE_PRIVATE | vma_status::FILE_SHARED) != 0 {
+            } else if st.intersects(VmaStatus::FILE_PRIVATE | VmaStatus::FILE_SHARED) {
                 let id = u32::try_from(shmid).unwrap_or(u32::MAX);
                 self.want_reg(files, name, Some(0), &field("shmid"), id);
             }
@@ -589,7 +591,7 @@ impl Checker<'_, '_> {
     }
 
     fn want_shmem_pagemap(&mut self, file: &str, entry: Option<usize>, field: &str, shmid: u64, what: &str) {
-        let pm = format!("pagemap-shmem-{shmid}.img");
+        let pm = files::PAGEMAP_SHMEM.name(shmid);
         if !self.ckpt.contains(&pm) {
             self.error(file, entry, field, format!("{what}: shared memory {shmid} has no {pm}"));
         }
@@ -729,12 +731,9 @@ impl Checker<'_, '_> {
         }
         // Every shared-memory pagemap, checked like a task's (bounded by the segment size when
         // known: anonymous shared mappings are bounded by their VMAs, which may be several).
-        let names: Vec<String> = self.ckpt.names().filter(|n| n.starts_with("pagemap-shmem-")).map(str::to_string).collect();
+        let names: Vec<String> = self.ckpt.names().filter(|n| files::PAGEMAP_SHMEM.matches(n)).map(str::to_string).collect();
         for name in names {
-            let Some(shmid) = name.strip_prefix("pagemap-shmem-").and_then(|r| r.strip_suffix(".img")).and_then(|s| s.parse::<u64>().ok())
-            else {
-                continue;
-            };
+            let Some(shmid) = files::PAGEMAP_SHMEM.id(&name) else { continue };
             // An unreadable one was reported in pass 1.
             if let Ok(Some(pm)) = self.ckpt.shmem_pagemap(shmid) {
                 let bounds = sizes.get(&shmid).map_or(Bounds::Unknown, |&s| Bounds::Size(s));
@@ -753,7 +752,7 @@ impl Checker<'_, '_> {
             self.want_reg(files, R, i, "orig_id", r.orig_id());
             match crate::model::files::remap_of(&r, e.index) {
                 Some(Remap::Ghost { ghost_id, .. }) => {
-                    let ghost = format!("ghost-file-{ghost_id:x}.img");
+                    let ghost = files::GHOST_FILE.name(ghost_id.into());
                     if !self.ckpt.contains(&ghost) {
                         self.error(R, i, "remap_id", format!("ghost remap of file {}: {ghost} is missing", r.orig_id()));
                     }
@@ -812,27 +811,30 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// Images that no task, file or remap refers to.
+    /// Images that no task, file or remap refers to (CRIU's restore opens images by the names
+    /// the tree and the file table give; others it never reads).
     fn orphans(&mut self, tids: &HashSet<u32>) {
         let names: Vec<String> = self.ckpt.names().map(str::to_string).collect();
-        let per_task = ["core-", "ids-", "fs-", "mm-", "pagemap-", "fdinfo-", "pages-", "ghost-file-", "pagemap-shmem-"];
+        let per_task = [files::CORE, files::IDS, files::FS, files::MM, files::PAGEMAP];
         for name in names {
             if self.referenced.contains(&name) {
                 continue;
             }
-            let Some(prefix) = per_task.iter().rev().find(|p| name.starts_with(*p)) else { continue };
-            let what = match *prefix {
-                "core-" | "ids-" | "fs-" | "mm-" | "pagemap-" => {
-                    let n = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(".img")).and_then(|s| s.parse::<u32>().ok());
-                    match n {
-                        Some(n) if !tids.contains(&n) => format!("{n} is not a task or thread of pstree.img"),
-                        _ => continue,
-                    }
+            let what = if let Some(id) = per_task.iter().find_map(|p| p.id(&name)) {
+                match u32::try_from(id) {
+                    Ok(n) if tids.contains(&n) => continue,
+                    _ => format!("{id} is not a task or thread of pstree.img"),
                 }
-                "pages-" => "no pagemap refers to it".into(),
-                "ghost-file-" => "no remap in remap-fpath.img refers to it".into(),
-                "pagemap-shmem-" => "no mapping, memfd or SysV segment refers to it".into(),
-                _ => "no task refers to it".into(),
+            } else if files::PAGES.matches(&name) {
+                "no pagemap refers to it".into()
+            } else if files::GHOST_FILE.matches(&name) {
+                "no remap in remap-fpath.img refers to it".into()
+            } else if files::PAGEMAP_SHMEM.matches(&name) {
+                "no mapping, memfd or SysV segment refers to it".into()
+            } else if files::FDINFO.matches(&name) {
+                "no task refers to it".into()
+            } else {
+                continue;
             };
             self.notice(&name, None, "", format!("not used: {what}; CRIU ignores it"));
         }

@@ -22,18 +22,18 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use criu_image_proto::schema::enums::FdTypes;
-use criu_image_proto::schema::tables;
-use criu_image_proto::support::json::{self as pjson, JsonWriter};
+use criu_image_proto::schema::kinds::files as names;
+use criu_image_proto::support::json::JsonWriter;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 pub use crate::model::Problem;
-use crate::model::bits::status as vma_status;
-use crate::model::{File, FileKind, FileTable, Socket, TaskState, Vma};
+use criu_image_proto::flags::{MapFlags, Prot, VmaStatus};
+use criu_image_proto::kernel::{IpProto, SocketFamily, SocketType, TaskState};
+
+use crate::model::{FileKind, FileTable, Socket, Vma};
 
 pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
-/// `MAP_GROWSDOWN` in `vma_entry.flags`.
-const MAP_GROWSDOWN: u32 = 0x100;
 
 /// A view's rows and what it could not show.
 #[derive(Debug)]
@@ -237,7 +237,7 @@ pub fn ps(ckpt: &Checkpoint) -> Result<Report<PsRow<'_>>, CheckpointError> {
             let core = match p.core() {
                 Ok(Some(core)) => Some(core),
                 Ok(None) => {
-                    problems.push(Problem::new(format!("core-{}.img", p.pid()), "missing: the command name is unknown"));
+                    problems.push(Problem::new(names::CORE.name(p.pid().into()), "missing: the command name is unknown"));
                     None
                 }
                 Err(e) => {
@@ -505,8 +505,8 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask>, CheckpointError> {
             problems.push(Problem::from_error(&e));
             None
         });
-        if ids.is_none() && !ckpt.contains(&format!("ids-{}.img", p.pid())) {
-            problems.push(Problem::new(format!("ids-{}.img", p.pid()), "missing: open files are looked up by pid"));
+        if ids.is_none() && !ckpt.contains(&names::IDS.name(p.pid().into())) {
+            problems.push(Problem::new(names::IDS.name(p.pid().into()), "missing: open files are looked up by pid"));
         }
         let mut fds = Vec::new();
         match p.fds() {
@@ -525,7 +525,7 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask>, CheckpointError> {
                 cwd = Some(reg_path(files, fs.cwd_id).to_vec());
                 root = Some(reg_path(files, fs.root_id).to_vec());
             }
-            Ok(None) => problems.push(Problem::new(format!("fs-{}.img", p.pid()), "missing: cwd and root are unknown")),
+            Ok(None) => problems.push(Problem::new(names::FS.name(p.pid().into()), "missing: cwd and root are unknown")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
         tasks.push(FdsTask { pid: p.pid(), files_id: ids.map(|i| i.files_id), fds, cwd, root });
@@ -636,29 +636,31 @@ pub enum VmaKind {
 }
 
 impl VmaKind {
-    pub fn of(status: u32, flags: u32) -> VmaKind {
-        use vma_status as s;
-        if status & s::SYSVIPC != 0 {
+    /// crit's classification of a VMA (`crit/crit/__main__.py`'s precedence).
+    pub fn of(status: VmaStatus, flags: MapFlags) -> VmaKind {
+        type S = VmaStatus;
+        if status.contains(S::SYSVIPC) {
             VmaKind::SysvIpc
-        } else if status & s::ANON_SHARED != 0 {
+        } else if status.contains(S::ANON_SHARED) {
             VmaKind::Shmem
-        } else if status & s::SOCKET != 0 {
+        } else if status.contains(S::SOCKET) {
             VmaKind::Packet
-        } else if status & (s::FILE_PRIVATE | s::FILE_SHARED) != 0 {
+        } else if status.intersects(S::FILE_PRIVATE | S::FILE_SHARED) {
             VmaKind::File
-        } else if status & s::STACK != 0 {
+        } else if status.contains(S::STACK) {
             VmaKind::Stack
-        } else if status & s::VSYSCALL != 0 {
+        } else if status.contains(S::VSYSCALL) {
             VmaKind::Vsyscall
-        } else if status & s::VDSO != 0 {
+        } else if status.contains(S::VDSO) {
             VmaKind::Vdso
-        } else if flags & MAP_GROWSDOWN != 0 {
+        } else if flags.contains(MapFlags::GROWSDOWN) {
             VmaKind::GrowsDown
         } else {
             VmaKind::Anon
         }
     }
 
+    /// The kind's name in the JSON form.
     pub fn name(self) -> &'static str {
         match self {
             VmaKind::SysvIpc => "sysvipc",
@@ -674,16 +676,24 @@ impl VmaKind {
     }
 }
 
-/// One VMA of a task.
+/// One VMA of a task, as crit shows it.
 #[derive(Clone, Debug)]
 pub struct VmaRow<'a> {
+    /// First address.
     pub start: u64,
+    /// One past the last.
     pub end: u64,
+    /// File or shared-memory offset.
     pub pgoff: u64,
+    /// The image's `shmid`.
     pub shmid: u64,
-    pub prot: u32,
-    pub flags: u32,
-    pub status: u32,
+    /// `PROT_*`.
+    pub prot: Prot,
+    /// `MAP_*`.
+    pub flags: MapFlags,
+    /// CRIU's `VMA_*` status.
+    pub status: VmaStatus,
+    /// crit's classification.
     pub kind: VmaKind,
     /// For [`VmaKind::File`]: the file's path, or `unknown path`.
     pub path: Option<&'a [u8]>,
@@ -692,20 +702,18 @@ pub struct VmaRow<'a> {
 impl VmaRow<'_> {
     /// `rwx` with `-` for each missing permission.
     pub fn prot_text(&self) -> [u8; 3] {
-        [
-            if self.prot & 1 != 0 { b'r' } else { b'-' },
-            if self.prot & 2 != 0 { b'w' } else { b'-' },
-            if self.prot & 4 != 0 { b'x' } else { b'-' },
-        ]
+        let b = |bit, c| if self.prot.contains(bit) { c } else { b'-' };
+        [b(Prot::READ, b'r'), b(Prot::WRITE, b'w'), b(Prot::EXEC, b'x')]
     }
     /// Whether the file mapping is shared.
     pub fn shared(&self) -> bool {
-        self.status & vma_status::FILE_SHARED != 0
+        self.status.contains(VmaStatus::FILE_SHARED)
     }
     /// Whether CRIU restores it as a regular VMA (crit marks the others with `*`).
     pub fn regular(&self) -> bool {
-        self.status & vma_status::REGULAR != 0
+        self.status.contains(VmaStatus::REGULAR)
     }
+    /// Pages mapped.
     pub fn pages(&self) -> u64 {
         self.end.saturating_sub(self.start) / PAGE_SIZE
     }
@@ -749,7 +757,7 @@ pub fn mems(ckpt: &Checkpoint) -> Result<Report<MemsTask<'_>>, CheckpointError> 
         let (exe, vmas) = match p.mm() {
             Ok(Some(mm)) => (Some(reg_path(files, mm.info.exe_file_id)), vma_rows(&mm.vmas, files)),
             Ok(None) => {
-                problems.push(Problem::new(format!("mm-{}.img", p.pid()), "missing: no memory map"));
+                problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: no memory map"));
                 (None, Vec::new())
             }
             Err(e) => {
@@ -873,9 +881,9 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
             w.key("shmid");
             w.u64(v.shmid);
             w.key("flags");
-            w.u64(v.flags.into());
+            w.u64(v.flags.0.into());
             w.key("status");
-            w.u64(v.status.into());
+            w.u64(v.status.0.into());
             w.end_object();
         }
         w.end_array();
@@ -937,7 +945,7 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
         let vmas = match p.mm() {
             Ok(Some(mm)) => vma_rows(&mm.vmas, files),
             Ok(None) => {
-                problems.push(Problem::new(format!("mm-{}.img", p.pid()), "missing: pages are shown without VMAs"));
+                problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: pages are shown without VMAs"));
                 Vec::new()
             }
             Err(e) => {
@@ -971,7 +979,7 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
                     pages.push(RssRow { entry: r.entry, vaddr, nr_pages: r.nr_pages, flags: r.flags, vmas: over });
                 }
             }
-            Ok(None) => problems.push(Problem::new(format!("pagemap-{}.img", p.pid()), "missing: no pages")),
+            Ok(None) => problems.push(Problem::new(names::PAGEMAP.name(p.pid().into()), "missing: no pages")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
         tasks.push(RssTask { pid: p.pid(), vmas, pages });
@@ -1022,14 +1030,11 @@ pub fn write_rss_text(tasks: &[RssTask<'_>], out: &mut dyn Write) -> io::Result<
 
 fn pe_flag_names(w: &mut JsonWriter, flags: u32) {
     w.begin_array();
-    for (name, bit) in tables::PMAP_FLAGS {
-        if u64::from(flags) & bit != 0 {
-            w.str(name.trim_start_matches("PE_"));
+    for name in criu_image_proto::flags::PageFlags(flags).names() {
+        match name {
+            criu_image_proto::FlagName::Name(n) => w.str(n.trim_start_matches("PE_")),
+            criu_image_proto::FlagName::Bits(rest) => w.str(&format!("{rest:#x}")),
         }
-    }
-    let rest = u64::from(flags) & !tables::PMAP_FLAGS.iter().fold(0, |a, (_, b)| a | b);
-    if rest != 0 {
-        w.str(&format!("{rest:#x}"));
     }
     w.end_array();
 }
@@ -1102,120 +1107,29 @@ pub fn write_rss_json(report: &Report<RssTask<'_>>, out: &mut dyn Write) -> io::
 // ---------------------------------------------------------------------------------------------
 // sockets
 
-/// What a socket is, with its addresses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SocketInfo {
-    Unix {
-        /// `stream`, `dgram`, `seqpacket`, or the number.
-        type_: String,
-        state: String,
-        ino: u32,
-        /// The peer's inode, 0 when unconnected.
-        peer: u32,
-        /// The bound name, raw (abstract names start with a NUL byte).
-        name: Vec<u8>,
-    },
-    Inet {
-        /// `tcp`, `udp`, `udplite`, `raw`, or the protocol number.
-        proto: String,
-        /// 4 or 6.
-        version: u8,
-        state: String,
-        src: String,
-        src_port: u32,
-        dst: String,
-        dst_port: u32,
-    },
-    Netlink {
-        /// `route`, `audit`, ..., or the number.
-        protocol: String,
-        portid: u32,
-        groups: Vec<u32>,
-        dst_portid: u32,
-        dst_group: u32,
-    },
-    Packet {
-        /// `dgram`, `raw`, or the number.
-        type_: String,
-        /// The ethertype in host order (`protocol` is stored in network order).
-        protocol: u16,
-        ifindex: u32,
-    },
-}
-
 /// One socket fd of a task.
 #[derive(Clone, Debug)]
-pub struct SocketRow {
+pub struct SocketRow<'c> {
+    /// The fd number.
     pub fd: u32,
+    /// The file id.
     pub id: u32,
-    pub info: SocketInfo,
+    /// The socket, from the model.
+    pub socket: &'c Socket,
 }
 
 /// A task's sockets.
 #[derive(Clone, Debug)]
-pub struct SocketsTask {
+pub struct SocketsTask<'c> {
+    /// The task.
     pub pid: u32,
-    pub sockets: Vec<SocketRow>,
-}
-
-fn dict(table: &pjson::DictTable, v: u32) -> String {
-    table.iter().find(|(k, _)| *k == u64::from(v)).map_or_else(|| v.to_string(), |(_, n)| n.to_ascii_lowercase())
-}
-
-fn netlink_protocol(p: u32) -> String {
-    const NAMES: [&str; 23] = [
-        "route", "unused", "usersock", "firewall", "sock_diag", "nflog", "xfrm", "selinux", "iscsi", "audit",
-        "fib_lookup", "connector", "netfilter", "ip6_fw", "dnrtmsg", "kobject_uevent", "generic", "", "scsitransport",
-        "ecryptfs", "rdma", "crypto", "smc",
-    ];
-    match NAMES.get(p as usize) {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => p.to_string(),
-    }
-}
-
-fn socket_info(f: &File) -> Option<SocketInfo> {
-    let FileKind::Socket(sk) = &f.kind else { return None };
-    Some(match sk {
-        Socket::Unix(u) => SocketInfo::Unix {
-            type_: dict(tables::DICT_SK_TYPE, u.type_),
-            state: dict(tables::DICT_SK_STATE, u.state),
-            ino: u.ino,
-            peer: u.peer,
-            name: u.name.clone(),
-        },
-        Socket::Inet(i) => {
-            let addr = |a: Option<std::net::IpAddr>| a.map_or_else(|| "?".to_string(), |a| a.to_string());
-            // SOCK_RAW sockets carry the IP protocol they see, not a transport.
-            let proto = match (i.type_, i.proto) {
-                (3, 0) => "raw".to_string(),
-                (3, p) => format!("raw:{p}"),
-                (_, p) => dict(tables::DICT_SK_PROTO, p),
-            };
-            SocketInfo::Inet {
-                proto,
-                version: if i.family == 10 { 6 } else { 4 },
-                state: dict(tables::DICT_SK_STATE, i.state),
-                src: addr(i.src),
-                src_port: i.src_port,
-                dst: addr(i.dst),
-                dst_port: i.dst_port,
-            }
-        }
-        Socket::Netlink(n) => SocketInfo::Netlink {
-            protocol: netlink_protocol(n.protocol),
-            portid: n.portid,
-            groups: n.groups.clone(),
-            dst_portid: n.dst_portid,
-            dst_group: n.dst_group,
-        },
-        Socket::Packet(p) => SocketInfo::Packet { type_: dict(tables::DICT_SK_TYPE, p.type_), protocol: p.protocol, ifindex: p.ifindex },
-    })
+    /// Its socket fds in fd-table order.
+    pub sockets: Vec<SocketRow<'c>>,
 }
 
 /// Sockets' extra view (after checkpointctl): each task's unix, inet, netlink and packet socket
 /// fds with addresses, ports and state, in `pstree.img` order.
-pub fn sockets(ckpt: &Checkpoint) -> Result<Report<SocketsTask>, CheckpointError> {
+pub fn sockets(ckpt: &Checkpoint) -> Result<Report<SocketsTask<'_>>, CheckpointError> {
     let procs = ckpt.processes()?;
     let mut problems = Vec::new();
     let files = file_table(ckpt, &mut problems)?;
@@ -1232,9 +1146,9 @@ pub fn sockets(ckpt: &Checkpoint) -> Result<Report<SocketsTask>, CheckpointError
                     if !matches!(e.type_, FdTypes::UNIXSK | FdTypes::INETSK | FdTypes::NETLINKSK | FdTypes::PACKETSK) {
                         continue;
                     }
-                    match files.get(e.id).and_then(socket_info) {
-                        Some(info) => sockets.push(SocketRow { fd: e.fd, id: e.id, info }),
-                        None => problems.push(Problem::new(name.clone(), format!("fd {}: socket {} is not in files.img", e.fd, e.id))),
+                    match files.get(e.id).map(|f| &f.kind) {
+                        Some(FileKind::Socket(socket)) => sockets.push(SocketRow { fd: e.fd, id: e.id, socket }),
+                        _ => problems.push(Problem::new(name.clone(), format!("fd {}: socket {} is not in files.img", e.fd, e.id))),
                     }
                 }
             }
@@ -1249,12 +1163,8 @@ pub fn sockets(ckpt: &Checkpoint) -> Result<Report<SocketsTask>, CheckpointError
 /// A unix socket name for display: abstract names (leading NUL) start with `@`, the terminating
 /// NUL that bound paths carry is dropped, other unprintable bytes are `\xNN`.
 pub fn unix_name_text(name: &[u8]) -> String {
-    let (prefix, rest) = match name.split_first() {
-        Some((0, rest)) => ("@", rest),
-        _ => ("", name),
-    };
-    let rest = if prefix.is_empty() { rest.strip_suffix(b"\0").unwrap_or(rest) } else { rest };
-    let mut s = String::from(prefix);
+    let (abstract_, rest) = unix_name(name);
+    let mut s = String::from(if abstract_ { "@" } else { "" });
     for chunk in rest.utf8_chunks() {
         for c in chunk.valid().chars() {
             if c.is_control() {
@@ -1270,66 +1180,86 @@ pub fn unix_name_text(name: &[u8]) -> String {
     s
 }
 
-fn endpoint(addr: &str, port: u32, v6: bool) -> String {
-    if v6 { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }
+/// A unix socket's name as `(abstract, name)`: without the leading NUL of an abstract name, and
+/// without the terminating NUL a bound path carries in the image.
+pub fn unix_name(name: &[u8]) -> (bool, &[u8]) {
+    match name.split_first() {
+        Some((0, rest)) => (true, rest),
+        _ => (false, name.strip_suffix(b"\0").unwrap_or(name)),
+    }
 }
 
-impl SocketInfo {
-    /// One-line description, e.g. `tcp listen 127.0.0.1:5555`,
-    /// `unix stream established ino 35728 peer 35729 /run/x.sock`.
-    pub fn text(&self) -> String {
-        match self {
-            SocketInfo::Unix { type_, state, ino, peer, name } => {
-                let mut s = format!("unix {type_} {state} ino {ino}");
-                if *peer != 0 {
-                    s.push_str(&format!(" peer {peer}"));
-                }
-                if !name.is_empty() {
-                    s.push(' ');
-                    s.push_str(&unix_name_text(name));
-                }
-                s
+fn endpoint(addr: Option<std::net::IpAddr>, port: u32) -> String {
+    match addr {
+        Some(std::net::IpAddr::V6(a)) => format!("[{a}]:{port}"),
+        Some(a) => format!("{a}:{port}"),
+        None => format!("?:{port}"),
+    }
+}
+
+/// An inet socket's protocol for display: the transport, or for `SOCK_RAW` sockets (which carry
+/// the IP protocol they see, not a transport) `raw` or `raw:<protocol>`.
+fn inet_proto(i: &crate::model::files::InetSocket) -> String {
+    match (i.type_, i.proto) {
+        (SocketType::RAW, IpProto(0)) => "raw".to_string(),
+        (SocketType::RAW, p) => format!("raw:{}", p.0),
+        (_, p) => p.to_string(),
+    }
+}
+
+fn is_unspecified(a: Option<std::net::IpAddr>) -> bool {
+    a.is_none_or(|a| a.is_unspecified())
+}
+
+/// One-line description of a socket, e.g. `tcp listen 127.0.0.1:5555`,
+/// `unix stream established ino 35728 peer 35729 /run/x.sock`.
+pub fn socket_text(socket: &Socket) -> String {
+    match socket {
+        Socket::Unix(u) => {
+            let mut s = format!("unix {} {} ino {}", u.type_, u.state, u.ino);
+            if u.peer != 0 {
+                s.push_str(&format!(" peer {}", u.peer));
             }
-            SocketInfo::Inet { proto, version, state, src, src_port, dst, dst_port } => {
-                let v6 = *version == 6;
-                let mut s = format!("{proto}{} {state} {}", if v6 { "6" } else { "" }, endpoint(src, *src_port, v6));
-                if *dst_port != 0 || (dst != "0.0.0.0" && dst != "::") {
-                    s.push_str(&format!(" -> {}", endpoint(dst, *dst_port, v6)));
-                }
-                s
+            if !u.name.is_empty() {
+                s.push(' ');
+                s.push_str(&unix_name_text(&u.name));
             }
-            SocketInfo::Netlink { protocol, portid, groups, dst_portid, dst_group } => {
-                let mut s = format!("netlink {protocol} portid {portid}");
-                let g: Vec<String> = groups.iter().filter(|&&g| g != 0).map(|g| format!("{g:#x}")).collect();
-                if !g.is_empty() {
-                    s.push_str(&format!(" groups {}", g.join(",")));
-                }
-                if *dst_portid != 0 || *dst_group != 0 {
-                    s.push_str(&format!(" -> {dst_portid}:{dst_group}"));
-                }
-                s
+            s
+        }
+        Socket::Inet(i) => {
+            let v6 = i.family == SocketFamily::INET6;
+            let mut s = format!("{}{} {} {}", inet_proto(i), if v6 { "6" } else { "" }, i.state, endpoint(i.src, i.src_port));
+            if i.dst_port != 0 || !is_unspecified(i.dst) {
+                s.push_str(&format!(" -> {}", endpoint(i.dst, i.dst_port)));
             }
-            SocketInfo::Packet { type_, protocol, ifindex } => {
-                let proto = match protocol {
-                    0x0003 => "all".to_string(),
-                    0x0800 => "ip".to_string(),
-                    0x0806 => "arp".to_string(),
-                    0x86dd => "ipv6".to_string(),
-                    p => format!("{p:#06x}"),
-                };
-                format!("packet {type_} {proto} ifindex {ifindex}")
+            s
+        }
+        Socket::Netlink(n) => {
+            let mut s = format!("netlink {} portid {}", n.protocol, n.portid);
+            let g: Vec<String> = n.groups.iter().filter(|&&g| g != 0).map(|g| format!("{g:#x}")).collect();
+            if !g.is_empty() {
+                s.push_str(&format!(" groups {}", g.join(",")));
             }
+            if n.dst_portid != 0 || n.dst_group != 0 {
+                s.push_str(&format!(" -> {}:{}", n.dst_portid, n.dst_group));
+            }
+            s
+        }
+        Socket::Packet(p) => {
+            let proto = p.protocol.name().map_or_else(|| format!("{:#06x}", p.protocol.0), str::to_string);
+            format!("packet {} {proto} ifindex {}", p.type_, p.ifindex)
         }
     }
 }
 
-/// Writes the sockets view: the pid, then `"\t%7d: %s"` per socket fd, like `fds`.
-pub fn write_sockets_text(tasks: &[SocketsTask], out: &mut dyn Write) -> io::Result<()> {
+/// Writes the sockets view: the pid of each task that has sockets, then `"\t%7d: %s"` per socket
+/// fd, like `fds`.
+pub fn write_sockets_text(tasks: &[SocketsTask<'_>], out: &mut dyn Write) -> io::Result<()> {
     let mut buf = Vec::new();
-    for t in tasks {
+    for t in tasks.iter().filter(|t| !t.sockets.is_empty()) {
         let _ = writeln!(buf, "{}", t.pid);
         for s in &t.sockets {
-            let _ = writeln!(buf, "\t{:7}: {}", s.fd, s.info.text());
+            let _ = writeln!(buf, "\t{:7}: {}", s.fd, socket_text(s.socket));
         }
     }
     out.write_all(&buf)
@@ -1342,17 +1272,19 @@ pub fn write_sockets_text(tasks: &[SocketsTask], out: &mut dyn Write) -> io::Res
 ///     {"fd": 3, "id": 16, "family": "inet", "proto": "tcp", "version": 4, "state": "listen",
 ///      "src": "127.0.0.1", "src_port": 5555, "dst": "0.0.0.0", "dst_port": 0},
 ///     {"fd": 11, "id": 30, "family": "unix", "type": "stream", "state": "established",
-///      "ino": 35728, "peer": 35729, "name": ""},
+///      "ino": 35728, "peer": 35729, "name": "/run/x.sock", "abstract": false},
 ///     {"fd": 28, "id": 43, "family": "netlink", "protocol": "route", "portid": 20321,
 ///      "groups": [], "dst_portid": 0, "dst_group": 0},
 ///     {"fd": 29, "id": 44, "family": "packet", "type": "dgram", "protocol": 3, "ifindex": 0}]}],
 ///  "problems": [...]}
 /// ```
 ///
-/// Names are lower-case (`state` of unix and inet sockets uses TCP's state names, as the kernel
-/// does); values without a name are numbers as strings. A unix `name` is the raw bound name
-/// (non-UTF-8 bytes as `\udcXX`), `protocol` of a packet socket the ethertype in host order.
-pub fn write_sockets_json(report: &Report<SocketsTask>, out: &mut dyn Write) -> io::Result<()> {
+/// Every task is listed, with an empty `sockets` array when it has none. Names are lower-case
+/// (`state` of unix and inet sockets uses TCP's state names, as the kernel does); values without
+/// a name are numbers as strings. A unix `name` is the bound name without the NUL that ends a
+/// path in the image and without the NUL that starts an abstract name (`abstract` says which;
+/// non-UTF-8 bytes as `\udcXX`); `protocol` of a packet socket is the ethertype in host order.
+pub fn write_sockets_json(report: &Report<SocketsTask<'_>>, out: &mut dyn Write) -> io::Result<()> {
     let mut w = JsonWriter::new(false);
     w.begin_object();
     w.key("tasks");
@@ -1369,66 +1301,70 @@ pub fn write_sockets_json(report: &Report<SocketsTask>, out: &mut dyn Write) -> 
             w.u64(s.fd.into());
             w.key("id");
             w.u64(s.id.into());
-            match &s.info {
-                SocketInfo::Unix { type_, state, ino, peer, name } => {
+            match s.socket {
+                Socket::Unix(u) => {
+                    let (abstract_, name) = unix_name(&u.name);
                     w.key("family");
                     w.str("unix");
                     w.key("type");
-                    w.str(type_);
+                    w.str(&u.type_.to_string());
                     w.key("state");
-                    w.str(state);
+                    w.str(&u.state.to_string());
                     w.key("ino");
-                    w.u64((*ino).into());
+                    w.u64(u.ino.into());
                     w.key("peer");
-                    w.u64((*peer).into());
+                    w.u64(u.peer.into());
                     w.key("name");
                     w.str_bytes(name);
+                    w.key("abstract");
+                    w.bool(abstract_);
                 }
-                SocketInfo::Inet { proto, version, state, src, src_port, dst, dst_port } => {
+                Socket::Inet(i) => {
+                    let addr = |a: Option<std::net::IpAddr>| a.map_or_else(|| "?".to_string(), |a| a.to_string());
                     w.key("family");
                     w.str("inet");
                     w.key("proto");
-                    w.str(proto);
+                    w.str(&inet_proto(i));
                     w.key("version");
-                    w.u64((*version).into());
+                    w.u64(if i.family == SocketFamily::INET6 { 6 } else { 4 });
                     w.key("state");
-                    w.str(state);
+                    w.str(&i.state.to_string());
                     w.key("src");
-                    w.str(src);
+                    w.str(&addr(i.src));
                     w.key("src_port");
-                    w.u64((*src_port).into());
+                    w.u64(i.src_port.into());
                     w.key("dst");
-                    w.str(dst);
+                    w.str(&addr(i.dst));
                     w.key("dst_port");
-                    w.u64((*dst_port).into());
+                    w.u64(i.dst_port.into());
                 }
-                SocketInfo::Netlink { protocol, portid, groups, dst_portid, dst_group } => {
+                Socket::Netlink(n) => {
                     w.key("family");
                     w.str("netlink");
                     w.key("protocol");
-                    w.str(protocol);
+                    w.str(&n.protocol.to_string());
                     w.key("portid");
-                    w.u64((*portid).into());
+                    w.u64(n.portid.into());
                     w.key("groups");
                     w.begin_array();
-                    for &g in groups {
+                    for &g in &n.groups {
                         w.u64(g.into());
                     }
                     w.end_array();
                     w.key("dst_portid");
-                    w.u64((*dst_portid).into());
+                    w.u64(n.dst_portid.into());
                     w.key("dst_group");
-                    w.u64((*dst_group).into());
+                    w.u64(n.dst_group.into());
                 }
-                SocketInfo::Packet { type_, protocol, ifindex } => {
+                Socket::Packet(p) => {
                     w.key("family");
                     w.str("packet");
                     w.key("type");
-                    w.str(type_);
+                    w.str(&p.type_.to_string());
                     w.key("protocol");
-                    w.u64((*protocol).into());
+                    w.u64(p.protocol.0.into());
                     w.key("ifindex");
-                    w.u64((*ifindex).into());
+                    w.u64(p.ifindex.into());
                 }
             }
             w.end_object();
@@ -1441,7 +1377,6 @@ pub fn write_sockets_json(report: &Report<SocketsTask>, out: &mut dyn Write) -> 
     w.end_object();
     finish(w, out)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1473,14 +1408,15 @@ mod tests {
 
     #[test]
     fn vma_kind_precedence() {
-        use vma_status as s;
-        assert_eq!(VmaKind::of(s::SYSVIPC | s::ANON_SHARED, 0), VmaKind::SysvIpc);
-        assert_eq!(VmaKind::of(s::SOCKET | s::ANON_SHARED, 0), VmaKind::Shmem);
-        assert_eq!(VmaKind::of(s::SOCKET | s::FILE_PRIVATE, 0), VmaKind::Packet);
-        assert_eq!(VmaKind::of(s::FILE_PRIVATE | s::STACK, 0), VmaKind::File);
-        assert_eq!(VmaKind::of(s::VDSO, MAP_GROWSDOWN), VmaKind::Vdso);
-        assert_eq!(VmaKind::of(s::REGULAR, MAP_GROWSDOWN), VmaKind::GrowsDown);
-        assert_eq!(VmaKind::of(s::REGULAR | s::MEMFD | s::FILE_SHARED, 0), VmaKind::File);
+        type S = VmaStatus;
+        let none = MapFlags(0);
+        assert_eq!(VmaKind::of(S::SYSVIPC | S::ANON_SHARED, none), VmaKind::SysvIpc);
+        assert_eq!(VmaKind::of(S::SOCKET | S::ANON_SHARED, none), VmaKind::Shmem);
+        assert_eq!(VmaKind::of(S::SOCKET | S::FILE_PRIVATE, none), VmaKind::Packet);
+        assert_eq!(VmaKind::of(S::FILE_PRIVATE | S::STACK, none), VmaKind::File);
+        assert_eq!(VmaKind::of(S::VDSO, MapFlags::GROWSDOWN), VmaKind::Vdso);
+        assert_eq!(VmaKind::of(S::REGULAR, MapFlags::GROWSDOWN), VmaKind::GrowsDown);
+        assert_eq!(VmaKind::of(S::REGULAR | S::MEMFD | S::FILE_SHARED, none), VmaKind::File);
     }
 
     #[test]

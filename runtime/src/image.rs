@@ -85,45 +85,18 @@ impl std::error::Error for Error {}
 
 /// Checks a file name against the raw-image patterns of `proto/kinds.toml`.
 pub fn raw_kind_by_name(file_name: &str) -> Option<&'static str> {
-    RAW_KINDS.iter().find(|r| r.files.iter().any(|p| pattern_matches(p, file_name))).map(|r| r.name)
+    RAW_KINDS.iter().find(|r| r.files.iter().any(|p| p.matches(file_name))).map(|r| r.name)
 }
 
 /// The kind whose file-name pattern matches `file_name`, if any.
 pub fn kind_by_name(file_name: &str) -> Option<Kind> {
-    criu_image_proto::schema::kinds::KINDS
-        .iter()
-        .find(|k| k.files.iter().any(|p| pattern_matches(p, file_name)))
-        .map(|k| k.kind)
+    Kind::from_file_name(file_name).map(|(k, _)| k)
 }
 
 /// Matches CRIU's printf-style file patterns: `%u %lu %d %ld` decimal (with `-` for `%d`), `%x`
-/// lower-case hex; everything else literally.
-pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p {
-            [] => n.is_empty(),
-            [b'%', rest @ ..] => {
-                let (conv, rest) = match rest {
-                    [b'l', c, r @ ..] => (*c, r),
-                    [c, r @ ..] => (*c, r),
-                    [] => return false,
-                };
-                let digit = |b: &u8| match conv {
-                    b'x' => b.is_ascii_hexdigit() && !b.is_ascii_uppercase(),
-                    _ => b.is_ascii_digit(),
-                };
-                let start = usize::from(conv == b'd' && n.first() == Some(&b'-'));
-                let mut end = start;
-                while end < n.len() && digit(&n[end]) {
-                    end += 1;
-                }
-                // Backtrack so a literal after the number can match.
-                (start + 1..=end).rev().any(|e| go(rest, &n[e..]))
-            }
-            [c, rest @ ..] => n.first() == Some(c) && go(rest, &n[1..]),
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
+/// lower-case hex; everything else literally (see [`criu_image_proto::FilePattern`]).
+pub fn pattern_matches(pattern: &'static str, name: &str) -> bool {
+    criu_image_proto::FilePattern::new(pattern).matches(name)
 }
 
 fn u32_at(data: &[u8], at: usize) -> Option<u32> {

@@ -2,6 +2,7 @@
 //! (`criu/include/pagemap.h`) and CRIU's compat rules for images older than 4.2
 //! (`init_compat_pagemap_entry`).
 
+use criu_image_proto::flags::PageFlags;
 use criu_image_proto::view::PagemapEntry;
 
 /// The page size of CRIU's x86-64 images: a pagemap entry's `nr_pages` counts these, and
@@ -9,11 +10,11 @@ use criu_image_proto::view::PagemapEntry;
 pub const PAGE_SIZE: u64 = 4096;
 
 /// Pages are in the parent dump (`--prev-images-dir`); no data here.
-pub const PE_PARENT: u32 = 1;
+pub const PE_PARENT: u32 = PageFlags::PARENT.bits();
 /// Pages may be restored lazily (from a page server).
-pub const PE_LAZY: u32 = 2;
+pub const PE_LAZY: u32 = PageFlags::LAZY.bits();
 /// Pages are in this dump's `pages-<pages_id>.img`.
-pub const PE_PRESENT: u32 = 4;
+pub const PE_PRESENT: u32 = PageFlags::PRESENT.bits();
 
 /// `flags` as CRIU reads them: an old image's `in_parent` adds `PE_PARENT`; otherwise an entry
 /// without `flags` is present.

@@ -217,7 +217,7 @@ fn fdzoo_markers_and_shared_memory() {
     assert!(matches!(err, MemError::Unmapped { pid: 20321, addr: 0x1000, below: None, above: Some((0x400000, _)) }), "{err:?}");
     assert!(err.to_string().contains("pid 20321: address 0x1000 is not mapped"), "{err}");
     // A read that runs off the end of a VMA into a hole names the first unmapped address.
-    let last = task.vmas().find(|v| v.end != task.vmas().find(|w| w.start >= v.end).map_or(0, |w| w.start) && v.backing() == Backing::Anon && v.prot != 0).unwrap();
+    let last = task.vmas().find(|v| v.end != task.vmas().find(|w| w.start >= v.end).map_or(0, |w| w.start) && v.backing() == Backing::Anon && !v.prot.is_empty()).unwrap();
     match task.read(last.end - 8, 16) {
         Err(MemError::Unmapped { addr, .. }) => assert_eq!(addr, last.end),
         r => panic!("{r:?}"),
@@ -233,7 +233,7 @@ fn ipcns_sysv_shm_is_read_through_its_shmem_pagemap() {
     let ckpt = open(&support::fixture("ipcns"));
     let mem = Memory::open(&ckpt);
     let task = mem.task(1).unwrap();
-    let v = task.vmas().find(|v| v.status & 0x400 != 0).unwrap();
+    let v = task.vmas().find(|v| v.status.contains(criu_image::proto::flags::VmaStatus::SYSVIPC)).unwrap();
     assert_eq!(v.backing(), Backing::Shmem { shmid: 0, private: false });
     assert_eq!(task.read(v.start, PAGE).unwrap(), ckpt.file("pages-2.img").unwrap());
     assert_eq!(task.read(v.start + PAGE, 15 * PAGE).unwrap(), vec![0; 15 * PAGE as usize]);

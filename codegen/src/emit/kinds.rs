@@ -31,14 +31,32 @@ pub fn emit(model: &Model) -> TokenStream {
             }
             None => quote!(None),
         };
-        let files = &k.files;
+        let files = k.files.iter().map(|f| format_ident!("{}", f.const_name));
         let payload = format_ident!("{}", ident::type_name(&k.payload));
-        let status = k.status.chars().next().unwrap_or('W');
+        let status = match k.status {
+            Status::Written => quote!(Status::Written),
+            Status::Legacy => quote!(Status::Legacy),
+            Status::Service => quote!(Status::Service),
+        };
+        let entries = match k.entries {
+            Entries::One => quote!(Entries::One),
+            Entries::AtMostOne => quote!(Entries::AtMostOne),
+            Entries::Many => quote!(Entries::Many),
+        };
         let crit = k.crit;
         quote! {
             KindInfo { kind: Kind::#v, name: #name, magic: #magic, head: #head, message: #msg, aux: #aux,
-                       files: &[ #( #files ),* ], payload: Payload::#payload, status: #status, crit_decodes: #crit }
+                       files: &[ #( files::#files ),* ], payload: Payload::#payload, status: #status,
+                       entries: #entries, crit_decodes: #crit }
         }
+    });
+    let file_consts = model.kinds.iter().map(|k| (&k.files, format!("`{}` images", k.name))).chain(model.raw_kinds.iter().map(|r| (&r.files, format!("raw `{}` images", r.name)))).flat_map(|(files, what)| {
+        files.iter().map(move |f| {
+            let c = format_ident!("{}", f.const_name);
+            let p = &f.pattern;
+            let doc = format!("`{p}`: {what}.");
+            quote!(#[doc = #doc] pub const #c: FilePattern = FilePattern::new(#p);)
+        })
     });
     let magic_arms = {
         // Two kinds never share a magic in CRIU's table except aliases we fold into one kind.
@@ -78,12 +96,14 @@ pub fn emit(model: &Model) -> TokenStream {
     let n_kinds = model.kinds.len();
     let raws = model.raw_kinds.iter().map(|r| {
         let n = &r.name;
-        let f = &r.files;
-        quote!(RawKind { name: #n, files: &[ #( #f ),* ] })
+        let f = r.files.iter().map(|f| format_ident!("{}", f.const_name));
+        quote!(RawKind { name: #n, files: &[ #( files::#f ),* ] })
     });
+    let kind_entries = kind_entry_impls(model);
 
     quote! {
         use crate::support::fields::{Finding, Message as _};
+        use crate::support::files::FilePattern;
         use crate::support::json::JsonWriter;
         use crate::support::json_in::Value;
         use crate::support::{DecodeError, EncodeError};
@@ -101,6 +121,36 @@ pub fn emit(model: &Model) -> TokenStream {
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
         pub enum Payload {
             #( #[doc = #payload_docs] #payload_variants, )*
+        }
+
+        /// Whether CRIU still writes a kind (`status` in `proto/kinds.toml`).
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum Status {
+            /// Written by CRIU 4.2's dump.
+            Written,
+            /// Legacy: read by restore of images from older CRIU only.
+            Legacy,
+            /// A service image (`stats-*`, `irmap-cache`), not part of a process's state.
+            Service,
+        }
+
+        /// How many entries an image of a kind holds (`entries` in `proto/kinds.toml`).
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum Entries {
+            /// Exactly one: CRIU writes one, and restore reads the first only.
+            One,
+            /// At most one: restore reads one, and an empty image means there is nothing to restore.
+            AtMostOne,
+            /// Any number.
+            Many,
+        }
+
+        /// Every file-name pattern of `proto/kinds.toml`, named after the pattern
+        /// (`pagemap-shmem-%lu.img` is `PAGEMAP_SHMEM`): `files::CORE.name(tid)` is
+        /// `core-<tid>.img`, `files::PAGES.name(id)` a raw pages image's name.
+        pub mod files {
+            use crate::support::files::FilePattern;
+            #( #file_consts )*
         }
 
         /// An image kind, by its magic (crit's names).
@@ -121,11 +171,13 @@ pub fn emit(model: &Model) -> TokenStream {
             pub message: &'static str,
             /// Schema name of the other message a payload uses (pagemap head, ghost chunk, ipc msg).
             pub aux: Option<&'static str>,
-            /// File-name patterns (printf formats of `criu/image-desc.c`).
-            pub files: &'static [&'static str],
+            /// File-name patterns (printf formats of `criu/image-desc.c`); the first is the main one.
+            pub files: &'static [FilePattern],
             pub payload: Payload,
-            /// `W` written by CRIU 4.2 dump, `L` legacy, `S` service image.
-            pub status: char,
+            /// Whether CRIU 4.2 writes it.
+            pub status: Status,
+            /// How many entries an image holds.
+            pub entries: Entries,
             /// Whether CRIU 4.2.1's crit can decode it.
             pub crit_decodes: bool,
         }
@@ -134,7 +186,7 @@ pub fn emit(model: &Model) -> TokenStream {
         #[derive(Debug)]
         pub struct RawKind {
             pub name: &'static str,
-            pub files: &'static [&'static str],
+            pub files: &'static [FilePattern],
         }
 
         /// Every kind, indexed by `Kind as usize`.
@@ -149,6 +201,23 @@ pub fn emit(model: &Model) -> TokenStream {
             }
             pub fn name(self) -> &'static str {
                 self.info().name
+            }
+            /// The file name of this kind's image for `id` (a pid, a namespace or file id), from
+            /// its first pattern: `Kind::Core.file_name(7)` is `core-7.img`; a kind with one
+            /// fixed name ignores `id` (`files.img`). Kinds with several patterns (the shmem
+            /// pagemap, shared signals, `stats-restore`) name the others in [`files`].
+            pub fn file_name(self, id: u64) -> String {
+                match self.info().files.first() {
+                    Some(p) => p.name(id),
+                    None => String::new(),
+                }
+            }
+            /// The kind whose pattern matches a file name, with the number in it if the pattern
+            /// has one: `core-7.img` gives `(Kind::Core, Some(7))`.
+            pub fn from_file_name(name: &str) -> Option<(Kind, Option<u64>)> {
+                KINDS.iter().find_map(|k| {
+                    k.files.iter().find(|p| p.matches(name)).map(|p| (k.kind, p.id(name)))
+                })
             }
             pub fn from_magic(magic: u32) -> Option<Kind> {
                 match magic {
@@ -182,6 +251,10 @@ pub fn emit(model: &Model) -> TokenStream {
                     #( #from_json_arms )*
                 })
             }
+            /// Whether an image of this kind holds exactly one entry.
+            pub fn one_entry(self) -> bool {
+                self.info().entries == Entries::One
+            }
             /// Validates the values of one entry whose wire shape was already checked (by
             /// `check_entry` or the image layer's entry walk); `path` names it (e.g. `entries[3]`).
             /// Unchecked bytes are safe too, but a wire error is not reported here.
@@ -191,7 +264,34 @@ pub fn emit(model: &Model) -> TokenStream {
                 }
             }
         }
+
+        #( #kind_entries )*
     }
+}
+
+/// `KindEntry` for the view and the owned type of every message that some kind's entries (or its
+/// payload rule) hold.
+fn kind_entry_impls(model: &Model) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    for m in model.messages() {
+        let of: Vec<_> = model.kinds.iter().filter(|k| k.message == m.rust_name).map(|k| format_ident!("{}", ident::type_name(&k.name))).collect();
+        let aux: Vec<_> = model.kinds.iter().filter(|k| k.aux.as_deref() == Some(m.rust_name.as_str())).map(|k| format_ident!("{}", ident::type_name(&k.name))).collect();
+        if of.is_empty() && aux.is_empty() {
+            continue;
+        }
+        let name = format_ident!("{}", m.rust_name);
+        out.push(quote! {
+            impl crate::support::kind::KindEntry for crate::view::#name<'_> {
+                const KINDS: &'static [Kind] = &[ #( Kind::#of ),* ];
+                const AUX_OF: &'static [Kind] = &[ #( Kind::#aux ),* ];
+            }
+            impl crate::support::kind::KindEntry for crate::owned::#name {
+                const KINDS: &'static [Kind] = &[ #( Kind::#of ),* ];
+                const AUX_OF: &'static [Kind] = &[ #( Kind::#aux ),* ];
+            }
+        });
+    }
+    out
 }
 
 fn hex_lit(v: u32) -> proc_macro2::Literal {

@@ -6,6 +6,8 @@
 //! - `mod.rs`: module tree;
 //! - `enums.rs`: every schema enum as an open newtype (unknown values keep their number);
 //! - `tables.rs`: the flag and dict tables of `proto/{flags,dicts}.toml`;
+//! - `flags.rs`: a bit-flag newtype per flag table;
+//! - `kernel.rs`: open enums of `proto/kernel.toml` and of the `type`d dict tables;
 //! - `view/<proto>.rs`: zero-copy views and their crit JSON writers;
 //! - `owned/<proto>.rs`: owned messages (encode, decode, JSON input), unknown fields kept;
 //! - `kinds.rs`: the image kind table and per-kind dispatch.
@@ -20,6 +22,7 @@ use crate::ident;
 use crate::model::Model;
 
 mod enums;
+mod facts;
 mod kinds;
 mod owned;
 mod tables;
@@ -55,6 +58,8 @@ pub fn emit(model: &Model) -> Result<Vec<(PathBuf, String)>, Error> {
     out.push((PathBuf::from("validate/mod.rs"), render("Per-message validators: what the schema and its `(criu)` options imply.", mod_tree(&validate_mods))?));
     out.push((PathBuf::from("enums.rs"), render("Schema enums as open newtypes.", enums::emit(model))?));
     out.push((PathBuf::from("tables.rs"), render("Flag and dict tables from `proto/flags.toml` and `proto/dicts.toml`.", tables::emit(model))?));
+    out.push((PathBuf::from("flags.rs"), render("Bit-flag newtypes from `proto/flags.toml`.", facts::emit_flags(model))?));
+    out.push((PathBuf::from("kernel.rs"), render("Open enums of kernel and CRIU constants from `proto/kernel.toml` and `proto/dicts.toml`.", facts::emit_kernel(model))?));
     out.push((PathBuf::from("kinds.rs"), render("The image kind table from `proto/kinds.toml`, and per-kind dispatch.", kinds::emit(model))?));
     out.push((
         PathBuf::from("mod.rs"),
@@ -62,6 +67,8 @@ pub fn emit(model: &Model) -> Result<Vec<(PathBuf, String)>, Error> {
             "CRIU's image schema, generated.",
             quote! {
                 pub mod enums;
+                pub mod flags;
+                pub mod kernel;
                 pub mod kinds;
                 pub mod owned;
                 pub mod tables;

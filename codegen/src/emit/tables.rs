@@ -1,5 +1,6 @@
 //! Flag and dict tables as statics, named after their TOML keys (`mmap.prot` → `MMAP_PROT`, dict
-//! `sk` field `family` → `DICT_SK_FAMILY`).
+//! `sk` field `family` → `DICT_SK_FAMILY`). A flag table's entries are its newtype's `TABLE`
+//! (`flags.rs`): one copy of the data.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -10,14 +11,11 @@ use crate::model::*;
 pub fn emit(model: &Model) -> TokenStream {
     let flags = model.flag_tables.iter().map(|t| {
         let id = flag_table_ident(&t.name);
-        let doc = format!("`{}`: {}", t.name, t.source);
-        let entries = t.entries.iter().map(|(n, v)| {
-            let v: proc_macro2::Literal = format!("0x{v:x}").parse().expect("a hex literal");
-            quote!((#n, #v))
-        });
+        let ty = quote::format_ident!("{}", t.type_name);
+        let doc = format!("`{}`: {} (the entries of [`crate::flags::{}`]).", t.name, t.source, t.type_name);
         quote! {
             #[doc = #doc]
-            pub static #id: &crate::support::json::FlagTable = &[ #( #entries ),* ];
+            pub static #id: &crate::support::json::FlagTable = crate::schema::flags::#ty::TABLE;
         }
     });
     let dicts = model.dict_tables.iter().map(|t| {

@@ -59,10 +59,10 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             Ty::Scalar(s) if f.opts.flags.is_some() || (f.opts.dev && !f.opts.odev) => {
                 let mut parts = Vec::new();
                 if let Some(t) = f.opts.flags.as_ref().and_then(|t| model.flag_table(t)) {
-                    let mask: u64 = t.entries.iter().chain(&t.also_valid).fold(0, |a, (_, b)| a | b);
+                    let ty = format_ident!("{}", t.type_name);
                     let tname = &t.name;
                     parts.push(quote! {
-                        let extra = (v as u64) & !#mask;
+                        let extra = (v as u64) & !u64::from(crate::schema::flags::#ty::VALID.0);
                         if extra != 0 {
                             out.push(Finding::new(Severity::Notice, path, format!("bits {:#x} are not valid for table {}", extra, #tname)));
                         }

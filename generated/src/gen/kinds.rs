@@ -3,6 +3,7 @@
 //! The image kind table from `proto/kinds.toml`, and per-kind dispatch.
 
 use crate::support::fields::{Finding, Message as _};
+use crate::support::files::FilePattern;
 use crate::support::json::JsonWriter;
 use crate::support::json_in::Value;
 use crate::support::{DecodeError, EncodeError};
@@ -40,6 +41,200 @@ pub enum Payload {
     SkQueue,
     ///the entry is followed by `inq_len` bytes of receive queue, then `outq_len` bytes of send queue
     TcpStream,
+}
+/// Whether CRIU still writes a kind (`status` in `proto/kinds.toml`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Status {
+    /// Written by CRIU 4.2's dump.
+    Written,
+    /// Legacy: read by restore of images from older CRIU only.
+    Legacy,
+    /// A service image (`stats-*`, `irmap-cache`), not part of a process's state.
+    Service,
+}
+/// How many entries an image of a kind holds (`entries` in `proto/kinds.toml`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Entries {
+    /// Exactly one: CRIU writes one, and restore reads the first only.
+    One,
+    /// At most one: restore reads one, and an empty image means there is nothing to restore.
+    AtMostOne,
+    /// Any number.
+    Many,
+}
+/// Every file-name pattern of `proto/kinds.toml`, named after the pattern
+/// (`pagemap-shmem-%lu.img` is `PAGEMAP_SHMEM`): `files::CORE.name(tid)` is
+/// `core-<tid>.img`, `files::PAGES.name(id)` a raw pages image's name.
+pub mod files {
+    use crate::support::files::FilePattern;
+    ///`inventory.img`: `INVENTORY` images.
+    pub const INVENTORY: FilePattern = FilePattern::new("inventory.img");
+    ///`pstree.img`: `PSTREE` images.
+    pub const PSTREE: FilePattern = FilePattern::new("pstree.img");
+    ///`core-%u.img`: `CORE` images.
+    pub const CORE: FilePattern = FilePattern::new("core-%u.img");
+    ///`ids-%u.img`: `IDS` images.
+    pub const IDS: FilePattern = FilePattern::new("ids-%u.img");
+    ///`mm-%u.img`: `MM` images.
+    pub const MM: FilePattern = FilePattern::new("mm-%u.img");
+    ///`fs-%u.img`: `FS` images.
+    pub const FS: FilePattern = FilePattern::new("fs-%u.img");
+    ///`fdinfo-%u.img`: `FDINFO` images.
+    pub const FDINFO: FilePattern = FilePattern::new("fdinfo-%u.img");
+    ///`files.img`: `FILES` images.
+    pub const FILES: FilePattern = FilePattern::new("files.img");
+    ///`pagemap-%lu.img`: `PAGEMAP` images.
+    pub const PAGEMAP: FilePattern = FilePattern::new("pagemap-%lu.img");
+    ///`pagemap-shmem-%lu.img`: `PAGEMAP` images.
+    pub const PAGEMAP_SHMEM: FilePattern = FilePattern::new("pagemap-shmem-%lu.img");
+    ///`creds-%u.img`: `CREDS` images.
+    pub const CREDS: FilePattern = FilePattern::new("creds-%u.img");
+    ///`sigacts-%u.img`: `SIGACT` images.
+    pub const SIGACTS: FilePattern = FilePattern::new("sigacts-%u.img");
+    ///`vmas-%u.img`: `VMAS` images.
+    pub const VMAS: FilePattern = FilePattern::new("vmas-%u.img");
+    ///`rlimit-%u.img`: `RLIMIT` images.
+    pub const RLIMIT: FilePattern = FilePattern::new("rlimit-%u.img");
+    ///`itimers-%u.img`: `ITIMERS` images.
+    pub const ITIMERS: FilePattern = FilePattern::new("itimers-%u.img");
+    ///`posix-timers-%u.img`: `POSIX_TIMERS` images.
+    pub const POSIX_TIMERS: FilePattern = FilePattern::new("posix-timers-%u.img");
+    ///`signal-s-%u.img`: `SIGNAL` images.
+    pub const SIGNAL_S: FilePattern = FilePattern::new("signal-s-%u.img");
+    ///`signal-p-%u.img`: `SIGNAL` images.
+    pub const SIGNAL_P: FilePattern = FilePattern::new("signal-p-%u.img");
+    ///`remap-fpath.img`: `REMAP_FPATH` images.
+    pub const REMAP_FPATH: FilePattern = FilePattern::new("remap-fpath.img");
+    ///`ghost-file-%x.img`: `GHOST_FILE` images.
+    pub const GHOST_FILE: FilePattern = FilePattern::new("ghost-file-%x.img");
+    ///`memfd.img`: `MEMFD_INODE` images.
+    pub const MEMFD: FilePattern = FilePattern::new("memfd.img");
+    ///`pipes-data.img`: `PIPES_DATA` images.
+    pub const PIPES_DATA: FilePattern = FilePattern::new("pipes-data.img");
+    ///`fifo-data.img`: `FIFO_DATA` images.
+    pub const FIFO_DATA: FilePattern = FilePattern::new("fifo-data.img");
+    ///`sk-queues.img`: `SK_QUEUES` images.
+    pub const SK_QUEUES: FilePattern = FilePattern::new("sk-queues.img");
+    ///`tcp-stream-%x.img`: `TCP_STREAM` images.
+    pub const TCP_STREAM: FilePattern = FilePattern::new("tcp-stream-%x.img");
+    ///`tty-info.img`: `TTY_INFO` images.
+    pub const TTY_INFO: FilePattern = FilePattern::new("tty-info.img");
+    ///`tty-data.img`: `TTY_DATA` images.
+    pub const TTY_DATA: FilePattern = FilePattern::new("tty-data.img");
+    ///`filelocks.img`: `FILE_LOCKS` images.
+    pub const FILELOCKS: FilePattern = FilePattern::new("filelocks.img");
+    ///`cgroup.img`: `CGROUP` images.
+    pub const CGROUP: FilePattern = FilePattern::new("cgroup.img");
+    ///`seccomp.img`: `SECCOMP` images.
+    pub const SECCOMP: FilePattern = FilePattern::new("seccomp.img");
+    ///`apparmor.img`: `APPARMOR` images.
+    pub const APPARMOR: FilePattern = FilePattern::new("apparmor.img");
+    ///`cpuinfo.img`: `CPUINFO` images.
+    pub const CPUINFO: FilePattern = FilePattern::new("cpuinfo.img");
+    ///`bpfmap-data.img`: `BPFMAP_DATA` images.
+    pub const BPFMAP_DATA: FilePattern = FilePattern::new("bpfmap-data.img");
+    ///`bpfmap-file.img`: `BPFMAP_FILE` images.
+    pub const BPFMAP_FILE: FilePattern = FilePattern::new("bpfmap-file.img");
+    ///`autofs-%u.img`: `AUTOFS` images.
+    pub const AUTOFS: FilePattern = FilePattern::new("autofs-%u.img");
+    ///`binfmt-misc.img`: `BINFMT_MISC` images.
+    pub const BINFMT_MISC: FilePattern = FilePattern::new("binfmt-misc.img");
+    ///`binfmt-misc-%u.img`: `BINFMT_MISC` images.
+    pub const BINFMT_MISC_OLD: FilePattern = FilePattern::new("binfmt-misc-%u.img");
+    ///`utsns-%u.img`: `UTSNS` images.
+    pub const UTSNS: FilePattern = FilePattern::new("utsns-%u.img");
+    ///`ipcns-var-%u.img`: `IPC_VAR` images.
+    pub const IPCNS_VAR: FilePattern = FilePattern::new("ipcns-var-%u.img");
+    ///`ipcns-shm-%u.img`: `IPCNS_SHM` images.
+    pub const IPCNS_SHM: FilePattern = FilePattern::new("ipcns-shm-%u.img");
+    ///`ipcns-msg-%u.img`: `IPCNS_MSG` images.
+    pub const IPCNS_MSG: FilePattern = FilePattern::new("ipcns-msg-%u.img");
+    ///`ipcns-sem-%u.img`: `IPCNS_SEM` images.
+    pub const IPCNS_SEM: FilePattern = FilePattern::new("ipcns-sem-%u.img");
+    ///`mountpoints-%u.img`: `MNTS` images.
+    pub const MOUNTPOINTS: FilePattern = FilePattern::new("mountpoints-%u.img");
+    ///`userns-%u.img`: `USERNS` images.
+    pub const USERNS: FilePattern = FilePattern::new("userns-%u.img");
+    ///`timens-%u.img`: `TIMENS` images.
+    pub const TIMENS: FilePattern = FilePattern::new("timens-%u.img");
+    ///`pidns-%u.img`: `PIDNS` images.
+    pub const PIDNS: FilePattern = FilePattern::new("pidns-%u.img");
+    ///`netdev-%u.img`: `NETDEV` images.
+    pub const NETDEV: FilePattern = FilePattern::new("netdev-%u.img");
+    ///`netns-%u.img`: `NETNS` images.
+    pub const NETNS: FilePattern = FilePattern::new("netns-%u.img");
+    ///`reg-files.img`: `REG_FILES` images.
+    pub const REG_FILES: FilePattern = FilePattern::new("reg-files.img");
+    ///`ext-files.img`: `EXT_FILES` images.
+    pub const EXT_FILES: FilePattern = FilePattern::new("ext-files.img");
+    ///`ns-files.img`: `NS_FILES` images.
+    pub const NS_FILES: FilePattern = FilePattern::new("ns-files.img");
+    ///`eventfd.img`: `EVENTFD_FILE` images.
+    pub const EVENTFD: FilePattern = FilePattern::new("eventfd.img");
+    ///`eventpoll.img`: `EVENTPOLL_FILE` images.
+    pub const EVENTPOLL: FilePattern = FilePattern::new("eventpoll.img");
+    ///`eventpoll-tfd.img`: `EVENTPOLL_TFD` images.
+    pub const EVENTPOLL_TFD: FilePattern = FilePattern::new("eventpoll-tfd.img");
+    ///`signalfd.img`: `SIGNALFD` images.
+    pub const SIGNALFD: FilePattern = FilePattern::new("signalfd.img");
+    ///`inotify.img`: `INOTIFY_FILE` images.
+    pub const INOTIFY: FilePattern = FilePattern::new("inotify.img");
+    ///`inotify-wd.img`: `INOTIFY_WD` images.
+    pub const INOTIFY_WD: FilePattern = FilePattern::new("inotify-wd.img");
+    ///`fanotify.img`: `FANOTIFY_FILE` images.
+    pub const FANOTIFY: FilePattern = FilePattern::new("fanotify.img");
+    ///`fanotify-mark.img`: `FANOTIFY_MARK` images.
+    pub const FANOTIFY_MARK: FilePattern = FilePattern::new("fanotify-mark.img");
+    ///`pipes.img`: `PIPES` images.
+    pub const PIPES: FilePattern = FilePattern::new("pipes.img");
+    ///`fifo.img`: `FIFO` images.
+    pub const FIFO: FilePattern = FilePattern::new("fifo.img");
+    ///`unixsk.img`: `UNIXSK` images.
+    pub const UNIXSK: FilePattern = FilePattern::new("unixsk.img");
+    ///`inetsk.img`: `INETSK` images.
+    pub const INETSK: FilePattern = FilePattern::new("inetsk.img");
+    ///`packetsk.img`: `PACKETSK` images.
+    pub const PACKETSK: FilePattern = FilePattern::new("packetsk.img");
+    ///`netlinksk.img`: `NETLINK_SK` images.
+    pub const NETLINKSK: FilePattern = FilePattern::new("netlinksk.img");
+    ///`tty.img`: `TTY_FILES` images.
+    pub const TTY: FilePattern = FilePattern::new("tty.img");
+    ///`tunfile.img`: `TUNFILE` images.
+    pub const TUNFILE: FilePattern = FilePattern::new("tunfile.img");
+    ///`timerfd.img`: `TIMERFD` images.
+    pub const TIMERFD: FilePattern = FilePattern::new("timerfd.img");
+    ///`pidfd.img`: `PIDFD` images.
+    pub const PIDFD: FilePattern = FilePattern::new("pidfd.img");
+    ///`stats-dump`: `STATS` images.
+    pub const STATS_DUMP: FilePattern = FilePattern::new("stats-dump");
+    ///`stats-restore`: `STATS` images.
+    pub const STATS_RESTORE: FilePattern = FilePattern::new("stats-restore");
+    ///`irmap-cache`: `IRMAP_CACHE` images.
+    pub const IRMAP_CACHE: FilePattern = FilePattern::new("irmap-cache");
+    ///`pages-%u.img`: raw `PAGES` images.
+    pub const PAGES: FilePattern = FilePattern::new("pages-%u.img");
+    ///`ifaddr-%u.img`: raw `IFADDR` images.
+    pub const IFADDR: FilePattern = FilePattern::new("ifaddr-%u.img");
+    ///`route-%u.img`: raw `ROUTE` images.
+    pub const ROUTE: FilePattern = FilePattern::new("route-%u.img");
+    ///`route6-%u.img`: raw `ROUTE6` images.
+    pub const ROUTE6: FilePattern = FilePattern::new("route6-%u.img");
+    ///`rule-%u.img`: raw `RULE` images.
+    pub const RULE: FilePattern = FilePattern::new("rule-%u.img");
+    ///`iptables-%u.img`: raw `IPTABLES` images.
+    pub const IPTABLES: FilePattern = FilePattern::new("iptables-%u.img");
+    ///`ip6tables-%u.img`: raw `IP6TABLES` images.
+    pub const IP6TABLES: FilePattern = FilePattern::new("ip6tables-%u.img");
+    ///`nftables-%u.img`: raw `NFTABLES` images.
+    pub const NFTABLES: FilePattern = FilePattern::new("nftables-%u.img");
+    ///`tmpfs-%u.tar.gz`: raw `TMPFS_IMG` images.
+    pub const TMPFS: FilePattern = FilePattern::new("tmpfs-%u.tar.gz");
+    ///`tmpfs-dev-%u.tar.gz`: raw `TMPFS_DEV` images.
+    pub const TMPFS_DEV: FilePattern = FilePattern::new("tmpfs-dev-%u.tar.gz");
+    ///`netns-ct-%u.img`: raw `NETNF_CT` images.
+    pub const NETNS_CT: FilePattern = FilePattern::new("netns-ct-%u.img");
+    ///`netns-exp-%u.img`: raw `NETNF_EXP` images.
+    pub const NETNS_EXP: FilePattern = FilePattern::new("netns-exp-%u.img");
 }
 /// An image kind, by its magic (crit's names).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -125,11 +320,13 @@ pub struct KindInfo {
     pub message: &'static str,
     /// Schema name of the other message a payload uses (pagemap head, ghost chunk, ipc msg).
     pub aux: Option<&'static str>,
-    /// File-name patterns (printf formats of `criu/image-desc.c`).
-    pub files: &'static [&'static str],
+    /// File-name patterns (printf formats of `criu/image-desc.c`); the first is the main one.
+    pub files: &'static [FilePattern],
     pub payload: Payload,
-    /// `W` written by CRIU 4.2 dump, `L` legacy, `S` service image.
-    pub status: char,
+    /// Whether CRIU 4.2 writes it.
+    pub status: Status,
+    /// How many entries an image holds.
+    pub entries: Entries,
     /// Whether CRIU 4.2.1's crit can decode it.
     pub crit_decodes: bool,
 }
@@ -137,7 +334,7 @@ pub struct KindInfo {
 #[derive(Debug)]
 pub struct RawKind {
     pub name: &'static str,
-    pub files: &'static [&'static str],
+    pub files: &'static [FilePattern],
 }
 /// Every kind, indexed by `Kind as usize`.
 pub static KINDS: [KindInfo; 68usize] = [
@@ -148,9 +345,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::None,
         message: "inventory_entry",
         aux: None,
-        files: &["inventory.img"],
+        files: &[files::INVENTORY],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -160,9 +358,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pstree_entry",
         aux: None,
-        files: &["pstree.img"],
+        files: &[files::PSTREE],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -172,9 +371,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "core_entry",
         aux: None,
-        files: &["core-%u.img"],
+        files: &[files::CORE],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -184,9 +384,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "task_kobj_ids_entry",
         aux: None,
-        files: &["ids-%u.img"],
+        files: &[files::IDS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -196,9 +397,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "mm_entry",
         aux: None,
-        files: &["mm-%u.img"],
+        files: &[files::MM],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -208,9 +410,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "fs_entry",
         aux: None,
-        files: &["fs-%u.img"],
+        files: &[files::FS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -220,9 +423,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "fdinfo_entry",
         aux: None,
-        files: &["fdinfo-%u.img"],
+        files: &[files::FDINFO],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -232,9 +436,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "file_entry",
         aux: None,
-        files: &["files.img"],
+        files: &[files::FILES],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -244,9 +449,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pagemap_entry",
         aux: Some("pagemap_head"),
-        files: &["pagemap-%lu.img", "pagemap-shmem-%lu.img"],
+        files: &[files::PAGEMAP, files::PAGEMAP_SHMEM],
         payload: Payload::Pagemap,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -256,9 +462,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "creds_entry",
         aux: None,
-        files: &["creds-%u.img"],
+        files: &[files::CREDS],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -268,9 +475,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "sa_entry",
         aux: None,
-        files: &["sigacts-%u.img"],
+        files: &[files::SIGACTS],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -280,9 +488,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "vma_entry",
         aux: None,
-        files: &["vmas-%u.img"],
+        files: &[files::VMAS],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -292,9 +501,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "rlimit_entry",
         aux: None,
-        files: &["rlimit-%u.img"],
+        files: &[files::RLIMIT],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -304,9 +514,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "itimer_entry",
         aux: None,
-        files: &["itimers-%u.img"],
+        files: &[files::ITIMERS],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -316,9 +527,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "posix_timer_entry",
         aux: None,
-        files: &["posix-timers-%u.img"],
+        files: &[files::POSIX_TIMERS],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -328,9 +540,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "siginfo_entry",
         aux: None,
-        files: &["signal-s-%u.img", "signal-p-%u.img"],
+        files: &[files::SIGNAL_S, files::SIGNAL_P],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: false,
     },
     KindInfo {
@@ -340,9 +553,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "remap_file_path_entry",
         aux: None,
-        files: &["remap-fpath.img"],
+        files: &[files::REMAP_FPATH],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -352,9 +566,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ghost_file_entry",
         aux: Some("ghost_chunk_entry"),
-        files: &["ghost-file-%x.img"],
+        files: &[files::GHOST_FILE],
         payload: Payload::GhostFile,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -364,9 +579,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "memfd_inode_entry",
         aux: None,
-        files: &["memfd.img"],
+        files: &[files::MEMFD],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -376,9 +592,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pipe_data_entry",
         aux: None,
-        files: &["pipes-data.img"],
+        files: &[files::PIPES_DATA],
         payload: Payload::PipeData,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -388,9 +605,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pipe_data_entry",
         aux: None,
-        files: &["fifo-data.img"],
+        files: &[files::FIFO_DATA],
         payload: Payload::PipeData,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -400,9 +618,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "sk_packet_entry",
         aux: None,
-        files: &["sk-queues.img"],
+        files: &[files::SK_QUEUES],
         payload: Payload::SkQueue,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -412,9 +631,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "tcp_stream_entry",
         aux: None,
-        files: &["tcp-stream-%x.img"],
+        files: &[files::TCP_STREAM],
         payload: Payload::TcpStream,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -424,9 +644,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "tty_info_entry",
         aux: None,
-        files: &["tty-info.img"],
+        files: &[files::TTY_INFO],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -436,9 +657,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "tty_data_entry",
         aux: None,
-        files: &["tty-data.img"],
+        files: &[files::TTY_DATA],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -448,9 +670,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "file_lock_entry",
         aux: None,
-        files: &["filelocks.img"],
+        files: &[files::FILELOCKS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -460,9 +683,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "cgroup_entry",
         aux: None,
-        files: &["cgroup.img"],
+        files: &[files::CGROUP],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -472,9 +696,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "seccomp_entry",
         aux: None,
-        files: &["seccomp.img"],
+        files: &[files::SECCOMP],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -484,9 +709,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "apparmor_entry",
         aux: None,
-        files: &["apparmor.img"],
+        files: &[files::APPARMOR],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -496,9 +722,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "cpuinfo_entry",
         aux: None,
-        files: &["cpuinfo.img"],
+        files: &[files::CPUINFO],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -508,9 +735,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "bpfmap_data_entry",
         aux: None,
-        files: &["bpfmap-data.img"],
+        files: &[files::BPFMAP_DATA],
         payload: Payload::BpfmapData,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -520,9 +748,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "bpfmap_file_entry",
         aux: None,
-        files: &["bpfmap-file.img"],
+        files: &[files::BPFMAP_FILE],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -532,9 +761,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "autofs_entry",
         aux: None,
-        files: &["autofs-%u.img"],
+        files: &[files::AUTOFS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -544,9 +774,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "binfmt_misc_entry",
         aux: None,
-        files: &["binfmt-misc.img", "binfmt-misc-%u.img"],
+        files: &[files::BINFMT_MISC, files::BINFMT_MISC_OLD],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: false,
     },
     KindInfo {
@@ -556,9 +787,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "utsns_entry",
         aux: None,
-        files: &["utsns-%u.img"],
+        files: &[files::UTSNS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -568,9 +800,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ipc_var_entry",
         aux: None,
-        files: &["ipcns-var-%u.img"],
+        files: &[files::IPCNS_VAR],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -580,9 +813,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ipc_shm_entry",
         aux: None,
-        files: &["ipcns-shm-%u.img"],
+        files: &[files::IPCNS_SHM],
         payload: Payload::IpcShm,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -592,9 +826,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ipc_msg_entry",
         aux: Some("ipc_msg"),
-        files: &["ipcns-msg-%u.img"],
+        files: &[files::IPCNS_MSG],
         payload: Payload::IpcMsg,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -604,9 +839,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ipc_sem_entry",
         aux: None,
-        files: &["ipcns-sem-%u.img"],
+        files: &[files::IPCNS_SEM],
         payload: Payload::IpcSem,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -616,9 +852,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "mnt_entry",
         aux: None,
-        files: &["mountpoints-%u.img"],
+        files: &[files::MOUNTPOINTS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -628,9 +865,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "userns_entry",
         aux: None,
-        files: &["userns-%u.img"],
+        files: &[files::USERNS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -640,9 +878,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "timens_entry",
         aux: None,
-        files: &["timens-%u.img"],
+        files: &[files::TIMENS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -652,9 +891,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pidns_entry",
         aux: None,
-        files: &["pidns-%u.img"],
+        files: &[files::PIDNS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -664,9 +904,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "net_device_entry",
         aux: None,
-        files: &["netdev-%u.img"],
+        files: &[files::NETDEV],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -676,9 +917,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "netns_entry",
         aux: None,
-        files: &["netns-%u.img"],
+        files: &[files::NETNS],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::AtMostOne,
         crit_decodes: true,
     },
     KindInfo {
@@ -688,9 +930,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "reg_file_entry",
         aux: None,
-        files: &["reg-files.img"],
+        files: &[files::REG_FILES],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -700,9 +943,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ext_file_entry",
         aux: None,
-        files: &["ext-files.img"],
+        files: &[files::EXT_FILES],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -712,9 +956,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "ns_file_entry",
         aux: None,
-        files: &["ns-files.img"],
+        files: &[files::NS_FILES],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -724,9 +969,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "eventfd_file_entry",
         aux: None,
-        files: &["eventfd.img"],
+        files: &[files::EVENTFD],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -736,9 +982,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "eventpoll_file_entry",
         aux: None,
-        files: &["eventpoll.img"],
+        files: &[files::EVENTPOLL],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -748,9 +995,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "eventpoll_tfd_entry",
         aux: None,
-        files: &["eventpoll-tfd.img"],
+        files: &[files::EVENTPOLL_TFD],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -760,9 +1008,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "signalfd_entry",
         aux: None,
-        files: &["signalfd.img"],
+        files: &[files::SIGNALFD],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -772,9 +1021,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "inotify_file_entry",
         aux: None,
-        files: &["inotify.img"],
+        files: &[files::INOTIFY],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -784,9 +1034,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "inotify_wd_entry",
         aux: None,
-        files: &["inotify-wd.img"],
+        files: &[files::INOTIFY_WD],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -796,9 +1047,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "fanotify_file_entry",
         aux: None,
-        files: &["fanotify.img"],
+        files: &[files::FANOTIFY],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -808,9 +1060,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "fanotify_mark_entry",
         aux: None,
-        files: &["fanotify-mark.img"],
+        files: &[files::FANOTIFY_MARK],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -820,9 +1073,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pipe_entry",
         aux: None,
-        files: &["pipes.img"],
+        files: &[files::PIPES],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -832,9 +1086,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "fifo_entry",
         aux: None,
-        files: &["fifo.img"],
+        files: &[files::FIFO],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -844,9 +1099,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "unix_sk_entry",
         aux: None,
-        files: &["unixsk.img"],
+        files: &[files::UNIXSK],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -856,9 +1112,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "inet_sk_entry",
         aux: None,
-        files: &["inetsk.img"],
+        files: &[files::INETSK],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -868,9 +1125,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "packet_sock_entry",
         aux: None,
-        files: &["packetsk.img"],
+        files: &[files::PACKETSK],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -880,9 +1138,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "netlink_sk_entry",
         aux: None,
-        files: &["netlinksk.img"],
+        files: &[files::NETLINKSK],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -892,9 +1151,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "tty_file_entry",
         aux: None,
-        files: &["tty.img"],
+        files: &[files::TTY],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -904,9 +1164,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "tunfile_entry",
         aux: None,
-        files: &["tunfile.img"],
+        files: &[files::TUNFILE],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -916,9 +1177,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "timerfd_entry",
         aux: None,
-        files: &["timerfd.img"],
+        files: &[files::TIMERFD],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: true,
     },
     KindInfo {
@@ -928,9 +1190,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Common,
         message: "pidfd_entry",
         aux: None,
-        files: &["pidfd.img"],
+        files: &[files::PIDFD],
         payload: Payload::None,
-        status: 'L',
+        status: Status::Legacy,
+        entries: Entries::Many,
         crit_decodes: false,
     },
     KindInfo {
@@ -940,9 +1203,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Service,
         message: "stats_entry",
         aux: None,
-        files: &["stats-dump", "stats-restore"],
+        files: &[files::STATS_DUMP, files::STATS_RESTORE],
         payload: Payload::None,
-        status: 'S',
+        status: Status::Service,
+        entries: Entries::One,
         crit_decodes: true,
     },
     KindInfo {
@@ -952,9 +1216,10 @@ pub static KINDS: [KindInfo; 68usize] = [
         head: Head::Service,
         message: "irmap_cache_entry",
         aux: None,
-        files: &["irmap-cache"],
+        files: &[files::IRMAP_CACHE],
         payload: Payload::None,
-        status: 'S',
+        status: Status::Service,
+        entries: Entries::Many,
         crit_decodes: true,
     },
 ];
@@ -962,51 +1227,51 @@ pub static KINDS: [KindInfo; 68usize] = [
 pub static RAW_KINDS: &[RawKind] = &[
     RawKind {
         name: "PAGES",
-        files: &["pages-%u.img"],
+        files: &[files::PAGES],
     },
     RawKind {
         name: "IFADDR",
-        files: &["ifaddr-%u.img"],
+        files: &[files::IFADDR],
     },
     RawKind {
         name: "ROUTE",
-        files: &["route-%u.img"],
+        files: &[files::ROUTE],
     },
     RawKind {
         name: "ROUTE6",
-        files: &["route6-%u.img"],
+        files: &[files::ROUTE6],
     },
     RawKind {
         name: "RULE",
-        files: &["rule-%u.img"],
+        files: &[files::RULE],
     },
     RawKind {
         name: "IPTABLES",
-        files: &["iptables-%u.img"],
+        files: &[files::IPTABLES],
     },
     RawKind {
         name: "IP6TABLES",
-        files: &["ip6tables-%u.img"],
+        files: &[files::IP6TABLES],
     },
     RawKind {
         name: "NFTABLES",
-        files: &["nftables-%u.img"],
+        files: &[files::NFTABLES],
     },
     RawKind {
         name: "TMPFS_IMG",
-        files: &["tmpfs-%u.tar.gz"],
+        files: &[files::TMPFS],
     },
     RawKind {
         name: "TMPFS_DEV",
-        files: &["tmpfs-dev-%u.tar.gz"],
+        files: &[files::TMPFS_DEV],
     },
     RawKind {
         name: "NETNF_CT",
-        files: &["netns-ct-%u.img"],
+        files: &[files::NETNS_CT],
     },
     RawKind {
         name: "NETNF_EXP",
-        files: &["netns-exp-%u.img"],
+        files: &[files::NETNS_EXP],
     },
 ];
 impl Kind {
@@ -1015,6 +1280,25 @@ impl Kind {
     }
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+    /// The file name of this kind's image for `id` (a pid, a namespace or file id), from
+    /// its first pattern: `Kind::Core.file_name(7)` is `core-7.img`; a kind with one
+    /// fixed name ignores `id` (`files.img`). Kinds with several patterns (the shmem
+    /// pagemap, shared signals, `stats-restore`) name the others in [`files`].
+    pub fn file_name(self, id: u64) -> String {
+        match self.info().files.first() {
+            Some(p) => p.name(id),
+            None => String::new(),
+        }
+    }
+    /// The kind whose pattern matches a file name, with the number in it if the pattern
+    /// has one: `core-7.img` gives `(Kind::Core, Some(7))`.
+    pub fn from_file_name(name: &str) -> Option<(Kind, Option<u64>)> {
+        KINDS
+            .iter()
+            .find_map(|k| {
+                k.files.iter().find(|p| p.matches(name)).map(|p| (k.kind, p.id(name)))
+            })
     }
     pub fn from_magic(magic: u32) -> Option<Kind> {
         match magic {
@@ -1599,6 +1883,10 @@ impl Kind {
             },
         )
     }
+    /// Whether an image of this kind holds exactly one entry.
+    pub fn one_entry(self) -> bool {
+        self.info().entries == Entries::One
+    }
     /// Validates the values of one entry whose wire shape was already checked (by
     /// `check_entry` or the image layer's entry walk); `path` names it (e.g. `entries[3]`).
     /// Unchecked bytes are safe too, but a wire error is not reported here.
@@ -1724,4 +2012,564 @@ impl Kind {
             }
         }
     }
+}
+impl crate::support::kind::KindEntry for crate::view::ApparmorEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Apparmor];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::ApparmorEntry {
+    const KINDS: &'static [Kind] = &[Kind::Apparmor];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::AutofsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Autofs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::AutofsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Autofs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::BinfmtMiscEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::BinfmtMisc];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::BinfmtMiscEntry {
+    const KINDS: &'static [Kind] = &[Kind::BinfmtMisc];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::BpfmapDataEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::BpfmapDataEntry {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::BpfmapFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::BpfmapFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::BpfmapFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CgroupEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Cgroup];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CgroupEntry {
+    const KINDS: &'static [Kind] = &[Kind::Cgroup];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TaskKobjIdsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Ids];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TaskKobjIdsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Ids];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CoreEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Core];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CoreEntry {
+    const KINDS: &'static [Kind] = &[Kind::Core];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CpuinfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Cpuinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CpuinfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Cpuinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::CredsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Creds];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::CredsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Creds];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::EventfdFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::EventfdFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::EventfdFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::EventfdFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::EventpollTfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::EventpollTfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::EventpollTfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::EventpollTfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::EventpollFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::EventpollFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::EventpollFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::EventpollFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::ExtFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::ExtFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::ExtFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::ExtFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FdinfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Fdinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FdinfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Fdinfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Files];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FileEntry {
+    const KINDS: &'static [Kind] = &[Kind::Files];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IrmapCacheEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IrmapCache];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IrmapCacheEntry {
+    const KINDS: &'static [Kind] = &[Kind::IrmapCache];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FifoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Fifo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FifoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Fifo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FileLockEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::FileLocks];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FileLockEntry {
+    const KINDS: &'static [Kind] = &[Kind::FileLocks];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Fs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Fs];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::InotifyWdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::InotifyWd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InotifyWdEntry {
+    const KINDS: &'static [Kind] = &[Kind::InotifyWd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::InotifyFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::InotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InotifyFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::InotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FanotifyMarkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyMark];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FanotifyMarkEntry {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyMark];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::FanotifyFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::FanotifyFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::FanotifyFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::GhostFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::GhostFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::GhostFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::GhostFile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::GhostChunkEntry<'_> {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::GhostFile];
+}
+impl crate::support::kind::KindEntry for crate::owned::GhostChunkEntry {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::GhostFile];
+}
+impl crate::support::kind::KindEntry for crate::view::InventoryEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Inventory];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InventoryEntry {
+    const KINDS: &'static [Kind] = &[Kind::Inventory];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcMsg<'_> {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::IpcnsMsg];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcMsg {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::IpcnsMsg];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcMsgEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsMsg];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcMsgEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsMsg];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcSemEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsSem];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcSemEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsSem];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcShmEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsShm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcShmEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcnsShm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::IpcVarEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::IpcVar];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::IpcVarEntry {
+    const KINDS: &'static [Kind] = &[Kind::IpcVar];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::MemfdInodeEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::MemfdInode];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::MemfdInodeEntry {
+    const KINDS: &'static [Kind] = &[Kind::MemfdInode];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::MmEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Mm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::MmEntry {
+    const KINDS: &'static [Kind] = &[Kind::Mm];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::MntEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Mnts];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::MntEntry {
+    const KINDS: &'static [Kind] = &[Kind::Mnts];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NetDeviceEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Netdev];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NetDeviceEntry {
+    const KINDS: &'static [Kind] = &[Kind::Netdev];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NetnsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Netns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NetnsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Netns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NsFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::NsFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NsFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::NsFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PacketSockEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Packetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PacketSockEntry {
+    const KINDS: &'static [Kind] = &[Kind::Packetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PagemapHead<'_> {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::Pagemap];
+}
+impl crate::support::kind::KindEntry for crate::owned::PagemapHead {
+    const KINDS: &'static [Kind] = &[];
+    const AUX_OF: &'static [Kind] = &[Kind::Pagemap];
+}
+impl crate::support::kind::KindEntry for crate::view::PagemapEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pagemap];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PagemapEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pagemap];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PidfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pidfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PidfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pidfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PidnsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pidns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PidnsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pidns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PipeDataEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::PipesData, Kind::FifoData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PipeDataEntry {
+    const KINDS: &'static [Kind] = &[Kind::PipesData, Kind::FifoData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PipeEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pipes];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PipeEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pipes];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PstreeEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Pstree];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PstreeEntry {
+    const KINDS: &'static [Kind] = &[Kind::Pstree];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::RegFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::RegFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::RegFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::RegFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::RemapFilePathEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::RemapFpath];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::RemapFilePathEntry {
+    const KINDS: &'static [Kind] = &[Kind::RemapFpath];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::RlimitEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Rlimit];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::RlimitEntry {
+    const KINDS: &'static [Kind] = &[Kind::Rlimit];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SaEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Sigact];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SaEntry {
+    const KINDS: &'static [Kind] = &[Kind::Sigact];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SeccompEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Seccomp];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SeccompEntry {
+    const KINDS: &'static [Kind] = &[Kind::Seccomp];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SiginfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Signal];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SiginfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::Signal];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SignalfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Signalfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SignalfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::Signalfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::InetSkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Inetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::InetSkEntry {
+    const KINDS: &'static [Kind] = &[Kind::Inetsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::NetlinkSkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::NetlinkSk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::NetlinkSkEntry {
+    const KINDS: &'static [Kind] = &[Kind::NetlinkSk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::SkPacketEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::SkQueues];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SkPacketEntry {
+    const KINDS: &'static [Kind] = &[Kind::SkQueues];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::UnixSkEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Unixsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::UnixSkEntry {
+    const KINDS: &'static [Kind] = &[Kind::Unixsk];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::StatsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Stats];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::StatsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Stats];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TcpStreamEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TcpStream];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TcpStreamEntry {
+    const KINDS: &'static [Kind] = &[Kind::TcpStream];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TimensEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Timens];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TimensEntry {
+    const KINDS: &'static [Kind] = &[Kind::Timens];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::ItimerEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Itimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::ItimerEntry {
+    const KINDS: &'static [Kind] = &[Kind::Itimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::PosixTimerEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::PosixTimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::PosixTimerEntry {
+    const KINDS: &'static [Kind] = &[Kind::PosixTimers];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TimerfdEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Timerfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TimerfdEntry {
+    const KINDS: &'static [Kind] = &[Kind::Timerfd];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TtyDataEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TtyData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TtyDataEntry {
+    const KINDS: &'static [Kind] = &[Kind::TtyData];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TtyInfoEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TtyInfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TtyInfoEntry {
+    const KINDS: &'static [Kind] = &[Kind::TtyInfo];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TtyFileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::TtyFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TtyFileEntry {
+    const KINDS: &'static [Kind] = &[Kind::TtyFiles];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::TunfileEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Tunfile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::TunfileEntry {
+    const KINDS: &'static [Kind] = &[Kind::Tunfile];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::UsernsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Userns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::UsernsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Userns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::UtsnsEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Utsns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::UtsnsEntry {
+    const KINDS: &'static [Kind] = &[Kind::Utsns];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::view::VmaEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Vmas];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::VmaEntry {
+    const KINDS: &'static [Kind] = &[Kind::Vmas];
+    const AUX_OF: &'static [Kind] = &[];
 }

@@ -2,75 +2,21 @@
 //!
 //! Flag and dict tables from `proto/flags.toml` and `proto/dicts.toml`.
 
-///`mmap.flags`: MAP_* from <linux/mman.h>; names and order as crit 4.2.1 prints them
-pub static MMAP_FLAGS: &crate::support::json::FlagTable = &[
-    ("MAP_SHARED", 0x1),
-    ("MAP_PRIVATE", 0x2),
-    ("MAP_DROPPABLE", 0x8),
-    ("MAP_ANON", 0x20),
-    ("MAP_GROWSDOWN", 0x100),
-];
-///`mmap.prot`: PROT_* from <sys/mman.h>; names and order as crit 4.2.1 prints them
-pub static MMAP_PROT: &crate::support::json::FlagTable = &[
-    ("PROT_READ", 0x1),
-    ("PROT_WRITE", 0x2),
-    ("PROT_EXEC", 0x4),
-];
-///`mmap.status`: VMA_* bits of criu/include/image.h (CRIU 4.2.1); names and order as crit 4.2.1 prints them
-pub static MMAP_STATUS: &crate::support::json::FlagTable = &[
-    ("VMA_AREA_NONE", 0x0),
-    ("VMA_AREA_REGULAR", 0x1),
-    ("VMA_AREA_STACK", 0x2),
-    ("VMA_AREA_VSYSCALL", 0x4),
-    ("VMA_AREA_VDSO", 0x8),
-    ("VMA_AREA_HEAP", 0x20),
-    ("VMA_FILE_PRIVATE", 0x40),
-    ("VMA_FILE_SHARED", 0x80),
-    ("VMA_ANON_SHARED", 0x100),
-    ("VMA_ANON_PRIVATE", 0x200),
-    ("VMA_AREA_SYSVIPC", 0x400),
-    ("VMA_AREA_SOCKET", 0x800),
-    ("VMA_AREA_VVAR", 0x1000),
-    ("VMA_AREA_AIORING", 0x2000),
-    ("VMA_AREA_MEMFD", 0x4000),
-    ("VMA_AREA_SHSTK", 0x8000),
-    ("VMA_AREA_UPROBES", 0x20000),
-    ("VMA_UNSUPP", 0x80000000),
-];
-///`pmap.flags`: PE_* of criu/include/pagemap.h
-pub static PMAP_FLAGS: &crate::support::json::FlagTable = &[
-    ("PE_PARENT", 0x1),
-    ("PE_LAZY", 0x2),
-    ("PE_PRESENT", 0x4),
-];
-///`rfile.flags`: O_* open flags from <asm-generic/fcntl.h> (octal); names and order as crit 4.2.1 prints them
-pub static RFILE_FLAGS: &crate::support::json::FlagTable = &[
-    ("O_WRONLY", 0x1),
-    ("O_RDWR", 0x2),
-    ("O_CREAT", 0x40),
-    ("O_EXCL", 0x80),
-    ("O_NOCTTY", 0x100),
-    ("O_TRUNC", 0x200),
-    ("O_APPEND", 0x400),
-    ("O_NONBLOCK", 0x800),
-    ("O_DSYNC", 0x1000),
-    ("FASYNC", 0x2000),
-    ("O_DIRECT", 0x4000),
-    ("O_LARGEFILE", 0x8000),
-    ("O_DIRECTORY", 0x10000),
-    ("O_NOFOLLOW", 0x20000),
-    ("O_NOATIME", 0x40000),
-    ("O_CLOEXEC", 0x80000),
-];
-///`seals.flags`: F_SEAL_* from <linux/fcntl.h>
-pub static SEALS_FLAGS: &crate::support::json::FlagTable = &[
-    ("F_SEAL_SEAL", 0x1),
-    ("F_SEAL_SHRINK", 0x2),
-    ("F_SEAL_GROW", 0x4),
-    ("F_SEAL_WRITE", 0x8),
-    ("F_SEAL_FUTURE_WRITE", 0x10),
-];
-///dict `gen`, field `task_state`: crit 4.2.1's labels. NOTE: crit swaps 3 and 6 against CRIU (compel/include/uapi/task-state.h: 3 = stopped, 6 = zombie) and has no name for 2 (dead); we print crit's labels so output stays byte-identical, and say so in the README
+///`mmap.flags`: MAP_* from <linux/mman.h>; names and order as crit 4.2.1 prints them (the entries of [`crate::flags::MapFlags`]).
+pub static MMAP_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::MapFlags::TABLE;
+///`mmap.prot`: PROT_* from <sys/mman.h>; names and order as crit 4.2.1 prints them (the entries of [`crate::flags::Prot`]).
+pub static MMAP_PROT: &crate::support::json::FlagTable = crate::schema::flags::Prot::TABLE;
+///`mmap.status`: VMA_* bits of criu/include/image.h (CRIU 4.2.1); names and order as crit 4.2.1 prints them (the entries of [`crate::flags::VmaStatus`]).
+pub static MMAP_STATUS: &crate::support::json::FlagTable = crate::schema::flags::VmaStatus::TABLE;
+///`pmap.flags`: PE_* of criu/include/pagemap.h (the entries of [`crate::flags::PageFlags`]).
+pub static PMAP_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::PageFlags::TABLE;
+///`remap.id`: REMAP_GHOST of criu/include/image.h: in remap_file_path_entry.remap_id, the top bit said "ghost" before remap_type existed; restore of old images still reads it. Not a (criu).flags table: no JSON renders it (the entries of [`crate::flags::RemapId`]).
+pub static REMAP_ID: &crate::support::json::FlagTable = crate::schema::flags::RemapId::TABLE;
+///`rfile.flags`: O_* open flags from <asm-generic/fcntl.h> (octal); names and order as crit 4.2.1 prints them (the entries of [`crate::flags::OpenFlags`]).
+pub static RFILE_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::OpenFlags::TABLE;
+///`seals.flags`: F_SEAL_* from <linux/fcntl.h> (the entries of [`crate::flags::Seals`]).
+pub static SEALS_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::Seals::TABLE;
+///dict `gen`, field `task_state`: crit 4.2.1's labels. NOTE: crit swaps 3 and 6 against CRIU (compel/include/uapi/task-state.h: 3 = stopped, 6 = zombie) and has no name for 2 (dead); we print crit's labels so output stays byte-identical, and say so in the README. CRIU's own names are kernel.toml's task_state
 pub static DICT_GEN_TASK_STATE: &crate::support::json::DictTable = &[
     (1, "Alive"),
     (3, "Zombie"),
@@ -84,14 +30,14 @@ pub static DICT_SK_FAMILY: &crate::support::json::DictTable = &[
     (16, "NETLINK"),
     (17, "PACKET"),
 ];
-///dict `sk`, field `proto`: IPPROTO_* from <netinet/in.h>, names as crit prints them
+///dict `sk`, field `proto`: IPPROTO_* from <netinet/in.h> (<linux/in.h>), names as crit prints them
 pub static DICT_SK_PROTO: &crate::support::json::DictTable = &[
     (0, "IP"),
     (6, "TCP"),
     (17, "UDP"),
     (136, "UDPLITE"),
 ];
-///dict `sk`, field `state`: TCP_* states from <netinet/tcp.h>, names as crit prints them
+///dict `sk`, field `state`: TCP_* states from <netinet/tcp.h> (<net/tcp_states.h>), names as crit prints them
 pub static DICT_SK_STATE: &crate::support::json::DictTable = &[
     (1, "ESTABLISHED"),
     (2, "SYN_SENT"),

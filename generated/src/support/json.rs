@@ -611,36 +611,17 @@ impl QpOut<'_> {
     }
 }
 
-/// A flag table from `proto/flags.toml`: names in output order with their bit values.
-pub type FlagTable = [(&'static str, u64)];
+pub use super::flags::FlagTable;
 /// A dict table from `proto/dicts.toml`: value → name.
 pub type DictTable = [(u64, &'static str)];
 
-/// crit's flags rendering: names of every table entry whose bits are all set in `v`... exactly:
-/// for each `(name, bit)` in order, if `v & bit != 0` the name is added and those bits cleared;
-/// leftover bits are appended as `0x%x`; joined by `" | "`; `v == 0` gives `""`.
+/// crit's flags rendering (see [`super::flags::FlagNames`] for the rule): the names of the bits set
+/// in `v`, leftover bits as `0x%x`, joined by `" | "`; `v == 0` gives `""`.
 ///
 /// The text is appended to `out`.
-pub fn format_flags(v: u64, table: &FlagTable, out: &mut String) {
-    let mut rest = v;
-    let mut first = true;
-    for &(name, bit) in table {
-        if rest & bit != 0 {
-            if !first {
-                out.push_str(" | ");
-            }
-            out.push_str(name);
-            first = false;
-            rest &= !bit;
-        }
-    }
-    if rest != 0 {
-        if !first {
-            out.push_str(" | ");
-        }
-        out.push_str("0x");
-        push_hex_str(out, u128::from(rest));
-    }
+pub fn format_flags(v: u64, table: &'static FlagTable, out: &mut String) {
+    // Writing to a String cannot fail.
+    let _ = super::flags::write_names(super::flags::FlagNames::new(v, table), out);
 }
 
 /// Kernel `MKDEV` encoding (20 minor bits): `"maj:min"`.

@@ -2,6 +2,9 @@
 
 mod error;
 pub mod fields;
+pub mod files;
+pub mod flags;
+pub mod kind;
 pub mod json;
 pub mod json_in;
 pub mod wire;

@@ -347,7 +347,7 @@ fn skip_reason(reg: &RegularFile, files: &FileTable) -> Option<Skip> {
         return Some(Skip::Deleted);
     }
     if reg.size.is_none() {
-        return Some(if should_store_validation_data(reg.flags) {
+        return Some(if should_store_validation_data(reg.flags.0) {
             Skip::NoSize { mode: reg.mode }
         } else {
             Skip::AppendOnly

@@ -35,6 +35,8 @@ pub use error::{MemError, Unreadable, VmaSummary};
 pub use crate::model::{Backing, PageIndex, Run, Stored, Vma};
 pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
+use criu_image_proto::schema::kinds::files as names;
+
 use crate::checkpoint::Checkpoint;
 use crate::model::pagemap::IdxPiece;
 use crate::model::{MmInfo, PagemapDefect};
@@ -66,7 +68,7 @@ impl<'c> Memory<'c> {
     /// The tasks: `(pid, threads)` of `pstree.img` in image order; for a directory with no
     /// `pstree.img` (a memory dump alone), the pids of its `pagemap-<pid>.img` images.
     pub fn tasks(&self) -> Result<Vec<(u32, Vec<u32>)>, MemError> {
-        if !self.ckpt.contains("pstree.img") {
+        if !self.ckpt.contains(names::PSTREE.pattern()) {
             let mut pids = pagemap_pids(self.ckpt);
             if !pids.is_empty() {
                 pids.sort_unstable();
@@ -78,7 +80,7 @@ impl<'c> Memory<'c> {
 
     /// The task whose PID (or one of whose thread IDs) is `pid`, indexed.
     pub fn task(&self, pid: u32) -> Result<Task<'c>, MemError> {
-        if !self.ckpt.contains("pstree.img") && self.ckpt.contains(&format!("pagemap-{pid}.img")) {
+        if !self.ckpt.contains(names::PSTREE.pattern()) && self.ckpt.contains(&names::PAGEMAP.name(pid.into())) {
             return Task::pagemap_only(self.ckpt, pid);
         }
         let procs = self.ckpt.processes()?;
@@ -86,7 +88,7 @@ impl<'c> Memory<'c> {
             return Err(MemError::NoTask { pid, pids: procs.iter().map(|p| p.pid()).collect() });
         };
         let pid = p.pid();
-        let mm_name = format!("mm-{pid}.img");
+        let mm_name = names::MM.name(pid.into());
         let Some(space) = p.mm()? else { return Err(MemError::NoMemory { pid, file: mm_name }) };
         // By address (CRIU appends some areas out of order), without empty or inverted ones.
         let mut vmas: Vec<&'c Vma> = space.sorted().filter(|v| !v.is_empty()).collect();
@@ -101,7 +103,7 @@ impl<'c> Memory<'c> {
             }
         }
         let Some(private) = p.pagemap()? else {
-            return Err(MemError::NoMemory { pid, file: format!("pagemap-{pid}.img") });
+            return Err(MemError::NoMemory { pid, file: names::PAGEMAP.name(pid.into()) });
         };
         usable(private)?;
         Ok(Task { pid, ckpt: self.ckpt, info: Some(&space.info), vmas, private })
@@ -110,7 +112,7 @@ impl<'c> Memory<'c> {
 
 /// The pids of a checkpoint's `pagemap-<pid>.img` images.
 fn pagemap_pids(ckpt: &Checkpoint) -> Vec<u32> {
-    ckpt.names().filter_map(|n| n.strip_prefix("pagemap-")?.strip_suffix(".img")?.parse::<u32>().ok()).collect()
+    ckpt.names().filter_map(|n| u32::try_from(names::PAGEMAP.id(n)?).ok()).collect()
 }
 
 /// A pagemap whose runs cannot be trusted to say where pages are is refused, not guessed at.
@@ -175,7 +177,7 @@ static NO_MM: MmInfo = MmInfo {
 
 impl<'c> Task<'c> {
     fn pagemap_only(ckpt: &'c Checkpoint, pid: u32) -> Result<Task<'c>, MemError> {
-        let name = format!("pagemap-{pid}.img");
+        let name = names::PAGEMAP.name(pid.into());
         let private = ckpt.pagemap(&name)?.ok_or(MemError::NoMemory { pid, file: name })?;
         usable(private)?;
         Ok(Task { pid, ckpt, info: None, vmas: Vec::new(), private })

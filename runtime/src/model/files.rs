@@ -10,15 +10,15 @@ use std::collections::hash_map::Entry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use criu_image_proto::flags::{OpenFlags, RemapId, Seals};
+use criu_image_proto::kernel::{EtherType, IpProto, NetlinkProtocol, SocketFamily, SocketType, TcpState};
 use criu_image_proto::schema::enums::{FdTypes, RemapType, TtyType};
+use criu_image_proto::schema::kinds::files as names;
 use criu_image_proto::view;
 
 use super::read::{all_entries, typed_image};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::image::Kind;
-
-/// The `remap_id` bit that meant "ghost" before `remap_type` existed (CRIU's `REMAP_GHOST`).
-pub(crate) const REMAP_GHOST_BIT: u32 = 1 << 31;
 
 /// Where a file description was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,10 +38,10 @@ impl FileSource {
     /// The image's file name.
     pub fn file_name(self) -> &'static str {
         match self {
-            FileSource::Files => "files.img",
-            FileSource::RegFiles => "reg-files.img",
-            FileSource::Pipes => "pipes.img",
-            FileSource::UnixSk => "unixsk.img",
+            FileSource::Files => names::FILES.pattern(),
+            FileSource::RegFiles => names::REG_FILES.pattern(),
+            FileSource::Pipes => names::PIPES.pattern(),
+            FileSource::UnixSk => names::UNIXSK.pattern(),
         }
     }
 }
@@ -71,8 +71,8 @@ pub enum FileKind {
     Pipe {
         /// The pipe's inode: both ends have it.
         pipe_id: u32,
-        /// Open flags (`O_*`).
-        flags: u32,
+        /// Open flags.
+        flags: OpenFlags,
     },
     /// A FIFO (named pipe).
     Fifo {
@@ -90,7 +90,7 @@ pub enum FileKind {
         /// Its counter.
         counter: u64,
         /// Open flags.
-        flags: u32,
+        flags: OpenFlags,
     },
     /// An epoll instance and what it watches.
     Eventpoll {
@@ -172,8 +172,8 @@ pub enum FileKind {
 pub struct RegularFile {
     /// Its path in the dumped tasks' mount namespace.
     pub path: Arc<[u8]>,
-    /// Open flags (`O_*`).
-    pub flags: u32,
+    /// Open flags.
+    pub flags: OpenFlags,
     /// The file position.
     pub pos: u64,
     /// Its size at dump time (absent for what is not a regular file, and for `O_APPEND`-only).
@@ -280,10 +280,10 @@ pub struct UnixSocket {
     pub ino: u32,
     /// The peer's inode, 0 when unconnected.
     pub peer: u32,
-    /// `SOCK_*`.
-    pub type_: u32,
-    /// TCP-style state (`TCP_ESTABLISHED`, `TCP_LISTEN`, ...), as the kernel reports it.
-    pub state: u32,
+    /// Its type.
+    pub type_: SocketType,
+    /// TCP-style state (established, listen, ...), as the kernel reports it for unix sockets.
+    pub state: TcpState,
     /// The bound name, raw: a path with its terminating NUL, or an abstract name starting with
     /// NUL; empty when unbound.
     pub name: Vec<u8>,
@@ -302,14 +302,14 @@ pub struct UnixSocket {
 pub struct InetSocket {
     /// Its inode.
     pub ino: u32,
-    /// `AF_INET` (2) or `AF_INET6` (10).
-    pub family: u32,
-    /// `SOCK_*`.
-    pub type_: u32,
-    /// `IPPROTO_*` (for raw sockets, the protocol they see).
-    pub proto: u32,
-    /// `TCP_*` state.
-    pub state: u32,
+    /// `AF_INET` or `AF_INET6`.
+    pub family: SocketFamily,
+    /// Its type.
+    pub type_: SocketType,
+    /// Its protocol (for raw sockets, the IP protocol they see).
+    pub proto: IpProto,
+    /// Its TCP state.
+    pub state: TcpState,
     /// The local address (`None` when the image's words are not 1 or 4).
     pub src: Option<IpAddr>,
     /// The local port.
@@ -331,8 +331,8 @@ pub struct InetSocket {
 pub struct NetlinkSocket {
     /// Its inode.
     pub ino: u32,
-    /// `NETLINK_*` protocol.
-    pub protocol: u32,
+    /// Its netlink protocol.
+    pub protocol: NetlinkProtocol,
     /// Its port id.
     pub portid: u32,
     /// Multicast groups bitmap words.
@@ -349,9 +349,9 @@ pub struct NetlinkSocket {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacketSocket {
     /// `SOCK_DGRAM` or `SOCK_RAW`.
-    pub type_: u32,
-    /// The ethertype it receives, in host order (`ETH_P_*`; the image stores network order).
-    pub protocol: u16,
+    pub type_: SocketType,
+    /// The ethertype it receives, in host order (the image stores network order).
+    pub protocol: EtherType,
     /// The interface it is bound to, 0 for all.
     pub ifindex: u32,
     /// Its network namespace id.
@@ -393,10 +393,10 @@ pub struct MemfdFile {
     pub size: Option<u64>,
     /// The shared-memory id of its contents (`pagemap-shmem-<shmid>.img`), from its inode.
     pub shmid: Option<u32>,
-    /// Its seals (`F_SEAL_*`), from its inode.
-    pub seals: Option<u32>,
+    /// Its seals, from its inode.
+    pub seals: Option<Seals>,
     /// Open flags.
-    pub flags: u32,
+    pub flags: OpenFlags,
     /// The file position.
     pub pos: u64,
 }
@@ -413,7 +413,7 @@ pub struct TtyFile {
     /// The path it was opened by, from its regular-file entry.
     pub path: Option<Arc<[u8]>>,
     /// Open flags.
-    pub flags: u32,
+    pub flags: OpenFlags,
 }
 
 /// A task's open file descriptor (`fdinfo_entry`).
@@ -507,8 +507,9 @@ impl FileTable {
         let remaps = load_remaps(ckpt)?;
         let memfd = load_memfd_inodes(ckpt)?;
         let ttys = load_tty_infos(ckpt)?;
-        let mut t = FileTable { present: ["files.img", "reg-files.img", "pipes.img", "unixsk.img"].iter().any(|n| ckpt.contains(n)), ..FileTable::default() };
-        let entries: Vec<(usize, view::FileEntry<'_>)> = all_entries(ckpt, "files.img", Kind::Files)?.unwrap_or_default();
+        let sources = [FileSource::Files, FileSource::RegFiles, FileSource::Pipes, FileSource::UnixSk];
+        let mut t = FileTable { present: sources.iter().any(|s| ckpt.contains(s.file_name())), ..FileTable::default() };
+        let entries: Vec<(usize, view::FileEntry<'_>)> = all_entries(ckpt, FileSource::Files.file_name(), Kind::Files)?.unwrap_or_default();
         t.by_id.reserve(entries.len());
         // Paths first: FIFOs and ttys name the regular-file entry that holds their path.
         let mut paths: HashMap<u32, Arc<[u8]>> = HashMap::new();
@@ -521,19 +522,19 @@ impl FileTable {
             let kind = file_kind(e, &paths, &remaps, &memfd, &ttys);
             t.insert(File { id: e.id(), source: FileSource::Files, entry: *index, type_: e.type_(), kind });
         }
-        if let Some(v) = all_entries::<view::RegFileEntry>(ckpt, "reg-files.img", Kind::RegFiles)? {
+        if let Some(v) = all_entries::<view::RegFileEntry>(ckpt, FileSource::RegFiles.file_name(), Kind::RegFiles)? {
             for (index, r) in v {
                 let kind = FileKind::Regular(regular(&r, Arc::from(r.name()), remaps.get(&r.id()).copied()));
                 t.insert(File { id: r.id(), source: FileSource::RegFiles, entry: index, type_: FdTypes::REG, kind });
             }
         }
-        if let Some(v) = all_entries::<view::PipeEntry>(ckpt, "pipes.img", Kind::Pipes)? {
+        if let Some(v) = all_entries::<view::PipeEntry>(ckpt, FileSource::Pipes.file_name(), Kind::Pipes)? {
             for (index, p) in v {
-                let kind = FileKind::Pipe { pipe_id: p.pipe_id(), flags: p.flags() };
+                let kind = FileKind::Pipe { pipe_id: p.pipe_id(), flags: OpenFlags(p.flags()) };
                 t.insert(File { id: p.id(), source: FileSource::Pipes, entry: index, type_: FdTypes::PIPE, kind });
             }
         }
-        if let Some(v) = all_entries::<view::UnixSkEntry>(ckpt, "unixsk.img", Kind::Unixsk)? {
+        if let Some(v) = all_entries::<view::UnixSkEntry>(ckpt, FileSource::UnixSk.file_name(), Kind::Unixsk)? {
             for (index, u) in v {
                 let kind = FileKind::Socket(Socket::Unix(unix(&u)));
                 t.insert(File { id: u.id(), source: FileSource::UnixSk, entry: index, type_: FdTypes::UNIXSK, kind });
@@ -546,7 +547,7 @@ impl FileTable {
 fn regular(r: &view::RegFileEntry<'_>, path: Arc<[u8]>, remap: Option<Remap>) -> RegularFile {
     RegularFile {
         path,
-        flags: r.flags(),
+        flags: OpenFlags(r.flags()),
         pos: r.pos(),
         size: r.size(),
         mode: r.mode(),
@@ -564,8 +565,8 @@ fn unix(u: &view::UnixSkEntry<'_>) -> UnixSocket {
     UnixSocket {
         ino: u.ino(),
         peer: u.peer(),
-        type_: u.type_(),
-        state: u.state(),
+        type_: SocketType(u.type_()),
+        state: TcpState(u.state()),
         name: u.name().to_vec(),
         backlog: u.backlog(),
         shutdown: u.shutdown().map(|s| s.0),
@@ -603,16 +604,16 @@ fn file_kind(
             Some(r) => FileKind::Regular(regular(&r, paths.get(&e.id()).cloned().unwrap_or_else(|| Arc::from(r.name())), remaps.get(&e.id()).copied())),
             None => FileKind::Other,
         },
-        FdTypes::PIPE => e.pipe().map_or(FileKind::Other, |p| FileKind::Pipe { pipe_id: p.pipe_id(), flags: p.flags() }),
+        FdTypes::PIPE => e.pipe().map_or(FileKind::Other, |p| FileKind::Pipe { pipe_id: p.pipe_id(), flags: OpenFlags(p.flags()) }),
         FdTypes::FIFO => e.fifo().map_or(FileKind::Other, |f| FileKind::Fifo { pipe_id: f.pipe_id(), regf_id: f.regf_id(), path: path(f.regf_id()) }),
         FdTypes::UNIXSK => e.usk().map_or(FileKind::Other, |u| FileKind::Socket(Socket::Unix(unix(&u)))),
         FdTypes::INETSK => e.isk().map_or(FileKind::Other, |i| {
             FileKind::Socket(Socket::Inet(InetSocket {
                 ino: i.ino(),
-                family: i.family(),
-                type_: i.type_(),
-                proto: i.proto(),
-                state: i.state(),
+                family: SocketFamily(i.family()),
+                type_: SocketType(i.type_()),
+                proto: IpProto(i.proto()),
+                state: TcpState(i.state()),
                 src: ip_addr(&i.src_addr().to_vec()),
                 src_port: i.src_port(),
                 dst: ip_addr(&i.dst_addr().to_vec()),
@@ -625,7 +626,7 @@ fn file_kind(
         FdTypes::NETLINKSK => e.nlsk().map_or(FileKind::Other, |n| {
             FileKind::Socket(Socket::Netlink(NetlinkSocket {
                 ino: n.ino(),
-                protocol: n.protocol(),
+                protocol: NetlinkProtocol(n.protocol()),
                 portid: n.portid(),
                 groups: n.groups().to_vec(),
                 dst_portid: n.dst_portid(),
@@ -635,13 +636,13 @@ fn file_kind(
         }),
         FdTypes::PACKETSK => e.psk().map_or(FileKind::Other, |p| {
             FileKind::Socket(Socket::Packet(PacketSocket {
-                type_: p.type_(),
-                protocol: u16::from_be(p.protocol() as u16),
+                type_: SocketType(p.type_()),
+                protocol: EtherType(u32::from(u16::from_be(p.protocol() as u16))),
                 ifindex: p.ifindex(),
                 ns_id: p.ns_id(),
             }))
         }),
-        FdTypes::EVENTFD => e.efd().map_or(FileKind::Other, |f| FileKind::Eventfd { counter: f.counter(), flags: f.flags() }),
+        FdTypes::EVENTFD => e.efd().map_or(FileKind::Other, |f| FileKind::Eventfd { counter: f.counter(), flags: OpenFlags(f.flags()) }),
         FdTypes::EVENTPOLL => e.epfd().map_or(FileKind::Other, |f| FileKind::Eventpoll {
             targets: f.tfd().iter().map(|t| EpollTarget { tfd: t.tfd(), events: t.events(), data: t.data() }).collect(),
         }),
@@ -668,7 +669,7 @@ fn file_kind(
                 size: inode.map(|i| i.size),
                 shmid: inode.map(|i| i.shmid),
                 seals: inode.map(|i| i.seals),
-                flags: m.flags(),
+                flags: OpenFlags(m.flags()),
                 pos: m.pos(),
             })
         }),
@@ -679,7 +680,7 @@ fn file_kind(
                 tty_type: info.map(|i| i.0),
                 index: info.and_then(|i| i.1),
                 path: path(t.regf_id()),
-                flags: t.flags(),
+                flags: OpenFlags(t.flags()),
             })
         }),
         FdTypes::PIDFD => e.pidfd().map_or(FileKind::Other, |p| FileKind::Pidfd { pid: p.nspid(), ino: p.ino() }),
@@ -703,9 +704,10 @@ fn file_kind(
 /// `remap-fpath.img`: file id → how it is restored.
 fn load_remaps(ckpt: &Checkpoint) -> Result<HashMap<u32, Remap>, CheckpointError> {
     let mut out = HashMap::new();
-    let Some(img) = typed_image(ckpt, "remap-fpath.img", Kind::RemapFpath)? else { return Ok(out) };
-    for m in super::read::messages(&img, "remap-fpath.img")? {
-        let r = m.parse::<view::RemapFilePathEntry>("remap-fpath.img")?;
+    let name = names::REMAP_FPATH.pattern();
+    let Some(img) = typed_image(ckpt, name, Kind::RemapFpath)? else { return Ok(out) };
+    for m in super::read::messages(&img, name)? {
+        let r = m.parse::<view::RemapFilePathEntry>(name)?;
         if let Some(remap) = remap_of(&r, m.index) {
             out.entry(r.orig_id()).or_insert(remap);
         }
@@ -721,7 +723,7 @@ pub(crate) fn remap_of(r: &view::RemapFilePathEntry<'_>, entry: usize) -> Option
         Some(RemapType::LINKED) => Remap::Linked { link_id: r.remap_id(), entry },
         Some(RemapType::PROCFS) => Remap::Procfs { pid: r.remap_id(), entry },
         Some(other) => Remap::Other { remap_type: other.0, remap_id: r.remap_id(), entry },
-        None if r.remap_id() & REMAP_GHOST_BIT != 0 => Remap::Ghost { ghost_id: r.remap_id() & !REMAP_GHOST_BIT, entry },
+        None if RemapId(r.remap_id()).contains(RemapId::GHOST) => Remap::Ghost { ghost_id: r.remap_id() & !RemapId::GHOST.0, entry },
         None => Remap::Linked { link_id: r.remap_id(), entry },
     })
 }
@@ -739,21 +741,21 @@ pub struct MemfdInode {
     pub size: u64,
     /// The shared-memory id of its contents (`pagemap-shmem-<shmid>.img`).
     pub shmid: u32,
-    /// Its seals (`F_SEAL_*`).
-    pub seals: u32,
+    /// Its seals.
+    pub seals: Seals,
 }
 
 /// `memfd.img` by inode id (the first entry of each id).
 pub(crate) fn load_memfd_inodes(ckpt: &Checkpoint) -> Result<HashMap<u64, MemfdInode>, CheckpointError> {
     let mut out = HashMap::new();
-    for (entry, m) in all_entries::<view::MemfdInodeEntry>(ckpt, "memfd.img", Kind::MemfdInode)?.unwrap_or_default() {
+    for (entry, m) in all_entries::<view::MemfdInodeEntry>(ckpt, names::MEMFD.pattern(), Kind::MemfdInode)?.unwrap_or_default() {
         out.entry(m.inode_id()).or_insert_with(|| MemfdInode {
             entry,
             inode_id: m.inode_id(),
             name: Arc::from(m.name()),
             size: m.size(),
             shmid: m.shmid(),
-            seals: m.seals(),
+            seals: Seals(m.seals()),
         });
     }
     Ok(out)
@@ -762,7 +764,7 @@ pub(crate) fn load_memfd_inodes(ckpt: &Checkpoint) -> Result<HashMap<u64, MemfdI
 /// `tty-info.img`: id → (type, pty index).
 fn load_tty_infos(ckpt: &Checkpoint) -> Result<HashMap<u32, (TtyType, Option<u32>)>, CheckpointError> {
     let mut out = HashMap::new();
-    for (_, t) in all_entries::<view::TtyInfoEntry>(ckpt, "tty-info.img", Kind::TtyInfo)?.unwrap_or_default() {
+    for (_, t) in all_entries::<view::TtyInfoEntry>(ckpt, names::TTY_INFO.pattern(), Kind::TtyInfo)?.unwrap_or_default() {
         out.entry(t.id()).or_insert((t.type_(), t.pty().map(|p| p.index())));
     }
     Ok(out)

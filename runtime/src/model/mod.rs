@@ -21,7 +21,6 @@
 //! # Ok::<(), criu_image::checkpoint::CheckpointError>(())
 //! ```
 
-pub(crate) mod bits;
 pub mod files;
 pub mod pagemap;
 pub(crate) mod read;
@@ -32,11 +31,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+use criu_image_proto::schema::kinds::files as names;
 use criu_image_proto::view;
 
 pub use files::{Fd, File, FileKind, FileSource, FileTable, RegularFile, Remap, Socket};
 pub use pagemap::{MAX_PARENT_DEPTH, PageIndex, PagemapDefect, ParentChain, ParentProblem, Run, Stored, Unreadable};
-pub use task::{Creds, FsIds, Inventory, TaskCore, TaskIds, TaskState, Thread};
+pub use criu_image_proto::kernel::TaskState;
+pub use task::{Creds, FsIds, Inventory, TaskCore, TaskIds, Thread, has_resources, is_zombie};
 pub use vma::{AddressSpace, Backing, Mapping, MmInfo, Vma};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
@@ -125,7 +126,7 @@ impl Checkpoint {
     /// `inventory.img`: `Ok(None)` when it is absent.
     pub fn inventory(&self) -> Result<Option<&Inventory>, CheckpointError> {
         cached(&self.model.inventory, || {
-            Ok(first_entry::<view::InventoryEntry>(self, "inventory.img", Kind::Inventory)?.map(|v| Inventory::from_view(&v)))
+            Ok(first_entry::<view::InventoryEntry>(self, names::INVENTORY.pattern(), Kind::Inventory)?.map(|v| Inventory::from_view(&v)))
         })
         .map(Option::as_ref)
     }
@@ -175,21 +176,22 @@ impl Checkpoint {
 
     /// The indexed `pagemap-shmem-<shmid>.img`: `Ok(None)` when the checkpoint has none.
     pub fn shmem_pagemap(&self, shmid: u64) -> Result<Option<&PageIndex>, CheckpointError> {
-        self.pagemap(&format!("pagemap-shmem-{shmid}.img"))
+        self.pagemap(&names::PAGEMAP_SHMEM.name(shmid))
     }
 }
 
 impl Tree {
     fn load(ckpt: &Checkpoint) -> Result<Tree, CheckpointError> {
-        let Some(img) = typed_image(ckpt, "pstree.img", Kind::Pstree)? else {
-            return Err(CheckpointError::Missing { file: "pstree.img".into() });
+        let name = names::PSTREE.pattern();
+        let Some(img) = typed_image(ckpt, name, Kind::Pstree)? else {
+            return Err(CheckpointError::Missing { file: name.into() });
         };
-        let msgs = read::messages(&img, "pstree.img")?;
+        let msgs = read::messages(&img, name)?;
         let mut procs = Vec::with_capacity(msgs.len());
         let mut by_pid = HashMap::with_capacity(msgs.len());
         let mut by_tid = HashMap::with_capacity(msgs.len());
         for m in msgs {
-            let p: view::PstreeEntry = m.parse("pstree.img")?;
+            let p: view::PstreeEntry = m.parse(name)?;
             let i = procs.len();
             by_pid.entry(p.pid()).or_insert(i);
             let threads: Vec<u32> = p.threads().to_vec();
@@ -363,7 +365,7 @@ impl<'c> Process<'c> {
 
     /// Whether its core says it is a zombie.
     pub fn is_zombie(&self) -> bool {
-        self.state().is_some_and(TaskState::is_zombie)
+        self.state().is_some_and(is_zombie)
     }
 
     /// Its parent, when it is in the tree.
@@ -386,7 +388,7 @@ impl<'c> Process<'c> {
         let pid = self.data.pid;
         let ckpt = self.ckpt;
         cached(&self.data.core, || {
-            let Some(core) = first_entry::<view::CoreEntry>(ckpt, &format!("core-{pid}.img"), Kind::Core)? else { return Ok(None) };
+            let Some(core) = first_entry::<view::CoreEntry>(ckpt, &names::CORE.name(pid.into()), Kind::Core)? else { return Ok(None) };
             Ok(core.tc().map(|tc| TaskCore {
                 state: TaskState(tc.task_state()),
                 exit_code: tc.exit_code(),
@@ -417,7 +419,7 @@ impl<'c> Process<'c> {
     pub fn threads(&self) -> Result<Vec<Thread>, CheckpointError> {
         let mut out = Vec::with_capacity(self.thread_ids().len());
         for &tid in self.thread_ids() {
-            let name = format!("core-{tid}.img");
+            let name = names::CORE.name(tid.into());
             let core = first_entry::<view::CoreEntry>(self.ckpt, &name, Kind::Core)?.ok_or(CheckpointError::Missing { file: name })?;
             out.push(Thread::from_core(tid, &core));
         }
@@ -426,7 +428,7 @@ impl<'c> Process<'c> {
 
     /// Its main thread's credentials (from its core).
     pub fn creds(&self) -> Result<Option<Creds>, CheckpointError> {
-        let name = format!("core-{}.img", self.data.pid);
+        let name = names::CORE.name(self.data.pid.into());
         let Some(core) = first_entry::<view::CoreEntry>(self.ckpt, &name, Kind::Core)? else { return Ok(None) };
         Ok(core.thread_core().and_then(|t| t.creds()).map(|c| Creds::from_view(&c)))
     }
@@ -435,7 +437,7 @@ impl<'c> Process<'c> {
     pub fn ids(&self) -> Result<Option<&'c TaskIds>, CheckpointError> {
         let (pid, ckpt) = (self.data.pid, self.ckpt);
         cached(&self.data.ids, || {
-            Ok(first_entry::<view::TaskKobjIdsEntry>(ckpt, &format!("ids-{pid}.img"), Kind::Ids)?.map(|v| TaskIds::from_view(&v)))
+            Ok(first_entry::<view::TaskKobjIdsEntry>(ckpt, &names::IDS.name(pid.into()), Kind::Ids)?.map(|v| TaskIds::from_view(&v)))
         })
         .map(Option::as_ref)
     }
@@ -444,7 +446,7 @@ impl<'c> Process<'c> {
     pub fn fs(&self) -> Result<Option<&'c FsIds>, CheckpointError> {
         let (pid, ckpt) = (self.data.pid, self.ckpt);
         cached(&self.data.fs, || {
-            Ok(first_entry::<view::FsEntry>(ckpt, &format!("fs-{pid}.img"), Kind::Fs)?
+            Ok(first_entry::<view::FsEntry>(ckpt, &names::FS.name(pid.into()), Kind::Fs)?
                 .map(|v| FsIds { cwd_id: v.cwd_id(), root_id: v.root_id(), umask: v.umask() }))
         })
         .map(Option::as_ref)
@@ -456,8 +458,8 @@ impl<'c> Process<'c> {
     pub fn fdinfo_name(&self) -> String {
         let per_id = self.ckpt.inventory().ok().flatten().and_then(|i| i.fdinfo_per_id).unwrap_or(true);
         match self.ids() {
-            Ok(Some(ids)) if per_id => format!("fdinfo-{}.img", ids.files_id),
-            _ => format!("fdinfo-{}.img", self.data.pid),
+            Ok(Some(ids)) if per_id => names::FDINFO.name(ids.files_id.into()),
+            _ => names::FDINFO.name(self.data.pid.into()),
         }
     }
 
@@ -478,7 +480,7 @@ impl<'c> Process<'c> {
     pub fn mm(&self) -> Result<Option<&'c AddressSpace>, CheckpointError> {
         let (pid, ckpt) = (self.data.pid, self.ckpt);
         cached(&self.data.mm, || {
-            let Some(mm) = first_entry::<view::MmEntry>(ckpt, &format!("mm-{pid}.img"), Kind::Mm)? else { return Ok(None) };
+            let Some(mm) = first_entry::<view::MmEntry>(ckpt, &names::MM.name(pid.into()), Kind::Mm)? else { return Ok(None) };
             let empty = FileTable::default();
             let files = ckpt.files().unwrap_or(&empty);
             let vmas = mm.vmas();
@@ -515,7 +517,7 @@ impl<'c> Process<'c> {
     /// Its private pagemap (`pagemap-<pid>.img`), indexed with its parents: `Ok(None)` when
     /// absent.
     pub fn pagemap(&self) -> Result<Option<&'c PageIndex>, CheckpointError> {
-        self.ckpt.pagemap(&format!("pagemap-{}.img", self.data.pid))
+        self.ckpt.pagemap(&names::PAGEMAP.name(self.data.pid.into()))
     }
 
     /// Its working directory's path, when `fs` and `files.img` have it.

@@ -431,8 +431,7 @@ impl PageIndex {
         } else {
             Parent::Unneeded
         };
-        // TODO(facts): the raw kind's pattern `pages-%u.img` from kinds.toml.
-        let pages = format!("pages-{pages_id}.img");
+        let pages = criu_image_proto::schema::kinds::files::PAGES.name(pages_id.into());
         let sorted = (!entries.is_sorted_by_key(|r| r.start)).then(|| {
             let mut idx: Vec<u32> = (0..entries.len() as u32).collect();
             idx.sort_by_key(|&i| entries[i as usize].start);

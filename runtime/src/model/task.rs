@@ -1,74 +1,9 @@
 //! What a task's core, ids and fs images say: state, command name, credentials, namespaces,
 //! working directory.
 
-use std::fmt;
-
+use criu_image_proto::kernel::TaskState;
 use criu_image_proto::schema::enums::{CoreEntryMarch, SeccompMode};
 use criu_image_proto::view;
-
-/// A task's state as CRIU records it in `core-<pid>.img` (`task_core_entry.task_state`), with
-/// CRIU's own names (`criu/include/pid.h`, `compel/include/uapi/task-state.h`).
-///
-/// A zombie is recorded as [`TaskState::DEAD`]: CRIU's seize turns the kernel's zombie state into
-/// `TASK_DEAD` and dumps such a task with a core only (`dump_one_zombie`), no threads, memory or
-/// files. crit's decode labels these values differently (3 "Zombie", 6 "Stopped"); that is crit's
-/// bug, kept only in crit-compatible output.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskState(pub u32);
-
-impl TaskState {
-    /// Running, or frozen for the dump (`TASK_ALIVE`).
-    pub const ALIVE: TaskState = TaskState(1);
-    /// A zombie: exited, not yet reaped (`TASK_DEAD`).
-    pub const DEAD: TaskState = TaskState(2);
-    /// Stopped by a signal (`TASK_STOPPED`); restored stopped.
-    pub const STOPPED: TaskState = TaskState(3);
-    /// The kernel's zombie state (`TASK_ZOMBIE`); CRIU records zombies as [`TaskState::DEAD`].
-    pub const ZOMBIE: TaskState = TaskState(6);
-    /// A helper task CRIU creates at restore (`TASK_HELPER`).
-    pub const HELPER: TaskState = TaskState(0x80);
-    /// A thread (`TASK_THREAD`).
-    pub const THREAD: TaskState = TaskState(0x81);
-
-    /// CRIU's name, lower case, or `None` for a value CRIU does not define.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            TaskState::ALIVE => "alive",
-            TaskState::DEAD => "dead",
-            TaskState::STOPPED => "stopped",
-            TaskState::ZOMBIE => "zombie",
-            TaskState::HELPER => "helper",
-            TaskState::THREAD => "thread",
-            _ => return None,
-        })
-    }
-
-    /// Whether the task is a zombie (recorded as dead or zombie): it has a core and nothing else,
-    /// and its `pstree.img` `threads` are not thread ids.
-    pub fn is_zombie(self) -> bool {
-        self == TaskState::DEAD || self == TaskState::ZOMBIE
-    }
-
-    /// Whether CRIU dumped the task's resources (memory, files, namespaces): alive or stopped.
-    pub fn has_resources(self) -> bool {
-        self == TaskState::ALIVE || self == TaskState::STOPPED
-    }
-}
-
-impl fmt::Display for TaskState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-
-impl fmt::Debug for TaskState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TaskState({self})")
-    }
-}
 
 /// Credentials of a thread (`creds_entry`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -136,7 +71,11 @@ impl Creds {
 /// The task-wide part of a task's main-thread core (`task_core_entry`), and the architecture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskCore {
-    /// The state the task is restored in.
+    /// The state the task is restored in, with CRIU's names. A zombie is recorded as
+    /// [`TaskState::DEAD`]: CRIU's seize turns the kernel's zombie state into `TASK_DEAD` and
+    /// dumps such a task with its core alone (`dump_one_zombie`). crit's decode labels these
+    /// values differently (3 "Zombie", 6 "Stopped"); that is crit's bug, kept only in
+    /// crit-compatible output.
     pub state: TaskState,
     /// The exit code of a zombie.
     pub exit_code: u32,
@@ -297,4 +236,16 @@ impl Inventory {
             allow_uprobes: v.allow_uprobes(),
         }
     }
+}
+
+/// Whether a task in this state is a zombie (recorded as dead, or the kernel's zombie state): it
+/// has a core and nothing else, and its `pstree.img` `threads` are not thread ids.
+pub fn is_zombie(state: TaskState) -> bool {
+    state == TaskState::DEAD || state == TaskState::ZOMBIE
+}
+
+/// Whether CRIU dumped the resources (memory, files, namespaces) of a task in this state: alive
+/// or stopped (`cr-dump.c` dumps everything else as a zombie or not at all).
+pub fn has_resources(state: TaskState) -> bool {
+    state == TaskState::ALIVE || state == TaskState::STOPPED
 }

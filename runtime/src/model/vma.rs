@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use criu_image_proto::view;
 
-use super::bits::{map, prot, status};
+use criu_image_proto::flags::{MapFlags, Prot, VmaStatus};
+
 use super::files::{FileKind, FileTable};
 use crate::pagemap::PAGE_SIZE;
 
@@ -20,11 +21,11 @@ pub struct Vma {
     /// The image's `shmid`: the file id of a file mapping, the shared-memory id otherwise.
     pub shmid: u64,
     /// `PROT_*` bits.
-    pub prot: u32,
+    pub prot: Prot,
     /// `MAP_*` bits.
-    pub flags: u32,
+    pub flags: MapFlags,
     /// CRIU's `VMA_*` status bits (what kind of area it is).
-    pub status: u32,
+    pub status: VmaStatus,
     /// `madvise` bits.
     pub madv: Option<u64>,
     /// The mapped object, resolved.
@@ -137,18 +138,18 @@ impl Vma {
 
     /// Whether CRIU restores it as a regular VMA (`VMA_AREA_REGULAR`).
     pub fn is_regular(&self) -> bool {
-        self.status & status::REGULAR != 0
+        self.status.contains(VmaStatus::REGULAR)
     }
 
     /// Whether the mapping is `MAP_SHARED`.
     pub fn is_shared(&self) -> bool {
-        self.flags & map::SHARED != 0
+        self.flags.contains(MapFlags::SHARED)
     }
 
     /// `rwxp` / `rw-s`, as `/proc/PID/maps` prints them.
     pub fn perms(&self) -> [u8; 4] {
-        let b = |bit, c| if self.prot & bit != 0 { c } else { b'-' };
-        [b(prot::READ, b'r'), b(prot::WRITE, b'w'), b(prot::EXEC, b'x'), if self.is_shared() { b's' } else { b'p' }]
+        let b = |bit, c| if self.prot.contains(bit) { c } else { b'-' };
+        [b(Prot::READ, b'r'), b(Prot::WRITE, b'w'), b(Prot::EXEC, b'x'), if self.is_shared() { b's' } else { b'p' }]
     }
 
     /// What supplies the pages its task's pagemap does not hold.
@@ -196,18 +197,18 @@ impl Vma {
 
     /// Builds a VMA from its image entry, resolving the mapped object against the file table.
     pub(crate) fn from_view(v: &view::VmaEntry<'_>, files: &FileTable) -> Vma {
-        let (st, flags) = (v.status(), v.flags());
+        let (st, flags) = (VmaStatus(v.status()), MapFlags(v.flags()));
         let shmid = v.shmid();
         let file_id = u32::try_from(shmid).ok();
-        let mapping = if st & status::VVAR != 0 {
+        let mapping = if st.contains(VmaStatus::VVAR) {
             Mapping::Vvar
-        } else if st & status::VSYSCALL != 0 {
+        } else if st.contains(VmaStatus::VSYSCALL) {
             Mapping::Vsyscall
-        } else if st & status::UPROBES != 0 {
+        } else if st.contains(VmaStatus::UPROBES) {
             Mapping::Uprobes
-        } else if st & status::SOCKET != 0 {
+        } else if st.contains(VmaStatus::SOCKET) {
             Mapping::PacketRing { file_id: shmid }
-        } else if st & status::MEMFD != 0 {
+        } else if st.contains(VmaStatus::MEMFD) {
             let memfd = match file_id.and_then(|id| files.get(id)).map(|f| &f.kind) {
                 Some(FileKind::Memfd(m)) => Some(m),
                 _ => None,
@@ -216,30 +217,30 @@ impl Vma {
                 file_id: file_id.unwrap_or(u32::MAX),
                 name: memfd.and_then(|m| m.name.clone()),
                 shmid: memfd.and_then(|m| m.shmid).map(u64::from),
-                shared: flags & map::SHARED != 0,
+                shared: flags.contains(MapFlags::SHARED),
             }
-        } else if st & status::SYSVIPC != 0 {
+        } else if st.contains(VmaStatus::SYSVIPC) {
             Mapping::SysvShm { shmid }
-        } else if st & status::ANON_SHARED != 0 {
+        } else if st.contains(VmaStatus::ANON_SHARED) {
             Mapping::SharedAnonymous { shmid }
-        } else if st & (status::FILE_PRIVATE | status::FILE_SHARED) != 0 {
+        } else if st.intersects(VmaStatus::FILE_PRIVATE | VmaStatus::FILE_SHARED) {
             Mapping::File {
                 file_id: file_id.unwrap_or(u32::MAX),
                 path: file_id.and_then(|id| files.regular(id)).map(|r| r.path.clone()),
-                shared: st & status::FILE_SHARED != 0,
+                shared: st.contains(VmaStatus::FILE_SHARED),
             }
-        } else if st & status::HEAP != 0 {
+        } else if st.contains(VmaStatus::HEAP) {
             Mapping::Heap
-        } else if st & status::VDSO != 0 {
+        } else if st.contains(VmaStatus::VDSO) {
             Mapping::Vdso
-        } else if st & status::AIORING != 0 {
+        } else if st.contains(VmaStatus::AIORING) {
             Mapping::AioRing
-        } else if st & status::STACK != 0 || flags & map::GROWSDOWN != 0 {
+        } else if st.contains(VmaStatus::STACK) || flags.contains(MapFlags::GROWSDOWN) {
             Mapping::Stack
         } else {
             Mapping::Anonymous
         };
-        Vma { start: v.start(), end: v.end(), pgoff: v.pgoff(), shmid, prot: v.prot(), flags, status: st, madv: v.madv(), mapping }
+        Vma { start: v.start(), end: v.end(), pgoff: v.pgoff(), shmid, prot: Prot(v.prot()), flags, status: st, madv: v.madv(), mapping }
     }
 }
 

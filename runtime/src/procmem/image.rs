@@ -14,6 +14,8 @@ use std::io::{self, BufWriter};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use criu_image_proto::schema::kinds::files as names;
+
 use crate::checkpoint::Checkpoint;
 use crate::image::{ImageWriter, Kind};
 use crate::model::PageIndex;
@@ -25,12 +27,12 @@ use super::layout::Run;
 
 /// `pagemap-<pid>.img` in `dir`.
 pub fn pagemap_path(dir: &Path, pid: u32) -> PathBuf {
-    dir.join(format!("pagemap-{pid}.img"))
+    dir.join(names::PAGEMAP.name(pid.into()))
 }
 
 /// `pages-<id>.img` in `dir`.
 pub fn pages_path(dir: &Path, pages_id: u32) -> PathBuf {
-    dir.join(format!("pages-{pages_id}.img"))
+    dir.join(names::PAGES.name(pages_id.into()))
 }
 
 /// The name of the link to the previous dump inside a dump directory (`CR_PARENT_LINK`).
@@ -140,7 +142,7 @@ impl PageChain {
     /// hold what its pagemap says.
     pub fn open(dir: &Path, pid: u32) -> Result<PageChain, ReadError> {
         let ckpt = Checkpoint::open(dir).map_err(|e| ReadError::Format(dir.to_path_buf(), e.to_string()))?;
-        let pagemap = format!("pagemap-{pid}.img");
+        let pagemap = names::PAGEMAP.name(pid.into());
         let chain = PageChain { ckpt, pagemap };
         let top = chain.index()?;
         let mut at = Some(top);

@@ -3,6 +3,7 @@
 //! The image kind table from `proto/kinds.toml`, and per-kind dispatch.
 
 use crate::support::fields::{Finding, Message as _};
+use crate::support::files::FilePattern;
 use crate::support::json::JsonWriter;
 use crate::support::json_in::Value;
 use crate::support::{DecodeError, EncodeError};
@@ -23,6 +24,38 @@ pub enum Payload {
     ///entries only
     None,
 }
+/// Whether CRIU still writes a kind (`status` in `proto/kinds.toml`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Status {
+    /// Written by CRIU 4.2's dump.
+    Written,
+    /// Legacy: read by restore of images from older CRIU only.
+    Legacy,
+    /// A service image (`stats-*`, `irmap-cache`), not part of a process's state.
+    Service,
+}
+/// How many entries an image of a kind holds (`entries` in `proto/kinds.toml`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Entries {
+    /// Exactly one: CRIU writes one, and restore reads the first only.
+    One,
+    /// At most one: restore reads one, and an empty image means there is nothing to restore.
+    AtMostOne,
+    /// Any number.
+    Many,
+}
+/// Every file-name pattern of `proto/kinds.toml`, named after the pattern
+/// (`pagemap-shmem-%lu.img` is `PAGEMAP_SHMEM`): `files::CORE.name(tid)` is
+/// `core-<tid>.img`, `files::PAGES.name(id)` a raw pages image's name.
+pub mod files {
+    use crate::support::files::FilePattern;
+    ///`sample-%u.img`: `SAMPLE` images.
+    pub const SAMPLE: FilePattern = FilePattern::new("sample-%u.img");
+    ///`sample.img`: `SAMPLE` images.
+    pub const SAMPLE_OLD: FilePattern = FilePattern::new("sample.img");
+    ///`pages-%u.img`: raw `PAGES` images.
+    pub const PAGES: FilePattern = FilePattern::new("pages-%u.img");
+}
 /// An image kind, by its magic (crit's names).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum Kind {
@@ -40,11 +73,13 @@ pub struct KindInfo {
     pub message: &'static str,
     /// Schema name of the other message a payload uses (pagemap head, ghost chunk, ipc msg).
     pub aux: Option<&'static str>,
-    /// File-name patterns (printf formats of `criu/image-desc.c`).
-    pub files: &'static [&'static str],
+    /// File-name patterns (printf formats of `criu/image-desc.c`); the first is the main one.
+    pub files: &'static [FilePattern],
     pub payload: Payload,
-    /// `W` written by CRIU 4.2 dump, `L` legacy, `S` service image.
-    pub status: char,
+    /// Whether CRIU 4.2 writes it.
+    pub status: Status,
+    /// How many entries an image holds.
+    pub entries: Entries,
     /// Whether CRIU 4.2.1's crit can decode it.
     pub crit_decodes: bool,
 }
@@ -52,7 +87,7 @@ pub struct KindInfo {
 #[derive(Debug)]
 pub struct RawKind {
     pub name: &'static str,
-    pub files: &'static [&'static str],
+    pub files: &'static [FilePattern],
 }
 /// Every kind, indexed by `Kind as usize`.
 pub static KINDS: [KindInfo; 1usize] = [
@@ -63,9 +98,10 @@ pub static KINDS: [KindInfo; 1usize] = [
         head: Head::Common,
         message: "sample_entry",
         aux: None,
-        files: &["sample-%u.img"],
+        files: &[files::SAMPLE, files::SAMPLE_OLD],
         payload: Payload::None,
-        status: 'W',
+        status: Status::Written,
+        entries: Entries::One,
         crit_decodes: true,
     },
 ];
@@ -73,7 +109,7 @@ pub static KINDS: [KindInfo; 1usize] = [
 pub static RAW_KINDS: &[RawKind] = &[
     RawKind {
         name: "PAGES",
-        files: &["pages-%u.img"],
+        files: &[files::PAGES],
     },
 ];
 impl Kind {
@@ -82,6 +118,25 @@ impl Kind {
     }
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+    /// The file name of this kind's image for `id` (a pid, a namespace or file id), from
+    /// its first pattern: `Kind::Core.file_name(7)` is `core-7.img`; a kind with one
+    /// fixed name ignores `id` (`files.img`). Kinds with several patterns (the shmem
+    /// pagemap, shared signals, `stats-restore`) name the others in [`files`].
+    pub fn file_name(self, id: u64) -> String {
+        match self.info().files.first() {
+            Some(p) => p.name(id),
+            None => String::new(),
+        }
+    }
+    /// The kind whose pattern matches a file name, with the number in it if the pattern
+    /// has one: `core-7.img` gives `(Kind::Core, Some(7))`.
+    pub fn from_file_name(name: &str) -> Option<(Kind, Option<u64>)> {
+        KINDS
+            .iter()
+            .find_map(|k| {
+                k.files.iter().find(|p| p.matches(name)).map(|p| (k.kind, p.id(name)))
+            })
     }
     pub fn from_magic(magic: u32) -> Option<Kind> {
         match magic {
@@ -119,6 +174,10 @@ impl Kind {
             },
         )
     }
+    /// Whether an image of this kind holds exactly one entry.
+    pub fn one_entry(self) -> bool {
+        self.info().entries == Entries::One
+    }
     /// Validates the values of one entry whose wire shape was already checked (by
     /// `check_entry` or the image layer's entry walk); `path` names it (e.g. `entries[3]`).
     /// Unchecked bytes are safe too, but a wire error is not reported here.
@@ -127,4 +186,12 @@ impl Kind {
             Kind::Sample => crate::view::SampleEntry::trusted(buf).validate(path, out),
         }
     }
+}
+impl crate::support::kind::KindEntry for crate::view::SampleEntry<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Sample];
+    const AUX_OF: &'static [Kind] = &[];
+}
+impl crate::support::kind::KindEntry for crate::owned::SampleEntry {
+    const KINDS: &'static [Kind] = &[Kind::Sample];
+    const AUX_OF: &'static [Kind] = &[];
 }

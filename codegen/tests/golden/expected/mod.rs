@@ -3,6 +3,8 @@
 //! CRIU's image schema, generated.
 
 pub mod enums;
+pub mod flags;
+pub mod kernel;
 pub mod kinds;
 pub mod owned;
 pub mod tables;

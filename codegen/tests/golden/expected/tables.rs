@@ -2,12 +2,8 @@
 //!
 //! Flag and dict tables from `proto/flags.toml` and `proto/dicts.toml`.
 
-///`mmap.prot`: test
-pub static MMAP_PROT: &crate::support::json::FlagTable = &[
-    ("PROT_READ", 0x1),
-    ("PROT_WRITE", 0x2),
-    ("PROT_EXEC", 0x4),
-];
+///`mmap.prot`: test (the entries of [`crate::flags::Prot`]).
+pub static MMAP_PROT: &crate::support::json::FlagTable = crate::schema::flags::Prot::TABLE;
 ///dict `sk`, field `type`: test
 pub static DICT_SK_TYPE: &crate::support::json::DictTable = &[
     (1, "STREAM"),

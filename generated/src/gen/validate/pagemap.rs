@@ -35,7 +35,8 @@ impl<'a> crate::view::PagemapEntry<'a> {
             let at = path.len();
             path.push_str(".flags");
             if let Some(v) = self.flags() {
-                let extra = (v as u64) & !7u64;
+                let extra = (v as u64)
+                    & !u64::from(crate::schema::flags::PageFlags::VALID.0);
                 if extra != 0 {
                     out.push(
                         Finding::new(

@@ -10,7 +10,8 @@ impl<'a> crate::view::RegFileEntry<'a> {
             let at = path.len();
             path.push_str(".flags");
             if let Some(v) = Some(self.flags()) {
-                let extra = (v as u64) & !8388547u64;
+                let extra = (v as u64)
+                    & !u64::from(crate::schema::flags::OpenFlags::VALID.0);
                 if extra != 0 {
                     out.push(
                         Finding::new(

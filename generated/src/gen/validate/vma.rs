@@ -10,7 +10,7 @@ impl<'a> crate::view::VmaEntry<'a> {
             let at = path.len();
             path.push_str(".prot");
             if let Some(v) = Some(self.prot()) {
-                let extra = (v as u64) & !7u64;
+                let extra = (v as u64) & !u64::from(crate::schema::flags::Prot::VALID.0);
                 if extra != 0 {
                     out.push(
                         Finding::new(
@@ -29,7 +29,8 @@ impl<'a> crate::view::VmaEntry<'a> {
             let at = path.len();
             path.push_str(".flags");
             if let Some(v) = Some(self.flags()) {
-                let extra = (v as u64) & !2095483u64;
+                let extra = (v as u64)
+                    & !u64::from(crate::schema::flags::MapFlags::VALID.0);
                 if extra != 0 {
                     out.push(
                         Finding::new(
@@ -48,7 +49,8 @@ impl<'a> crate::view::VmaEntry<'a> {
             let at = path.len();
             path.push_str(".status");
             if let Some(v) = Some(self.status()) {
-                let extra = (v as u64) & !2147680239u64;
+                let extra = (v as u64)
+                    & !u64::from(crate::schema::flags::VmaStatus::VALID.0);
                 if extra != 0 {
                     out.push(
                         Finding::new(

@@ -103,7 +103,7 @@ impl<'a> crate::view::SampleEntry<'a> {
             let at = path.len();
             path.push_str(".prot");
             if let Some(v) = self.prot() {
-                let extra = (v as u64) & !7u64;
+                let extra = (v as u64) & !u64::from(crate::schema::flags::Prot::VALID.0);
                 if extra != 0 {
                     out.push(
                         Finding::new(
