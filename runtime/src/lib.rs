@@ -11,6 +11,8 @@ pub mod checkpoint;
 #[cfg(all(feature = "cookie", target_os = "linux"))]
 pub mod cookie;
 pub mod crit;
+pub mod edit;
+mod error;
 pub mod explore;
 pub mod image;
 pub mod memory;
@@ -19,3 +21,5 @@ pub mod pagemap;
 #[cfg(all(feature = "procmem", target_os = "linux"))]
 pub mod procmem;
 pub mod source;
+
+pub use error::{Error, Result};

@@ -104,15 +104,9 @@ impl fmt::Display for CheckpointError {
     }
 }
 
-impl std::error::Error for CheckpointError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CheckpointError::Io { error, .. } => Some(&**error),
-            CheckpointError::Image { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
+/// Every message includes what a wrapped error said, so `source()` is `None`: `{:#}` never
+/// prints a cause twice.
+impl std::error::Error for CheckpointError {}
 
 /// What a checkpoint was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

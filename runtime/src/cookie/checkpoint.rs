@@ -284,14 +284,9 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Checkpoint(e) => Some(e),
-            Error::Root { source, .. } => Some(source),
-        }
-    }
-}
+/// Every message includes what a wrapped error said, so `source()` is `None`: `{:#}` never
+/// prints a cause twice.
+impl std::error::Error for Error {}
 
 impl From<CheckpointError> for Error {
     fn from(e: CheckpointError) -> Self {

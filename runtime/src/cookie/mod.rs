@@ -174,16 +174,9 @@ impl fmt::Display for CookieError {
     }
 }
 
-impl std::error::Error for CookieError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CookieError::Open { source, .. }
-            | CookieError::Stat(source)
-            | CookieError::Read { source, .. } => Some(source),
-            CookieError::Truncated { .. } => None,
-        }
-    }
-}
+/// Every message includes what a wrapped error said, so `source()` is `None`: `{:#}` never
+/// prints a cause twice.
+impl std::error::Error for CookieError {}
 
 /// Fills `buf` from `file` at `offset` with positioned reads (no shared file position is moved,
 /// which is what CRIU's 2023 fix `a77185dae` was about).

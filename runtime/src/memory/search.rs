@@ -31,12 +31,21 @@ pub const REGEX_WINDOW: u64 = 16 << 20;
 const LITERAL_CHUNK: usize = 64 << 20;
 
 /// A pattern that cannot be searched for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatternError(pub String);
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// The pattern is empty (it would match everywhere).
+    Empty,
+    /// The regular expression does not compile.
+    Regex(regex::Error),
+}
 
 impl fmt::Display for PatternError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            PatternError::Empty => f.write_str("the pattern is empty"),
+            PatternError::Regex(e) => write!(f, "bad regular expression: {e}"),
+        }
     }
 }
 
@@ -53,7 +62,7 @@ impl Pattern {
     /// An exact byte string (not empty).
     pub fn literal(needle: &[u8]) -> Result<Pattern, PatternError> {
         if needle.is_empty() {
-            return Err(PatternError("the pattern is empty".into()));
+            return Err(PatternError::Empty);
         }
         Ok(Pattern::Literal(Box::new(memmem::Finder::new(needle).into_owned())))
     }
@@ -65,7 +74,7 @@ impl Pattern {
         let re = regex::bytes::RegexBuilder::new(src)
             .unicode(false)
             .build()
-            .map_err(|e| PatternError(format!("bad regular expression: {e}")))?;
+            .map_err(PatternError::Regex)?;
         Ok(Pattern::Regex(re))
     }
 }

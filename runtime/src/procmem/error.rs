@@ -90,11 +90,6 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Syscall { source, .. } | Error::Output { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// Every message includes what a wrapped error said, so `source()` is `None`: `{:#}` never
+/// prints a cause twice.
+impl std::error::Error for Error {}
