@@ -14,5 +14,6 @@ pub mod explore;
 pub mod image;
 pub mod memory;
 pub mod pagemap;
+pub mod page_server;
 pub mod procmem;
 pub mod source;
