@@ -13,7 +13,9 @@
 //! * **Incremental by content** ([`ServerOptions::prev`]): a present page whose bytes equal the
 //!   previous dump's page at the same address is written as a `PE_PARENT` run instead of into
 //!   the pages file, so every dump sent here is incremental even where the kernel has no
-//!   soft-dirty tracking. The directory gets the `parent` link restore follows.
+//!   soft-dirty tracking. The directory gets the `parent` link restore follows. The `OPEN2`
+//!   answer says "parent" only to a client that asked `PS_IOV_PARENT` first (our client, CRIU's
+//!   pre-dump): CRIU's regular dump, told so, insists on a pre-dump inventory on its own side.
 //!
 //! Memory held is one buffer ([`ServerOptions::buffer_size`]) plus a comparison scratch and the
 //! previous dump's pagemap runs, whatever the client claims: sizes from the wire are checked and
@@ -222,6 +224,7 @@ pub fn serve<S: Read + Write>(stream: S, peer: &str, opts: &ServerOptions) -> Re
         offset: 0,
         requests: 0,
         seen: BTreeSet::new(),
+        asked_parent: BTreeSet::new(),
         cur: None,
         done: Vec::new(),
         next_pages_id: FIRST_PAGES_ID,
@@ -265,6 +268,13 @@ struct Session<'o, S> {
     offset: u64,
     requests: u64,
     seen: BTreeSet<ImageId>,
+    /// Images the client asked `PS_IOV_PARENT` about. Only those get "has parent" in the
+    /// `OPEN2` answer: CRIU's regular dump never asks, and when told there is a parent it runs
+    /// its pid-reuse check against a parent inventory on its own side, which fails unless its
+    /// images directory has a pre-dump as parent. Content comparison does not need the client
+    /// to know, so such a dump is told "no parent", sends every page, and still becomes
+    /// incremental here.
+    asked_parent: BTreeSet<ImageId>,
     cur: Option<Open>,
     done: Vec<(Done, ImageSummary)>,
     next_pages_id: u32,
@@ -300,12 +310,14 @@ impl<S: Read + Write> Session<'_, S> {
                 Request::Open { image, answer } => {
                     self.open(image, at)?;
                     if answer {
-                        let has = self.cur.as_ref().is_some_and(|c| c.prev.is_some());
+                        // See `asked_parent`.
+                        let has = self.asked_parent.contains(&image) && self.cur.as_ref().is_some_and(|c| c.prev.is_some());
                         self.send(&[u8::from(has)], "answering PS_IOV_OPEN2")?;
                     }
                 }
                 Request::Parent { image } => {
                     let has = self.parent_chain(image)?.is_some();
+                    self.asked_parent.insert(image);
                     self.send(&i32::from(has).to_le_bytes(), "answering PS_IOV_PARENT")?;
                 }
                 Request::Add(p) => self.add(p, at)?,
