@@ -88,7 +88,11 @@ pub struct SessionSummary {
     /// Bytes read from the client.
     pub bytes_received: u64,
     pub requests: u64,
+    /// The whole session, from the connection on (CRIU's dump connects before it freezes and
+    /// collects the tasks).
     pub elapsed: Duration,
+    /// From the first `OPEN` to the close handshake: the time spent receiving images.
+    pub transfer: Duration,
     /// Peak bytes held: buffer, scratch, the previous dump's pagemap runs, writer buffers.
     pub memory_held: usize,
 }
@@ -97,7 +101,7 @@ impl SessionSummary {
     /// Page bytes received per second, GB/s (10⁹).
     pub fn gb_per_s(&self) -> f64 {
         let pages: u64 = self.images.iter().map(|i| i.pages_received).sum();
-        let s = self.elapsed.as_secs_f64();
+        let s = self.transfer.as_secs_f64();
         if s == 0.0 { 0.0 } else { (pages * PAGE_SIZE) as f64 / s / 1e9 }
     }
 
@@ -126,12 +130,13 @@ impl SessionSummary {
             })
             .collect();
         format!(
-            "{{\"peer\": \"{}\", \"images\": [{}], \"bytes_received\": {}, \"requests\": {}, \"elapsed_s\": {:.6}, \"gb_per_s\": {:.3}, \"memory_held\": {}}}",
+            "{{\"peer\": \"{}\", \"images\": [{}], \"bytes_received\": {}, \"requests\": {}, \"elapsed_s\": {:.6}, \"transfer_s\": {:.6}, \"gb_per_s\": {:.3}, \"memory_held\": {}}}",
             self.peer.replace('"', "\\\""),
             images.join(", "),
             self.bytes_received,
             self.requests,
             self.elapsed.as_secs_f64(),
+            self.transfer.as_secs_f64(),
             self.gb_per_s(),
             self.memory_held
         )
@@ -230,6 +235,7 @@ pub fn serve<S: Read + Write>(stream: S, peer: &str, opts: &ServerOptions) -> Re
         next_pages_id: FIRST_PAGES_ID,
         chain_held: 0,
         start: Instant::now(),
+        first_open: None,
     };
     let r = s.run();
     if r.is_err() {
@@ -280,6 +286,7 @@ struct Session<'o, S> {
     next_pages_id: u32,
     chain_held: usize,
     start: Instant,
+    first_open: Option<Instant>,
 }
 
 fn partial(p: &Path) -> PathBuf {
@@ -373,6 +380,7 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn open(&mut self, image: ImageId, at: u64) -> Result<(), Error> {
+        self.first_open.get_or_insert_with(Instant::now);
         self.finish_cur()?;
         if !self.seen.insert(image) || self.seen.len() > MAX_IMAGES {
             return Err(self.violation_at(at, Violation::Reopened { image }));
@@ -594,6 +602,7 @@ impl<S: Read + Write> Session<'_, S> {
             bytes_received: self.offset,
             requests: self.requests,
             elapsed: self.start.elapsed(),
+            transfer: self.first_open.map_or(Duration::ZERO, |t| t.elapsed()),
             memory_held: self.buf.capacity() + self.scratch.capacity() + self.chain_held + (16 << 10),
         };
         self.send(&0i32.to_le_bytes(), "sending the close handshake's status")?;
