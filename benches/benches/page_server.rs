@@ -244,10 +244,12 @@ fn criu_dump(criu: &Path, t: &Target, local: &Path, port: u16) -> (Duration, Dur
     (Duration::from_micros(u64::from(st.dump().unwrap().memdump_time())), wall, rss)
 }
 
+/// One contender's figures: durations, bytes per run, memory held per run, a note.
+type Runs = (Vec<Duration>, u64, Vec<u64>, String);
+
 #[derive(Default)]
 struct Figures {
-    /// name → (durations, bytes, memory held per run, note)
-    runs: BTreeMap<&'static str, (Vec<Duration>, u64, Vec<u64>, String)>,
+    runs: BTreeMap<&'static str, Runs>,
 }
 
 impl Figures {

@@ -223,7 +223,7 @@ impl Request {
             if !flags_valid(flags) {
                 return Err(WireError::Flags { flags });
             }
-            if h.vaddr % PAGE_SIZE != 0 {
+            if !h.vaddr.is_multiple_of(PAGE_SIZE) {
                 return Err(WireError::Unaligned { vaddr: h.vaddr });
             }
             if h.nr_pages == 0 {
