@@ -16,6 +16,7 @@ mod check;
 mod cookie;
 mod mem;
 mod memdump;
+mod page_server;
 mod x;
 
 /// CRIU image tool: decode, encode and explore checkpoint images.
@@ -67,6 +68,8 @@ enum Cmd {
     Search(mem::SearchArgs),
     /// Dump a live process's memory into CRIU-format pagemap/pages images (bounded memory)
     MemDump(memdump::MemDumpArgs),
+    /// Receive pages from `criu dump --page-server` into pagemap/pages images (bounded memory)
+    PageServer(page_server::PageServerArgs),
     BuildId(cookie::BuildIdArgs),
     Checksum(cookie::ChecksumArgs),
     /// Same as `check --files` (kept for scripts)
@@ -125,6 +128,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Mem(a) => mem::mem(a),
         Cmd::Search(a) => mem::search(a),
         Cmd::MemDump(a) => memdump::run(a),
+        Cmd::PageServer(a) => page_server::run(a),
         Cmd::BuildId(a) => cookie::build_id(a),
         Cmd::Checksum(a) => cookie::checksum(a),
         Cmd::CheckFiles(a) => cookie::run_check_files(a),

@@ -19,6 +19,8 @@ pub mod memory;
 pub mod model;
 pub mod pagemap;
 #[cfg(all(feature = "procmem", target_os = "linux"))]
+pub mod page_server;
+#[cfg(all(feature = "procmem", target_os = "linux"))]
 pub mod procmem;
 pub mod source;
 

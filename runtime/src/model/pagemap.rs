@@ -432,14 +432,40 @@ impl PageIndex {
             Parent::Unneeded
         };
         let pages = criu_image_proto::schema::kinds::files::PAGES.name(pages_id.into());
-        let sorted = (!entries.is_sorted_by_key(|r| r.start)).then(|| {
-            let mut idx: Vec<u32> = (0..entries.len() as u32).collect();
-            idx.sort_by_key(|&i| entries[i as usize].start);
-            idx
-        });
-        let mut index = PageIndex { pagemap: pagemap.to_string(), pages, pages_id, depth, entries, sorted, defect: None, parent };
+        let mut index = PageIndex { pagemap: pagemap.to_string(), pages, pages_id, depth, entries, sorted: None, defect: None, parent };
+        index.sorted = index.sort_order();
         index.defect = index.find_defect();
         Ok(Some(index))
+    }
+
+    /// Indexes a pagemap image held in memory that belongs to no checkpoint (a file of another
+    /// name, a network peer's), without parents: `name` names it in errors.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<PageIndex, CheckpointError> {
+        let img = crate::image::Image::parse(bytes, None).map_err(|error| CheckpointError::Image { file: name.to_string(), error })?;
+        if img.kind != Kind::Pagemap {
+            return Err(entry_error(name, None, 0, format!("holds a {} image, not a pagemap", img.kind.name())));
+        }
+        let (pages_id, entries) = entries_of(&img, name)?;
+        let pages = criu_image_proto::schema::kinds::files::PAGES.name(pages_id.into());
+        let mut index = PageIndex { pagemap: name.to_string(), pages, pages_id, depth: 0, entries, sorted: None, defect: None, parent: Parent::None };
+        index.sorted = index.sort_order();
+        index.defect = index.find_defect();
+        Ok(index)
+    }
+
+    fn sort_order(&self) -> Option<Vec<u32>> {
+        (!self.entries.is_sorted_by_key(|r| r.start)).then(|| {
+            let mut idx: Vec<u32> = (0..self.entries.len() as u32).collect();
+            idx.sort_by_key(|&i| self.entries[i as usize].start);
+            idx
+        })
+    }
+
+    /// Bytes the index holds in memory (for bounded-memory accounting).
+    pub fn held(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Run>()
+            + self.sorted.as_ref().map_or(0, |s| s.capacity() * 4)
+            + self.parent().map_or(0, PageIndex::held)
     }
 
     fn find_defect(&self) -> Option<PagemapDefect> {
@@ -642,7 +668,11 @@ impl PageIndex {
 /// [`PagemapDefect`].
 fn read_entries(ckpt: &Checkpoint, name: &str) -> Result<Option<(u32, Vec<Run>)>, CheckpointError> {
     let Some(img) = typed_image(ckpt, name, Kind::Pagemap)? else { return Ok(None) };
-    let msgs = messages(&img, name)?;
+    entries_of(&img, name).map(Some)
+}
+
+fn entries_of(img: &crate::image::Image<'_>, name: &str) -> Result<(u32, Vec<Run>), CheckpointError> {
+    let msgs = messages(img, name)?;
     let Some(head) = msgs.first() else {
         return Err(entry_error(name, Some(0), img.bytes().len(), "a pagemap image needs a pagemap_head entry".into()));
     };
@@ -660,5 +690,5 @@ fn read_entries(ckpt: &Checkpoint, name: &str) -> Result<Option<(u32, Vec<Run>)>
             offset = offset.saturating_add(end - start);
         }
     }
-    Ok(Some((pages_id, runs)))
+    Ok((pages_id, runs))
 }

@@ -25,6 +25,9 @@ pub enum Error {
     Parent { path: PathBuf, what: String },
     /// The options cannot work together.
     Options(String),
+    /// Talking to the page server failed, or the previous round's record is unusable
+    /// ([`dump_to_page_server`](super::dump_to_page_server)).
+    PageServer(crate::page_server::Error),
 }
 
 impl Error {
@@ -86,6 +89,7 @@ impl fmt::Display for Error {
             Error::Output { path, source } => write!(f, "cannot write {}: {source}", path.display()),
             Error::Parent { path, what } => write!(f, "previous dump {}: {what}", path.display()),
             Error::Options(m) => f.write_str(m),
+            Error::PageServer(e) => write!(f, "{e}"),
         }
     }
 }

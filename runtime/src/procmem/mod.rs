@@ -80,10 +80,15 @@ pub mod image;
 pub mod layout;
 pub mod maps;
 mod read;
+mod remote;
 pub mod scan;
 
 pub use error::Error;
+pub use remote::{RoundOptions, RoundSummary, dump_to_page_server};
 pub use scan::{KernelFacts, ScanMode};
+
+use crate::page_server::record::{self, Record, RecordWriter};
+use crate::page_server::{Connection, ImageId};
 
 use image::{PageChain, PagemapWriter};
 use layout::{Layout, Run};
@@ -384,17 +389,19 @@ fn ensure_alive(pid: i32) -> Result<(), Error> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dump_inner(
-    pid: i32,
-    dir: &Path,
-    opts: &DumpOptions,
-    image_pid: u32,
-    pagemap_path: &Path,
-    pages_path: &Path,
-    parent_link: &Path,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<Summary, Error> {
+/// How a dump is set up before any page is read: the checked options and what was read from
+/// `/proc` about the target.
+struct Setup {
+    start: Instant,
+    pipelined: bool,
+    halves: usize,
+    chunk: usize,
+    vmas: Vec<Vma>,
+    sps: Vec<u64>,
+    scanner: Scanner,
+}
+
+fn setup(pid: i32, opts: &DumpOptions) -> Result<Setup, Error> {
     let start = Instant::now();
     if !(1..=IOV_MAX).contains(&opts.iov_batch) {
         return Err(Error::Options(format!("iov_batch must be 1..={IOV_MAX}, not {}", opts.iov_batch)));
@@ -411,8 +418,21 @@ fn dump_inner(
     drop(text);
     let sps = scan::thread_sps(pid);
     let scanner = Scanner::new(pid, opts.scan)?;
-    let facts = KernelFacts::get();
+    Ok(Setup { start, pipelined, halves, chunk, vmas, sps, scanner })
+}
 
+#[allow(clippy::too_many_arguments)]
+fn dump_inner(
+    pid: i32,
+    dir: &Path,
+    opts: &DumpOptions,
+    image_pid: u32,
+    pagemap_path: &Path,
+    pages_path: &Path,
+    parent_link: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Summary, Error> {
+    let su = setup(pid, opts)?;
     let chain = match &opts.parent {
         None => None,
         Some(p) => {
@@ -438,14 +458,32 @@ fn dump_inner(
         .truncate(true)
         .open(pages_path)
         .map_err(|e| Error::Output { path: pages_path.into(), source: e })?;
+    let out = Out::Local { pagemap, pages_file, pages_path: pages_path.to_path_buf(), reserved: 0 };
+    let paths = (pagemap_path.to_path_buf(), pages_path.to_path_buf());
+    run(pid, opts, su, chain.as_ref().map(Prev::Chain), out, paths, progress)
+}
 
+/// Reads the target through the planner and writes through the writer: the part of a dump that
+/// is the same whether the pages go to local images or to a page server.
+fn run(
+    pid: i32,
+    opts: &DumpOptions,
+    su: Setup,
+    prev: Option<Prev<'_>>,
+    out: Out<'_>,
+    paths: (PathBuf, PathBuf),
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Summary, Error> {
+    let Setup { start, pipelined, halves, chunk, vmas, sps, scanner } = su;
+    let facts = KernelFacts::get();
+    let remote = matches!(out, Out::Remote { .. });
     let vm_bytes_total: u64 = vmas.iter().filter(|v| v.disposition() != Disposition::Skip).map(|v| v.end - v.start).sum();
     let mut planner = Planner {
         vmas: &vmas,
         scanner,
         reader: Reader::new(pid, opts.iov_batch),
-        chain: chain.as_ref(),
-        use_soft_dirty: opts.use_soft_dirty && facts.soft_dirty && chain.is_some(),
+        chain: prev,
+        use_soft_dirty: opts.use_soft_dirty && facts.soft_dirty && prev.is_some(),
         unreadable: opts.unreadable,
         layout_flags: Layout::new(&sps, layout::PPB_MAX_PAGES),
         vma_index: 0,
@@ -461,17 +499,16 @@ fn dump_inner(
     };
     let mut writer = Writer {
         layout: Layout::new(&sps, opts.run_pages.unwrap_or_else(layout::ppb_capacity)),
-        pagemap,
-        pages_file,
-        pages_path: pages_path.to_path_buf(),
+        out,
         output: opts.output,
-        preallocate: opts.preallocate,
-        reserved: 0,
+        preallocate: opts.preallocate && !remote,
         bytes_written: 0,
-        chain: chain.as_ref(),
-        compare: opts.compare_with_parent && chain.is_some(),
+        chain: prev,
+        compare: opts.compare_with_parent && prev.is_some(),
         scratch: Vec::new(),
         kept: Vec::new(),
+        digests: Vec::new(),
+        prev_digests: Vec::new(),
         pages_read: 0,
         pages_written: 0,
         pages_parent: 0,
@@ -480,7 +517,7 @@ fn dump_inner(
         read_calls: 0,
         peak_items: 0,
     };
-    if writer.compare {
+    if writer.compare && matches!(prev, Some(Prev::Chain(_))) {
         writer.scratch = vec![0u8; chunk.min(256 << 10)];
     }
     let max_items = chunk / PAGE_SIZE + 1024;
@@ -552,14 +589,19 @@ fn dump_inner(
         }
     } else {
         // Mmap: each window is mapped at the current end of the pages file.
+        let Out::Local { pages_path, .. } = &writer.out else {
+            return Err(Error::Options("OutputMode::Mmap writes local images only".into()));
+        };
+        let pages_path = pages_path.clone();
         let mut items: Vec<Item> = Vec::with_capacity(max_items);
         loop {
             let off = writer.bytes_written;
-            writer.pages_file.set_len(off + chunk as u64).map_err(|e| Error::Output { path: pages_path.into(), source: e })?;
+            let Out::Local { pages_file, .. } = &writer.out else { break };
+            pages_file.set_len(off + chunk as u64).map_err(|e| Error::Output { path: pages_path.clone(), source: e })?;
             // SAFETY: we created and own the pages file; nothing else maps or truncates it while
             // the window is alive (we unmap it before the next `set_len`).
-            let win = unsafe { memmap2::MmapOptions::new().offset(off).len(chunk).map_mut(&writer.pages_file) }
-                .map_err(|e| Error::Output { path: pages_path.into(), source: e })?;
+            let win = unsafe { memmap2::MmapOptions::new().offset(off).len(chunk).map_mut(pages_file) }
+                .map_err(|e| Error::Output { path: pages_path.clone(), source: e })?;
             let mut b = Batch { items: std::mem::take(&mut items), buf: win, used: 0, vm_done: 0, faulted: 0, read_calls: 0 };
             let more = planner.fill(&mut b, max_items)?;
             if more {
@@ -573,7 +615,9 @@ fn dump_inner(
                 break;
             }
         }
-        writer.pages_file.set_len(writer.bytes_written).map_err(|e| Error::Output { path: pages_path.into(), source: e })?;
+        if let Out::Local { pages_file, .. } = &writer.out {
+            pages_file.set_len(writer.bytes_written).map_err(|e| Error::Output { path: pages_path.clone(), source: e })?;
+        }
     }
 
     // A task that exits mid-dump stays a zombie until reaped, and a zombie's pagemap reads as
@@ -582,7 +626,19 @@ fn dump_inner(
     ensure_alive(pid)?;
     let peak_items = writer.peak_items;
     let kept_cap = writer.kept.capacity();
-    let scratch_cap = writer.scratch.capacity();
+    let scratch_cap = writer.scratch.capacity() + (writer.digests.capacity() + writer.prev_digests.capacity()) * 16;
+    let remote_held = match &writer.out {
+        Out::Remote { runs, pages, headers, .. } => {
+            runs.capacity() * std::mem::size_of::<Run>()
+                + pages.capacity() * std::mem::size_of::<crate::page_server::wire::Pages>()
+                + headers.capacity() * crate::page_server::wire::HEADER_LEN
+        }
+        Out::Local { .. } => 0,
+    };
+    let record_held = match prev {
+        Some(Prev::Record(r)) => r.held(),
+        _ => 0,
+    };
     let bytes_written = writer.bytes_written;
     let counts = (writer.pages_read, writer.pages_written, writer.pages_parent, writer.pages_parent_compared, writer.faulted, writer.read_calls);
     let pagemap_entries = writer.finish()?;
@@ -603,13 +659,15 @@ fn dump_inner(
         + peak_items * std::mem::size_of::<Item>()
         + kept_cap * std::mem::size_of::<Item>()
         + scratch_cap
-        // The pagemap writer's buffer.
-        + (16 << 10);
+        + remote_held
+        + record_held
+        // The pagemap writer's buffer (remote: the record's two writers).
+        + if remote { 32 << 10 } else { 16 << 10 };
     let (pages_read, pages_written, pages_parent, pages_parent_compared, pages_faulted, read_calls) = counts;
     let summary = Summary {
         pid,
-        pagemap_path: pagemap_path.to_path_buf(),
-        pages_path: pages_path.to_path_buf(),
+        pagemap_path: paths.0,
+        pages_path: paths.1,
         pages_id: opts.pages_id,
         vmas: vmas.len(),
         vmas_dumped: planner.vmas_dumped,
@@ -636,7 +694,7 @@ struct Planner<'a> {
     vmas: &'a [Vma],
     scanner: Scanner,
     reader: Reader,
-    chain: Option<&'a PageChain>,
+    chain: Option<Prev<'a>>,
     use_soft_dirty: bool,
     unreadable: Unreadable,
     /// Only used for the flags CRIU gives present pages.
@@ -781,22 +839,62 @@ impl Planner<'_> {
     }
 }
 
+/// What an incremental dump compares with: a local parent dump, or the record of the previous
+/// round sent to a page server (digests instead of pages).
+#[derive(Clone, Copy)]
+enum Prev<'a> {
+    Chain(&'a PageChain),
+    Record(&'a Record),
+}
+
+impl Prev<'_> {
+    fn locate(&self, addr: u64, max: u64) -> image::Located {
+        match self {
+            Prev::Chain(c) => c.locate(addr, max),
+            Prev::Record(r) => r.locate(addr, max),
+        }
+    }
+}
+
+/// Where the writer puts what it keeps.
+enum Out<'a> {
+    /// `pagemap-<pid>.img` and `pages-<id>.img` in a directory.
+    Local {
+        pagemap: PagemapWriter,
+        pages_file: File,
+        pages_path: PathBuf,
+        /// Bytes of the pages file reserved with fallocate.
+        reserved: u64,
+    },
+    /// A page server, plus the record of what it now holds.
+    Remote {
+        conn: &'a mut Connection,
+        image: ImageId,
+        record: &'a mut RecordWriter,
+        secret: [u8; record::SECRET_LEN],
+        entries: u64,
+        runs: Vec<Run>,
+        pages: Vec<crate::page_server::wire::Pages>,
+        headers: Vec<[u8; crate::page_server::wire::HEADER_LEN]>,
+    },
+}
+
 /// The writing side: compares with the parent, compacts, writes pages and pagemap entries.
 struct Writer<'a> {
     layout: Layout,
-    pagemap: PagemapWriter,
-    pages_file: File,
-    pages_path: PathBuf,
+    out: Out<'a>,
     output: OutputMode,
     preallocate: bool,
-    /// Bytes of the pages file reserved with fallocate.
-    reserved: u64,
     bytes_written: u64,
-    chain: Option<&'a PageChain>,
+    chain: Option<Prev<'a>>,
     compare: bool,
     scratch: Vec<u8>,
     /// The batch's stretches after comparison, in address order.
     kept: Vec<Item>,
+    /// Remote only: the digests of the kept `Read` pages, in order.
+    digests: Vec<u128>,
+    /// Remote only: scratch for the previous round's digests.
+    prev_digests: Vec<u128>,
     pages_read: u64,
     pages_written: u64,
     pages_parent: u64,
@@ -816,6 +914,7 @@ impl Writer<'_> {
         // 1. Decide, page run by page run, what goes to the pages file and what is the parent's;
         //    2. pack what goes to the file at the start of the buffer.
         self.kept.clear();
+        self.digests.clear();
         let mut dst = 0usize;
         for i in 0..b.items.len() {
             match b.items[i] {
@@ -825,32 +924,43 @@ impl Writer<'_> {
                 Item::Read(g) => {
                     self.pages_read += g.pages;
                     if self.compare && g.tag.may_parent {
-                        self.compare_run(g, &mut b.buf, &mut dst)?;
+                        match self.chain {
+                            Some(Prev::Record(r)) => self.compare_digests(g, r, &mut b.buf, &mut dst)?,
+                            _ => self.compare_run(g, &mut b.buf, &mut dst)?,
+                        }
                     } else {
                         self.keep(&mut b.buf, g, &mut dst);
                     }
                 }
             }
         }
+        match &mut self.out {
+            Out::Local { .. } => self.write_local(b, dst),
+            Out::Remote { .. } => self.send_remote(b, dst),
+        }
+    }
+
+    fn write_local(&mut self, b: &mut Batch, dst: usize) -> Result<(), Error> {
+        let Out::Local { pagemap, pages_file, pages_path, reserved } = &mut self.out else { return Ok(()) };
         // 3. Pages file.
         match self.output {
             OutputMode::Write => {
-                if self.preallocate && self.bytes_written + dst as u64 > self.reserved {
-                    let want = self.reserved.max(self.bytes_written) + PREALLOCATE_STEP.max(dst as u64);
+                if self.preallocate && self.bytes_written + dst as u64 > *reserved {
+                    let want = (*reserved).max(self.bytes_written) + PREALLOCATE_STEP.max(dst as u64);
                     // SAFETY: fallocate on our own open file; FALLOC_FL_KEEP_SIZE leaves the
                     // size alone, so a failure (e.g. tmpfs without support) changes nothing.
                     let r = unsafe {
-                        libc::fallocate(self.pages_file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, self.reserved as i64, (want - self.reserved) as i64)
+                        libc::fallocate(pages_file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, *reserved as i64, (want - *reserved) as i64)
                     };
-                    self.reserved = if r == 0 { want } else { u64::MAX };
+                    *reserved = if r == 0 { want } else { u64::MAX };
                 }
-                self.pages_file.write_all(&b.buf[..dst]).map_err(|e| Error::Output { path: self.pages_path.clone(), source: e })?;
+                pages_file.write_all(&b.buf[..dst]).map_err(|e| Error::Output { path: pages_path.clone(), source: e })?;
             }
             OutputMode::Mmap => {}
         }
         self.bytes_written += dst as u64;
         // 4. Pagemap entries.
-        let Writer { layout, pagemap, kept, pages_written, pages_parent, pages_path: _, .. } = self;
+        let Writer { layout, kept, pages_written, pages_parent, .. } = self;
         let mut err = None;
         let mut emit = |r: Run| {
             if err.is_none() {
@@ -870,7 +980,58 @@ impl Writer<'_> {
             }
         }
         if let Some(e) = err {
-            return Err(Error::Output { path: self.pagemap.path().into(), source: e });
+            return Err(Error::Output { path: pagemap.path().into(), source: e });
+        }
+        Ok(())
+    }
+
+    /// Sends the batch's runs with their pages straight from the buffer, then records them. A
+    /// run's pages must follow its header, so runs end with the batch: the page server's
+    /// pagemap is CRIU's layout, cut in addition wherever a buffer ended.
+    fn send_remote(&mut self, b: &mut Batch, dst: usize) -> Result<(), Error> {
+        let Writer { layout, kept, pages_written, pages_parent, out, digests, chain, .. } = self;
+        let Out::Remote { conn, image, record, entries, runs, pages, headers, .. } = out else { return Ok(()) };
+        runs.clear();
+        let mut emit = |r: Run| runs.push(r);
+        for it in kept.iter() {
+            match *it {
+                Item::Parent { addr, pages } => {
+                    *pages_parent += pages;
+                    layout.parent(addr, pages, &mut emit);
+                }
+                Item::Read(g) => {
+                    *pages_written += g.pages;
+                    layout.present(g.addr, g.pages, g.tag.flags, &mut emit);
+                }
+            }
+        }
+        layout.finish(&mut emit);
+        pages.clear();
+        pages.extend(runs.iter().map(|r| crate::page_server::wire::Pages {
+            image: *image,
+            vaddr: r.vaddr,
+            nr_pages: r.nr_pages,
+            flags: r.flags,
+        }));
+        conn.send_runs(pages, &b.buf[..dst], headers).map_err(Error::PageServer)?;
+        *entries += runs.len() as u64;
+        self.bytes_written += dst as u64;
+        // The record: digests of what was sent, the previous round's for what was left to it.
+        let mut at = 0usize;
+        for it in kept.iter() {
+            match *it {
+                Item::Read(g) => {
+                    let n = g.pages as usize;
+                    record.add(g.addr, &digests[at..at + n]).map_err(Error::PageServer)?;
+                    at += n;
+                }
+                Item::Parent { addr, pages } => {
+                    let Some(Prev::Record(prev)) = chain else {
+                        return Err(Error::Options("internal: parent pages without a previous round".into()));
+                    };
+                    record.copy(addr, pages, prev).map_err(Error::PageServer)?;
+                }
+            }
         }
         Ok(())
     }
@@ -878,7 +1039,7 @@ impl Writer<'_> {
     /// Splits a read run into pages equal to the parent's (`PE_PARENT`) and the rest, packing
     /// the rest at `dst`.
     fn compare_run(&mut self, g: Got, buf: &mut [u8], dst: &mut usize) -> Result<(), Error> {
-        let Some(chain) = self.chain else { return Ok(()) };
+        let Some(Prev::Chain(chain)) = self.chain else { return Ok(()) };
         let mut p = 0u64;
         while p < g.pages {
             let addr = g.addr + p * PAGE_SIZE as u64;
@@ -923,9 +1084,72 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// [`compare_run`](Self::compare_run) against the previous round's record: a page is the
+    /// parent's when its digest is the one recorded for its address.
+    fn compare_digests(&mut self, g: Got, prev: &Record, buf: &mut [u8], dst: &mut usize) -> Result<(), Error> {
+        let secret = match &self.out {
+            Out::Remote { secret, .. } => *secret,
+            Out::Local { .. } => return Err(Error::Options("internal: digest comparison without a page server".into())),
+        };
+        let mut p = 0u64;
+        while p < g.pages {
+            let addr = g.addr + p * PAGE_SIZE as u64;
+            let src = g.buf_off + p as usize * PAGE_SIZE;
+            match prev.locate(addr, g.pages - p) {
+                image::Located::Missing { pages } => {
+                    self.keep(buf, Got { addr, pages, buf_off: src, tag: g.tag }, dst);
+                    p += pages;
+                }
+                image::Located::InFile { offset, pages, .. } => {
+                    let n = pages.min(64);
+                    self.prev_digests.resize(n as usize, 0);
+                    prev.read_digests(offset / PAGE_SIZE as u64, &mut self.prev_digests).map_err(Error::PageServer)?;
+                    let mut cur = [0u128; 64];
+                    for (k, d) in cur.iter_mut().enumerate().take(n as usize) {
+                        let a = src + k * PAGE_SIZE;
+                        *d = record::digest(&secret, &buf[a..a + PAGE_SIZE]);
+                    }
+                    let mut k = 0usize;
+                    let n = n as usize;
+                    while k < n {
+                        let eq = cur[k] == self.prev_digests[k];
+                        let mut e = k + 1;
+                        while e < n && (cur[e] == self.prev_digests[e]) == eq {
+                            e += 1;
+                        }
+                        let at = addr + (k * PAGE_SIZE) as u64;
+                        if eq {
+                            self.kept.push(Item::Parent { addr: at, pages: (e - k) as u64 });
+                            self.pages_parent_compared += (e - k) as u64;
+                        } else {
+                            // Digested already: `keep` would digest them again.
+                            self.digests.extend_from_slice(&cur[k..e]);
+                            let run = Got { addr: at, pages: (e - k) as u64, buf_off: src + k * PAGE_SIZE, tag: g.tag };
+                            self.move_kept(buf, run, dst);
+                        }
+                        k = e;
+                    }
+                    let n = n as u64;
+                    p += n;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps a read run for the pages file, moving it down to `dst` if pages before it were
-    /// dropped (in the common case nothing moves).
+    /// dropped (in the common case nothing moves). Remote: records the pages' digests.
     fn keep(&mut self, buf: &mut [u8], g: Got, dst: &mut usize) {
+        if let Out::Remote { secret, .. } = &self.out {
+            for k in 0..g.pages as usize {
+                let a = g.buf_off + k * PAGE_SIZE;
+                self.digests.push(record::digest(secret, &buf[a..a + PAGE_SIZE]));
+            }
+        }
+        self.move_kept(buf, g, dst);
+    }
+
+    fn move_kept(&mut self, buf: &mut [u8], g: Got, dst: &mut usize) {
         let len = g.pages as usize * PAGE_SIZE;
         if g.buf_off != *dst {
             buf.copy_within(g.buf_off..g.buf_off + len, *dst);
@@ -934,25 +1158,32 @@ impl Writer<'_> {
         *dst += len;
     }
 
-    /// Writes the last run and trims the pages file to what was written.
-    fn finish(mut self) -> Result<u64, Error> {
-        let mut err = None;
-        let pagemap = &mut self.pagemap;
-        self.layout.finish(&mut |r| {
-            if err.is_none() {
-                err = pagemap.write(r).err();
+    /// Writes the last run and trims the pages file to what was written. Returns the number of
+    /// pagemap entries.
+    fn finish(self) -> Result<u64, Error> {
+        let Writer { mut layout, out, preallocate, output, bytes_written, .. } = self;
+        match out {
+            Out::Local { mut pagemap, pages_file, pages_path, .. } => {
+                let mut err = None;
+                layout.finish(&mut |r| {
+                    if err.is_none() {
+                        err = pagemap.write(r).err();
+                    }
+                });
+                let path = pagemap.path().to_path_buf();
+                if let Some(e) = err {
+                    return Err(Error::Output { path, source: e });
+                }
+                let entries = pagemap.finish().map_err(|e| Error::Output { path, source: e })?;
+                if preallocate || output == OutputMode::Mmap {
+                    // Give back the blocks reserved past the end.
+                    pages_file.set_len(bytes_written).map_err(|e| Error::Output { path: pages_path.clone(), source: e })?;
+                }
+                Ok(entries)
             }
-        });
-        let path = self.pagemap.path().to_path_buf();
-        if let Some(e) = err {
-            return Err(Error::Output { path, source: e });
+            // Every batch ended its runs.
+            Out::Remote { entries, .. } => Ok(entries),
         }
-        let entries = self.pagemap.finish().map_err(|e| Error::Output { path, source: e })?;
-        if self.preallocate || self.output == OutputMode::Mmap {
-            // Give back the blocks reserved past the end.
-            self.pages_file.set_len(self.bytes_written).map_err(|e| Error::Output { path: self.pages_path.clone(), source: e })?;
-        }
-        Ok(entries)
     }
 }
 
@@ -1000,7 +1231,7 @@ mod tests {
             vmas: &vmas,
             scanner: Scanner::new(pid as i32, ScanMode::Pagemap).unwrap(),
             reader: Reader::new(pid as i32, IOV_MAX),
-            chain: Some(&chain),
+            chain: Some(Prev::Chain(&chain)),
             use_soft_dirty: true,
             unreadable: Unreadable::ProcMem,
             layout_flags: Layout::new(&[], layout::PPB_MAX_PAGES),
