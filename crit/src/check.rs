@@ -7,8 +7,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
-use criu_image::check::{self, CheckOptions, Severity};
-use criu_image::proto::support::json::JsonWriter;
+use criu_image::check::{self, CheckOptions};
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -40,7 +39,7 @@ pub struct CheckArgs {
 
 pub fn run(a: CheckArgs) -> Result<()> {
     if a.files {
-        if !crate::cookie::check_files(&a.dir, a.root.as_deref(), a.json, a.skip_file_rwx_check)? {
+        if !crate::cookie::check_files(&a.dir, a.root.as_deref(), a.json, a.quiet, a.skip_file_rwx_check)? {
             std::process::exit(1);
         }
         return Ok(());
@@ -48,61 +47,11 @@ pub fn run(a: CheckArgs) -> Result<()> {
     let ckpt = crate::x::open(&a.dir, a.max_archive_size)?;
     let opts = CheckOptions::follow_parents(!a.no_parent);
     let report = check::check_with(&ckpt, &opts);
-    let shown = report.diagnostics.iter().filter(|d| !(a.quiet && d.severity == Severity::Notice));
-    let (e, w, n) = (report.count(Severity::Error), report.count(Severity::Warning), report.count(Severity::Notice));
     let mut out = Vec::new();
     if a.json {
-        // {"checkpoint": PATH, "format": "directory"|"tar"|"tar.gz"|"tar.zst", "images": N,
-        //  "errors": N, "warnings": N, "notices": N, "clean": BOOL,
-        //  "diagnostics": [{"severity", "file", "entry" (null for the whole file), "field", "message"}]}
-        let mut j = JsonWriter::new(false);
-        j.begin_object();
-        j.key("checkpoint");
-        j.str_bytes(a.dir.as_os_str().as_encoded_bytes());
-        j.key("format");
-        j.str(&ckpt.format().to_string());
-        j.key("images");
-        j.u64(report.images as u64);
-        for (k, v) in [("errors", e), ("warnings", w), ("notices", n)] {
-            j.key(k);
-            j.u64(v as u64);
-        }
-        j.key("clean");
-        j.bool(report.is_clean());
-        j.key("diagnostics");
-        j.begin_array();
-        for d in shown {
-            j.begin_object();
-            j.key("severity");
-            j.str(&d.severity.to_string());
-            j.key("file");
-            j.str(&d.file);
-            j.key("entry");
-            match d.entry {
-                Some(i) => j.u64(i as u64),
-                None => j.raw_value("null"),
-            }
-            j.key("field");
-            j.str(&d.field);
-            j.key("message");
-            j.str(&d.message);
-            j.end_object();
-        }
-        j.end_array();
-        j.end_object();
-        out = j.take();
-        out.push(b'\n');
+        report.write_json(&a.dir, ckpt.format(), a.quiet, &mut out)?;
     } else {
-        for d in shown {
-            let _ = writeln!(out, "{d}");
-        }
-        let verdict = if report.is_clean() { "ok" } else { "NOT OK" };
-        let _ = writeln!(
-            out,
-            "{}: {verdict}: {} images, {e} errors, {w} warnings, {n} notices",
-            a.dir.display(),
-            report.images
-        );
+        report.write_text(&a.dir, a.quiet, &mut out)?;
     }
     let mut stdout = io::stdout().lock();
     stdout.write_all(&out)?;

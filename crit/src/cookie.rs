@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use criu_image::cookie::build_id::{self, BuildId, NoBuildId};
-use criu_image::cookie::checkpoint::{self as files, FileVerdict, Status};
+use criu_image::cookie::checkpoint::{self as files, Status};
 use criu_image::cookie::checksum::{self, ChecksumMode};
 use criu_image::cookie::{CheckOptions, CookieError};
-use criu_image::proto::support::json::JsonWriter;
 
 /// Largest decompressed size of a checkpoint archive `check-files` reads (`crit x`'s default).
 const MAX_ARCHIVE_SIZE: u64 = 4 << 30;
@@ -81,9 +80,8 @@ pub struct ChecksumArgs {
 /// Text: one `<ok|skipped|bad> <file id> <path>` line per file (a skipped file's reason after a
 /// colon), its problems and notes indented below it, then a summary line.
 ///
-/// --json: an array, in image order, of objects {"id": N, "path": name in files.img, "checked":
-/// the path looked at (null when skipped), "verdict": "ok"|"skipped"|"bad", "problems": [CRIU's
-/// messages], "notes": [skip reason, or remarks that do not fail a restore]}.
+/// --json: one object with counts and the verdicts, each with its problems' expected and actual
+/// values (schema: criu_image::cookie::checkpoint::write_json).
 ///
 /// Exit status 1 when a file is bad.
 #[derive(clap::Args)]
@@ -208,7 +206,7 @@ pub fn checksum(a: ChecksumArgs) -> Result<()> {
 
 /// `crit check-files`: exits with status 1 when a file is bad.
 pub fn run_check_files(a: CheckFilesArgs) -> Result<()> {
-    if !check_files(&a.checkpoint, a.root.as_deref(), a.json, a.skip_file_rwx_check)? {
+    if !check_files(&a.checkpoint, a.root.as_deref(), a.json, false, a.skip_file_rwx_check)? {
         // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
         std::process::exit(1);
     }
@@ -218,94 +216,21 @@ pub fn run_check_files(a: CheckFilesArgs) -> Result<()> {
 /// Checks the regular files of the checkpoint at `ckpt_path` against the files under `root`
 /// (default `/`) and prints the verdicts to stdout, as text or JSON (see `crit check-files
 /// --help`). Returns whether no file is bad. For `crit check --files`.
-pub fn check_files(ckpt_path: &Path, root: Option<&Path>, json: bool, skip_rwx: bool) -> Result<bool> {
+pub fn check_files(ckpt_path: &Path, root: Option<&Path>, json: bool, quiet: bool, skip_rwx: bool) -> Result<bool> {
     let ckpt = crate::x::open(ckpt_path, MAX_ARCHIVE_SIZE)?;
     let opts = CheckOptions { skip_file_rwx_check: skip_rwx, ..CheckOptions::default() };
-    let verdicts = files::check_files(&ckpt, root.unwrap_or(Path::new("/")), &opts)
-        .map_err(|e| anyhow!("{}: {e}", ckpt_path.display()))?;
-    let out = if json { render_json(&verdicts) } else { render_text(ckpt_path, &verdicts) };
+    let root = root.unwrap_or(Path::new("/"));
+    let verdicts = files::check_files(&ckpt, root, &opts).map_err(|e| anyhow!("{}: {e}", ckpt_path.display()))?;
+    let mut out = Vec::new();
+    if json {
+        files::write_json(ckpt_path, root, &verdicts, &mut out)?;
+    } else {
+        files::write_text(ckpt_path, &verdicts, quiet, &mut out)?;
+    }
     let mut stdout = io::stdout().lock();
     stdout.write_all(&out)?;
     stdout.flush()?;
     Ok(verdicts.iter().all(|v| v.status() != Status::Bad))
-}
-
-/// The lines under a file: its problems, then its notes (a skipped file's reason is on its own
-/// line already).
-fn details(v: &FileVerdict) -> Vec<String> {
-    let problems = v.problems().iter().map(ToString::to_string);
-    problems.chain(v.notes().iter().map(ToString::to_string)).collect()
-}
-
-fn render_text(ckpt_path: &Path, verdicts: &[FileVerdict]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut ok, mut skipped, mut bad) = (0usize, 0usize, 0usize);
-    for v in verdicts {
-        let status = v.status();
-        *match status {
-            Status::Ok => &mut ok,
-            Status::Skipped => &mut skipped,
-            Status::Bad => &mut bad,
-        } += 1;
-        let _ = write!(out, "{status} {} ", v.id);
-        out.extend_from_slice(&v.name);
-        if let Some(skip) = v.skip() {
-            let _ = write!(out, ": {skip}");
-        }
-        out.push(b'\n');
-        for d in details(v) {
-            for line in d.lines() {
-                let _ = writeln!(out, "    {line}");
-            }
-        }
-    }
-    let _ = writeln!(
-        out,
-        "{}: {}: {} regular files, {ok} ok, {skipped} skipped, {bad} bad",
-        ckpt_path.display(),
-        if bad == 0 { "ok" } else { "NOT OK" },
-        verdicts.len()
-    );
-    out
-}
-
-fn render_json(verdicts: &[FileVerdict]) -> Vec<u8> {
-    let mut j = JsonWriter::new(false);
-    j.begin_array();
-    for v in verdicts {
-        j.begin_object();
-        j.key("id");
-        j.u64(u64::from(v.id));
-        j.key("path");
-        j.str_bytes(&v.name);
-        j.key("checked");
-        match v.checked_path() {
-            Some(p) => j.str_bytes(p.as_os_str().as_encoded_bytes()),
-            None => j.raw_value("null"),
-        }
-        j.key("verdict");
-        j.str(&v.status().to_string());
-        j.key("problems");
-        j.begin_array();
-        for p in v.problems() {
-            j.str(&p.to_string());
-        }
-        j.end_array();
-        j.key("notes");
-        j.begin_array();
-        if let Some(skip) = v.skip() {
-            j.str(&skip.to_string());
-        }
-        for n in v.notes() {
-            j.str(&n.to_string());
-        }
-        j.end_array();
-        j.end_object();
-    }
-    j.end_array();
-    let mut out = j.take();
-    out.push(b'\n');
-    out
 }
 
 #[cfg(test)]
@@ -346,51 +271,6 @@ mod tests {
             compared += 1;
         }
         assert!(compared >= 2, "found only {compared} system ELF files with a build-id to compare with readelf");
-    }
-
-    #[test]
-    fn verdicts_as_text_and_json() {
-        use criu_image::cookie::checkpoint::{Outcome, Skip};
-        use criu_image::cookie::{Problem, ProblemKind, Verdict};
-        let p = PathBuf::from("/srv/root/lib/a.so");
-        let verdicts = [
-            FileVerdict {
-                id: 7,
-                image: "files.img",
-                name: b"/lib/a.so".to_vec(),
-                outcome: Outcome::Checked(Verdict {
-                    path: p.clone(),
-                    problems: vec![Problem { path: p.clone(), kind: ProblemKind::BadSize { actual: 9, expected: 8 } }],
-                    notes: vec![],
-                }),
-            },
-            FileVerdict { id: 8, image: "files.img", name: b"/tmp/x (deleted)".to_vec(), outcome: Outcome::Skipped(Skip::Deleted) },
-            FileVerdict {
-                id: 9,
-                image: "files.img",
-                name: b"/ok\xff".to_vec(),
-                outcome: Outcome::Checked(Verdict { path: PathBuf::from("/srv/root/ok"), problems: vec![], notes: vec![] }),
-            },
-        ];
-        assert_eq!(
-            String::from_utf8(render_json(&verdicts)).unwrap(),
-            concat!(
-                r#"[{"id": 7, "path": "/lib/a.so", "checked": "/srv/root/lib/a.so", "verdict": "bad", "#,
-                r#""problems": ["File /srv/root/lib/a.so has bad size 9 (expect 8)"], "notes": []}, "#,
-                r#"{"id": 8, "path": "/tmp/x (deleted)", "checked": null, "verdict": "skipped", "problems": [], "#,
-                r#""notes": ["the name ends with \" (deleted)\": unlinked at dump time"]}, "#,
-                r#"{"id": 9, "path": "/ok\udcff", "checked": "/srv/root/ok", "verdict": "ok", "problems": [], "notes": []}]"#,
-                "\n"
-            )
-        );
-        let text = render_text(Path::new("ckpt"), &verdicts);
-        assert_eq!(
-            text,
-            b"bad 7 /lib/a.so\n    File /srv/root/lib/a.so has bad size 9 (expect 8)\n\
-              skipped 8 /tmp/x (deleted): the name ends with \" (deleted)\": unlinked at dump time\n\
-              ok 9 /ok\xff\n\
-              ckpt: NOT OK: 3 regular files, 1 ok, 1 skipped, 1 bad\n"
-        );
     }
 
     #[test]

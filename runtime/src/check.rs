@@ -30,6 +30,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::io::Write as _;
 
 use criu_image_proto::schema::kinds::{Entries, files};
 pub use criu_image_proto::support::fields::Severity;
@@ -84,6 +85,86 @@ impl CheckReport {
     /// No errors and no warnings (notices are allowed).
     pub fn is_clean(&self) -> bool {
         self.diagnostics.iter().all(|d| d.severity == Severity::Notice)
+    }
+}
+
+impl CheckReport {
+    /// Writes the report as lines: each diagnostic (`error: FILE entry N FIELD: message`), then
+    /// `PATH: ok|NOT OK: N images, E errors, W warnings, N notices`. `quiet` leaves notices out
+    /// (and the summary line of a clean checkpoint).
+    pub fn write_text(&self, checkpoint: &std::path::Path, quiet: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        for d in self.shown(quiet) {
+            let _ = writeln!(buf, "{d}");
+        }
+        let (e, w, n) = (self.count(Severity::Error), self.count(Severity::Warning), self.count(Severity::Notice));
+        if !(quiet && self.is_clean()) {
+            let verdict = if self.is_clean() { "ok" } else { "NOT OK" };
+            let _ = writeln!(buf, "{}: {verdict}: {} images, {e} errors, {w} warnings, {n} notices", checkpoint.display(), self.images);
+        }
+        out.write_all(&buf)
+    }
+
+    /// Writes the report as one JSON object:
+    ///
+    /// ```text
+    /// {"checkpoint": PATH, "format": "directory"|"tar"|"tar.gz"|"tar.zst", "images": N,
+    ///  "errors": N, "warnings": N, "notices": N, "clean": BOOL,
+    ///  "diagnostics": [{"severity": "error"|"warning"|"notice", "file": "mm-1.img",
+    ///                   "entry": 0 (null for the whole file), "field": "vmas[3].shmid",
+    ///                   "message": "..."}]}
+    /// ```
+    ///
+    /// The counts are of every diagnostic; `quiet` leaves notices out of `diagnostics` only.
+    pub fn write_json(
+        &self,
+        checkpoint: &std::path::Path,
+        format: crate::checkpoint::Format,
+        quiet: bool,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut j = criu_image_proto::support::json::JsonWriter::new(false);
+        j.begin_object();
+        j.key("checkpoint");
+        j.str_bytes(checkpoint.as_os_str().as_encoded_bytes());
+        j.key("format");
+        j.str(&format.to_string());
+        j.key("images");
+        j.u64(self.images as u64);
+        for (k, s) in [("errors", Severity::Error), ("warnings", Severity::Warning), ("notices", Severity::Notice)] {
+            j.key(k);
+            j.u64(self.count(s) as u64);
+        }
+        j.key("clean");
+        j.bool(self.is_clean());
+        j.key("diagnostics");
+        j.begin_array();
+        for d in self.shown(quiet) {
+            j.begin_object();
+            j.key("severity");
+            j.str(&d.severity.to_string());
+            j.key("file");
+            j.str(&d.file);
+            j.key("entry");
+            match d.entry {
+                Some(i) => j.u64(i as u64),
+                None => j.raw_value("null"),
+            }
+            j.key("field");
+            j.str(&d.field);
+            j.key("message");
+            j.str(&d.message);
+            j.end_object();
+        }
+        j.end_array();
+        j.end_object();
+        let mut buf = j.take();
+        buf.push(b'\n');
+        out.write_all(&buf)
+    }
+
+    fn shown(&self, quiet: bool) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(move |d| !(quiet && d.severity == Severity::Notice))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::num::NonZeroU32;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -1109,6 +1109,38 @@ fn write_files_img(dir: &Path, regs: Vec<owned::RegFileEntry>) {
 }
 
 #[test]
+fn check_files_wants_the_directories_and_devices_it_opens() {
+    // A task's cwd and root are directories of files.img (entries with a mode and no size): a
+    // restore opens them, so they must exist, and be directories.
+    let dir = scratch("ckpt-dirs");
+    let ckpt_dir = dir.join("ckpt");
+    fs::create_dir_all(&ckpt_dir).unwrap();
+    let here = dir.join("cwd");
+    fs::create_dir_all(&here).unwrap();
+    let not_a_dir = dir.join("plain");
+    write(&not_a_dir, b"x");
+    let d = |mode: u32| RegFileCookie { size: None, mode: Some(mode), ..Default::default() };
+    let dir_mode = fs::metadata(&here).unwrap().mode();
+    write_files_img(
+        &ckpt_dir,
+        vec![
+            reg_entry(1, here.as_os_str().as_encoded_bytes(), 0, &d(dir_mode)),
+            reg_entry(2, dir.join("gone").as_os_str().as_encoded_bytes(), 0, &d(dir_mode)),
+            reg_entry(3, not_a_dir.as_os_str().as_encoded_bytes(), 0, &d(dir_mode)),
+            reg_entry(4, b"/dev/null", 0, &d(libc::S_IFCHR | 0o666)),
+        ],
+    );
+    let ckpt = Checkpoint::open(&ckpt_dir).unwrap();
+    let v = check_files(&ckpt, Path::new("/"), &CheckOptions::default()).unwrap();
+    let status: Vec<Status> = v.iter().map(|v| v.status()).collect();
+    assert_eq!(status, [Status::Ok, Status::Bad, Status::Bad, Status::Ok]);
+    assert!(v[1].problems()[0].to_string().starts_with("Can't open file "), "{}", v[1].problems()[0]);
+    assert!(v[2].problems()[0].to_string().contains("has bad mode 0100"), "{}", v[2].problems()[0]);
+    let c = criu_image::cookie::checkpoint::counts(&v);
+    assert_eq!((c.files, c.regular, c.directories, c.other, c.bad), (4, 0, 3, 1, 2));
+}
+
+#[test]
 fn check_files_skips_what_criu_does_not_open_by_path() {
     let dir = scratch("ckpt-skips");
     let ckpt_dir = dir.join("ckpt");
@@ -1191,23 +1223,18 @@ fn check_files_skips_what_criu_does_not_open_by_path() {
             Some(&Skip::DeadProcess { pid: 4242 }),
             Some(&Skip::Ghost { ghost_id: 0x20 }),
             Some(&Skip::AppendOnly),
-            Some(&Skip::NoSize {
-                mode: Some(libc::S_IFCHR | 0o666)
-            }),
+            // A device: CRIU opens it and compares its mode, so it is looked at (without opening).
+            None,
             Some(&Skip::NotAbsolute),
             Some(&Skip::ProcPid { pid: 4242 }),
         ]
     );
+    assert_eq!(v[9].status(), Status::Ok, "{:?}", v[9].problems());
     assert_eq!(v[5].status(), Status::Bad);
     assert!(matches!(v[5].problems()[0].kind, ProblemKind::Open(_)));
     assert_eq!(
         v[3].skip().unwrap().to_string(),
         "unlinked at dump time: CRIU recreates it from ghost-file-1f.img"
-    );
-    assert_eq!(
-        v[9].skip().unwrap().to_string(),
-        "no size recorded: a character device at dump time, not a regular file; CRIU compares \
-         only the mode"
     );
     assert_eq!(
         v[4].skip().unwrap().to_string(),

@@ -178,14 +178,8 @@ impl fmt::Display for Problem {
     }
 }
 
-impl std::error::Error for Problem {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            ProblemKind::Open(e) | ProblemKind::Stat(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// The message includes the system's error, so `source()` is `None`.
+impl std::error::Error for Problem {}
 
 /// An informational finding; the restore proceeds.
 #[derive(Debug)]
@@ -335,6 +329,28 @@ pub fn check(cookie: &RegFileCookie, path: &Path, opts: &CheckOptions) -> Verdic
                 expected,
                 rwx_masked: opts.skip_file_rwx_check,
             }));
+        }
+    }
+    v
+}
+
+/// The mode comparison alone, of a path whose metadata was read without opening it (an entry
+/// without `size`: a directory, device, socket or FIFO at dump time). A missing path is CRIU's
+/// "Can't open file" failure.
+pub fn check_mode_of(meta: io::Result<std::fs::Metadata>, saved: u32, path: &Path, opts: &CheckOptions) -> Verdict {
+    let mut v = Verdict { path: path.to_path_buf(), problems: Vec::new(), notes: Vec::new() };
+    let problem = |kind| Problem { path: path.to_path_buf(), kind };
+    match meta {
+        Err(e) => v.problems.push(problem(ProblemKind::Open(e))),
+        Ok(meta) => {
+            let (mut actual, mut expected) = (meta.mode(), saved);
+            if opts.skip_file_rwx_check {
+                actual &= !RWX_BITS;
+                expected &= !RWX_BITS;
+            }
+            if actual != expected {
+                v.problems.push(problem(ProblemKind::BadMode { actual, expected, rwx_masked: opts.skip_file_rwx_check }));
+            }
         }
     }
     v

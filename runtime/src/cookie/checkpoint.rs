@@ -31,12 +31,13 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::io;
+use std::io::{self, Write as _};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
+use criu_image_proto::support::json::JsonWriter;
 use criu_image_proto::view;
 
 use super::check::{CheckOptions, Note, Problem, ProblemKind, Verdict, check};
@@ -85,6 +86,9 @@ pub struct FileVerdict {
     /// The entry's `name` as stored: a path in the dumped tasks' mount namespace (not necessarily
     /// UTF-8).
     pub name: Vec<u8>,
+    /// The entry's `mode` (file type and permissions at dump time), when recorded.
+    pub mode: Option<u32>,
+    /// Checked (with its verdict) or skipped (with why).
     pub outcome: Outcome,
 }
 
@@ -119,6 +123,7 @@ impl fmt::Display for Status {
 }
 
 impl FileVerdict {
+    /// Ok, skipped or bad.
     pub fn status(&self) -> Status {
         match &self.outcome {
             Outcome::Checked(v) if v.is_ok() => Status::Ok,
@@ -309,12 +314,16 @@ pub fn check_files(
         let FileKind::Regular(reg) = &f.kind else { continue };
         let outcome = match skip_reason(reg, files) {
             Some(s) => Outcome::Skipped(s),
+            // A directory, device, socket or FIFO: CRIU's restore opens it and compares its mode
+            // only. It is looked at without being opened (a device's open can act).
+            None if reg.size.is_none() => Outcome::Checked(resolver.check_mode(reg.mode.unwrap_or(0), &reg.path, opts)),
             None => Outcome::Checked(resolver.check(&RegFileCookie::from(reg), &reg.path, opts)),
         };
         out.push(FileVerdict {
             id: f.id,
             image: f.source.file_name(),
             name: reg.path.to_vec(),
+            mode: reg.mode,
             outcome,
         });
     }
@@ -342,11 +351,12 @@ fn skip_reason(reg: &RegularFile, files: &FileTable) -> Option<Skip> {
         return Some(Skip::Deleted);
     }
     if reg.size.is_none() {
-        return Some(if should_store_validation_data(reg.flags.0) {
-            Skip::NoSize { mode: reg.mode }
-        } else {
-            Skip::AppendOnly
-        });
+        if !should_store_validation_data(reg.flags.0) {
+            return Some(Skip::AppendOnly);
+        }
+        if reg.mode.is_none() {
+            return Some(Skip::NoSize { mode: None });
+        }
     }
     if !name.starts_with(b"/") {
         return Some(Skip::NotAbsolute);
@@ -395,6 +405,21 @@ impl Resolver {
             root: root.to_path_buf(),
             root_fd: Some(OwnedFd::from(dir)),
         })
+    }
+
+    /// The mode check of what `name` leads to inside the root, through an `O_PATH` descriptor:
+    /// it must exist, and its mode must be `mode` (the rwx bits masked as the options say).
+    fn check_mode(&self, mode: u32, name: &[u8], opts: &CheckOptions) -> Verdict {
+        let rel = Path::new(OsStr::from_bytes(trim_slashes(name)));
+        let shown = self.root.join(rel);
+        let opened = match &self.root_fd {
+            Some(root_fd) => match open_in_root(root_fd, rel) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => open_path(&shown),
+                other => other,
+            },
+            None => open_path(&shown),
+        };
+        super::check::check_mode_of(opened.and_then(|fd| std::fs::File::from(fd).metadata()), mode, &shown, opts)
     }
 
     /// [`check()`] of the file that `name` leads to inside the root.
@@ -451,6 +476,12 @@ struct OpenHow {
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 
+/// `path` opened `O_PATH` (resolved, not opened: no side effects on a device).
+fn open_path(path: &Path) -> io::Result<OwnedFd> {
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_CLOEXEC).open(path)?;
+    Ok(OwnedFd::from(f))
+}
+
 /// Resolves `rel` inside the directory `root` as if it were `/`, without opening the file itself
 /// (`O_PATH`: no side effects even if the path has become a device).
 fn open_in_root(root: &OwnedFd, rel: &Path) -> io::Result<OwnedFd> {
@@ -487,6 +518,248 @@ fn open_in_root(root: &OwnedFd, rel: &Path) -> io::Result<OwnedFd> {
             return Err(e);
         }
     }
+}
+
+/// What kind of file an entry was at dump time, by its mode's `S_IFMT`.
+pub fn file_type(mode: Option<u32>) -> Option<&'static str> {
+    Some(match mode? & libc::S_IFMT {
+        libc::S_IFREG => "regular",
+        libc::S_IFDIR => "directory",
+        libc::S_IFCHR | libc::S_IFBLK => "device",
+        libc::S_IFIFO => "fifo",
+        libc::S_IFSOCK => "socket",
+        libc::S_IFLNK => "symlink",
+        _ => return None,
+    })
+}
+
+/// Counts of a set of verdicts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Verdicts in all.
+    pub files: usize,
+    /// Regular files among them.
+    pub regular: usize,
+    /// Directories among them.
+    pub directories: usize,
+    /// Neither (devices, sockets, FIFOs, or of unknown type).
+    pub other: usize,
+    /// Accepted.
+    pub ok: usize,
+    /// Not checked.
+    pub skipped: usize,
+    /// Refused.
+    pub bad: usize,
+}
+
+/// Counts `verdicts` by type and by status.
+pub fn counts(verdicts: &[FileVerdict]) -> Counts {
+    let mut c = Counts { files: verdicts.len(), ..Counts::default() };
+    for v in verdicts {
+        match file_type(v.mode) {
+            Some("regular") => c.regular += 1,
+            Some("directory") => c.directories += 1,
+            _ => c.other += 1,
+        }
+        match v.status() {
+            Status::Ok => c.ok += 1,
+            Status::Skipped => c.skipped += 1,
+            Status::Bad => c.bad += 1,
+        }
+    }
+    c
+}
+
+/// Writes verdicts as text: `<ok|skipped|bad> <file id> <path>` per file (a skipped file's reason
+/// after a colon), its problems and notes indented below it, then
+/// `PATH: ok|NOT OK: N files (R regular, D directories, O other), K ok, S skipped, B bad`.
+/// `quiet` shows only bad files, and nothing at all when none is bad.
+pub fn write_text(checkpoint: &Path, verdicts: &[FileVerdict], quiet: bool, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut buf = Vec::new();
+    let c = counts(verdicts);
+    for v in verdicts {
+        let status = v.status();
+        if quiet && status != Status::Bad {
+            continue;
+        }
+        let _ = write!(buf, "{status} {} ", v.id);
+        buf.extend_from_slice(&v.name);
+        if let Some(skip) = v.skip() {
+            let _ = write!(buf, ": {skip}");
+        }
+        buf.push(b'\n');
+        let details = v.problems().iter().map(ToString::to_string).chain(v.notes().iter().map(ToString::to_string));
+        for d in details {
+            for line in d.lines() {
+                let _ = writeln!(buf, "    {line}");
+            }
+        }
+    }
+    if !(quiet && c.bad == 0) {
+        let _ = writeln!(
+            buf,
+            "{}: {}: {} files ({} regular, {} directories, {} other), {} ok, {} skipped, {} bad",
+            checkpoint.display(),
+            if c.bad == 0 { "ok" } else { "NOT OK" },
+            c.files,
+            c.regular,
+            c.directories,
+            c.other,
+            c.ok,
+            c.skipped,
+            c.bad
+        );
+    }
+    out.write_all(&buf)
+}
+
+/// Writes verdicts as one JSON object:
+///
+/// ```text
+/// {"checkpoint": PATH, "root": ROOT, "files": N, "regular": N, "directories": N, "other": N,
+///  "ok": N, "skipped": N, "bad": N, "clean": BOOL,
+///  "verdicts": [{"id": 7, "image": "files.img", "path": "/lib/a.so", "type": "regular",
+///                "checked": "/srv/root/lib/a.so", "verdict": "bad",
+///                "problems": [{"check": "size", "expected": 8, "actual": 9,
+///                              "message": "File /srv/root/lib/a.so has bad size 9 (expect 8)"}],
+///                "notes": [{"message": "..."}],
+///                "skip": null}, ...]}
+/// ```
+///
+/// `type` is the entry's file type at dump time (`regular`, `directory`, `device`, `fifo`,
+/// `socket`, `symlink`, or `null` when the image records no mode); `checked` is the path looked
+/// at (`null` when skipped). A problem's `check` is `open`, `stat`, `size` (numbers),
+/// `build_id_length` (bytes), `build_id` (hex strings), `checksum` (hex strings) or `mode`
+/// (octal strings, as CRIU prints them), with `expected` (the image's value) and `actual` (the
+/// file's), or neither for `open`/`stat`. `skip` is `{"reason": "external" | "ghost" |
+/// "link_remap" | "dead_process" | "unknown_remap" | "deleted" | "append_only" | "no_size" |
+/// "not_absolute" | "proc_pid", "message": "..."}` for a skipped file.
+pub fn write_json(checkpoint: &Path, root: &Path, verdicts: &[FileVerdict], out: &mut dyn io::Write) -> io::Result<()> {
+    use super::check::ProblemKind;
+    let c = counts(verdicts);
+    let mut j = JsonWriter::new(false);
+    j.begin_object();
+    j.key("checkpoint");
+    j.str_bytes(checkpoint.as_os_str().as_encoded_bytes());
+    j.key("root");
+    j.str_bytes(root.as_os_str().as_encoded_bytes());
+    for (k, n) in [
+        ("files", c.files),
+        ("regular", c.regular),
+        ("directories", c.directories),
+        ("other", c.other),
+        ("ok", c.ok),
+        ("skipped", c.skipped),
+        ("bad", c.bad),
+    ] {
+        j.key(k);
+        j.u64(n as u64);
+    }
+    j.key("clean");
+    j.bool(c.bad == 0);
+    j.key("verdicts");
+    j.begin_array();
+    for v in verdicts {
+        j.begin_object();
+        j.key("id");
+        j.u64(u64::from(v.id));
+        j.key("image");
+        j.str(v.image);
+        j.key("path");
+        j.str_bytes(&v.name);
+        j.key("type");
+        match file_type(v.mode) {
+            Some(t) => j.str(t),
+            None => j.raw_value("null"),
+        }
+        j.key("checked");
+        match v.checked_path() {
+            Some(p) => j.str_bytes(p.as_os_str().as_encoded_bytes()),
+            None => j.raw_value("null"),
+        }
+        j.key("verdict");
+        j.str(&v.status().to_string());
+        j.key("problems");
+        j.begin_array();
+        for p in v.problems() {
+            j.begin_object();
+            j.key("check");
+            let ev = |j: &mut JsonWriter, e: &dyn Fn(&mut JsonWriter), a: &dyn Fn(&mut JsonWriter)| {
+                j.key("expected");
+                e(j);
+                j.key("actual");
+                a(j);
+            };
+            match &p.kind {
+                ProblemKind::Open(_) => j.str("open"),
+                ProblemKind::Stat(_) => j.str("stat"),
+                ProblemKind::BadSize { actual, expected } => {
+                    j.str("size");
+                    ev(&mut j, &|j| j.u64(*expected), &|j| j.u64(*actual));
+                }
+                ProblemKind::BadBuildIdLength { actual, expected } => {
+                    j.str("build_id_length");
+                    ev(&mut j, &|j| j.u64(*expected), &|j| j.u64(*actual));
+                }
+                ProblemKind::BadBuildId { actual, expected } => {
+                    j.str("build_id");
+                    let stored = super::build_id::from_words(expected, actual.as_bytes().len()).unwrap_or_default();
+                    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                    ev(&mut j, &|j| j.str(&hex(&stored)), &|j| j.str(&actual.to_string()));
+                }
+                ProblemKind::BadChecksum { actual, expected, .. } => {
+                    j.str("checksum");
+                    ev(&mut j, &|j| j.str(&format!("{expected:08x}")), &|j| j.str(&format!("{actual:08x}")));
+                }
+                ProblemKind::BadMode { actual, expected, .. } => {
+                    j.str("mode");
+                    ev(&mut j, &|j| j.str(&format!("0{expected:o}")), &|j| j.str(&format!("0{actual:o}")));
+                }
+            }
+            j.key("message");
+            j.str(&p.to_string());
+            j.end_object();
+        }
+        j.end_array();
+        j.key("notes");
+        j.begin_array();
+        for n in v.notes() {
+            j.begin_object();
+            j.key("message");
+            j.str(&n.to_string());
+            j.end_object();
+        }
+        j.end_array();
+        j.key("skip");
+        match v.skip() {
+            None => j.raw_value("null"),
+            Some(s) => {
+                j.begin_object();
+                j.key("reason");
+                j.str(match s {
+                    Skip::External => "external",
+                    Skip::Ghost { .. } => "ghost",
+                    Skip::LinkRemap { .. } => "link_remap",
+                    Skip::DeadProcess { .. } => "dead_process",
+                    Skip::UnknownRemap { .. } => "unknown_remap",
+                    Skip::Deleted => "deleted",
+                    Skip::AppendOnly => "append_only",
+                    Skip::NoSize { .. } => "no_size",
+                    Skip::NotAbsolute => "not_absolute",
+                    Skip::ProcPid { .. } => "proc_pid",
+                });
+                j.key("message");
+                j.str(&s.to_string());
+                j.end_object();
+            }
+        }
+        j.end_object();
+    }
+    j.end_array();
+    j.end_object();
+    let mut buf = j.take();
+    buf.push(b'\n');
+    out.write_all(&buf)
 }
 
 #[cfg(test)]
