@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use criu_image::checkpoint::Checkpoint;
 use criu_image::memory::search::{self, Match, Pattern};
-use criu_image::memory::{Memory, Task, Vma};
+use criu_image::memory::render::{self, HexDump};
+use criu_image::memory::{Memory, Task};
 
 #[derive(clap::Args)]
 pub struct MemArgs {
@@ -156,15 +157,10 @@ pub fn mem(a: MemArgs) -> Result<()> {
         }
     };
     if a.json {
-        let vma = task.vma_at(a.addr).map(vma_json).unwrap_or_else(|| "null".into());
-        write!(out, "{{\"pid\": {}, \"address\": \"{:#x}\", \"length\": {}, \"vma\": {vma}, \"bytes\": \"", task.pid, a.addr, a.len)?;
-        task.read_with(a.addr, a.len, &mut |_, b| {
-            tick(b.len(), &progress);
-            result = write_hex(&mut out, b);
-            if result.is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        render::write_mem_json(&task, a.addr, a.len, &mut out, &mut |n| tick(n, &progress)).map_err(|e| match e {
+            render::MemReportError::Io(e) => anyhow::Error::from(e),
+            e => anyhow!("{e}"),
         })?;
-        result?;
-        writeln!(out, "\"}}")?;
     } else if a.raw {
         task.read_with(a.addr, a.len, &mut |_, b| {
             tick(b.len(), &progress);
@@ -185,116 +181,6 @@ pub fn mem(a: MemArgs) -> Result<()> {
     progress.clear();
     out.flush()?;
     Ok(())
-}
-
-fn write_hex(w: &mut impl Write, b: &[u8]) -> io::Result<()> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = Vec::with_capacity(b.len() * 2);
-    for &x in b {
-        buf.push(HEX[usize::from(x >> 4)]);
-        buf.push(HEX[usize::from(x & 15)]);
-    }
-    w.write_all(&buf)
-}
-
-fn hex(b: &[u8]) -> String {
-    let mut v = Vec::new();
-    let _ = write_hex(&mut v, b);
-    String::from_utf8(v).unwrap_or_default()
-}
-
-/// `hexdump -C` with virtual addresses: 16 bytes a line, identical lines folded into `*`, the
-/// end address on the last line.
-struct HexDump {
-    addr: u64,
-    width: usize,
-    line: [u8; 16],
-    n: usize,
-    prev: Option<[u8; 16]>,
-    starred: bool,
-}
-
-impl HexDump {
-    fn new(start: u64, end: u64) -> Self {
-        let width = format!("{end:x}").len().max(8);
-        HexDump { addr: start, width, line: [0; 16], n: 0, prev: None, starred: false }
-    }
-
-    fn write(&mut self, w: &mut impl Write, mut b: &[u8]) -> io::Result<()> {
-        while !b.is_empty() {
-            let k = (16 - self.n).min(b.len());
-            self.line[self.n..self.n + k].copy_from_slice(&b[..k]);
-            self.n += k;
-            b = &b[k..];
-            if self.n == 16 {
-                self.emit(w)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn emit(&mut self, w: &mut impl Write) -> io::Result<()> {
-        let line = &self.line[..self.n];
-        if self.n == 16 && self.prev == Some(self.line) {
-            if !self.starred {
-                writeln!(w, "*")?;
-                self.starred = true;
-            }
-        } else {
-            self.starred = false;
-            let mut s = format!("{:0width$x} ", self.addr, width = self.width);
-            for i in 0..16 {
-                if i == 8 {
-                    s.push(' ');
-                }
-                match line.get(i) {
-                    Some(x) => s.push_str(&format!(" {x:02x}")),
-                    None => s.push_str("   "),
-                }
-            }
-            s.push_str("  |");
-            s.extend(line.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }));
-            s.push('|');
-            writeln!(w, "{s}")?;
-        }
-        self.prev = (self.n == 16).then_some(self.line);
-        self.addr += self.n as u64;
-        self.n = 0;
-        Ok(())
-    }
-
-    fn finish(&mut self, w: &mut impl Write) -> io::Result<()> {
-        if self.n > 0 {
-            self.emit(w)?;
-        }
-        writeln!(w, "{:0width$x}", self.addr, width = self.width)
-    }
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-fn vma_json(v: &Vma) -> String {
-    format!(
-        "{{\"start\": \"{:#x}\", \"end\": \"{:#x}\", \"perms\": \"{}\", \"pgoff\": {}, \"name\": {}}}",
-        v.start,
-        v.end,
-        String::from_utf8_lossy(&v.perms()),
-        v.pgoff,
-        json_str(&v.name_lossy())
-    )
 }
 
 fn parse_hex_pattern(s: &str) -> Result<Vec<u8>> {
@@ -373,44 +259,9 @@ pub fn search(a: SearchArgs) -> Result<()> {
 }
 
 fn print_match(w: &mut impl Write, task: &Task<'_>, m: Match, context: u64, json: bool, color: bool) -> io::Result<()> {
-    let (before, after) = task.context(m.addr, m.len, context, context);
-    let bytes = task.read(m.addr, m.len).unwrap_or_default();
-    let vma = task.vma_at(m.addr);
     if json {
-        let vma = vma.map(vma_json).unwrap_or_else(|| "null".into());
-        return writeln!(
-            w,
-            "{{\"pid\": {}, \"address\": \"{:#x}\", \"length\": {}, \"vma\": {vma}, \"before\": \"{}\", \"match\": \"{}\", \"after\": \"{}\"}}",
-            task.pid,
-            m.addr,
-            m.len,
-            hex(&before),
-            hex(&bytes),
-            hex(&after)
-        );
+        w.write_all(&render::match_json(task, m.addr, m.len, context))
+    } else {
+        w.write_all(render::match_text(task, m.addr, m.len, context, color).as_bytes())
     }
-    let vma = match vma {
-        Some(v) => {
-            let mut s = format!("{:x}-{:x} {}", v.start, v.end, String::from_utf8_lossy(&v.perms()));
-            if !v.name().is_empty() {
-                s.push(' ');
-                s.push_str(&v.name_lossy());
-                if matches!(v.backing(), criu_image::memory::Backing::File { .. }) {
-                    s.push_str(&format!("+{:#x}", v.pgoff + (m.addr - v.start)));
-                }
-            }
-            s
-        }
-        None => "?".into(),
-    };
-    let (open, close) = if color { ("\x1b[1;31m", "\x1b[0m") } else { ("\u{ab}", "\u{bb}") };
-    writeln!(
-        w,
-        "{}  {:#x}  {vma}  {}{open}{}{close}{}",
-        task.pid,
-        m.addr,
-        before.escape_ascii(),
-        bytes.escape_ascii(),
-        after.escape_ascii()
-    )
 }

@@ -26,6 +26,7 @@
 //! from the stack.
 
 mod error;
+pub mod render;
 #[cfg(feature = "search")]
 pub mod search;
 

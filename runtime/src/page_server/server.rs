@@ -107,39 +107,56 @@ impl SessionSummary {
 
     /// One JSON object, keys in a fixed order.
     pub fn to_json(&self) -> String {
-        let esc = |p: &Path| p.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
-        let images: Vec<String> = self
-            .images
-            .iter()
-            .map(|i| {
-                let (kind, id) = match i.image {
-                    ImageId::Task(p) => ("task", p),
-                    ImageId::Shmem(s) => ("shmem", s),
-                };
-                format!(
-                    "{{\"kind\": \"{kind}\", \"id\": {id}, \"pagemap\": \"{}\", \"pages\": \"{}\", \"pages_id\": {}, \"entries\": {}, \"pages_received\": {}, \"pages_written\": {}, \"pages_parent_sent\": {}, \"pages_deduplicated\": {}}}",
-                    esc(&i.pagemap_path),
-                    esc(&i.pages_path),
-                    i.pages_id,
-                    i.entries,
-                    i.pages_received,
-                    i.pages_written,
-                    i.pages_parent_sent,
-                    i.pages_deduplicated
-                )
-            })
-            .collect();
-        format!(
-            "{{\"peer\": \"{}\", \"images\": [{}], \"bytes_received\": {}, \"requests\": {}, \"elapsed_s\": {:.6}, \"transfer_s\": {:.6}, \"gb_per_s\": {:.3}, \"memory_held\": {}}}",
-            self.peer.replace('"', "\\\""),
-            images.join(", "),
-            self.bytes_received,
-            self.requests,
-            self.elapsed.as_secs_f64(),
-            self.transfer.as_secs_f64(),
-            self.gb_per_s(),
-            self.memory_held
-        )
+        let mut w = criu_image_proto::support::json::JsonWriter::new(false);
+        let path = |w: &mut criu_image_proto::support::json::JsonWriter, k: &str, p: &Path| {
+            w.key(k);
+            w.str_bytes(p.as_os_str().as_encoded_bytes());
+        };
+        w.begin_object();
+        w.key("peer");
+        w.str(&self.peer);
+        w.key("images");
+        w.begin_array();
+        for i in &self.images {
+            let (kind, id) = match i.image {
+                ImageId::Task(p) => ("task", p),
+                ImageId::Shmem(s) => ("shmem", s),
+            };
+            w.begin_object();
+            w.key("kind");
+            w.str(kind);
+            w.key("id");
+            w.u64(id.into());
+            path(&mut w, "pagemap", &i.pagemap_path);
+            path(&mut w, "pages", &i.pages_path);
+            for (k, v) in [
+                ("pages_id", u64::from(i.pages_id)),
+                ("entries", i.entries),
+                ("pages_received", i.pages_received),
+                ("pages_written", i.pages_written),
+                ("pages_parent_sent", i.pages_parent_sent),
+                ("pages_deduplicated", i.pages_deduplicated),
+            ] {
+                w.key(k);
+                w.u64(v);
+            }
+            w.end_object();
+        }
+        w.end_array();
+        w.key("bytes_received");
+        w.u64(self.bytes_received);
+        w.key("requests");
+        w.u64(self.requests);
+        w.key("elapsed_s");
+        w.raw_value(&format!("{:.6}", self.elapsed.as_secs_f64()));
+        w.key("transfer_s");
+        w.raw_value(&format!("{:.6}", self.transfer.as_secs_f64()));
+        w.key("gb_per_s");
+        w.raw_value(&format!("{:.3}", self.gb_per_s()));
+        w.key("memory_held");
+        w.u64(self.memory_held as u64);
+        w.end_object();
+        String::from_utf8_lossy(&w.take()).into_owned()
     }
 }
 

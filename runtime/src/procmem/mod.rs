@@ -69,6 +69,8 @@
 //! ```
 
 use std::fs::File;
+
+use criu_image_proto::support::json::JsonWriter;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -251,52 +253,55 @@ impl Summary {
 
     /// One JSON object, keys in a fixed order.
     pub fn to_json(&self) -> String {
-        let esc = |p: &Path| {
-            let s = p.to_string_lossy();
-            let mut o = String::with_capacity(s.len());
-            for c in s.chars() {
-                match c {
-                    '"' => o.push_str("\\\""),
-                    '\\' => o.push_str("\\\\"),
-                    c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => o.push(c),
-                }
-            }
-            o
+        let mut w = JsonWriter::new(false);
+        w.begin_object();
+        self.write_json_fields(&mut w);
+        w.end_object();
+        String::from_utf8_lossy(&w.take()).into_owned()
+    }
+
+    /// The summary's fields into an open JSON object (for reports that embed it).
+    pub fn write_json_fields(&self, w: &mut JsonWriter) {
+        let path = |w: &mut JsonWriter, k: &str, p: &Path| {
+            w.key(k);
+            w.str_bytes(p.as_os_str().as_encoded_bytes());
         };
-        format!(
-            concat!(
-                "{{\"pid\": {}, \"pagemap\": \"{}\", \"pages\": \"{}\", \"pages_id\": {}, \"vmas\": {}, \"vmas_dumped\": {}, ",
-                "\"pages_scanned\": {}, \"pages_read\": {}, \"pages_written\": {}, \"pages_parent\": {}, ",
-                "\"pages_parent_compared\": {}, \"pages_faulted\": {}, \"pagemap_entries\": {}, \"bytes_written\": {}, ",
-                "\"read_calls\": {}, \"elapsed_s\": {:.6}, \"gb_per_s\": {:.3}, \"scan\": \"{}\", \"buffer_size\": {}, ",
-                "\"memory_held\": {}, \"soft_dirty_used\": {}}}"
-            ),
-            self.pid,
-            esc(&self.pagemap_path),
-            esc(&self.pages_path),
-            self.pages_id,
-            self.vmas,
-            self.vmas_dumped,
-            self.pages_scanned,
-            self.pages_read,
-            self.pages_written,
-            self.pages_parent,
-            self.pages_parent_compared,
-            self.pages_faulted,
-            self.pagemap_entries,
-            self.bytes_written,
-            self.read_calls,
-            self.elapsed.as_secs_f64(),
-            self.gb_per_s(),
-            match self.scan_mode {
-                ScanMode::PagemapScan => "pagemap_scan",
-                _ => "pagemap",
-            },
-            self.buffer_size,
-            self.memory_held,
-            self.soft_dirty_used,
-        )
+        w.key("pid");
+        w.i64(self.pid.into());
+        path(w, "pagemap", &self.pagemap_path);
+        path(w, "pages", &self.pages_path);
+        for (k, v) in [
+            ("pages_id", u64::from(self.pages_id)),
+            ("vmas", self.vmas as u64),
+            ("vmas_dumped", self.vmas_dumped as u64),
+            ("pages_scanned", self.pages_scanned),
+            ("pages_read", self.pages_read),
+            ("pages_written", self.pages_written),
+            ("pages_parent", self.pages_parent),
+            ("pages_parent_compared", self.pages_parent_compared),
+            ("pages_faulted", self.pages_faulted),
+            ("pagemap_entries", self.pagemap_entries),
+            ("bytes_written", self.bytes_written),
+            ("read_calls", self.read_calls),
+        ] {
+            w.key(k);
+            w.u64(v);
+        }
+        w.key("elapsed_s");
+        w.raw_value(&format!("{:.6}", self.elapsed.as_secs_f64()));
+        w.key("gb_per_s");
+        w.raw_value(&format!("{:.3}", self.gb_per_s()));
+        w.key("scan");
+        w.str(match self.scan_mode {
+            ScanMode::PagemapScan => "pagemap_scan",
+            _ => "pagemap",
+        });
+        w.key("buffer_size");
+        w.u64(self.buffer_size as u64);
+        w.key("memory_held");
+        w.u64(self.memory_held as u64);
+        w.key("soft_dirty_used");
+        w.bool(self.soft_dirty_used);
     }
 }
 

@@ -78,15 +78,24 @@ impl RoundSummary {
 
     /// One JSON object: the round's fields, then the reader's summary under `"dump"`.
     pub fn to_json(&self) -> String {
-        format!(
-            "{{\"server\": \"{}\", \"round\": {}, \"incremental\": {}, \"bytes_sent\": {}, \"record\": \"{}\", \"dump\": {}}}",
-            self.server.replace('\\', "\\\\").replace('"', "\\\""),
-            self.round,
-            self.incremental,
-            self.bytes_sent,
-            self.record_dir.display().to_string().replace('\\', "\\\\").replace('"', "\\\""),
-            self.dump.to_json()
-        )
+        let mut w = criu_image_proto::support::json::JsonWriter::new(false);
+        w.begin_object();
+        w.key("server");
+        w.str(&self.server);
+        w.key("round");
+        w.u64(self.round.into());
+        w.key("incremental");
+        w.bool(self.incremental);
+        w.key("bytes_sent");
+        w.u64(self.bytes_sent);
+        w.key("record");
+        w.str_bytes(self.record_dir.as_os_str().as_encoded_bytes());
+        w.key("dump");
+        w.begin_object();
+        self.dump.write_json_fields(&mut w);
+        w.end_object();
+        w.end_object();
+        String::from_utf8_lossy(&w.take()).into_owned()
     }
 }
 
