@@ -520,6 +520,21 @@ impl<'c> Process<'c> {
         self.ckpt.pagemap(&names::PAGEMAP.name(self.data.pid.into()))
     }
 
+    /// Its memory: the bytes at any address, from its pagemap, shared memory and parents.
+    pub fn memory(&self) -> Result<crate::memory::Task<'c>, crate::memory::MemError> {
+        crate::memory::Memory::open(self.ckpt).task(self.data.pid)
+    }
+
+    /// Its command line (`argv`), read from its memory.
+    pub fn cmdline(&self) -> Result<Vec<Vec<u8>>, crate::memory::MemError> {
+        self.memory()?.cmdline()
+    }
+
+    /// Its environment, read from its memory.
+    pub fn environ(&self) -> Result<Vec<Vec<u8>>, crate::memory::MemError> {
+        self.memory()?.environ()
+    }
+
     /// Its working directory's path, when `fs` and `files.img` have it.
     pub fn cwd(&self) -> Option<&'c [u8]> {
         let id = self.fs().ok()??.cwd_id;

@@ -530,6 +530,18 @@ impl PageIndex {
         self.nth(self.partition(pos)).filter(|r| r.start <= pos && !r.is_empty())
     }
 
+    /// Pages of `[start, end)` that entries of this pagemap cover (whatever their flags): a
+    /// VMA's dumped pages, for instance.
+    pub fn pages_in(&self, start: u64, end: u64) -> u64 {
+        let mut n = 0u64;
+        let mut k = self.partition(start);
+        while let Some(r) = self.nth(k).filter(|r| r.start < end) {
+            n += (r.end.min(end).saturating_sub(r.start.max(start))) / PAGE_SIZE;
+            k += 1;
+        }
+        n
+    }
+
     /// Pages of all entries.
     pub fn total_pages(&self) -> u64 {
         self.entries.iter().map(|r| r.nr_pages).fold(0, u64::saturating_add)
