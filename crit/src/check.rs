@@ -1,7 +1,7 @@
 //! `crit check CHECKPOINT [--json]`: the diagnostics of `criu_image::check`, as lines or JSON.
 //!
 //! Exit status: 0 when the checkpoint is clean (notices allowed), 1 when there are errors or
-//! warnings, or when it cannot be opened at all.
+//! warnings, 2 when it cannot be opened at all.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use criu_image::check::{self, CheckOptions};
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// Checkpoint directory, or archive (tar, tar.gz, tar.zst)
+    /// Checkpoint directory, or archive (tar, tar.gz, tar.zst; `-` reads one from standard input)
     dir: PathBuf,
     /// JSON instead of lines
     #[arg(long)]
@@ -37,12 +37,9 @@ pub struct CheckArgs {
     skip_file_rwx_check: bool,
 }
 
-pub fn run(a: CheckArgs) -> Result<()> {
+pub fn run(a: CheckArgs) -> Result<crate::Status> {
     if a.files {
-        if !crate::cookie::check_files(&a.dir, a.root.as_deref(), a.json, a.quiet, a.skip_file_rwx_check)? {
-            std::process::exit(1);
-        }
-        return Ok(());
+        return Ok(crate::cookie::check_files(&a.dir, a.root.as_deref(), a.json, a.quiet, a.skip_file_rwx_check)?.into());
     }
     let ckpt = crate::x::open(&a.dir, a.max_archive_size)?;
     let opts = CheckOptions::follow_parents(!a.no_parent);
@@ -56,9 +53,6 @@ pub fn run(a: CheckArgs) -> Result<()> {
     let mut stdout = io::stdout().lock();
     stdout.write_all(&out)?;
     stdout.flush()?;
-    if !report.is_clean() {
-        // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
-        std::process::exit(1);
-    }
-    Ok(())
+    // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
+    Ok(report.is_clean().into())
 }

@@ -205,12 +205,9 @@ pub fn checksum(a: ChecksumArgs) -> Result<()> {
 }
 
 /// `crit check-files`: exits with status 1 when a file is bad.
-pub fn run_check_files(a: CheckFilesArgs) -> Result<()> {
-    if !check_files(&a.checkpoint, a.root.as_deref(), a.json, false, a.skip_file_rwx_check)? {
-        // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
-        std::process::exit(1);
-    }
-    Ok(())
+pub fn run_check_files(a: CheckFilesArgs) -> Result<crate::Status> {
+    // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
+    Ok(check_files(&a.checkpoint, a.root.as_deref(), a.json, false, a.skip_file_rwx_check)?.into())
 }
 
 /// Checks the regular files of the checkpoint at `ckpt_path` against the files under `root`

@@ -21,23 +21,33 @@ mod x;
 
 /// CRIU image tool: decode, encode and explore checkpoint images.
 ///
-/// Output of decode, encode, info, show and x is byte-identical to CRIU 4.2.1's crit, except where
-/// crit is wrong (see the README).
+/// Output of decode, encode, info, show and x (ps, fds, mems, rss) is byte-identical to CRIU
+/// 4.2.1's crit, except where crit is wrong (see the README).
 #[derive(Parser)]
-#[command(name = "crit", version = concat!(env!("CARGO_PKG_VERSION"), " (CRIU image format 4.2.1)"))]
+#[command(name = "crit", version = concat!(env!("CARGO_PKG_VERSION"), " (CRIU image format 4.2.1)"), after_help = CONVENTIONS)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
 
+/// What every subcommand shares: `-` and exit statuses.
+const CONVENTIONS: &str = "\
+Files: `-` is standard input (for an image, JSON, or a checkpoint archive) or standard output.
+Exit status: 0 success; 1 the command ran and its answer is no (check found problems, search
+found nothing, diff found differences, a view could not show everything); 2 error (bad
+arguments, an input that cannot be read, output that cannot be written).";
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Convert a binary image to JSON
     Decode {
-        /// Input image (default: stdin)
+        /// Input image (default and `-`: stdin)
         #[arg(short, long)]
         r#in: Option<PathBuf>,
-        /// Output file (default: stdout)
+        /// The input image, as -i gives it (crit takes only -i)
+        #[arg(value_name = "FILE", conflicts_with = "in")]
+        file: Option<PathBuf>,
+        /// Output file (default and `-`: stdout)
         #[arg(short, long)]
         out: Option<PathBuf>,
         /// Multi-line output with crit's readable forms (hex, flags, devices, addresses)
@@ -46,10 +56,10 @@ enum Cmd {
     },
     /// Convert JSON (plain or pretty) back to a binary image
     Encode {
-        /// Input JSON (default: stdin)
+        /// Input JSON (default and `-`: stdin)
         #[arg(short, long)]
         r#in: Option<PathBuf>,
-        /// Output image (default: stdout)
+        /// Output image (default and `-`: stdout, which must not be a terminal)
         #[arg(short, long)]
         out: Option<PathBuf>,
     },
@@ -85,73 +95,139 @@ enum Cmd {
     },
 }
 
+/// What a command found, for its exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Success: exit 0.
+    Yes,
+    /// The command ran and its answer is no (problems, differences, no match): exit 1.
+    No,
+}
+
+impl From<bool> for Status {
+    fn from(yes: bool) -> Self {
+        if yes { Status::Yes } else { Status::No }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Status::Yes) => ExitCode::SUCCESS,
+        Ok(Status::No) => ExitCode::from(1),
         Err(e) => {
             // A closed pipe (`crit show x | head`) is not an error worth a message.
             if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("crit: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.cmd {
-        Cmd::Decode { r#in, out, pretty } => decode(r#in.as_deref(), out.as_deref(), JsonOptions { pretty, nopl: false }),
-        Cmd::Show { r#in, nopl } => decode(Some(&r#in), None, JsonOptions { pretty: true, nopl }),
+/// `None` and `-` are standard input/output.
+pub fn std_stream(p: Option<&Path>) -> Option<&Path> {
+    p.filter(|p| p.as_os_str() != "-")
+}
+
+fn run(cli: Cli) -> Result<Status> {
+    Ok(match cli.cmd {
+        Cmd::Decode { r#in, file, out, pretty } => {
+            let input = r#in.or(file);
+            decode(std_stream(input.as_deref()), std_stream(out.as_deref()), JsonOptions { pretty, nopl: false })?;
+            Status::Yes
+        }
+        Cmd::Show { r#in, nopl } => {
+            decode(std_stream(Some(&r#in)), None, JsonOptions { pretty: true, nopl })?;
+            Status::Yes
+        }
         Cmd::Info { r#in } => {
-            let src = Source::open(&r#in).with_context(|| format!("{}", r#in.display()))?;
-            let img = parse(&src, Some(&r#in))?;
-            let (kind, n) = doc::info(&img).map_err(|e| anyhow!("{}: {e}", r#in.display()))?;
+            let input = std_stream(Some(&r#in));
+            let src = read_input(input)?;
+            let img = parse(&src, input)?;
+            let (kind, n) = doc::info(&img).map_err(|e| image_failure(input, &e))?;
             let mut s = doc::info_json(kind, n);
             s.push('\n');
             io::stdout().write_all(s.as_bytes())?;
-            Ok(())
+            Status::Yes
         }
         Cmd::Encode { r#in, out } => {
-            let src = match &r#in {
-                Some(p) => Source::open(p).with_context(|| format!("{}", p.display()))?,
-                None => Source::read(io::stdin().lock())?,
-            };
-            let name = r#in.as_deref().map_or("<stdin>".into(), |p| p.display().to_string());
+            let (input, out) = (std_stream(r#in.as_deref()), std_stream(out.as_deref()));
+            refuse_binary_to_terminal(out, "an image")?;
+            let src = read_input(input)?;
             let mut bytes = Vec::new();
-            doc::encode_json(&src, &mut bytes).map_err(|e| anyhow!("{name}: {e}"))?;
-            write_out(out.as_deref(), &bytes)
+            doc::encode_json(&src, &mut bytes).map_err(|e| anyhow!("{}: {e}", label(input)))?;
+            write_out(out, &bytes)?;
+            Status::Yes
         }
-        Cmd::X(a) => x::run(a),
-        Cmd::Check(a) => check::run(a),
-        Cmd::Mem(a) => mem::mem(a),
-        Cmd::Search(a) => mem::search(a),
-        Cmd::MemDump(a) => memdump::run(a),
-        Cmd::PageServer(a) => page_server::run(a),
-        Cmd::BuildId(a) => cookie::build_id(a),
-        Cmd::Checksum(a) => cookie::checksum(a),
-        Cmd::CheckFiles(a) => cookie::run_check_files(a),
+        Cmd::X(a) => x::run(a)?,
+        Cmd::Check(a) => check::run(a)?,
+        Cmd::Mem(a) => mem::mem(a)?,
+        Cmd::Search(a) => mem::search(a)?,
+        Cmd::MemDump(a) => {
+            memdump::run(a)?;
+            Status::Yes
+        }
+        Cmd::PageServer(a) => {
+            page_server::run(a)?;
+            Status::Yes
+        }
+        Cmd::BuildId(a) => {
+            cookie::build_id(a)?;
+            Status::Yes
+        }
+        Cmd::Checksum(a) => {
+            cookie::checksum(a)?;
+            Status::Yes
+        }
+        Cmd::CheckFiles(a) => cookie::run_check_files(a)?,
+    })
+}
+
+/// What names an input in messages.
+fn label(p: Option<&Path>) -> String {
+    p.map_or("<stdin>".into(), |p| p.display().to_string())
+}
+
+fn read_input(p: Option<&Path>) -> Result<Source> {
+    Ok(match p {
+        Some(p) => Source::open(p).with_context(|| format!("{}", p.display()))?,
+        None => Source::read(io::stdin().lock()).context("reading standard input")?,
+    })
+}
+
+/// Binary output on a terminal would garble it: refuse unless it is redirected or `-o` is given.
+pub fn refuse_binary_to_terminal(out: Option<&Path>, what: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    if out.is_none() && io::stdout().is_terminal() {
+        anyhow::bail!("refusing to write {what} (binary) to a terminal: give -o FILE, or redirect standard output");
     }
+    Ok(())
 }
 
 fn parse<'a>(src: &'a Source, path: Option<&Path>) -> Result<Image<'a>> {
     let name = path.and_then(|p| p.file_name()).and_then(|n| n.to_str());
-    Image::parse(src, name).map_err(|e| anyhow!("{}: {e}", path.map_or("<stdin>".into(), |p| p.display().to_string())))
+    Image::parse(src, name).map_err(|e| image_failure(path, &e))
+}
+
+/// An image error with its hint on a second line.
+fn image_failure(path: Option<&Path>, e: &criu_image::image::Error) -> anyhow::Error {
+    anyhow!("{}: {e}\n  hint: {}", label(path), e.hint())
 }
 
 fn decode(input: Option<&Path>, output: Option<&Path>, opts: JsonOptions) -> Result<()> {
-    let src = match input {
-        Some(p) => Source::open(p).with_context(|| format!("{}", p.display()))?,
-        None => Source::read(io::stdin().lock())?,
-    };
+    let src = read_input(input)?;
     let img = parse(&src, input)?;
-    let name = input.map_or("<stdin>".into(), |p| p.display().to_string());
+    let name = label(input);
     match output {
         Some(o) => {
             let f = std::fs::File::create(o).with_context(|| format!("{}", o.display()))?;
             let mut w = io::BufWriter::new(f);
-            doc::write_json(&img, &mut w, opts).map_err(|e| anyhow!("{name}: {e}"))?;
+            match doc::write_json(&img, &mut w, opts) {
+                Err(doc::DecodeToError::Image(e)) => return Err(image_failure(input, &e)),
+                other => other.map_err(|e| anyhow!("{name}: {e}"))?,
+            }
             w.flush()?;
         }
         None => {
@@ -160,7 +236,7 @@ fn decode(input: Option<&Path>, output: Option<&Path>, opts: JsonOptions) -> Res
             match doc::write_json(&img, &mut w, opts) {
                 Ok(()) => {}
                 Err(doc::DecodeToError::Io(e)) => return Err(e.into()),
-                Err(e) => return Err(anyhow!("{name}: {e}")),
+                Err(doc::DecodeToError::Image(e)) => return Err(image_failure(input, &e)),
             }
             // crit adds the newline only on stdout.
             w.write_all(b"\n")?;

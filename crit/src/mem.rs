@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use criu_image::checkpoint::Checkpoint;
 use criu_image::memory::search::{self, Match, Pattern};
 use criu_image::memory::render::{self, HexDump};
@@ -84,7 +84,7 @@ fn parse_len(s: &str) -> Result<u64, String> {
 }
 
 fn open(path: &Path) -> Result<Checkpoint> {
-    Checkpoint::open(path).with_context(|| format!("cannot open checkpoint {}", path.display()))
+    crate::x::open(path, 4 << 30)
 }
 
 /// A progress line on stderr, only when stderr is a terminal (`isatty(2)`, through std's
@@ -138,7 +138,7 @@ fn pick_pid(mem: &Memory<'_>, pid: Option<u32>) -> Result<u32> {
     }
 }
 
-pub fn mem(a: MemArgs) -> Result<()> {
+pub fn mem(a: MemArgs) -> Result<crate::Status> {
     let ckpt = open(&a.checkpoint)?;
     let mem = Memory::open(&ckpt);
     let pid = pick_pid(&mem, a.pid)?;
@@ -162,6 +162,7 @@ pub fn mem(a: MemArgs) -> Result<()> {
             e => anyhow!("{e}"),
         })?;
     } else if a.raw {
+        crate::refuse_binary_to_terminal(None, "raw memory")?;
         task.read_with(a.addr, a.len, &mut |_, b| {
             tick(b.len(), &progress);
             result = out.write_all(b);
@@ -180,7 +181,7 @@ pub fn mem(a: MemArgs) -> Result<()> {
     }
     progress.clear();
     out.flush()?;
-    Ok(())
+    Ok(crate::Status::Yes)
 }
 
 fn parse_hex_pattern(s: &str) -> Result<Vec<u8>> {
@@ -200,7 +201,7 @@ fn parse_hex_pattern(s: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
-pub fn search(a: SearchArgs) -> Result<()> {
+pub fn search(a: SearchArgs) -> Result<crate::Status> {
     let pattern = if a.regex {
         Pattern::regex(&a.pattern)?
     } else if a.hex {
@@ -219,6 +220,7 @@ pub fn search(a: SearchArgs) -> Result<()> {
     let color = !a.json && io::stdout().is_terminal();
     let progress = ProgressLine::new();
     let mut left = a.max_count.unwrap_or(u64::MAX);
+    let mut found = 0u64;
     for pid in pids {
         if left == 0 {
             break;
@@ -247,6 +249,7 @@ pub fn search(a: SearchArgs) -> Result<()> {
                     result = out.flush();
                 }
                 left -= 1;
+                found += 1;
                 if result.is_err() || left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
             },
             &mut |done| progress.show(&label, done, total),
@@ -255,7 +258,8 @@ pub fn search(a: SearchArgs) -> Result<()> {
         result?;
     }
     out.flush()?;
-    Ok(())
+    // grep's convention: no match is exit status 1.
+    Ok((found > 0).into())
 }
 
 fn print_match(w: &mut impl Write, task: &Task<'_>, m: Match, context: u64, json: bool, color: bool) -> io::Result<()> {

@@ -49,7 +49,17 @@ pub struct MemDumpArgs {
 
 pub fn run(a: MemDumpArgs) -> Result<()> {
     let buffer_size = procmem::parse_size(&a.buffer).ok_or_else(|| anyhow!("--buffer {:?}: expected a size like 4M", a.buffer))?;
+    let created = !a.dir.exists();
     std::fs::create_dir_all(&a.dir).map_err(|e| anyhow!("{}: {e}", a.dir.display()))?;
+    let result = dump(&a, buffer_size);
+    if result.is_err() && created {
+        // Nothing was kept (the library removes partial images): leave nothing behind.
+        let _ = std::fs::remove_dir(&a.dir);
+    }
+    result
+}
+
+fn dump(a: &MemDumpArgs, buffer_size: usize) -> Result<()> {
     let tty = std::io::stderr().is_terminal();
     let mut last = std::time::Instant::now();
     let mut progress = |p: &Progress| {

@@ -25,11 +25,12 @@ pub enum What {
 
 #[derive(clap::Args)]
 pub struct XArgs {
-    /// Checkpoint directory, or archive (tar, tar.gz, tar.zst as Podman, CRI-O and the kubelet write)
+    /// Checkpoint directory, or archive (tar, tar.gz, tar.zst as Podman, CRI-O and the kubelet
+    /// write; `-` reads an archive from standard input)
     dir: PathBuf,
-    /// What to show
+    /// What to show (leave it out for the list)
     #[arg(value_enum)]
-    what: What,
+    what: Option<What>,
     /// JSON instead of crit's text (schema: the `criu_image::explore` docs and the README)
     #[arg(long)]
     json: bool,
@@ -62,19 +63,45 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
     n.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large"))
 }
 
+/// Opens a checkpoint directory or archive; `-` is an archive on standard input.
 pub fn open(path: &std::path::Path, max_archive_size: u64) -> Result<Checkpoint> {
-    Checkpoint::open_with(path, &OpenOptions { max_decompressed: max_archive_size }).map_err(|e| anyhow!("{e}"))
+    let opts = OpenOptions { max_decompressed: max_archive_size };
+    if path.as_os_str() == "-" {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        // The limit bounds what standard input may make us hold, as it does a decompression.
+        io::stdin().lock().take(max_archive_size.saturating_add(1)).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > max_archive_size {
+            return Err(anyhow!("<stdin>: more than {max_archive_size} bytes; raise --max-archive-size or give the archive's path"));
+        }
+        return Checkpoint::from_archive_bytes(std::path::Path::new("<stdin>"), bytes, &opts).map_err(|e| anyhow!("{e}"));
+    }
+    Checkpoint::open_with(path, &opts).map_err(|e| anyhow!("{e}"))
 }
 
-pub fn run(a: XArgs) -> Result<()> {
-    if (a.cmdline || a.env) && a.what != What::Ps {
+/// The views, one line each, for `crit x DIR` without one.
+fn list_views() -> String {
+    use clap::ValueEnum;
+    let mut s = String::from("which view? one of:\n");
+    for v in What::value_variants() {
+        if let Some(p) = v.to_possible_value() {
+            s.push_str(&format!("  {:<10} {}\n", p.get_name(), p.get_help().map(|h| h.to_string()).unwrap_or_default()));
+        }
+    }
+    s.push_str("e.g. `crit x DIR ps`");
+    s
+}
+
+pub fn run(a: XArgs) -> Result<crate::Status> {
+    let Some(what) = a.what else { return Err(anyhow!("{}", list_views())) };
+    if (a.cmdline || a.env) && what != What::Ps {
         return Err(anyhow!("--cmdline and --env go with `ps`"));
     }
     let ckpt = open(&a.dir, a.max_archive_size)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let err = |e| anyhow!("{}: {e}", a.dir.display());
-    let problems = match a.what {
+    let problems = match what {
         What::Ps => {
             let r = explore::ps(&ckpt).map_err(err)?;
             if a.cmdline || a.env {
@@ -117,11 +144,12 @@ pub fn run(a: XArgs) -> Result<()> {
     };
     out.flush()?;
     drop(out);
-    // The view is printed whole; what it could not show goes to stderr (and into the JSON).
+    // The view is printed whole; what it could not show goes to stderr (and into the JSON), and
+    // the exit status says the view is incomplete.
     if !a.json {
         warn(&problems);
     }
-    Ok(())
+    Ok(problems.is_empty().into())
 }
 
 fn warn(problems: &[Problem]) {

@@ -43,8 +43,9 @@ fn mem_dump_then_incremental_dump() {
     target.kill().unwrap();
     target.wait().unwrap();
     let out = crit().args(["mem-dump", "-t", &pid, "-D"]).arg(tmp.join("c")).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("process {pid}")) && err.contains("no images were kept"), "{err}");
+    assert!(err.contains(&format!("no process {pid}")), "{err}");
+    assert!(!tmp.join("c").exists(), "nothing is left of a dump that never started");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

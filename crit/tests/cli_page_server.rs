@@ -66,22 +66,22 @@ fn two_rounds_from_crit_to_crit() {
     assert!(json.contains("\"round\": 2") && json.contains("\"incremental\": true"), "{json}");
     assert_eq!(std::fs::read_link(r2.join("parent")).unwrap(), Path::new("../r1"));
 
-    // Round 3 to a server without the parent: refused, exit 1, nothing written there.
+    // Round 3 to a server without the parent: refused, exit 2, nothing written there.
     let r3 = tmp.join("r3");
     let (srv, addr, _out) = server(&r3, None);
     let dump = crit().args(["mem-dump", "-t", &pid, "--page-server", &addr, "--prev-round", "-D"]).arg(&rec).output().unwrap();
-    assert_eq!(dump.status.code(), Some(1));
+    assert_eq!(dump.status.code(), Some(2));
     let err = String::from_utf8_lossy(&dump.stderr);
     assert!(err.contains("has no parent images for pid") && err.contains(&addr), "{err}");
     let served = srv.wait_with_output().unwrap();
-    assert_eq!(served.status.code(), Some(1), "the server must fail a session that never closed");
+    assert_eq!(served.status.code(), Some(2), "the server must fail a session that never closed");
     assert!(String::from_utf8_lossy(&served.stderr).contains("no PS_IOV_CLOSE"), "{}", String::from_utf8_lossy(&served.stderr));
     assert!(std::fs::read_dir(&r3).unwrap().next().is_none());
 
     // Nothing listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dump = crit().args(["mem-dump", "-t", &pid, "--page-server", &format!("127.0.0.1:{port}"), "-D"]).arg(&rec).output().unwrap();
-    assert_eq!(dump.status.code(), Some(1));
+    assert_eq!(dump.status.code(), Some(2));
     let err = String::from_utf8_lossy(&dump.stderr);
     assert!(err.contains(&format!("cannot connect to the page server at 127.0.0.1:{port}")), "{err}");
 

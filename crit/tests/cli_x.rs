@@ -259,11 +259,11 @@ fn x_keeps_going_and_warns_where_crit_crashes() {
 #[test]
 fn x_errors_name_the_path() {
     let out = crit(&["x", "/nonexistent/ckpt", "ps"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8(out.stderr).unwrap(), "crit: /nonexistent/ckpt: No such file or directory (os error 2)\n");
     let dir = scratch("empty");
     let out = crit(&["x", s(&dir), "ps"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8(out.stderr).unwrap(), format!("crit: {}: pstree.img: no such image in the checkpoint\n", dir.display()));
 }
 
@@ -323,6 +323,6 @@ fn check_exit_status_text_and_json() {
     assert_eq!(d[0].get("message"), Some(&Value::String(b"task 20292 has no core-20292.img".to_vec())));
 
     let out = crit(&["check", "/nonexistent"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("crit: /nonexistent: "));
 }

@@ -893,10 +893,36 @@ impl Checker<'_, '_> {
     }
 
     /// Images that no task, file or remap refers to (CRIU's restore opens images by the names
-    /// the tree and the file table give; others it never reads).
+    /// the tree and the file table give; others it never reads). Per-task images of pids the tree
+    /// does not list mean the tree was cut short (a truncated `pstree.img` still frames): one
+    /// warning names them, instead of a notice per image.
     fn orphans(&mut self, tids: &HashSet<u32>) {
         let names: Vec<String> = self.ckpt.names().map(str::to_string).collect();
         let per_task = [files::CORE, files::IDS, files::FS, files::MM, files::PAGEMAP];
+        let mut strays: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+        for name in &names {
+            if !self.referenced.contains(name)
+                && let Some(id) = files::CORE.id(name)
+                && u32::try_from(id).is_ok_and(|n| !tids.contains(&n))
+            {
+                strays.insert(id);
+            }
+        }
+        if !strays.is_empty() {
+            let list: Vec<String> = strays.iter().take(8).map(u64::to_string).collect();
+            let more = if strays.len() > 8 { format!(", and {} more", strays.len() - 8) } else { String::new() };
+            self.warning(
+                files::PSTREE.pattern(),
+                None,
+                "",
+                format!(
+                    "lists {} tasks and threads, but the checkpoint has the cores of {} more (pid {}{more}): the process tree looks cut short, and CRIU's restore would leave those tasks out",
+                    tids.len(),
+                    strays.len(),
+                    list.join(", ")
+                ),
+            );
+        }
         for name in names {
             if self.referenced.contains(&name) {
                 continue;
@@ -904,6 +930,8 @@ impl Checker<'_, '_> {
             let what = if let Some(id) = per_task.iter().find_map(|p| p.id(&name)) {
                 match u32::try_from(id) {
                     Ok(n) if tids.contains(&n) => continue,
+                    // Said once, above.
+                    _ if strays.contains(&id) => continue,
                     _ => format!("{id} is not a task or thread of pstree.img"),
                 }
             } else if files::PAGES.matches(&name) {

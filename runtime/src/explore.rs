@@ -77,6 +77,40 @@ pub fn describe(files: &FileTable, ty: FdTypes, id: u32) -> Vec<u8> {
     out
 }
 
+/// A file description's kind, as the JSON forms name it.
+pub fn file_kind_name(k: &FileKind) -> &'static str {
+    match k {
+        FileKind::Regular(_) => "regular",
+        FileKind::Pipe { .. } => "pipe",
+        FileKind::Fifo { .. } => "fifo",
+        FileKind::Socket(_) => "socket",
+        FileKind::Eventfd { .. } => "eventfd",
+        FileKind::Eventpoll { .. } => "eventpoll",
+        FileKind::Signalfd { .. } => "signalfd",
+        FileKind::Timerfd { .. } => "timerfd",
+        FileKind::Inotify { .. } => "inotify",
+        FileKind::Fanotify { .. } => "fanotify",
+        FileKind::Memfd(_) => "memfd",
+        FileKind::Tty(_) => "tty",
+        FileKind::Pidfd { .. } => "pidfd",
+        FileKind::BpfMap { .. } => "bpfmap",
+        FileKind::Tun { .. } => "tun",
+        FileKind::Namespace { .. } => "namespace",
+        FileKind::External => "external",
+        _ => "other",
+    }
+}
+
+/// The path a file description was opened by: a regular file's, a FIFO's, a terminal's.
+pub fn file_path(k: &FileKind) -> Option<&[u8]> {
+    match k {
+        FileKind::Regular(r) => Some(&r.path),
+        FileKind::Fifo { path, .. } => path.as_deref(),
+        FileKind::Tty(t) => t.path.as_deref(),
+        _ => None,
+    }
+}
+
 /// A regular file's path as crit prints it: its name, or `unknown path`.
 pub fn reg_path(files: &FileTable, id: u32) -> &[u8] {
     files.regular(id).map_or(b"unknown path", |r| &r.path[..])
@@ -384,17 +418,30 @@ pub fn ps_with_memory<'c>(ckpt: &'c Checkpoint, report: Report<PsRow<'c>>, cmdli
 /// Writes `ps` with memory as text: crit's columns, the command line after each row (shell
 /// quoted) under a `CMDLINE` header, the environment on the lines below it.
 pub fn write_ps_memory_text(rows: &[PsMemoryRow<'_>], cmdline: bool, out: &mut dyn Write) -> io::Result<()> {
+    // The command lines start in one column, after the widest (indented) command name.
+    let texts: Vec<Vec<u8>> = rows.iter().map(|r| r.row.text()).collect();
+    let width = texts.iter().map(|t| String::from_utf8_lossy(t).chars().count()).chain([PS_HEADER.len()]).max().unwrap_or(0);
+    let pad_to = |buf: &mut Vec<u8>, text: &[u8]| {
+        let n = String::from_utf8_lossy(text).chars().count();
+        buf.extend_from_slice(text);
+        pad(buf, width - n);
+    };
     let mut buf = Vec::new();
-    buf.extend_from_slice(PS_HEADER.as_bytes());
     if cmdline {
+        pad_to(&mut buf, PS_HEADER.as_bytes());
         buf.extend_from_slice(b"   CMDLINE");
+    } else {
+        buf.extend_from_slice(PS_HEADER.as_bytes());
     }
     buf.push(b'\n');
-    for r in rows {
-        buf.extend_from_slice(&r.row.text());
-        if let Some(c) = &r.cmdline {
-            buf.extend_from_slice(b"   ");
-            buf.extend_from_slice(crate::memory::quote_args(c).as_bytes());
+    for (r, text) in rows.iter().zip(&texts) {
+        match &r.cmdline {
+            Some(c) => {
+                pad_to(&mut buf, text);
+                buf.extend_from_slice(b"   ");
+                buf.extend_from_slice(crate::memory::quote_args(c).as_bytes());
+            }
+            None => buf.extend_from_slice(text),
         }
         buf.push(b'\n');
         for var in r.environ.iter().flatten() {
@@ -462,6 +509,12 @@ fn finish(mut w: JsonWriter, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(&buf)
 }
 
+/// An address (or an offset in an address space) as our reports write them: a hex string, which
+/// every JSON reader keeps exact (numbers above 2^53 are not, in JavaScript).
+fn hex(w: &mut JsonWriter, v: u64) {
+    w.str(&format!("{v:#x}"));
+}
+
 fn null_or_bytes(w: &mut JsonWriter, v: Option<&[u8]>) {
     match v {
         Some(b) => w.str_bytes(b),
@@ -474,28 +527,30 @@ fn null_or_bytes(w: &mut JsonWriter, v: Option<&[u8]>) {
 
 /// One open file of a task.
 #[derive(Clone, Debug)]
-pub struct FdRow {
+pub struct FdRow<'c> {
     pub fd: u32,
     pub type_: FdTypes,
     /// The file description's id in `files.img`.
     pub id: u32,
     /// crit's description: a path, `pipe[...]`, `unix[...]` or `<TYPE>.<id>`.
     pub desc: Vec<u8>,
+    /// The file description, when the file table has it.
+    pub file: Option<&'c crate::model::File>,
 }
 
 /// A task's open files, working directory and root.
 #[derive(Clone, Debug)]
-pub struct FdsTask {
+pub struct FdsTask<'c> {
     pub pid: u32,
     /// `files_id` from its ids image.
     pub files_id: Option<u32>,
-    pub fds: Vec<FdRow>,
+    pub fds: Vec<FdRow<'c>>,
     pub cwd: Option<Vec<u8>>,
     pub root: Option<Vec<u8>>,
 }
 
 /// `crit x DIR fds`: each task's open files (in `pstree.img` order), then its cwd and root.
-pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask>, CheckpointError> {
+pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask<'_>>, CheckpointError> {
     let procs = ckpt.processes()?;
     let mut problems = Vec::new();
     let files = file_table(ckpt, &mut problems)?;
@@ -513,7 +568,7 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask>, CheckpointError> {
             Ok(Some(entries)) => {
                 fds.reserve(entries.len());
                 for e in entries {
-                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe(files, e.type_, e.id) });
+                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe(files, e.type_, e.id), file: files.get(e.id) });
                 }
             }
             Ok(None) => {}
@@ -534,7 +589,7 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask>, CheckpointError> {
 }
 
 /// Writes `fds` as crit does: the pid, `"\t%7d: %s"` per fd, then `cwd` and `root`.
-pub fn write_fds_text(tasks: &[FdsTask], out: &mut dyn Write) -> io::Result<()> {
+pub fn write_fds_text(tasks: &[FdsTask<'_>], out: &mut dyn Write) -> io::Result<()> {
     let mut buf = Vec::with_capacity(4096);
     for t in tasks {
         let _ = writeln!(buf, "{}", t.pid);
@@ -568,9 +623,14 @@ pub fn write_fds_text(tasks: &[FdsTask], out: &mut dyn Write) -> io::Result<()> 
 ///  "problems": [...]}
 /// ```
 ///
-/// `desc` is the text form's description; `type` the fd type's name (its number if it has none);
-/// `files_id`, `cwd` and `root` are `null` when their image is missing.
-pub fn write_fds_json(report: &Report<FdsTask>, out: &mut dyn Write) -> io::Result<()> {
+/// `desc` is the text form's description (crit's); `type` the fd type's name (its number if it has
+/// none). From the model: `kind` is what the file description is (`regular`, `pipe`, `fifo`,
+/// `socket`, `eventfd`, `eventpoll`, `signalfd`, `timerfd`, `inotify`, `fanotify`, `memfd`, `tty`,
+/// `pidfd`, `bpfmap`, `tun`, `namespace`, `external`, `other`; `null` when `files.img` lacks the
+/// id), `path` the path it was opened by (regular files, FIFOs, terminals; else `null`), and
+/// `deleted` whether a regular file was unlinked at dump time. `files_id`, `cwd` and `root` are
+/// `null` when their image is missing.
+pub fn write_fds_json(report: &Report<FdsTask<'_>>, out: &mut dyn Write) -> io::Result<()> {
     let mut w = JsonWriter::new(false);
     w.begin_object();
     w.key("tasks");
@@ -596,6 +656,16 @@ pub fn write_fds_json(report: &Report<FdsTask>, out: &mut dyn Write) -> io::Resu
             w.u64(f.id.into());
             w.key("desc");
             w.str_bytes(&f.desc);
+            let kind = f.file.map(|f| &f.kind);
+            w.key("kind");
+            match kind {
+                Some(k) => w.str(file_kind_name(k)),
+                None => w.raw_value("null"),
+            }
+            w.key("path");
+            null_or_bytes(&mut w, kind.and_then(file_path));
+            w.key("deleted");
+            w.bool(matches!(kind, Some(FileKind::Regular(r)) if r.deleted()));
             w.end_object();
         }
         w.end_array();
@@ -697,6 +767,8 @@ pub struct VmaRow<'a> {
     pub kind: VmaKind,
     /// For [`VmaKind::File`]: the file's path, or `unknown path`.
     pub path: Option<&'a [u8]>,
+    /// The VMA of the model, with what it maps resolved.
+    pub vma: &'a Vma,
 }
 
 impl VmaRow<'_> {
@@ -742,6 +814,7 @@ fn vma_rows<'c>(vmas: &'c [Vma], files: &'c FileTable) -> Vec<VmaRow<'c>> {
             status: v.status,
             kind,
             path: (kind == VmaKind::File).then(|| u32::try_from(v.shmid).map_or(&b"unknown path"[..], |id| reg_path(files, id))),
+            vma: v,
         });
     }
     out
@@ -835,16 +908,20 @@ pub fn write_mems_text(tasks: &[MemsTask<'_>], out: &mut dyn Write) -> io::Resul
 ///
 /// ```text
 /// {"tasks": [{"pid": 1, "exe": "/usr/bin/sleep",
-///             "vmas": [{"start": 4194304, "end": 4202496, "prot": "r-x", "kind": "file",
-///                       "path": "/usr/bin/sleep", "pgoff": 0, "shared": false,
-///                       "regular": true, "shmid": 1, "flags": 2, "status": 65}, ...]}, ...],
+///             "vmas": [{"start": "0x400000", "end": "0x402000", "prot": "r-x", "kind": "file",
+///                       "path": "/usr/bin/sleep", "name": "/usr/bin/sleep", "pgoff": "0x0",
+///                       "shared": false, "regular": true, "shmid": 1, "flags": 2,
+///                       "status": 65}, ...]}, ...],
 ///  "problems": [...]}
 /// ```
 ///
 /// `kind` is one of `sysvipc`, `shmem`, `packet`, `file`, `stack`, `vsyscall`, `vdso`,
 /// `growsdown`, `anon`; `path` is present for `file` only. `shmid`, `flags` and `status` are the
 /// image's raw values (`shmid` is the file id for file mappings and the segment id for shared
-/// memory). Addresses are exact JSON integers.
+/// memory). Addresses and `pgoff` are hex strings, as in every report of this crate. `kind` and
+/// `path` are crit's view of the VMA (`path` is `unknown path` where crit says so); `name` is what
+/// the model resolved it to, as `/proc/PID/maps` would name it (`memfd:NAME`, `shared anon 5`,
+/// `SYSV shm id 3`, `[stack]`, `""` for private anonymous memory).
 pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io::Result<()> {
     let mut w = JsonWriter::new(false);
     w.begin_object();
@@ -861,9 +938,9 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
         for v in &t.vmas {
             w.begin_object();
             w.key("start");
-            w.u64(v.start);
+            hex(&mut w, v.start);
             w.key("end");
-            w.u64(v.end);
+            hex(&mut w, v.end);
             w.key("prot");
             w.str(std::str::from_utf8(&v.prot_text()).unwrap_or("---"));
             w.key("kind");
@@ -872,8 +949,10 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
                 w.key("path");
                 w.str_bytes(p);
             }
+            w.key("name");
+            w.str_bytes(&v.vma.name());
             w.key("pgoff");
-            w.u64(v.pgoff);
+            hex(&mut w, v.pgoff);
             w.key("shared");
             w.bool(v.shared());
             w.key("regular");
@@ -1043,8 +1122,9 @@ fn pe_flag_names(w: &mut JsonWriter, flags: u32) {
 ///
 /// ```text
 /// {"tasks": [{"pid": 1, "total_pages": 30, "present_pages": 28,
-///             "pagemap": [{"vaddr": 4194304, "nr_pages": 2, "flags": ["PRESENT"],
-///                          "vmas": [{"start": 4194304, "end": 4202496, "path": "/usr/bin/sleep"}]},
+///             "pagemap": [{"vaddr": "0x400000", "nr_pages": 2, "flags": ["PRESENT"],
+///                          "vmas": [{"start": "0x400000", "end": "0x402000",
+///                                    "path": "/usr/bin/sleep"}]},
 ///                         ...]}, ...],
 ///  "problems": [...]}
 /// ```
@@ -1070,7 +1150,7 @@ pub fn write_rss_json(report: &Report<RssTask<'_>>, out: &mut dyn Write) -> io::
         for p in &t.pages {
             w.begin_object();
             w.key("vaddr");
-            w.u64(p.vaddr);
+            hex(&mut w, p.vaddr);
             w.key("nr_pages");
             w.u64(p.nr_pages);
             w.key("flags");
@@ -1080,9 +1160,9 @@ pub fn write_rss_json(report: &Report<RssTask<'_>>, out: &mut dyn Write) -> io::
             for v in p.vmas.iter().filter_map(|&k| t.vmas.get(k)) {
                 w.begin_object();
                 w.key("start");
-                w.u64(v.start);
+                hex(&mut w, v.start);
                 w.key("end");
-                w.u64(v.end);
+                hex(&mut w, v.end);
                 if let Some(path) = v.path {
                     w.key("path");
                     w.str_bytes(path);

@@ -33,6 +33,13 @@ pub enum ErrorKind {
     NoMagic,
     /// The magic is not one CRIU writes (or it is a raw image).
     UnknownMagic(u32),
+    /// The file's name says it is an image of this kind, but its magic is not that kind's.
+    WrongMagic {
+        /// The magic found.
+        found: u32,
+        /// The kind the file name says.
+        expected: Kind,
+    },
     /// A raw image (pages, ip dumps, ...) recognised by its file name.
     Raw(&'static str),
     /// An entry's size word or body, or a payload, runs past the end of the image.
@@ -66,17 +73,39 @@ impl fmt::Display for Error {
             ErrorKind::NoMagic => f.write_str("too short to hold an image magic"),
             ErrorKind::UnknownMagic(m) => write!(
                 f,
-                "unknown magic {m:#x}; maybe this is an image with raw data (like pages-*.img)?"
+                "unknown magic {m:#x}: not a CRIU image (or an image of raw data, like pages-*.img)"
+            ),
+            ErrorKind::WrongMagic { found, expected } => write!(
+                f,
+                "the magic is {found:#x}, but a file of this name is a {} image (magic {:#x}): the image is damaged, or renamed",
+                expected.name(),
+                expected.info().magic
             ),
             ErrorKind::Raw(name) => write!(
                 f,
                 "this is a raw {name} image (no magic, not protobuf); crit can only decode protobuf images"
             ),
             ErrorKind::Truncated { needed, available } => {
-                write!(f, "truncated: needs {needed} bytes, {available} remain")
+                write!(f, "truncated: needs {needed} bytes, {available} remain (the image is cut short)")
             }
-            ErrorKind::Decode(k) => write!(f, "{k}"),
+            ErrorKind::Decode(k) => write!(f, "corrupt: {k} (not valid protobuf)"),
             ErrorKind::Payload(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Error {
+    /// What it means for a restore and what to try, for people (one line).
+    pub fn hint(&self) -> &'static str {
+        match &self.kind {
+            ErrorKind::NoMagic | ErrorKind::Truncated { .. } => {
+                "CRIU's restore fails on a cut-short image; copy the checkpoint again, or dump again (dump.log says whether CRIU finished writing)"
+            }
+            ErrorKind::Decode(_) | ErrorKind::Payload(_) | ErrorKind::WrongMagic { .. } => {
+                "CRIU's restore fails on a damaged image; copy the checkpoint again, or dump again"
+            }
+            ErrorKind::UnknownMagic(_) => "crit decodes CRIU's protobuf images (*.img with a magic); pages-*.img and the ip/nft dumps hold raw data",
+            ErrorKind::Raw(_) => "raw images have no entries to decode: `crit mem` and `crit search` read pages, `crit inspect` the ip dumps",
         }
     }
 }
@@ -130,7 +159,17 @@ impl<'a> Image<'a> {
             // inventory.img, and every image of the v1 format, have no head word.
             m => (Head::None, m, 4),
         };
-        let kind = Kind::from_magic(magic).ok_or(Error::at(None, start - 4, ErrorKind::UnknownMagic(magic)))?;
+        let named = file_name.and_then(kind_by_name);
+        let kind = match Kind::from_magic(magic) {
+            Some(k) => k,
+            None => {
+                let kind = match named {
+                    Some(expected) => ErrorKind::WrongMagic { found: magic, expected },
+                    None => ErrorKind::UnknownMagic(magic),
+                };
+                return Err(Error::at(None, start - 4, kind));
+            }
+        };
         Ok(Image { kind, head, data, start })
     }
 

@@ -23,5 +23,6 @@ pub mod page_server;
 #[cfg(all(feature = "procmem", target_os = "linux"))]
 pub mod procmem;
 pub mod source;
+pub mod units;
 
 pub use error::{Error, Result};

@@ -265,7 +265,8 @@ fn corrupt_magic() {
         "core-20292.img",
         None,
         "",
-        "byte 4: unknown magic 0x55053846; maybe this is an image with raw data (like pages-*.img)?",
+        // Its name says what it should be: not "maybe raw data".
+        "byte 4: the magic is 0x55053846, but a file of this name is a CORE image (magic 0x55053847): the image is damaged, or renamed",
     );
 }
 
@@ -445,7 +446,7 @@ fn truncated_entry() {
         "mm-20292.img",
         Some(0),
         "",
-        &format!("byte 12: truncated: needs {need} bytes, {} remain", need - 10),
+        &format!("byte 12: truncated: needs {need} bytes, {} remain (the image is cut short)", need - 10),
     );
 }
 
@@ -520,12 +521,64 @@ fn live_task_without_its_memory() {
 #[test]
 fn orphans_are_notices() {
     let dir = copy_set("sleep");
-    std::fs::copy(dir.join("core-20292.img"), dir.join("core-777.img")).unwrap();
+    std::fs::copy(dir.join("fs-20292.img"), dir.join("fs-777.img")).unwrap();
     std::fs::write(dir.join("pages-9.img"), [0u8; 4096]).unwrap();
     let r = check_dir(&dir);
-    assert!(r.is_clean());
-    has(&r, Severity::Notice, "core-777.img", None, "", "not used: 777 is not a task or thread of pstree.img; CRIU ignores it");
+    assert!(r.is_clean(), "{:#?}", problems(&r));
+    has(&r, Severity::Notice, "fs-777.img", None, "", "not used: 777 is not a task or thread of pstree.img; CRIU ignores it");
     has(&r, Severity::Notice, "pages-9.img", None, "", "not used: no pagemap refers to it; CRIU ignores it");
+}
+
+#[test]
+fn a_pstree_cut_at_an_entry_boundary_is_named() {
+    // Truncating pstree.img after its first entry still frames; the cores of the tasks it no
+    // longer lists say what happened.
+    let dir = copy_set("proctree");
+    let p = dir.join("pstree.img");
+    let b = std::fs::read(&p).unwrap();
+    let first = 8 + 4 + u32::from_le_bytes(b[8..12].try_into().unwrap()) as usize;
+    std::fs::write(&p, &b[..first]).unwrap();
+    let r = check_dir(&dir);
+    let p = problems(&r);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!((p[0].severity, p[0].file.as_str()), (Severity::Warning, "pstree.img"));
+    assert!(
+        p[0].message.starts_with("lists 1 tasks and threads, but the checkpoint has the cores of 5 more (pid 20375, 20376, 20377, 20378, 20380): the process tree looks cut short"),
+        "{}",
+        p[0].message
+    );
+    // Not one notice per stray core, mm, ids, fs and pagemap.
+    assert!(!r.diagnostics.iter().any(|d| d.file.starts_with("core-")), "{:#?}", r.diagnostics);
+}
+
+#[test]
+fn a_missing_files_image_is_named_once() {
+    let dir = copy_set("proctree");
+    std::fs::remove_file(dir.join("files.img")).unwrap();
+    let r = check_dir(&dir);
+    let p = problems(&r);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!((p[0].severity, p[0].file.as_str()), (Severity::Error, "files.img"));
+    assert!(p[0].message.starts_with("missing: "), "{}", p[0].message);
+    // x fds says it once too, instead of `unknown path` without a word.
+    let ckpt = Checkpoint::open(&dir).unwrap();
+    let fds = criu_image::explore::fds(&ckpt).unwrap();
+    let about: Vec<_> = fds.problems.iter().filter(|p| p.file == "files.img").collect();
+    assert_eq!(about.len(), 1, "{:?}", fds.problems);
+}
+
+#[test]
+fn no_parent_still_warns_that_the_parent_is_absent() {
+    let (_, child) = series();
+    std::fs::remove_file(child.join("parent")).unwrap();
+    let r = check::check_with(&Checkpoint::open(&child).unwrap(), &check::CheckOptions::follow_parents(false));
+    let p = problems(&r);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].severity, Severity::Warning);
+    assert!(p[0].message.contains("there is no `parent` link"), "{}", p[0].message);
+    // With the link in place and --no-parent, nothing is said (the parent is simply not read).
+    let (_, child) = series();
+    assert!(check::check_with(&Checkpoint::open(&child).unwrap(), &check::CheckOptions::follow_parents(false)).is_clean());
 }
 
 #[test]

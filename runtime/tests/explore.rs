@@ -453,6 +453,11 @@ fn num(v: &Value) -> u64 {
         other => panic!("not a number: {other:?}"),
     }
 }
+/// An address of our reports: a hex string.
+fn addr(v: &Value) -> u64 {
+    let t = text(v);
+    u64::from_str_radix(t.strip_prefix("0x").unwrap_or_else(|| panic!("{t} is not 0x-prefixed")), 16).unwrap()
+}
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => String::from_utf8(s.clone()).unwrap(),
@@ -492,17 +497,18 @@ fn json_forms_follow_their_schemas() {
     let t = &arr(mems.get("tasks").unwrap())[0];
     assert_eq!(text(t.get("exe").unwrap()), "/usr/bin/bash");
     let v = &arr(t.get("vmas").unwrap())[1];
-    assert_eq!(num(v.get("start").unwrap()), 0x5597eac17000);
+    assert_eq!(addr(v.get("start").unwrap()), 0x5597eac17000);
     assert_eq!(text(v.get("prot").unwrap()), "r-x");
     assert_eq!(text(v.get("kind").unwrap()), "file");
     assert_eq!(text(v.get("path").unwrap()), "/usr/bin/bash");
-    assert_eq!(num(v.get("pgoff").unwrap()), 0x2f000);
+    assert_eq!(addr(v.get("pgoff").unwrap()), 0x2f000);
+    assert_eq!(text(v.get("name").unwrap()), "/usr/bin/bash");
     assert_eq!(v.get("shared"), Some(&Value::Bool(false)));
 
     let rss = json(&ckpt, "rss");
     let t = &arr(rss.get("tasks").unwrap())[0];
     let p = &arr(t.get("pagemap").unwrap())[0];
-    assert_eq!(num(p.get("vaddr").unwrap()), 0x5597eac17000);
+    assert_eq!(addr(p.get("vaddr").unwrap()), 0x5597eac17000);
     assert_eq!(num(p.get("nr_pages").unwrap()), 1);
     assert_eq!(arr(p.get("flags").unwrap()).iter().map(text).collect::<Vec<_>>(), ["PRESENT"]);
     assert_eq!(text(arr(p.get("vmas").unwrap())[0].get("path").unwrap()), "/usr/bin/bash");

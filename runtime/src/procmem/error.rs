@@ -9,6 +9,12 @@ use std::path::PathBuf;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
+    /// There is no process of this pid (it never existed, exited before the dump started, or is
+    /// not visible in this pid namespace). Nothing was written.
+    NoProcess {
+        /// The pid asked for.
+        pid: i32,
+    },
     /// The target exited (ESRCH, or its `/proc` entry disappeared) while we were reading it.
     /// Nothing is left behind: the partial images are removed.
     Vanished { pid: i32, syscall: &'static str, addr: Option<u64> },
@@ -68,6 +74,9 @@ fn at(addr: &Option<u64>) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::NoProcess { pid } => {
+                write!(f, "no process {pid}: it does not exist, or is not visible in this pid namespace (see `ps`)")
+            }
             Error::Vanished { pid, syscall, addr } => {
                 write!(f, "process {pid} exited while {syscall}{} was reading it; no images were kept", at(addr))
             }

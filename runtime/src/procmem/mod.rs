@@ -306,15 +306,15 @@ impl Summary {
 }
 
 impl std::fmt::Display for Summary {
-    /// One human line: `pid 1234: 262144 pages written (1.00 GiB), 0 from parent, 3 VMAs of 27 ...`.
+    /// One human line: `pid 1234: 262144 pages written (1.00 GiB), 0 in parent, ...`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let size = crate::units::bytes;
         write!(
             f,
-            "pid {}: {} pages written ({:.2} GiB), {} in parent, {} vanished; {} entries; {} of {} VMAs; {:.3} s, {:.2} GB/s; held {:.1} MiB (buffer {:.1} MiB)",
+            "pid {}: {} pages written ({}), {} in parent, {} vanished; {} entries; {} of {} VMAs; {:.3} s, {:.2} GB/s; held {} (buffer {})",
             self.pid,
             self.pages_written,
-            gib(self.bytes_written),
+            size(self.bytes_written),
             self.pages_parent,
             self.pages_faulted,
             self.pagemap_entries,
@@ -322,8 +322,8 @@ impl std::fmt::Display for Summary {
             self.vmas,
             self.elapsed.as_secs_f64(),
             self.gb_per_s(),
-            self.memory_held as f64 / (1 << 20) as f64,
-            self.buffer_size as f64 / (1 << 20) as f64,
+            size(self.memory_held as u64),
+            size(self.buffer_size as u64),
         )
     }
 }
@@ -416,6 +416,9 @@ fn setup(pid: i32, opts: &DumpOptions) -> Result<Setup, Error> {
     let chunk = (opts.buffer_size / halves) / PAGE_SIZE * PAGE_SIZE;
     if chunk < PAGE_SIZE {
         return Err(Error::Options(format!("buffer_size {} is too small: at least {} bytes", opts.buffer_size, halves * PAGE_SIZE)));
+    }
+    if pid <= 0 || std::fs::symlink_metadata(format!("/proc/{pid}")).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Err(Error::NoProcess { pid });
     }
     let smaps_path = PathBuf::from(format!("/proc/{pid}/smaps"));
     let text = std::fs::read(&smaps_path).map_err(|e| Error::from_errno(pid, "read", None, Some(smaps_path.clone()), e))?;
