@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 use criu_image::checkpoint::{Checkpoint, OpenOptions};
 use criu_image::explore::{self, Index, Problem, PsRow, Report};
+use criu_image::inspect::{self, Section};
 use criu_image::memory;
 use criu_image::proto::support::json::JsonWriter;
 
@@ -23,6 +24,18 @@ pub enum What {
     Rss,
     /// Each task's sockets with addresses, ports and state (not in CRIU's crit)
     Sockets,
+    /// Mount namespaces as mount trees (mountpoints-N.img)
+    Mounts,
+    /// Namespaces of the tasks and their contents: uts, SysV IPC, time, user, seccomp
+    Ns,
+    /// Cgroup sets, controllers and their properties (cgroup.img)
+    Cgroups,
+    /// Dump and restore statistics (stats-dump, stats-restore) in human units
+    Stats,
+    /// Network namespaces: devices, addresses, routes, rules, firewall (netdev, ifaddr, route...)
+    Net,
+    /// Container metadata of a Podman, CRI-O or containerd archive (config.dump, spec.dump)
+    Container,
 }
 
 #[derive(clap::Args)]
@@ -73,6 +86,9 @@ pub fn run(a: XArgs) -> Result<()> {
         return Err(anyhow!("--cmdline and --env go with `ps`"));
     }
     let ckpt = open(&a.dir, a.max_archive_size)?;
+    if let Some(section) = inspect_section(&ckpt, a.what) {
+        return print_section(section.as_ref(), a.json);
+    }
     let index = Index::new(&ckpt).map_err(|e| anyhow!("{}: {e}", a.dir.display()))?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -102,6 +118,9 @@ pub fn run(a: XArgs) -> Result<()> {
             if a.json { explore::write_rss_json(&r, &mut out)? } else { explore::write_rss_text(&r.tasks, &mut out)? }
             r.problems
         }
+        What::Mounts | What::Ns | What::Cgroups | What::Stats | What::Net | What::Container => {
+            unreachable!("printed by print_section")
+        }
         What::Sockets => {
             let r = explore::sockets(&index).map_err(err)?;
             if a.json {
@@ -118,6 +137,30 @@ pub fn run(a: XArgs) -> Result<()> {
     if !a.json {
         warn(&problems);
     }
+    Ok(())
+}
+
+/// The views that are sections of `criu_image::inspect` (they need no task index).
+fn inspect_section(ckpt: &Checkpoint, what: What) -> Option<Box<dyn Section>> {
+    Some(match what {
+        What::Mounts => Box::new(inspect::mounts::Mounts::load(ckpt)),
+        What::Ns => Box::new(inspect::namespaces::Namespaces::load(ckpt)),
+        What::Cgroups => Box::new(inspect::cgroups::Cgroups::load(ckpt)),
+        What::Stats => Box::new(inspect::stats::Stats::load(ckpt)),
+        What::Net => Box::new(inspect::net::Net::load(ckpt)),
+        What::Container => Box::new(inspect::container::Container::load(ckpt)),
+        _ => return None,
+    })
+}
+
+fn print_section(section: &dyn Section, json: bool) -> Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        inspect::write_json_document(section, &mut out)?;
+    } else {
+        section.write_text(&mut out)?;
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod cookie;
 pub mod crit;
 pub mod explore;
 pub mod image;
+pub mod inspect;
 pub mod memory;
 pub mod pagemap;
 pub mod procmem;
