@@ -284,7 +284,9 @@ pub struct SeccompFilter {
     pub instructions: usize,
     /// `SECCOMP_FILTER_FLAG_*` it was installed with.
     pub flags: u32,
-    /// The filter installed before it in the same chain.
+    /// CRIU's `prev` link: the filter restore installs right after this one in the same chain
+    /// (CRIU writes a chain newest first and links each older filter to the one before it in the
+    /// image, so following `prev` from a thread's filter goes from the oldest to the newest).
     pub prev: Option<u32>,
     /// The lowest index of a filter with the same program bytes (itself when unique): container
     /// runtimes install one profile per process, so one program often appears many times.
@@ -298,7 +300,8 @@ pub struct ThreadSeccomp {
     pub tid: u32,
     /// `disabled`, `strict` or `filter`.
     pub mode: SeccompMode,
-    /// With `filter`: the chain's filters, the last installed first.
+    /// With `filter`: the chain's filters in the order restore installs them (the order they
+    /// were installed in): the thread's `seccomp_filter`, then along `prev`.
     pub chain: Vec<u32>,
 }
 
@@ -654,9 +657,9 @@ impl Section for Namespaces {
             .as_bytes(),
         );
         if !sc.filters.is_empty() {
-            let mut t = Table::new(&["FILTER", "INSNS", "FLAGS", "PREV", "SAME AS", "THREADS"], &[true, true, false, false, false, false]);
+            let mut t = Table::new(&["FILTER", "INSNS", "FLAGS", "NEXT", "SAME AS", "THREADS"], &[true, true, false, false, false, false]);
             for f in &sc.filters {
-                let users: Vec<u32> = sc.threads.iter().filter(|th| th.chain.first() == Some(&f.index)).map(|th| th.tid).collect();
+                let users: Vec<u32> = sc.threads.iter().filter(|th| th.chain.contains(&f.index)).map(|th| th.tid).collect();
                 t.row(vec![
                     f.index.to_string(),
                     f.instructions.to_string(),

@@ -311,8 +311,14 @@ fn family_name(f: u8) -> Option<String> {
     DICT_SK_FAMILY.iter().find(|(v, _)| *v == u64::from(f)).map(|(_, n)| n.to_ascii_lowercase())
 }
 
-/// An address's `IFA_F_*` names; bit 0 is `secondary` for IPv4 and `temporary` for IPv6.
-fn addr_flag_names(a: &Address) -> Vec<String> {
+/// The names of a device's `IFF_*` flags, as `ip link` spells them in lower case.
+pub fn device_flag_names(flags: u32) -> Vec<String> {
+    flag_names(u64::from(flags), IFF_FLAGS_TABLE).into_iter().map(|c| c.into_owned()).collect()
+}
+
+/// An address's `IFA_F_*` names; bit 0 is `secondary` for IPv4 and `temporary` for IPv6, as `ip`
+/// says. (`ip` shows the absence of `permanent` as `dynamic`.)
+pub fn address_flag_names(a: &Address) -> Vec<String> {
     let mut v: Vec<String> = flag_names(u64::from(a.flags), IFA_FLAGS_TABLE).into_iter().map(|c| c.into_owned()).collect();
     if a.family == 10 {
         for n in &mut v {
@@ -324,8 +330,44 @@ fn addr_flag_names(a: &Address) -> Vec<String> {
     v
 }
 
-fn table_text(t: u32) -> String {
+/// `RT_SCOPE_*` as `ip` names it (`global`, `link`, `host`, ...), or the number.
+pub fn scope_name(scope: u8) -> String {
+    lookup(RT_SCOPES, scope).map_or_else(|| scope.to_string(), str::to_string)
+}
+
+/// `RTPROT_*` as `ip route` names it (`kernel`, `boot`, `static`, ...), or the number.
+pub fn protocol_name(p: u8) -> String {
+    lookup(RTPROTS, p).map_or_else(|| p.to_string(), str::to_string)
+}
+
+/// `RTN_*` (`unicast`, `local`, `blackhole`, ...), or the number.
+pub fn route_type_name(t: u8) -> String {
+    lookup(RTN_TYPES, t).map_or_else(|| t.to_string(), str::to_string)
+}
+
+/// A routing table's name (`main`, `local`, `default`) or its number.
+pub fn table_name(t: u32) -> String {
     lookup(RT_TABLES, t).map_or_else(|| t.to_string(), str::to_string)
+}
+
+/// `RTM_F_*`/`RTNH_F_*` names (`linkdown`, `onlink`, ...).
+pub fn route_flag_names(flags: u32) -> Vec<String> {
+    flag_names(u64::from(flags), RTM_FLAGS_TABLE).into_iter().map(|c| c.into_owned()).collect()
+}
+
+/// An IPv6 router preference (`low`, `medium`, `high`), or the number.
+pub fn pref_name(p: u8) -> String {
+    lookup(ROUTER_PREFS, p).map_or_else(|| p.to_string(), str::to_string)
+}
+
+/// A route metric's name as `ip route` spells it (`mtu`, `advmss`, ...), or `#N`.
+pub fn metric_name_of(k: u16) -> String {
+    lookup(RTAX_NAMES, k).map_or_else(|| format!("#{k}"), str::to_string)
+}
+
+/// `FR_ACT_*` as `ip rule` names it (`lookup`, `goto`, `blackhole`, ...), or the number.
+pub fn rule_action_name(a: u8) -> String {
+    lookup(FR_ACTIONS, a).map_or_else(|| a.to_string(), str::to_string)
 }
 
 fn route_dst_text(r: &Route) -> String {
@@ -334,10 +376,6 @@ fn route_dst_text(r: &Route) -> String {
         None if r.dst_len == 0 => "default".into(),
         None => format!("?/{}", r.dst_len),
     }
-}
-
-fn metric_name(k: u16) -> Option<&'static str> {
-    lookup(RTAX_NAMES, k)
 }
 
 impl Section for Net {
@@ -505,8 +543,8 @@ fn addr_text(a: &Address) -> String {
     if let Some(bc) = &a.broadcast {
         s.push_str(&format!(" brd {bc}"));
     }
-    s.push_str(&format!(" scope {}", lookup(RT_SCOPES, a.scope).map_or_else(|| a.scope.to_string(), str::to_string)));
-    for f in addr_flag_names(a) {
+    s.push_str(&format!(" scope {}", scope_name(a.scope)));
+    for f in address_flag_names(a) {
         if f != "permanent" {
             s.push(' ');
             s.push_str(&f);
@@ -521,7 +559,7 @@ fn addr_text(a: &Address) -> String {
 fn route_text(ns: &NetNs, r: &Route) -> String {
     let mut s = String::new();
     if r.kind != 1 {
-        s.push_str(lookup(RTN_TYPES, r.kind).unwrap_or("type?"));
+        s.push_str(&route_type_name(r.kind));
         s.push(' ');
     }
     s.push_str(&route_dst_text(r));
@@ -539,13 +577,13 @@ fn route_text(ns: &NetNs, r: &Route) -> String {
         s.push_str(&format!(" dev {}", ns.dev_name(o).map_or_else(|| format!("if{o}"), |n| lossy(n).into_owned())));
     }
     if r.table != 254 {
-        s.push_str(&format!(" table {}", table_text(r.table)));
+        s.push_str(&format!(" table {}", table_name(r.table)));
     }
     if r.protocol != 3 {
-        s.push_str(&format!(" proto {}", lookup(RTPROTS, r.protocol).map_or_else(|| r.protocol.to_string(), str::to_string)));
+        s.push_str(&format!(" proto {}", protocol_name(r.protocol)));
     }
     if r.scope != 0 {
-        s.push_str(&format!(" scope {}", lookup(RT_SCOPES, r.scope).map_or_else(|| r.scope.to_string(), str::to_string)));
+        s.push_str(&format!(" scope {}", scope_name(r.scope)));
     }
     if let Some(p) = &r.prefsrc {
         s.push_str(&format!(" src {p}"));
@@ -554,7 +592,7 @@ fn route_text(ns: &NetNs, r: &Route) -> String {
         s.push_str(&format!(" metric {m}"));
     }
     for &(k, v) in &r.metrics {
-        s.push_str(&format!(" {} {v}", metric_name(k).map_or_else(|| format!("metric{k}"), str::to_string)));
+        s.push_str(&format!(" {} {v}", metric_name_of(k)));
     }
     if let Some(c) = &r.congctl {
         s.push_str(&format!(" congctl {}", lossy(c)));
@@ -601,9 +639,9 @@ fn rule_text(r: &Rule) -> String {
         s.push_str(&format!(" oif {}", lossy(o)));
     }
     match r.action {
-        1 => s.push_str(&format!(" lookup {}", table_text(r.table))),
+        1 => s.push_str(&format!(" lookup {}", table_name(r.table))),
         2 => s.push_str(&format!(" goto {}", r.goto.map_or("?".into(), |g| g.to_string()))),
-        a => s.push_str(&format!(" {}", lookup(FR_ACTIONS, a).map_or_else(|| format!("action {a}"), str::to_string))),
+        a => s.push_str(&format!(" {}", rule_action_name(a))),
     }
     if let Some(p) = r.suppress_prefixlen.filter(|&p| p != u32::MAX) {
         s.push_str(&format!(" suppress_prefixlength {p}"));
@@ -718,7 +756,7 @@ fn write_ns_json(w: &mut JsonWriter<'_>, ns: &NetNs) {
         json_named(w, lookup(RT_SCOPES, a.scope), i64::from(a.scope));
         w.key("flags");
         w.begin_array();
-        for f in addr_flag_names(a) {
+        for f in address_flag_names(a) {
             w.str(&f);
         }
         w.end_array();
@@ -783,10 +821,7 @@ fn write_ns_json(w: &mut JsonWriter<'_>, ns: &NetNs) {
         w.key("metrics");
         w.begin_object();
         for &(k, v) in &r.metrics {
-            match metric_name(k) {
-                Some(n) => w.key(n),
-                None => w.key(&format!("#{k}")),
-            }
+            w.key(&metric_name_of(k));
             w.u64(u64::from(v));
         }
         w.end_object();
