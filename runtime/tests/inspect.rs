@@ -54,9 +54,9 @@ fn crit_ref() -> PathBuf {
 
 /// CRIU's crit decoding bytes (an archive member): its `entries`.
 fn crit_decode(bytes: &[u8]) -> Vec<Value> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("inspect-crit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join(format!("img-{}", bytes.len()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let f = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("inspect-crit-{}-{n}.img", std::process::id()));
     std::fs::write(&f, bytes).unwrap();
     let out = Command::new(crit_ref()).arg("decode").arg("-i").arg(&f).output().unwrap();
     assert!(out.status.success(), "crit decode: {}", String::from_utf8_lossy(&out.stderr));

@@ -18,6 +18,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::inspect::consts::*;
 
+/// The magic words `ip addr save`, `ip route save` and `ip rule save` write first.
+pub use crate::inspect::consts::{IFADDR_DUMP_MAGIC, ROUTE_DUMP_MAGIC, RULE_DUMP_MAGIC};
+
 /// What is wrong with a dump file, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
