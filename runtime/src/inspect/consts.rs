@@ -10,8 +10,11 @@ use criu_image_proto::support::json::FlagTable;
 
 // ---- iproute2's dump files (ip/ipaddress.c, ip/iproute.c, ip/iprule.c: the `*_dump_magic`
 // words `ip addr|route|rule save` writes first, host-endian) ---------------------------------
+/// `ipadd_dump_magic`: the first word of `ip addr save` (`ifaddr-N.img`).
 pub const IFADDR_DUMP_MAGIC: u32 = 0x4736_1222;
+/// `route_dump_magic`: the first word of `ip route save` (`route-N.img`, `route6-N.img`).
 pub const ROUTE_DUMP_MAGIC: u32 = 0x4531_1224;
+/// `rule_dump_magic`: the first word of `ip rule save` (`rule-N.img`).
 pub const RULE_DUMP_MAGIC: u32 = 0x7170_6986;
 
 // ---- <linux/netlink.h> -----------------------------------------------------------------------

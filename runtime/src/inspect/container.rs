@@ -492,7 +492,7 @@ impl Section for Container {
         let Some(src) = &self.source else {
             b.extend_from_slice(
                 format!(
-                    "container: none (a plain CRIU dump: no config.dump or spec.dump); {} images, {}\n",
+                    "container: none (a plain CRIU dump, no config.dump); {} images, {}\n",
                     self.image_files,
                     human_bytes(self.image_bytes)
                 )

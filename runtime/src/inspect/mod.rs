@@ -349,6 +349,11 @@ fn wrap(words: &[String], indent: &str, width: usize, out: &mut Vec<u8>) {
     }
 }
 
+/// `1 filter`, `2 filters`: a count and a noun that takes an `s` in the plural.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Lists with commas, or `"-"` when empty.
 fn join_or_dash<T: std::fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
@@ -440,20 +445,29 @@ fn json_problems(w: &mut JsonWriter<'_>, problems: &[Problem]) {
 struct Table {
     rows: Vec<Vec<String>>,
     right: Vec<bool>,
+    /// Lines printed under a row (by row index), outside the columns.
+    details: Vec<(usize, String)>,
 }
 
 impl Table {
     fn new(header: &[&str], right: &[bool]) -> Table {
-        Table { rows: vec![header.iter().map(|s| s.to_string()).collect()], right: right.to_vec() }
+        Table { rows: vec![header.iter().map(|s| s.to_string()).collect()], right: right.to_vec(), details: Vec::new() }
     }
 
     /// A table without a header line.
     fn headless(right: &[bool]) -> Table {
-        Table { rows: Vec::new(), right: right.to_vec() }
+        Table { rows: Vec::new(), right: right.to_vec(), details: Vec::new() }
     }
 
     fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
+    }
+
+    /// A line under the last row, indented by `indent` past the table's, not in the columns.
+    fn detail(&mut self, line: String) {
+        if let Some(last) = self.rows.len().checked_sub(1) {
+            self.details.push((last, line));
+        }
     }
 
     fn render(&self, indent: &str, out: &mut Vec<u8>) {
@@ -464,7 +478,7 @@ impl Table {
                 width[i] = width[i].max(c.chars().count());
             }
         }
-        for r in &self.rows {
+        for (row, r) in self.rows.iter().enumerate() {
             let mut line = String::from(indent);
             for (i, c) in r.iter().enumerate() {
                 if i > 0 {
@@ -484,6 +498,9 @@ impl Table {
             }
             out.extend_from_slice(line.trim_end().as_bytes());
             out.push(b'\n');
+            for (_, d) in self.details.iter().filter(|(i, _)| *i == row) {
+                out.extend_from_slice(format!("{indent}{d}\n").as_bytes());
+            }
         }
     }
 }
@@ -537,5 +554,9 @@ mod tests {
         let mut out = Vec::new();
         t.render("", &mut out);
         assert_eq!(String::from_utf8(out).unwrap(), "ID  NAME   REST\n 7  lo     x\n12  veth0  long tail\n");
+        t.detail("      under veth0".into());
+        let mut out = Vec::new();
+        t.render("", &mut out);
+        assert!(String::from_utf8(out).unwrap().ends_with("long tail\n      under veth0\n"));
     }
 }

@@ -293,7 +293,7 @@ impl Section for Mounts {
     ///    ID  TYPE         MODE  MOUNTPOINT                 SOURCE / NOTES
     ///   114  unsupported  rw    /                          /dev/vda
     ///   108  tmpfs        rw      /tmp/box/mt/tmp1         facets-tmp
-    ///   117  unsupported  ro      /tmp/box/mt/bind1        /dev/vda:/tmp/box/host/data bind of 114
+    ///   117  unsupported  ro      /tmp/box/mt/bind1        bind 114:/tmp/box/host/data
     /// ```
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut b = Vec::new();
@@ -313,13 +313,14 @@ impl Section for Mounts {
             );
             let mut t = super::Table::new(&["ID", "TYPE", "MODE", "MOUNTPOINT", "SOURCE / NOTES"], &[true, false, false, false, false]);
             for (depth, m) in ns.tree() {
-                let mut notes = lossy(&m.source).into_owned();
+                // A bind shows what it binds (its source is its origin's); others their source.
+                let mut notes = match m.bind_of {
+                    Some(b) => format!("bind {b}"),
+                    None => lossy(&m.source).into_owned(),
+                };
                 if m.root != b"/" {
                     notes.push(':');
                     notes.push_str(&elide(&lossy(&m.root), 32));
-                }
-                if let Some(b) = m.bind_of {
-                    notes.push_str(&format!(" bind of {b}"));
                 }
                 for p in m.propagation() {
                     notes.push(' ');

@@ -21,7 +21,7 @@ use criu_image_proto::view;
 
 use super::consts::{SECCOMP_FILTER_FLAGS_TABLE, SOCK_FILTER_LEN};
 use super::{
-    Problem, Section, Table, Tasks, entries, first_view, flag_names, json_flags, json_named, json_opt_bytes,
+    Problem, Section, Table, Tasks, count, elide, entries, first_view, flag_names, json_flags, json_named, json_opt_bytes,
     json_opt_u64, json_problems, json_u32s, lossy, numbered_files, parse_entry, text_problems,
 };
 use crate::checkpoint::Checkpoint;
@@ -563,7 +563,7 @@ impl Section for Namespaces {
                     "-".into()
                 } else {
                     let suffix = format!("-{}.img", n.id);
-                    n.images.iter().map(|i| i.strip_suffix(&suffix).unwrap_or(i)).collect::<Vec<_>>().join(" ")
+                    elide(&n.images.iter().map(|i| i.strip_suffix(&suffix).unwrap_or(i)).collect::<Vec<_>>().join(" "), 48)
                 },
             ]);
         }
@@ -576,11 +576,11 @@ impl Section for Namespaces {
         for ipc in &self.ipc {
             b.extend_from_slice(
                 format!(
-                    "ipc {}: {} shared memory, {} semaphore sets, {} message queues\n",
+                    "ipc {}: {}, {}, {}\n",
                     ipc.id,
-                    ipc.shm.len(),
-                    ipc.sem.len(),
-                    ipc.msg.len()
+                    count(ipc.shm.len(), "shared memory segment"),
+                    count(ipc.sem.len(), "semaphore set"),
+                    count(ipc.msg.len(), "message queue")
                 )
                 .as_bytes(),
             );
@@ -622,7 +622,7 @@ impl Section for Namespaces {
             }
         }
         for tn in &self.time {
-            let whose = if tn.id == 0 { " (the dumper's clocks)".to_string() } else { String::new() };
+            let whose = if tn.id == 0 { " (the dumper's)".to_string() } else { String::new() };
             b.extend_from_slice(
                 format!(
                     "time {}{whose}: monotonic {}, boottime {} at dump\n",
@@ -648,10 +648,9 @@ impl Section for Namespaces {
         let distinct = sc.filters.iter().filter(|f| f.same_as == f.index).count();
         b.extend_from_slice(
             format!(
-                "seccomp: {} filters ({} distinct), {} threads filtered, {} not\n",
-                sc.filters.len(),
-                distinct,
-                sc.threads.len(),
+                "seccomp: {} ({distinct} distinct), {} filtered, {} not\n",
+                count(sc.filters.len(), "filter"),
+                count(sc.threads.len(), "thread"),
                 sc.disabled_threads
             )
             .as_bytes(),

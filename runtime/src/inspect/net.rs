@@ -392,7 +392,7 @@ impl Section for Net {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut b = Vec::new();
         if self.namespaces.is_empty() {
-            b.extend_from_slice(b"net: no network namespace images (the tasks share the dumper's network namespace)\n");
+            b.extend_from_slice(b"net: no network namespace was dumped (the tasks share the dumper's)\n");
         }
         for ns in &self.namespaces {
             b.extend_from_slice(format!("network namespace {} (tasks {})", ns.id, super::join_or_dash(&ns.tasks)).as_bytes());
@@ -401,7 +401,7 @@ impl Section for Net {
             }
             b.push(b'\n');
             if !ns.devices.is_empty() {
-                let mut t = Table::new(&["IF", "NAME", "KIND", "MTU", "MAC", "FLAGS / ADDRESSES"], &[true, false, false, true, false, false]);
+                let mut t = Table::new(&["IF", "NAME", "KIND", "MTU", "FLAGS"], &[true, false, false, true, false]);
                 for d in &ns.devices {
                     let mut name = lossy(&d.name).into_owned();
                     if let Some(p) = d.peer_ifindex.filter(|_| d.kind == NdType::VETH) {
@@ -419,16 +419,19 @@ impl Section for Net {
                         name,
                         d.kind_name().unwrap_or_else(|| d.kind.0.to_string()),
                         d.mtu.to_string(),
-                        d.address_text().unwrap_or_else(|| "-".into()),
                         flags,
                     ]);
+                    if let Some(mac) = d.address_text().filter(|_| d.kind != NdType::LOOPBACK) {
+                        t.detail(format!("      link {mac}"));
+                    }
                     for a in ns.addresses_of(d.ifindex) {
-                        t.row(vec![String::new(), String::new(), String::new(), String::new(), String::new(), addr_text(a)]);
+                        t.detail(format!("      {}", addr_text(a)));
                     }
                 }
                 // Addresses of interfaces that are not in netdev-N.img.
                 for a in ns.addresses.iter().filter(|a| ns.device(a.ifindex).is_none()) {
-                    t.row(vec![a.ifindex.to_string(), "?".into(), String::new(), String::new(), String::new(), addr_text(a)]);
+                    t.row(vec![a.ifindex.to_string(), "?".into(), "not in netdev".into()]);
+                    t.detail(format!("      {}", addr_text(a)));
                 }
                 t.render("  ", &mut b);
             } else if !ns.addresses.is_empty() {
@@ -439,7 +442,10 @@ impl Section for Net {
             if !ns.routes.is_empty() {
                 b.extend_from_slice(b"  routes (main table)\n");
                 for r in &ns.routes {
-                    b.extend_from_slice(format!("    {}\n", route_text(ns, r)).as_bytes());
+                    for (i, l) in route_text(ns, r).iter().enumerate() {
+                        let indent = if i == 0 { "    " } else { "        " };
+                        b.extend_from_slice(format!("{indent}{l}\n").as_bytes());
+                    }
                 }
             }
             if !ns.rules.is_empty() {
@@ -556,7 +562,8 @@ fn addr_text(a: &Address) -> String {
     s
 }
 
-fn route_text(ns: &NetNs, r: &Route) -> String {
+/// A route in `ip route`'s words; the next hops of a multipath route on lines of their own.
+fn route_text(ns: &NetNs, r: &Route) -> Vec<String> {
     let mut s = String::new();
     if r.kind != 1 {
         s.push_str(&route_type_name(r.kind));
@@ -597,18 +604,20 @@ fn route_text(ns: &NetNs, r: &Route) -> String {
     if let Some(c) = &r.congctl {
         s.push_str(&format!(" congctl {}", lossy(c)));
     }
+    let mut lines = vec![s];
     for nh in &r.nexthops {
-        s.push_str(" nexthop");
+        let mut l = String::from("nexthop");
         if let Some(g) = &nh.gateway {
-            s.push_str(&format!(" via {g}"));
+            l.push_str(&format!(" via {g}"));
         }
-        s.push_str(&format!(
+        l.push_str(&format!(
             " dev {} weight {}",
             ns.dev_name(nh.ifindex).map_or_else(|| format!("if{}", nh.ifindex), |n| lossy(n).into_owned()),
             nh.weight
         ));
+        lines.push(l);
     }
-    s
+    lines
 }
 
 fn rule_text(r: &Rule) -> String {
