@@ -521,6 +521,7 @@ impl Section for Net {
     /// Sysctl objects map names to numbers or strings (`null`: saved without a value); values past
     /// the end of CRIU 4.2.1's name lists get the key `"#N"` (their position). Ranges are
     /// `[start, end]` arrays. `table` is the table's number (254 main, 255 local, 253 default).
+    /// `suppress_prefixlen` is `null` when the kernel says -1 (not set).
     fn write_json(&self, w: &mut JsonWriter<'_>) {
         w.begin_object();
         w.key("namespaces");
@@ -887,7 +888,8 @@ fn write_ns_json(w: &mut JsonWriter<'_>, ns: &NetNs) {
             ("fwmask", r.fwmask),
             ("goto", r.goto),
             ("flow", r.flow),
-            ("suppress_prefixlen", r.suppress_prefixlen),
+            // The kernel sends -1 for "not set".
+            ("suppress_prefixlen", r.suppress_prefixlen.filter(|&p| p != u32::MAX)),
             ("suppress_ifgroup", r.suppress_ifgroup),
         ] {
             w.key(k);
