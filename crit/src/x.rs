@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 use criu_image::checkpoint::{Checkpoint, OpenOptions};
 use criu_image::explore::{self, Problem};
+use criu_image::inspect::{self, Section};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -21,6 +22,18 @@ pub enum What {
     Rss,
     /// Each task's sockets with addresses, ports and state (not in CRIU's crit)
     Sockets,
+    /// Mount namespaces as mount trees (mountpoints-N.img)
+    Mounts,
+    /// Namespaces of the tasks and their contents: uts, SysV IPC, time, user, seccomp
+    Ns,
+    /// Cgroup sets, controllers and their properties (cgroup.img)
+    Cgroups,
+    /// Dump and restore statistics (stats-dump, stats-restore) in human units
+    Stats,
+    /// Network namespaces: devices, addresses, routes, rules, firewall (netdev, ifaddr, route...)
+    Net,
+    /// Container metadata of a Podman, CRI-O or containerd archive (config.dump, spec.dump)
+    Container,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +111,9 @@ pub fn run(a: XArgs) -> Result<crate::Status> {
         return Err(anyhow!("--cmdline and --env go with `ps`"));
     }
     let ckpt = open(&a.dir, a.max_archive_size)?;
+    if let Some(section) = inspect_section(&ckpt, what) {
+        return print_section(section.as_ref(), a.json);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let err = |e| anyhow!("{}: {e}", a.dir.display());
@@ -132,6 +148,9 @@ pub fn run(a: XArgs) -> Result<crate::Status> {
             if a.json { explore::write_rss_json(&r, &mut out)? } else { explore::write_rss_text(&r.tasks, &mut out)? }
             r.problems
         }
+        What::Mounts | What::Ns | What::Cgroups | What::Stats | What::Net | What::Container => {
+            unreachable!("printed by print_section")
+        }
         What::Sockets => {
             let r = explore::sockets(&ckpt).map_err(err)?;
             if a.json {
@@ -150,6 +169,30 @@ pub fn run(a: XArgs) -> Result<crate::Status> {
         warn(&problems);
     }
     Ok(problems.is_empty().into())
+}
+
+/// The views that are sections of `criu_image::inspect` (they need no task index).
+fn inspect_section(ckpt: &Checkpoint, what: What) -> Option<Box<dyn Section>> {
+    Some(match what {
+        What::Mounts => Box::new(inspect::mounts::Mounts::load(ckpt)),
+        What::Ns => Box::new(inspect::namespaces::Namespaces::load(ckpt)),
+        What::Cgroups => Box::new(inspect::cgroups::Cgroups::load(ckpt)),
+        What::Stats => Box::new(inspect::stats::Stats::load(ckpt)),
+        What::Net => Box::new(inspect::net::Net::load(ckpt)),
+        What::Container => Box::new(inspect::container::Container::load(ckpt)),
+        _ => return None,
+    })
+}
+
+fn print_section(section: &dyn Section, json: bool) -> Result<crate::Status> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        inspect::write_json_document(section, &mut out)?;
+    } else {
+        section.write_text(&mut out)?;
+    }
+    out.flush()?;
+    Ok(section.problems().is_empty().into())
 }
 
 fn warn(problems: &[Problem]) {

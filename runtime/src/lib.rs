@@ -15,6 +15,7 @@ pub mod edit;
 mod error;
 pub mod explore;
 pub mod image;
+pub mod inspect;
 pub mod memory;
 pub mod model;
 pub mod pagemap;
