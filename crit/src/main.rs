@@ -14,6 +14,7 @@ use criu_image::source::Source;
 
 mod check;
 mod cookie;
+mod inspect;
 mod mem;
 mod memdump;
 mod page_server;
@@ -68,6 +69,8 @@ enum Cmd {
         /// Input image
         r#in: PathBuf,
     },
+    /// A checkpoint at a glance: container, checkpoint, processes (--all: everything)
+    Inspect(inspect::InspectArgs),
     /// Explore a checkpoint directory or archive
     X(x::XArgs),
     /// Check that a checkpoint's images are well-formed and agree with each other
@@ -161,6 +164,7 @@ fn run(cli: Cli) -> Result<Status> {
             write_out(out, &bytes)?;
             Status::Yes
         }
+        Cmd::Inspect(a) => inspect::run(a)?,
         Cmd::X(a) => x::run(a)?,
         Cmd::Check(a) => check::run(a)?,
         Cmd::Mem(a) => mem::mem(a)?,

@@ -35,9 +35,13 @@ pub use crate::explore::Problem;
 pub mod cgroups;
 mod consts;
 pub mod container;
+pub mod dump;
+pub mod files;
 pub mod mounts;
 pub mod namespaces;
 pub mod net;
+pub mod overview;
+pub mod processes;
 pub mod stats;
 
 /// A section of the overview: typed data that renders itself as text and as JSON.
