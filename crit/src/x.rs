@@ -143,6 +143,11 @@ fn ps_with_memory(
     let mut problems = r.problems.clone();
     let mut rows: Vec<(&PsRow<'_>, Option<Strings>, Option<Strings>)> = Vec::with_capacity(r.tasks.len());
     for row in &r.tasks {
+        // A zombie has no memory: CRIU dumps only its core (see explore::TASK_DEAD).
+        if row.state == Some(explore::TASK_DEAD) {
+            rows.push((row, None, None));
+            continue;
+        }
         let task = mem.task(row.pid);
         let mut read = |what: &str, want: bool, f: fn(&memory::Task<'_>) -> Result<Strings, memory::MemError>| {
             if !want {

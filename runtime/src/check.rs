@@ -365,6 +365,22 @@ impl Checker<'_, '_> {
             if t.ppid != 0 && index.task(t.ppid).is_none() {
                 self.error(P, Some(t.entry), "ppid", format!("parent {} of task {} is not in the tree", t.ppid, t.pid));
             }
+            // A zombie is its core and nothing else: CRIU's dump_one_zombie writes core-<pid>.img
+            // with task_state TASK_DEAD and no other image; its pstree `threads` hold whatever
+            // the seize left there (0, or stack garbage), because read_pstree_image never looks
+            // threads[0] up and restore_one_zombie opens only core-<pid>.img. CRIU refuses to
+            // dump a zombie with threads (seize.c), so a second entry would be a thread that
+            // restore waits for and never creates.
+            if index.is_zombie(t.pid) {
+                self.referenced.insert(format!("core-{}.img", t.pid));
+                if t.threads.len() > 1 {
+                    let msg = format!("zombie task {} lists {} threads; CRIU writes one, and restore would wait for the others", t.pid, t.threads.len());
+                    self.warning(P, Some(t.entry), "threads", msg);
+                }
+                continue;
+            }
+            // Live tasks: read_pstree_image takes threads[0] to be the task itself, and
+            // open_cores reads core-<tid>.img for every other thread.
             if t.threads.is_empty() {
                 self.warning(P, Some(t.entry), "threads", format!("task {} lists no threads (CRIU lists at least the task itself)", t.pid));
             } else if !t.threads.contains(&t.pid) {

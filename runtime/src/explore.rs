@@ -50,6 +50,11 @@ pub mod vma_status {
     pub const MEMFD: u32 = 1 << 14;
 }
 
+/// `task_state` of a zombie (compel's `TASK_DEAD`). CRIU's `dump_one_zombie` writes only
+/// `core-<pid>.img` for it, saying so, and `restore_one_zombie` reads nothing else: no ids, fs,
+/// mm, pagemap or fdinfo, and the task's `threads` in `pstree.img` are not thread ids.
+pub const TASK_DEAD: u32 = 2;
+
 /// `MAP_GROWSDOWN` in `vma_entry.flags`.
 const MAP_GROWSDOWN: u32 = 0x100;
 
@@ -474,6 +479,12 @@ impl<'a> Index<'a> {
         read_pagemap(self.ckpt, &format!("pagemap-{pid}.img"))
     }
 
+    /// Whether `core-<pid>.img` says the task is a zombie ([`TASK_DEAD`]): then CRIU wrote no
+    /// other per-task image for it, and their absence is not a problem.
+    pub fn is_zombie(&self, pid: u32) -> bool {
+        matches!(self.core(pid), Ok(Some(c)) if c.tc().is_some_and(|tc| tc.task_state() == TASK_DEAD))
+    }
+
     /// The name of a task's fdinfo image: `fdinfo-<files_id>.img` when the inventory says fdinfo
     /// images are per files id (every CRIU since 2.x), else `fdinfo-<pid>.img`.
     pub fn fdinfo_name(&self, pid: u32, ids: Option<&view::TaskKobjIdsEntry<'_>>) -> String {
@@ -828,7 +839,7 @@ pub fn fds(index: &Index<'_>) -> Result<Report<FdsTask>, CheckpointError> {
             None
         });
         let name = index.fdinfo_name(t.pid, ids.as_ref());
-        if ids.is_none() && !index.ckpt.contains(&format!("ids-{}.img", t.pid)) {
+        if ids.is_none() && !index.ckpt.contains(&format!("ids-{}.img", t.pid)) && !index.is_zombie(t.pid) {
             problems.push(Problem { file: format!("ids-{}.img", t.pid), message: "missing: open files are looked up by pid".into() });
         }
         let mut fds = Vec::new();
@@ -847,6 +858,7 @@ pub fn fds(index: &Index<'_>) -> Result<Report<FdsTask>, CheckpointError> {
                 cwd = Some(files.reg_path(fs.cwd_id()).to_vec());
                 root = Some(files.reg_path(fs.root_id()).to_vec());
             }
+            Ok(None) if index.is_zombie(t.pid) => {}
             Ok(None) => problems.push(Problem { file: format!("fs-{}.img", t.pid), message: "missing: cwd and root are unknown".into() }),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
@@ -1071,7 +1083,9 @@ pub fn mems<'a>(index: &Index<'a>) -> Result<Report<MemsTask<'a>>, CheckpointErr
         let (exe, vmas) = match index.mm(t.pid) {
             Ok(Some(mm)) => (Some(files.reg_path(mm.exe_file_id())), vma_rows(&mm, files)),
             Ok(None) => {
-                problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: no memory map".into() });
+                if !index.is_zombie(t.pid) {
+                    problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: no memory map".into() });
+                }
                 (None, Vec::new())
             }
             Err(e) => {
@@ -1258,7 +1272,9 @@ pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError
         let vmas = match index.mm(t.pid) {
             Ok(Some(mm)) => vma_rows(&mm, files),
             Ok(None) => {
-                problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: pages are shown without VMAs".into() });
+                if !index.is_zombie(t.pid) {
+                    problems.push(Problem { file: format!("mm-{}.img", t.pid), message: "missing: pages are shown without VMAs".into() });
+                }
                 Vec::new()
             }
             Err(e) => {
@@ -1294,6 +1310,7 @@ pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError
                     pages.push(RssRow { entry: *entry, vaddr, nr_pages: n, flags: pe_flags(e), vmas: over });
                 }
             }
+            Ok(None) if index.is_zombie(t.pid) => {}
             Ok(None) => problems.push(Problem { file: format!("pagemap-{}.img", t.pid), message: "missing: no pages".into() }),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
