@@ -31,7 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
-use criu_image_proto::schema::enums::RemapType;
+use criu_image_proto::schema::enums::{FdTypes, RemapType};
 pub use criu_image_proto::support::fields::Severity;
 use criu_image_proto::view;
 
@@ -311,9 +311,21 @@ impl Checker<'_, '_> {
     }
 
     fn files_table(&mut self, files: &explore::Files<'_>) {
+        // Restore collects files.img into one table keyed by type and id (collect_one_file,
+        // find_file_desc_raw): a second entry of the same type and id makes the lookup ambiguous.
+        // One id under two types is how CRIU writes TUN files (below).
         for &(i, id) in &files.duplicates {
             let first = files.by_id.get(&id).map_or(0, |f| f.0);
-            self.error("files.img", Some(i), "id", format!("id {id} is already used by entry {first}"));
+            self.error("files.img", Some(i), "id", format!("id {id} is already used by entry {first} of the same type"));
+        }
+        // A TUN file is opened through the REG entry of its own id (tun.c: dump_tunfile writes
+        // it with dump_one_reg_file, tunfile_open opens it with open_reg_by_id).
+        let mut tun: Vec<(usize, u32)> = files.by_id.values().chain(files.same_id_other_type.iter()).filter(|(_, f)| f.type_() == FdTypes::TUNF).map(|(i, f)| (*i, f.id())).collect();
+        tun.sort_unstable();
+        for (i, id) in tun {
+            if files.get_typed(FdTypes::REG, id).is_none() {
+                self.error("files.img", Some(i), "id", format!("TUN file {id} has no REG entry of the same id: CRIU opens the device through it"));
+            }
         }
         // memfd files point at memfd.img inodes.
         let inodes = &self.memfd;
@@ -506,7 +518,9 @@ impl Checker<'_, '_> {
             if self.files_broken {
                 continue;
             }
-            match files.get(e.id()) {
+            // The fd names its file by type and id (find_file_desc): an id repeated under another
+            // type (TUN files) is found by the type.
+            match files.get_typed(e.type_(), e.id()).or_else(|| files.get(e.id())) {
                 Some(f) if f.type_() == e.type_() => {}
                 Some(f) => self.error(
                     name,

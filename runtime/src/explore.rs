@@ -236,7 +236,12 @@ pub fn read_pagemap<'a>(ckpt: &'a Checkpoint, name: &str) -> Result<Option<Pagem
 pub struct Files<'a> {
     /// `files.img` entries by id: the entry's index and its view (the first one, when an id repeats).
     pub by_id: HashMap<u32, (usize, view::FileEntry<'a>)>,
-    /// Indices of `files.img` entries whose id an earlier entry already has.
+    /// Entries whose id an earlier entry of another type has. CRIU looks files up by type and
+    /// id (`find_file_desc_raw`), and its TUN dumper writes two entries under one id: the
+    /// device's REG entry, then the TUNF entry (`dump_tunfile` calls `dump_one_reg_file` with
+    /// its own id, and `tunfile_open` opens the device with `open_reg_by_id` of that id).
+    pub same_id_other_type: Vec<(usize, view::FileEntry<'a>)>,
+    /// Indices of `files.img` entries whose type and id an earlier entry already has.
     pub duplicates: Vec<(usize, u32)>,
     legacy_reg: HashMap<u32, view::RegFileEntry<'a>>,
     legacy_pipe: HashMap<u32, view::PipeEntry<'a>>,
@@ -251,7 +256,15 @@ impl<'a> Files<'a> {
             f.by_id.reserve(entries.len());
             for (i, e) in entries.into_iter().enumerate() {
                 match f.by_id.entry(e.id()) {
-                    std::collections::hash_map::Entry::Occupied(_) => f.duplicates.push((i, e.id())),
+                    std::collections::hash_map::Entry::Occupied(o) => {
+                        let ty = e.type_();
+                        let seen = o.get().1.type_() == ty || f.same_id_other_type.iter().any(|(_, x)| x.id() == e.id() && x.type_() == ty);
+                        if seen {
+                            f.duplicates.push((i, e.id()))
+                        } else {
+                            f.same_id_other_type.push((i, e));
+                        }
+                    }
                     std::collections::hash_map::Entry::Vacant(v) => {
                         v.insert((i, e));
                     }
@@ -273,6 +286,16 @@ impl<'a> Files<'a> {
     /// The `files.img` entry with this id.
     pub fn get(&self, id: u32) -> Option<view::FileEntry<'a>> {
         self.by_id.get(&id).map(|(_, e)| *e)
+    }
+
+    /// The `files.img` entry with this type and id (an id may repeat across types: see
+    /// [`Files::same_id_other_type`]).
+    pub fn get_typed(&self, ty: FdTypes, id: u32) -> Option<view::FileEntry<'a>> {
+        match self.by_id.get(&id) {
+            Some((_, e)) if e.type_() == ty => Some(*e),
+            Some(_) => self.same_id_other_type.iter().find(|(_, e)| e.id() == id && e.type_() == ty).map(|(_, e)| *e),
+            None => None,
+        }
     }
 
     /// Whether `id` names a file description of any type.

@@ -67,3 +67,75 @@ fn a_zombie_still_needs_its_core() {
     assert!(a.iter().any(|m| m.contains(&format!("core-{z}.img")) && m.starts_with("error")), "{a:#?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A scratch copy of a testdata/zdtm set.
+fn copy(name: &str, tag: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("zdtm-reg-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(set(name)).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// Rewrites `files.img` of `dir` with `edit` applied to its entries.
+fn edit_files(dir: &std::path::Path, edit: impl FnOnce(&mut Vec<criu_image::proto::owned::FileEntry>)) {
+    use criu_image::image::{Image, ImageWriter};
+    use criu_image::proto::support::fields::Message;
+    let p = dir.join("files.img");
+    let bytes = std::fs::read(&p).unwrap();
+    let img = Image::parse(&bytes, Some("files.img")).unwrap();
+    let mut v: Vec<criu_image::proto::owned::FileEntry> = img.entries().map(|e| Message::decode(e.unwrap().message).unwrap()).collect();
+    edit(&mut v);
+    let mut w = ImageWriter::new(Vec::new(), img.kind).unwrap();
+    for m in &v {
+        w.write_message(m).unwrap();
+    }
+    std::fs::write(&p, w.into_inner()).unwrap();
+}
+
+#[test]
+fn tun_files_share_their_id_with_the_device_file() {
+    use criu_image::proto::schema::enums::FdTypes;
+    let ckpt = Checkpoint::open(&set("tun_ns")).unwrap();
+    let index = Index::new(&ckpt).unwrap();
+    let files = index.files().unwrap();
+    // What CRIU wrote: each TUNF entry right after a REG entry (/dev/net/tun) of the same id.
+    let tuns: Vec<_> = files.same_id_other_type.iter().filter(|(_, f)| f.type_() == FdTypes::TUNF).collect();
+    assert!(tuns.len() >= 5, "{} TUN files", tuns.len());
+    for (_, t) in &tuns {
+        let reg = files.get_typed(FdTypes::REG, t.id()).expect("the REG entry of a TUN file");
+        assert_eq!(reg.reg().unwrap().name(), b"/dev/net/tun");
+    }
+    assert!(files.duplicates.is_empty());
+    assert_eq!(alarms(&ckpt), Vec::<String>::new());
+    assert_eq!(view_problems(&index), Vec::<String>::new());
+}
+
+#[test]
+fn a_tun_file_without_its_device_entry_and_a_repeated_type_and_id_are_errors() {
+    use criu_image::proto::schema::enums::FdTypes;
+    // Drop the REG entry of the first TUN file: tunfile_open's open_reg_by_id would fail.
+    let dir = copy("tun_ns", "tun-no-reg");
+    let mut tun_id = 0;
+    edit_files(&dir, |v| {
+        let t = v.iter().position(|f| f.type_ == FdTypes::TUNF).unwrap();
+        tun_id = v[t].id;
+        v.retain(|f| !(f.id == tun_id && f.type_ == FdTypes::REG));
+    });
+    let a = alarms(&Checkpoint::open(&dir).unwrap());
+    assert!(a.iter().any(|m| m.starts_with("error: files.img") && m.contains(&format!("TUN file {tun_id} has no REG entry"))), "{a:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Two entries of one type under one id are still ambiguous.
+    let dir = copy("tun_ns", "tun-dup");
+    edit_files(&dir, |v| {
+        let t = v.iter().position(|f| f.type_ == FdTypes::TUNF).unwrap();
+        let dup = v[t].clone();
+        v.push(dup);
+    });
+    let a = alarms(&Checkpoint::open(&dir).unwrap());
+    assert!(a.iter().any(|m| m.starts_with("error: files.img") && m.contains("of the same type")), "{a:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
