@@ -556,14 +556,34 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// VMAs: sorted, disjoint, page-aligned; their files and shared memory exist. Returns their
-    /// `[start, end)` ranges.
+    /// VMAs: sorted, disjoint, page-aligned; their files and shared memory exist; guard regions
+    /// last and inside mappings. Returns the mappings' `[start, end)` ranges.
+    ///
+    /// Order: restore walks the VMAs in image order as a sorted list (prepare_mm_pid reads
+    /// them in order; the restorer maps them one after another and the search for a free area
+    /// in cr-restore.c assumes ascending, disjoint entries), so mappings must ascend without
+    /// overlap. The vsyscall page (0xffffffffff600000) is simply the highest mapping. After the
+    /// mappings come the synthetic guard entries of CRIU 4.2 (VMA_AREA_GUARD, appended by
+    /// collect_madv_guards): restore stops its walks at the first of them and re-installs each
+    /// with madvise(MADV_GUARD_INSTALL), which needs the range to be mapped.
     fn vmas(&mut self, name: &str, mm: &view::MmEntry<'_>, files: &explore::Files<'_>) -> Vec<(u64, u64)> {
         let mut ranges = Vec::with_capacity(mm.vmas().len());
+        let mut guards: Vec<(usize, u64, u64)> = Vec::new();
         let mut prev_end = 0u64;
         for (k, v) in mm.vmas().into_iter().enumerate() {
             let (start, end) = (v.start(), v.end());
             let field = |f: &str| format!("vmas[{k}].{f}");
+            if v.status() & vma_status::GUARD != 0 {
+                if start >= end || start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 {
+                    self.error(name, Some(0), &field("end"), format!("guard region {start:#x}-{end:#x} is empty, inverted or not page-aligned"));
+                } else {
+                    guards.push((k, start, end));
+                }
+                continue;
+            }
+            if let Some(&(g, _, _)) = guards.first() {
+                self.error(name, Some(0), &field("start"), format!("VMA {start:#x}-{end:#x} comes after guard region vmas[{g}]: CRIU lists guard regions after every mapping, and restore stops at the first"));
+            }
             if start >= end {
                 self.error(name, Some(0), &field("end"), format!("VMA {start:#x}-{end:#x} is empty or inverted"));
                 continue;
@@ -599,6 +619,17 @@ impl Checker<'_, '_> {
             } else if st & (vma_status::FILE_PRIVATE | vma_status::FILE_SHARED) != 0 {
                 let id = u32::try_from(shmid).unwrap_or(u32::MAX);
                 self.want_reg(files, name, Some(0), &field("shmid"), id);
+            }
+        }
+        let mut vi = 0;
+        let mut prev_guard = 0u64;
+        for (k, start, end) in guards {
+            if start < prev_guard {
+                self.error(name, Some(0), &format!("vmas[{k}].start"), format!("guard region {start:#x}-{end:#x} overlaps or precedes the previous one (ending at {prev_guard:#x})"));
+            }
+            prev_guard = prev_guard.max(end);
+            if let Some((a, b)) = outside(&ranges, &mut vi, start, end) {
+                self.error(name, Some(0), &format!("vmas[{k}].start"), format!("guard region {start:#x}-{end:#x}: {a:#x}-{b:#x} is in no mapping, and MADV_GUARD_INSTALL fails there"));
             }
         }
         ranges

@@ -48,6 +48,11 @@ pub mod vma_status {
     pub const SOCKET: u32 = 1 << 11;
     pub const AIORING: u32 = 1 << 13;
     pub const MEMFD: u32 = 1 << 14;
+    /// `VMA_AREA_GUARD`: not a mapping but a range of `MADV_GUARD_INSTALL` guard pages inside
+    /// one. CRIU 4.2 collects them separately (mem.c `collect_madv_guards`, from
+    /// `PAGEMAP_SCAN`) and appends them after every real VMA; restore skips them when it lays
+    /// out memory and installs them with `madvise` once the mappings exist (restorer.c).
+    pub const GUARD: u32 = 1 << 16;
 }
 
 /// `task_state` of a zombie (compel's `TASK_DEAD`). CRIU's `dump_one_zombie` writes only

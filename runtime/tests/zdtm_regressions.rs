@@ -139,3 +139,69 @@ fn a_tun_file_without_its_device_entry_and_a_repeated_type_and_id_are_errors() {
     assert!(a.iter().any(|m| m.starts_with("error: files.img") && m.contains("of the same type")), "{a:#?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Rewrites `mm-<pid>.img` of `dir` with `edit` applied to its VMAs.
+fn edit_vmas(dir: &std::path::Path, pid: u32, edit: impl FnOnce(&mut Vec<criu_image::proto::owned::VmaEntry>)) {
+    use criu_image::image::{Image, ImageWriter};
+    use criu_image::proto::support::fields::Message;
+    let p = dir.join(format!("mm-{pid}.img"));
+    let bytes = std::fs::read(&p).unwrap();
+    let img = Image::parse(&bytes, None).unwrap();
+    let mut mm: criu_image::proto::owned::MmEntry = Message::decode(img.entries().next().unwrap().unwrap().message).unwrap();
+    edit(&mut mm.vmas);
+    let mut w = ImageWriter::new(Vec::new(), img.kind).unwrap();
+    w.write_message(&mm).unwrap();
+    std::fs::write(&p, w.into_inner()).unwrap();
+}
+
+const GUARD: u32 = explore::vma_status::GUARD;
+
+#[test]
+fn guard_regions_follow_the_mappings_and_lie_inside_them() {
+    let ckpt = Checkpoint::open(&set("maps12")).unwrap();
+    let index = Index::new(&ckpt).unwrap();
+    let pid = index.tasks()[0].pid;
+    let mm = index.mm(pid).unwrap().unwrap();
+    let vmas: Vec<_> = mm.vmas().into_iter().collect();
+    // What CRIU 4.2 wrote: the mappings ascending up to the vsyscall page, then guard regions
+    // at lower addresses.
+    let first_guard = vmas.iter().position(|v| v.status() & GUARD != 0).expect("maps12 has guard regions");
+    assert!(vmas.iter().skip(first_guard).all(|v| v.status() & GUARD != 0));
+    assert_eq!(vmas[first_guard - 1].start(), 0xffff_ffff_ff60_0000);
+    assert!(vmas[first_guard].start() < 0xffff_ffff_ff60_0000);
+    assert_eq!(alarms(&ckpt), Vec::<String>::new());
+    assert_eq!(view_problems(&index), Vec::<String>::new());
+    // ps --cmdline reads the command line (the memory model leaves guard entries out).
+    let mem = criu_image::memory::Memory::open(&ckpt);
+    let task = mem.task(pid).unwrap();
+    assert!(task.vmas.iter().all(|v| v.status & GUARD == 0));
+    assert_eq!(task.cmdline().unwrap()[0], b"./maps12");
+}
+
+#[test]
+fn guard_regions_before_a_mapping_or_outside_every_mapping_are_errors() {
+    let pid = {
+        let ckpt = Checkpoint::open(&set("maps12")).unwrap();
+        Index::new(&ckpt).unwrap().tasks()[0].pid
+    };
+    // A guard entry moved before the mappings: restore would stop its walks there.
+    let dir = copy("maps12", "guard-first");
+    edit_vmas(&dir, pid, |v| {
+        let g = v.iter().position(|x| x.status & GUARD != 0).unwrap();
+        let e = v.remove(g);
+        v.insert(0, e);
+    });
+    let a = alarms(&Checkpoint::open(&dir).unwrap());
+    assert!(a.iter().any(|m| m.starts_with(&format!("error: mm-{pid}.img entry 0 vmas[1].start")) && m.contains("comes after guard region vmas[0]")), "{a:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A guard region over unmapped memory: madvise(MADV_GUARD_INSTALL) fails there.
+    let dir = copy("maps12", "guard-unmapped");
+    edit_vmas(&dir, pid, |v| {
+        let g = v.iter().rposition(|x| x.status & GUARD != 0).unwrap();
+        v[g].start = 0x1000;
+        v[g].end = 0x2000;
+    });
+    let a = alarms(&Checkpoint::open(&dir).unwrap());
+    assert!(a.iter().any(|m| m.contains("guard region 0x1000-0x2000") && m.contains("is in no mapping")), "{a:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -201,7 +201,9 @@ impl<'m> Task<'m> {
         };
         let mm = view::MmEntry::parse(e.message).map_err(|err| decode_error(&mm_name, e.index, e.message_offset, err))?;
         let files = vma::FileTable::read(ckpt)?;
-        let mut vmas: Vec<Vma> = mm.vmas().iter().map(|v| files.vma(&v)).filter(|v| v.start < v.end).collect();
+        // Guard regions (CRIU 4.2's VMA_AREA_GUARD entries, appended after the mappings) are
+        // ranges inside mappings, not mappings: they would overlap the VMAs they guard.
+        let mut vmas: Vec<Vma> = mm.vmas().iter().map(|v| files.vma(&v)).filter(|v| v.start < v.end && v.status & crate::explore::vma_status::GUARD == 0).collect();
         if !vmas.is_sorted_by_key(|v| v.start) {
             vmas.sort_by_key(|v| v.start);
         }
