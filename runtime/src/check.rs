@@ -765,6 +765,12 @@ impl Checker<'_, '_> {
         // known: anonymous shared mappings are bounded by their VMAs, which may be several).
         let names: Vec<String> = self.ckpt.names().filter(|n| n.starts_with("pagemap-shmem-")).map(str::to_string).collect();
         for name in names {
+            // Restore reads pagemap-shmem-<shmid>.img only for the shared memory it restores
+            // (shmem.c, restore_shmem_content and friends): one nothing refers to is ignored, and
+            // so is the pages file it names; orphans() notices it.
+            if !self.referenced.contains(&name) {
+                continue;
+            }
             let shmid = name.strip_prefix("pagemap-shmem-").and_then(|r| r.strip_suffix(".img")).and_then(|s| s.parse::<u64>().ok());
             // An unreadable one was reported in pass 1.
             if let Ok(Some(pm)) = explore::read_pagemap(self.ckpt, &name) {

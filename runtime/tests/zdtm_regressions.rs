@@ -205,3 +205,22 @@ fn guard_regions_before_a_mapping_or_outside_every_mapping_are_errors() {
     assert!(a.iter().any(|m| m.contains("guard region 0x1000-0x2000") && m.contains("is in no mapping")), "{a:#?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_shared_memory_pagemap_nothing_refers_to_imposes_nothing() {
+    // A real pagemap-shmem image of another dump (zdtm/transition/shmem: 8192 present pages in
+    // pages-1.img), left in a copy of zombie00, whose pages-1.img holds one page.
+    let dir = copy("zombie00", "stale-shmem");
+    let stale = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/zdtm/stale-shmem/pagemap-shmem-7862.img");
+    std::fs::copy(&stale, dir.join("pagemap-shmem-7862.img")).unwrap();
+    let ckpt = Checkpoint::open(&dir).unwrap();
+    assert_eq!(ckpt.file_len("pages-1.img"), Some(4096));
+    let r = check::check(&ckpt);
+    assert!(r.is_clean(), "{:#?}", r.diagnostics);
+    assert!(
+        r.diagnostics.iter().any(|d| d.severity == Severity::Notice && d.file == "pagemap-shmem-7862.img" && d.message.contains("CRIU ignores it")),
+        "{:#?}",
+        r.diagnostics
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
