@@ -859,7 +859,7 @@ pub struct FdsTask {
 /// `crit x DIR fds`: each task's open files (in `pstree.img` order), then its cwd and root.
 pub fn fds(index: &Index<'_>) -> Result<Report<FdsTask>, CheckpointError> {
     let files = index.files()?;
-    let mut problems = Vec::new();
+    let mut problems = missing_files_table(index);
     let mut tasks = Vec::with_capacity(index.tasks().len());
     for t in index.tasks() {
         let ids = index.ids(t.pid).unwrap_or_else(|e| {
@@ -1105,7 +1105,7 @@ fn vma_rows<'a>(mm: &view::MmEntry<'a>, files: &Files<'a>) -> Vec<VmaRow<'a>> {
 /// `crit x DIR mems`: each task's executable and VMAs, in `pstree.img` order.
 pub fn mems<'a>(index: &Index<'a>) -> Result<Report<MemsTask<'a>>, CheckpointError> {
     let files = index.files()?;
-    let mut problems = Vec::new();
+    let mut problems = missing_files_table(index);
     let mut tasks = Vec::with_capacity(index.tasks().len());
     for t in index.tasks() {
         let (exe, vmas) = match index.mm(t.pid) {
@@ -1294,7 +1294,7 @@ pub fn pages_end(vaddr: u64, nr_pages: u64) -> u64 {
 /// `crit x DIR rss`: each task's pagemap entries and the VMAs they fall in, in `pstree.img` order.
 pub fn rss<'a>(index: &Index<'a>) -> Result<Report<RssTask<'a>>, CheckpointError> {
     let files = index.files()?;
-    let mut problems = Vec::new();
+    let mut problems = missing_files_table(index);
     let mut tasks = Vec::with_capacity(index.tasks().len());
     for t in index.tasks() {
         let vmas = match index.mm(t.pid) {
@@ -1593,7 +1593,7 @@ fn socket_info(f: &view::FileEntry<'_>) -> Option<SocketInfo> {
 /// fds with addresses, ports and state, in `pstree.img` order.
 pub fn sockets(index: &Index<'_>) -> Result<Report<SocketsTask>, CheckpointError> {
     let files = index.files()?;
-    let mut problems = Vec::new();
+    let mut problems = missing_files_table(index);
     let mut tasks = Vec::new();
     for t in index.tasks() {
         let ids = index.ids(t.pid).unwrap_or_else(|e| {
@@ -1820,6 +1820,17 @@ pub fn write_sockets_json(report: &Report<SocketsTask>, out: &mut dyn Write) -> 
     problems_json(&mut w, &report.problems);
     w.end_object();
     finish(w, out)
+}
+
+/// A problem when the checkpoint has no file table at all (`files.img`, or the legacy per-type
+/// images): every path a view prints is then unknown. CRIU writes `files.img` for every dump
+/// (cwd and root alone need it), so its absence is worth saying.
+fn missing_files_table(index: &Index<'_>) -> Vec<Problem> {
+    let c = index.ckpt;
+    if c.contains("files.img") || c.contains("reg-files.img") {
+        return Vec::new();
+    }
+    vec![Problem { file: "files.img".into(), message: "missing: paths and file descriptions are unknown".into() }]
 }
 
 /// Pids that are a task or a thread of the checkpoint.

@@ -224,3 +224,21 @@ fn a_shared_memory_pagemap_nothing_refers_to_imposes_nothing() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn views_say_when_the_file_table_is_missing() {
+    // Found by zdtm_corruption.rs: without files.img every path printed "unknown path" silently.
+    let dir = copy("zombie00", "no-files");
+    std::fs::remove_file(dir.join("files.img")).unwrap();
+    let ckpt = Checkpoint::open(&dir).unwrap();
+    let index = Index::new(&ckpt).unwrap();
+    for (what, problems) in [
+        ("fds", explore::fds(&index).unwrap().problems),
+        ("mems", explore::mems(&index).unwrap().problems),
+        ("rss", explore::rss(&index).unwrap().problems),
+    ] {
+        assert!(problems.iter().any(|p| p.file == "files.img" && p.message.starts_with("missing")), "{what}: {problems:?}");
+    }
+    assert!(alarms(&ckpt).iter().any(|a| a.starts_with("error") && a.contains("files.img")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
