@@ -159,10 +159,10 @@ fn run(dir: &Path, names: &[&str]) -> Outcome {
                     if let Err(e) = task.cmdline() {
                         out.push(e.to_string());
                     }
-                    if let Some(v) = task.vmas.first() {
-                        if let Err(e) = task.read(v.start, (v.end - v.start).min(8192)) {
-                            out.push(e.to_string());
-                        }
+                    if let Some(v) = task.vmas.first()
+                        && let Err(e) = task.read(v.start, (v.end - v.start).min(8192))
+                    {
+                        out.push(e.to_string());
                     }
                 }
                 Err(e) => out.push(e.to_string()),

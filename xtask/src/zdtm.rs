@@ -37,7 +37,13 @@ use crate::criu;
 /// Debian packages ZDTM needs on top of CRIU's build dependencies: `libnl-route-3-dev` to build
 /// the netns tests, `python3-yaml` for `zdtm.py`, `iptables` and `kmod` for the network and
 /// netfilter tests, `procps` (`ps`) for zdtm.py's diagnostics.
-const DEPS: &[&str] = &["libnl-route-3-dev", "python3-yaml", "iptables", "kmod", "procps"];
+const DEPS: &[&str] = &[
+    "libnl-route-3-dev",
+    "python3-yaml",
+    "iptables",
+    "kmod",
+    "procps",
+];
 
 /// Tests left out of the selection, as `zdtm.py -x` patterns (regular expressions matched
 /// anywhere in the test name), each with the reason. Decided by a measured run of all of
@@ -93,7 +99,13 @@ pub fn run(args: &[String]) -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--force" => force = true,
-            "--jobs" => jobs = it.next().context("--jobs needs a number")?.parse().context("--jobs needs a number")?,
+            "--jobs" => {
+                jobs = it
+                    .next()
+                    .context("--jobs needs a number")?
+                    .parse()
+                    .context("--jobs needs a number")?
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -111,9 +123,15 @@ pub fn run(args: &[String]) -> Result<()> {
     let _lock = criu::lock(&out.join(".lock"))?;
 
     let key = stamp_key(&version);
-    if !force && fs::read_to_string(out.join(STAMP)).is_ok_and(|s| s == key) && out.join("corpus.tsv").is_file() {
+    if !force
+        && fs::read_to_string(out.join(STAMP)).is_ok_and(|s| s == key)
+        && out.join("corpus.tsv").is_file()
+    {
         let corpus = fs::read_to_string(out.join("corpus.tsv"))?;
-        println!("ZDTM corpus already in {} (per {STAMP}; --force runs the suite again)", out.display());
+        println!(
+            "ZDTM corpus already in {} (per {STAMP}; --force runs the suite again)",
+            out.display()
+        );
         print!("{}", summary(&corpus));
         return Ok(());
     }
@@ -131,7 +149,11 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let sets = image_sets(&out.join("images"))?;
     if sets.is_empty() {
-        bail!("the ZDTM run kept no image directory in {}; see {}", out.join("images").display(), out.join("run.log").display());
+        bail!(
+            "the ZDTM run kept no image directory in {}; see {}",
+            out.join("images").display(),
+            out.join("run.log").display()
+        );
     }
     let t_crit = Instant::now();
     crit_outputs(&src, &out, &sets, jobs)?;
@@ -161,7 +183,9 @@ pub fn run(args: &[String]) -> Result<()> {
 /// What the stamp must say for a run to be reused: the CRIU version, the selection, the crit
 /// script (a changed script must record again).
 fn stamp_key(version: &str) -> String {
-    let mut s = format!("# written by `cargo xtask zdtm`; delete it (or pass --force) to run the suite again\ncriu={version}\n");
+    let mut s = format!(
+        "# written by `cargo xtask zdtm`; delete it (or pass --force) to run the suite again\ncriu={version}\n"
+    );
     for (pat, _) in EXCLUDE {
         s.push_str(&format!("exclude={pat}\n"));
     }
@@ -170,7 +194,9 @@ fn stamp_key(version: &str) -> String {
 }
 
 fn fnv1a(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    data.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// `make -C test/zdtm`, once per CRIU version (`target/zdtm/build.stamp`).
@@ -182,7 +208,11 @@ fn build(src: &Path, version: &str, out: &Path, jobs: usize) -> Result<()> {
         return Ok(());
     }
     let log_path = out.join("build.log");
-    println!("building CRIU's ZDTM tests: make -j{jobs} -C {} (log: {})", src.join("test/zdtm").display(), log_path.display());
+    println!(
+        "building CRIU's ZDTM tests: make -j{jobs} -C {} (log: {})",
+        src.join("test/zdtm").display(),
+        log_path.display()
+    );
     let t0 = Instant::now();
     let log = fs::File::create(&log_path)?;
     let st = Command::new("make")
@@ -200,10 +230,16 @@ fn build(src: &Path, version: &str, out: &Path, jobs: usize) -> Result<()> {
     if !st.success() {
         eprintln!("---- last lines of {} ----", log_path.display());
         eprintln!("{}", criu::tail_lines(&log_path, 30).unwrap_or_default());
-        bail!("building test/zdtm failed ({st}); full log: {}", log_path.display());
+        bail!(
+            "building test/zdtm failed ({st}); full log: {}",
+            log_path.display()
+        );
     }
     if !probe.is_file() {
-        bail!("make -C test/zdtm succeeded but {} is missing", probe.display());
+        bail!(
+            "make -C test/zdtm succeeded but {} is missing",
+            probe.display()
+        );
     }
     fs::write(&stamp, format!("{version}\n"))?;
     println!("built test/zdtm in {:.0?}", t0.elapsed());
@@ -211,8 +247,7 @@ fn build(src: &Path, version: &str, out: &Path, jobs: usize) -> Result<()> {
 }
 
 const KEEP_ROOT_OLD: &str = "        if not test_flag(self.__desc, 'suid'):\n            # Numbers should match those in criu\n";
-const KEEP_ROOT_NEW: &str =
-    "        if not test_flag(self.__desc, 'suid') and not os.environ.get('ZDTM_KEEP_ROOT'):\n            # Numbers should match those in criu\n";
+const KEEP_ROOT_NEW: &str = "        if not test_flag(self.__desc, 'suid') and not os.environ.get('ZDTM_KEEP_ROOT'):\n            # Numbers should match those in criu\n";
 
 /// Lets `ZDTM_KEEP_ROOT` keep the tests root (see the module docs). Idempotent; fails loudly when
 /// `zdtm.py` is neither the version we know nor already patched.
@@ -222,10 +257,16 @@ fn patch_zdtm_py(path: &Path) -> Result<()> {
         return Ok(());
     }
     if text.matches(KEEP_ROOT_OLD).count() != 1 {
-        bail!("{} does not have the uid-dropping condition this command patches; update KEEP_ROOT_OLD in xtask/src/zdtm.rs", path.display());
+        bail!(
+            "{} does not have the uid-dropping condition this command patches; update KEEP_ROOT_OLD in xtask/src/zdtm.rs",
+            path.display()
+        );
     }
     fs::write(path, text.replacen(KEEP_ROOT_OLD, KEEP_ROOT_NEW, 1))?;
-    println!("patched {}: tests keep root when ZDTM_KEEP_ROOT is set", path.display());
+    println!(
+        "patched {}: tests keep root when ZDTM_KEEP_ROOT is set",
+        path.display()
+    );
     Ok(())
 }
 
@@ -250,7 +291,13 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
     }
     fs::create_dir_all(&report)?;
     // Outputs of an earlier run (pid files, .out logs) would confuse the tests.
-    let _ = Command::new("make").arg("-C").arg(test.join("zdtm")).arg("cleanout").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let _ = Command::new("make")
+        .arg("-C")
+        .arg(test.join("zdtm"))
+        .arg("cleanout")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.arg("zdtm.py")
@@ -265,7 +312,10 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
     // The system Python (python3-protobuf and python3-yaml are installed for it), not one a
     // version manager put first on PATH: zdtm.py re-executes itself through `env python3`.
     cmd.current_dir(&test)
-        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
         .env("ZDTM_KEEP_ROOT", "1")
         .env_remove("PYTHONPATH")
         .env_remove("MAKEFLAGS")
@@ -314,7 +364,10 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
     for line in line_rx {
         let t = t0.elapsed().as_secs_f64();
         writeln!(log, "{t:8.2} {line}")?;
-        if let Some(name) = line.strip_prefix("=== Run ").and_then(|r| r.split_whitespace().nth(2)) {
+        if let Some(name) = line
+            .strip_prefix("=== Run ")
+            .and_then(|r| r.split_whitespace().nth(2))
+        {
             started.insert(name.to_string(), t);
             if last_print.elapsed() >= Duration::from_secs(20) {
                 last_print = Instant::now();
@@ -336,7 +389,10 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
     let elapsed = t0.elapsed();
     writeln!(log, "# exit: {status}; {elapsed:.1?}")?;
     if killed {
-        bail!("the ZDTM suite did not finish in {RUN_TIMEOUT:?}; see {}", log_path.display());
+        bail!(
+            "the ZDTM suite did not finish in {RUN_TIMEOUT:?}; see {}",
+            log_path.display()
+        );
     }
     timings.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut tsv = String::from("seconds\ttest\tverdict\n");
@@ -350,13 +406,23 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
     }
 
     let tap_path = report.join("criu-testreport.tap");
-    let tap = fs::read_to_string(&tap_path)
-        .with_context(|| format!("zdtm.py wrote no report ({}): it did not run; see {}", tap_path.display(), log_path.display()))?;
+    let tap = fs::read_to_string(&tap_path).with_context(|| {
+        format!(
+            "zdtm.py wrote no report ({}): it did not run; see {}",
+            tap_path.display(),
+            log_path.display()
+        )
+    })?;
     let results = parse_tap(&tap);
     if !dump.is_dir() {
-        bail!("zdtm.py kept no images in {}; see {}", dump.display(), log_path.display());
+        bail!(
+            "zdtm.py kept no images in {}; see {}",
+            dump.display(),
+            log_path.display()
+        );
     }
-    fs::rename(&dump, &images).with_context(|| format!("moving {} to {}", dump.display(), images.display()))?;
+    fs::rename(&dump, &images)
+        .with_context(|| format!("moving {} to {}", dump.display(), images.display()))?;
     Ok(results)
 }
 
@@ -386,7 +452,9 @@ fn parse_tap(tap: &str) -> BTreeMap<String, Outcome> {
         } else {
             continue;
         };
-        let Some((_, rest)) = rest.split_once(" - ") else { continue };
+        let Some((_, rest)) = rest.split_once(" - ") else {
+            continue;
+        };
         let (name, directive) = rest.split_once(" # ").map_or((rest, ""), |(n, d)| (n, d));
         let outcome = match (ok, directive.starts_with("SKIP")) {
             (true, true) => Outcome::Skip,
@@ -410,7 +478,11 @@ fn image_sets(root: &Path) -> Result<Vec<String>> {
             if ft.is_dir() {
                 stack.push(e.path());
             } else if ft.is_file() && e.file_name().to_string_lossy().ends_with(".img") {
-                let rel = d.strip_prefix(root).unwrap_or(&d).to_string_lossy().into_owned();
+                let rel = d
+                    .strip_prefix(root)
+                    .unwrap_or(&d)
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel);
             }
         }
@@ -428,7 +500,11 @@ fn crit_outputs(src: &Path, out: &Path, sets: &[String], jobs: usize) -> Result<
     }
     fs::create_dir_all(&crit)?;
     let log_path = out.join("crit.log");
-    println!("recording CRIU crit's outputs for {} image directories ({jobs} Python workers; log: {})", sets.len(), log_path.display());
+    println!(
+        "recording CRIU crit's outputs for {} image directories ({jobs} Python workers; log: {})",
+        sets.len(),
+        log_path.display()
+    );
     let t0 = Instant::now();
     let log = fs::File::create(&log_path)?;
     let st = Command::new("/usr/bin/python3")
@@ -437,7 +513,14 @@ fn crit_outputs(src: &Path, out: &Path, sets: &[String], jobs: usize) -> Result<
         .arg(&crit)
         .arg(jobs.to_string())
         .args(sets)
-        .env("PYTHONPATH", format!("{}:{}", src.join("lib").display(), src.join("crit").display()))
+        .env(
+            "PYTHONPATH",
+            format!(
+                "{}:{}",
+                src.join("lib").display(),
+                src.join("crit").display()
+            ),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -445,11 +528,22 @@ fn crit_outputs(src: &Path, out: &Path, sets: &[String], jobs: usize) -> Result<
         .context("cannot run /usr/bin/python3")?;
     if !st.success() {
         eprintln!("{}", criu::tail_lines(&log_path, 30).unwrap_or_default());
-        bail!("recording crit's outputs failed ({st}); see {}", log_path.display());
+        bail!(
+            "recording crit's outputs failed ({st}); see {}",
+            log_path.display()
+        );
     }
-    let missing: Vec<&String> = sets.iter().filter(|s| !crit.join(s).join("done").is_file()).collect();
+    let missing: Vec<&String> = sets
+        .iter()
+        .filter(|s| !crit.join(s).join("done").is_file())
+        .collect();
     if !missing.is_empty() {
-        bail!("crit's outputs are incomplete for {} sets (first: {}); see {}", missing.len(), missing[0], log_path.display());
+        bail!(
+            "crit's outputs are incomplete for {} sets (first: {}); see {}",
+            missing.len(),
+            missing[0],
+            log_path.display()
+        );
     }
     println!("crit's outputs recorded in {:.0?}", t0.elapsed());
     Ok(())
@@ -477,19 +571,34 @@ fn corpus_tsv(out: &Path, sets: &[String], results: &BTreeMap<String, Outcome>) 
         };
         let dir = out.join("images").join(set);
         let log = fs::read_to_string(dir.join("dump.log")).unwrap_or_default();
-        let complete = dir.join("inventory.img").is_file() && log.contains("Dumping finished successfully");
-        s.push_str(&format!("{set}\t{test}\t{result}\t{}\n", if complete { "complete" } else { "incomplete" }));
+        let complete =
+            dir.join("inventory.img").is_file() && log.contains("Dumping finished successfully");
+        s.push_str(&format!(
+            "{set}\t{test}\t{result}\t{}\n",
+            if complete { "complete" } else { "incomplete" }
+        ));
     }
     Ok(s)
 }
 
 /// Counts for people: sets, tests passed, complete passing sets.
 fn summary(corpus: &str) -> String {
-    let rows: Vec<Vec<&str>> = corpus.lines().filter(|l| !l.starts_with('#')).map(|l| l.split('\t').collect()).collect();
-    let tests: BTreeMap<&str, &str> = rows.iter().filter(|r| r.len() >= 4).map(|r| (r[1], r[2])).collect();
+    let rows: Vec<Vec<&str>> = corpus
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let tests: BTreeMap<&str, &str> = rows
+        .iter()
+        .filter(|r| r.len() >= 4)
+        .map(|r| (r[1], r[2]))
+        .collect();
     let passed = tests.values().filter(|v| **v == "pass").count();
     let failed = tests.values().filter(|v| **v == "fail").count();
-    let complete_pass = rows.iter().filter(|r| r.len() >= 4 && r[2] == "pass" && r[3] == "complete").count();
+    let complete_pass = rows
+        .iter()
+        .filter(|r| r.len() >= 4 && r[2] == "pass" && r[3] == "complete")
+        .count();
     format!(
         "ZDTM corpus: {} image directories from {} tests ({passed} passed dump and restore, {failed} failed); {complete_pass} complete dumps of passing tests\n",
         rows.len(),
@@ -512,8 +621,14 @@ mod tests {
 
     #[test]
     fn verdicts_and_tests() {
-        assert_eq!(verdict_line("=========== Test zdtm/static/env00 PASS ==========="), Some(("zdtm/static/env00", "PASS")));
-        assert_eq!(verdict_line("####### Test zdtm/static/y FAIL at CRIU dump #######"), Some(("zdtm/static/y", "FAIL")));
+        assert_eq!(
+            verdict_line("=========== Test zdtm/static/env00 PASS ==========="),
+            Some(("zdtm/static/env00", "PASS"))
+        );
+        assert_eq!(
+            verdict_line("####### Test zdtm/static/y FAIL at CRIU dump #######"),
+            Some(("zdtm/static/y", "FAIL"))
+        );
         assert_eq!(verdict_line("=== Run 3/9 ---- zdtm/static/y"), None);
         assert_eq!(test_of("zdtm/static/env00/66/1"), "zdtm/static/env00");
     }
