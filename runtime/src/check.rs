@@ -198,6 +198,7 @@ impl Checker<'_, '_> {
     /// `inventory.img`: present, readable, a known version. Returns the version (2 if unknown).
     fn inventory(&mut self) -> u32 {
         const F: &str = "inventory.img";
+        // cr-restore.c cr_restore_tasks → check_img_inventory opens it first; without it restore stops.
         let inv = match self.ckpt.image(F) {
             Ok(None) => {
                 self.error(F, None, "", "missing: CRIU cannot restore a checkpoint without its inventory".into());
@@ -214,6 +215,8 @@ impl Checker<'_, '_> {
                 }
             },
         };
+        // image.c check_img_inventory: restore accepts image versions 1 (CRTOOLS_IMAGES_V1,
+        // no head magics) and 2 (V1_1) only.
         match inv.img_version() {
             2 => 2,
             1 => {
@@ -256,6 +259,8 @@ impl Checker<'_, '_> {
                     continue;
                 }
             };
+            // image.c do_open_image: the magic after the head must be the one of the image type
+            // restore asked for by file name, else "Magic doesn't match".
             if img.kind != expected {
                 self.error(
                     name,
@@ -270,6 +275,8 @@ impl Checker<'_, '_> {
                 );
                 continue;
             }
+            // image.c img_check_magic: version 2 images start with the common or service head
+            // magic (IMG_COMMON_MAGIC / IMG_SERVICE_MAGIC), version 1 images have none.
             let want_head = if version == 1 { Head::None } else { img.kind.info().head };
             if img.head != want_head {
                 let sev = if version == 1 { Severity::Warning } else { Severity::Error };
@@ -278,6 +285,8 @@ impl Checker<'_, '_> {
             let mut n = 0usize;
             let mut broken = false;
             for e in img.entries() {
+                // protobuf.c pb_read_one/do_pb_read_one: a short size word, a short message or
+                // one protobuf-c cannot unpack fails the read (and the restore).
                 let e = match e {
                     Ok(e) => e,
                     Err(err) => {
@@ -301,6 +310,8 @@ impl Checker<'_, '_> {
                     self.out.push(Diagnostic { severity: f.severity, file: name.to_string(), entry: Some(e.index), field, message: f.message });
                 }
             }
+            // These are read with pb_read_one: an empty one fails ("Unexpected EOF"), and
+            // entries after the first are never read.
             let single = matches!(img.kind, Kind::Inventory | Kind::Core | Kind::Mm | Kind::Ids | Kind::Fs);
             if n == 0 && single && !broken {
                 self.error(name, None, "", "has no entry".into());
@@ -327,7 +338,8 @@ impl Checker<'_, '_> {
                 self.error("files.img", Some(i), "id", format!("TUN file {id} has no REG entry of the same id: CRIU opens the device through it"));
             }
         }
-        // memfd files point at memfd.img inodes.
+        // memfd files point at memfd.img inodes (memfd.c: memfd_open_inode looks the inode up by id
+        // among those collected from memfd.img).
         let inodes = &self.memfd;
         let mut bad = Vec::new();
         let mut by_id: Vec<_> = files.by_id.values().collect();
@@ -359,6 +371,9 @@ impl Checker<'_, '_> {
         let tasks = index.tasks();
         let mut seen: HashMap<u32, usize> = HashMap::new();
         let mut tids: HashMap<u32, usize> = HashMap::new();
+        // pstree.c read_pstree_image: exactly one task with ppid 0 ("Parent missed on non-root
+        // task"), every other's parent earlier in the tree ("Can't find a parent"), each pid
+        // once (lookup_create_item finds the second one already set up).
         let roots: Vec<_> = tasks.iter().filter(|t| t.ppid == 0).collect();
         if tasks.is_empty() {
             self.error(P, None, "", "has no task".into());
@@ -408,6 +423,7 @@ impl Checker<'_, '_> {
                 match index.core(tid) {
                     Ok(Some(core)) => {
                         self.referenced.insert(name.clone());
+                        // cr-restore.c check_core: a task's core must have its task core.
                         if tid == t.pid {
                             match core.tc() {
                                 Some(tc) => state = Some(tc.task_state()),
@@ -439,6 +455,11 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// A task's own images. A live task (TASK_ALIVE or TASK_STOPPED) needs its ids
+    /// (pstree.c read_pstree_ids; cr-restore.c check_core: "Core IDS data missed for
+    /// non-zombie"), fs (files.c prepare_fs_pid), mm (mem.c prepare_mm_pid) and pagemap
+    /// (mem.c restore_priv_vma_content through open_page_read); its fdinfo image may be absent,
+    /// as CRIU deletes images it wrote nothing into and restore reads a missing one as empty.
     fn task_images(&mut self, index: &Index<'_>, files: &explore::Files<'_>, t: &explore::Task, live: bool, fdinfo_done: &mut HashSet<String>) {
         let pid = t.pid;
         let need = |c: &mut Self, name: &str, what: &str| {
@@ -509,6 +530,9 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// fdinfo entries: each fd number once per table (restore installs every entry's file at
+    /// its fd number, so a second one would take the first one's place), each naming a file of
+    /// its type (files.c collect_fd → find_file_desc: "No file for fd").
     fn fds(&mut self, name: &str, fds: &[view::FdinfoEntry<'_>], files: &explore::Files<'_>) {
         let mut seen = HashMap::new();
         for (i, e) in fds.iter().enumerate() {
@@ -545,7 +569,9 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// `id` must name a regular file.
+    /// `id` must name a regular file: restore opens cwd and root (files.c prepare_fs_pid),
+    /// the executable (cr-restore.c prepare_mm → open_reg_by_id(exe_file_id)), file mappings
+    /// (files-reg.c collect_filemap) and remap targets with open_reg_by_id / the REG table.
     fn want_reg(&mut self, files: &explore::Files<'_>, file: &str, entry: Option<usize>, field: &str, id: u32) {
         if self.files_broken || files.reg(id).is_some() {
             return;
@@ -584,6 +610,7 @@ impl Checker<'_, '_> {
             if let Some(&(g, _, _)) = guards.first() {
                 self.error(name, Some(0), &field("start"), format!("VMA {start:#x}-{end:#x} comes after guard region vmas[{g}]: CRIU lists guard regions after every mapping, and restore stops at the first"));
             }
+            // mem.c/restorer: a mapping is mmap()ed at start for end - start bytes, page-granular.
             if start >= end {
                 self.error(name, Some(0), &field("end"), format!("VMA {start:#x}-{end:#x} is empty or inverted"));
                 continue;
@@ -596,6 +623,9 @@ impl Checker<'_, '_> {
             }
             prev_end = prev_end.max(end);
             ranges.push((start, end));
+            // What backs the mapping must be in the checkpoint: shmem.c collect_shmem /
+            // restore_shmem_content (anonymous shared, memfd: pagemap-shmem-<shmid>), ipc_ns.c
+            // (SysV: ipcns-shm), files-reg.c collect_filemap (file mappings: a REG entry).
             let st = v.status();
             let shmid = v.shmid();
             if st & vma_status::MEMFD != 0 {
@@ -661,7 +691,11 @@ impl Checker<'_, '_> {
     }
 
     /// A pagemap's entries: sorted, disjoint, page-aligned, inside `bounds`; the pages file's size;
-    /// `PE_PARENT` pages in the parent.
+    /// `PE_PARENT` pages in the parent. pagemap.c's page_read walks the entries forward
+    /// (advance/seek_pagemap assume ascending, disjoint runs) and reads each PE_PRESENT run from
+    /// the pages file in order, so the file holds exactly their pages; mem.c
+    /// restore_priv_vma_content places each page inside its VMA; a PE_PARENT run is read from
+    /// the parent image (pagemap.c try_open_parent, "No parent for snapshot pagemap").
     fn pagemap(&mut self, name: &str, pm: &explore::Pagemap<'_>, bounds: Bounds<'_>) {
         let mut present = 0u64;
         let mut prev: Option<(usize, u64)> = None;
@@ -743,6 +777,9 @@ impl Checker<'_, '_> {
     }
 
     /// Shared memory that is not a task's: memfd inodes and SysV segments kept in pagemaps.
+    /// memfd.c restores a non-empty inode's contents from pagemap-shmem-<shmid>.img
+    /// (restore_memfd_shmem_content); ipc_ns.c prepare_ipc_shm_pages reads a segment's pages
+    /// from its pagemap when ipcns-shm says in_pagemaps, and bounds them by its size.
     fn shared_memory(&mut self, files: &explore::Files<'_>) {
         let _ = files;
         let mut inodes: Vec<_> = self.memfd.values().copied().collect();
@@ -780,6 +817,8 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// files-reg.c collect_remaps_and_regfiles: each remap names a REG file (orig_id), a linked remap another
+    /// REG file, and a ghost remap its ghost-file-<id>.img (open_remap_ghost opens it).
     fn remaps(&mut self, files: &explore::Files<'_>) {
         const R: &str = "remap-fpath.img";
         let Ok(Some(img)) = explore::typed_image(self.ckpt, R, Kind::RemapFpath) else { return };
@@ -810,7 +849,8 @@ impl Checker<'_, '_> {
 
     /// Queued data names what it belongs to: pipe and FIFO data their pipe's inode (`pipe_id`),
     /// socket packets their socket's file id (`id_for`). Data that nothing owns is silently lost
-    /// on restore.
+    /// on restore (pipes.c collect_pipe_data keys it by pipe_id; sk-queue.c
+    /// restore_sk_queue by the socket's id).
     fn queues(&mut self, files: &explore::Files<'_>) {
         // Legacy per-type images would need their own tables; a broken files.img was reported.
         if self.files_broken || self.ckpt.contains("pipes.img") || self.ckpt.contains("fifo.img") || self.ckpt.contains("unixsk.img") {
@@ -852,7 +892,8 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// Images that no task, file or remap refers to.
+    /// Images that no task, file or remap refers to: restore opens images by the ids it meets,
+    /// so these are never read (a notice, never an error).
     fn orphans(&mut self, index: &Index<'_>) {
         let tids = explore::all_tids(index);
         let names: Vec<String> = self.ckpt.names().map(str::to_string).collect();
