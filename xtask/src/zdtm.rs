@@ -3,8 +3,9 @@
 //! 1. builds `test/zdtm` in the CRIU source tree `cargo xtask criu` unpacked and built
 //!    (`target/criu/src/criu-<version>/`), after installing its Debian build and run dependencies;
 //! 2. runs the selection ([`EXCLUDE`] says what is left out and why) with `zdtm.py run -a -f h
-//!    --keep-going -p N -k always`, so that every image directory is kept, and moves them to
-//!    `target/zdtm/images/`;
+//!    --keep-going -p N -k always`, so that every image directory is kept, then the tests that
+//!    have no host flavour in the `ns` flavour, and moves the images to `target/zdtm/images/`
+//!    (logs: `target/zdtm/run-{host,ns}.log`, per-test times: `target/zdtm/timings.tsv`);
 //! 3. records what CRIU's crit says about every kept image directory (decode plain and
 //!    `--pretty`, `x ps|fds|mems|rss`) into `target/zdtm/crit/`, by one Python script
 //!    (`zdtm_crit.py`) that imports pycriu and walks all images in a few worker processes;
@@ -51,9 +52,11 @@ const DEPS: &[&str] = &[
 /// 136 skipped by zdtm itself, in 180 s): the failures that are this machine's, not CRIU's or
 /// ours, and fail on every run.
 ///
+/// 95 tests have no host flavour in their `.desc` (`ns`/`uns` only: they need their own mount,
+/// network or user namespace; zdtm skips them in the host run with "no flavors"); they run in a
+/// second pass in the `ns` flavour (those that are `uns` only stay skipped).
+///
 /// Not selected by zdtm itself (`-a`), and why:
-/// - 95 tests whose `.desc` has no host flavour (`ns`/`uns` only: they need their own mount,
-///   network or user namespace);
 /// - 28 `noauto` tests (manual runs only), 9 whose `checkskip` script finds this machine lacks
 ///   what they test, 4 for other architectures or AppArmor stacking;
 /// - the modes that need soft-dirty memory tracking, which this kernel lacks (`criu check
@@ -152,7 +155,7 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!(
             "the ZDTM run kept no image directory in {}; see {}",
             out.join("images").display(),
-            out.join("run.log").display()
+            out.join("run-host.log").display()
         );
     }
     let t_crit = Instant::now();
@@ -165,7 +168,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if passed < MIN_PASSED {
         bail!(
             "only {passed} ZDTM tests passed (at least {MIN_PASSED} expected): the suite does not run properly here; see {}",
-            out.join("run.log").display()
+            out.join("run-host.log").display()
         );
     }
     fs::write(out.join(STAMP), &key)?;
@@ -190,6 +193,7 @@ fn stamp_key(version: &str) -> String {
         s.push_str(&format!("exclude={pat}\n"));
     }
     s.push_str(&format!("script={:016x}\n", fnv1a(SCRIPT.as_bytes())));
+    s.push_str("passes=host,ns\n");
     s
 }
 
@@ -278,7 +282,9 @@ enum Outcome {
     Skip,
 }
 
-/// Runs the selection; returns each test's outcome. The images end up in `out/images`.
+/// Runs the selection: every test of `zdtm.py run -a` in the host flavour, then those that have
+/// no host flavour (their `.desc` says `ns`/`uns` only, zdtm skips them with "no flavors") in
+/// the `ns` flavour. Returns each test's outcome; the images end up in `out/images`.
 fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Outcome>> {
     let test = src.join("test");
     let dump = test.join("dump");
@@ -289,7 +295,6 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
             fs::remove_dir_all(d).with_context(|| format!("removing {}", d.display()))?;
         }
     }
-    fs::create_dir_all(&report)?;
     // Outputs of an earlier run (pid files, .out logs) would confuse the tests.
     let _ = Command::new("make")
         .arg("-C")
@@ -298,24 +303,104 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    let mut excl: Vec<String> = Vec::new();
+    for (pat, _) in EXCLUDE {
+        excl.push("-x".into());
+        excl.push((*pat).into());
+    }
 
+    let mut args: Vec<String> = ["-a", "-f", "h"].iter().map(|s| s.to_string()).collect();
+    args.extend(excl.iter().cloned());
+    let host = zdtm_pass(&test, out, "host", &args, jobs)?;
+    fs::rename(&dump, &images).with_context(|| format!("moving {} to {}", dump.display(), images.display()))?;
+    let mut results = host.results;
+    let mut timings = host.timings;
+
+    if !host.no_host_flavour.is_empty() {
+        let names: Vec<String> = host.no_host_flavour.iter().map(|t| regex_escape(t)).collect();
+        let mut args: Vec<String> = vec!["-T".into(), format!("^({})$", names.join("|")), "-f".into(), "ns".into()];
+        args.extend(excl.iter().cloned());
+        let ns = zdtm_pass(&test, out, "ns", &args, jobs)?;
+        merge_dumps(&dump, &images)?;
+        for (t, o) in ns.results {
+            if o != Outcome::Skip || !results.contains_key(&t) {
+                results.insert(t, o);
+            }
+        }
+        timings.extend(ns.timings);
+    }
+    timings.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut tsv = String::from("seconds\ttest\tflavour\tverdict\n");
+    for (d, n, f, v) in &timings {
+        tsv.push_str(&format!("{d:.2}\t{n}\t{f}\t{v}\n"));
+    }
+    fs::write(out.join("timings.tsv"), tsv)?;
+    println!("slowest tests:");
+    for (d, n, f, v) in timings.iter().take(8) {
+        println!("  {d:6.1}s  {n} ({f}) {v}");
+    }
+    Ok(results)
+}
+
+/// `zdtm/static/a+b` as a literal inside a regular expression.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Moves every `zdtm/<group>/<test>` directory of `dump` into `images`.
+fn merge_dumps(dump: &Path, images: &Path) -> Result<()> {
+    if !dump.is_dir() {
+        return Ok(());
+    }
+    for group in fs::read_dir(dump.join("zdtm"))? {
+        let group = group?;
+        for t in fs::read_dir(group.path())? {
+            let t = t?;
+            let to = images.join("zdtm").join(group.file_name()).join(t.file_name());
+            if to.exists() {
+                bail!("{} ran in two flavours: {} exists", t.path().display(), to.display());
+            }
+            fs::create_dir_all(to.parent().unwrap())?;
+            fs::rename(t.path(), &to).with_context(|| format!("moving {} to {}", t.path().display(), to.display()))?;
+        }
+    }
+    fs::remove_dir_all(dump)?;
+    Ok(())
+}
+
+/// What one `zdtm.py run` gave.
+struct Pass {
+    results: BTreeMap<String, Outcome>,
+    /// (seconds, test, flavour, verdict)
+    timings: Vec<(f64, String, &'static str, &'static str)>,
+    /// Tests zdtm skipped because none of their flavours was asked for.
+    no_host_flavour: Vec<String>,
+}
+
+/// One `zdtm.py run --keep-going -k always -p JOBS --report out/report/FLAVOUR ARGS`, its output
+/// timestamped into `out/run-FLAVOUR.log`, its TAP report parsed.
+fn zdtm_pass(test: &Path, out: &Path, flavour: &'static str, args: &[String], jobs: usize) -> Result<Pass> {
+    let report = out.join("report").join(flavour);
+    fs::create_dir_all(&report)?;
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.arg("zdtm.py")
-        .args(["run", "-a", "-f", "h", "--keep-going", "-k", "always"])
+        .args(["run", "--keep-going", "-k", "always"])
         .arg("-p")
         .arg(jobs.to_string())
         .arg("--report")
-        .arg(&report);
-    for (pat, _) in EXCLUDE {
-        cmd.arg("-x").arg(pat);
-    }
+        .arg(&report)
+        .args(args);
     // The system Python (python3-protobuf and python3-yaml are installed for it), not one a
     // version manager put first on PATH: zdtm.py re-executes itself through `env python3`.
-    cmd.current_dir(&test)
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
+    cmd.current_dir(test)
+        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         .env("ZDTM_KEEP_ROOT", "1")
         .env_remove("PYTHONPATH")
         .env_remove("MAKEFLAGS")
@@ -325,8 +410,8 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    println!("running ZDTM: {cmd:?}");
-    let log_path = out.join("run.log");
+    println!("running ZDTM ({flavour} flavour): {cmd:?}");
+    let log_path = out.join(format!("run-{flavour}.log"));
     let mut log = fs::File::create(&log_path)?;
     writeln!(log, "# {cmd:?}")?;
     let mut child = cmd.spawn().context("cannot run zdtm.py")?;
@@ -359,15 +444,12 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
         }
     });
     let mut started: BTreeMap<String, f64> = BTreeMap::new();
-    let mut timings: Vec<(f64, String, &'static str)> = Vec::new();
+    let mut timings = Vec::new();
     let mut last_print = Instant::now();
     for line in line_rx {
         let t = t0.elapsed().as_secs_f64();
         writeln!(log, "{t:8.2} {line}")?;
-        if let Some(name) = line
-            .strip_prefix("=== Run ")
-            .and_then(|r| r.split_whitespace().nth(2))
-        {
+        if let Some(name) = line.strip_prefix("=== Run ").and_then(|r| r.split_whitespace().nth(2)) {
             started.insert(name.to_string(), t);
             if last_print.elapsed() >= Duration::from_secs(20) {
                 last_print = Instant::now();
@@ -378,7 +460,7 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
                 println!("  {t:5.0}s  FAIL {name}");
             }
             let dur = started.get(name).map_or(0.0, |s| t - s);
-            timings.push((dur, name.to_string(), verdict));
+            timings.push((dur, name.to_string(), flavour, verdict));
         }
     }
     out_thread.join().ok();
@@ -389,41 +471,23 @@ fn run_suite(src: &Path, out: &Path, jobs: usize) -> Result<BTreeMap<String, Out
     let elapsed = t0.elapsed();
     writeln!(log, "# exit: {status}; {elapsed:.1?}")?;
     if killed {
-        bail!(
-            "the ZDTM suite did not finish in {RUN_TIMEOUT:?}; see {}",
-            log_path.display()
-        );
+        bail!("the ZDTM suite did not finish in {RUN_TIMEOUT:?}; see {}", log_path.display());
     }
-    timings.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut tsv = String::from("seconds\ttest\tverdict\n");
-    for (d, n, v) in &timings {
-        tsv.push_str(&format!("{d:.2}\t{n}\t{v}\n"));
-    }
-    fs::write(out.join("timings.tsv"), tsv)?;
-    println!("ZDTM ran in {elapsed:.0?} ({status}); slowest tests:");
-    for (d, n, v) in timings.iter().take(8) {
-        println!("  {d:6.1}s  {n} {v}");
-    }
-
     let tap_path = report.join("criu-testreport.tap");
-    let tap = fs::read_to_string(&tap_path).with_context(|| {
-        format!(
-            "zdtm.py wrote no report ({}): it did not run; see {}",
-            tap_path.display(),
-            log_path.display()
-        )
-    })?;
+    let tap = fs::read_to_string(&tap_path)
+        .with_context(|| format!("zdtm.py wrote no report ({}): it did not run; see {}", tap_path.display(), log_path.display()))?;
     let results = parse_tap(&tap);
-    if !dump.is_dir() {
-        bail!(
-            "zdtm.py kept no images in {}; see {}",
-            dump.display(),
-            log_path.display()
-        );
+    let no_host_flavour = tap
+        .lines()
+        .filter(|l| l.starts_with("ok ") && l.ends_with("# SKIP no flavors"))
+        .filter_map(|l| l.split_once(" - ").map(|(_, r)| r.trim_end_matches("# SKIP no flavors").trim().to_string()))
+        .collect();
+    let (pass, fail) = (results.values().filter(|o| **o == Outcome::Pass).count(), results.values().filter(|o| **o == Outcome::Fail).count());
+    println!("ZDTM {flavour} flavour ran in {elapsed:.0?} ({status}): {pass} passed, {fail} failed");
+    if !test.join("dump").is_dir() {
+        bail!("zdtm.py kept no images in {}; see {}", test.join("dump").display(), log_path.display());
     }
-    fs::rename(&dump, &images)
-        .with_context(|| format!("moving {} to {}", dump.display(), images.display()))?;
-    Ok(results)
+    Ok(Pass { results, timings, no_host_flavour })
 }
 
 /// `=== Test zdtm/static/env00 PASS ===` → (`zdtm/static/env00`, `PASS`).
