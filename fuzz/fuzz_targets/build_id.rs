@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     // The same bytes as a file: one anonymous memfd (nothing touches the disk), rewritten per run.
     let scan = FILE.with(|file| {
         file.set_len(0).unwrap();
-        (&*file).write_all_at(data, 0).unwrap();
+        file.write_all_at(data, 0).unwrap();
         build_id::scan_file(file).expect("reading a memfd cannot fail")
     });
     assert_eq!(scan.outcome, in_memory, "the file and in-memory searches disagree");

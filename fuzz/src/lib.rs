@@ -21,10 +21,12 @@ pub fn split_files(mut data: &[u8]) -> Vec<(String, &[u8])> {
         };
         let len = len.min(rest.len());
         let (body, rest) = rest.split_at(len);
-        if let Ok(name) = std::str::from_utf8(name) {
-            if !name.is_empty() && !name.contains('/') && !name.contains('\0') {
-                out.push((name.to_string(), body));
-            }
+        if let Ok(name) = std::str::from_utf8(name)
+            && !name.is_empty()
+            && !name.contains('/')
+            && !name.contains('\0')
+        {
+            out.push((name.to_string(), body));
         }
         data = rest;
     }
