@@ -2,9 +2,13 @@
 # The project's test command (what CI runs, after .ci/run has installed the prerequisites):
 #   1. cargo xtask criu           real CRIU and CRIU's reference crit in target/criu/bin
 #                                 (idempotent: instant when already built; builds it otherwise)
-#   2. cargo xtask regen --check  the generated code matches proto/ (fails if stale)
-#   3. benches and fuzz targets   compiled (not run), so they cannot rot unnoticed
-#   4. cargo test --workspace     all crates' tests
+#   2. cargo xtask zdtm           CRIU's own test suite (ZDTM) built and run with images kept, and
+#                                 what CRIU's crit says about them, in target/zdtm/ (the corpus of
+#                                 runtime/tests/zdtm_*.rs; idempotent: instant when it has run)
+#   3. cargo xtask regen --check  the generated code matches proto/ (fails if stale)
+#   4. benches and fuzz targets   compiled (not run), so they cannot rot unnoticed
+#   5. cargo test --workspace     all crates' tests
+# ZDTM_CORRUPT_SETS=N bounds runtime/tests/zdtm_corruption.rs to N of the corpus's sets (all by default).
 # Tests find the CRIU tools through $CRIU and $CRIT_REF (exported here; set them to override).
 # Usage: scripts/test.sh    (from anywhere; extra arguments are passed to `cargo test`)
 set -Eeuo pipefail
@@ -25,6 +29,9 @@ export CRIU="${CRIU:-$root/target/criu/bin/criu}"
 export CRIT_REF="${CRIT_REF:-$root/target/criu/bin/crit-ref}"
 echo "CRIU=$CRIU"
 echo "CRIT_REF=$CRIT_REF"
+
+step "cargo xtask zdtm (CRIU's ZDTM suite as our corpus)"
+cargo xtask zdtm
 
 step "cargo xtask regen --check"
 cargo xtask regen --check

@@ -39,6 +39,7 @@ use criu_image_proto::view;
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::image::{self, Head, Image, Kind, Role, kind_by_name, raw_kind_by_name};
 use criu_image_proto::flags::VmaStatus;
+use criu_image_proto::schema::enums::FdTypes;
 use crate::model::files::{MemfdInode, load_memfd_inodes};
 use crate::model::read::typed_image;
 use crate::model::{FileKind, FileTable, PageIndex, Process, Remap, Unreadable};
@@ -291,6 +292,7 @@ impl Checker<'_, '_> {
     /// `inventory.img`: present, readable, a known version. Returns the version (2 if unknown).
     fn inventory(&mut self) -> u32 {
         const F: &str = "inventory.img";
+        // cr-restore.c cr_restore_tasks → check_img_inventory opens it first; without it restore stops.
         let inv = match self.ckpt.image(F) {
             Ok(None) => {
                 self.error(F, None, "", "missing: CRIU cannot restore a checkpoint without its inventory".into());
@@ -307,6 +309,8 @@ impl Checker<'_, '_> {
                 }
             },
         };
+        // image.c check_img_inventory: restore accepts image versions 1 (CRTOOLS_IMAGES_V1,
+        // no head magics) and 2 (V1_1) only.
         match inv.img_version() {
             2 => 2,
             1 => {
@@ -349,6 +353,8 @@ impl Checker<'_, '_> {
                     continue;
                 }
             };
+            // image.c do_open_image: the magic after the head must be the one of the image type
+            // restore asked for by file name, else "Magic doesn't match".
             if img.kind != expected {
                 self.error(
                     name,
@@ -363,6 +369,8 @@ impl Checker<'_, '_> {
                 );
                 continue;
             }
+            // image.c img_check_magic: version 2 images start with the common or service head
+            // magic (IMG_COMMON_MAGIC / IMG_SERVICE_MAGIC), version 1 images have none.
             let want_head = if version == 1 { Head::None } else { img.kind.info().head };
             if img.head != want_head {
                 let sev = if version == 1 { Severity::Warning } else { Severity::Error };
@@ -371,6 +379,8 @@ impl Checker<'_, '_> {
             let mut n = 0usize;
             let mut broken = false;
             for e in img.entries() {
+                // protobuf.c pb_read_one/do_pb_read_one: a short size word, a short message or
+                // one protobuf-c cannot unpack fails the read (and the restore).
                 let e = match e {
                     Ok(e) => e,
                     Err(err) => {
@@ -405,11 +415,25 @@ impl Checker<'_, '_> {
     }
 
     fn files_table(&mut self, files: &FileTable) {
+        // Restore collects files.img into one table keyed by type and id (collect_one_file,
+        // find_file_desc_raw): a second entry of the same type and id makes the lookup ambiguous.
+        // One id under two types is how CRIU writes TUN files (below).
         for &(i, id) in files.duplicates() {
             let first = files.get(id).map_or(0, |f| f.entry);
-            self.error("files.img", Some(i), "id", format!("id {id} is already used by entry {first}"));
+            self.error("files.img", Some(i), "id", format!("id {id} is already used by entry {first} of the same type"));
         }
-        // memfd files point at memfd.img inodes (CRIU's restore looks them up: `memfd_open`).
+        // A TUN file is opened through the REG entry of its own id (tun.c: dump_tunfile writes
+        // it with dump_one_reg_file, tunfile_open opens it with open_reg_by_id).
+        let mut tun: Vec<(usize, u32)> =
+            files.iter().chain(files.other_types()).filter(|f| f.type_ == FdTypes::TUNF).map(|f| (f.entry, f.id)).collect();
+        tun.sort_unstable();
+        for (i, id) in tun {
+            if files.get_typed(FdTypes::REG, id).is_none() {
+                self.error("files.img", Some(i), "id", format!("TUN file {id} has no REG entry of the same id: CRIU opens the device through it"));
+            }
+        }
+        // memfd files point at memfd.img inodes (memfd.c: memfd_open_inode looks the inode up by
+        // id among those collected from memfd.img).
         let bad: Vec<(usize, u32)> = files
             .iter()
             .filter_map(|f| match &f.kind {
@@ -426,6 +450,9 @@ impl Checker<'_, '_> {
         const P: &str = "pstree.img";
         let mut seen: HashMap<u32, usize> = HashMap::new();
         let mut tids: HashMap<u32, usize> = HashMap::new();
+        // pstree.c read_pstree_image: exactly one task with ppid 0 ("Parent missed on non-root
+        // task"), every other's parent earlier in the tree ("Can't find a parent"), each pid
+        // once (lookup_create_item finds the second one already set up).
         let roots: Vec<_> = procs.iter().filter(|t| t.ppid() == 0).collect();
         if procs.is_empty() {
             self.error(P, None, "", "has no task".into());
@@ -446,7 +473,8 @@ impl Checker<'_, '_> {
             if t.ppid() != 0 && !pids.contains(&t.ppid()) {
                 self.error(P, Some(entry), "ppid", format!("parent {} of task {pid} is not in the tree", t.ppid()));
             }
-            // The main thread's core says what the task is.
+            // The main thread's core says what the task is (cr-restore.c check_core: a task's
+            // core must have its task core).
             let core_name = files::CORE.name(pid.into());
             let state = match t.core() {
                 Ok(Some(core)) => {
@@ -468,8 +496,18 @@ impl Checker<'_, '_> {
                     None
                 }
             };
-            // A zombie's `threads` are not thread ids and it has no other images
-            // (`dump_one_zombie` writes its core alone; restore makes it from the core).
+            // A zombie is its core and nothing else: CRIU's dump_one_zombie writes core-<pid>.img
+            // with task_state TASK_DEAD and no other image; its pstree `threads` hold whatever
+            // the seize left there (0, or stack garbage), because read_pstree_image never looks
+            // threads[0] up and restore_one_zombie opens only core-<pid>.img. CRIU refuses to
+            // dump a zombie with threads (seize.c), so a second entry would be a thread that
+            // restore waits for and never creates.
+            if t.is_zombie() && t.pstree_threads().len() > 1 {
+                let msg = format!("zombie task {pid} lists {} threads; CRIU writes one, and restore would wait for the others", t.pstree_threads().len());
+                self.warning(P, Some(entry), "threads", msg);
+            }
+            // Live tasks: read_pstree_image takes threads[0] to be the task itself, and
+            // open_cores reads core-<tid>.img for every other thread.
             if !t.is_zombie() {
                 let threads = t.pstree_threads();
                 if threads.is_empty() {
@@ -498,6 +536,11 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// A task's own images. A live task (TASK_ALIVE or TASK_STOPPED) needs its ids
+    /// (pstree.c read_pstree_ids; cr-restore.c check_core: "Core IDS data missed for
+    /// non-zombie"), fs (files.c prepare_fs_pid), mm (mem.c prepare_mm_pid) and pagemap
+    /// (mem.c restore_priv_vma_content through open_page_read); its fdinfo image may be absent,
+    /// as CRIU deletes images it wrote nothing into and restore reads a missing one as empty.
     fn task_images(&mut self, t: &Process<'_>, files: &FileTable, live: bool, fdinfo_done: &mut HashSet<String>) {
         let (pid, entry) = (t.pid(), t.entry());
         let need = |c: &mut Self, name: &str, what: &str| {
@@ -567,6 +610,9 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// fdinfo entries: each fd number once per table (restore installs every entry's file at
+    /// its fd number, so a second one would take the first one's place), each naming a file of
+    /// its type (files.c collect_fd → find_file_desc: "No file for fd").
     fn fds(&mut self, name: &str, fds: &[crate::model::Fd], files: &FileTable) {
         let mut seen = HashMap::new();
         for (i, e) in fds.iter().enumerate() {
@@ -576,7 +622,9 @@ impl Checker<'_, '_> {
             if self.files_broken {
                 continue;
             }
-            match files.get(e.id) {
+            // The fd names its file by type and id (find_file_desc): an id repeated under another
+            // type (TUN files) is found by the type.
+            match files.get_typed(e.type_, e.id).or_else(|| files.get(e.id)) {
                 Some(f) if f.type_ == e.type_ => {}
                 // The legacy images say what type they hold by their name.
                 Some(f) if f.source != crate::model::FileSource::Files => {}
@@ -602,7 +650,9 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// `id` must name a regular file.
+    /// `id` must name a regular file: restore opens cwd and root (files.c prepare_fs_pid),
+    /// the executable (cr-restore.c prepare_mm → open_reg_by_id(exe_file_id)), file mappings
+    /// (files-reg.c collect_filemap) and remap targets with open_reg_by_id / the REG table.
     fn want_reg(&mut self, files: &FileTable, file: &str, entry: Option<usize>, field: &str, id: u32) {
         if self.files_broken || files.regular(id).is_some() {
             return;
@@ -623,14 +673,40 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// VMAs: sorted, disjoint, page-aligned; their files and shared memory exist. Returns their
-    /// `[start, end)` ranges.
+    /// VMAs: sorted, disjoint, page-aligned; their files and shared memory exist; guard regions
+    /// last and inside mappings. Returns the mappings' `[start, end)` ranges, sorted.
+    ///
+    /// Order: restore walks the VMAs in image order as a sorted list (prepare_mm_pid reads
+    /// them in order; the restorer maps them one after another and the search for a free area
+    /// in cr-restore.c assumes ascending, disjoint entries), so mappings must ascend without
+    /// overlap. The vsyscall page (0xffffffffff600000) is simply the highest mapping. After the
+    /// mappings come the synthetic guard entries of CRIU 4.2 (VMA_AREA_GUARD, appended by
+    /// collect_madv_guards): restore stops its walks at the first of them and re-installs each
+    /// with madvise(MADV_GUARD_INSTALL), which needs the range to be mapped.
     fn vmas(&mut self, name: &str, vmas: &[crate::model::Vma], files: &FileTable) -> Vec<(u64, u64)> {
         let mut ranges = Vec::with_capacity(vmas.len());
+        let mut guards: Vec<(usize, u64, u64)> = Vec::new();
         let mut prev_end = 0u64;
         for (k, v) in vmas.iter().enumerate() {
             let (start, end) = (v.start, v.end);
             let field = |f: &str| format!("vmas[{k}].{f}");
+            if v.status.contains(VmaStatus::GUARD) {
+                if start >= end || start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 {
+                    self.error(name, Some(0), &field("end"), format!("guard region {start:#x}-{end:#x} is empty, inverted or not page-aligned"));
+                } else {
+                    guards.push((k, start, end));
+                }
+                continue;
+            }
+            if let Some(&(g, _, _)) = guards.first() {
+                self.error(
+                    name,
+                    Some(0),
+                    &field("start"),
+                    format!("VMA {start:#x}-{end:#x} comes after guard region vmas[{g}]: CRIU lists guard regions after every mapping, and restore stops at the first"),
+                );
+            }
+            // mem.c/restorer: a mapping is mmap()ed at start for end - start bytes, page-granular.
             if start >= end {
                 self.error(name, Some(0), &field("end"), format!("VMA {start:#x}-{end:#x} is empty or inverted"));
                 continue;
@@ -643,6 +719,9 @@ impl Checker<'_, '_> {
             }
             prev_end = prev_end.max(end);
             ranges.push((start, end));
+            // What backs the mapping must be in the checkpoint: shmem.c collect_shmem /
+            // restore_shmem_content (anonymous shared, memfd: pagemap-shmem-<shmid>), ipc_ns.c
+            // (SysV: ipcns-shm), files-reg.c collect_filemap (file mappings: a REG entry).
             let (st, shmid) = (v.status, v.shmid);
             if st.contains(VmaStatus::MEMFD) {
                 // shmid is the memfd file's id; its inode names the shared-memory pagemap.
@@ -668,6 +747,18 @@ impl Checker<'_, '_> {
             }
         }
         ranges.sort_unstable();
+        let mut vi = 0;
+        let mut prev_guard = 0u64;
+        for (k, start, end) in guards {
+            let field = format!("vmas[{k}].start");
+            if start < prev_guard {
+                self.error(name, Some(0), &field, format!("guard region {start:#x}-{end:#x} overlaps or precedes the previous one (ending at {prev_guard:#x})"));
+            }
+            prev_guard = prev_guard.max(end);
+            if let Some((a, b)) = outside(&ranges, &mut vi, start, end) {
+                self.error(name, Some(0), &field, format!("guard region {start:#x}-{end:#x}: {a:#x}-{b:#x} is in no mapping, and MADV_GUARD_INSTALL fails there"));
+            }
+        }
         ranges
     }
 
@@ -697,7 +788,11 @@ impl Checker<'_, '_> {
     }
 
     /// A pagemap's entries: sorted, disjoint, page-aligned, inside `bounds`; the pages file's size;
-    /// `PE_PARENT` pages in the parent.
+    /// `PE_PARENT` pages in the parent. pagemap.c's page_read walks the entries forward
+    /// (advance/seek_pagemap assume ascending, disjoint runs) and reads each PE_PRESENT run from
+    /// the pages file in order, so the file holds exactly their pages; mem.c
+    /// restore_priv_vma_content places each page inside its VMA; a PE_PARENT run is read from
+    /// the parent image (pagemap.c try_open_parent, "No parent for snapshot pagemap").
     fn pagemap(&mut self, name: &str, pm: &PageIndex, bounds: Bounds<'_>) {
         let mut prev: Option<(usize, u64)> = None;
         let mut vi = 0usize;
@@ -793,6 +888,9 @@ impl Checker<'_, '_> {
     }
 
     /// Shared memory that is not a task's: memfd inodes and SysV segments kept in pagemaps.
+    /// memfd.c restores a non-empty inode's contents from pagemap-shmem-<shmid>.img
+    /// (restore_memfd_shmem_content); ipc_ns.c prepare_ipc_shm_pages reads a segment's pages
+    /// from its pagemap when ipcns-shm says in_pagemaps, and bounds them by its size.
     fn shared_memory(&mut self) {
         let mut inodes: Vec<_> = self.memfd.values().map(|i| (i.entry, i.shmid, i.size)).collect();
         inodes.sort();
@@ -815,6 +913,12 @@ impl Checker<'_, '_> {
         let names: Vec<String> = self.ckpt.names().filter(|n| files::PAGEMAP_SHMEM.matches(n)).map(str::to_string).collect();
         for name in names {
             let Some(shmid) = files::PAGEMAP_SHMEM.id(&name) else { continue };
+            // Restore reads pagemap-shmem-<shmid>.img only for the shared memory it restores
+            // (shmem.c, restore_shmem_content and friends): one nothing refers to is ignored, and
+            // so is the pages file it names; orphans() notices it.
+            if !self.referenced.contains(&name) {
+                continue;
+            }
             // An unreadable one was reported in pass 1.
             if let Ok(Some(pm)) = self.ckpt.shmem_pagemap(shmid) {
                 let bounds = sizes.get(&shmid).map_or(Bounds::Unknown, |&s| Bounds::Size(s));
@@ -823,6 +927,9 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// files-reg.c collect_remaps_and_regfiles: each remap names a REG file (orig_id), a linked
+    /// remap another REG file, and a ghost remap its ghost-file-<id>.img (open_remap_ghost opens
+    /// it).
     fn remaps(&mut self, files: &FileTable) {
         const R: &str = "remap-fpath.img";
         let Ok(Some(img)) = typed_image(self.ckpt, R, Kind::RemapFpath) else { return };
@@ -847,7 +954,8 @@ impl Checker<'_, '_> {
 
     /// Queued data names what it belongs to: pipe and FIFO data their pipe's inode (`pipe_id`),
     /// socket packets their socket's file id (`id_for`). Data that nothing owns is silently lost
-    /// on restore.
+    /// on restore (pipes.c collect_pipe_data keys it by pipe_id; sk-queue.c restore_sk_queue by
+    /// the socket's id).
     fn queues(&mut self, files: &FileTable) {
         // Legacy per-type images would need their own tables; a broken files.img was reported.
         if self.files_broken || self.ckpt.contains("pipes.img") || self.ckpt.contains("fifo.img") || self.ckpt.contains("unixsk.img") {

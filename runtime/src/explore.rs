@@ -397,6 +397,11 @@ pub fn ps_with_memory<'c>(ckpt: &'c Checkpoint, report: Report<PsRow<'c>>, cmdli
     let mut problems = report.problems;
     let mut rows = Vec::with_capacity(report.tasks.len());
     for row in report.tasks {
+        // A zombie has no memory: CRIU dumps only its core.
+        if row.state.is_some_and(|s| crate::model::is_zombie(TaskState(s))) {
+            rows.push(PsMemoryRow { row, cmdline: None, environ: None });
+            continue;
+        }
         let task = mem.task(row.pid);
         let mut read = |what: &str, want: bool, f: fn(&crate::memory::Task<'_>) -> Result<Strings, crate::memory::MemError>| {
             if !want {
@@ -560,7 +565,9 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask<'_>>, CheckpointError> {
             problems.push(Problem::from_error(&e));
             None
         });
-        if ids.is_none() && !ckpt.contains(&names::IDS.name(p.pid().into())) {
+        // A zombie is its core alone (dump_one_zombie): nothing else is missing.
+        let zombie = p.is_zombie();
+        if ids.is_none() && !zombie && !ckpt.contains(&names::IDS.name(p.pid().into())) {
             problems.push(Problem::new(names::IDS.name(p.pid().into()), "missing: open files are looked up by pid"));
         }
         let mut fds = Vec::new();
@@ -568,7 +575,8 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask<'_>>, CheckpointError> {
             Ok(Some(entries)) => {
                 fds.reserve(entries.len());
                 for e in entries {
-                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe(files, e.type_, e.id), file: files.get(e.id) });
+                    let file = files.get_typed(e.type_, e.id).or_else(|| files.get(e.id));
+                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe(files, e.type_, e.id), file });
                 }
             }
             Ok(None) => {}
@@ -580,6 +588,7 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask<'_>>, CheckpointError> {
                 cwd = Some(reg_path(files, fs.cwd_id).to_vec());
                 root = Some(reg_path(files, fs.root_id).to_vec());
             }
+            Ok(None) if zombie => {}
             Ok(None) => problems.push(Problem::new(names::FS.name(p.pid().into()), "missing: cwd and root are unknown")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
@@ -830,7 +839,9 @@ pub fn mems(ckpt: &Checkpoint) -> Result<Report<MemsTask<'_>>, CheckpointError> 
         let (exe, vmas) = match p.mm() {
             Ok(Some(mm)) => (Some(reg_path(files, mm.info.exe_file_id)), vma_rows(&mm.vmas, files)),
             Ok(None) => {
-                problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: no memory map"));
+                if !p.is_zombie() {
+                    problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: no memory map"));
+                }
                 (None, Vec::new())
             }
             Err(e) => {
@@ -1024,7 +1035,9 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
         let vmas = match p.mm() {
             Ok(Some(mm)) => vma_rows(&mm.vmas, files),
             Ok(None) => {
-                problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: pages are shown without VMAs"));
+                if !p.is_zombie() {
+                    problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: pages are shown without VMAs"));
+                }
                 Vec::new()
             }
             Err(e) => {
@@ -1058,6 +1071,7 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
                     pages.push(RssRow { entry: r.entry, vaddr, nr_pages: r.nr_pages, flags: r.flags, vmas: over });
                 }
             }
+            Ok(None) if p.is_zombie() => {}
             Ok(None) => problems.push(Problem::new(names::PAGEMAP.name(p.pid().into()), "missing: no pages")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }

@@ -460,7 +460,7 @@ mod tests {
         assert!(!pattern_matches("pagemap-%lu.img", "pagemap-shmem-5.img"));
         assert!(pattern_matches("pagemap-shmem-%lu.img", "pagemap-shmem-5.img"));
         assert!(pattern_matches("ghost-file-%x.img", "ghost-file-1f.img"));
-        assert!(pattern_matches("tmpfs-dev-%u.tar.gz", "tmpfs-dev-33.tar.gz"));
+        assert!(pattern_matches("tmpfs-dev-%u.tar.gz.img", "tmpfs-dev-33.tar.gz.img"));
         assert!(pattern_matches("stats-dump", "stats-dump"));
         assert_eq!(raw_kind_by_name("pages-3.img"), Some("PAGES"));
         assert_eq!(raw_kind_by_name("pagemap-3.img"), None);

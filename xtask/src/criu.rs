@@ -95,6 +95,19 @@ pub fn criu_binary() -> PathBuf {
     }
 }
 
+/// The built source tree under the default prefix (`src/criu-<upstream>`, per `criu.stamp`), and
+/// the upstream version it is. Fails when `cargo xtask criu` has not built it.
+pub fn built_source() -> Result<(PathBuf, String)> {
+    let prefix = default_prefix();
+    let stamp = Stamp::read(&prefix)
+        .with_context(|| format!("no {} in {}: run `cargo xtask criu`", STAMP, prefix.display()))?;
+    let dir = prefix.join("src").join(format!("criu-{}", stamp.upstream));
+    if !dir.join("Makefile").is_file() {
+        bail!("{} is not a CRIU source tree: run `cargo xtask criu --force`", dir.display());
+    }
+    Ok((dir, stamp.upstream))
+}
+
 pub fn run(args: &[String]) -> Result<()> {
     let mut prefix = default_prefix();
     let mut requested: Option<String> = None;
@@ -193,7 +206,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 /// An exclusive `flock` on PATH, held until the returned file is dropped.
-fn lock(path: &Path) -> Result<fs::File> {
+pub fn lock(path: &Path) -> Result<fs::File> {
     let f = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -298,15 +311,18 @@ fn is_root() -> bool {
 
 /// Install the missing build dependencies with apt-get (`apt-get update` only if something is missing).
 fn ensure_build_deps() -> Result<()> {
-    let missing = missing_packages(BUILD_DEPS)?;
+    ensure_packages("build dependencies", BUILD_DEPS)
+}
+
+/// Install the missing Debian packages of `pkgs` with apt-get (`apt-get update` only if something
+/// is missing); `what` names them in messages.
+pub fn ensure_packages(what: &str, pkgs: &[&str]) -> Result<()> {
+    let missing = missing_packages(pkgs)?;
     if missing.is_empty() {
-        println!(
-            "build dependencies: all {} Debian packages installed",
-            BUILD_DEPS.len()
-        );
+        println!("{what}: all {} Debian packages installed", pkgs.len());
         return Ok(());
     }
-    println!("build dependencies missing: {}", missing.join(" "));
+    println!("{what} missing: {}", missing.join(" "));
     if !is_root() {
         bail!(
             "not root: install them first with\n  sudo apt-get update && sudo apt-get install --no-install-recommends {}",
@@ -330,7 +346,7 @@ fn ensure_build_deps() -> Result<()> {
     let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
     args.extend(missing.iter().map(String::as_str));
     apt(&args)?;
-    let still = missing_packages(BUILD_DEPS)?;
+    let still = missing_packages(pkgs)?;
     if !still.is_empty() {
         bail!("still missing after apt-get install: {}", still.join(" "));
     }
@@ -650,7 +666,7 @@ fn build(prefix: &Path, src: &Path) -> Result<()> {
     Ok(())
 }
 
-fn tail_lines(path: &Path, n: usize) -> Result<String> {
+pub fn tail_lines(path: &Path, n: usize) -> Result<String> {
     let mut f = fs::File::open(path)?;
     let len = f.metadata()?.len();
     f.seek(SeekFrom::Start(len.saturating_sub(16 * 1024)))?;

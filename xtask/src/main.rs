@@ -7,6 +7,8 @@
 //!   thousands of fds (for measurements)
 //! - `dist`: the statically linked release `crit` we ship and measure, at `target/dist/crit`
 //! - `compare-crit DIR`: time our `crit` (the `dist` build) against CRIU's on every image of DIR
+//! - `zdtm [--force]`: build and run CRIU's ZDTM test suite with images kept, and record what CRIU's
+//!   crit says about them, in `target/zdtm/` (the corpus of `runtime/tests/zdtm_corpus.rs`)
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,7 @@ mod criu;
 mod dist;
 mod protos;
 mod regen;
+mod zdtm;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         "dist" => dist::run(rest),
         "big-checkpoint" => bigckpt::run(rest),
         "compare-crit" => compare::run(rest),
+        "zdtm" => zdtm::run(rest),
         "-h" | "--help" | "help" => {
             println!("{}", USAGE);
             Ok(())
@@ -38,7 +42,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | dist | big-checkpoint DIR | compare-crit DIR>";
+const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | dist | big-checkpoint DIR | compare-crit DIR | zdtm [--force]>";
 
 /// The workspace root (xtask lives one level below it).
 pub fn project_root() -> PathBuf {

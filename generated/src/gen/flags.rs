@@ -301,6 +301,8 @@ impl VmaStatus {
     pub const UPROBES: Self = Self(0x20000);
     ///`VMA_UNSUPP` (0x80000000).
     pub const UNSUPP: Self = Self(0x80000000);
+    ///`VMA_AREA_GUARD` (0x10000); crit has no name for it and prints it as a hex remainder.
+    pub const GUARD: Self = Self(0x10000);
     /// crit's table: the named entries in output order (what JSON prints).
     pub const TABLE: &'static FlagTable = &[
         ("VMA_AREA_NONE", 0x0),
@@ -342,9 +344,10 @@ impl VmaStatus {
         ("VMA_AREA_SHSTK", 0x8000),
         ("VMA_AREA_UPROBES", 0x20000),
         ("VMA_UNSUPP", 0x80000000),
+        ("VMA_AREA_GUARD", 0x10000),
     ];
     /// Every bit the table names or lists as valid.
-    pub const VALID: Self = Self(0x8002ffef);
+    pub const VALID: Self = Self(0x8003ffef);
     /// The raw bits.
     #[inline]
     pub const fn bits(self) -> u32 {

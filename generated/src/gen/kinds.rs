@@ -227,10 +227,12 @@ pub mod files {
     pub const IP6TABLES: FilePattern = FilePattern::new("ip6tables-%u.img");
     ///`nftables-%u.img`: raw `NFTABLES` images.
     pub const NFTABLES: FilePattern = FilePattern::new("nftables-%u.img");
-    ///`tmpfs-%u.tar.gz`: raw `TMPFS_IMG` images.
-    pub const TMPFS: FilePattern = FilePattern::new("tmpfs-%u.tar.gz");
-    ///`tmpfs-dev-%u.tar.gz`: raw `TMPFS_DEV` images.
-    pub const TMPFS_DEV: FilePattern = FilePattern::new("tmpfs-dev-%u.tar.gz");
+    ///`tmpfs-%u.tar.gz.img`: raw `TMPFS_IMG` images.
+    pub const TMPFS_TAR_GZ: FilePattern = FilePattern::new("tmpfs-%u.tar.gz.img");
+    ///`tmpfs-dev-%u.tar.gz.img`: raw `TMPFS_DEV` images.
+    pub const TMPFS_DEV_TAR_GZ: FilePattern = FilePattern::new(
+        "tmpfs-dev-%u.tar.gz.img",
+    );
     ///`netns-ct-%u.img`: raw `NETNF_CT` images.
     pub const NETNS_CT: FilePattern = FilePattern::new("netns-ct-%u.img");
     ///`netns-exp-%u.img`: raw `NETNF_EXP` images.
@@ -1259,11 +1261,11 @@ pub static RAW_KINDS: &[RawKind] = &[
     },
     RawKind {
         name: "TMPFS_IMG",
-        files: &[files::TMPFS],
+        files: &[files::TMPFS_TAR_GZ],
     },
     RawKind {
         name: "TMPFS_DEV",
-        files: &[files::TMPFS_DEV],
+        files: &[files::TMPFS_DEV_TAR_GZ],
     },
     RawKind {
         name: "NETNF_CT",

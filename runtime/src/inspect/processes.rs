@@ -134,7 +134,7 @@ impl Processes {
             let fd_list = if detailed {
                 fds.iter()
                     .map(|f| {
-                        let file = files.and_then(|t| t.get(f.id));
+                        let file = files.and_then(|t| t.get_typed(f.type_, f.id).or_else(|| t.get(f.id)));
                         FdInfo {
                             fd: f.fd,
                             kind: file.map_or("unknown", |x| file_kind_name(&x.kind)),

@@ -92,7 +92,9 @@ impl<'c> Memory<'c> {
         let mm_name = names::MM.name(pid.into());
         let Some(space) = p.mm()? else { return Err(MemError::NoMemory { pid, file: mm_name }) };
         // By address (CRIU appends some areas out of order), without empty or inverted ones.
-        let mut vmas: Vec<&'c Vma> = space.sorted().filter(|v| !v.is_empty()).collect();
+        // Guard regions (CRIU 4.2's VMA_AREA_GUARD entries) are ranges inside mappings, not
+        // mappings: they hold no memory of their own.
+        let mut vmas: Vec<&'c Vma> = space.sorted().filter(|v| !v.is_empty() && !v.is_guard()).collect();
         vmas.dedup_by(|b, a| std::ptr::eq(*a, *b));
         for w in vmas.windows(2) {
             if w[1].start < w[0].end {

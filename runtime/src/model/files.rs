@@ -437,15 +437,33 @@ pub struct FileTable {
     by_id: HashMap<u32, File>,
     /// Ids in image order (`files.img` first, then the legacy images).
     order: Vec<u32>,
+    /// Entries whose id an earlier entry of another type has (see [`FileTable::get_typed`]).
+    other_types: Vec<File>,
     duplicates: Vec<(usize, u32)>,
     /// Whether the checkpoint has `files.img` or one of the legacy file images.
     present: bool,
 }
 
 impl FileTable {
-    /// The file description with this id.
+    /// The file description with this id (the first, when the id repeats under another type).
     pub fn get(&self, id: u32) -> Option<&File> {
         self.by_id.get(&id)
+    }
+
+    /// The file description with this type and id. CRIU looks files up by both
+    /// (`find_file_desc_raw`), and its TUN dumper writes two entries under one id: the device's
+    /// REG entry (`dump_tunfile` calls `dump_one_reg_file` with its own id, and `tunfile_open`
+    /// opens the device with `open_reg_by_id` of that id), then the TUNF entry.
+    pub fn get_typed(&self, type_: FdTypes, id: u32) -> Option<&File> {
+        match self.by_id.get(&id) {
+            Some(f) if f.type_ == type_ => Some(f),
+            _ => self.other_types.iter().find(|f| f.id == id && f.type_ == type_),
+        }
+    }
+
+    /// Entries whose id an earlier entry of another type already has (TUN files), in image order.
+    pub fn other_types(&self) -> &[File] {
+        &self.other_types
     }
 
     /// Whether a file description has this id.
@@ -482,16 +500,20 @@ impl FileTable {
         !self.present
     }
 
-    /// `files.img` entries whose id an earlier entry already has: `(entry index, id)`.
+    /// `files.img` entries whose type and id an earlier entry already has: `(entry index, id)`.
     pub fn duplicates(&self) -> &[(usize, u32)] {
         &self.duplicates
     }
 
     fn insert(&mut self, f: File) {
         match self.by_id.entry(f.id) {
-            Entry::Occupied(_) => {
-                if f.source == FileSource::Files {
+            Entry::Occupied(o) => {
+                if f.source != FileSource::Files {
+                    // A legacy image's entry for an id files.img has: files.img wins (crit too).
+                } else if o.get().type_ == f.type_ || self.other_types.iter().any(|x| x.id == f.id && x.type_ == f.type_) {
                     self.duplicates.push((f.entry, f.id));
+                } else {
+                    self.other_types.push(f);
                 }
             }
             Entry::Vacant(v) => {

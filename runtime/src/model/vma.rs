@@ -141,6 +141,12 @@ impl Vma {
         self.status.contains(VmaStatus::REGULAR)
     }
 
+    /// Whether this is not a mapping but a guard region inside one (CRIU 4.2's
+    /// `VMA_AREA_GUARD`: a `MADV_GUARD_INSTALL` range, appended after the mappings).
+    pub fn is_guard(&self) -> bool {
+        self.status.contains(VmaStatus::GUARD)
+    }
+
     /// Whether the mapping is `MAP_SHARED`.
     pub fn is_shared(&self) -> bool {
         self.flags.contains(MapFlags::SHARED)

@@ -1,0 +1,41 @@
+//! Checkpoint archives: any bytes, opened as a Podman/CRI-O/kubelet checkpoint archive (tar,
+//! tar.gz, tar.zst), must give a checkpoint or a typed error; every member of what opens must
+//! read. The first byte chooses how the rest is presented: as it is (the archive readers see raw
+//! hostile compressed streams), or compressed here with gzip or zstd first (so that the tar
+//! reader behind each decompressor sees hostile headers and names, not just a broken checksum).
+#![no_main]
+
+use std::io::Write;
+use std::path::Path;
+
+use criu_image::checkpoint::{Checkpoint, OpenOptions};
+use libfuzzer_sys::fuzz_target;
+
+/// A decompression limit far below the default, so that bombs are refused quickly.
+const LIMIT: u64 = 8 << 20;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let bytes = match mode % 3 {
+        0 => rest.to_vec(),
+        1 => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(rest).unwrap();
+            e.finish().unwrap()
+        }
+        _ => ruzstd::encoding::compress_to_vec(rest, ruzstd::encoding::CompressionLevel::Fastest),
+    };
+    let opts = OpenOptions { max_decompressed: LIMIT };
+    let Ok(ckpt) = Checkpoint::from_archive_bytes(Path::new("fuzz.tar"), bytes, &opts) else { return };
+    let names: Vec<String> = ckpt.names().map(str::to_string).collect();
+    for n in &names {
+        let _ = ckpt.read(n);
+        let _ = ckpt.file_len(n);
+        let _ = ckpt.image(n);
+    }
+    let extras: Vec<String> = ckpt.extra_names().map(str::to_string).collect();
+    for n in &extras {
+        let _ = ckpt.extra_file(n);
+    }
+    let _ = ckpt.parent_link();
+});
