@@ -215,3 +215,26 @@ fn sockets_text_leaves_out_tasks_without_sockets() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(out.stdout, b"", "proctree has no sockets: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn decoding_an_archive_says_it_is_one_and_what_reads_it() {
+    // Was: "unknown magic 0x88b1f". Real Podman exports: gzip, zstd, and an OCI image archive.
+    for (name, format) in [("loop.tar.gz", "tar.gz"), ("sleeper.tar.gz", "tar.zst"), ("ckpt-image.oci.tar", "tar")] {
+        let path = root().join("testdata/podman").join(name);
+        for cmd in ["show", "decode"] {
+            let out = crit(&[cmd, s(&path)]);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {name}");
+            let e = stderr(&out);
+            assert!(e.contains(&format!("this is a {format} archive, not one image")), "{e}");
+            assert!(e.contains("hint: `crit inspect ARCHIVE`") && !e.contains("magic"), "{e}");
+        }
+        // And what the hint says works.
+        let out = crit(&["inspect", s(&path)]);
+        assert_eq!(out.status.code(), Some(0), "inspect {name}: {}", stderr(&out));
+    }
+    // A tar of a plain fixture directory too.
+    let dir = scratch("tar");
+    let t = dir.join("sleep.tar");
+    std::fs::write(&t, tar_of("sleep")).unwrap();
+    assert!(stderr(&crit(&["show", s(&t)])).contains("this is a tar archive"));
+}

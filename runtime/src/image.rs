@@ -42,6 +42,9 @@ pub enum ErrorKind {
     },
     /// A raw image (pages, ip dumps, ...) recognised by its file name.
     Raw(&'static str),
+    /// A checkpoint archive (tar, tar.gz, tar.zst) rather than one image, recognised by its first
+    /// bytes.
+    Archive(crate::checkpoint::Format),
     /// An entry's size word or body, or a payload, runs past the end of the image.
     Truncated { needed: u64, available: u64 },
     /// The message bytes are malformed.
@@ -85,6 +88,7 @@ impl fmt::Display for Error {
                 f,
                 "this is a raw {name} image (no magic, not protobuf); crit can only decode protobuf images"
             ),
+            ErrorKind::Archive(format) => write!(f, "this is a {format} archive, not one image"),
             ErrorKind::Truncated { needed, available } => {
                 write!(f, "truncated: needs {needed} bytes, {available} remain (the image is cut short)")
             }
@@ -105,6 +109,9 @@ impl Error {
                 "CRIU's restore fails on a damaged image; copy the checkpoint again, or dump again"
             }
             ErrorKind::UnknownMagic(_) => "crit decodes CRIU's protobuf images (*.img with a magic); pages-*.img and the ip/nft dumps hold raw data",
+            ErrorKind::Archive(_) => {
+                "`crit inspect ARCHIVE` and `crit x ARCHIVE VIEW` read it as it is; to decode one image, unpack it (tar -xf) and decode the member"
+            }
             ErrorKind::Raw(_) => "raw images have no entries to decode: `crit mem` and `crit search` read pages, `crit inspect` the ip dumps",
         }
     }
@@ -165,7 +172,10 @@ impl<'a> Image<'a> {
             None => {
                 let kind = match named {
                     Some(expected) => ErrorKind::WrongMagic { found: magic, expected },
-                    None => ErrorKind::UnknownMagic(magic),
+                    None => match crate::checkpoint::detect_format(data) {
+                        Some(format) => return Err(Error::at(None, 0, ErrorKind::Archive(format))),
+                        None => ErrorKind::UnknownMagic(magic),
+                    },
                 };
                 return Err(Error::at(None, start - 4, kind));
             }

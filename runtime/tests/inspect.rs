@@ -788,3 +788,69 @@ fn broken_images_are_problems_not_failures() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `ckpt-image.oci.tar` (`podman container checkpoint --create-image`, `podman save --format
+/// oci-archive`): the test follows index.json → manifest → layer itself, decompresses the layer
+/// with flate2 and writes it out as a plain tar; every section of the OCI archive equals that of
+/// the layer, and the checkpoint-image facts are the manifest's annotations.
+#[test]
+fn an_oci_checkpoint_image_is_its_layer_plus_the_manifest_annotations() {
+    use criu_image::checkpoint::Format;
+    use criu_image::inspect::container::CheckpointImage;
+    use std::io::Read;
+    let path = support::root().join("testdata/podman/ckpt-image.oci.tar");
+    let mut blobs = std::collections::BTreeMap::new();
+    for e in tar::Archive::new(std::fs::File::open(&path).unwrap()).entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_str().unwrap().trim_start_matches("./").to_string();
+        let mut b = Vec::new();
+        e.read_to_end(&mut b).unwrap();
+        blobs.insert(name, b);
+    }
+    let blob = |digest: Option<String>| blobs[&format!("blobs/sha256/{}", digest.unwrap().strip_prefix("sha256:").unwrap())].clone();
+    let index = parse(&blobs["index.json"], "index.json");
+    let manifest_digest = index.at("manifests").unwrap().list()[0].s("digest");
+    let manifest = parse(&blob(manifest_digest), "manifest");
+    let layer = blob(manifest.at("layers").unwrap().list()[0].s("digest"));
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(&layer[..]).read_to_end(&mut tar).unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oci-layer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plain = dir.join("layer.tar");
+    std::fs::write(&plain, &tar).unwrap();
+
+    let oci = Checkpoint::open(&path).unwrap();
+    let layer_ckpt = Checkpoint::open(&plain).unwrap();
+    assert_eq!((oci.format(), layer_ckpt.format()), (Format::OciImage, Format::Tar));
+    assert_eq!(oci.names().collect::<Vec<_>>(), layer_ckpt.names().collect::<Vec<_>>());
+    for n in layer_ckpt.names() {
+        assert_eq!(oci.file(n).unwrap(), layer_ckpt.file(n).unwrap(), "{n}");
+    }
+    // Every section but the first two (container: the OCI facts; checkpoint: its format line).
+    for (so, sl) in all_sections(&oci).iter().zip(all_sections(&layer_ckpt)).skip(2) {
+        assert_eq!(json_of(so.as_ref()), json_of(sl.as_ref()), "{}", so.name());
+    }
+    let c = Container::load(&oci);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let (cfg, _) = metadata(&oci);
+    assert_eq!((c.engine, c.name.clone(), c.id.clone()), (Some(Engine::Podman), cfg.s("name"), cfg.s("id")));
+    let img = c.checkpoint_image.expect("an OCI checkpoint image");
+    let ann = manifest.at("annotations").unwrap();
+    let a = |k: &str| ann.s(&format!("io.podman.annotations.checkpoint.{k}"));
+    assert_eq!(img.ref_name, index.at("manifests").unwrap().list()[0].at("annotations").unwrap().s("org.opencontainers.image.ref.name"));
+    assert_eq!(img.container_name, a("name"));
+    assert_eq!(a("criu.version").as_deref(), Some("40201"), "README: CRIU 4.2.1");
+    assert_eq!(img.criu_version.as_deref(), Some("4.2.1"));
+    assert_eq!(img.engine_version, a("podman.version").map(|v| format!("podman {v}")));
+    assert_eq!(img.kernel, a("host.kernel"));
+    assert_eq!(img.arch, a("host.arch"));
+    assert_eq!(img.runtime_version.as_deref(), a("runtime.version").as_deref().and_then(|v| v.lines().next()));
+    let Value::Object(members) = ann else { panic!() };
+    assert_eq!(img.annotations.len(), members.len());
+    assert!(CheckpointImage::load(&layer_ckpt).is_none());
+    // The checkpoint section takes CRIU's version from the annotation (the images lack it).
+    let d = criu_image::inspect::dump::DumpInfo::load(&oci);
+    assert_eq!((d.criu_version.as_deref(), d.format.as_str()), (Some("4.2.1"), "oci-archive"));
+    assert_eq!(criu_image::inspect::dump::DumpInfo::load(&layer_ckpt).criu_version, None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,14 +17,93 @@ pub(super) fn read(path: &Path, src: Source, opts: &OpenOptions) -> Result<(Form
         Format::Tar => src,
         Format::TarGzip => Source::Owned(gunzip(&src, opts.max_decompressed, path)?),
         Format::TarZstd => Source::Owned(unzstd(&src, opts.max_decompressed, path)?),
-        Format::Directory => return Err(bad("a directory is not an archive".into())),
+        Format::Directory | Format::OciImage => return Err(bad("a directory is not an archive".into())),
     };
     if format != Format::Tar && detect_format(&data) != Some(Format::Tar) {
         return Err(bad(format!("the {format} archive does not hold a tar file (no ustar magic at byte 257)")));
     }
     let budget = opts.max_decompressed.saturating_sub(if format == Format::Tar { 0 } else { data.len() as u64 });
-    let (images, extras) = tar_members(&data, budget, path)?;
+    let all = tar_list(&data, budget, path)?;
+    if image_dir(&all).is_none() && all.contains_key(OCI_LAYOUT) && all.contains_key(OCI_INDEX) {
+        return oci_image(path, &data, &all, budget);
+    }
+    let (images, extras) = split_members(all, path)?;
     Ok((format, data, images, extras))
+}
+
+/// The OCI image layout's marker file and index (`podman save --format oci-archive`).
+const OCI_LAYOUT: &str = "oci-layout";
+const OCI_INDEX: &str = "index.json";
+
+/// A checkpoint image (`podman container checkpoint --create-image`, or buildah for the kubelet's
+/// checkpoints) saved as an OCI archive: `index.json` names the manifest, whose one layer is the
+/// checkpoint archive (a tar, usually gzip-compressed). The layer is decompressed and read as the
+/// archive; `index.json` and the manifest (with the checkpoint annotations: CRIU, engine and kernel
+/// versions) are kept as extra files under their own names.
+fn oci_image(path: &Path, data: &[u8], all: &Members, budget: u64) -> Result<(Format, Source, Members, Members), CheckpointError> {
+    use criu_image_proto::support::json_in::{self, Value};
+    let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
+    let member = |name: &str| all.get(name).map(|m| m.bytes(data));
+    let json = |name: &str| -> Result<Value, CheckpointError> {
+        let bytes = member(name).ok_or_else(|| bad(format!("OCI image: {name} is not in the archive")))?;
+        json_in::parse(bytes).map_err(|e| bad(format!("OCI image: {name}: {e}")))
+    };
+    let string = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => std::str::from_utf8(s).ok().map(str::to_string),
+        _ => None,
+    };
+    // "sha256:HEX" → blobs/sha256/HEX (the digest is checked for shape, not recomputed).
+    let blob = |digest: Option<String>, what: &str| -> Result<String, CheckpointError> {
+        let d = digest.ok_or_else(|| bad(format!("OCI image: {what} has no digest")))?;
+        match d.split_once(':') {
+            Some((alg, hex)) if !alg.is_empty() && !hex.is_empty() && (alg.to_owned() + hex).bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                Ok(format!("blobs/{alg}/{hex}"))
+            }
+            _ => Err(bad(format!("OCI image: {what}: {d:?} is not a digest"))),
+        }
+    };
+    let index = json(OCI_INDEX)?;
+    let manifests = match index.get("manifests") {
+        Some(Value::Array(m)) if !m.is_empty() => m,
+        _ => return Err(bad("OCI image: index.json lists no manifest".into())),
+    };
+    if manifests.len() > 1 {
+        return Err(bad(format!(
+            "OCI image: index.json lists {} manifests; a checkpoint image has one (save one image: podman save --format oci-archive IMAGE)",
+            manifests.len()
+        )));
+    }
+    let manifest_name = blob(string(manifests[0].get("digest")), "index.json manifests[0]")?;
+    let manifest = json(&manifest_name)?;
+    let layers = match manifest.get("layers") {
+        Some(Value::Array(l)) => l,
+        _ => return Err(bad(format!("OCI image: {manifest_name} has no layers"))),
+    };
+    if layers.len() != 1 {
+        return Err(bad(format!(
+            "OCI image: {manifest_name} has {} layers; a checkpoint image has one, holding the checkpoint archive",
+            layers.len()
+        )));
+    }
+    let layer_name = blob(string(layers[0].get("digest")), &format!("{manifest_name} layers[0]"))?;
+    let layer = member(&layer_name).ok_or_else(|| bad(format!("OCI image: the layer {layer_name} is not in the archive")))?;
+    let inner = match detect_format(layer) {
+        Some(Format::Tar) => layer.to_vec(),
+        Some(Format::TarGzip) => gunzip(layer, budget, path)?,
+        Some(Format::TarZstd) => unzstd(layer, budget, path)?,
+        _ => return Err(bad(format!("OCI image: the layer {layer_name} is not a tar, tar.gz or tar.zst"))),
+    };
+    if detect_format(&inner) != Some(Format::Tar) {
+        return Err(bad(format!("OCI image: the layer {layer_name} does not hold a tar file")));
+    }
+    let layer_budget = budget.saturating_sub(inner.len() as u64);
+    let (images, mut extras) = split_members(tar_list(&inner, layer_budget, path)?, path)?;
+    for name in [OCI_INDEX, manifest_name.as_str()] {
+        if let Some(b) = member(name) {
+            extras.insert(name.to_string(), Member::Expanded(b.to_vec()));
+        }
+    }
+    Ok((Format::OciImage, Source::Owned(inner), images, extras))
 }
 
 /// Reads at most `limit` bytes from `r` into a buffer of `hint` initial capacity; more is an error.
@@ -88,9 +167,8 @@ fn unzstd(data: &[u8], limit: u64, path: &Path) -> Result<Vec<u8>, CheckpointErr
 }
 
 
-/// Lists a tar's regular files as ranges of `data` (sparse ones expanded, within `budget` bytes),
-/// split into the image directory's files and the rest.
-fn tar_members(data: &[u8], mut budget: u64, path: &Path) -> Result<(Members, Members), CheckpointError> {
+/// Lists a tar's regular files as ranges of `data` (sparse ones expanded, within `budget` bytes).
+fn tar_list(data: &[u8], mut budget: u64, path: &Path) -> Result<Members, CheckpointError> {
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
     let mut all: Members = BTreeMap::new();
     let mut archive = tar::Archive::new(io::Cursor::new(data));
@@ -119,6 +197,12 @@ fn tar_members(data: &[u8], mut budget: u64, path: &Path) -> Result<(Members, Me
         };
         all.insert(name, Member::Slice(start as usize..end as usize));
     }
+    Ok(all)
+}
+
+/// Splits an archive's members into the image directory's files and the rest.
+fn split_members(all: Members, path: &Path) -> Result<(Members, Members), CheckpointError> {
+    let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
     let dir = image_dir(&all).ok_or_else(|| {
         bad("the archive holds no checkpoint images (no checkpoint/ directory, no inventory.img or pstree.img)".to_string())
     })?;
@@ -192,4 +276,47 @@ mod tests {
         assert_eq!(image_dir(&m(&["readme"])), None);
     }
 
+    /// A tar of (name, bytes) members, written by the tar crate.
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn open_oci(members: &[(&str, &[u8])]) -> Result<(Format, Members), String> {
+        let data = tar_of(members);
+        read(Path::new("x.tar"), Source::Owned(data), &OpenOptions::default()).map(|(f, _, i, _)| (f, i)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn oci_layouts_that_are_not_checkpoint_images_are_named() {
+        let layer = tar_of(&[("checkpoint/pstree.img", b"x"), ("config.dump", b"{}")]);
+        let manifest = br#"{"layers":[{"digest":"sha256:bb"}]}"#;
+        let index = br#"{"manifests":[{"digest":"sha256:aa"}]}"#;
+        let ok = open_oci(&[("oci-layout", b"{}"), ("index.json", index), ("blobs/sha256/aa", manifest), ("blobs/sha256/bb", &layer)]).unwrap();
+        assert_eq!(ok.0, Format::OciImage);
+        assert_eq!(ok.1.keys().collect::<Vec<_>>(), ["pstree.img"]);
+        let err = |members: &[(&str, &[u8])], want: &str| {
+            let e = open_oci(members).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        };
+        let base = |index: &'static [u8], manifest: &'static [u8]| -> Vec<(&'static str, Vec<u8>)> {
+            vec![("oci-layout", b"{}".to_vec()), ("index.json", index.to_vec()), ("blobs/sha256/aa", manifest.to_vec()), ("blobs/sha256/bb", layer.clone())]
+        };
+        let run = |m: Vec<(&'static str, Vec<u8>)>, want: &str| err(&m.iter().map(|(n, b)| (*n, &b[..])).collect::<Vec<_>>(), want);
+        run(base(b"{", manifest), "index.json: line 1");
+        run(base(br#"{"manifests":[]}"#, manifest), "lists no manifest");
+        run(base(br#"{"manifests":[{"digest":"sha256:aa"},{"digest":"sha256:aa"}]}"#, manifest), "lists 2 manifests");
+        run(base(br#"{"manifests":[{"digest":"sha256:../../x"}]}"#, manifest), "is not a digest");
+        run(base(br#"{"manifests":[{"digest":"sha256:cc"}]}"#, manifest), "blobs/sha256/cc is not in the archive");
+        run(base(index, br#"{"layers":[]}"#), "has 0 layers");
+        run(base(index, br#"{"layers":[{"digest":"sha256:aa"}]}"#), "is not a tar, tar.gz or tar.zst");
+        run(base(index, br#"{"layers":[{}]}"#), "has no digest");
+    }
 }

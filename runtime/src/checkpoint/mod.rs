@@ -115,6 +115,9 @@ pub enum Format {
     Tar,
     TarGzip,
     TarZstd,
+    /// An OCI image archive (`podman save --format oci-archive` of a checkpoint image) whose
+    /// layer is the checkpoint archive.
+    OciImage,
 }
 
 impl fmt::Display for Format {
@@ -124,6 +127,7 @@ impl fmt::Display for Format {
             Format::Tar => "tar",
             Format::TarGzip => "tar.gz",
             Format::TarZstd => "tar.zst",
+            Format::OciImage => "oci-archive",
         })
     }
 }

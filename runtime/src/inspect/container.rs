@@ -101,6 +101,83 @@ pub struct Member {
     pub size: u64,
 }
 
+/// A checkpoint image's OCI metadata (`podman container checkpoint --create-image`, saved with
+/// `podman save --format oci-archive`; or an image built for the kubelet with
+/// `checkpointctl build`/buildah): the reference name from `index.json` and the host facts the
+/// engine recorded as manifest annotations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointImage {
+    /// `org.opencontainers.image.ref.name` (`localhost/ckpt-sleeper:latest`).
+    pub ref_name: Option<String>,
+    /// The original container's name (`io.podman.annotations.checkpoint.name`, or
+    /// `io.kubernetes.cri-o.annotations.checkpoint.name`).
+    pub container_name: Option<String>,
+    /// The CRIU version that dumped it, as `4.2.1` (recorded as CRIU's number, 40201).
+    pub criu_version: Option<String>,
+    /// The engine's version (`podman 4.3.1`).
+    pub engine_version: Option<String>,
+    /// The OCI runtime's version (its first line).
+    pub runtime_version: Option<String>,
+    /// The kernel release of the checkpointing host.
+    pub kernel: Option<String>,
+    /// Its architecture (`amd64`).
+    pub arch: Option<String>,
+    /// Its distribution (`debian 12`).
+    pub distribution: Option<String>,
+    /// The cgroup version (`v1`, `v2`).
+    pub cgroups: Option<String>,
+    /// Every manifest annotation, in file order.
+    pub annotations: Vec<(String, String)>,
+}
+
+/// CRIU's version number (`major * 10000 + minor * 100 + sublevel`, as `criu --version` and the
+/// engines' annotations give it) as `4.2.1`; anything else as it is.
+fn criu_version_name(v: &str) -> String {
+    match v.parse::<u32>() {
+        Ok(n) if n >= 10000 => match n % 100 {
+            0 => format!("{}.{}", n / 10000, n / 100 % 100),
+            s => format!("{}.{}.{s}", n / 10000, n / 100 % 100),
+        },
+        _ => v.to_string(),
+    }
+}
+
+impl CheckpointImage {
+    /// Reads the OCI members an OCI-archive checkpoint keeps (`index.json` and the manifest
+    /// blob); `None` for any other checkpoint.
+    pub fn load(ckpt: &Checkpoint) -> Option<CheckpointImage> {
+        if ckpt.format() != Format::OciImage {
+            return None;
+        }
+        let mut img = CheckpointImage::default();
+        if let Some(index) = ckpt.extra_file("index.json").and_then(|b| json_in::parse(b).ok())
+            && let Some(Value::Array(m)) = index.get("manifests")
+            && let Some(Value::Object(ann)) = m.first().and_then(|m| m.get("annotations"))
+        {
+            img.ref_name = ann.iter().find(|(k, _)| k == "org.opencontainers.image.ref.name").and_then(|(_, v)| text(Some(v)));
+        }
+        let manifest = ckpt.extra_names().find(|n| n.starts_with("blobs/")).and_then(|n| ckpt.extra_file(n)).and_then(|b| json_in::parse(b).ok());
+        if let Some(Value::Object(ann)) = manifest.as_ref().and_then(|m| m.get("annotations")) {
+            img.annotations = ann.iter().filter_map(|(k, v)| Some((k.clone(), text(Some(v))?))).collect();
+        }
+        let a = |k: &str| img.annotations.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        const P: &str = "io.podman.annotations.checkpoint.";
+        let p = |k: &str| a(&format!("{P}{k}"));
+        img.container_name = p("name").or_else(|| a("io.kubernetes.cri-o.annotations.checkpoint.name"));
+        img.criu_version = p("criu.version").map(|v| criu_version_name(&v));
+        img.engine_version = p("podman.version").map(|v| format!("podman {v}"));
+        img.runtime_version = p("runtime.version").and_then(|v| v.lines().next().map(str::to_string));
+        img.kernel = p("host.kernel");
+        img.arch = p("host.arch");
+        img.distribution = match (p("distribution.name"), p("distribution.version")) {
+            (Some(n), Some(v)) => Some(format!("{n} {v}")),
+            (n, v) => n.or(v),
+        };
+        img.cgroups = p("cgroups.version");
+        Some(img)
+    }
+}
+
 /// The container section.
 #[derive(Clone, Debug, Default)]
 pub struct Container {
@@ -154,6 +231,8 @@ pub struct Container {
     pub image_bytes: u64,
     /// `spec.dump`'s annotations, in file order.
     pub annotations: Vec<(String, String)>,
+    /// When the checkpoint came as an OCI checkpoint image: what its manifest says.
+    pub checkpoint_image: Option<CheckpointImage>,
     /// What could not be read.
     pub problems: Vec<Problem>,
 }
@@ -406,6 +485,10 @@ impl Container {
                 message: "has files outside checkpoint/ but no config.dump or spec.dump: not a container engine's layout".into(),
             });
         }
+        c.checkpoint_image = CheckpointImage::load(ckpt);
+        if let Some(img) = &c.checkpoint_image {
+            c.name = c.name.take().or_else(|| img.container_name.clone());
+        }
         c.engine = engine;
         c.problems = problems;
         c
@@ -558,9 +641,28 @@ impl Section for Container {
             .members
             .iter()
             .filter(|m| ![CONFIG_DUMP, SPEC_DUMP, ROOTFS_DIFF].contains(&m.name.as_str()) && !m.name.starts_with("volumes/"))
+            // An OCI checkpoint image's index and manifest are shown as `oci image`.
+            .filter(|m| self.checkpoint_image.is_none() || !(m.name == "index.json" || m.name.starts_with("blobs/")))
             .map(|m| format!("{} ({})", m.name, human_bytes(m.size)))
             .collect();
         kv("other files", if others.is_empty() { "-".into() } else { others.join(", ") });
+        if let Some(img) = &self.checkpoint_image {
+            kv("oci image", or_dash(&img.ref_name));
+            let host = [img.kernel.clone(), img.arch.clone(), img.distribution.clone(), img.cgroups.as_ref().map(|c| format!("cgroup {c}"))]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            if !host.is_empty() {
+                kv("host", host.join(", "));
+            }
+            let made = [img.criu_version.as_ref().map(|v| format!("CRIU {v}")), img.engine_version.clone(), img.runtime_version.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            if !made.is_empty() {
+                kv("made by", made.join(", "));
+            }
+        }
         t.render("  ", &mut b);
         text_problems(&self.problems, &mut b);
         out.write_all(&b)
@@ -582,6 +684,11 @@ impl Section for Container {
     ///  "files": [{"name": "config.dump", "size": 23195}, ...],
     ///  "images": {"files": 30, "size": 90112},
     ///  "annotations": {"io.container.manager": "libpod", ...},
+    ///  "checkpoint_image": {"ref_name": "localhost/ckpt:latest", "container_name": "...",
+    ///                       "criu_version": "4.2.1", "engine_version": "podman 4.3.1",
+    ///                       "runtime_version": "runc version 1.1.5", "kernel": "6.18.4",
+    ///                       "arch": "amd64", "distribution": "debian 12", "cgroups": "v1",
+    ///                       "annotations": {...}} | null  (an OCI checkpoint image only),
     ///  "problems": [...]}
     /// ```
     /// Times are the strings the engine wrote; `null` where it wrote none (or Go's zero time).
@@ -715,6 +822,35 @@ impl Section for Container {
             w.str(v);
         }
         w.end_object();
+        w.key("checkpoint_image");
+        match &self.checkpoint_image {
+            Some(img) => {
+                w.begin_object();
+                for (k, v) in [
+                    ("ref_name", &img.ref_name),
+                    ("container_name", &img.container_name),
+                    ("criu_version", &img.criu_version),
+                    ("engine_version", &img.engine_version),
+                    ("runtime_version", &img.runtime_version),
+                    ("kernel", &img.kernel),
+                    ("arch", &img.arch),
+                    ("distribution", &img.distribution),
+                    ("cgroups", &img.cgroups),
+                ] {
+                    w.key(k);
+                    json_opt_str(w, v.as_deref());
+                }
+                w.key("annotations");
+                w.begin_object();
+                for (k, v) in &img.annotations {
+                    w.key(k);
+                    w.str(v);
+                }
+                w.end_object();
+                w.end_object();
+            }
+            None => w.raw_value("null"),
+        }
         json_problems(w, &self.problems);
         w.end_object();
     }

@@ -55,8 +55,8 @@ pub struct KindSize {
 pub struct DumpInfo {
     /// Where it was read from (a directory, or the archive's format).
     pub format: String,
-    /// The CRIU version that wrote it, from `dump.log` when the checkpoint keeps it (the images do
-    /// not record it).
+    /// The CRIU version that wrote it, from `dump.log` when the checkpoint keeps it, or an OCI
+    /// checkpoint image's annotation (the images do not record it).
     pub criu_version: Option<String>,
     /// The image format version (`inventory.img`): 2, or 1 before CRIU 1.3.
     pub img_version: Option<u32>,
@@ -92,7 +92,7 @@ impl DumpInfo {
         }
         d.by_kind = kinds.into_iter().map(|(kind, (files, bytes))| KindSize { kind, files, bytes }).collect();
         d.by_kind.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.kind.cmp(&b.kind)));
-        d.criu_version = criu_version(ckpt);
+        d.criu_version = criu_version(ckpt).or_else(|| super::container::CheckpointImage::load(ckpt)?.criu_version);
         match ckpt.inventory() {
             Ok(Some(inv)) => {
                 d.img_version = Some(inv.img_version);

@@ -451,16 +451,22 @@ struct Table {
     right: Vec<bool>,
     /// Lines printed under a row (by row index), outside the columns.
     details: Vec<(usize, String)>,
+    /// Wrap a last cell that is a `, `-separated list past [`TEXT_WIDTH`] columns, continuing
+    /// under the cell (key-value tables).
+    wrap: bool,
 }
+
+/// The width text sections keep to where they can (lists wrap; paths and commands do not).
+const TEXT_WIDTH: usize = 80;
 
 impl Table {
     fn new(header: &[&str], right: &[bool]) -> Table {
-        Table { rows: vec![header.iter().map(|s| s.to_string()).collect()], right: right.to_vec(), details: Vec::new() }
+        Table { rows: vec![header.iter().map(|s| s.to_string()).collect()], right: right.to_vec(), details: Vec::new(), wrap: false }
     }
 
     /// A table without a header line.
     fn headless(right: &[bool]) -> Table {
-        Table { rows: Vec::new(), right: right.to_vec(), details: Vec::new() }
+        Table { rows: Vec::new(), right: right.to_vec(), details: Vec::new(), wrap: true }
     }
 
     fn row(&mut self, cells: Vec<String>) {
@@ -493,6 +499,24 @@ impl Table {
                 if right {
                     line.extend(std::iter::repeat_n(' ', pad));
                     line.push_str(c);
+                } else if i + 1 == r.len() && self.wrap && line.chars().count() + c.chars().count() > TEXT_WIDTH && c.contains(", ") {
+                    let start = line.chars().count();
+                    let mut col = start;
+                    let items: Vec<&str> = c.split(", ").collect();
+                    for (k, item) in items.iter().enumerate() {
+                        let piece = if k + 1 < items.len() { format!("{item},") } else { item.to_string() };
+                        let n = piece.chars().count();
+                        if col > start && col + 1 + n > TEXT_WIDTH {
+                            line.push('\n');
+                            line.extend(std::iter::repeat_n(' ', start));
+                            col = start;
+                        } else if col > start {
+                            line.push(' ');
+                            col += 1;
+                        }
+                        line.push_str(&piece);
+                        col += n;
+                    }
                 } else {
                     line.push_str(c);
                     if i + 1 < r.len() {
