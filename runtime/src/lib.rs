@@ -120,6 +120,7 @@ pub mod check;
 pub mod checkpoint;
 #[cfg(all(feature = "cookie", target_os = "linux"))]
 pub mod cookie;
+mod conveniences;
 pub mod crit;
 pub mod edit;
 mod error;
