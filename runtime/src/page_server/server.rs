@@ -134,7 +134,7 @@ impl SessionSummary {
             w.key("kind");
             w.str(kind);
             w.key("id");
-            w.u64(id.into());
+            w.u64(id);
             path(&mut w, "pagemap", &i.pagemap_path);
             path(&mut w, "pages", &i.pages_path);
             for (k, v) in [
