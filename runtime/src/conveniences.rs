@@ -40,7 +40,7 @@ impl<'a> Entry<'a> {
 
 impl Error {
     /// The checkpoint error inside, wherever it is wrapped: reading a task's memory
-    /// ([`MemError::Checkpoint`]) or checking files ([`crate::cookie::checkpoint::Error`]) fails
+    /// ([`MemError::Checkpoint`]) or checking files (`cookie::checkpoint::Error`) fails
     /// with the checkpoint's own error when an image is missing or corrupt. Match on the result
     /// to tell [`CheckpointError::Missing`] from [`CheckpointError::Image`] without unwrapping
     /// each layer.
