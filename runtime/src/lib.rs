@@ -85,8 +85,8 @@
 //! [`OpenOptions::max_decompressed`](checkpoint::OpenOptions::max_decompressed), 4 GiB by
 //! default). Recursive messages are refused past 64 levels. Unknown fields, unknown enum values
 //! and non-UTF-8 strings are kept, not dropped. The workspace's tests decode every truncation
-//! and every single-bit flip of every fixture image, and `fuzz/` has a cargo-fuzz target per
-//! input format.
+//! and every single-bit flip of every fixture image, and `fuzz/` has cargo-fuzz targets for
+//! image decoding, crit's JSON and the page-server protocol.
 //!
 //! Image files are memory-mapped: a file truncated by another process while it is read can
 //! fault (`SIGBUS`), as with every mmap-based reader. Do not point the library at images that
