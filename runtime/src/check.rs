@@ -49,11 +49,18 @@ use crate::pagemap::{PAGE_SIZE, PE_PARENT, PE_PRESENT};
 /// inside the entry), and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// How bad it is: an error fails CRIU's restore (or makes it restore something else), a
+    /// warning is suspicious, a notice is only worth knowing.
     pub severity: Severity,
+    /// The image file it is about, by its name in the checkpoint (`mm-1234.img`), or the
+    /// checkpoint's `parent` link.
     pub file: String,
+    /// The entry index in that image (0-based, as in crit's JSON `entries[i]`; a pagemap's head
+    /// is entry 0), `None` for the whole file.
     pub entry: Option<usize>,
     /// Field path inside the entry, e.g. `vmas[3].shmid`; empty for the whole entry or file.
     pub field: String,
+    /// What is wrong and, where something can be done, what (for people; no trailing period).
     pub message: String,
 }
 
@@ -76,10 +83,14 @@ impl fmt::Display for Diagnostic {
 pub struct CheckReport {
     /// Image files checked (raw images and files CRIU does not write are not counted).
     pub images: usize,
+    /// Every finding, in a deterministic order: the inventory's and each image's own findings
+    /// first, then those about references between images (tasks, shared memory, remaps, queues,
+    /// files nothing refers to).
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl CheckReport {
+    /// How many diagnostics have severity `s`.
     pub fn count(&self, s: Severity) -> usize {
         self.diagnostics.iter().filter(|d| d.severity == s).count()
     }

@@ -55,7 +55,10 @@ pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Re
 /// An error of [`write_json`]: the image is bad, or the destination failed.
 #[derive(Debug)]
 pub enum DecodeToError {
+    /// The image's framing or an entry is invalid (nothing was written: the image is checked
+    /// before the first byte goes out); the error names the entry, byte offset and field.
     Image(Error),
+    /// Writing to the destination failed.
     Io(io::Error),
 }
 
@@ -333,8 +336,12 @@ fn write_extra_bytes<W: Write>(
 /// An error of [`encode_json`].
 #[derive(Debug)]
 pub enum EncodeJsonError {
+    /// The input is not JSON; the error says where.
     Json(json_in::JsonError),
+    /// The JSON is not a crit document of a known kind, or an entry does not fit its message;
+    /// the error names the JSON path (`entries[3].vmas[0].start`).
     Encode(EncodeError),
+    /// Writing to the destination failed.
     Io(io::Error),
 }
 

@@ -232,9 +232,13 @@ pub fn task_state_name(state: u32) -> Option<&'static str> {
 /// One line of `ps`.
 #[derive(Clone, Debug)]
 pub struct PsRow<'a> {
+    /// The task's pid (`pstree.img`'s `pid`), in the dumped pid namespace.
     pub pid: u32,
+    /// Its parent's pid (`ppid`), 0 for a root.
     pub ppid: u32,
+    /// Its process group (`pgid`).
     pub pgid: u32,
+    /// Its session (`sid`).
     pub sid: u32,
     /// Nesting under the root task it is shown below.
     pub depth: usize,
@@ -242,6 +246,7 @@ pub struct PsRow<'a> {
     pub comm: Option<&'a [u8]>,
     /// `tc.task_state`.
     pub state: Option<u32>,
+    /// Its thread ids (`pstree.img`'s `threads`; none for a zombie).
     pub threads: Vec<u32>,
 }
 
@@ -533,7 +538,9 @@ fn null_or_bytes(w: &mut JsonWriter, v: Option<&[u8]>) {
 /// One open file of a task.
 #[derive(Clone, Debug)]
 pub struct FdRow<'c> {
+    /// The fd number (`fdinfo_entry.fd`).
     pub fd: u32,
+    /// The type the fd entry gives (`fdinfo_entry.type`).
     pub type_: FdTypes,
     /// The file description's id in `files.img`.
     pub id: u32,
@@ -546,11 +553,16 @@ pub struct FdRow<'c> {
 /// A task's open files, working directory and root.
 #[derive(Clone, Debug)]
 pub struct FdsTask<'c> {
+    /// The task's pid.
     pub pid: u32,
     /// `files_id` from its ids image.
     pub files_id: Option<u32>,
+    /// Its fds, in fdinfo image order.
     pub fds: Vec<FdRow<'c>>,
+    /// Its working directory's path (`fs-<pid>.img`'s `cwd_id` in `files.img`; `unknown path`
+    /// when that is not a regular file); `None` when the fs image is missing or corrupt.
     pub cwd: Option<Vec<u8>>,
+    /// Its root directory's path, as `cwd`.
     pub root: Option<Vec<u8>>,
 }
 
@@ -704,8 +716,11 @@ pub enum VmaKind {
     Packet,
     /// A file (`shmid` is the file's id in `files.img`).
     File,
+    /// A stack (`VMA_AREA_STACK`).
     Stack,
+    /// `[vsyscall]` (`VMA_AREA_VSYSCALL`).
     Vsyscall,
+    /// The vDSO (`VMA_AREA_VDSO`).
     Vdso,
     /// Not marked as a stack, but `MAP_GROWSDOWN`.
     GrowsDown,
@@ -803,9 +818,11 @@ impl VmaRow<'_> {
 /// A task's memory map.
 #[derive(Clone, Debug)]
 pub struct MemsTask<'a> {
+    /// The task's pid.
     pub pid: u32,
     /// The executable's path (from `exe_file_id`), `None` when the mm image is missing.
     pub exe: Option<&'a [u8]>,
+    /// Its VMAs in `mm-<pid>.img` order.
     pub vmas: Vec<VmaRow<'a>>,
 }
 
@@ -993,7 +1010,9 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
 pub struct RssRow {
     /// Its index in the pagemap image (the head is entry 0).
     pub entry: usize,
+    /// Its first address (`pagemap_entry.vaddr`).
     pub vaddr: u64,
+    /// Its length in pages (`nr_pages`, or `compat_nr_pages` in images from before CRIU 4.2).
     pub nr_pages: u64,
     /// `PE_*` flags, after CRIU's compatibility rules for old images.
     pub flags: u32,
@@ -1004,8 +1023,11 @@ pub struct RssRow {
 /// A task's resident pages.
 #[derive(Clone, Debug)]
 pub struct RssTask<'a> {
+    /// The task's pid.
     pub pid: u32,
+    /// Its VMAs in `mm-<pid>.img` order (what [`RssRow::vmas`] indexes).
     pub vmas: Vec<VmaRow<'a>>,
+    /// Its pagemap's entries after the head, in image order.
     pub pages: Vec<RssRow>,
 }
 

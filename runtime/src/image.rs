@@ -21,12 +21,24 @@ use criu_image_proto::view;
 /// image, and the field path inside the entry's message when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    /// The entry (0-based; a pagemap's head is entry 0), `None` for the image's magic words.
     pub entry: Option<usize>,
+    /// The byte offset in the image where the problem is (of the size word, message byte or
+    /// payload that does not fit or does not decode).
     pub offset: usize,
+    /// The field path inside the entry's message (`vmas[3].start`), empty when the problem is
+    /// the framing rather than a field.
     pub field: String,
+    /// What is wrong.
     pub kind: ErrorKind,
 }
 
+/// What is wrong with an image (see [`Error`] for where).
+///
+/// A truncated or decode error means the file is damaged (or was cut short while copied):
+/// there is nothing to do but dump again or find a good copy. An unknown magic is either not an
+/// image at all or one from a newer CRIU. A raw image is not an error of the file: it holds data
+/// without framing (`pages-*.img`), which is read through the pagemap instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The image is shorter than its magic.
@@ -46,7 +58,12 @@ pub enum ErrorKind {
     /// bytes.
     Archive(crate::checkpoint::Format),
     /// An entry's size word or body, or a payload, runs past the end of the image.
-    Truncated { needed: u64, available: u64 },
+    Truncated {
+        /// Bytes the size word or payload rule asks for.
+        needed: u64,
+        /// Bytes the image still holds from that point.
+        available: u64,
+    },
     /// The message bytes are malformed.
     Decode(criu_image_proto::DecodeErrorKind),
     /// A payload is inconsistent with its entry.
@@ -143,7 +160,11 @@ fn u32_at(data: &[u8], at: usize) -> Option<u32> {
 /// An image: its kind and entries over borrowed bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Image<'a> {
+    /// The kind its magic says it is (`proto/kinds.toml`: magic, file names, entry message,
+    /// payload rule).
     pub kind: Kind,
+    /// Its head word: [`Head::Common`] or [`Head::Service`] before the magic, or
+    /// [`Head::None`] (`inventory.img`, and every image of the v1 format).
     pub head: Head,
     data: &'a [u8],
     /// Offset of the first entry.
@@ -208,30 +229,59 @@ pub enum Role {
 /// The raw data after an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extra<'a> {
+    /// The kind has no payload after its entries (most kinds).
     None,
     /// Pipe and FIFO data, a socket packet, a ghost file's content or chunk, BPF map keys and
     /// values: bytes shown as one base64 string.
     Bytes(&'a [u8]),
     /// A TCP stream's receive and send queues.
-    Tcp { inq: &'a [u8], outq: &'a [u8] },
+    Tcp {
+        /// The receive queue (`inq_len` bytes).
+        inq: &'a [u8],
+        /// The send queue (`outq_len` bytes).
+        outq: &'a [u8],
+    },
     /// Semaphore values (host-endian u16, `nsems` of them) and the zero padding after them.
-    Sem { values: &'a [u8], padded: &'a [u8] },
+    Sem {
+        /// `2 * nsems` bytes: the values.
+        values: &'a [u8],
+        /// The values and the padding to 8 bytes, as the image holds them.
+        padded: &'a [u8],
+    },
     /// `qnum` SysV messages: each `u32 size, ipc_msg, data padded to 8`.
-    Msgs { records: &'a [u8], count: u32 },
+    Msgs {
+        /// The records, as the image holds them (iterate with [`ipc_msgs`]).
+        records: &'a [u8],
+        /// How many (`qnum`).
+        count: u32,
+    },
     /// A SysV shm segment's data (legacy images), or none when it lives in a pagemap.
-    Shm { data: &'a [u8], size: u64, in_pagemaps: bool },
+    Shm {
+        /// The segment's bytes (`size` of them), empty when `in_pagemaps`.
+        data: &'a [u8],
+        /// The segment's size in bytes (`ipc_shm_entry.size`).
+        size: u64,
+        /// Whether the data is in `pagemap-shmem-<shmid>.img` and its pages file instead
+        /// (every CRIU since 3.x).
+        in_pagemaps: bool,
+    },
 }
 
 /// One entry: its message bytes and what follows them.
 #[derive(Clone, Copy, Debug)]
 pub struct Entry<'a> {
+    /// Its index (0-based, as in crit's JSON `entries[i]`; a pagemap's head is entry 0).
     pub index: usize,
     /// Offset of the entry's size word in the image.
     pub offset: usize,
+    /// Which message it is: the kind's entry, a pagemap's head, or a ghost file's chunk.
     pub role: Role,
+    /// The protobuf message bytes (already checked to decode as the role's message; parse
+    /// them with the view type, e.g. `proto::view::CoreEntry::parse`).
     pub message: &'a [u8],
     /// Offset of the message bytes in the image.
     pub message_offset: usize,
+    /// The payload after the message, by the kind's payload rule.
     pub extra: Extra<'a>,
     /// Offset of the extra bytes.
     pub extra_offset: usize,
@@ -448,10 +498,13 @@ impl<W: Write> ImageWriter<W> {
         self.out.write_all(data)
     }
 
+    /// Flushes the destination.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
+    /// Gives the destination back. The writer keeps no bytes of its own (each entry goes to
+    /// `W` as it is written), so nothing is lost; a buffering `W` still needs its own flush.
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 /// An input's bytes, mapped when it is a regular file so nothing is copied.
 pub enum Source {
+    /// A regular file, mapped read-only.
     Mapped(memmap2::Mmap),
+    /// Bytes read into memory (stdin, an empty or special file, a decompressed archive).
     Owned(Vec<u8>),
 }
 

@@ -111,9 +111,13 @@ impl std::error::Error for CheckpointError {}
 /// What a checkpoint was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// A directory of image files, as `criu dump -D DIR` writes it.
     Directory,
+    /// An uncompressed tar archive (recognised by `ustar` at byte 257), mapped.
     Tar,
+    /// A gzip-compressed tar (magic `1f 8b`), decompressed once into memory.
     TarGzip,
+    /// A zstd-compressed tar (magic `28 b5 2f fd`), decompressed once into memory.
     TarZstd,
     /// An OCI image archive (`podman save --format oci-archive` of a checkpoint image) whose
     /// layer is the checkpoint archive.

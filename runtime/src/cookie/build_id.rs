@@ -126,7 +126,12 @@ pub enum NoBuildId {
     /// of it would be zero-filled).
     UnknownClass(u8),
     /// The window is shorter than the ELF header of the class.
-    HeaderTruncated { window: u64, header_size: u64 },
+    HeaderTruncated {
+        /// Bytes searched: `min(st_size, 1 MiB)`.
+        window: u64,
+        /// Bytes of the ELF header of the file's class (52 for ELF32, 64 for ELF64).
+        header_size: u64,
+    },
     /// `e_phnum == 0`.
     NoProgramHeaders,
     /// `e_phoff == 0`.
@@ -136,7 +141,14 @@ pub enum NoBuildId {
     /// The first type-3 note has an empty or over-long (> 512 bytes) descriptor.
     BadDescriptorSize(u32),
     /// The first type-3 note's descriptor does not end inside the window.
-    DescriptorOutsideWindow { offset: u64, size: u32, window: u64 },
+    DescriptorOutsideWindow {
+        /// The descriptor's offset in the file, in bytes.
+        offset: u64,
+        /// The descriptor's size (`n_descsz`), in bytes.
+        size: u32,
+        /// Bytes searched: `min(st_size, 1 MiB)`.
+        window: u64,
+    },
 }
 
 impl fmt::Display for NoBuildId {

@@ -111,7 +111,10 @@ impl fmt::Display for Verdict {
 /// A mismatch that makes CRIU's restore fail.
 #[derive(Debug)]
 pub struct Problem {
+    /// The file as the restore would open it (the entry's path under the root given to
+    /// [`check`](crate::cookie::check())).
     pub path: PathBuf,
+    /// What differs, with both values.
     pub kind: ProblemKind,
 }
 
@@ -124,21 +127,44 @@ pub enum ProblemKind {
     /// `fstat` on the opened file failed.
     Stat(io::Error),
     /// `st_size` differs from the stored size.
-    BadSize { actual: u64, expected: u64 },
+    BadSize {
+        /// The file's `st_size` now, in bytes.
+        actual: u64,
+        /// `reg_file_entry.size` at dump time, in bytes.
+        expected: u64,
+    },
     /// The file's build-id, rounded up to whole words, is not as long as the stored words.
-    BadBuildIdLength { actual: u64, expected: u64 },
+    BadBuildIdLength {
+        /// 32-bit words of the file's build-id now.
+        actual: u64,
+        /// Words of `reg_file_entry.build_id`.
+        expected: u64,
+    },
     /// The build-id bytes differ.
-    BadBuildId { actual: BuildId, expected: Vec<u32> },
+    BadBuildId {
+        /// The file's build-id now.
+        actual: BuildId,
+        /// `reg_file_entry.build_id`, as CRIU stores it (host-endian 32-bit words).
+        expected: Vec<u32>,
+    },
     /// The checksum differs.
     BadChecksum {
+        /// CRC32C of the file now.
         actual: u32,
+        /// `reg_file_entry.checksum`.
         expected: u32,
+        /// What part of the file the checksum covers (from `checksum_config` and
+        /// `checksum_parameter`).
         mode: ChecksumMode,
     },
     /// The mode differs (both values already masked when `rwx_masked`).
     BadMode {
+        /// The file's `st_mode` now.
         actual: u32,
+        /// `reg_file_entry.mode` at dump time.
         expected: u32,
+        /// Whether the permission bits ([`RWX_BITS`]) were left out of both values, as
+        /// `--skip-file-rwx-check` asks ([`CheckOptions`]): then only the file type differs.
         rwx_masked: bool,
     },
 }
@@ -184,7 +210,9 @@ impl std::error::Error for Problem {}
 /// An informational finding; the restore proceeds.
 #[derive(Debug)]
 pub struct Note {
+    /// The file as the restore would open it.
     pub path: PathBuf,
+    /// What was noticed.
     pub kind: NoteKind,
 }
 

@@ -173,18 +173,31 @@ pub enum Skip {
     /// restore takes from `--inherit-fd`.
     External,
     /// Unlinked at dump time; CRIU recreates it from `ghost-file-<ghost_id>.img`.
-    Ghost { ghost_id: u32 },
+    Ghost {
+        /// The ghost file's id (`remap-fpath.img`'s `remap_id`; hex in the image's file name).
+        ghost_id: u32,
+    },
     /// Unlinked at dump time but still reachable through another name, which CRIU dumped as the
     /// regular file `remap_id` (CRIU's link remap, normally `link_remap.<n>`).
     LinkRemap {
+        /// The file id of the link CRIU made (`remap-fpath.img`'s `remap_id`).
         remap_id: u32,
+        /// The link's path, when `files.img` has that regular file.
         remap_name: Option<Vec<u8>>,
     },
     /// A directory in `/proc` of a process that was gone at dump time; CRIU recreates a helper
     /// task with pid `pid` for the restore.
-    DeadProcess { pid: u32 },
+    DeadProcess {
+        /// The dead process's pid (`remap-fpath.img`'s `remap_id`).
+        pid: u32,
+    },
     /// A `remap-fpath.img` entry of a type this crate does not know.
-    UnknownRemap { remap_type: i32, remap_id: u32 },
+    UnknownRemap {
+        /// The entry's `remap_type` number.
+        remap_type: i32,
+        /// The entry's `remap_id`.
+        remap_id: u32,
+    },
     /// The name ends with `" (deleted)"`: unlinked at dump time.
     Deleted,
     /// Open `O_WRONLY|O_APPEND`: CRIU records no size for files that are expected to grow, and
@@ -192,11 +205,17 @@ pub enum Skip {
     AppendOnly,
     /// No size recorded (`mode` is the stored `st_mode`): not a regular file at dump time, so CRIU
     /// compares only the mode.
-    NoSize { mode: Option<u32> },
+    NoSize {
+        /// `reg_file_entry.mode`, when recorded.
+        mode: Option<u32>,
+    },
     /// The name is not an absolute path, which CRIU never dumps.
     NotAbsolute,
     /// Under `/proc/<pid>`: about a process that only exists once the restore has recreated it.
-    ProcPid { pid: u32 },
+    ProcPid {
+        /// The pid after `/proc/`.
+        pid: u32,
+    },
 }
 
 impl fmt::Display for Skip {
@@ -271,7 +290,12 @@ pub enum Error {
     /// `files.img`, `reg-files.img` or `remap-fpath.img` is unreadable or corrupt.
     Checkpoint(CheckpointError),
     /// The root directory could not be opened.
-    Root { path: PathBuf, source: io::Error },
+    Root {
+        /// The root directory given.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
 }
 
 impl fmt::Display for Error {

@@ -144,14 +144,29 @@ impl RegFileCookie {
 #[non_exhaustive]
 pub enum CookieError {
     /// The file could not be opened.
-    Open { path: PathBuf, source: io::Error },
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
     /// `fstat` failed.
     Stat(io::Error),
     /// A positioned read failed.
-    Read { offset: u64, source: io::Error },
+    Read {
+        /// The byte offset read at.
+        offset: u64,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The file ended before `offset + len` although `st_size` promised those bytes: it shrank
     /// while being read. (CRIU's `mmap` would take a `SIGBUS` here.)
-    Truncated { offset: u64, len: u64 },
+    Truncated {
+        /// The byte offset of the read.
+        offset: u64,
+        /// Its length in bytes.
+        len: u64,
+    },
 }
 
 impl fmt::Display for CookieError {

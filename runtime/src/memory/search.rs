@@ -54,7 +54,9 @@ impl std::error::Error for PatternError {}
 /// What to look for.
 #[derive(Clone, Debug)]
 pub enum Pattern {
+    /// An exact byte string ([`Pattern::literal`]).
     Literal(Box<memmem::Finder<'static>>),
+    /// A regular expression over bytes ([`Pattern::regex`]).
     Regex(regex::bytes::Regex),
 }
 
@@ -82,7 +84,9 @@ impl Pattern {
 /// A match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Match {
+    /// The virtual address of the match's first byte in the task.
     pub addr: u64,
+    /// Its length in bytes.
     pub len: u64,
 }
 

@@ -13,23 +13,74 @@ use crate::procmem::image::ReadError;
 #[non_exhaustive]
 pub enum Error {
     /// The client could not connect (nothing listens there, refused, unreachable, timed out).
-    Connect { addr: String, source: io::Error },
+    Connect {
+        /// The address connected to (`host:port`).
+        addr: String,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The server could not listen.
-    Bind { addr: String, source: io::Error },
+    Bind {
+        /// The address to listen on (`host:port`).
+        addr: String,
+        /// What the system said.
+        source: io::Error,
+    },
     /// Reading from or writing to the peer failed (reset, broken pipe, timeout).
-    Io { peer: String, during: String, source: io::Error },
+    Io {
+        /// The peer's address (`host:port`).
+        peer: String,
+        /// What the session was doing (`sending pages`, `reading request 3`).
+        during: String,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The peer closed the connection while `during` was still going on.
-    Closed { peer: String, during: String },
+    Closed {
+        /// The peer's address (`host:port`).
+        peer: String,
+        /// What the session was doing.
+        during: String,
+    },
     /// The peer sent something that is not CRIU's protocol.
-    Protocol { peer: String, request: u64, offset: u64, what: Violation },
+    Protocol {
+        /// The peer's address (`host:port`).
+        peer: String,
+        /// The request's index in the session (0 is the first header).
+        request: u64,
+        /// The byte offset of that request's header in the stream.
+        offset: u64,
+        /// What was wrong with it.
+        what: Violation,
+    },
     /// The server has no parent images for `image`, so an incremental round cannot be sent to it.
-    NoParent { peer: String, image: ImageId },
+    NoParent {
+        /// The peer's address (`host:port`).
+        peer: String,
+        /// The pagemap the round is for.
+        image: ImageId,
+    },
     /// The server's close-handshake status was not 0: it did not keep what was sent.
-    Status { peer: String, status: i32 },
+    Status {
+        /// The peer's address (`host:port`).
+        peer: String,
+        /// The status it answered (0 would have meant it keeps the round).
+        status: i32,
+    },
     /// Creating, writing or renaming an image failed.
-    Output { path: PathBuf, source: io::Error },
+    Output {
+        /// The image file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The previous dump (`--prev`) or the previous round's record cannot be used.
-    Parent { path: PathBuf, source: ReadError },
+    Parent {
+        /// The previous dump's directory, or the record directory.
+        path: PathBuf,
+        /// Why its images cannot be used.
+        source: ReadError,
+    },
 }
 
 /// What was wrong with what the peer sent.
@@ -39,17 +90,40 @@ pub enum Violation {
     /// The header itself (unknown command, flags, sizes).
     Header(WireError),
     /// Pages for an image that was not opened with `OPEN`/`OPEN2` first.
-    NotOpen { image: ImageId },
+    NotOpen {
+        /// The pagemap the pages were for.
+        image: ImageId,
+    },
     /// An image opened a second time in one session.
-    Reopened { image: ImageId },
+    Reopened {
+        /// The pagemap.
+        image: ImageId,
+    },
     /// A run that starts below the end of the previous run of the same image.
-    OutOfOrder { image: ImageId, vaddr: u64, previous_end: u64 },
+    OutOfOrder {
+        /// The pagemap.
+        image: ImageId,
+        /// The run's first address.
+        vaddr: u64,
+        /// One past the previous run's last address.
+        previous_end: u64,
+    },
     /// `PE_PARENT` pages, but this server has no parent image for them.
-    ParentMissing { image: ImageId, vaddr: u64, nr_pages: u64 },
+    ParentMissing {
+        /// The pagemap.
+        image: ImageId,
+        /// The run's first address.
+        vaddr: u64,
+        /// Its length in pages.
+        nr_pages: u64,
+    },
     /// `PS_IOV_GET`: lazy-pages requests are for a dump-side server.
     LazyGet,
     /// A one-byte or `i32` answer other than CRIU sends.
-    Answer { value: i64 },
+    Answer {
+        /// The value received.
+        value: i64,
+    },
     /// Bytes after the close handshake.
     TrailingData,
 }

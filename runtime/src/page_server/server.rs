@@ -65,10 +65,15 @@ impl Default for ServerOptions {
 /// What one image of the session received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageSummary {
+    /// The pagemap: a task's or a shared-memory object's.
     pub image: ImageId,
+    /// The `pagemap-*.img` written, in the output directory.
     pub pagemap_path: PathBuf,
+    /// The `pages-<pages_id>.img` written beside it.
     pub pages_path: PathBuf,
+    /// `pagemap_head.pages_id`: the number in the pages file's name.
     pub pages_id: u32,
+    /// Pagemap entries written (after the head).
     pub entries: u64,
     /// Present pages the client sent.
     pub pages_received: u64,
@@ -83,10 +88,13 @@ pub struct ImageSummary {
 /// What a session did.
 #[derive(Clone, Debug)]
 pub struct SessionSummary {
+    /// The client's address (`host:port`).
     pub peer: String,
+    /// Each pagemap received, in the order the client opened them.
     pub images: Vec<ImageSummary>,
     /// Bytes read from the client.
     pub bytes_received: u64,
+    /// Request headers received, the close handshake included.
     pub requests: u64,
     /// The whole session, from the connection on (CRIU's dump connects before it freezes and
     /// collects the tasks).

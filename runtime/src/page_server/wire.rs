@@ -130,8 +130,12 @@ impl fmt::Display for ImageId {
 pub struct Header {
     /// Command in the low 16 bits, `ADD_F` flags in the high 16.
     pub cmd: u32,
+    /// Pages in the run (bytes 8..16).
     pub nr_pages: u64,
+    /// The run's first address (bytes 16..24; an offset in the object for shared memory).
     pub vaddr: u64,
+    /// The pagemap it is for: the image type in the low 8 bits, the pid or shmid above
+    /// ([`ImageId::from_dst_id`]).
     pub dst_id: u64,
 }
 
@@ -162,6 +166,7 @@ impl Header {
 /// A run of pages announced by `ADD_F` (or the older `ADD`/`HOLE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pages {
+    /// The pagemap the run belongs to.
     pub image: ImageId,
     /// Page-aligned start address.
     pub vaddr: u64,
@@ -188,15 +193,34 @@ impl Pages {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
     /// `OPEN2` (`answer`: the server replies one byte) or `OPEN` (no reply).
-    Open { image: ImageId, answer: bool },
+    Open {
+        /// The pagemap to open.
+        image: ImageId,
+        /// Whether the client waits for a one-byte reply (`OPEN2`).
+        answer: bool,
+    },
     /// `PARENT`: the server replies an `i32`, 1 when it has a parent image for `image`.
-    Parent { image: ImageId },
+    Parent {
+        /// The pagemap asked about.
+        image: ImageId,
+    },
     /// `ADD_F`, `ADD`, `HOLE`.
     Add(Pages),
     /// `GET` (lazy pages): decoded so a server can refuse it by name.
-    Get { image: ImageId, vaddr: u64, nr_pages: u64 },
+    Get {
+        /// The pagemap.
+        image: ImageId,
+        /// The first address asked for.
+        vaddr: u64,
+        /// Pages asked for.
+        nr_pages: u64,
+    },
     /// `CLOSE` or `FORCE_CLOSE`: the server replies an `i32` status.
-    Close { force: bool },
+    Close {
+        /// Whether it was `FORCE_CLOSE` (CRIU sends it when the socket is shared with a parent
+        /// process); both end the session the same way.
+        force: bool,
+    },
 }
 
 /// Flag combinations CRIU writes: present (maybe lazy), parent, lazy only (`transfer_lazy`
@@ -273,17 +297,37 @@ impl Request {
 #[non_exhaustive]
 pub enum WireError {
     /// Not a command CRIU sends (or flags on a command that takes none).
-    Command { cmd: u32 },
+    Command {
+        /// The header's `cmd` word.
+        cmd: u32,
+    },
     /// `dst_id`'s low byte is neither a task nor a shared-memory pagemap.
-    ImageType { dst_id: u64 },
+    ImageType {
+        /// The header's `dst_id`.
+        dst_id: u64,
+    },
     /// Pagemap flags CRIU never combines.
-    Flags { flags: u32 },
+    Flags {
+        /// The `PE_*` flags of the `ADD_F` command.
+        flags: u32,
+    },
     /// `vaddr` is not page-aligned.
-    Unaligned { vaddr: u64 },
+    Unaligned {
+        /// The header's `vaddr`.
+        vaddr: u64,
+    },
     /// A run of zero pages.
-    Empty { vaddr: u64 },
+    Empty {
+        /// The header's `vaddr`.
+        vaddr: u64,
+    },
     /// `vaddr + nr_pages × 4096` does not fit in 64 bits.
-    Overflow { vaddr: u64, nr_pages: u64 },
+    Overflow {
+        /// The header's `vaddr`.
+        vaddr: u64,
+        /// The header's `nr_pages`.
+        nr_pages: u64,
+    },
 }
 
 impl fmt::Display for WireError {

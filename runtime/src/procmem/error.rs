@@ -17,18 +17,62 @@ pub enum Error {
     },
     /// The target exited (ESRCH, or its `/proc` entry disappeared) while we were reading it.
     /// Nothing is left behind: the partial images are removed.
-    Vanished { pid: i32, syscall: &'static str, addr: Option<u64> },
+    Vanished {
+        /// The target's pid.
+        pid: i32,
+        /// The syscall (or `/proc` file read) that failed.
+        syscall: &'static str,
+        /// The target address it was about, when it was about one.
+        addr: Option<u64>,
+    },
     /// We may not read the target (EPERM/EACCES): reading another user's process needs
     /// `CAP_SYS_PTRACE` (or the same uid and a permissive `kernel.yama.ptrace_scope`).
-    Permission { pid: i32, syscall: &'static str, addr: Option<u64>, path: Option<PathBuf> },
+    Permission {
+        /// The target's pid.
+        pid: i32,
+        /// The syscall (or `/proc` file read) that failed.
+        syscall: &'static str,
+        /// The target address it was about, when it was about one.
+        addr: Option<u64>,
+        /// The `/proc/PID/...` file, when one was being opened.
+        path: Option<PathBuf>,
+    },
     /// A syscall on the target failed for another reason.
-    Syscall { pid: i32, syscall: &'static str, addr: Option<u64>, source: io::Error },
+    Syscall {
+        /// The target's pid.
+        pid: i32,
+        /// The syscall (or `/proc` file read) that failed.
+        syscall: &'static str,
+        /// The target address it was about, when it was about one.
+        addr: Option<u64>,
+        /// What the system said.
+        source: io::Error,
+    },
     /// A `/proc/PID/...` file did not have the shape the kernel documents.
-    ProcFormat { pid: i32, path: PathBuf, line: usize, what: String },
+    ProcFormat {
+        /// The target's pid.
+        pid: i32,
+        /// The file (`/proc/PID/smaps`, ...).
+        path: PathBuf,
+        /// The line, 1-based.
+        line: usize,
+        /// What was expected there.
+        what: String,
+    },
     /// Creating or writing an output image failed.
-    Output { path: PathBuf, source: io::Error },
+    Output {
+        /// The image file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The previous dump (`parent`) cannot be used.
-    Parent { path: PathBuf, what: String },
+    Parent {
+        /// The previous dump's directory.
+        path: PathBuf,
+        /// Why it cannot be used (a missing or corrupt pagemap, a pages file too short, ...).
+        what: String,
+    },
     /// The options cannot work together.
     Options(String),
     /// Talking to the page server failed, or the previous round's record is unusable

@@ -72,6 +72,7 @@ impl PagemapWriter {
         self.entries
     }
 
+    /// The pagemap file being written.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -74,12 +74,16 @@ fn capacity_for(pipe_max_size: u64, cap_sys_resource: bool) -> u64 {
 /// One pagemap entry: `nr_pages` pages from `vaddr` with `flags`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Run {
+    /// The first address (page-aligned).
     pub vaddr: u64,
+    /// Pages in the run.
     pub nr_pages: u64,
+    /// `PE_*` flags ([`PE_PRESENT`], [`PE_PARENT`], [`PE_LAZY`]).
     pub flags: u32,
 }
 
 impl Run {
+    /// One past the last address of the run.
     pub fn end(&self) -> u64 {
         self.vaddr + self.nr_pages * PAGE_SIZE as u64
     }

@@ -53,13 +53,21 @@ pub enum Disposition {
 /// One VMA of the target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vma {
+    /// First address (the header line's `start`).
     pub start: u64,
+    /// One past the last address.
     pub end: u64,
+    /// `r` in the permissions column.
     pub read: bool,
+    /// `w` in the permissions column.
     pub write: bool,
+    /// `x` in the permissions column.
     pub exec: bool,
+    /// `s` (rather than `p`) in the permissions column: a shared mapping.
     pub shared: bool,
+    /// The offset column: where `start` is in the mapped file, in bytes.
     pub offset: u64,
+    /// The inode column (0 for anonymous memory).
     pub inode: u64,
     /// The path column, raw bytes (Linux paths need not be UTF-8), empty for anonymous memory.
     pub path: Vec<u8>,
@@ -71,6 +79,7 @@ pub struct Vma {
     pub droppable: bool,
     /// `io` or `pf` in `VmFlags`: `VM_IO`/`VM_PFNMAP`.
     pub io_pf: bool,
+    /// CRIU's class of the mapping, which decides what is dumped ([`Vma::disposition`]).
     pub class: VmaClass,
 }
 

@@ -157,7 +157,11 @@ pub struct DumpOptions {
     /// After the dump, clear the target's soft-dirty bits (`/proc/PID/clear_refs` ← 4) so the next
     /// incremental dump can use them. Ignored where the kernel does not track them.
     pub track_mem: bool,
+    /// How to find the pages to dump: `PAGEMAP_SCAN` where the kernel has it (the default,
+    /// [`ScanMode::Auto`]), or `/proc/PID/pagemap`.
     pub scan: ScanMode,
+    /// Where pages go on their way to the pages file (the default, [`OutputMode::Write`], is the
+    /// fastest measured).
     pub output: OutputMode,
     /// With [`OutputMode::Write`], read into one half of the buffer on a second thread while the
     /// other half is compared and written. Measured: 7.4 GB/s against 5.9 GB/s serial.
@@ -169,6 +173,8 @@ pub struct DumpOptions {
     /// Ask for transparent huge pages for the buffer (`MADV_HUGEPAGE`). Measured: no difference
     /// (the benchmark's `ours/thp-buffer`), so off by default.
     pub huge_buffer: bool,
+    /// What to do with private mappings that lack `PROT_READ` (the default reads them through
+    /// `/proc/PID/mem`, as CRIU's dump does).
     pub unreadable: Unreadable,
     /// The most pages in one pagemap entry, counted per CRIU page-pipe buffer ([`layout`]).
     /// `None`: what CRIU running with our credentials would use ([`layout::ppb_capacity`]).
@@ -200,24 +206,36 @@ impl Default for DumpOptions {
 /// Reported after each buffer is written.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Progress {
-    /// Bytes of dumpable address space walked so far, and in all.
+    /// Bytes of dumpable address space walked so far.
     pub vm_bytes_done: u64,
+    /// Bytes of dumpable address space in all (the sizes of the VMAs not skipped).
     pub vm_bytes_total: u64,
+    /// Pages copied out of the target so far.
     pub pages_read: u64,
+    /// `PE_PRESENT` pages written so far.
     pub pages_written: u64,
+    /// `PE_PARENT` pages so far.
     pub pages_parent: u64,
+    /// Bytes written to the pages file (or sent to the page server) so far.
     pub bytes_written: u64,
+    /// Time since the dump started.
     pub elapsed: Duration,
 }
 
 /// What a dump did: the numbers a CLI prints.
 #[derive(Clone, Debug)]
 pub struct Summary {
+    /// The target's pid.
     pub pid: i32,
+    /// The `pagemap-<pid>.img` written.
     pub pagemap_path: PathBuf,
+    /// The `pages-<pages_id>.img` written.
     pub pages_path: PathBuf,
+    /// `pagemap_head.pages_id` ([`DumpOptions::pages_id`]).
     pub pages_id: u32,
+    /// VMAs of the target (`/proc/PID/smaps`).
     pub vmas: usize,
+    /// VMAs at least one page of which went into the pagemap.
     pub vmas_dumped: usize,
     /// Pages of the VMAs walked (CRIU's `pages_scanned`).
     pub pages_scanned: u64,
@@ -231,12 +249,17 @@ pub struct Summary {
     pub pages_parent_compared: u64,
     /// Pages that vanished between scan and read; not recorded (as in CRIU's read mode).
     pub pages_faulted: u64,
+    /// Entries of the pagemap after its head.
     pub pagemap_entries: u64,
+    /// Bytes of page data written (or sent).
     pub bytes_written: u64,
     /// `process_vm_readv` and `pread(/proc/PID/mem)` calls.
     pub read_calls: u64,
+    /// The whole dump's wall time.
     pub elapsed: Duration,
+    /// How pages were found ([`ScanMode::Auto`] resolved to what the kernel offered).
     pub scan_mode: ScanMode,
+    /// The copy buffer's size in bytes (both halves when pipelined).
     pub buffer_size: usize,
     /// Peak bytes this dump held: buffer, iovecs, run lists, scan buffers, parent scratch.
     pub memory_held: usize,

@@ -62,6 +62,8 @@ pub struct RoundSummary {
     pub server: String,
     /// 1 for the first round of a chain.
     pub round: u32,
+    /// Whether the round was incremental (pages equal to the previous round's went as
+    /// `PE_PARENT`; [`RoundOptions::incremental`]).
     pub incremental: bool,
     /// Bytes sent: headers and pages.
     pub bytes_sent: u64,
