@@ -18,6 +18,7 @@ mod inspect;
 mod mem;
 mod memdump;
 mod page_server;
+mod shell;
 mod x;
 
 /// CRIU image tool: decode, encode and explore checkpoint images.
@@ -26,7 +27,7 @@ mod x;
 /// 4.2.1's crit, except where crit is wrong (see the README).
 #[derive(Parser)]
 #[command(name = "crit", version = concat!(env!("CARGO_PKG_VERSION"), " (CRIU image format 4.2.1)"), after_help = CONVENTIONS)]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -69,25 +70,58 @@ enum Cmd {
         /// Input image
         r#in: PathBuf,
     },
-    /// A checkpoint at a glance: container, checkpoint, processes (--all: everything)
     Inspect(inspect::InspectArgs),
     /// Explore a checkpoint directory or archive
+    ///
+    /// The views ps, fds, mems and rss print what CRIU's `crit x` prints, byte for byte; sockets,
+    /// mounts, ns, cgroups, stats, net and container go further (they are the sections of `crit
+    /// inspect`). --json gives each view as one JSON object with a `problems` array; exit status
+    /// 1 when a view could not show everything (the problems say which image and why).
     X(x::XArgs),
     /// Check that a checkpoint's images are well-formed and agree with each other
+    ///
+    /// Every image is decoded, and what restore relies on is cross-checked: the process tree
+    /// against the per-task images, fds against the file table, VMAs against the pagemaps and
+    /// the pages files (parents followed), shared memory, namespaces, sockets. Each finding names
+    /// the file, entry and field; errors are what makes `criu restore` fail, warnings what may,
+    /// notices what is unusual. Exit status 1 when there is an error or a warning.
+    ///
+    /// --files checks the files the checkpoint refers to against a file system instead: size,
+    /// mode, ELF build-id and checksum, as `criu restore` will.
     Check(check::CheckArgs),
     /// Print the bytes of a task's memory at an address (hexdump, raw or JSON)
+    ///
+    /// The memory is what a restore would map: pages from the pages files, from parent
+    /// checkpoints for pages marked in-parent, zero pages, and file-backed pages that were not
+    /// dumped reported as such.
     Mem(mem::MemArgs),
     /// Find bytes or a regex in the memory of a checkpoint's tasks
+    ///
+    /// Matches that cross page and pagemap-entry boundaries are found. Exit status 1 when
+    /// nothing matches, as grep's.
     Search(mem::SearchArgs),
     /// Dump a live process's memory into CRIU-format pagemap/pages images (bounded memory)
+    ///
+    /// Reads with process_vm_readv through a fixed-size buffer; --prev makes an incremental
+    /// dump whose unchanged pages (by content) point at the previous one; --page-server sends
+    /// the pages to a page server instead (CRIU's or ours). CRIU restores from the result as
+    /// from its own dump.
     MemDump(memdump::MemDumpArgs),
     /// Receive pages from `criu dump --page-server` into pagemap/pages images (bounded memory)
+    ///
+    /// Speaks CRIU's page-server protocol: `criu dump --page-server --address A --port P`
+    /// sends its pages here instead of writing pages files. The images written are those CRIU
+    /// would have written; --prev compares with a previous dump.
     PageServer(page_server::PageServerArgs),
     BuildId(cookie::BuildIdArgs),
     Checksum(cookie::ChecksumArgs),
     /// Same as `check --files` (kept for scripts)
     #[command(hide = true)]
     CheckFiles(cookie::CheckFilesArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(shell::CompletionsArgs),
+    /// Write the man pages (crit.1 and one per subcommand)
+    Man(shell::ManArgs),
     /// Decode an image with --pretty to stdout
     Show {
         /// Input image
@@ -165,6 +199,8 @@ fn run(cli: Cli) -> Result<Status> {
             Status::Yes
         }
         Cmd::Inspect(a) => inspect::run(a)?,
+        Cmd::Completions(a) => shell::completions(a)?,
+        Cmd::Man(a) => shell::man(a)?,
         Cmd::X(a) => x::run(a)?,
         Cmd::Check(a) => check::run(a)?,
         Cmd::Mem(a) => mem::mem(a)?,

@@ -5,6 +5,7 @@
 //! - `criu [--prefix DIR]`: fetch CRIU's source from Debian and build `criu` and reference `crit-ref`
 //! - `big-checkpoint DIR`: dump, with real CRIU, a process holding tens of thousands of VMAs and
 //!   thousands of fds (for measurements)
+//! - `man [--check]`: the man pages and shell completions in `crit/dist/` (or fail if stale)
 //! - `dist`: the statically linked release `crit` we ship and measure, at `target/dist/crit`
 //! - `compare-crit DIR`: time our `crit` (the `dist` build) against CRIU's on every image of DIR
 //! - `zdtm [--force]`: build and run CRIU's ZDTM test suite with images kept, and record what CRIU's
@@ -16,6 +17,7 @@ mod bigckpt;
 mod compare;
 mod criu;
 mod dist;
+mod man;
 mod protos;
 mod regen;
 mod zdtm;
@@ -31,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         "sync-protos" => protos::run(rest),
         "criu" => criu::run(rest),
         "dist" => dist::run(rest),
+        "man" => man::run(rest),
         "big-checkpoint" => bigckpt::run(rest),
         "compare-crit" => compare::run(rest),
         "zdtm" => zdtm::run(rest),
@@ -42,7 +45,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | dist | big-checkpoint DIR | compare-crit DIR | zdtm [--force]>";
+const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | man [--check] | dist | big-checkpoint DIR | compare-crit DIR | zdtm [--force]>";
 
 /// The workspace root (xtask lives one level below it).
 pub fn project_root() -> PathBuf {
