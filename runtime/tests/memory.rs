@@ -863,3 +863,34 @@ fn mutated_images_never_panic() {
     let t = mem.task(pid).unwrap();
     assert!(matches!(outcome(&t, 0, 1), Outcome::Err(_)));
 }
+
+/// A VMA's dumped pages, counted in one walk (`pages_in_each`) or per VMA (`pages_in`), equal
+/// the pages of the pagemap entries inside it, counted here from the raw entries; in address
+/// order and out of it (guard regions come after the mappings, at lower addresses).
+#[test]
+fn dumped_pages_per_vma_in_one_walk_and_one_by_one() {
+    for e in fs::read_dir(support::root().join("testdata/images")).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.join("pstree.img").is_file() {
+            continue;
+        }
+        let set = dir.file_name().unwrap().to_string_lossy().to_string();
+        let ckpt = open(&dir);
+        for p in ckpt.processes().unwrap().iter() {
+            let (Ok(vmas), Ok(Some(pm))) = (p.vmas(), p.pagemap()) else { continue };
+            let runs: Vec<(u64, u64)> = pm.entries().iter().map(|r| (r.start, r.start + r.nr_pages * PAGE)).collect();
+            let naive = |s: u64, e: u64| runs.iter().map(|&(a, b)| b.min(e).saturating_sub(a.max(s)) / PAGE).sum::<u64>();
+            let ranges: Vec<(u64, u64)> = vmas.iter().map(|v| (v.start, v.end)).collect();
+            let want: Vec<u64> = ranges.iter().map(|&(s, e)| naive(s, e)).collect();
+            assert!(want.iter().sum::<u64>() > 0, "{set}: no dumped page");
+            assert_eq!(ranges.iter().map(|&(s, e)| pm.pages_in(s, e)).collect::<Vec<_>>(), want, "{set}");
+            assert_eq!(pm.pages_in_each(ranges.iter().copied()).collect::<Vec<_>>(), want, "{set}");
+            let rev: Vec<u64> = pm.pages_in_each(ranges.iter().rev().copied()).collect();
+            assert_eq!(rev.into_iter().rev().collect::<Vec<_>>(), want, "{set}: reversed");
+            // Ranges spanning several VMAs, and empty ones.
+            let wide: Vec<(u64, u64)> = ranges.chunks(3).map(|c| (c[0].0, c[c.len() - 1].1)).chain([(0, 0)]).collect();
+            let wide_want: Vec<u64> = wide.iter().map(|&(s, e)| naive(s, e)).collect();
+            assert_eq!(pm.pages_in_each(wide.iter().copied()).collect::<Vec<_>>(), wide_want, "{set}: wide");
+        }
+    }
+}

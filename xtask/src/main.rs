@@ -8,6 +8,8 @@
 //! - `man [--check]`: the man pages and shell completions in `crit/dist/` (or fail if stale)
 //! - `dist`: the statically linked release `crit` we ship and measure, at `target/dist/crit`
 //! - `compare-crit DIR`: time our `crit` (the `dist` build) against CRIU's on every image of DIR
+//! - `compare-inspect DIR`: `crit inspect --all` against checkpointctl on Podman-layout archives of
+//!   DIR (tar, tar.gz, and a tar with a larger pages file)
 //! - `zdtm [--force]`: build and run CRIU's ZDTM test suite with images kept, and record what CRIU's
 //!   crit says about them, in `target/zdtm/` (the corpus of `runtime/tests/zdtm_corpus.rs`)
 
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 mod bigckpt;
 mod compare;
+mod compare_inspect;
 mod criu;
 mod dist;
 mod man;
@@ -36,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         "man" => man::run(rest),
         "big-checkpoint" => bigckpt::run(rest),
         "compare-crit" => compare::run(rest),
+        "compare-inspect" => compare_inspect::run(rest),
         "zdtm" => zdtm::run(rest),
         "-h" | "--help" | "help" => {
             println!("{}", USAGE);
@@ -45,7 +49,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | man [--check] | dist | big-checkpoint DIR | compare-crit DIR | zdtm [--force]>";
+const USAGE: &str = "usage: cargo xtask <regen [--check] | sync-protos CRIU_SRC | criu [--prefix DIR] | man [--check] | dist | big-checkpoint DIR | compare-crit DIR | compare-inspect DIR | zdtm [--force]>";
 
 /// The workspace root (xtask lives one level below it).
 pub fn project_root() -> PathBuf {

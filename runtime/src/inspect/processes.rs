@@ -226,8 +226,10 @@ fn memory(p: &Process<'_>, shared_seen: &mut BTreeSet<u64>, problems: &mut Vec<P
         }
     };
     let mut m = MemorySummary::default();
-    for v in mm.vmas.iter().filter(|v| !v.is_empty()) {
-        let dumped = pm.map_or(0, |pm| pm.pages_in(v.start, v.end)) * PAGE_SIZE;
+    let vmas = || mm.vmas.iter().filter(|v| !v.is_empty());
+    let mut dumped_each = pm.map(|pm| pm.pages_in_each(vmas().map(|v| (v.start, v.end))));
+    for v in vmas() {
+        let dumped = dumped_each.as_mut().and_then(Iterator::next).unwrap_or(0) * PAGE_SIZE;
         let Some(mapped) = slot(&mut m.mapped, v.backing()) else { continue };
         *mapped += v.len();
         if let Some(held) = slot(&mut m.dumped, v.backing()) {

@@ -542,6 +542,29 @@ impl PageIndex {
         n
     }
 
+    /// [`pages_in`](Self::pages_in) of each range, in one walk over the runs when the ranges
+    /// come in address order (a process's VMAs do), and by a search for each one that does not.
+    pub fn pages_in_each<'a>(&'a self, ranges: impl IntoIterator<Item = (u64, u64)> + 'a) -> impl Iterator<Item = u64> + 'a {
+        let (mut k, mut last) = (0usize, 0u64);
+        ranges.into_iter().map(move |(start, end)| {
+            if start < last {
+                k = self.partition(start);
+            } else {
+                while self.nth(k).is_some_and(|r| r.end <= start) {
+                    k += 1;
+                }
+            }
+            last = start;
+            let mut n = 0u64;
+            let mut j = k;
+            while let Some(r) = self.nth(j).filter(|r| r.start < end) {
+                n += (r.end.min(end).saturating_sub(r.start.max(start))) / PAGE_SIZE;
+                j += 1;
+            }
+            n
+        })
+    }
+
     /// Pages of all entries.
     pub fn total_pages(&self) -> u64 {
         self.entries.iter().map(|r| r.nr_pages).fold(0, u64::saturating_add)
