@@ -132,7 +132,7 @@ pub struct CheckpointImage {
 
 /// CRIU's version number (`major * 10000 + minor * 100 + sublevel`, as `criu --version` and the
 /// engines' annotations give it) as `4.2.1`; anything else as it is.
-fn criu_version_name(v: &str) -> String {
+pub(crate) fn criu_version_name(v: &str) -> String {
     match v.parse::<u32>() {
         Ok(n) if n >= 10000 => match n % 100 {
             0 => format!("{}.{}", n / 10000, n / 100 % 100),

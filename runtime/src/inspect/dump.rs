@@ -55,8 +55,9 @@ pub struct KindSize {
 pub struct DumpInfo {
     /// Where it was read from (a directory, or the archive's format).
     pub format: String,
-    /// The CRIU version that wrote it, from `dump.log` when the checkpoint keeps it, or an OCI
-    /// checkpoint image's annotation (the images do not record it).
+    /// The CRIU version that wrote it, from `dump.log` when the checkpoint keeps it, an OCI
+    /// checkpoint image's annotation, or `spec.dump`'s `org.criu.checkpoint.criu.version` (the
+    /// images do not record it).
     pub criu_version: Option<String>,
     /// The image format version (`inventory.img`): 2, or 1 before CRIU 1.3.
     pub img_version: Option<u32>,
@@ -92,7 +93,14 @@ impl DumpInfo {
         }
         d.by_kind = kinds.into_iter().map(|(kind, (files, bytes))| KindSize { kind, files, bytes }).collect();
         d.by_kind.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.kind.cmp(&b.kind)));
-        d.criu_version = criu_version(ckpt).or_else(|| super::container::CheckpointImage::load(ckpt)?.criu_version);
+        d.criu_version = criu_version(ckpt)
+            .or_else(|| super::container::CheckpointImage::load(ckpt)?.criu_version)
+            .or_else(|| {
+                // The annotation checkpointctl and the engines write into spec.dump.
+                let c = super::container::Container::load(ckpt);
+                let v = c.annotations.iter().rev().find(|(k, _)| k == "org.criu.checkpoint.criu.version")?;
+                Some(super::container::criu_version_name(&v.1))
+            });
         match ckpt.inventory() {
             Ok(Some(inv)) => {
                 d.img_version = Some(inv.img_version);
