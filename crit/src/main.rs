@@ -277,6 +277,7 @@ fn decode(input: Option<&Path>, output: Option<&Path>, opts: JsonOptions) -> Res
                 Ok(()) => {}
                 Err(doc::DecodeToError::Io(e)) => return Err(e.into()),
                 Err(doc::DecodeToError::Image(e)) => return Err(image_failure(input, &e)),
+                Err(e) => return Err(anyhow!("{}: {e}", label(input))),
             }
             // crit adds the newline only on stdout.
             w.write_all(b"\n")?;

@@ -54,6 +54,7 @@ pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Re
 
 /// An error of [`write_json`]: the image is bad, or the destination failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DecodeToError {
     /// The image's framing or an entry is invalid (nothing was written: the image is checked
     /// before the first byte goes out); the error names the entry, byte offset and field.
@@ -335,6 +336,7 @@ fn write_extra_bytes<W: Write>(
 
 /// An error of [`encode_json`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum EncodeJsonError {
     /// The input is not JSON; the error says where.
     Json(json_in::JsonError),

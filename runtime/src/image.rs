@@ -40,6 +40,7 @@ pub struct Error {
 /// image at all or one from a newer CRIU. A raw image is not an error of the file: it holds data
 /// without framing (`pages-*.img`), which is read through the pagemap instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The image is shorter than its magic.
     NoMagic,

@@ -99,6 +99,7 @@ pub enum ChecksumMode {
 
 /// Why a `(checksum_config, checksum_parameter)` pair cannot be evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChecksumModeError {
     /// A config value this crate does not define (for example PR #1148's 4, 5, 6).
     UnknownConfig(u32),
