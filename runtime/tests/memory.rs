@@ -894,3 +894,23 @@ fn dumped_pages_per_vma_in_one_walk_and_one_by_one() {
         }
     }
 }
+
+/// A memory dump alone (pagemap and pages, as `crit mem-dump` writes): the command line cannot
+/// be found, and the error says it is the mm image that is missing, not that its range is bad.
+#[test]
+fn command_line_of_a_memory_dump_without_mm_names_the_missing_image() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("memonly-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for f in ["pagemap-20292.img", "pages-1.img"] {
+        fs::copy(support::fixture("sleep").join(f), dir.join(f)).unwrap();
+    }
+    let ckpt = open(&dir);
+    let task = Memory::open(&ckpt).task(20292).unwrap();
+    let e = task.cmdline().unwrap_err();
+    assert!(matches!(e, MemError::NoMmImage { pid: 20292, what: "command line" }), "{e:?}");
+    assert!(e.to_string().contains("mm-20292.img") && e.to_string().contains("has none"), "{e}");
+    // The pages are still there to read.
+    assert!(task.regions().iter().any(|&(s, e)| task.read(s, (e - s).min(4096)).is_ok()));
+    let _ = fs::remove_dir_all(&dir);
+}

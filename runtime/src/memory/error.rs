@@ -109,6 +109,14 @@ pub enum MemError {
         /// The end it gives.
         end: u64,
     },
+    /// A memory dump without an mm image (pagemap and pages only, as `crit mem-dump` writes
+    /// them): the addresses of the command line and environment are in the mm image.
+    NoMmImage {
+        /// The task.
+        pid: u32,
+        /// "command line" or "environment".
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for MemError {
@@ -145,6 +153,10 @@ impl fmt::Display for MemError {
             MemError::TooLarge { pid, addr, len } => {
                 write!(f, "pid {pid}: cannot hold {len} bytes at {addr:#x} in memory at once; read them in parts")
             }
+            MemError::NoMmImage { pid, what } => write!(
+                f,
+                "pid {pid}: the {what} is found through mm-{pid}.img, and this memory dump has none (only pagemap-{pid}.img and its pages)"
+            ),
             MemError::BadArgs { pid, what, start, end } => {
                 write!(f, "pid {pid}: mm-{pid}.img gives the {what} as {start:#x}..{end:#x}, which is not a range")
             }

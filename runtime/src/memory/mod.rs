@@ -440,7 +440,10 @@ impl<'c> Task<'c> {
     fn strings(&self, what: &'static str, start: u64, end: u64) -> Result<Vec<Vec<u8>>, MemError> {
         // The kernel caps argv + envp at a quarter of the stack limit; 64 MiB is far above any
         // real value and keeps a corrupted image from asking for gigabytes.
-        if end < start || end - start > 64 << 20 || !self.has_vmas() {
+        if !self.has_vmas() {
+            return Err(MemError::NoMmImage { pid: self.pid, what });
+        }
+        if end < start || end - start > 64 << 20 {
             return Err(MemError::BadArgs { pid: self.pid, what, start, end });
         }
         let bytes = self.read(start, end - start)?;
