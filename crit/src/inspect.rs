@@ -39,18 +39,20 @@ pub struct InspectArgs {
 }
 
 pub fn run(a: InspectArgs) -> Result<crate::Status> {
-    for s in &a.sections {
+    // `ns` as `crit x` names the view.
+    let sections: Vec<String> = a.sections.iter().map(|s| if s == "ns" { "namespaces".to_string() } else { s.clone() }).collect();
+    for s in &sections {
         if !SECTIONS.contains(&s.as_str()) {
             bail!("--section {s:?}: not a section; one of {}", SECTIONS.join(", "));
         }
     }
     let sel = if a.all {
         Selection::all()
-    } else if a.sections.is_empty() {
+    } else if sections.is_empty() {
         Selection::default_screen()
     } else {
         // A process section asked for by name comes with its details.
-        Selection { details: a.sections.iter().any(|s| s == "processes") && !DEFAULT_SECTIONS.is_empty(), sections: a.sections.clone() }
+        Selection { details: sections.iter().any(|s| s == "processes") && !DEFAULT_SECTIONS.is_empty(), sections }
     };
     let ckpt = crate::x::open(&a.checkpoint, a.max_archive_size)?;
     let overview = Overview::load(&ckpt, &sel);

@@ -2,6 +2,75 @@
 //!
 //! Open enums of kernel and CRIU constants from `proto/kernel.toml` and `proto/dicts.toml`.
 
+/**<linux/major.h> (tty_info_entry.rdev, in the kernel's new_encode_dev form: major = (rdev >> 8) & 0xfff): TTY_MAJOR, TTYAUX_MAJOR (/dev/tty 0, /dev/console 1, /dev/ptmx 2), and the first majors of UNIX98 pty masters and slaves (UNIX98_PTY_MAJOR_COUNT = 8 of each) (kernel.toml [device_major]).
+
+Open: a value without a name keeps its number.*/
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct DeviceMajor(pub u32);
+impl DeviceMajor {
+    ///`tty` (4).
+    pub const TTY: Self = Self(4);
+    ///`ttyaux` (5).
+    pub const TTYAUX: Self = Self(5);
+    ///`unix98_pty_master` (128).
+    pub const UNIX98_PTY_MASTER: Self = Self(128);
+    ///`unix98_pty_slave` (136).
+    pub const UNIX98_PTY_SLAVE: Self = Self(136);
+    /// Every named value: `(name, value)` in the TOML's order.
+    pub const VALUES: &'static [(&'static str, u32)] = &[
+        ("tty", 4),
+        ("ttyaux", 5),
+        ("unix98_pty_master", 128),
+        ("unix98_pty_slave", 136),
+    ];
+    /// The value's name (lower-case, as our reports print it), `None` for a value without one.
+    pub const fn name(self) -> Option<&'static str> {
+        match self.0 {
+            4 => Some("tty"),
+            5 => Some("ttyaux"),
+            128 => Some("unix98_pty_master"),
+            136 => Some("unix98_pty_slave"),
+            _ => None,
+        }
+    }
+    /// The value of a name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "tty" => Some(Self(4)),
+            "ttyaux" => Some(Self(5)),
+            "unix98_pty_master" => Some(Self(128)),
+            "unix98_pty_slave" => Some(Self(136)),
+            _ => None,
+        }
+    }
+}
+impl std::fmt::Display for DeviceMajor {
+    ///The name, or the number.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+impl std::fmt::Debug for DeviceMajor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{}::{}", "DeviceMajor", n.to_ascii_uppercase()),
+            None => write!(f, "{}({})", "DeviceMajor", self.0),
+        }
+    }
+}
+impl From<u32> for DeviceMajor {
+    fn from(v: u32) -> Self {
+        Self(v)
+    }
+}
+impl From<DeviceMajor> for u32 {
+    fn from(v: DeviceMajor) -> u32 {
+        v.0
+    }
+}
 /**ETH_P_* of <linux/if_ether.h> (packet_sock_entry.protocol, in host order after ntohs) (kernel.toml [ether_type]).
 
 Open: a value without a name keeps its number.*/

@@ -23,7 +23,8 @@ pub struct Options {
     pub tcp_close: bool,
     /// `--file-locks`: file locks were dumped (`filelocks.img`).
     pub file_locks: bool,
-    /// `--shell-job`: the tree's session or process group leader is outside the dump.
+    /// `--shell-job`: the tree's session or process group leader is outside the dump, or a
+    /// terminal it uses is (a pty slave whose master was not dumped).
     pub shell_job: bool,
     /// How the network was locked (inventory's `network_lock_method`: iptables, nftables, skip).
     pub network_lock: Option<&'static str>,
@@ -137,6 +138,15 @@ impl DumpInfo {
         if let Ok(procs) = ckpt.processes() {
             let pids: std::collections::HashSet<u32> = procs.iter().map(|p| p.pid()).collect();
             d.options.shell_job = procs.iter().any(|p| (p.sid() != 0 && !pids.contains(&p.sid())) || (p.pgid() != 0 && !pids.contains(&p.pgid())));
+            // Or a terminal whose other end is outside: a pty slave without its master.
+            if let Ok(table) = ckpt.files() {
+                let ttys: Vec<&crate::model::files::TtyFile> = table.iter().filter_map(|f| match &f.kind {
+                    FileKind::Tty(t) => Some(t),
+                    _ => None,
+                }).collect();
+                let masters: Vec<Option<u32>> = ttys.iter().filter(|t| t.is_pty_master()).map(|t| t.index).collect();
+                d.options.shell_job |= ttys.iter().any(|t| t.is_pty_slave() && !masters.contains(&t.index));
+            }
             for p in procs.iter() {
                 if let Ok(Some(pm)) = p.pagemap() {
                     // CRIU marks every lazily restorable page PE_LAZY, dumped or not; a lazy dump

@@ -105,7 +105,7 @@ impl Section for Files {
     }
 
     /// ```text
-    /// files: 23 (regular 19, pipe 2, socket 2)
+    /// files: 23 (pipe 2, regular 19, socket 2)
     ///   ID  TYPE       SIZE     MODE     PATH
     ///    1  regular    37 KiB   0100755  /usr/bin/sleep
     ///    6  directory  -        040755   /tmp/criu-fixture
@@ -114,8 +114,18 @@ impl Section for Files {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut b = Vec::new();
         let total: usize = self.kinds.values().sum();
-        let kinds: Vec<String> = self.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        b.extend_from_slice(format!("files: {total} ({})\n", kinds.join(", ")).as_bytes());
+        let n = self.kinds.len();
+        let kinds: Vec<String> = self.kinds.iter().enumerate().map(|(i, (k, c))| if i + 1 < n { format!("{k} {c},") } else { format!("{k} {c})") }).collect();
+        // `files: 47 (eventfd 1, ...)`, the list wrapped at 80 columns under its first item.
+        let head = format!("files: {total} (");
+        let mut list = Vec::new();
+        super::wrap(&kinds, &" ".repeat(head.len()), super::TEXT_WIDTH, &mut list);
+        if kinds.is_empty() {
+            b.extend_from_slice(format!("files: {total}\n").as_bytes());
+        } else {
+            b.extend_from_slice(head.as_bytes());
+            b.extend_from_slice(&list[head.len()..]);
+        }
         if !self.paths.is_empty() {
             let mut t = Table::new(&["ID", "TYPE", "SIZE", "MODE", "PATH"], &[true, false, true, false, false]);
             for f in &self.paths {

@@ -539,7 +539,7 @@ fn timespec_text(t: Timespec) -> String {
 
 impl Section for Namespaces {
     fn name(&self) -> &'static str {
-        "ns"
+        "namespaces"
     }
 
     fn problems(&self) -> &[Problem] {

@@ -305,14 +305,14 @@ impl Section for Processes {
                         human_bytes(m.mapped.file)
                     ));
                     t.detail(format!(
-                        "    dumped: private {} ({} zero pages not), shared {}, files {}; {} pages here, {} in parent, {} lazy",
+                        "    dumped: private {}, shared {}, files {}",
                         human_bytes(m.dumped.private_anon),
-                        m.zero_pages,
                         human_bytes(m.shared_dumped),
                         human_bytes(m.dumped.file),
-                        m.present_pages,
-                        m.parent_pages,
-                        m.lazy_pages
+                    ));
+                    t.detail(format!(
+                        "    pages:  {} in this dump, {} in the parent, {} lazy, {} zero (left out)",
+                        m.present_pages, m.parent_pages, m.lazy_pages, m.zero_pages
                     ));
                 }
                 for f in &p.fd_list {

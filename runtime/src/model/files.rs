@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use criu_image_proto::flags::{OpenFlags, RemapId, Seals};
-use criu_image_proto::kernel::{EtherType, IpProto, NetlinkProtocol, SocketFamily, SocketType, TcpState};
+use criu_image_proto::kernel::{DeviceMajor, EtherType, IpProto, NetlinkProtocol, SocketFamily, SocketType, TcpState};
 use criu_image_proto::schema::enums::{FdTypes, RemapType, TtyType};
 use criu_image_proto::schema::kinds::files as names;
 use criu_image_proto::view;
@@ -410,10 +410,36 @@ pub struct TtyFile {
     pub tty_type: Option<TtyType>,
     /// The pty index (`/dev/pts/<index>`), from `tty-info.img`.
     pub index: Option<u32>,
+    /// The device number (`tty_info_entry.rdev`, the kernel's `new_encode_dev` form).
+    pub rdev: Option<u32>,
     /// The path it was opened by, from its regular-file entry.
     pub path: Option<Arc<[u8]>>,
     /// Open flags.
     pub flags: OpenFlags,
+}
+
+impl TtyFile {
+    /// The device's major number.
+    pub fn major(&self) -> Option<u32> {
+        self.rdev.map(|r| (r >> 8) & 0xfff)
+    }
+
+    /// The device's minor number.
+    pub fn minor(&self) -> Option<u32> {
+        self.rdev.map(|r| (r & 0xff) | ((r >> 12) & 0xfff00))
+    }
+
+    /// A pty's slave end (`/dev/pts/N`).
+    pub fn is_pty_slave(&self) -> bool {
+        // UNIX98_PTY_MAJOR_COUNT (8) majors from the first.
+        self.major().is_some_and(|m| (DeviceMajor::UNIX98_PTY_SLAVE.0..DeviceMajor::UNIX98_PTY_SLAVE.0 + 8).contains(&m))
+    }
+
+    /// A pty's master end (opened through `/dev/ptmx`).
+    pub fn is_pty_master(&self) -> bool {
+        let ptmx = self.major() == Some(DeviceMajor::TTYAUX.0) && self.minor() == Some(2);
+        ptmx || self.major().is_some_and(|m| (DeviceMajor::UNIX98_PTY_MASTER.0..DeviceMajor::UNIX98_PTY_MASTER.0 + 8).contains(&m))
+    }
 }
 
 /// A task's open file descriptor (`fdinfo_entry`).
@@ -618,7 +644,7 @@ fn file_kind(
     paths: &HashMap<u32, Arc<[u8]>>,
     remaps: &HashMap<u32, Remap>,
     memfd: &HashMap<u64, MemfdInode>,
-    ttys: &HashMap<u32, (TtyType, Option<u32>)>,
+    ttys: &HashMap<u32, (TtyType, Option<u32>, u32)>,
 ) -> FileKind {
     let path = |id: Option<u32>| id.and_then(|id| paths.get(&id)).cloned();
     match e.type_() {
@@ -701,6 +727,7 @@ fn file_kind(
                 tty_info_id: t.tty_info_id(),
                 tty_type: info.map(|i| i.0),
                 index: info.and_then(|i| i.1),
+                rdev: info.map(|i| i.2),
                 path: path(t.regf_id()),
                 flags: OpenFlags(t.flags()),
             })
@@ -783,11 +810,11 @@ pub(crate) fn load_memfd_inodes(ckpt: &Checkpoint) -> Result<HashMap<u64, MemfdI
     Ok(out)
 }
 
-/// `tty-info.img`: id → (type, pty index).
-fn load_tty_infos(ckpt: &Checkpoint) -> Result<HashMap<u32, (TtyType, Option<u32>)>, CheckpointError> {
+/// `tty-info.img`: id → (type, pty index, rdev).
+fn load_tty_infos(ckpt: &Checkpoint) -> Result<HashMap<u32, (TtyType, Option<u32>, u32)>, CheckpointError> {
     let mut out = HashMap::new();
     for (_, t) in all_entries::<view::TtyInfoEntry>(ckpt, names::TTY_INFO.pattern(), Kind::TtyInfo)?.unwrap_or_default() {
-        out.entry(t.id()).or_insert((t.type_(), t.pty().map(|p| p.index())));
+        out.entry(t.id()).or_insert((t.type_(), t.pty().map(|p| p.index()), t.rdev()));
     }
     Ok(out)
 }

@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests that need real CRIU.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root.
