@@ -117,6 +117,9 @@ fn checkpoint_is_the_inventory_the_listing_and_dump_log() {
     }
 }
 
+/// A regular file entry: id, path, size, mode.
+type Reg = (u32, Vec<u8>, Option<u64>, Option<u32>);
+
 #[test]
 fn files_are_the_regular_files_of_files_img_with_their_build_ids() {
     for set in SETS {
@@ -124,7 +127,7 @@ fn files_are_the_regular_files_of_files_img_with_their_build_ids() {
         let f = Files::load(&Checkpoint::open(&dir).unwrap());
         assert!(f.problems.is_empty(), "{set}: {:?}", f.problems);
         let bytes = raw::read(&dir, "files.img");
-        let mut want: Vec<(u32, Vec<u8>, Option<u64>, Option<u32>)> = Vec::new();
+        let mut want: Vec<Reg> = Vec::new();
         for m in raw::messages(&bytes) {
             let e = criu_image::proto::view::FileEntry::parse(m).unwrap();
             if let Some(r) = e.reg() {
@@ -132,7 +135,7 @@ fn files_are_the_regular_files_of_files_img_with_their_build_ids() {
             }
         }
         assert!(!want.is_empty(), "{set}");
-        let mut ours: Vec<(u32, Vec<u8>, Option<u64>, Option<u32>)> = f.paths.iter().map(|p| (p.id, p.path.clone(), p.size, p.mode)).collect();
+        let mut ours: Vec<Reg> = f.paths.iter().map(|p| (p.id, p.path.clone(), p.size, p.mode)).collect();
         for p in &f.paths {
             let regular = p.mode.is_some_and(|m| m & 0o170000 == 0o100000);
             assert_eq!(p.file_type == Some("regular"), regular, "{set}: {:?}", p);

@@ -644,7 +644,7 @@ fn file_kind(
     paths: &HashMap<u32, Arc<[u8]>>,
     remaps: &HashMap<u32, Remap>,
     memfd: &HashMap<u64, MemfdInode>,
-    ttys: &HashMap<u32, (TtyType, Option<u32>, u32)>,
+    ttys: &HashMap<u32, TtyInfo>,
 ) -> FileKind {
     let path = |id: Option<u32>| id.and_then(|id| paths.get(&id)).cloned();
     match e.type_() {
@@ -810,8 +810,11 @@ pub(crate) fn load_memfd_inodes(ckpt: &Checkpoint) -> Result<HashMap<u64, MemfdI
     Ok(out)
 }
 
-/// `tty-info.img`: id → (type, pty index, rdev).
-fn load_tty_infos(ckpt: &Checkpoint) -> Result<HashMap<u32, (TtyType, Option<u32>, u32)>, CheckpointError> {
+/// A `tty-info.img` entry: type, pty index, rdev.
+type TtyInfo = (TtyType, Option<u32>, u32);
+
+/// `tty-info.img`: id → its entry.
+fn load_tty_infos(ckpt: &Checkpoint) -> Result<HashMap<u32, TtyInfo>, CheckpointError> {
     let mut out = HashMap::new();
     for (_, t) in all_entries::<view::TtyInfoEntry>(ckpt, names::TTY_INFO.pattern(), Kind::TtyInfo)?.unwrap_or_default() {
         out.entry(t.id()).or_insert((t.type_(), t.pty().map(|p| p.index()), t.rdev()));
