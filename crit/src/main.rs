@@ -14,6 +14,7 @@ use criu_image::source::Source;
 
 mod check;
 mod cookie;
+mod diff;
 mod inspect;
 mod mem;
 mod memdump;
@@ -71,6 +72,8 @@ enum Cmd {
     },
     /// A checkpoint at a glance: container, checkpoint, processes (--all: everything)
     Inspect(inspect::InspectArgs),
+    /// Compare two checkpoints (exit 0 equal, 1 different, 2 error)
+    Diff(diff::DiffArgs),
     /// Explore a checkpoint directory or archive
     X(x::XArgs),
     /// Check that a checkpoint's images are well-formed and agree with each other
@@ -165,6 +168,7 @@ fn run(cli: Cli) -> Result<Status> {
             Status::Yes
         }
         Cmd::Inspect(a) => inspect::run(a)?,
+        Cmd::Diff(a) => diff::run(a)?,
         Cmd::X(a) => x::run(a)?,
         Cmd::Check(a) => check::run(a)?,
         Cmd::Mem(a) => mem::mem(a)?,

@@ -11,6 +11,7 @@ pub mod checkpoint;
 #[cfg(all(feature = "cookie", target_os = "linux"))]
 pub mod cookie;
 pub mod crit;
+pub mod diff;
 pub mod edit;
 mod error;
 pub mod explore;
