@@ -55,6 +55,9 @@ pub fn run(a: DiffArgs) -> Result<crate::Status> {
     if a.no_memory {
         opts = opts.without(Section::Memory);
     }
+    if opts.sections.is_empty() {
+        bail!("nothing to compare: --no-memory leaves out the only section asked for");
+    }
     let ckpt_a = crate::x::open(&a.a, a.max_archive_size)?;
     let ckpt_b = crate::x::open(&a.b, a.max_archive_size)?;
     let diff = compare(&ckpt_a, &ckpt_b, &opts);

@@ -193,6 +193,21 @@ fn compare_window(a: &[Seg<'_>], b: &[Seg<'_>], lo: u64, hi: u64, unknown: &mut 
             break;
         };
         let y = sa.end.min(sb.end).min(hi);
+        if is_data(sa) && is_data(sb) {
+            // Bytes are compared page by page: a page differs, not the run it is part of.
+            let mut c = x;
+            while c < y {
+                let ce = (c / PAGE_SIZE + 1).saturating_mul(PAGE_SIZE).min(y);
+                match same(sa, sb, c, ce) {
+                    Same::Yes => {}
+                    Same::No => differ.mark(c, ce),
+                    Same::Unknown => unk.mark(c, ce),
+                }
+                c = ce;
+            }
+            x = y;
+            continue;
+        }
         match same(sa, sb, x, y) {
             Same::Yes => {}
             Same::No => differ.mark(x, y),
@@ -210,6 +225,11 @@ fn compare_window(a: &[Seg<'_>], b: &[Seg<'_>], lo: u64, hi: u64, unknown: &mut 
         x = y;
     }
     (differ.n, unk.n)
+}
+
+/// Bytes or known zeros.
+fn is_data(s: &Seg<'_>) -> bool {
+    matches!(s.content, Content::Bytes(_) | Content::Zero)
 }
 
 enum Same {
@@ -313,6 +333,14 @@ mod tests {
             Seg { start: 3 * 4096, end: 4 * 4096, content: Content::Absent(Unreadable::FromFile { file: "f".into(), offset: 4096 }) },
         ];
         assert_eq!(compare_window(&b, &c, 0, 4 * 4096, &mut |u| seen.push(u)), (1, 1));
+        // One run of three pages against another: only the page that differs counts.
+        let (mut x, mut y) = (vec![7u8; 3 * 4096], vec![7u8; 3 * 4096]);
+        y[2 * 4096 + 5] = 8;
+        x[4096] = 0;
+        y[4096] = 0;
+        let a = vec![Seg { start: 0, end: 3 * 4096, content: Content::Bytes(&x) }];
+        let b = vec![Seg { start: 0, end: 3 * 4096, content: Content::Bytes(&y) }];
+        assert_eq!(compare_window(&a, &b, 0, 3 * 4096, &mut |u| seen.push(u)), (1, 0));
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].0, 1);
     }

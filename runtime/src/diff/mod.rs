@@ -331,6 +331,19 @@ pub struct ProcessDiff {
     pub memory: Vec<VmaPages>,
 }
 
+impl ProcessDiff {
+    /// Whether it differs in something: added, removed, a field, an fd, a VMA, a page (an entry
+    /// of [`ProcessDiff::memory`] whose pages could only partly be compared is not a
+    /// difference by itself).
+    pub fn differs(&self) -> bool {
+        self.kind != ChangeKind::Changed
+            || !self.fields.is_empty()
+            || !self.fds.is_empty()
+            || !self.vmas.is_empty()
+            || self.memory.iter().any(|m| m.pages_differ > 0)
+    }
+}
+
 /// Which checkpoint a problem is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Side {
@@ -424,7 +437,7 @@ pub struct Diff {
     pub b: String,
     /// The sections compared.
     pub sections: Vec<Section>,
-    /// Processes that differ, by pid.
+    /// Processes that differ (or whose memory could not all be compared), by pid.
     pub processes: Vec<ProcessDiff>,
     /// Files that differ, by path.
     pub files: Vec<Change<Vec<u8>>>,
@@ -441,7 +454,7 @@ pub struct Diff {
 impl Diff {
     /// Whether nothing differs in the compared sections.
     pub fn is_equal(&self) -> bool {
-        self.processes.is_empty() && self.files.is_empty() && self.namespaces.is_empty() && self.mounts.is_empty()
+        !self.processes.iter().any(ProcessDiff::differs) && self.files.is_empty() && self.namespaces.is_empty() && self.mounts.is_empty()
     }
 
     /// Whether everything asked for could be compared (no problems).
@@ -452,7 +465,7 @@ impl Diff {
     /// The counts of differences.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
-        for p in &self.processes {
+        for p in self.processes.iter().filter(|p| p.differs()) {
             match p.kind {
                 ChangeKind::Added => c.processes_added += 1,
                 ChangeKind::Removed => c.processes_removed += 1,
@@ -532,16 +545,7 @@ impl Cx<'_> {
     }
 
     fn unreadable(&mut self, side: Side, why: &Unreadable, message: &str) {
-        let file = match why {
-            Unreadable::Lazy { pagemap, .. }
-            | Unreadable::NoParent { pagemap, .. }
-            | Unreadable::ParentUnavailable { pagemap, .. }
-            | Unreadable::NotInParent { pagemap, .. } => pagemap.clone(),
-            Unreadable::Truncated { pages, .. } => pages.clone(),
-            Unreadable::NoShmemImage { shmid } => names::PAGEMAP_SHMEM.name(*shmid),
-            _ => String::new(),
-        };
-        self.problem(side, file, message);
+        self.problem(side, unreadable_file(why), message);
     }
 
     fn file_table<'c>(&mut self, side: Side, ckpt: &'c Checkpoint) -> Option<&'c FileTable> {
@@ -587,7 +591,7 @@ impl Cx<'_> {
     }
 
     fn one_sided(&mut self, kind: ChangeKind, side: Side, p: Process<'_>) -> ProcessDiff {
-        let rec = self.process_record(side, p);
+        let rec = self.process_record(side, p, &mut Vec::new());
         let (a, b) = if side == Side::A { (Some(rec), None) } else { (None, Some(rec)) };
         ProcessDiff { pid: p.pid(), comm: comm(p), kind, a, b, fields: Vec::new(), fds: Vec::new(), vmas: Vec::new(), memory: Vec::new() }
     }
@@ -595,8 +599,11 @@ impl Cx<'_> {
     fn process(&mut self, x: Process<'_>, y: Process<'_>, fa: Option<&FileTable>, fb: Option<&FileTable>) -> Option<ProcessDiff> {
         let (mut ra, mut rb, mut fields) = (None, None, Vec::new());
         if self.opts.has(Section::Processes) {
-            let (a, b) = (self.process_record(Side::A, x), self.process_record(Side::B, y));
+            let mut unknown = Vec::new();
+            let (a, b) = (self.process_record(Side::A, x, &mut unknown), self.process_record(Side::B, y, &mut unknown));
+            // A field that could not be read on one side is a problem, not a difference.
             fields = Record::changes(&a, &b);
+            fields.retain(|c| !unknown.iter().any(|u: &&str| c.field.starts_with(u)));
             (ra, rb) = (Some(a), Some(b));
         }
         let fds = if self.opts.has(Section::Fds) { self.fds(x, y, fa, fb) } else { Vec::new() };
@@ -609,7 +616,9 @@ impl Cx<'_> {
         Some(ProcessDiff { pid: y.pid(), comm, kind: ChangeKind::Changed, a: ra, b: rb, fields, fds, vmas, memory })
     }
 
-    fn process_record(&mut self, side: Side, p: Process<'_>) -> Record {
+    /// The process's record; the names (or prefixes) of fields that could not be read are
+    /// added to `unknown`.
+    fn process_record(&mut self, side: Side, p: Process<'_>, unknown: &mut Vec<&'static str>) -> Record {
         let pid = p.pid();
         let mut r = Record::default();
         r.push("ppid", Value::U64(p.ppid().into()));
@@ -619,11 +628,13 @@ impl Cx<'_> {
             Ok(c) => c,
             Err(e) => {
                 self.error(side, &e, &format!("process {pid}'s state and command name were not compared"));
+                unknown.extend(["state", "comm", "cmdline"]);
                 None
             }
         };
         if core.is_none() && p.core().is_ok() {
             self.problem(side, names::CORE.name(pid.into()), format!("missing: process {pid}'s state and command name are unknown"));
+            unknown.extend(["state", "comm", "cmdline"]);
         }
         r.push("state", core.map_or(Value::Null, |c| Value::Str(c.state.to_string())));
         r.push("comm", Value::opt_bytes(core.map(|c| &c.comm[..])));
@@ -634,6 +645,7 @@ impl Cx<'_> {
                 Err(e) => {
                     if affects_comparison(&e) {
                         self.mem_error(side, &e, &format!("process {pid}'s command line was not compared"));
+                        unknown.push("cmdline");
                     }
                     Value::Null
                 }
@@ -647,12 +659,14 @@ impl Cx<'_> {
             Ok(mm) => mm.and_then(|m| m.exe.as_deref()),
             Err(e) => {
                 self.error(side, &e, &format!("process {pid}'s executable and VMAs were not compared"));
+                unknown.push("exe");
                 None
             }
         };
         r.push("exe", Value::opt_bytes(exe));
         if let Err(e) = p.fs() {
             self.error(side, &e, &format!("process {pid}'s working and root directories were not compared"));
+            unknown.extend(["cwd", "root"]);
         }
         r.push("cwd", Value::opt_bytes(p.cwd()));
         r.push("root", Value::opt_bytes(p.root()));
@@ -660,6 +674,7 @@ impl Cx<'_> {
             Ok(c) => c,
             Err(e) => {
                 self.error(side, &e, &format!("process {pid}'s credentials were not compared"));
+                unknown.push("creds.");
                 None
             }
         };
@@ -777,15 +792,18 @@ impl Cx<'_> {
         if !ok {
             return Vec::new();
         }
-        let mut unknown: Vec<(usize, Unreadable)> = Vec::new();
-        let pages = memory::compare(&ta, &tb, &mut |u| {
-            if !unknown.contains(&u) && unknown.len() < 64 {
-                unknown.push(u);
+        // One problem per side, image and reason, however many runs it concerns.
+        let mut unknown: Vec<(usize, Unreadable, u64)> = Vec::new();
+        let pages = memory::compare(&ta, &tb, &mut |(side, why)| {
+            let same = |u: &(usize, Unreadable, u64)| u.0 == side && std::mem::discriminant(&u.1) == std::mem::discriminant(&why);
+            match unknown.iter_mut().find(|u| same(u) && unreadable_file(&u.1) == unreadable_file(&why)) {
+                Some(u) => u.2 += 1,
+                None => unknown.push((side, why, 1)),
             }
         });
-        for (side, why) in unknown {
-            let side = SIDES[side];
-            self.unreadable(side, &why, &format!("process {pid}: {why}; those pages were not compared"));
+        for (side, why, n) in unknown {
+            let more = if n > 1 { format!(" (and {} more like it)", n - 1) } else { String::new() };
+            self.unreadable(SIDES[side], &why, &format!("process {pid}: {why}{more}; those pages were not compared"));
         }
         self.compared.pages += pages.iter().map(|p| p.pages).sum::<u64>();
         pages.into_iter().filter(|p| p.pages_differ > 0 || p.pages_unknown > 0).collect()
@@ -829,6 +847,19 @@ impl Cx<'_> {
         let keys: BTreeSet<&MountKey> = ma.keys().chain(mb.keys()).collect();
         self.compared.mounts = keys.len() as u64;
         keys.into_iter().filter_map(|k| Change::of(k.clone(), ma.get(k).cloned(), mb.get(k).cloned())).collect()
+    }
+}
+
+/// The image an unreadable piece of memory is to blame on.
+fn unreadable_file(why: &Unreadable) -> String {
+    match why {
+        Unreadable::Lazy { pagemap, .. }
+        | Unreadable::NoParent { pagemap, .. }
+        | Unreadable::ParentUnavailable { pagemap, .. }
+        | Unreadable::NotInParent { pagemap, .. } => pagemap.clone(),
+        Unreadable::Truncated { pages, .. } => pages.clone(),
+        Unreadable::NoShmemImage { shmid } => names::PAGEMAP_SHMEM.name(*shmid),
+        _ => String::new(),
     }
 }
 

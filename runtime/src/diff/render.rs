@@ -134,16 +134,14 @@ fn process(out: &mut Vec<u8>, p: &ProcessDiff) {
         }
     }
     for m in &p.memory {
-        let name = String::from_utf8_lossy(&m.name);
-        let mut what = format!("{} of {} differ", m.pages_differ, plural(m.pages, "page"));
+        let verb = if m.pages_differ == 1 { "differs" } else { "differ" };
+        let mut what = format!("{} of {} {verb}", m.pages_differ, plural(m.pages, "page"));
         if m.pages_unknown > 0 {
             what.push_str(&format!(", {} not compared", m.pages_unknown));
         }
-        let range = format!("  ~ memory {:x}-{:x} {}  ", m.start, m.end, m.perms);
-        // The verdict must survive: shorten the name, not the count.
-        let room = WIDTH.saturating_sub(range.chars().count() + what.chars().count() + 2);
-        let name = if name.is_empty() { String::new() } else { format!("{}: ", elide(&name, room.max(12))) };
-        line(out, &range, &format!("{name}{what}"));
+        // The verdict first, so that a long name is what gets shortened.
+        let head = format!("  ~ memory {:x}-{:x} {}  {what}  ", m.start, m.end, m.perms);
+        line(out, &head, &String::from_utf8_lossy(&m.name));
     }
 }
 
@@ -185,22 +183,23 @@ impl Diff {
         let mut parts = Vec::new();
         let mut s = if self.is_equal() {
             let k = self.compared;
-            let mut add = |sec: Section, n: u64, noun: &str| {
+            for (sec, text) in [
+                (Section::Processes, plural(k.processes, "process")),
+                (Section::Fds, plural(k.fds, "fd")),
+                (Section::Vmas, plural(k.vmas, "vma")),
+                (Section::Memory, plural(k.pages, "page")),
+                (Section::Files, plural(k.files, "file")),
+                (Section::Namespaces, format!("{} ns", k.namespaces)),
+                (Section::Mounts, plural(k.mounts, "mount")),
+            ] {
                 if has(sec) {
-                    parts.push(plural(n, noun));
+                    parts.push(text);
                 }
-            };
-            add(Section::Processes, k.processes, "process");
-            add(Section::Fds, k.fds, "fd");
-            add(Section::Vmas, k.vmas, "vma");
-            add(Section::Memory, k.pages, "page");
-            add(Section::Files, k.files, "file");
-            add(Section::Namespaces, k.namespaces, "namespace");
-            add(Section::Mounts, k.mounts, "mount");
+            }
             if !has(Section::Processes) && self.sections.iter().any(|s| s.per_process()) {
                 parts.insert(0, plural(k.processes, "process"));
             }
-            format!("equal: {} compared", parts.join(", "))
+            format!("equal: {}", parts.join(", "))
         } else {
             let procs: Vec<String> = [(c.processes_changed, "changed"), (c.processes_added, "added"), (c.processes_removed, "removed")]
                 .into_iter()
@@ -219,12 +218,15 @@ impl Diff {
             if c.pages_differ > 0 {
                 parts.push(format!("{} in {}", plural(c.pages_differ, "page"), plural(c.vmas_with_pages_differ, "vma")));
             }
-            for (n, noun) in [(c.files, "file"), (c.namespaces, "namespace"), (c.mounts, "mount")] {
+            for (n, noun) in [(c.files, "file"), (c.mounts, "mount")] {
                 if n > 0 {
                     parts.push(plural(n, noun));
                 }
+                if noun == "file" && c.namespaces > 0 {
+                    parts.push(format!("{} ns", c.namespaces));
+                }
             }
-            format!("differ: {}", parts.join("; "))
+            format!("differ: {}", parts.join(", "))
         };
         if !self.problems.is_empty() {
             s.push_str(&format!("; incomplete: {}", plural(self.problems.len() as u64, "problem")));
