@@ -24,7 +24,7 @@ fn crit(args: &[&std::ffi::OsStr]) -> Output {
 
 fn diff(a: &Path, b: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<&std::ffi::OsStr> = vec!["diff".as_ref(), a.as_os_str(), b.as_os_str()];
-    args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     crit(&args)
 }
 

@@ -4,8 +4,10 @@
 //! `PE_PARENT` runs through the parent chain, shared memory through its shmem pagemap, and knows
 //! which pages are zeros (private anonymous memory CRIU did not dump). The addresses that both
 //! tasks map are walked in windows of [`WINDOW`] bytes; each side's pieces of a window are
-//! borrowed slices of the mapped pages files (nothing is copied), so what is held is one
-//! window's list of pieces per side, whatever the size of the pages files.
+//! borrowed slices of the mapped pages files (nothing is copied), and once a window is compared
+//! its ranges of the pages files are released from the process's resident memory
+//! ([`Checkpoint::release`]), so what is held is one window per side, whatever the size of the
+//! pages files.
 //!
 //! Equality of a page, piece by piece:
 //! - stored bytes against stored bytes: the bytes;
@@ -20,7 +22,8 @@
 
 use std::ops::ControlFlow;
 
-use crate::memory::{Piece, Task, Unreadable, Vma};
+use crate::checkpoint::Checkpoint;
+use crate::memory::{Piece, Stored, Task, Unreadable, Vma};
 use crate::pagemap::PAGE_SIZE;
 
 /// Bytes compared per step: 4 MiB (1 024 pages).
@@ -50,9 +53,9 @@ pub(crate) type Unknown = (usize, Unreadable);
 
 /// Compares the memory of `a` and `b` over the addresses both map, per VMA of `b` (those with at
 /// least one page compared). Calls `unknown` for each piece that could not be read.
-pub(crate) fn compare(a: &Task<'_>, b: &Task<'_>, unknown: &mut dyn FnMut(Unknown)) -> Vec<VmaPages> {
-    let va: Vec<&Vma> = a.vmas().collect();
-    let vb: Vec<&Vma> = b.vmas().collect();
+pub(crate) fn compare(a: Side<'_, '_>, b: Side<'_, '_>, unknown: &mut dyn FnMut(Unknown)) -> Vec<VmaPages> {
+    let va: Vec<&Vma> = a.task.vmas().collect();
+    let vb: Vec<&Vma> = b.task.vmas().collect();
     let mut out: Vec<VmaPages> = Vec::new();
     let mut scratch = Scratch::default();
     let (mut i, mut j) = (0usize, 0usize);
@@ -87,7 +90,16 @@ pub(crate) fn compare(a: &Task<'_>, b: &Task<'_>, unknown: &mut dyn FnMut(Unknow
             j += 1;
         }
     }
+    scratch.release_a.flush(a.ckpt);
+    scratch.release_b.flush(b.ckpt);
     out
+}
+
+/// One side of the comparison: a task and the checkpoint its pages files are in.
+#[derive(Clone, Copy)]
+pub(crate) struct Side<'t, 'c> {
+    pub ckpt: &'c Checkpoint,
+    pub task: &'t Task<'c>,
 }
 
 /// Pages touched by `[lo, hi)`.
@@ -98,7 +110,7 @@ fn pages_in(lo: u64, hi: u64) -> u64 {
 /// What one side holds over part of a window.
 #[derive(Debug)]
 enum Content<'a> {
-    Bytes(&'a [u8]),
+    Bytes(Stored<'a>),
     Zero,
     Absent(Unreadable),
 }
@@ -110,18 +122,21 @@ struct Seg<'a> {
     content: Content<'a>,
 }
 
-/// The two sides' pieces of the current window (reused between windows).
+/// The two sides' pieces of the current window (reused between windows), and what of their
+/// pages files is to be released.
 #[derive(Default)]
 struct Scratch<'a> {
     a: Vec<Seg<'a>>,
     b: Vec<Seg<'a>>,
+    release_a: Releaser<'a>,
+    release_b: Releaser<'a>,
 }
 
 fn collect<'a>(t: &Task<'a>, lo: u64, hi: u64, out: &mut Vec<Seg<'a>>) {
     out.clear();
     let _ = t.walk(lo, hi - lo, &mut |pos, len, _, piece| {
         let content = match piece {
-            Piece::Stored(s) => Content::Bytes(s.bytes),
+            Piece::Stored(s) => Content::Bytes(s),
             Piece::Zero => Content::Zero,
             Piece::Absent(why) => Content::Absent(why),
         };
@@ -132,8 +147,8 @@ fn collect<'a>(t: &Task<'a>, lo: u64, hi: u64, out: &mut Vec<Seg<'a>>) {
 
 /// Compares `[lo, hi)` window by window: `(pages that differ, pages that could not be compared)`.
 fn compare_range<'a>(
-    a: &Task<'a>,
-    b: &Task<'a>,
+    a: Side<'_, 'a>,
+    b: Side<'_, 'a>,
     lo: u64,
     hi: u64,
     s: &mut Scratch<'a>,
@@ -143,14 +158,54 @@ fn compare_range<'a>(
     let mut w = lo;
     while w < hi {
         let we = hi.min(w.saturating_add(WINDOW)).max(w + 1);
-        collect(a, w, we, &mut s.a);
-        collect(b, w, we, &mut s.b);
+        collect(a.task, w, we, &mut s.a);
+        collect(b.task, w, we, &mut s.b);
         let (d, u) = compare_window(&s.a, &s.b, w, we, unknown);
+        s.release_a.add(a.ckpt, &s.a);
+        s.release_b.add(b.ckpt, &s.b);
         differ += d;
         unk += u;
         w = we;
     }
     (differ, unk)
+}
+
+/// Ranges of pages files that have been compared, to release from the resident memory: the
+/// pieces of a walk in address order are mostly consecutive in their pages file (CRIU writes it
+/// in pagemap order), so they are merged and released in large ranges, one `madvise` each.
+#[derive(Default)]
+struct Releaser<'a> {
+    /// `(depth, pages file, offset, len)` of the range being gathered.
+    cur: Option<(usize, &'a str, u64, u64)>,
+}
+
+impl<'a> Releaser<'a> {
+    const BATCH: u64 = WINDOW;
+
+    fn add(&mut self, ckpt: &Checkpoint, segs: &[Seg<'a>]) {
+        for seg in segs {
+            let Content::Bytes(s) = &seg.content else { continue };
+            let len = s.bytes.len() as u64;
+            match &mut self.cur {
+                Some((d, p, off, n)) if *d == s.depth && *p == s.pages && *off + *n == s.offset => *n += len,
+                _ => {
+                    self.flush(ckpt);
+                    self.cur = Some((s.depth, s.pages, s.offset, len));
+                }
+            }
+            if self.cur.is_some_and(|c| c.3 >= Self::BATCH) {
+                self.flush(ckpt);
+            }
+        }
+    }
+
+    fn flush(&mut self, ckpt: &Checkpoint) {
+        if let Some((depth, pages, off, len)) = self.cur.take()
+            && let Some(layer) = ckpt.layer(depth)
+        {
+            layer.release(pages, off, len);
+        }
+    }
 }
 
 /// A page counter for ascending ranges: each page is counted once, even when several
@@ -247,7 +302,7 @@ fn comparable(why: &Unreadable) -> bool {
 fn same<'a>(sa: &Seg<'a>, sb: &Seg<'a>, x: u64, y: u64) -> Same {
     let bytes = |s: &Seg<'a>| -> Option<&'a [u8]> {
         match s.content {
-            Content::Bytes(b) => b.get((x - s.start) as usize..(y - s.start) as usize),
+            Content::Bytes(b) => b.bytes.get((x - s.start) as usize..(y - s.start) as usize),
             _ => None,
         }
     };
@@ -309,18 +364,22 @@ mod tests {
         assert_eq!(pages_in(5, 5), 0);
     }
 
+    fn bytes(b: &[u8]) -> Content<'_> {
+        Content::Bytes(Stored { bytes: b, file: b, offset: 0, pages: "pages-1.img", depth: 0 })
+    }
+
     #[test]
     fn windows_compare_piece_by_piece() {
         let page = |b: u8| vec![b; 4096];
         let (p1, p0, p2) = (page(1), page(0), page(2));
         let a = vec![
-            Seg { start: 0, end: 4096, content: Content::Bytes(&p1) },
-            Seg { start: 4096, end: 8192, content: Content::Bytes(&p0) },
+            Seg { start: 0, end: 4096, content: bytes(&p1) },
+            Seg { start: 4096, end: 8192, content: bytes(&p0) },
             Seg { start: 8192, end: 3 * 4096, content: Content::Zero },
             Seg { start: 3 * 4096, end: 4 * 4096, content: Content::Absent(Unreadable::FromFile { file: "f".into(), offset: 0 }) },
         ];
         let b = vec![
-            Seg { start: 0, end: 4096, content: Content::Bytes(&p2) },
+            Seg { start: 0, end: 4096, content: bytes(&p2) },
             Seg { start: 4096, end: 3 * 4096, content: Content::Zero },
             Seg { start: 3 * 4096, end: 4 * 4096, content: Content::Absent(Unreadable::FromFile { file: "f".into(), offset: 0 }) },
         ];
@@ -338,8 +397,8 @@ mod tests {
         y[2 * 4096 + 5] = 8;
         x[4096] = 0;
         y[4096] = 0;
-        let a = vec![Seg { start: 0, end: 3 * 4096, content: Content::Bytes(&x) }];
-        let b = vec![Seg { start: 0, end: 3 * 4096, content: Content::Bytes(&y) }];
+        let a = vec![Seg { start: 0, end: 3 * 4096, content: bytes(&x) }];
+        let b = vec![Seg { start: 0, end: 3 * 4096, content: bytes(&y) }];
         assert_eq!(compare_window(&a, &b, 0, 3 * 4096, &mut |u| seen.push(u)), (1, 0));
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].0, 1);

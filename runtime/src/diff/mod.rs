@@ -794,7 +794,8 @@ impl Cx<'_> {
         }
         // One problem per side, image and reason, however many runs it concerns.
         let mut unknown: Vec<(usize, Unreadable, u64)> = Vec::new();
-        let pages = memory::compare(&ta, &tb, &mut |(side, why)| {
+        let (sa, sb) = (memory::Side { ckpt: x.checkpoint(), task: &ta }, memory::Side { ckpt: y.checkpoint(), task: &tb });
+        let pages = memory::compare(sa, sb, &mut |(side, why)| {
             let same = |u: &(usize, Unreadable, u64)| u.0 == side && std::mem::discriminant(&u.1) == std::mem::discriminant(&why);
             match unknown.iter_mut().find(|u| same(u) && unreadable_file(&u.1) == unreadable_file(&why)) {
                 Some(u) => u.2 += 1,
