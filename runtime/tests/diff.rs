@@ -207,6 +207,10 @@ fn two_dumps_with_other_file_validation_differ_in_the_build_ids() {
     assert_eq!(memory_of(&d, pid), want);
     assert!(p.memory.iter().all(|m| m.pages_unknown == 0));
 
+    // Compared ranges of the pages files are released from memory, not from the checkpoint:
+    // comparing again reads the same bytes.
+    assert_eq!(compare(&a, &b, &Options::default()), d);
+
     // Sections restrict: without files and memory nothing differs.
     let only = compare(&a, &b, &Options::only(&[Section::Processes, Section::Fds, Section::Vmas]));
     assert!(only.is_equal() && only.is_complete(), "{only:#?}");
@@ -270,6 +274,39 @@ fn edited_copies_are_named_with_the_values_of_the_images() {
     assert_eq!((v.fields[0].field, &v.fields[0].a, &v.fields[0].b), ("prot", &Value::Str("r--".into()), &Value::Str("rw-".into())));
     assert!(p.fds.is_empty() && p.memory.is_empty(), "{p:#?}");
     assert!(d.files.is_empty() && d.namespaces.is_empty() && d.mounts.is_empty());
+
+    // A socket's bound name (fdzoo's listening unix socket): the fd that holds it is named,
+    // with the addresses as the images give them.
+    let orig = support::fixture("fdzoo");
+    let dir = scratch("edited-fdzoo");
+    copy_dir(&orig, &dir);
+    let mut sock_id = 0;
+    edit!(owned::FileEntry, &dir.join("files.img"), |es| {
+        let e = es.iter_mut().find(|e| e.message.usk.as_ref().is_some_and(|u| u.name.ends_with(b"srv.sock\0") && u.state == 10)).unwrap();
+        sock_id = e.message.id;
+        e.message.usk.as_mut().unwrap().name = b"/tmp/other.sock\0".to_vec();
+    });
+    let (a, b) = (open(&orig), open(&dir));
+    let d = compare(&a, &b, &Options::default());
+    assert!(d.is_complete(), "{:?}", d.problems);
+    let pid = a.processes().unwrap().nth(0).unwrap().pid();
+    let fd = a.process(pid).unwrap().unwrap().fds().unwrap().unwrap().iter().find(|f| f.id == sock_id).unwrap().fd;
+    let p = d.process(pid).unwrap();
+    assert!(p.fields.is_empty() && p.vmas.is_empty() && p.memory.is_empty(), "{p:#?}");
+    assert_eq!(p.fds.len(), 1, "{:?}", p.fds);
+    let c = &p.fds[0];
+    assert_eq!((c.key, c.kind), (fd, ChangeKind::Changed));
+    let name = |ck: &Checkpoint| match &ck.files().unwrap().get(sock_id).unwrap().kind {
+        FileKind::Socket(criu_image::model::Socket::Unix(u)) => String::from_utf8(u.name.strip_suffix(b"\0").unwrap().to_vec()).unwrap(),
+        k => panic!("{k:?}"),
+    };
+    assert_eq!(c.fields.len(), 1, "{:?}", c.fields);
+    assert_eq!((c.fields[0].field, &c.fields[0].a, &c.fields[0].b), ("local", &Value::Str(name(&a)), &Value::Str(name(&b))));
+    assert_eq!(name(&b), "/tmp/other.sock");
+    let rec = c.b.as_ref().unwrap();
+    assert_eq!((rec.get("family"), rec.get("type"), rec.get("state")), (Some(&Value::Str("unix".into())), Some(&Value::Str("stream".into())), Some(&Value::Str("listen".into()))));
+    // The file table changed no regular file.
+    assert!(d.files.is_empty() && d.namespaces.is_empty(), "{d:#?}");
 
     // A mount's file system type (nsbox has a mount namespace image).
     let orig = support::fixture("nsbox");

@@ -1,7 +1,7 @@
 //! Two checkpoints compared: what a restore of B would bring back differently from a restore of
 //! A (`crit diff A B`).
 //!
-//! [`compare`] reads both checkpoints through the [model](crate::model) and the inspect sections
+//! [`compare`] reads both checkpoints through the model ([`crate::model`]) and the inspect sections
 //! ([`crate::inspect::namespaces`], [`crate::inspect::mounts`]), never re-parsing images, and
 //! gives a [`Diff`]: typed changes that render as text ([`Diff::write_text`]) or JSON
 //! ([`Diff::write_json`]).
