@@ -1031,10 +1031,12 @@ fn vma_record(v: &Vma) -> Record {
         Backing::Kernel(_) => "kernel",
     };
     r.push("backing", Value::Str(backing.into()));
-    // A file's id in files.img may be numbered differently by another dump: the path is what
-    // the mapping is.
+    // A file's id in files.img may be numbered differently by another dump, and the id of
+    // shared anonymous memory is an inode number that a restore changes: what is mapped is the
+    // path, or the kind of memory.
     let name = match &v.mapping {
         Mapping::File { path: Some(p), .. } => p.to_vec(),
+        Mapping::SharedAnonymous { .. } => b"shared anon".to_vec(),
         _ => v.name(),
     };
     r.push("name", Value::Bytes(name));
