@@ -72,7 +72,6 @@ enum Cmd {
     },
     /// A checkpoint at a glance: container, checkpoint, processes (--all: everything)
     Inspect(inspect::InspectArgs),
-    /// Compare two checkpoints (exit 0 equal, 1 different, 2 error)
     Diff(diff::DiffArgs),
     /// Explore a checkpoint directory or archive
     X(x::XArgs),
