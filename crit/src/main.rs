@@ -14,6 +14,7 @@ use criu_image::source::Source;
 
 mod check;
 mod cookie;
+mod diff;
 mod inspect;
 mod mem;
 mod memdump;
@@ -71,6 +72,7 @@ enum Cmd {
         r#in: PathBuf,
     },
     Inspect(inspect::InspectArgs),
+    Diff(diff::DiffArgs),
     /// Explore a checkpoint directory or archive
     ///
     /// The views ps, fds, mems and rss print what CRIU's `crit x` prints, byte for byte; sockets,
@@ -199,6 +201,7 @@ fn run(cli: Cli) -> Result<Status> {
             Status::Yes
         }
         Cmd::Inspect(a) => inspect::run(a)?,
+        Cmd::Diff(a) => diff::run(a)?,
         Cmd::Completions(a) => shell::completions(a)?,
         Cmd::Man(a) => shell::man(a)?,
         Cmd::X(a) => x::run(a)?,

@@ -122,6 +122,7 @@ pub mod checkpoint;
 pub mod cookie;
 mod conveniences;
 pub mod crit;
+pub mod diff;
 pub mod edit;
 mod error;
 pub mod explore;

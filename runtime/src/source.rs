@@ -34,6 +34,27 @@ impl Source {
         }
     }
 
+    /// Drops `[offset, offset + len)` of a mapped file from this process's resident memory:
+    /// the bytes stay readable (a later read faults them back in from the page cache), so a
+    /// reader that has finished with a range keeps what it holds bounded however large the file
+    /// is. A no-op for buffers, and on targets without `madvise`.
+    pub fn release(&self, offset: usize, len: usize) {
+        #[cfg(unix)]
+        if let Source::Mapped(m) = self
+            && offset < m.len()
+        {
+            let len = len.min(m.len() - offset);
+            // SAFETY: the map is a read-only MAP_SHARED mapping of a file (`Mmap::map`).
+            // MADV_DONTNEED drops this process's page-table entries for the range; the next
+            // access faults the same bytes back in from the page cache, so nothing borrowed from
+            // the map ever sees different bytes (the zero-fill that makes DONTNEED unsafe in
+            // general concerns private and anonymous memory).
+            let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
+        }
+        #[cfg(not(unix))]
+        let _ = (offset, len);
+    }
+
     /// Reads everything from a reader (stdin).
     pub fn read(mut r: impl Read) -> io::Result<Source> {
         let mut v = Vec::new();

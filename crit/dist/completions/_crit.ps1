@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'crit' -ScriptBlock {
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Convert JSON (plain or pretty) back to a binary image')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show an image''s kind and number of entries')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'A checkpoint at a glance: container, checkpoint, process tree (one screen by default)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two checkpoints: processes, fds, VMAs, memory, files, namespaces, mounts')
             [CompletionResult]::new('x', 'x', [CompletionResultType]::ParameterValue, 'Explore a checkpoint directory or archive')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that a checkpoint''s images are well-formed and agree with each other')
             [CompletionResult]::new('mem', 'mem', [CompletionResultType]::ParameterValue, 'Print the bytes of a task''s memory at an address (hexdump, raw or JSON)')
@@ -73,6 +74,15 @@ Register-ArgumentCompleter -Native -CommandName 'crit' -ScriptBlock {
             [CompletionResult]::new('--max-archive-size', '--max-archive-size', [CompletionResultType]::ParameterName, 'Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object instead of text')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every section, and each process''s memory breakdown and open files')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'crit;diff' {
+            [CompletionResult]::new('--section', '--section', [CompletionResultType]::ParameterName, 'Compare only this section (repeatable): processes, fds, vmas, memory, files, namespaces, mounts')
+            [CompletionResult]::new('--max-archive-size', '--max-archive-size', [CompletionResultType]::ParameterName, 'Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object instead of text')
+            [CompletionResult]::new('--no-memory', '--no-memory', [CompletionResultType]::ParameterName, 'Do not compare memory contents (the costly part: every page of both checkpoints)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -200,6 +210,7 @@ Register-ArgumentCompleter -Native -CommandName 'crit' -ScriptBlock {
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Convert JSON (plain or pretty) back to a binary image')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show an image''s kind and number of entries')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'A checkpoint at a glance: container, checkpoint, process tree (one screen by default)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two checkpoints: processes, fds, VMAs, memory, files, namespaces, mounts')
             [CompletionResult]::new('x', 'x', [CompletionResultType]::ParameterValue, 'Explore a checkpoint directory or archive')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that a checkpoint''s images are well-formed and agree with each other')
             [CompletionResult]::new('mem', 'mem', [CompletionResultType]::ParameterValue, 'Print the bytes of a task''s memory at an address (hexdump, raw or JSON)')
@@ -225,6 +236,9 @@ Register-ArgumentCompleter -Native -CommandName 'crit' -ScriptBlock {
             break
         }
         'crit;help;inspect' {
+            break
+        }
+        'crit;help;diff' {
             break
         }
         'crit;help;x' {

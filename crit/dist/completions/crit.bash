@@ -34,6 +34,9 @@ _crit() {
             crit,decode)
                 cmd="crit__subcmd__decode"
                 ;;
+            crit,diff)
+                cmd="crit__subcmd__diff"
+                ;;
             crit,encode)
                 cmd="crit__subcmd__encode"
                 ;;
@@ -85,6 +88,9 @@ _crit() {
             crit__subcmd__help,decode)
                 cmd="crit__subcmd__help__subcmd__decode"
                 ;;
+            crit__subcmd__help,diff)
+                cmd="crit__subcmd__help__subcmd__diff"
+                ;;
             crit__subcmd__help,encode)
                 cmd="crit__subcmd__help__subcmd__encode"
                 ;;
@@ -125,7 +131,7 @@ _crit() {
 
     case "${cmd}" in
         crit)
-            opts="-h -V --help --version decode encode info inspect x check mem search mem-dump page-server build-id checksum check-files completions man show help"
+            opts="-h -V --help --version decode encode info inspect diff x check mem search mem-dump page-server build-id checksum check-files completions man show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,6 +264,28 @@ _crit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crit__subcmd__diff)
+            opts="-h --json --section --no-memory --max-archive-size --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --section)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-archive-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crit__subcmd__encode)
             opts="-i -o -h --in --out --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -289,7 +317,7 @@ _crit() {
             return 0
             ;;
         crit__subcmd__help)
-            opts="decode encode info inspect x check mem search mem-dump page-server build-id checksum check-files completions man show help"
+            opts="decode encode info inspect diff x check mem search mem-dump page-server build-id checksum check-files completions man show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,6 +401,20 @@ _crit() {
             return 0
             ;;
         crit__subcmd__help__subcmd__decode)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crit__subcmd__help__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

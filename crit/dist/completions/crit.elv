@@ -26,6 +26,7 @@ set edit:completion:arg-completer[crit] = {|@words|
             cand encode 'Convert JSON (plain or pretty) back to a binary image'
             cand info 'Show an image''s kind and number of entries'
             cand inspect 'A checkpoint at a glance: container, checkpoint, process tree (one screen by default)'
+            cand diff 'Compare two checkpoints: processes, fds, VMAs, memory, files, namespaces, mounts'
             cand x 'Explore a checkpoint directory or archive'
             cand check 'Check that a checkpoint''s images are well-formed and agree with each other'
             cand mem 'Print the bytes of a task''s memory at an address (hexdump, raw or JSON)'
@@ -66,6 +67,14 @@ set edit:completion:arg-completer[crit] = {|@words|
             cand --max-archive-size 'Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes)'
             cand --json 'One JSON object instead of text'
             cand --all 'Every section, and each process''s memory breakdown and open files'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'crit;diff'= {
+            cand --section 'Compare only this section (repeatable): processes, fds, vmas, memory, files, namespaces, mounts'
+            cand --max-archive-size 'Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes)'
+            cand --json 'One JSON object instead of text'
+            cand --no-memory 'Do not compare memory contents (the costly part: every page of both checkpoints)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -180,6 +189,7 @@ set edit:completion:arg-completer[crit] = {|@words|
             cand encode 'Convert JSON (plain or pretty) back to a binary image'
             cand info 'Show an image''s kind and number of entries'
             cand inspect 'A checkpoint at a glance: container, checkpoint, process tree (one screen by default)'
+            cand diff 'Compare two checkpoints: processes, fds, VMAs, memory, files, namespaces, mounts'
             cand x 'Explore a checkpoint directory or archive'
             cand check 'Check that a checkpoint''s images are well-formed and agree with each other'
             cand mem 'Print the bytes of a task''s memory at an address (hexdump, raw or JSON)'
@@ -201,6 +211,8 @@ set edit:completion:arg-completer[crit] = {|@words|
         &'crit;help;info'= {
         }
         &'crit;help;inspect'= {
+        }
+        &'crit;help;diff'= {
         }
         &'crit;help;x'= {
         }

@@ -315,6 +315,29 @@ impl Checkpoint {
         }
     }
 
+    /// Tells the checkpoint that a reader is done with `[offset, offset + len)` of file `name`
+    /// for now, so that the range leaves the process's resident memory (see
+    /// [`Source::release`]); the bytes stay readable. Effective for a directory's files and the
+    /// members of a plain tar (which are mapped); a no-op for a decompressed archive and for
+    /// files not read yet.
+    pub fn release(&self, name: &str, offset: u64, len: u64) {
+        let (Ok(off), Ok(len)) = (usize::try_from(offset), usize::try_from(len)) else { return };
+        match &self.storage {
+            Storage::Dir(m) => {
+                if let Some(Ok(src)) = m.get(name).and_then(|f| f.src.get()) {
+                    src.release(off, len);
+                }
+            }
+            Storage::Archive { data, images, .. } => {
+                if let Some(Member::Slice(r)) = images.get(name)
+                    && let Some(start) = r.start.checked_add(off).filter(|&s| s < r.end)
+                {
+                    data.release(start, len.min(r.end - start));
+                }
+            }
+        }
+    }
+
     /// A file's size, without reading it (a pages file's size is all `check` needs of it).
     pub fn file_len(&self, name: &str) -> Option<u64> {
         match &self.storage {
