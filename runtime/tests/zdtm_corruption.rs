@@ -3,8 +3,9 @@
 //! points, and two images of the same kind swapped between tasks.
 //!
 //! - `crit check` must fail (an error) naming the image, for every image restore needs;
-//! - `x ps|fds|mems|rss` and the memory reader (`mem`, `ps --cmdline`) must never panic, and a
-//!   view that cannot show something must say which image is missing or broken.
+//! - `x ps|fds|mems|rss`, `inspect --all`, `diff` and the memory reader (`mem`, `ps --cmdline`)
+//!   must never panic, and a view that cannot show something must say which image is missing or
+//!   broken.
 //!
 //! `ZDTM_CORRUPT_SETS=N` bounds the run to N sets spread evenly over the corpus (CI uses it; see
 //! `scripts/test.sh`); by default every set is corrupted.
@@ -16,7 +17,9 @@ use std::sync::Mutex;
 
 use criu_image::check::{self, Severity};
 use criu_image::checkpoint::Checkpoint;
+use criu_image::diff;
 use criu_image::explore;
+use criu_image::inspect::overview::{Overview, Selection};
 use criu_image::image::{Kind, kind_by_name, raw_kind_by_name};
 use criu_image::memory;
 
@@ -153,6 +156,15 @@ fn run(dir: &Path, names: &[&str]) -> Outcome {
             }
             Err(e) => out.push(e.to_string()),
         }
+        // crit inspect --all, every section, text and JSON.
+        let overview = Overview::load(&ckpt, &Selection::all());
+        overview.write_text(&mut sink).unwrap();
+        overview.write_json(&mut sink).unwrap();
+        out.extend(overview.problems().iter().map(|p| p.to_string()));
+        // crit diff against itself (memory left out: the reader is exercised below).
+        let d = diff::compare(&ckpt, &ckpt, &diff::Options::default().without(diff::Section::Memory));
+        d.write_text(&mut sink).unwrap();
+        d.write_json(&mut sink).unwrap();
         // The memory reader, as `mem` and `ps --cmdline` use it.
         let mem = memory::Memory::open(&ckpt);
         for t in procs.iter() {
@@ -177,7 +189,7 @@ fn run(dir: &Path, names: &[&str]) -> Outcome {
     }));
     match views {
         Ok(p) => problems = p,
-        Err(_) => panics.push("x or memory".to_string()),
+        Err(_) => panics.push("x, inspect, diff or memory".to_string()),
     }
     Outcome { failed, named, panics, problems }
 }
