@@ -63,5 +63,12 @@ pub fn run(a: InspectArgs) -> Result<crate::Status> {
         overview.write_text(&mut out)?;
     }
     out.flush()?;
-    Ok(overview.problems().is_empty().into())
+    let status = overview.problems().is_empty().into();
+    // The process ends here: tearing down 30 000 VMAs and 4 000 fds one by one (and unmapping
+    // the heap they lived in) was ~10 % of the CPU time of `inspect --all` on the large checkpoint
+    // (perf stat -r 30: 28.4-29.7 ms before, 25.6-25.9 after), for nothing.
+    // Neither holds anything that needs a destructor to run (no temporary files, no locks).
+    std::mem::forget(overview);
+    std::mem::forget(ckpt);
+    Ok(status)
 }
