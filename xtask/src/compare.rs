@@ -21,6 +21,15 @@
 //! Defaults: ours = `target/dist/crit` (rebuilt first with `cargo xtask dist`, a
 //! no-op when fresh, so stale binaries are never timed), theirs = `target/criu/bin/crit-ref` (from
 //! `cargo xtask criu`), 3 runs each.
+//!
+//! Peers: more contenders timed in the same alternation, each in its own columns (time, and its
+//! time over ours), their output not compared (go-criu's JSON is its own). By default: the plain
+//! `cargo build --release` binary (`release`: what a user who builds from source runs; rebuilt
+//! first), and go-criu's crit where `../shared/tools/build-peers.sh` left one (`go`: the newest
+//! upstream, `go-criu-upstream`; `go-7.2`: Debian's). go-criu's encode reads its own decode's
+//! JSON, so that is its input; its `x` views are `ps|fd|mem|rss`. `--peer NAME=PATH` adds a crit
+//! with CRIU crit's command line, `--go NAME=PATH` a go-criu crit, `--no-default-peers` drops the
+//! defaults.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -35,13 +44,17 @@ use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "usage: cargo xtask compare-crit DIR [--ours PATH] [--theirs PATH] [--runs N] [--json FILE]\n\
                      \x20                              [--only LIST] [--match SUBSTR]... [--keep OUTDIR]\n\
+                     \x20                              [--peer NAME=PATH]... [--go NAME=PATH]... [--no-default-peers]\n\
   --ours PATH     our crit (default: target/dist/crit, the static build of `cargo xtask dist`)\n\
   --theirs PATH   CRIU's crit (default: target/criu/bin/crit-ref, from `cargo xtask criu`)\n\
   --runs N        runs of each side per measurement, alternating (default 3)\n\
   --json FILE     also write the results as JSON\n\
   --only LIST     comma-separated subset of: decode,pretty,show,encode,info,x,x-ps,x-fds,x-mems,x-rss\n\
   --match SUBSTR  only images whose name contains SUBSTR (repeatable; x commands still run on DIR)\n\
-  --keep OUTDIR   keep every first-run output (and stderr) in OUTDIR for inspection";
+  --keep OUTDIR   keep every first-run output (and stderr) in OUTDIR for inspection\n\
+  --peer NAME=PATH   also time this crit (CRIU crit's command line), output not compared\n\
+  --go NAME=PATH     also time this go-criu crit\n\
+  --no-default-peers do not add target/release/crit and go-criu's crit from ~/.cache/criu-peers";
 
 /// The commands, in report order: (key for --only, label, per-image?).
 const COMMANDS: &[(&str, &str, bool)] = &[
@@ -65,6 +78,68 @@ struct Opts {
     only: Vec<String>,
     matches: Vec<String>,
     keep: Option<PathBuf>,
+    peers: Vec<Peer>,
+    default_peers: bool,
+}
+
+/// A contender timed beside ours and theirs, whose output is not compared.
+#[derive(Clone)]
+struct Peer {
+    name: String,
+    bin: PathBuf,
+    /// go-criu's crit: its own JSON for encode, its own names for the `x` views.
+    go: bool,
+}
+
+fn peer_arg(v: &str, go: bool) -> Result<Peer> {
+    let (name, bin) = v
+        .split_once('=')
+        .with_context(|| format!("`{v}`: expected NAME=PATH"))?;
+    Ok(Peer {
+        name: name.to_string(),
+        bin: bin.into(),
+        go,
+    })
+}
+
+/// The default peers: the plain release build, and go-criu's crit from `build-peers.sh`.
+fn default_peers() -> Result<Vec<Peer>> {
+    let mut v = Vec::new();
+    let root = crate::project_root();
+    let st = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "-p", "crit"])
+        .current_dir(&root)
+        .status()
+        .context("cargo build --release -p crit")?;
+    if !st.success() {
+        bail!("cargo build --release -p crit failed");
+    }
+    v.push(Peer {
+        name: "release".into(),
+        bin: root.join("target/release/crit"),
+        go: false,
+    });
+    let cache = std::env::var_os("PEERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/criu-peers")
+        });
+    for (name, file) in [("go", "go-crit-upstream"), ("go-7.2", "go-crit")] {
+        let bin = cache.join(file);
+        if bin.is_file() {
+            v.push(Peer {
+                name: name.into(),
+                bin,
+                go: true,
+            });
+        } else {
+            println!(
+                "peer {name}: no {} (../shared/tools/build-peers.sh builds it); not measured",
+                bin.display()
+            );
+        }
+    }
+    Ok(v)
 }
 
 fn parse(args: &[String]) -> Result<Opts> {
@@ -77,6 +152,8 @@ fn parse(args: &[String]) -> Result<Opts> {
         only: Vec::new(),
         matches: Vec::new(),
         keep: None,
+        peers: Vec::new(),
+        default_peers: true,
     };
     let mut dir = None;
     let mut it = args.iter();
@@ -108,6 +185,9 @@ fn parse(args: &[String]) -> Result<Opts> {
             }
             "--match" => o.matches.push(val("--match")?),
             "--keep" => o.keep = Some(val("--keep")?.into()),
+            "--peer" => o.peers.push(peer_arg(&val("--peer")?, false)?),
+            "--go" => o.peers.push(peer_arg(&val("--go")?, true)?),
+            "--no-default-peers" => o.default_peers = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -178,6 +258,8 @@ struct Job {
     image_bytes: u64,
     ours: Side,
     theirs: Side,
+    /// One per peer, in `Opts::peers` order.
+    peers: Vec<Side>,
     /// None: identical (same stdout, statuses agree). Some(reason) otherwise.
     mismatch: Option<String>,
     /// Informational remarks (e.g. crit-ref's encode does not reproduce the image).
@@ -209,6 +291,17 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("no crit at {}", ours.display());
     }
     let theirs = o.theirs.clone();
+    let mut o = o;
+    if o.default_peers {
+        let mut d = default_peers()?;
+        d.append(&mut o.peers);
+        o.peers = d;
+    }
+    for p in &o.peers {
+        if !p.bin.is_file() {
+            bail!("peer {}: no such file {}", p.name, p.bin.display());
+        }
+    }
 
     let scratch = Scratch::new(o.keep.clone())?;
     let work = scratch.path.clone();
@@ -231,10 +324,17 @@ pub fn run(args: &[String]) -> Result<()> {
         .map(|n| (n.clone(), "raw data".to_string()))
         .collect();
     names.retain(|n| !n.starts_with("pages-"));
+    println!("ours:   {}\ntheirs: {}", ours.display(), theirs.display(),);
+    for p in &o.peers {
+        println!(
+            "{:<7} {}{}",
+            format!("{}:", p.name),
+            p.bin.display(),
+            if p.go { " (go-criu)" } else { "" }
+        );
+    }
     println!(
-        "ours:   {}\ntheirs: {}\nclassifying the images of {} with crit-ref decode ...",
-        ours.display(),
-        theirs.display(),
+        "classifying the images of {} with crit-ref decode ...",
         o.dir.display()
     );
     for n in names {
@@ -260,6 +360,21 @@ pub fn run(args: &[String]) -> Result<()> {
             };
             skipped.push((n, why));
             continue;
+        }
+        // go-criu's encode reads go-criu's JSON: its own decode of the image.
+        for p in o.peers.iter().filter(|p| p.go) {
+            let json = work.join(format!("{n}.{}-plain.json", p.name));
+            let err = work.join(format!("{n}.{}-plain.stderr", p.name));
+            measure(
+                &p.bin,
+                &[
+                    OsString::from("decode"),
+                    OsString::from("-i"),
+                    path.clone().into(),
+                ],
+                &json,
+                &err,
+            )?;
         }
         images.push((n, fs::metadata(&path)?.len()));
     }
@@ -311,6 +426,31 @@ pub fn run(args: &[String]) -> Result<()> {
                     x.trim_start_matches("x-").into(),
                 ],
             };
+            let peers: Vec<(&Peer, Vec<OsString>)> = o
+                .peers
+                .iter()
+                .map(|p| {
+                    let a = if !p.go {
+                        args.clone()
+                    } else if key == "encode" {
+                        vec![
+                            "encode".into(),
+                            "-i".into(),
+                            work.join(format!("{image}.{}-plain.json", p.name)).into(),
+                        ]
+                    } else if let Some(x) = key.strip_prefix("x-") {
+                        let v = match x {
+                            "fds" => "fd",
+                            "mems" => "mem",
+                            v => v,
+                        };
+                        vec!["x".into(), o.dir.clone().into(), v.into()]
+                    } else {
+                        args.clone()
+                    };
+                    (p, a)
+                })
+                .collect();
             let job = measure_job(
                 key,
                 label,
@@ -319,6 +459,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 &args,
                 &ours,
                 &theirs,
+                &peers,
                 o.runs,
                 &work,
                 &o.dir,
@@ -330,7 +471,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     println!("\nmeasured in {:.1?}\n", t0.elapsed());
 
-    report(&jobs, o.runs);
+    report(&jobs, o.runs, &o.peers);
     if !skipped.is_empty() {
         println!(
             "skipped: {}",
@@ -369,7 +510,6 @@ fn skip_name(n: &str) -> bool {
 fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("").trim()
 }
-
 
 /// `cargo xtask dist` (the static release build we ship), returning the binary's path.
 fn build_ours() -> Result<PathBuf> {
@@ -416,7 +556,10 @@ impl Drop for Scratch {
 fn measure(bin: &Path, args: &[OsString], out: &Path, err: &Path) -> Result<Sample> {
     let timed = run_once(bin, args, out, err, false)?;
     let sized = run_once(bin, args, out, err, true)?;
-    Ok(Sample { maxrss_kib: sized.maxrss_kib, ..timed })
+    Ok(Sample {
+        maxrss_kib: sized.maxrss_kib,
+        ..timed
+    })
 }
 
 fn run_once(bin: &Path, args: &[OsString], out: &Path, err: &Path, fork: bool) -> Result<Sample> {
@@ -483,6 +626,7 @@ fn measure_job(
     args: &[OsString],
     ours: &Path,
     theirs: &Path,
+    peers: &[(&Peer, Vec<OsString>)],
     runs: usize,
     work: &Path,
     dir: &Path,
@@ -499,29 +643,46 @@ fn measure_job(
         image_bytes,
         ours: Side::default(),
         theirs: Side::default(),
+        peers: peers.iter().map(|_| Side::default()).collect(),
         mismatch: None,
         note: None,
     };
+    // Contenders: 0 ours, 1 theirs, 2.. the peers.
+    let n = 2 + peers.len();
+    let contender = |i: usize| -> (&str, &Path, &[OsString]) {
+        match i {
+            0 => ("ours", ours, args),
+            1 => ("theirs", theirs, args),
+            _ => (
+                peers[i - 2].0.name.as_str(),
+                peers[i - 2].0.bin.as_path(),
+                peers[i - 2].1.as_slice(),
+            ),
+        }
+    };
     for r in 0..runs {
-        // Alternate who goes first too: the second of a pair tends to benefit from the first
-        // (warm caches, CPU frequency), which would otherwise always favour the same side.
-        let order = if r % 2 == 0 {
-            [("ours", ours), ("theirs", theirs)]
+        // Rotate who goes first too: the second of a pair tends to benefit from the first
+        // (warm caches, CPU frequency), which would otherwise always favour the same side. With
+        // two contenders this is ours, theirs, theirs, ours, ...
+        let order: Vec<usize> = if n == 2 {
+            if r % 2 == 0 { vec![0, 1] } else { vec![1, 0] }
         } else {
-            [("theirs", theirs), ("ours", ours)]
+            (0..n).map(|k| (k + r) % n).collect()
         };
-        for (side, bin) in order {
-            // Only the first run's output is kept for comparison; later runs overwrite a scratch file.
-            let (out, err) = if r == 0 {
+        for i in order {
+            let (side, bin, a) = contender(i);
+            // Only the first run's output is kept for comparison; later runs overwrite a scratch
+            // file. Peers' outputs are not compared: scratch from the start.
+            let (out, err) = if r == 0 && i < 2 {
                 (file(side, "out"), file(side, "stderr"))
             } else {
                 (scratch_out.clone(), scratch_err.clone())
             };
-            let s = measure(bin, args, &out, &err)?;
-            let dest = if side == "ours" {
-                &mut job.ours
-            } else {
-                &mut job.theirs
+            let s = measure(bin, a, &out, &err)?;
+            let dest = match i {
+                0 => &mut job.ours,
+                1 => &mut job.theirs,
+                _ => &mut job.peers[i - 2],
             };
             dest.samples.push(s);
         }
@@ -697,12 +858,64 @@ fn aggregate<'a>(jobs: impl Iterator<Item = &'a Job>) -> Agg {
     a
 }
 
-fn report(jobs: &[Job], runs: usize) {
+/// A peer's aggregate over jobs: the sum of its median times and of ours over the jobs it
+/// succeeded on (a failed run is no time to compare), and its largest peak RSS.
+struct PeerAgg {
+    ours: Duration,
+    peer: Duration,
+    peak_kib: u64,
+    failed: usize,
+}
+
+fn peer_aggregate<'a>(jobs: impl Iterator<Item = &'a Job>, i: usize) -> PeerAgg {
+    let mut a = PeerAgg {
+        ours: Duration::ZERO,
+        peer: Duration::ZERO,
+        peak_kib: 0,
+        failed: 0,
+    };
+    for j in jobs {
+        let p = &j.peers[i];
+        if p.status() != 0 {
+            a.failed += 1;
+            continue;
+        }
+        a.ours += j.ours.median();
+        a.peer += p.median();
+        a.peak_kib = a.peak_kib.max(p.peak_kib());
+    }
+    a
+}
+
+/// The peer columns of a row: its time (or `fail`) and its time over ours.
+fn peer_cells(ours: Duration, peer: Option<Duration>) -> String {
+    match peer {
+        Some(t) => format!(
+            " {:>10} {:>8}",
+            ms(t),
+            ratio(t.as_secs_f64(), ours.as_secs_f64())
+        ),
+        None => format!(" {:>10} {:>8}", "fail", "-"),
+    }
+}
+
+fn report(jobs: &[Job], runs: usize, peers: &[Peer]) {
     println!(
-        "median wall time of {runs} runs, peak RSS over them; speedup = theirs/ours time, mem = ours/theirs peak RSS\n"
+        "median wall time of {runs} runs, peak RSS over them; speedup = theirs/ours time, mem = ours/theirs peak RSS;\n\
+         per peer: its time and its time over ours (its output is not compared)\n"
     );
+    let peer_heads: String = peers
+        .iter()
+        .map(|p| {
+            format!(
+                " {:>10} {:>8}",
+                clip(&p.name, 10),
+                format!("vs {}", p.name.chars().take(5).collect::<String>())
+            )
+        })
+        .collect();
     let header = format!(
-        "{:<32} {:>10} {:>11} {:>11} {:>8} {:>8} {:>8} {:>6}  {}",
+        "{:<32} {:>10} {:>11} {:>11} {:>8} {:>8} {:>8} {:>6}{peer_heads}  {}",
         "image", "size", "ours", "theirs", "speedup", "ours MiB", "thrs MiB", "mem", "result"
     );
     let row = |name: &str,
@@ -711,9 +924,10 @@ fn report(jobs: &[Job], runs: usize) {
                theirs: Duration,
                ok: u64,
                tk: u64,
+               cells: &str,
                result: &str| {
         println!(
-            "{:<32} {:>10} {:>11} {:>11} {:>8} {:>8} {:>8} {:>6}  {}",
+            "{:<32} {:>10} {:>11} {:>11} {:>8} {:>8} {:>8} {:>6}{cells}  {}",
             clip(name, 32),
             size,
             ms(ours),
@@ -725,7 +939,25 @@ fn report(jobs: &[Job], runs: usize) {
             result
         )
     };
-    let mut summary: Vec<(String, Agg)> = Vec::new();
+    let job_cells = |j: &Job| -> String {
+        j.peers
+            .iter()
+            .map(|p| peer_cells(j.ours.median(), (p.status() == 0).then(|| p.median())))
+            .collect()
+    };
+    let agg_cells = |js: &[&Job]| -> String {
+        (0..peers.len())
+            .map(|i| {
+                let a = peer_aggregate(js.iter().copied(), i);
+                if a.peer.is_zero() {
+                    peer_cells(a.ours, None)
+                } else {
+                    peer_cells(a.ours, Some(a.peer))
+                }
+            })
+            .collect()
+    };
+    let mut summary: Vec<(String, Agg, Vec<PeerAgg>)> = Vec::new();
     for &(key, label, per_image) in COMMANDS {
         let js: Vec<&Job> = jobs.iter().filter(|j| j.key == key).collect();
         if js.is_empty() {
@@ -754,6 +986,7 @@ fn report(jobs: &[Job], runs: usize) {
                 j.theirs.median(),
                 j.ours.peak_kib(),
                 j.theirs.peak_kib(),
+                &job_cells(j),
                 &result,
             );
         }
@@ -768,6 +1001,7 @@ fn report(jobs: &[Job], runs: usize) {
                 a.theirs,
                 a.ours_kib,
                 a.theirs_kib,
+                &agg_cells(&js),
                 &res,
             );
             let wp: Vec<&Job> = js
@@ -785,21 +1019,35 @@ fn report(jobs: &[Job], runs: usize) {
                     w.theirs,
                     w.ours_kib,
                     w.theirs_kib,
+                    &agg_cells(&wp),
                     &format!("{} differ", w.bad),
                 );
             }
         }
         println!();
-        summary.push((label.to_string(), a));
+        let pa: Vec<PeerAgg> = (0..peers.len())
+            .map(|i| peer_aggregate(js.iter().copied(), i))
+            .collect();
+        summary.push((label.to_string(), a, pa));
     }
     println!("== summary (per command: sum over images of the median times) ==");
     println!(
-        "{:<18} {:>12} {:>12} {:>8} {:>8} {:>8} {:>6}  differ",
+        "{:<18} {:>12} {:>12} {:>8} {:>8} {:>8} {:>6}{peer_heads}  differ",
         "command", "ours", "theirs", "speedup", "ours MiB", "thrs MiB", "mem"
     );
-    for (label, a) in &summary {
+    for (label, a, pa) in &summary {
+        let cells: String = pa
+            .iter()
+            .map(|p| {
+                if p.peer.is_zero() {
+                    peer_cells(p.ours, None)
+                } else {
+                    peer_cells(p.ours, Some(p.peer))
+                }
+            })
+            .collect();
         println!(
-            "{:<18} {:>12} {:>12} {:>8} {:>8} {:>8} {:>6}  {}/{}",
+            "{:<18} {:>12} {:>12} {:>8} {:>8} {:>8} {:>6}{cells}  {}/{}",
             label,
             ms(a.ours),
             ms(a.theirs),
@@ -811,6 +1059,39 @@ fn report(jobs: &[Job], runs: usize) {
             a.n
         );
     }
+    // The geometric mean of the per-command speedups: no one command's size dominates it.
+    let geo = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+        }
+    };
+    let theirs_r: Vec<f64> = summary
+        .iter()
+        .filter(|(_, a, _)| !a.ours.is_zero())
+        .map(|(_, a, _)| a.theirs.as_secs_f64() / a.ours.as_secs_f64())
+        .collect();
+    let mut line = format!(
+        "geometric mean over the commands: theirs/ours {:.1}x",
+        geo(&theirs_r)
+    );
+    for (i, p) in peers.iter().enumerate() {
+        let r: Vec<f64> = summary
+            .iter()
+            .map(|(_, _, pa)| &pa[i])
+            .filter(|x| !x.peer.is_zero() && !x.ours.is_zero())
+            .map(|x| x.peer.as_secs_f64() / x.ours.as_secs_f64())
+            .collect();
+        let _ = write!(
+            line,
+            ", {}/ours {:.1}x ({} commands)",
+            p.name,
+            geo(&r),
+            r.len()
+        );
+    }
+    println!("{line}");
     let bad: Vec<&Job> = jobs.iter().filter(|j| j.mismatch.is_some()).collect();
     if !bad.is_empty() {
         println!("\n== {} mismatches ==", bad.len());
@@ -927,7 +1208,7 @@ fn to_json(
         .iter()
         .map(|j| {
             format!(
-                "    {{\"command\": {}, \"image\": {}, \"bytes\": {}, \"identical\": {}, \"mismatch\": {}, \"note\": {}, \"speedup\": {:.4}, \"mem_ratio\": {:.4}, \"ours\": {}, \"theirs\": {}}}",
+                "    {{\"command\": {}, \"image\": {}, \"bytes\": {}, \"identical\": {}, \"mismatch\": {}, \"note\": {}, \"speedup\": {:.4}, \"mem_ratio\": {:.4}, \"ours\": {}, \"theirs\": {}, \"peers\": {{{}}}}}",
                 json_str(j.label),
                 json_str(&j.image),
                 j.image_bytes,
@@ -937,7 +1218,8 @@ fn to_json(
                 j.theirs.median().as_secs_f64() / j.ours.median().as_secs_f64().max(1e-9),
                 j.ours.peak_kib() as f64 / (j.theirs.peak_kib().max(1)) as f64,
                 side_json(&j.ours),
-                side_json(&j.theirs)
+                side_json(&j.theirs),
+                o.peers.iter().zip(&j.peers).map(|(p, s)| format!("{}: {}", json_str(&p.name), side_json(s))).collect::<Vec<_>>().join(", ")
             )
         })
         .collect();
