@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use super::{CheckpointError, Format, Member, Members, OpenOptions, detect_format};
-use crate::source::Source;
+use crate::source::{Buffer, Source};
 
 /// Decompresses (once) and lists an archive: its format, its bytes, the image directory's
 /// members and the other members.
@@ -15,7 +15,7 @@ pub(super) fn read(path: &Path, src: Source, opts: &OpenOptions) -> Result<(Form
         .ok_or_else(|| bad("not a checkpoint directory nor a checkpoint archive (no tar, gzip or zstd magic)".into()))?;
     let data = match format {
         Format::Tar => src,
-        Format::TarGzip => Source::Owned(gunzip(&src, opts.max_decompressed, path)?),
+        Format::TarGzip => gunzip_source(&src, opts.max_decompressed, path)?,
         Format::TarZstd => Source::Owned(unzstd(&src, opts.max_decompressed, path)?),
         Format::Directory | Format::OciImage => return Err(bad("a directory is not an archive".into())),
     };
@@ -126,14 +126,34 @@ fn read_bounded_into(r: &mut dyn Read, out: &mut Vec<u8>, limit: u64, path: &Pat
 }
 
 fn gunzip(data: &[u8], limit: u64, path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    // ISIZE, the last member's size mod 2^32, is a good capacity hint for the usual one-member
-    // file; a bogus one only costs a reallocation.
+    read_bounded(flate2::read::MultiGzDecoder::new(data), gzip_size_hint(data), limit, path)
+}
+
+/// ISIZE, the last member's size mod 2^32, is a good capacity hint for the usual one-member
+/// file; a bogus one only costs a reallocation.
+fn gzip_size_hint(data: &[u8]) -> u64 {
     let isize = data.len().checked_sub(4).map_or(0, |at| {
         u64::from(u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]))
     });
-    let hint = if isize >= data.len() as u64 / 2 { isize } else { data.len() as u64 * 4 };
-    read_bounded(flate2::read::MultiGzDecoder::new(data), hint, limit, path)
+    if isize >= data.len() as u64 / 2 { isize } else { data.len() as u64 * 4 }
 }
+
+/// The whole archive decompressed: into a [`Buffer`] when large, a `Vec` otherwise.
+fn gunzip_source(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointError> {
+    let hint = gzip_size_hint(data).min(limit);
+    if hint < BUFFER_FROM {
+        return gunzip(data, limit, path).map(Source::Owned);
+    }
+    let mut r = flate2::read::MultiGzDecoder::new(data);
+    match Buffer::read_from(&mut r, hint as usize, limit) {
+        Ok(Some(b)) => Ok(Source::Buffer(b)),
+        Ok(None) => Err(CheckpointError::TooLarge { path: path.to_path_buf(), limit }),
+        Err(e) => Err(CheckpointError::Archive { path: path.to_path_buf(), message: format!("decompressing: {e}") }),
+    }
+}
+
+/// From this decompressed size on, an anonymous mapping beats the heap.
+const BUFFER_FROM: u64 = 4 << 20;
 
 fn unzstd(data: &[u8], limit: u64, path: &Path) -> Result<Vec<u8>, CheckpointError> {
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
@@ -287,6 +307,44 @@ mod tests {
             b.append_data(&mut h, name, *data).unwrap();
         }
         b.into_inner().unwrap()
+    }
+
+    /// A real checkpoint, gzipped with enough beside it to be decompressed into a [`Buffer`]
+    /// rather than a `Vec`: every image reads back as the directory has it.
+    #[test]
+    fn a_large_tar_gz_reads_back_every_image() {
+        use std::io::Write;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/images/proctree");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "img"))
+            .map(|p| (format!("checkpoint/{}", p.file_name().unwrap().to_str().unwrap()), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        let pad = vec![0u8; (BUFFER_FROM as usize) + (1 << 20)];
+        let mut members: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+        members.push(("rootfs-diff.tar", &pad));
+        members.push(("config.dump", b"{}"));
+        let tar = tar_of(&members);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let (format, data, images, _) = read(Path::new("x.tar.gz"), Source::Owned(gz.clone()), &OpenOptions::default()).unwrap();
+        assert_eq!(format, Format::TarGzip);
+        assert!(matches!(data, Source::Buffer(_)), "{} bytes decompressed should go to a Buffer", tar.len());
+        assert_eq!(&data[..], &tar[..]);
+        assert_eq!(images.len(), files.len());
+        for (name, bytes) in &files {
+            let short = name.strip_prefix("checkpoint/").unwrap();
+            match images.get(short) {
+                Some(Member::Slice(r)) => assert_eq!(&data[r.clone()], &bytes[..], "{short}"),
+                other => panic!("{short}: {:?}", other.is_some()),
+            }
+        }
+        // The limit still holds on this path.
+        let small = OpenOptions { max_decompressed: tar.len() as u64 - 1 };
+        assert!(matches!(read(Path::new("x.tar.gz"), Source::Owned(gz), &small), Err(CheckpointError::TooLarge { .. })));
     }
 
     fn open_oci(members: &[(&str, &[u8])]) -> Result<(Format, Members), String> {
