@@ -212,7 +212,16 @@ impl<'a> Image<'a> {
 
     /// Entries in order, with their payloads.
     pub fn entries(&self) -> Entries<'a> {
-        Entries { kind: self.kind, data: self.data, pos: self.start, index: 0, ghost_chunked: false, done: false }
+        Entries { kind: self.kind, data: self.data, pos: self.start, index: 0, ghost_chunked: false, done: false, checked: false }
+    }
+
+    /// Entries again after a walk of [`Image::entries`] went to the end without an error: the
+    /// framing is still checked, but messages without a payload rule are not validated a second
+    /// time (their views are then read with `trusted`, which only scans). On an image that was
+    /// not walked first, an invalid message gives wrong values, never a panic or an out-of-bounds
+    /// read; callers that cannot promise the walk use [`Image::entries`].
+    pub(crate) fn entries_checked(&self) -> Entries<'a> {
+        Entries { checked: true, ..self.entries() }
     }
 }
 
@@ -296,6 +305,8 @@ pub struct Entries<'a> {
     index: usize,
     ghost_chunked: bool,
     done: bool,
+    /// See [`Image::entries_checked`].
+    checked: bool,
 }
 
 impl<'a> Entries<'a> {
@@ -324,14 +335,16 @@ impl<'a> Entries<'a> {
         let extra_offset = self.pos;
         let extra = match self.kind.info().payload {
             Payload::None => {
-                self.kind.check_entry(message).map_err(dec)?;
+                if !self.checked {
+                    self.kind.check_entry(message).map_err(dec)?;
+                }
                 Extra::None
             }
             Payload::Pagemap => {
                 if i == 0 {
                     role = Role::PagemapHead;
                     view::PagemapHead::parse(message).map_err(dec)?;
-                } else {
+                } else if !self.checked {
                     view::PagemapEntry::parse(message).map_err(dec)?;
                 }
                 Extra::None

@@ -124,12 +124,21 @@ impl<'s> JsonWriter<'s> {
         self.maybe_spill();
     }
     /// An object key; the next call writes its value.
+    #[inline]
     pub fn key(&mut self, k: &str) {
         // A key without a value before it is a caller bug; the writer stays consistent anyway.
         self.after_key = false;
         self.element_separator();
+        // Keys are mostly the schema's field names, short and plain: one check and one copy
+        // instead of the general escaper (which was a tenth of `crit decode` of an mm image).
+        let kb = k.as_bytes();
+        self.buf.reserve(kb.len() + 4);
         self.buf.push(b'"');
-        escape_str(&mut self.buf, k);
+        if kb.iter().all(|&b| ESCAPE[b as usize] == PLAIN) {
+            self.buf.extend_from_slice(kb);
+        } else {
+            escape_str(&mut self.buf, k);
+        }
         self.buf.extend_from_slice(b"\": ");
         self.after_key = true;
     }
