@@ -54,5 +54,9 @@ pub fn run(a: CheckArgs) -> Result<crate::Status> {
     stdout.write_all(&out)?;
     stdout.flush()?;
     // Findings are the output, not a failure of crit: no "crit: error" line, just the status.
-    Ok(report.is_clean().into())
+    let status = report.is_clean().into();
+    // The model goes with the process (see crit::inspect::run).
+    std::mem::forget(report);
+    std::mem::forget(ckpt);
+    Ok(status)
 }

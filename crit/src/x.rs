@@ -168,6 +168,8 @@ pub fn run(a: XArgs) -> Result<crate::Status> {
     if !a.json {
         warn(&problems);
     }
+    // The model goes with the process (see crit::inspect::run).
+    std::mem::forget(ckpt);
     Ok(problems.is_empty().into())
 }
 
