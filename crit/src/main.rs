@@ -58,6 +58,11 @@ enum Cmd {
         pretty: bool,
     },
     /// Convert JSON (plain or pretty) back to a binary image
+    ///
+    /// A key that is not a field of its message is refused, with its JSON path and the closest
+    /// field name (`entries[0].mm.vmas[7].flagz: ... did you mean `flags`?`): CRIU's crit
+    /// ignores such keys, so a misspelt one silently drops the value it was meant to set and the
+    /// image differs from the one intended. --ignore-unknown-keys reads them as crit does.
     Encode {
         /// Input JSON (default and `-`: stdin)
         #[arg(short, long)]
@@ -65,6 +70,9 @@ enum Cmd {
         /// Output image (default and `-`: stdout, which must not be a terminal)
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Ignore keys that are not fields of their message, as CRIU's crit does
+        #[arg(long)]
+        ignore_unknown_keys: bool,
     },
     /// Show an image's kind and number of entries
     Info {
@@ -191,12 +199,13 @@ fn run(cli: Cli) -> Result<Status> {
             io::stdout().write_all(s.as_bytes())?;
             Status::Yes
         }
-        Cmd::Encode { r#in, out } => {
+        Cmd::Encode { r#in, out, ignore_unknown_keys } => {
             let (input, out) = (std_stream(r#in.as_deref()), std_stream(out.as_deref()));
             refuse_binary_to_terminal(out, "an image")?;
             let src = read_input(input)?;
             let mut bytes = Vec::new();
-            doc::encode_json(&src, &mut bytes).map_err(|e| anyhow!("{}: {e}", label(input)))?;
+            let unknown_keys = if ignore_unknown_keys { doc::UnknownKeys::Ignore } else { doc::UnknownKeys::Refuse };
+            doc::encode_json_with(&src, &mut bytes, doc::EncodeOptions { unknown_keys }).map_err(|e| encode_failure(input, &e))?;
             write_out(out, &bytes)?;
             Status::Yes
         }
@@ -257,6 +266,17 @@ fn parse<'a>(src: &'a Source, path: Option<&Path>) -> Result<Image<'a>> {
 /// An image error with its hint on a second line.
 fn image_failure(path: Option<&Path>, e: &criu_image::image::Error) -> anyhow::Error {
     anyhow!("{}: {e}\n  hint: {}", label(path), e.hint())
+}
+
+/// An encode error, with a hint for a key that is not a field.
+fn encode_failure(input: Option<&Path>, e: &doc::EncodeJsonError) -> anyhow::Error {
+    match e {
+        doc::EncodeJsonError::Encode(inner) if inner.unknown_key => anyhow!(
+            "{}: {e}\n  hint: fix the key, or give --ignore-unknown-keys to drop it as CRIU's crit does",
+            label(input)
+        ),
+        _ => anyhow!("{}: {e}", label(input)),
+    }
 }
 
 fn decode(input: Option<&Path>, output: Option<&Path>, opts: JsonOptions) -> Result<()> {

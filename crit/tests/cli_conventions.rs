@@ -238,3 +238,22 @@ fn decoding_an_archive_says_it_is_one_and_what_reads_it() {
     std::fs::write(&t, tar_of("sleep")).unwrap();
     assert!(stderr(&crit(&["show", s(&t)])).contains("this is a tar archive"));
 }
+
+#[test]
+fn encode_refuses_a_misspelt_key_unless_told_to_ignore_it() {
+    // A key that is not a field would be dropped silently (crit does): refused with its path, the
+    // field meant and a hint; --ignore-unknown-keys reads it as crit does.
+    let json = std::fs::read_to_string(root().join("testdata/crit-reference/sleep/mm-20292.img.pretty.json")).unwrap();
+    let at = json.match_indices("\"flags\"").nth(7).unwrap().0;
+    let added = format!("{}\"flagz\": 1, {}", &json[..at], &json[at..]);
+    let dir = scratch("unknown-key");
+    let out = dir.join("mm.img");
+    let o = crit_stdin(&["encode", "-o", s(&out)], added.as_bytes());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("entries[0].vmas[7].flagz: unknown key") && e.contains("did you mean `flags`?"), "{e}");
+    assert!(e.contains("hint:") && e.contains("--ignore-unknown-keys"), "{e}");
+    let o = crit_stdin(&["encode", "--ignore-unknown-keys", "-o", s(&out)], added.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(fixture("sleep").join("mm-20292.img")).unwrap());
+}

@@ -8,7 +8,8 @@
 
 use std::io::{self, Write};
 
-use criu_image_proto::support::fields::Message;
+use criu_image_proto::support::fields::{self, Message};
+pub use criu_image_proto::support::fields::UnknownKeys;
 use criu_image_proto::support::json::{JsonWriter, human_readable};
 use criu_image_proto::support::json_in::{self, Value};
 use criu_image_proto::{EncodeError, owned, view};
@@ -172,63 +173,120 @@ pub fn info_json(kind: Kind, count: usize) -> String {
 
 // ---- encode ----
 
-/// `crit encode`: a JSON document (plain or pretty) → image bytes, streamed to `out`.
+/// How [`encode_json_with`] reads a document.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// Object keys that are not fields of their message (nor `_unknown_fields`), and document or
+    /// `extra` keys that are not crit's. Refused by default, naming the JSON path and the closest
+    /// known key: crit ignores them, so a misspelt key silently drops the value it was meant to
+    /// set. [`UnknownKeys::Ignore`] reads such documents as crit does.
+    pub unknown_keys: UnknownKeys,
+}
+
+/// `crit encode`: a JSON document (plain or pretty) → image bytes, streamed to `out`; keys that
+/// are not fields are refused (see [`EncodeOptions`]).
 pub fn encode_json(json: &[u8], out: &mut dyn Write) -> Result<(), EncodeJsonError> {
+    encode_json_with(json, out, EncodeOptions::default())
+}
+
+/// [`encode_json`] with options.
+pub fn encode_json_with(json: &[u8], out: &mut dyn Write, opts: EncodeOptions) -> Result<(), EncodeJsonError> {
     let doc = json_in::parse(json).map_err(EncodeJsonError::Json)?;
-    let members = match &doc {
+    let members = match doc {
         Value::Object(m) => m,
         other => return Err(EncodeError::new("", format!("expected a JSON object with \"magic\" and \"entries\", found {}", other.type_name())).into()),
     };
-    let get = |k: &str| members.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
-    let magic = match get("magic") {
-        Some(Value::String(s)) => String::from_utf8_lossy(s).into_owned(),
+    let (mut magic, mut entries) = (None, None);
+    // With duplicate keys the last one wins, as in the dict Python's `json.loads` builds.
+    for (k, v) in members {
+        match k.as_str() {
+            "magic" => magic = Some(v),
+            "entries" => entries = Some(v),
+            other => fields::unknown_key("", "the document", other, &DOCUMENT_KEYS, opts.unknown_keys)?,
+        }
+    }
+    let magic = match magic {
+        Some(Value::String(s)) => String::from_utf8_lossy(&s).into_owned(),
         Some(other) => return Err(EncodeError::new("magic", format!("expected a string, found {}", other.type_name())).into()),
         None => return Err(EncodeError::new("", "missing \"magic\"").into()),
     };
     let kind = Kind::from_name(&magic).ok_or_else(|| EncodeError::new("magic", format!("unknown image kind {magic:?}")))?;
-    let entries = match get("entries") {
+    let entries = match entries {
         Some(Value::Array(a)) => a,
         Some(other) => return Err(EncodeError::new("entries", format!("expected an array, found {}", other.type_name())).into()),
         None => return Err(EncodeError::new("", "missing \"entries\"").into()),
     };
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
     let mut w = ImageWriter::new(&mut out, kind)?;
-    let payload = kind.info().payload;
-    let mut ghost_chunked = false;
-    for (i, entry) in entries.iter().enumerate() {
-        let path = format!("entries[{i}]");
-        let extra = match entry {
-            Value::Object(m) => m.iter().rev().find(|(k, _)| k == "extra").map(|(_, v)| v),
-            _ => None,
-        };
-        match (payload, i) {
-            (Payload::Pagemap, 0) => w.write_message(&owned::PagemapHead::from_json(entry, &path)?)?,
-            (Payload::GhostFile, 0) => {
-                let g = owned::GhostFileEntry::from_json(entry, &path)?;
-                ghost_chunked = g.chunks == Some(true);
-                w.write_message(&g)?;
-                if let (false, Some(x)) = (ghost_chunked, truthy(extra)) {
-                    w.write_raw(&b64(x, &path)?)?;
-                }
-            }
-            (Payload::GhostFile, _) => {
-                if !ghost_chunked {
-                    return Err(EncodeError::new(&path, "a ghost file that is not chunked has one entry").into());
-                }
-                w.write_message(&owned::GhostChunkEntry::from_json(entry, &path)?)?;
-                let x = extra.ok_or_else(|| EncodeError::new(&path, "a ghost file chunk needs its \"extra\" data"))?;
-                w.write_raw(&b64(x, &path)?)?;
-            }
-            _ => {
-                let bytes = kind.entry_from_json(entry, &path)?;
-                w.write_entry(&bytes)?;
-                write_extra_bytes(kind, &bytes, extra, &path, &mut w)?;
-            }
-        }
+    let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+    for (i, entry) in entries.into_iter().enumerate() {
+        enc.entry(i, entry, &mut w)?;
     }
     drop(w);
     out.flush()?;
     Ok(())
+}
+
+/// The keys of crit's document.
+const DOCUMENT_KEYS: [&str; 2] = ["magic", "entries"];
+
+/// Encodes a document's entries one by one: what an entry means depends on the kind and, for
+/// ghost files, on the first entry.
+struct EntryEncoder {
+    kind: Kind,
+    unknown: UnknownKeys,
+    ghost_chunked: bool,
+}
+
+impl EntryEncoder {
+    fn entry<W: Write>(&mut self, i: usize, mut entry: Value, w: &mut ImageWriter<W>) -> Result<(), EncodeJsonError> {
+        let path = format!("entries[{i}]");
+        let payload = self.kind.info().payload;
+        let unknown = self.unknown;
+        // `extra` is the payload's, not the message's: taken out for kinds that have one, left
+        // for the message to refuse (an unknown key) in kinds that have none.
+        let extra = match (&mut entry, payload) {
+            (_, Payload::None | Payload::Pagemap) => None,
+            (Value::Object(m), _) => {
+                let mut extra = None;
+                m.retain_mut(|(k, v)| {
+                    if k != "extra" {
+                        return true;
+                    }
+                    extra = Some(std::mem::replace(v, Value::Null));
+                    false
+                });
+                extra
+            }
+            _ => None,
+        };
+        let extra = extra.as_ref();
+        match (payload, i) {
+            (Payload::Pagemap, 0) => w.write_message(&owned::PagemapHead::from_json_with(&entry, &path, unknown)?)?,
+            (Payload::GhostFile, 0) => {
+                let g = owned::GhostFileEntry::from_json_with(&entry, &path, unknown)?;
+                self.ghost_chunked = g.chunks == Some(true);
+                w.write_message(&g)?;
+                if let (false, Some(x)) = (self.ghost_chunked, truthy(extra)) {
+                    w.write_raw(&b64(x, &path)?)?;
+                }
+            }
+            (Payload::GhostFile, _) => {
+                if !self.ghost_chunked {
+                    return Err(EncodeError::new(&path, "a ghost file that is not chunked has one entry").into());
+                }
+                w.write_message(&owned::GhostChunkEntry::from_json_with(&entry, &path, unknown)?)?;
+                let x = extra.ok_or_else(|| EncodeError::new(&path, "a ghost file chunk needs its \"extra\" data"))?;
+                w.write_raw(&b64(x, &path)?)?;
+            }
+            _ => {
+                let bytes = self.kind.entry_from_json(&entry, &path, unknown)?;
+                w.write_entry(&bytes)?;
+                write_extra_bytes(self.kind, &bytes, extra, &path, unknown, w)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// crit writes an `extra` only when it is "truthy" (present, and not `""`, `[]` or `{}`).
@@ -254,6 +312,7 @@ fn write_extra_bytes<W: Write>(
     message: &[u8],
     extra: Option<&Value>,
     path: &str,
+    unknown: UnknownKeys,
     w: &mut ImageWriter<W>,
 ) -> Result<(), EncodeJsonError> {
     let xpath = format!("{path}.extra");
@@ -266,7 +325,14 @@ fn write_extra_bytes<W: Write>(
         }
         Payload::TcpStream => {
             if let Some(x) = truthy(extra) {
-                for q in ["inq", "outq"] {
+                if let Value::Object(m) = x {
+                    for (k, _) in m {
+                        if !TCP_QUEUES.contains(&k.as_str()) {
+                            fields::unknown_key(&xpath, "a TCP stream's extra", k, &TCP_QUEUES, unknown)?;
+                        }
+                    }
+                }
+                for q in TCP_QUEUES {
                     if let Some(v) = x.get(q) {
                         w.write_raw(&b64(v, &format!("{path}.extra.{q}"))?)?;
                     }
@@ -306,7 +372,7 @@ fn write_extra_bytes<W: Write>(
             }
             for (j, pair) in items.chunks_exact(2).enumerate() {
                 let mpath = format!("{xpath}[{}]", 2 * j);
-                let m = owned::IpcMsg::from_json(&pair[0], &mpath)?;
+                let m = owned::IpcMsg::from_json_with(&pair[0], &mpath, unknown)?;
                 let mut data = b64(&pair[1], &format!("{xpath}[{}]", 2 * j + 1))?;
                 let body = m.to_bytes();
                 w.write_raw(&(body.len() as u32).to_le_bytes())?;
@@ -333,6 +399,9 @@ fn write_extra_bytes<W: Write>(
     }
     Ok(())
 }
+
+/// The queues of a TCP stream's `extra`.
+const TCP_QUEUES: [&str; 2] = ["inq", "outq"];
 
 /// An error of [`encode_json`].
 #[derive(Debug)]
