@@ -257,3 +257,31 @@ fn encode_refuses_a_misspelt_key_unless_told_to_ignore_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(std::fs::read(&out).unwrap() == std::fs::read(fixture("sleep").join("mm-20292.img")).unwrap());
 }
+
+#[test]
+fn encode_error_mid_stream_leaves_no_partial_image() {
+    // The entries are written as they are read: an error in the last one comes after the others
+    // went out. With -o nothing appears under the name (and a file already there is kept); on
+    // standard output the exit status says the bytes are incomplete.
+    let json = std::fs::read_to_string(root().join("testdata/crit-reference/fdzoo/fdinfo-2.img.plain.json")).unwrap();
+    let last = json.rfind("\"fd\"").unwrap();
+    let bad = format!("{}\"fd\": \"x\", \"fd_\"{}", &json[..last], &json[last + 4..]);
+    let dir = scratch("mid-stream");
+    let out = dir.join("fdinfo-2.img");
+    let o = crit_stdin(&["encode", "-o", s(&out)], bad.as_bytes());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("].fd: "), "{}", stderr(&o));
+    assert!(!out.exists(), "a partial image was left");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a temporary file was left");
+    std::fs::write(&out, b"before").unwrap();
+    let o = crit_stdin(&["encode", "-o", s(&out)], bad.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out).unwrap(), b"before");
+    let o = crit_stdin(&["encode"], bad.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    let good = std::fs::read(fixture("fdzoo").join("fdinfo-2.img")).unwrap();
+    assert!(good.starts_with(&o.stdout) && o.stdout.len() < good.len(), "stdout holds what was encoded before the error");
+    let o = crit_stdin(&["encode", "-o", s(&out)], json.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&out).unwrap() == good);
+}

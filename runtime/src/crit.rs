@@ -5,6 +5,9 @@
 //! at the end of an object or array, so memory stays bounded whatever the image size (an mm image
 //! is one entry holding every VMA). The image is checked in full before
 //! the first byte is written, so a corrupt image gives an error and no partial document.
+//!
+//! Encode streams the other way: the document is read entry by entry ([`encode_json_with`]), so
+//! memory is bounded by the largest entry, and an error leaves the entries before it written.
 
 use std::io::{self, Write};
 
@@ -189,42 +192,101 @@ pub fn encode_json(json: &[u8], out: &mut dyn Write) -> Result<(), EncodeJsonErr
     encode_json_with(json, out, EncodeOptions::default())
 }
 
-/// [`encode_json`] with options.
-pub fn encode_json_with(json: &[u8], out: &mut dyn Write, opts: EncodeOptions) -> Result<(), EncodeJsonError> {
-    let doc = json_in::parse(json).map_err(EncodeJsonError::Json)?;
-    let members = match doc {
-        Value::Object(m) => m,
-        other => return Err(EncodeError::new("", format!("expected a JSON object with \"magic\" and \"entries\", found {}", other.type_name())).into()),
-    };
-    let (mut magic, mut entries) = (None, None);
-    // With duplicate keys the last one wins, as in the dict Python's `json.loads` builds.
-    for (k, v) in members {
-        match k.as_str() {
-            "magic" => magic = Some(v),
-            "entries" => entries = Some(v),
-            other => fields::unknown_key("", "the document", other, &DOCUMENT_KEYS, opts.unknown_keys)?,
+/// [`encode_json`] from a reader, with options: the document is read as it is encoded, one entry
+/// at a time, so memory is bounded by the largest entry (as a JSON tree and as a message), not
+/// by the document.
+///
+/// The image header goes out when the `entries` array starts, each entry as soon as it is read;
+/// on an error, what was written before it stays written (a caller writing a file should write
+/// it beside the destination and rename it on success, as `crit encode -o` does). A document
+/// whose `entries` come before its `magic` (crit never writes one) is read whole first.
+/// A second `magic` or `entries` key after the entries is refused: crit would take the last.
+pub fn encode_json_with(input: impl io::BufRead, out: &mut dyn Write, opts: EncodeOptions) -> Result<(), EncodeJsonError> {
+    let mut r = json_in::Reader::new(input);
+    r.refuse_bom()?;
+    r.skip_ws()?;
+    if r.peek()? != Some(b'{') {
+        // Not an object (or not JSON): read it whole for the same error as a whole parse.
+        let v = r.value(0)?;
+        r.end()?;
+        return Err(EncodeError::new("", format!("expected a JSON object with \"magic\" and \"entries\", found {}", v.type_name())).into());
+    }
+    r.eat(b'{')?;
+    r.skip_ws()?;
+    let mut out = io::BufWriter::with_capacity(256 * 1024, out);
+    let mut magic: Option<Value> = None;
+    // Entries read whole because they came before the magic.
+    let mut early: Option<Value> = None;
+    let mut streamed = false;
+    if !r.eat(b'}')? {
+        loop {
+            let key = r.key()?;
+            match key.as_str() {
+                "magic" | "entries" if streamed => {
+                    return Err(EncodeError::new(&key, "a second key of this name after the entries (crit would take the last)").into());
+                }
+                "magic" => magic = Some(r.value(1)?),
+                "entries" if magic.is_some() && r.peek()? == Some(b'[') => {
+                    let kind = kind_of(magic.as_ref())?;
+                    let mut w = ImageWriter::new(&mut out, kind)?;
+                    let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+                    r.eat(b'[')?;
+                    r.skip_ws()?;
+                    if !r.eat(b']')? {
+                        let mut i = 0;
+                        loop {
+                            let entry = r.value(2)?;
+                            // What follows is checked first: a stray bracket can end an entry
+                            // early, and the syntax error is the one to report, not a field the
+                            // shortened entry lacks.
+                            let more = r.next(b']')?;
+                            enc.entry(i, entry, &mut w)?;
+                            i += 1;
+                            if !more {
+                                break;
+                            }
+                        }
+                    }
+                    streamed = true;
+                }
+                "entries" => early = Some(r.value(1)?),
+                other => {
+                    fields::unknown_key("", "the document", other, &DOCUMENT_KEYS, opts.unknown_keys)?;
+                    // Ignored, but it must be JSON.
+                    r.value(1)?;
+                }
+            }
+            if !r.next(b'}')? {
+                break;
+            }
         }
     }
-    let magic = match magic {
-        Some(Value::String(s)) => String::from_utf8_lossy(&s).into_owned(),
-        Some(other) => return Err(EncodeError::new("magic", format!("expected a string, found {}", other.type_name())).into()),
-        None => return Err(EncodeError::new("", "missing \"magic\"").into()),
-    };
-    let kind = Kind::from_name(&magic).ok_or_else(|| EncodeError::new("magic", format!("unknown image kind {magic:?}")))?;
-    let entries = match entries {
-        Some(Value::Array(a)) => a,
-        Some(other) => return Err(EncodeError::new("entries", format!("expected an array, found {}", other.type_name())).into()),
-        None => return Err(EncodeError::new("", "missing \"entries\"").into()),
-    };
-    let mut out = io::BufWriter::with_capacity(256 * 1024, out);
-    let mut w = ImageWriter::new(&mut out, kind)?;
-    let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
-    for (i, entry) in entries.into_iter().enumerate() {
-        enc.entry(i, entry, &mut w)?;
+    r.end()?;
+    if !streamed {
+        let kind = kind_of(magic.as_ref())?;
+        let entries = match early {
+            Some(Value::Array(a)) => a,
+            Some(other) => return Err(EncodeError::new("entries", format!("expected an array, found {}", other.type_name())).into()),
+            None => return Err(EncodeError::new("", "missing \"entries\"").into()),
+        };
+        let mut w = ImageWriter::new(&mut out, kind)?;
+        let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+        for (i, entry) in entries.into_iter().enumerate() {
+            enc.entry(i, entry, &mut w)?;
+        }
     }
-    drop(w);
     out.flush()?;
     Ok(())
+}
+
+/// The image kind a document's `magic` names.
+fn kind_of(magic: Option<&Value>) -> Result<Kind, EncodeError> {
+    let magic = match magic {
+        Some(Value::String(s)) => String::from_utf8_lossy(s),
+        Some(other) => return Err(EncodeError::new("magic", format!("expected a string, found {}", other.type_name()))),
+        None => return Err(EncodeError::new("", "missing \"magic\"")),
+    };
+    Kind::from_name(&magic).ok_or_else(|| EncodeError::new("magic", format!("unknown image kind {magic:?}")))
 }
 
 /// The keys of crit's document.
@@ -409,6 +471,8 @@ const TCP_QUEUES: [&str; 2] = ["inq", "outq"];
 pub enum EncodeJsonError {
     /// The input is not JSON; the error says where.
     Json(json_in::JsonError),
+    /// Reading the input failed.
+    Read(io::Error),
     /// The JSON is not a crit document of a known kind, or an entry does not fit its message;
     /// the error names the JSON path (`entries[3].vmas[0].start`).
     Encode(EncodeError),
@@ -422,6 +486,15 @@ impl From<EncodeError> for EncodeJsonError {
     }
 }
 
+impl From<json_in::ReadError> for EncodeJsonError {
+    fn from(e: json_in::ReadError) -> Self {
+        match e {
+            json_in::ReadError::Json(e) => EncodeJsonError::Json(e),
+            json_in::ReadError::Io(e) => EncodeJsonError::Read(e),
+        }
+    }
+}
+
 impl From<io::Error> for EncodeJsonError {
     fn from(e: io::Error) -> Self {
         EncodeJsonError::Io(e)
@@ -432,6 +505,7 @@ impl std::fmt::Display for EncodeJsonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EncodeJsonError::Json(e) => write!(f, "invalid JSON: {e}"),
+            EncodeJsonError::Read(e) => write!(f, "reading input: {e}"),
             EncodeJsonError::Encode(e) => e.fmt(f),
             EncodeJsonError::Io(e) => write!(f, "writing output: {e}"),
         }

@@ -236,7 +236,7 @@ fn encode_refuses_unknown_document_and_extra_keys() {
     let doc = br#"{"magic": "PSTREE", "entrise": [], "entries": []}"#;
     let e = crit::encode_json(doc, &mut out).unwrap_err().to_string();
     assert_eq!(e, "entrise: unknown key: the document has no field `entrise`; did you mean `entries`?");
-    crit::encode_json_with(doc, &mut out, ignore).unwrap();
+    crit::encode_json_with(&doc[..], &mut out, ignore).unwrap();
     // `extra` belongs to kinds with a payload; elsewhere it is not a field.
     let doc = br#"{"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0, "pgid": 1, "sid": 1, "extra": ""}]}"#;
     let e = crit::encode_json(doc, &mut out).unwrap_err().to_string();
