@@ -58,6 +58,11 @@ enum Cmd {
         pretty: bool,
     },
     /// Convert JSON (plain or pretty) back to a binary image
+    ///
+    /// A key that is not a field of its message is refused, with its JSON path and the closest
+    /// field name (`entries[0].mm.vmas[7].flagz: ... did you mean `flags`?`): CRIU's crit
+    /// ignores such keys, so a misspelt one silently drops the value it was meant to set and the
+    /// image differs from the one intended. --ignore-unknown-keys reads them as crit does.
     Encode {
         /// Input JSON (default and `-`: stdin)
         #[arg(short, long)]
@@ -65,6 +70,9 @@ enum Cmd {
         /// Output image (default and `-`: stdout, which must not be a terminal)
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Ignore keys that are not fields of their message, as CRIU's crit does
+        #[arg(long)]
+        ignore_unknown_keys: bool,
     },
     /// Show an image's kind and number of entries
     Info {
@@ -191,13 +199,11 @@ fn run(cli: Cli) -> Result<Status> {
             io::stdout().write_all(s.as_bytes())?;
             Status::Yes
         }
-        Cmd::Encode { r#in, out } => {
+        Cmd::Encode { r#in, out, ignore_unknown_keys } => {
             let (input, out) = (std_stream(r#in.as_deref()), std_stream(out.as_deref()));
             refuse_binary_to_terminal(out, "an image")?;
-            let src = read_input(input)?;
-            let mut bytes = Vec::new();
-            doc::encode_json(&src, &mut bytes).map_err(|e| anyhow!("{}: {e}", label(input)))?;
-            write_out(out, &bytes)?;
+            let unknown_keys = if ignore_unknown_keys { doc::UnknownKeys::Ignore } else { doc::UnknownKeys::Refuse };
+            encode(input, out, doc::EncodeOptions { unknown_keys })?;
             Status::Yes
         }
         Cmd::Inspect(a) => inspect::run(a)?,
@@ -259,6 +265,59 @@ fn image_failure(path: Option<&Path>, e: &criu_image::image::Error) -> anyhow::E
     anyhow!("{}: {e}\n  hint: {}", label(path), e.hint())
 }
 
+/// `crit encode`: the document is read and the image written entry by entry. A file is written
+/// beside the destination and renamed over it only when the whole document was encoded, so an
+/// error leaves no partial image under the name asked for; on standard output what was written
+/// before the error stays written (the exit status says it failed).
+fn encode(input: Option<&Path>, out: Option<&Path>, opts: doc::EncodeOptions) -> Result<()> {
+    let stdin = io::stdin();
+    let reader: Box<dyn io::BufRead> = match input {
+        Some(p) => Box::new(io::BufReader::with_capacity(256 * 1024, std::fs::File::open(p).with_context(|| format!("{}", p.display()))?)),
+        None => Box::new(stdin.lock()),
+    };
+    let run = |w: &mut dyn Write| doc::encode_json_with(reader, w, opts).map_err(|e| encode_failure(input, &e));
+    match out {
+        Some(o) if !std::fs::metadata(o).is_ok_and(|m| !m.is_file()) => {
+            let tmp = sibling_temp(o);
+            let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
+            let written = run(&mut f);
+            drop(f);
+            match written.and_then(|()| std::fs::rename(&tmp, o).with_context(|| format!("{}", o.display()))) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    Err(e)
+                }
+            }
+        }
+        // A device or a pipe named by -o (/dev/stdout, a FIFO) is written in place.
+        Some(o) => run(&mut std::fs::OpenOptions::new().write(true).open(o).with_context(|| format!("{}", o.display()))?),
+        None => {
+            let mut w = io::stdout().lock();
+            run(&mut w)?;
+            w.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// `DIR/.NAME.crit-PID.tmp` for `DIR/NAME`: same file system, so the rename is atomic.
+fn sibling_temp(o: &Path) -> PathBuf {
+    let name = o.file_name().map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
+    o.with_file_name(format!(".{name}.crit-{}.tmp", std::process::id()))
+}
+
+/// An encode error, with a hint for a key that is not a field.
+fn encode_failure(input: Option<&Path>, e: &doc::EncodeJsonError) -> anyhow::Error {
+    match e {
+        doc::EncodeJsonError::Encode(inner) if inner.unknown_key => anyhow!(
+            "{}: {e}\n  hint: fix the key, or give --ignore-unknown-keys to drop it as CRIU's crit does",
+            label(input)
+        ),
+        _ => anyhow!("{}: {e}", label(input)),
+    }
+}
+
 fn decode(input: Option<&Path>, output: Option<&Path>, opts: JsonOptions) -> Result<()> {
     let src = read_input(input)?;
     let img = parse(&src, input)?;
@@ -288,16 +347,4 @@ fn decode(input: Option<&Path>, output: Option<&Path>, opts: JsonOptions) -> Res
         }
     }
     Ok(())
-}
-
-fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    match out {
-        Some(o) => std::fs::write(o, bytes).with_context(|| format!("{}", o.display())),
-        None => {
-            let mut w = io::stdout().lock();
-            w.write_all(bytes)?;
-            w.flush()?;
-            Ok(())
-        }
-    }
 }

@@ -238,3 +238,50 @@ fn decoding_an_archive_says_it_is_one_and_what_reads_it() {
     std::fs::write(&t, tar_of("sleep")).unwrap();
     assert!(stderr(&crit(&["show", s(&t)])).contains("this is a tar archive"));
 }
+
+#[test]
+fn encode_refuses_a_misspelt_key_unless_told_to_ignore_it() {
+    // A key that is not a field would be dropped silently (crit does): refused with its path, the
+    // field meant and a hint; --ignore-unknown-keys reads it as crit does.
+    let json = std::fs::read_to_string(root().join("testdata/crit-reference/sleep/mm-20292.img.pretty.json")).unwrap();
+    let at = json.match_indices("\"flags\"").nth(7).unwrap().0;
+    let added = format!("{}\"flagz\": 1, {}", &json[..at], &json[at..]);
+    let dir = scratch("unknown-key");
+    let out = dir.join("mm.img");
+    let o = crit_stdin(&["encode", "-o", s(&out)], added.as_bytes());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("entries[0].vmas[7].flagz: unknown key") && e.contains("did you mean `flags`?"), "{e}");
+    assert!(e.contains("hint:") && e.contains("--ignore-unknown-keys"), "{e}");
+    let o = crit_stdin(&["encode", "--ignore-unknown-keys", "-o", s(&out)], added.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(fixture("sleep").join("mm-20292.img")).unwrap());
+}
+
+#[test]
+fn encode_error_mid_stream_leaves_no_partial_image() {
+    // The entries are written as they are read: an error in the last one comes after the others
+    // went out. With -o nothing appears under the name (and a file already there is kept); on
+    // standard output the exit status says the bytes are incomplete.
+    let json = std::fs::read_to_string(root().join("testdata/crit-reference/fdzoo/fdinfo-2.img.plain.json")).unwrap();
+    let last = json.rfind("\"fd\"").unwrap();
+    let bad = format!("{}\"fd\": \"x\", \"fd_\"{}", &json[..last], &json[last + 4..]);
+    let dir = scratch("mid-stream");
+    let out = dir.join("fdinfo-2.img");
+    let o = crit_stdin(&["encode", "-o", s(&out)], bad.as_bytes());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("].fd: "), "{}", stderr(&o));
+    assert!(!out.exists(), "a partial image was left");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a temporary file was left");
+    std::fs::write(&out, b"before").unwrap();
+    let o = crit_stdin(&["encode", "-o", s(&out)], bad.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out).unwrap(), b"before");
+    let o = crit_stdin(&["encode"], bad.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    let good = std::fs::read(fixture("fdzoo").join("fdinfo-2.img")).unwrap();
+    assert!(good.starts_with(&o.stdout) && o.stdout.len() < good.len(), "stdout holds what was encoded before the error");
+    let o = crit_stdin(&["encode", "-o", s(&out)], json.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&out).unwrap() == good);
+}

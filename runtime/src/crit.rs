@@ -5,10 +5,14 @@
 //! at the end of an object or array, so memory stays bounded whatever the image size (an mm image
 //! is one entry holding every VMA). The image is checked in full before
 //! the first byte is written, so a corrupt image gives an error and no partial document.
+//!
+//! Encode streams the other way: the document is read entry by entry ([`encode_json_with`]), so
+//! memory is bounded by the largest entry, and an error leaves the entries before it written.
 
 use std::io::{self, Write};
 
-use criu_image_proto::support::fields::Message;
+use criu_image_proto::support::fields::{self, Message};
+pub use criu_image_proto::support::fields::UnknownKeys;
 use criu_image_proto::support::json::{JsonWriter, human_readable};
 use criu_image_proto::support::json_in::{self, Value};
 use criu_image_proto::{EncodeError, owned, view};
@@ -173,63 +177,179 @@ pub fn info_json(kind: Kind, count: usize) -> String {
 
 // ---- encode ----
 
-/// `crit encode`: a JSON document (plain or pretty) → image bytes, streamed to `out`.
+/// How [`encode_json_with`] reads a document.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// Object keys that are not fields of their message (nor `_unknown_fields`), and document or
+    /// `extra` keys that are not crit's. Refused by default, naming the JSON path and the closest
+    /// known key: crit ignores them, so a misspelt key silently drops the value it was meant to
+    /// set. [`UnknownKeys::Ignore`] reads such documents as crit does.
+    pub unknown_keys: UnknownKeys,
+}
+
+/// `crit encode`: a JSON document (plain or pretty) → image bytes, streamed to `out`; keys that
+/// are not fields are refused (see [`EncodeOptions`]).
 pub fn encode_json(json: &[u8], out: &mut dyn Write) -> Result<(), EncodeJsonError> {
-    let doc = json_in::parse(json).map_err(EncodeJsonError::Json)?;
-    let members = match &doc {
-        Value::Object(m) => m,
-        other => return Err(EncodeError::new("", format!("expected a JSON object with \"magic\" and \"entries\", found {}", other.type_name())).into()),
-    };
-    let get = |k: &str| members.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
-    let magic = match get("magic") {
-        Some(Value::String(s)) => String::from_utf8_lossy(s).into_owned(),
-        Some(other) => return Err(EncodeError::new("magic", format!("expected a string, found {}", other.type_name())).into()),
-        None => return Err(EncodeError::new("", "missing \"magic\"").into()),
-    };
-    let kind = Kind::from_name(&magic).ok_or_else(|| EncodeError::new("magic", format!("unknown image kind {magic:?}")))?;
-    let entries = match get("entries") {
-        Some(Value::Array(a)) => a,
-        Some(other) => return Err(EncodeError::new("entries", format!("expected an array, found {}", other.type_name())).into()),
-        None => return Err(EncodeError::new("", "missing \"entries\"").into()),
-    };
+    encode_json_with(json, out, EncodeOptions::default())
+}
+
+/// [`encode_json`] from a reader, with options: the document is read as it is encoded, one entry
+/// at a time, so memory is bounded by the largest entry (as a JSON tree and as a message), not
+/// by the document.
+///
+/// The image header goes out when the `entries` array starts, each entry as soon as it is read;
+/// on an error, what was written before it stays written (a caller writing a file should write
+/// it beside the destination and rename it on success, as `crit encode -o` does). A document
+/// whose `entries` come before its `magic` (crit never writes one) is read whole first.
+/// A second `magic` or `entries` key after the entries is refused: crit would take the last.
+pub fn encode_json_with(input: impl io::BufRead, out: &mut dyn Write, opts: EncodeOptions) -> Result<(), EncodeJsonError> {
+    let mut r = json_in::Reader::new(input);
+    r.refuse_bom()?;
+    r.skip_ws()?;
+    if r.peek()? != Some(b'{') {
+        // Not an object (or not JSON): read it whole for the same error as a whole parse.
+        let v = r.value(0)?;
+        r.end()?;
+        return Err(EncodeError::new("", format!("expected a JSON object with \"magic\" and \"entries\", found {}", v.type_name())).into());
+    }
+    r.eat(b'{')?;
+    r.skip_ws()?;
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
-    let mut w = ImageWriter::new(&mut out, kind)?;
-    let payload = kind.info().payload;
-    let mut ghost_chunked = false;
-    for (i, entry) in entries.iter().enumerate() {
+    let mut magic: Option<Value> = None;
+    // Entries read whole because they came before the magic.
+    let mut early: Option<Value> = None;
+    let mut streamed = false;
+    if !r.eat(b'}')? {
+        loop {
+            let key = r.key()?;
+            match key.as_str() {
+                "magic" | "entries" if streamed => {
+                    return Err(EncodeError::new(&key, "a second key of this name after the entries (crit would take the last)").into());
+                }
+                "magic" => magic = Some(r.value(1)?),
+                "entries" if magic.is_some() && r.peek()? == Some(b'[') => {
+                    let kind = kind_of(magic.as_ref())?;
+                    let mut w = ImageWriter::new(&mut out, kind)?;
+                    let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+                    r.eat(b'[')?;
+                    r.skip_ws()?;
+                    if !r.eat(b']')? {
+                        let mut i = 0;
+                        loop {
+                            let entry = r.value(2)?;
+                            // What follows is checked first: a stray bracket can end an entry
+                            // early, and the syntax error is the one to report, not a field the
+                            // shortened entry lacks.
+                            let more = r.next(b']')?;
+                            enc.entry(i, entry, &mut w)?;
+                            i += 1;
+                            if !more {
+                                break;
+                            }
+                        }
+                    }
+                    streamed = true;
+                }
+                "entries" => early = Some(r.value(1)?),
+                other => {
+                    fields::unknown_key("", "the document", other, &DOCUMENT_KEYS, opts.unknown_keys)?;
+                    // Ignored, but it must be JSON.
+                    r.value(1)?;
+                }
+            }
+            if !r.next(b'}')? {
+                break;
+            }
+        }
+    }
+    r.end()?;
+    if !streamed {
+        let kind = kind_of(magic.as_ref())?;
+        let entries = match early {
+            Some(Value::Array(a)) => a,
+            Some(other) => return Err(EncodeError::new("entries", format!("expected an array, found {}", other.type_name())).into()),
+            None => return Err(EncodeError::new("", "missing \"entries\"").into()),
+        };
+        let mut w = ImageWriter::new(&mut out, kind)?;
+        let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+        for (i, entry) in entries.into_iter().enumerate() {
+            enc.entry(i, entry, &mut w)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The image kind a document's `magic` names.
+fn kind_of(magic: Option<&Value>) -> Result<Kind, EncodeError> {
+    let magic = match magic {
+        Some(Value::String(s)) => String::from_utf8_lossy(s),
+        Some(other) => return Err(EncodeError::new("magic", format!("expected a string, found {}", other.type_name()))),
+        None => return Err(EncodeError::new("", "missing \"magic\"")),
+    };
+    Kind::from_name(&magic).ok_or_else(|| EncodeError::new("magic", format!("unknown image kind {magic:?}")))
+}
+
+/// The keys of crit's document.
+const DOCUMENT_KEYS: [&str; 2] = ["magic", "entries"];
+
+/// Encodes a document's entries one by one: what an entry means depends on the kind and, for
+/// ghost files, on the first entry.
+struct EntryEncoder {
+    kind: Kind,
+    unknown: UnknownKeys,
+    ghost_chunked: bool,
+}
+
+impl EntryEncoder {
+    fn entry<W: Write>(&mut self, i: usize, mut entry: Value, w: &mut ImageWriter<W>) -> Result<(), EncodeJsonError> {
         let path = format!("entries[{i}]");
-        let extra = match entry {
-            Value::Object(m) => m.iter().rev().find(|(k, _)| k == "extra").map(|(_, v)| v),
+        let payload = self.kind.info().payload;
+        let unknown = self.unknown;
+        // `extra` is the payload's, not the message's: taken out for kinds that have one, left
+        // for the message to refuse (an unknown key) in kinds that have none.
+        let extra = match (&mut entry, payload) {
+            (_, Payload::None | Payload::Pagemap) => None,
+            (Value::Object(m), _) => {
+                let mut extra = None;
+                m.retain_mut(|(k, v)| {
+                    if k != "extra" {
+                        return true;
+                    }
+                    extra = Some(std::mem::replace(v, Value::Null));
+                    false
+                });
+                extra
+            }
             _ => None,
         };
+        let extra = extra.as_ref();
         match (payload, i) {
-            (Payload::Pagemap, 0) => w.write_message(&owned::PagemapHead::from_json(entry, &path)?)?,
+            (Payload::Pagemap, 0) => w.write_message(&owned::PagemapHead::from_json_with(&entry, &path, unknown)?)?,
             (Payload::GhostFile, 0) => {
-                let g = owned::GhostFileEntry::from_json(entry, &path)?;
-                ghost_chunked = g.chunks == Some(true);
+                let g = owned::GhostFileEntry::from_json_with(&entry, &path, unknown)?;
+                self.ghost_chunked = g.chunks == Some(true);
                 w.write_message(&g)?;
-                if let (false, Some(x)) = (ghost_chunked, truthy(extra)) {
+                if let (false, Some(x)) = (self.ghost_chunked, truthy(extra)) {
                     w.write_raw(&b64(x, &path)?)?;
                 }
             }
             (Payload::GhostFile, _) => {
-                if !ghost_chunked {
+                if !self.ghost_chunked {
                     return Err(EncodeError::new(&path, "a ghost file that is not chunked has one entry").into());
                 }
-                w.write_message(&owned::GhostChunkEntry::from_json(entry, &path)?)?;
+                w.write_message(&owned::GhostChunkEntry::from_json_with(&entry, &path, unknown)?)?;
                 let x = extra.ok_or_else(|| EncodeError::new(&path, "a ghost file chunk needs its \"extra\" data"))?;
                 w.write_raw(&b64(x, &path)?)?;
             }
             _ => {
-                let bytes = kind.entry_from_json(entry, &path)?;
+                let bytes = self.kind.entry_from_json(&entry, &path, unknown)?;
                 w.write_entry(&bytes)?;
-                write_extra_bytes(kind, &bytes, extra, &path, &mut w)?;
+                write_extra_bytes(self.kind, &bytes, extra, &path, unknown, w)?;
             }
         }
+        Ok(())
     }
-    drop(w);
-    out.flush()?;
-    Ok(())
 }
 
 /// crit writes an `extra` only when it is "truthy" (present, and not `""`, `[]` or `{}`).
@@ -255,6 +375,7 @@ fn write_extra_bytes<W: Write>(
     message: &[u8],
     extra: Option<&Value>,
     path: &str,
+    unknown: UnknownKeys,
     w: &mut ImageWriter<W>,
 ) -> Result<(), EncodeJsonError> {
     let xpath = format!("{path}.extra");
@@ -267,7 +388,14 @@ fn write_extra_bytes<W: Write>(
         }
         Payload::TcpStream => {
             if let Some(x) = truthy(extra) {
-                for q in ["inq", "outq"] {
+                if let Value::Object(m) = x {
+                    for (k, _) in m {
+                        if !TCP_QUEUES.contains(&k.as_str()) {
+                            fields::unknown_key(&xpath, "a TCP stream's extra", k, &TCP_QUEUES, unknown)?;
+                        }
+                    }
+                }
+                for q in TCP_QUEUES {
                     if let Some(v) = x.get(q) {
                         w.write_raw(&b64(v, &format!("{path}.extra.{q}"))?)?;
                     }
@@ -307,7 +435,7 @@ fn write_extra_bytes<W: Write>(
             }
             for (j, pair) in items.chunks_exact(2).enumerate() {
                 let mpath = format!("{xpath}[{}]", 2 * j);
-                let m = owned::IpcMsg::from_json(&pair[0], &mpath)?;
+                let m = owned::IpcMsg::from_json_with(&pair[0], &mpath, unknown)?;
                 let mut data = b64(&pair[1], &format!("{xpath}[{}]", 2 * j + 1))?;
                 let body = m.to_bytes();
                 w.write_raw(&(body.len() as u32).to_le_bytes())?;
@@ -335,12 +463,17 @@ fn write_extra_bytes<W: Write>(
     Ok(())
 }
 
+/// The queues of a TCP stream's `extra`.
+const TCP_QUEUES: [&str; 2] = ["inq", "outq"];
+
 /// An error of [`encode_json`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum EncodeJsonError {
     /// The input is not JSON; the error says where.
     Json(json_in::JsonError),
+    /// Reading the input failed.
+    Read(io::Error),
     /// The JSON is not a crit document of a known kind, or an entry does not fit its message;
     /// the error names the JSON path (`entries[3].vmas[0].start`).
     Encode(EncodeError),
@@ -354,6 +487,15 @@ impl From<EncodeError> for EncodeJsonError {
     }
 }
 
+impl From<json_in::ReadError> for EncodeJsonError {
+    fn from(e: json_in::ReadError) -> Self {
+        match e {
+            json_in::ReadError::Json(e) => EncodeJsonError::Json(e),
+            json_in::ReadError::Io(e) => EncodeJsonError::Read(e),
+        }
+    }
+}
+
 impl From<io::Error> for EncodeJsonError {
     fn from(e: io::Error) -> Self {
         EncodeJsonError::Io(e)
@@ -364,6 +506,7 @@ impl std::fmt::Display for EncodeJsonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EncodeJsonError::Json(e) => write!(f, "invalid JSON: {e}"),
+            EncodeJsonError::Read(e) => write!(f, "reading input: {e}"),
             EncodeJsonError::Encode(e) => e.fmt(f),
             EncodeJsonError::Io(e) => write!(f, "writing output: {e}"),
         }

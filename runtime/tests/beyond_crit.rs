@@ -178,11 +178,14 @@ fn encode_errors_name_the_json_path() {
     let mut out = Vec::new();
     let e = crit::encode_json(bad.as_bytes(), &mut out).unwrap_err().to_string();
     assert!(e.starts_with("entries[0].thread_info.gpregs.r15: "), "{e}");
-    let missing = json.replacen("\"pid\"", "\"pid_\"", 1);
     let pstree = std::fs::read_to_string(support::root().join("testdata/crit-reference/sleep/pstree.img.plain.json")).unwrap();
-    let e = crit::encode_json(pstree.replacen("\"pid\"", "\"pdi\"", 1).as_bytes(), &mut out).unwrap_err().to_string();
+    let misspelt = pstree.replacen("\"pid\"", "\"pdi\"", 1);
+    let e = crit::encode_json(misspelt.as_bytes(), &mut out).unwrap_err().to_string();
+    assert!(e.starts_with("entries[0].pdi: unknown key") && e.ends_with("did you mean `pid`?"), "{e}");
+    // Read as crit reads it, the misspelt key is dropped and the required field is missing.
+    let ignore = crit::EncodeOptions { unknown_keys: crit::UnknownKeys::Ignore };
+    let e = crit::encode_json_with(misspelt.as_bytes(), &mut out, ignore).unwrap_err().to_string();
     assert!(e.contains("entries[0]") && e.contains("missing required field `pid`"), "{e}");
-    let _ = missing;
     let e = crit::encode_json(br#"{"magic": "PSTREE", "entries": [{"pid": "x"}]}"#, &mut out).unwrap_err().to_string();
     assert!(e.starts_with("entries[0].pid: "), "{e}");
     let e = crit::encode_json(br#"{"magic": "PSTREE", "entries": [{"pid": 4294967296}]}"#, &mut out).unwrap_err().to_string();
@@ -191,4 +194,61 @@ fn encode_errors_name_the_json_path() {
     assert!(e.contains("unknown image kind"), "{e}");
     let e = crit::encode_json(b"{\"magic\": ", &mut out).unwrap_err().to_string();
     assert!(e.starts_with("invalid JSON: line 1"), "{e}");
+}
+
+/// The eighth mapping's `flags` key in crit's JSON of the sleep fixture's mm image.
+fn eighth_flags(json: &str) -> usize {
+    json.match_indices("\"flags\"").nth(7).unwrap().0
+}
+
+#[test]
+fn encode_refuses_a_misspelt_key_naming_its_path_and_the_field_meant() {
+    // crit drops keys that are not fields: a typo in a hand-edited document silently loses the
+    // value it was meant to set (here a required one, so crit then fails far from the typo).
+    let dir = support::root().join("testdata/crit-reference/sleep");
+    let original = std::fs::read(support::fixture("sleep").join("mm-20292.img")).unwrap();
+    let ignore = crit::EncodeOptions { unknown_keys: crit::UnknownKeys::Ignore };
+    for suffix in ["plain.json", "pretty.json"] {
+        let json = std::fs::read_to_string(dir.join(format!("mm-20292.img.{suffix}"))).unwrap();
+        let at = eighth_flags(&json);
+        let typo = format!("{}\"flagz\"{}", &json[..at], &json[at + 7..]);
+        let mut out = Vec::new();
+        let e = crit::encode_json(typo.as_bytes(), &mut out).unwrap_err();
+        assert!(matches!(&e, crit::EncodeJsonError::Encode(inner) if inner.unknown_key), "{e:?}");
+        assert_eq!(e.to_string(), "entries[0].vmas[7].flagz: unknown key: vma_entry has no field `flagz`; did you mean `flags`?");
+        let e = crit::encode_json_with(typo.as_bytes(), &mut out, ignore).unwrap_err().to_string();
+        assert!(e.contains("entries[0].vmas[7]") && e.contains("missing required field `flags`"), "{e}");
+        // A misspelt key beside the field (a second, mistyped edit): refused, and read as crit
+        // reads it, the bytes are the original image's.
+        let added = format!("{}\"flagz\": 1, {}", &json[..at], &json[at..]);
+        let e = crit::encode_json(added.as_bytes(), &mut out).unwrap_err().to_string();
+        assert!(e.starts_with("entries[0].vmas[7].flagz: ") && e.ends_with("did you mean `flags`?"), "{e}");
+        let mut out = Vec::new();
+        crit::encode_json_with(added.as_bytes(), &mut out, ignore).unwrap();
+        assert!(out == original, "{suffix}");
+    }
+}
+
+#[test]
+fn encode_refuses_unknown_document_and_extra_keys() {
+    let mut out = Vec::new();
+    let ignore = crit::EncodeOptions { unknown_keys: crit::UnknownKeys::Ignore };
+    let doc = br#"{"magic": "PSTREE", "entrise": [], "entries": []}"#;
+    let e = crit::encode_json(doc, &mut out).unwrap_err().to_string();
+    assert_eq!(e, "entrise: unknown key: the document has no field `entrise`; did you mean `entries`?");
+    crit::encode_json_with(&doc[..], &mut out, ignore).unwrap();
+    // `extra` belongs to kinds with a payload; elsewhere it is not a field.
+    let doc = br#"{"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0, "pgid": 1, "sid": 1, "extra": ""}]}"#;
+    let e = crit::encode_json(doc, &mut out).unwrap_err().to_string();
+    assert!(e.starts_with("entries[0].extra: unknown key"), "{e}");
+    // A TCP stream's extra holds the two queues.
+    let img = image_of(Kind::TcpStream, &[owned::TcpStreamEntry::default()]);
+    let json = decode(&img, "tcp-stream-1.img", false);
+    assert!(json.contains("\"extra\": {\"inq\": \"\", \"outq\": \"\"}"), "{json}");
+    let typo = json.replacen("\"inq\"", "\"inqq\"", 1);
+    let e = crit::encode_json(typo.as_bytes(), &mut out).unwrap_err().to_string();
+    assert!(e.starts_with("entries[0].extra.inqq: unknown key") && e.ends_with("did you mean `inq`?"), "{e}");
+    let mut out = Vec::new();
+    crit::encode_json_with(typo.as_bytes(), &mut out, ignore).unwrap();
+    assert_eq!(out, img);
 }

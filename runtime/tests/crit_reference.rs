@@ -162,3 +162,76 @@ fn raw_images_are_refused_with_a_hint() {
         assert!(e.to_string().contains("raw"), "{name}: {e}");
     }
 }
+
+#[test]
+fn encode_streams_through_any_read_size() {
+    // The reader takes each entry whole whatever the chunks the source gives: 1, 7 and 4096-byte
+    // reads cut values, strings, escapes and UTF-8 characters anywhere.
+    let mut n = 0;
+    for c in cases() {
+        let original = std::fs::read(&c.path).unwrap();
+        let Some(json) = reference(&c.reference, &format!("{}.pretty.json", c.file)) else { continue };
+        let sizes: &[usize] = if json.len() < 20_000 { &[1, 7, 4096] } else { &[7, 4096] };
+        for &size in sizes {
+            let mut out = Vec::new();
+            let r = std::io::BufReader::with_capacity(size, &json[..]);
+            crit::encode_json_with(r, &mut out, crit::EncodeOptions::default()).unwrap_or_else(|e| panic!("{}/{} by {size}: {e}", c.set, c.file));
+            assert!(out == original, "{}/{} read {size} bytes at a time", c.set, c.file);
+        }
+        n += 1;
+    }
+    assert!(n >= 145, "{n}");
+}
+
+#[test]
+fn streamed_json_errors_are_those_of_a_whole_parse() {
+    // Truncations and corrupted bytes in real documents: every one is refused, and a JSON error
+    // is the one parsing the whole document gives (offset, line, column, message). Errors come in
+    // document order, so a stray `}` that ends an entry early may be reported as the field the
+    // shortened entry lacks, where a whole parse first finds the syntax error after it.
+    let (mut same, mut entry_first) = (0, 0);
+    for (set, file) in [("sleep", "mm-20292.img"), ("fdzoo", "fdinfo-2.img"), ("ipcns", "ipcns-msg-11.img"), ("sleep", "core-20292.img")] {
+        for suffix in ["plain.json", "pretty.json"] {
+            let dir = support::root().join("testdata/crit-reference").join(set);
+            let Some(json) = reference(&dir, &format!("{file}.{suffix}")) else { continue };
+            let step = (json.len() / 60).max(1);
+            let mut inputs: Vec<Vec<u8>> = (1..json.len()).step_by(step).map(|k| json[..k].to_vec()).collect();
+            for at in (0..json.len()).step_by(step) {
+                for b in [b'"', b'}', b']', b',', b'x', b'\\', b'\n', b'[', 0xff] {
+                    let mut bad = json.clone();
+                    bad[at] = b;
+                    inputs.push(bad);
+                }
+            }
+            for input in inputs {
+                let Err(want) = criu_image::proto::support::json_in::parse(&input) else { continue };
+                let mut out = Vec::new();
+                match crit::encode_json(&input, &mut out) {
+                    Err(crit::EncodeJsonError::Json(got)) => {
+                        assert_eq!(got, want, "{set}/{file}.{suffix}");
+                        same += 1;
+                    }
+                    Err(crit::EncodeJsonError::Encode(e)) if e.path.starts_with("entries[") => entry_first += 1,
+                    other => panic!("{set}/{file}.{suffix}: {other:?}, whole parse: {want}"),
+                }
+            }
+        }
+    }
+    assert!(same > 1000 && entry_first < same / 20, "{same} JSON errors as a whole parse's, {entry_first} entry errors first");
+}
+
+#[test]
+fn entries_before_magic_are_read_whole_and_encode_the_same() {
+    let dir = support::root().join("testdata/crit-reference/fdzoo");
+    let original = std::fs::read(support::fixture("fdzoo").join("fdinfo-2.img")).unwrap();
+    let json = String::from_utf8(reference(&dir, "fdinfo-2.img.plain.json").unwrap()).unwrap();
+    let rest = json.strip_prefix("{\"magic\": \"FDINFO\", ").unwrap();
+    let swapped = format!("{{{}, \"magic\": \"FDINFO\"}}", rest.trim_end().strip_suffix('}').unwrap());
+    let mut out = Vec::new();
+    crit::encode_json(swapped.as_bytes(), &mut out).unwrap();
+    assert!(out == original);
+    // Once the entries are written, a second magic cannot change what they were: refused.
+    let twice = format!("{}, \"magic\": \"FDINFO\"}}", json.trim_end().strip_suffix('}').unwrap());
+    let e = crit::encode_json(twice.as_bytes(), &mut Vec::new()).unwrap_err().to_string();
+    assert!(e.starts_with("magic: a second key"), "{e}");
+}

@@ -87,7 +87,7 @@ pub fn emit(model: &Model) -> TokenStream {
     });
     let from_json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
-        quote!(Kind::#v => crate::owned::#m::from_json(v, path)?.to_bytes(),)
+        quote!(Kind::#v => crate::owned::#m::from_json_with(v, path, unknown)?.to_bytes(),)
     });
     let validate_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
@@ -102,7 +102,7 @@ pub fn emit(model: &Model) -> TokenStream {
     let kind_entries = kind_entry_impls(model);
 
     quote! {
-        use crate::support::fields::{Finding, Message as _};
+        use crate::support::fields::{Finding, Message as _, UnknownKeys};
         use crate::support::files::FilePattern;
         use crate::support::json::JsonWriter;
         use crate::support::json_in::Value;
@@ -245,8 +245,9 @@ pub fn emit(model: &Model) -> TokenStream {
                     #( #json_arms )*
                 }
             }
-            /// Encodes one entry from crit's JSON (plain or pretty).
-            pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {
+            /// Encodes one entry from crit's JSON (plain or pretty); `unknown` says what keys
+            /// that are not fields become.
+            pub fn entry_from_json(self, v: &Value, path: &str, unknown: UnknownKeys) -> Result<Vec<u8>, EncodeError> {
                 Ok(match self {
                     #( #from_json_arms )*
                 })

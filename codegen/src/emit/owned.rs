@@ -55,6 +55,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     let mut json_arms = Vec::new();
     let mut required_flags = Vec::new();
     let mut required_checks = Vec::new();
+    let json_keys: Vec<&str> = m.fields.iter().map(|f| f.name.as_str()).collect();
 
     for f in &m.fields {
         let id = format_ident!("{}", f.rust_name);
@@ -151,7 +152,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 crate::view::#name::parse(buf).map(|v| v.to_msg())
             }
 
-            fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+            fn from_json_with(v: &Value, path: &str, unknown: fields::UnknownKeys) -> Result<Self, EncodeError> {
                 let members = fields::json_object(v, path)?;
                 let mut self_ = Self::default();
                 #( #required_flags )*
@@ -159,8 +160,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                     match key.as_str() {
                         #( #json_arms )*
                         "_unknown_fields" => { self_.unknown_fields = fields::json_unknown(val, path)?; }
-                        // crit ignores keys that are not fields; so do we.
-                        _ => {}
+                        other => fields::unknown_key(path, #proto_name, other, &[#( #json_keys ),*], unknown)?,
                     }
                 }
                 #( #required_checks )*
@@ -203,7 +203,7 @@ fn json_convert(model: &Model, f: &Field) -> TokenStream {
         }
         Ty::Message(m) => {
             let t = format_ident!("{}", m);
-            quote!(crate::owned::#t::from_json(val, &fpath.to_string())?)
+            quote!(crate::owned::#t::from_json_with(val, &fpath.to_string(), unknown)?)
         }
     }
 }

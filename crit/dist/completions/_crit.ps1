@@ -60,8 +60,9 @@ Register-ArgumentCompleter -Native -CommandName 'crit' -ScriptBlock {
             [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Input JSON (default and `-`: stdin)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output image (default and `-`: stdout, which must not be a terminal)')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output image (default and `-`: stdout, which must not be a terminal)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--ignore-unknown-keys', '--ignore-unknown-keys', [CompletionResultType]::ParameterName, 'Ignore keys that are not fields of their message, as CRIU''s crit does')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'crit;info' {

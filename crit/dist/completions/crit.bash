@@ -287,7 +287,7 @@ _crit() {
             return 0
             ;;
         crit__subcmd__encode)
-            opts="-i -o -h --in --out --help"
+            opts="-i -o -h --in --out --ignore-unknown-keys --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

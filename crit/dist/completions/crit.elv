@@ -55,8 +55,9 @@ set edit:completion:arg-completer[crit] = {|@words|
             cand --in 'Input JSON (default and `-`: stdin)'
             cand -o 'Output image (default and `-`: stdout, which must not be a terminal)'
             cand --out 'Output image (default and `-`: stdout, which must not be a terminal)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --ignore-unknown-keys 'Ignore keys that are not fields of their message, as CRIU''s crit does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'crit;info'= {
             cand -h 'Print help'

@@ -50,7 +50,8 @@ complete -c crit -n "__fish_crit_using_subcommand decode" -l pretty -d 'Multi-li
 complete -c crit -n "__fish_crit_using_subcommand decode" -s h -l help -d 'Print help'
 complete -c crit -n "__fish_crit_using_subcommand encode" -s i -l in -d 'Input JSON (default and `-`: stdin)' -r -F
 complete -c crit -n "__fish_crit_using_subcommand encode" -s o -l out -d 'Output image (default and `-`: stdout, which must not be a terminal)' -r -F
-complete -c crit -n "__fish_crit_using_subcommand encode" -s h -l help -d 'Print help'
+complete -c crit -n "__fish_crit_using_subcommand encode" -l ignore-unknown-keys -d 'Ignore keys that are not fields of their message, as CRIU\'s crit does'
+complete -c crit -n "__fish_crit_using_subcommand encode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crit -n "__fish_crit_using_subcommand info" -s h -l help -d 'Print help'
 complete -c crit -n "__fish_crit_using_subcommand inspect" -l section -d 'Show this section (repeatable): container, checkpoint, processes, namespaces, net, mounts, cgroups, stats, files' -r
 complete -c crit -n "__fish_crit_using_subcommand inspect" -l max-archive-size -d 'Largest decompressed size of a compressed archive, in bytes (K, M, G suffixes)' -r

@@ -2,7 +2,7 @@
 //!
 //! The image kind table from `proto/kinds.toml`, and per-kind dispatch.
 
-use crate::support::fields::{Finding, Message as _};
+use crate::support::fields::{Finding, Message as _, UnknownKeys};
 use crate::support::files::FilePattern;
 use crate::support::json::JsonWriter;
 use crate::support::json_in::Value;
@@ -1724,163 +1724,278 @@ impl Kind {
             }
         }
     }
-    /// Encodes one entry from crit's JSON (plain or pretty).
-    pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {
+    /// Encodes one entry from crit's JSON (plain or pretty); `unknown` says what keys
+    /// that are not fields become.
+    pub fn entry_from_json(
+        self,
+        v: &Value,
+        path: &str,
+        unknown: UnknownKeys,
+    ) -> Result<Vec<u8>, EncodeError> {
         Ok(
             match self {
                 Kind::Inventory => {
-                    crate::owned::InventoryEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::InventoryEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Pstree => crate::owned::PstreeEntry::from_json(v, path)?.to_bytes(),
-                Kind::Core => crate::owned::CoreEntry::from_json(v, path)?.to_bytes(),
+                Kind::Pstree => {
+                    crate::owned::PstreeEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Core => {
+                    crate::owned::CoreEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
                 Kind::Ids => {
-                    crate::owned::TaskKobjIdsEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TaskKobjIdsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Mm => crate::owned::MmEntry::from_json(v, path)?.to_bytes(),
-                Kind::Fs => crate::owned::FsEntry::from_json(v, path)?.to_bytes(),
-                Kind::Fdinfo => crate::owned::FdinfoEntry::from_json(v, path)?.to_bytes(),
-                Kind::Files => crate::owned::FileEntry::from_json(v, path)?.to_bytes(),
+                Kind::Mm => {
+                    crate::owned::MmEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Fs => {
+                    crate::owned::FsEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Fdinfo => {
+                    crate::owned::FdinfoEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Files => {
+                    crate::owned::FileEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
                 Kind::Pagemap => {
-                    crate::owned::PagemapEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::PagemapEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Creds => crate::owned::CredsEntry::from_json(v, path)?.to_bytes(),
-                Kind::Sigact => crate::owned::SaEntry::from_json(v, path)?.to_bytes(),
-                Kind::Vmas => crate::owned::VmaEntry::from_json(v, path)?.to_bytes(),
-                Kind::Rlimit => crate::owned::RlimitEntry::from_json(v, path)?.to_bytes(),
+                Kind::Creds => {
+                    crate::owned::CredsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Sigact => {
+                    crate::owned::SaEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Vmas => {
+                    crate::owned::VmaEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Rlimit => {
+                    crate::owned::RlimitEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::Itimers => {
-                    crate::owned::ItimerEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::ItimerEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::PosixTimers => {
-                    crate::owned::PosixTimerEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::PosixTimerEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Signal => {
-                    crate::owned::SiginfoEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::SiginfoEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::RemapFpath => {
-                    crate::owned::RemapFilePathEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::RemapFilePathEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::GhostFile => {
-                    crate::owned::GhostFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::GhostFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::MemfdInode => {
-                    crate::owned::MemfdInodeEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::MemfdInodeEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::PipesData => {
-                    crate::owned::PipeDataEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::PipeDataEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::FifoData => {
-                    crate::owned::PipeDataEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::PipeDataEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::SkQueues => {
-                    crate::owned::SkPacketEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::SkPacketEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::TcpStream => {
-                    crate::owned::TcpStreamEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TcpStreamEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::TtyInfo => {
-                    crate::owned::TtyInfoEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TtyInfoEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::TtyData => {
-                    crate::owned::TtyDataEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TtyDataEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::FileLocks => {
-                    crate::owned::FileLockEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::FileLockEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Cgroup => crate::owned::CgroupEntry::from_json(v, path)?.to_bytes(),
+                Kind::Cgroup => {
+                    crate::owned::CgroupEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::Seccomp => {
-                    crate::owned::SeccompEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::SeccompEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Apparmor => {
-                    crate::owned::ApparmorEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::ApparmorEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Cpuinfo => {
-                    crate::owned::CpuinfoEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::CpuinfoEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::BpfmapData => {
-                    crate::owned::BpfmapDataEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::BpfmapDataEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::BpfmapFile => {
-                    crate::owned::BpfmapFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::BpfmapFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Autofs => crate::owned::AutofsEntry::from_json(v, path)?.to_bytes(),
+                Kind::Autofs => {
+                    crate::owned::AutofsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::BinfmtMisc => {
-                    crate::owned::BinfmtMiscEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::BinfmtMiscEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Utsns => crate::owned::UtsnsEntry::from_json(v, path)?.to_bytes(),
-                Kind::IpcVar => crate::owned::IpcVarEntry::from_json(v, path)?.to_bytes(),
+                Kind::Utsns => {
+                    crate::owned::UtsnsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::IpcVar => {
+                    crate::owned::IpcVarEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::IpcnsShm => {
-                    crate::owned::IpcShmEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::IpcShmEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::IpcnsMsg => {
-                    crate::owned::IpcMsgEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::IpcMsgEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::IpcnsSem => {
-                    crate::owned::IpcSemEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::IpcSemEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Mnts => crate::owned::MntEntry::from_json(v, path)?.to_bytes(),
-                Kind::Userns => crate::owned::UsernsEntry::from_json(v, path)?.to_bytes(),
-                Kind::Timens => crate::owned::TimensEntry::from_json(v, path)?.to_bytes(),
-                Kind::Pidns => crate::owned::PidnsEntry::from_json(v, path)?.to_bytes(),
+                Kind::Mnts => {
+                    crate::owned::MntEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Userns => {
+                    crate::owned::UsernsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Timens => {
+                    crate::owned::TimensEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Pidns => {
+                    crate::owned::PidnsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::Netdev => {
-                    crate::owned::NetDeviceEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::NetDeviceEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Netns => crate::owned::NetnsEntry::from_json(v, path)?.to_bytes(),
+                Kind::Netns => {
+                    crate::owned::NetnsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::RegFiles => {
-                    crate::owned::RegFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::RegFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::ExtFiles => {
-                    crate::owned::ExtFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::ExtFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::NsFiles => {
-                    crate::owned::NsFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::NsFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::EventfdFile => {
-                    crate::owned::EventfdFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::EventfdFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::EventpollFile => {
-                    crate::owned::EventpollFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::EventpollFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::EventpollTfd => {
-                    crate::owned::EventpollTfdEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::EventpollTfdEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Signalfd => {
-                    crate::owned::SignalfdEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::SignalfdEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::InotifyFile => {
-                    crate::owned::InotifyFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::InotifyFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::InotifyWd => {
-                    crate::owned::InotifyWdEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::InotifyWdEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::FanotifyFile => {
-                    crate::owned::FanotifyFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::FanotifyFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::FanotifyMark => {
-                    crate::owned::FanotifyMarkEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::FanotifyMarkEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Pipes => crate::owned::PipeEntry::from_json(v, path)?.to_bytes(),
-                Kind::Fifo => crate::owned::FifoEntry::from_json(v, path)?.to_bytes(),
-                Kind::Unixsk => crate::owned::UnixSkEntry::from_json(v, path)?.to_bytes(),
-                Kind::Inetsk => crate::owned::InetSkEntry::from_json(v, path)?.to_bytes(),
+                Kind::Pipes => {
+                    crate::owned::PipeEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Fifo => {
+                    crate::owned::FifoEntry::from_json_with(v, path, unknown)?.to_bytes()
+                }
+                Kind::Unixsk => {
+                    crate::owned::UnixSkEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Inetsk => {
+                    crate::owned::InetSkEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::Packetsk => {
-                    crate::owned::PacketSockEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::PacketSockEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::NetlinkSk => {
-                    crate::owned::NetlinkSkEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::NetlinkSkEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::TtyFiles => {
-                    crate::owned::TtyFileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TtyFileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Tunfile => {
-                    crate::owned::TunfileEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TunfileEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Timerfd => {
-                    crate::owned::TimerfdEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::TimerfdEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
-                Kind::Pidfd => crate::owned::PidfdEntry::from_json(v, path)?.to_bytes(),
-                Kind::Stats => crate::owned::StatsEntry::from_json(v, path)?.to_bytes(),
+                Kind::Pidfd => {
+                    crate::owned::PidfdEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
+                Kind::Stats => {
+                    crate::owned::StatsEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
                 Kind::IrmapCache => {
-                    crate::owned::IrmapCacheEntry::from_json(v, path)?.to_bytes()
+                    crate::owned::IrmapCacheEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
                 }
             },
         )

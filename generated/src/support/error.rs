@@ -97,13 +97,20 @@ impl std::error::Error for DecodeError {}
 /// what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodeError {
+    /// Where in the document: `entries[2].thread_info.gpregs.r15`, `""` for the whole document.
     pub path: String,
+    /// What is wrong there.
     pub message: String,
+    /// The path names an object key that is not a field of its message, refused under
+    /// [`UnknownKeys::Refuse`](super::fields::UnknownKeys::Refuse): a caller may offer to ignore
+    /// such keys, as CRIU's crit does.
+    pub unknown_key: bool,
 }
 
 impl EncodeError {
+    /// An error at `path`.
     pub fn new(path: &str, message: impl Into<String>) -> Self {
-        EncodeError { path: path.to_string(), message: message.into() }
+        EncodeError { path: path.to_string(), message: message.into(), unknown_key: false }
     }
 }
 

@@ -19,7 +19,13 @@ pub trait Message: Sized + Default {
     /// Checks and decodes bytes (through the view).
     fn decode(buf: &[u8]) -> Result<Self, DecodeError>;
     /// Reads crit's JSON of this message (plain or pretty forms); `path` names it in errors.
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError>;
+    /// A key that is not a field is refused ([`UnknownKeys::Refuse`]).
+    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+        Self::from_json_with(v, path, UnknownKeys::Refuse)
+    }
+    /// [`Message::from_json`], with keys that are not fields (here and in nested messages)
+    /// handled as `unknown` says.
+    fn from_json_with(v: &Value, path: &str, unknown: UnknownKeys) -> Result<Self, EncodeError>;
     /// The encoding as a new vector.
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
@@ -143,7 +149,7 @@ impl<'p> Path<'p> {
         Path { parent: path, field: None, index: None }
     }
     fn err(&self, msg: impl Into<String>) -> EncodeError {
-        EncodeError { path: self.to_string(), message: msg.into() }
+        EncodeError::new(&self.to_string(), msg)
     }
 }
 
@@ -161,6 +167,79 @@ impl fmt::Display for Path<'_> {
         }
         Ok(())
     }
+}
+
+/// What JSON input does with an object key that is not a field of its message (nor
+/// `_unknown_fields`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UnknownKeys {
+    /// Refuse it with an error naming its JSON path and the closest field name. The default: a
+    /// misspelt key would otherwise drop the value it was meant to set without a word, and the
+    /// image written would differ from the one intended.
+    #[default]
+    Refuse,
+    /// Ignore it, as CRIU's crit does (protobuf's `json_format.Parse(ignore_unknown_fields=True)`).
+    Ignore,
+}
+
+/// A key of the object at `path` that is not a field of `message` (whose fields are `known`):
+/// nothing under [`UnknownKeys::Ignore`], an error naming `path.key` otherwise, suggesting the
+/// closest known key when one is close.
+pub fn unknown_key(path: &str, message: &str, key: &str, known: &[&str], unknown: UnknownKeys) -> Result<(), EncodeError> {
+    if unknown == UnknownKeys::Ignore {
+        return Ok(());
+    }
+    let full = Path::new(path, key, None).to_string();
+    let mut msg = format!("unknown key: {message} has no field `{key}`");
+    if let Some(near) = closest(key, known) {
+        msg.push_str(&format!("; did you mean `{near}`?"));
+    }
+    Err(EncodeError { path: full, message: msg, unknown_key: true })
+}
+
+/// The element of `known` closest to `key` in edit distance (adjacent transpositions count one),
+/// when it is close enough to be a likely misspelling: at most one edit per four characters,
+/// and at least one.
+pub fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let key: Vec<char> = key.chars().flat_map(char::to_lowercase).collect();
+    let limit = 1 + key.len() / 4;
+    let mut best: Option<(usize, &str)> = None;
+    for &k in known {
+        let cand: Vec<char> = k.chars().collect();
+        // Lengths further apart than the limit cannot be within it (and a long hostile key costs
+        // nothing).
+        if cand.len().abs_diff(key.len()) > limit {
+            continue;
+        }
+        let d = osa_distance(&key, &cand);
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+/// adjacent characters, each one edit.
+fn osa_distance(a: &[char], b: &[char]) -> usize {
+    // Three rows of the dynamic-programming table: two back (for transpositions), one back, this.
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 pub fn missing(path: &str, message: &str, field: &str) -> EncodeError {

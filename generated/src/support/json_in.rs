@@ -1,6 +1,7 @@
 //! JSON input for `crit encode`: a small DOM parser that keeps what encode needs exactly (64-bit
 //! integers as text, string bytes including `surrogateescape` lone surrogates, key order, byte
-//! offsets for errors), and the reverse of crit's value formats.
+//! offsets for errors), a pull [`Reader`] that hands a large document's inner values to it one
+//! at a time, and the reverse of crit's value formats.
 //!
 //! Bounds: nesting depth is limited ([`MAX_DEPTH`]); every allocation is bounded by the input length.
 
@@ -69,6 +70,293 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
         return Err(p.error_at(p.pos, "Extra data"));
     }
     Ok(v)
+}
+
+/// A pull reader of one JSON document from a byte stream, for documents too large to hold: the
+/// caller walks the outer structure (`{`, keys, `:`, `,`, `[`...) and takes each inner value as
+/// a [`Value`] tree read by [`parse`]'s parser, so memory is bounded by the largest such value,
+/// not by the document.
+///
+/// Errors are those [`parse`] would give for the whole document, at the same offset, line and
+/// column: each value's bytes are taken whole (brackets matched outside strings) and parsed
+/// alone, with positions shifted to the document's.
+pub struct Reader<R> {
+    r: R,
+    /// Where the next byte is: offset in the document, line (1-based), characters since the
+    /// line's start.
+    offset: usize,
+    line: usize,
+    column: usize,
+    /// The bytes of the value being read.
+    buf: Vec<u8>,
+}
+
+/// An error of a [`Reader`]: the document is not JSON, or reading it failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not JSON: where and why.
+    Json(JsonError),
+    /// The source failed.
+    Io(std::io::Error),
+}
+
+impl From<JsonError> for ReadError {
+    fn from(e: JsonError) -> Self {
+        ReadError::Json(e)
+    }
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Json(e) => e.fmt(f),
+            ReadError::Io(e) => write!(f, "reading input: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl<R: std::io::BufRead> Reader<R> {
+    /// A reader at the start of a document.
+    pub fn new(r: R) -> Self {
+        Reader { r, offset: 0, line: 1, column: 0, buf: Vec::new() }
+    }
+
+    /// The next byte, not consumed (`None` at the end).
+    pub fn peek(&mut self) -> Result<Option<u8>, ReadError> {
+        Ok(self.r.fill_buf()?.first().copied())
+    }
+
+    /// The first bytes of the document are a UTF-8 byte-order mark ([`parse`] refuses it).
+    pub fn refuse_bom(&mut self) -> Result<(), ReadError> {
+        if self.r.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
+            return Err(self.error("Unexpected UTF-8 BOM").into());
+        }
+        Ok(())
+    }
+
+    /// Skips JSON whitespace.
+    pub fn skip_ws(&mut self) -> Result<(), ReadError> {
+        loop {
+            let chunk = self.r.fill_buf()?;
+            let n = chunk.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
+            if n == 0 {
+                return Ok(());
+            }
+            let (lines, tail) = (chunk[..n].iter().filter(|&&b| b == b'\n').count(), chunk[..n].iter().rposition(|&b| b == b'\n'));
+            self.offset += n;
+            self.line += lines;
+            self.column = match tail {
+                Some(p) => n - p - 1,
+                None => self.column + n,
+            };
+            self.r.consume(n);
+        }
+    }
+
+    /// Consumes the next byte if it is `b` (whitespace is not skipped).
+    pub fn eat(&mut self, b: u8) -> Result<bool, ReadError> {
+        if self.peek()? != Some(b) {
+            return Ok(false);
+        }
+        self.r.consume(1);
+        self.offset += 1;
+        if b == b'\n' {
+            self.line += 1;
+            self.column = 0;
+        } else {
+            self.column += 1;
+        }
+        Ok(true)
+    }
+
+    /// A syntax error at the next byte, as [`parse`] words it.
+    pub fn error(&self, message: &str) -> JsonError {
+        JsonError { offset: self.offset, line: self.line, column: self.column + 1, message: message.to_string() }
+    }
+
+    /// Whether nothing but whitespace is left; [`parse`]'s "Extra data" error otherwise.
+    pub fn end(&mut self) -> Result<(), ReadError> {
+        self.skip_ws()?;
+        match self.peek()? {
+            None => Ok(()),
+            Some(_) => Err(self.error("Extra data").into()),
+        }
+    }
+
+    /// An object key at the next byte, and the `:` after it (with the whitespace around).
+    pub fn key(&mut self) -> Result<String, ReadError> {
+        if self.peek()? != Some(b'"') {
+            return Err(self.error("Expecting property name enclosed in double quotes").into());
+        }
+        let at = self.error("object key is not valid UTF-8");
+        let Value::String(key) = self.value(0)? else {
+            // A value that starts with a quote is a string or an error.
+            return Err(at.into());
+        };
+        let key = String::from_utf8(key).map_err(|_| at)?;
+        self.skip_ws()?;
+        if !self.eat(b':')? {
+            return Err(self.error("Expecting ':' delimiter").into());
+        }
+        self.skip_ws()?;
+        Ok(key)
+    }
+
+    /// After a member or element: `Ok(true)` for a `,` (and the whitespace after it),
+    /// `Ok(false)` for `close`, the "Expecting ',' delimiter" error otherwise.
+    pub fn next(&mut self, close: u8) -> Result<bool, ReadError> {
+        self.skip_ws()?;
+        if self.eat(b',')? {
+            self.skip_ws()?;
+            return Ok(true);
+        }
+        if self.eat(close)? {
+            return Ok(false);
+        }
+        Err(self.error("Expecting ',' delimiter").into())
+    }
+
+    /// The value at the next byte, nested inside `depth` arrays and objects.
+    pub fn value(&mut self, depth: usize) -> Result<Value, ReadError> {
+        self.take_value()?;
+        let buf = std::mem::take(&mut self.buf);
+        let mut p = Parser { s: &buf, pos: 0 };
+        let r = p.value(depth).and_then(|v| match p.pos == buf.len() {
+            true => Ok(v),
+            // The value's bytes end at a bracket matching its first one; a parse that stops short
+            // stops at a bracket of the other kind, where the enclosing container needs a comma.
+            false => Err(p.error_at(p.pos, "Expecting ',' delimiter")),
+        });
+        let r = r.map_err(|e| self.shifted(e));
+        self.advance(&buf);
+        self.buf = buf;
+        self.buf.clear();
+        Ok(r?)
+    }
+
+    /// `e`, found in `value` (starting at the current position), in document coordinates.
+    fn shifted(&self, mut e: JsonError) -> JsonError {
+        e.offset += self.offset;
+        if e.line == 1 {
+            e.column += self.column;
+        }
+        e.line += self.line - 1;
+        e
+    }
+
+    /// Moves the position past `bytes` (already consumed from the source).
+    fn advance(&mut self, bytes: &[u8]) {
+        self.offset += bytes.len();
+        match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(p) => {
+                self.line += bytes.iter().filter(|&&b| b == b'\n').count();
+                self.column = chars(&bytes[p + 1..]);
+            }
+            None => self.column += chars(bytes),
+        }
+    }
+
+    /// Moves one value's bytes from the source into `buf`: a string to its closing quote, an
+    /// array or object to its matching bracket (outside strings), anything else to the next
+    /// delimiter or whitespace; to the end of the input when it ends first. The parser decides
+    /// whether they are JSON.
+    fn take_value(&mut self) -> Result<(), ReadError> {
+        self.buf.clear();
+        #[derive(PartialEq)]
+        enum State {
+            Start,
+            Scalar,
+            Nested { depth: u64, in_string: bool, escape: bool },
+            String { escape: bool },
+        }
+        let mut state = State::Start;
+        loop {
+            let chunk = self.r.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let mut end = None;
+            for (i, &b) in chunk.iter().enumerate() {
+                match &mut state {
+                    State::Start => {
+                        state = match b {
+                            b'"' => State::String { escape: false },
+                            b'{' | b'[' => State::Nested { depth: 1, in_string: false, escape: false },
+                            _ => State::Scalar,
+                        };
+                        if state == State::Scalar && is_delimiter(b) {
+                            end = Some(i);
+                            break;
+                        }
+                    }
+                    State::Scalar => {
+                        if is_delimiter(b) {
+                            end = Some(i);
+                            break;
+                        }
+                    }
+                    State::String { escape } => {
+                        if *escape {
+                            *escape = false;
+                        } else if b == b'\\' {
+                            *escape = true;
+                        } else if b == b'"' {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    State::Nested { depth, in_string, escape } => {
+                        if *in_string {
+                            if *escape {
+                                *escape = false;
+                            } else if b == b'\\' {
+                                *escape = true;
+                            } else if b == b'"' {
+                                *in_string = false;
+                            }
+                        } else {
+                            match b {
+                                b'"' => *in_string = true,
+                                b'{' | b'[' => *depth += 1,
+                                b'}' | b']' => {
+                                    *depth -= 1;
+                                    if *depth == 0 {
+                                        end = Some(i + 1);
+                                        break;
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+            let n = end.unwrap_or(chunk.len());
+            self.buf.extend_from_slice(&chunk[..n]);
+            self.r.consume(n);
+            if end.is_some() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Bytes that end a number or literal: whitespace and JSON punctuation.
+fn is_delimiter(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'[' | b']' | b'{' | b'}' | b'"')
+}
+
+/// Characters (UTF-8 code points, as Python counts columns) in `bytes`.
+fn chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xc0 != 0x80).count()
 }
 
 struct Parser<'a> {

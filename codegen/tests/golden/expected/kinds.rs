@@ -2,7 +2,7 @@
 //!
 //! The image kind table from `proto/kinds.toml`, and per-kind dispatch.
 
-use crate::support::fields::{Finding, Message as _};
+use crate::support::fields::{Finding, Message as _, UnknownKeys};
 use crate::support::files::FilePattern;
 use crate::support::json::JsonWriter;
 use crate::support::json_in::Value;
@@ -166,11 +166,20 @@ impl Kind {
             }
         }
     }
-    /// Encodes one entry from crit's JSON (plain or pretty).
-    pub fn entry_from_json(self, v: &Value, path: &str) -> Result<Vec<u8>, EncodeError> {
+    /// Encodes one entry from crit's JSON (plain or pretty); `unknown` says what keys
+    /// that are not fields become.
+    pub fn entry_from_json(
+        self,
+        v: &Value,
+        path: &str,
+        unknown: UnknownKeys,
+    ) -> Result<Vec<u8>, EncodeError> {
         Ok(
             match self {
-                Kind::Sample => crate::owned::SampleEntry::from_json(v, path)?.to_bytes(),
+                Kind::Sample => {
+                    crate::owned::SampleEntry::from_json_with(v, path, unknown)?
+                        .to_bytes()
+                }
             },
         )
     }

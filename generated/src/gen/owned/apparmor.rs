@@ -48,7 +48,11 @@ impl crate::support::fields::Message for AaPolicy {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AaPolicy::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_name = false;
@@ -72,7 +76,15 @@ impl crate::support::fields::Message for AaPolicy {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "aa_policy",
+                        other,
+                        &["name", "blob"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_name {
@@ -136,7 +148,11 @@ impl crate::support::fields::Message for AaNamespace {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AaNamespace::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_name = false;
@@ -156,7 +172,11 @@ impl crate::support::fields::Message for AaNamespace {
                         "policies",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::AaPolicy::from_json(val, &fpath.to_string())?
+                            crate::owned::AaPolicy::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
@@ -167,9 +187,10 @@ impl crate::support::fields::Message for AaNamespace {
                         "namespaces",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::AaNamespace::from_json(
+                            crate::owned::AaNamespace::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -177,7 +198,15 @@ impl crate::support::fields::Message for AaNamespace {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "aa_namespace",
+                        other,
+                        &["name", "policies", "namespaces"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_name {
@@ -216,7 +245,11 @@ impl crate::support::fields::Message for ApparmorEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ApparmorEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -228,9 +261,10 @@ impl crate::support::fields::Message for ApparmorEntry {
                         "namespaces",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::AaNamespace::from_json(
+                            crate::owned::AaNamespace::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -238,7 +272,15 @@ impl crate::support::fields::Message for ApparmorEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "apparmor_entry",
+                        other,
+                        &["namespaces"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

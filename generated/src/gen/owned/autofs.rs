@@ -128,7 +128,11 @@ impl crate::support::fields::Message for AutofsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AutofsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fd = false;
@@ -301,7 +305,25 @@ impl crate::support::fields::Message for AutofsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "autofs_entry",
+                        other,
+                        &[
+                            "fd",
+                            "pgrp",
+                            "timeout",
+                            "minproto",
+                            "maxproto",
+                            "mode",
+                            "uid",
+                            "gid",
+                            "read_fd",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fd {

@@ -106,7 +106,11 @@ impl crate::support::fields::Message for BinfmtMiscEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::BinfmtMiscEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_name = false;
@@ -179,7 +183,24 @@ impl crate::support::fields::Message for BinfmtMiscEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "binfmt_misc_entry",
+                        other,
+                        &[
+                            "name",
+                            "enabled",
+                            "interpreter",
+                            "flags",
+                            "extension",
+                            "magic",
+                            "mask",
+                            "offset",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_name {

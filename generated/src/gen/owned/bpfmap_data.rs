@@ -74,7 +74,11 @@ impl crate::support::fields::Message for BpfmapDataEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::BpfmapDataEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_map_id = false;
@@ -158,7 +162,15 @@ impl crate::support::fields::Message for BpfmapDataEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "bpfmap_data_entry",
+                        other,
+                        &["map_id", "keys_bytes", "values_bytes", "count"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_map_id {

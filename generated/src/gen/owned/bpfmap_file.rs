@@ -214,7 +214,11 @@ impl crate::support::fields::Message for BpfmapFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::BpfmapFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -290,7 +294,11 @@ impl crate::support::fields::Message for BpfmapFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -489,7 +497,32 @@ impl crate::support::fields::Message for BpfmapFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "bpfmap_file_entry",
+                        other,
+                        &[
+                            "id",
+                            "flags",
+                            "pos",
+                            "fown",
+                            "map_type",
+                            "key_size",
+                            "value_size",
+                            "map_id",
+                            "max_entries",
+                            "map_flags",
+                            "memlock",
+                            "frozen",
+                            "map_name",
+                            "ifindex",
+                            "mnt_id",
+                            "map_extra",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

@@ -62,7 +62,11 @@ impl crate::support::fields::Message for CgroupPerms {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupPerms::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mode = false;
@@ -127,7 +131,15 @@ impl crate::support::fields::Message for CgroupPerms {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cgroup_perms",
+                        other,
+                        &["mode", "uid", "gid"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mode {
@@ -194,7 +206,11 @@ impl crate::support::fields::Message for CgroupPropEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupPropEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_name = false;
@@ -218,13 +234,25 @@ impl crate::support::fields::Message for CgroupPropEntry {
                 "perms" => {
                     self_.perms = Some({
                         let fpath = fields::Path::new(path, "perms", None);
-                        crate::owned::CgroupPerms::from_json(val, &fpath.to_string())?
+                        crate::owned::CgroupPerms::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cgroup_prop_entry",
+                        other,
+                        &["name", "value", "perms"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_name {
@@ -299,7 +327,11 @@ impl crate::support::fields::Message for CgroupDirEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupDirEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_dir_name = false;
@@ -319,9 +351,10 @@ impl crate::support::fields::Message for CgroupDirEntry {
                         "children",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CgroupDirEntry::from_json(
+                            crate::owned::CgroupDirEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -333,9 +366,10 @@ impl crate::support::fields::Message for CgroupDirEntry {
                         "properties",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CgroupPropEntry::from_json(
+                            crate::owned::CgroupPropEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -343,13 +377,25 @@ impl crate::support::fields::Message for CgroupDirEntry {
                 "dir_perms" => {
                     self_.dir_perms = Some({
                         let fpath = fields::Path::new(path, "dir_perms", None);
-                        crate::owned::CgroupPerms::from_json(val, &fpath.to_string())?
+                        crate::owned::CgroupPerms::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cgroup_dir_entry",
+                        other,
+                        &["dir_name", "children", "properties", "dir_perms"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_dir_name {
@@ -407,7 +453,11 @@ impl crate::support::fields::Message for CgControllerEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgControllerEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -430,9 +480,10 @@ impl crate::support::fields::Message for CgControllerEntry {
                         "dirs",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CgroupDirEntry::from_json(
+                            crate::owned::CgroupDirEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -446,7 +497,15 @@ impl crate::support::fields::Message for CgControllerEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cg_controller_entry",
+                        other,
+                        &["cnames", "dirs", "is_threaded"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -503,7 +562,11 @@ impl crate::support::fields::Message for CgMemberEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgMemberEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_name = false;
@@ -544,7 +607,15 @@ impl crate::support::fields::Message for CgMemberEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cg_member_entry",
+                        other,
+                        &["name", "path", "cgns_prefix"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_name {
@@ -598,7 +669,11 @@ impl crate::support::fields::Message for CgSetEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgSetEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -629,9 +704,10 @@ impl crate::support::fields::Message for CgSetEntry {
                         "ctls",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CgMemberEntry::from_json(
+                            crate::owned::CgMemberEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -639,7 +715,15 @@ impl crate::support::fields::Message for CgSetEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cg_set_entry",
+                        other,
+                        &["id", "ctls"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -689,7 +773,11 @@ impl crate::support::fields::Message for CgroupEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -701,7 +789,11 @@ impl crate::support::fields::Message for CgroupEntry {
                         "sets",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CgSetEntry::from_json(val, &fpath.to_string())?
+                            crate::owned::CgSetEntry::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
@@ -712,9 +804,10 @@ impl crate::support::fields::Message for CgroupEntry {
                         "controllers",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CgControllerEntry::from_json(
+                            crate::owned::CgControllerEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -722,7 +815,15 @@ impl crate::support::fields::Message for CgroupEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cgroup_entry",
+                        other,
+                        &["sets", "controllers"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

@@ -231,7 +231,11 @@ impl crate::support::fields::Message for TaskCoreEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskCoreEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_task_state = false;
@@ -342,18 +346,20 @@ impl crate::support::fields::Message for TaskCoreEntry {
                 "timers" => {
                     self_.timers = Some({
                         let fpath = fields::Path::new(path, "timers", None);
-                        crate::owned::TaskTimersEntry::from_json(
+                        crate::owned::TaskTimersEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "rlimits" => {
                     self_.rlimits = Some({
                         let fpath = fields::Path::new(path, "rlimits", None);
-                        crate::owned::TaskRlimitsEntry::from_json(
+                        crate::owned::TaskRlimitsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
@@ -377,9 +383,10 @@ impl crate::support::fields::Message for TaskCoreEntry {
                 "signals_s" => {
                     self_.signals_s = Some({
                         let fpath = fields::Path::new(path, "signals_s", None);
-                        crate::owned::SignalQueueEntry::from_json(
+                        crate::owned::SignalQueueEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
@@ -455,7 +462,11 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         "sigactions",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SaEntry::from_json(val, &fpath.to_string())?
+                            crate::owned::SaEntry::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
@@ -523,7 +534,35 @@ impl crate::support::fields::Message for TaskCoreEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "task_core_entry",
+                        other,
+                        &[
+                            "task_state",
+                            "exit_code",
+                            "personality",
+                            "flags",
+                            "blk_sigset",
+                            "comm",
+                            "timers",
+                            "rlimits",
+                            "cg_set",
+                            "signals_s",
+                            "old_seccomp_mode",
+                            "old_seccomp_filter",
+                            "loginuid",
+                            "oom_score_adj",
+                            "sigactions",
+                            "child_subreaper",
+                            "blk_sigset_extended",
+                            "stop_signo",
+                            "membarrier_registration_mask",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_task_state {
@@ -694,7 +733,11 @@ impl crate::support::fields::Message for TaskKobjIdsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskKobjIdsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_vm_id = false;
@@ -914,7 +957,28 @@ impl crate::support::fields::Message for TaskKobjIdsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "task_kobj_ids_entry",
+                        other,
+                        &[
+                            "vm_id",
+                            "files_id",
+                            "fs_id",
+                            "sighand_id",
+                            "pid_ns_id",
+                            "net_ns_id",
+                            "ipc_ns_id",
+                            "uts_ns_id",
+                            "mnt_ns_id",
+                            "user_ns_id",
+                            "cgroup_ns_id",
+                            "time_ns_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_vm_id {
@@ -987,7 +1051,11 @@ impl crate::support::fields::Message for ThreadSasEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadSasEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_ss_sp = false;
@@ -1052,7 +1120,15 @@ impl crate::support::fields::Message for ThreadSasEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_sas_entry",
+                        other,
+                        &["ss_sp", "ss_size", "ss_flags"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_ss_sp {
@@ -1253,7 +1329,11 @@ impl crate::support::fields::Message for ThreadCoreEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadCoreEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_futex_rla = false;
@@ -1367,7 +1447,11 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                 "sas" => {
                     self_.sas = Some({
                         let fpath = fields::Path::new(path, "sas", None);
-                        crate::owned::ThreadSasEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::ThreadSasEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "pdeath_sig" => {
@@ -1390,16 +1474,21 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                 "signals_p" => {
                     self_.signals_p = Some({
                         let fpath = fields::Path::new(path, "signals_p", None);
-                        crate::owned::SignalQueueEntry::from_json(
+                        crate::owned::SignalQueueEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "creds" => {
                     self_.creds = Some({
                         let fpath = fields::Path::new(path, "creds", None);
-                        crate::owned::CredsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::CredsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "seccomp_mode" => {
@@ -1459,7 +1548,11 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                 "rseq_entry" => {
                     self_.rseq_entry = Some({
                         let fpath = fields::Path::new(path, "rseq_entry", None);
-                        crate::owned::RseqEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::RseqEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "cg_set" => {
@@ -1482,7 +1575,32 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_core_entry",
+                        other,
+                        &[
+                            "futex_rla",
+                            "futex_rla_len",
+                            "sched_nice",
+                            "sched_policy",
+                            "sched_prio",
+                            "blk_sigset",
+                            "sas",
+                            "pdeath_sig",
+                            "signals_p",
+                            "creds",
+                            "seccomp_mode",
+                            "seccomp_filter",
+                            "comm",
+                            "blk_sigset_extended",
+                            "rseq_entry",
+                            "cg_set",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_futex_rla {
@@ -1524,7 +1642,11 @@ impl crate::support::fields::Message for TaskRlimitsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskRlimitsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -1536,9 +1658,10 @@ impl crate::support::fields::Message for TaskRlimitsEntry {
                         "rlimits",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::RlimitEntry::from_json(
+                            crate::owned::RlimitEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -1546,7 +1669,15 @@ impl crate::support::fields::Message for TaskRlimitsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "task_rlimits_entry",
+                        other,
+                        &["rlimits"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -1704,7 +1835,11 @@ impl crate::support::fields::Message for CoreEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CoreEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mtype = false;
@@ -1729,91 +1864,138 @@ impl crate::support::fields::Message for CoreEntry {
                 "thread_info" => {
                     self_.thread_info = Some({
                         let fpath = fields::Path::new(path, "thread_info", None);
-                        crate::owned::ThreadInfoX86::from_json(val, &fpath.to_string())?
+                        crate::owned::ThreadInfoX86::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "tc" => {
                     self_.tc = Some({
                         let fpath = fields::Path::new(path, "tc", None);
-                        crate::owned::TaskCoreEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TaskCoreEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ids" => {
                     self_.ids = Some({
                         let fpath = fields::Path::new(path, "ids", None);
-                        crate::owned::TaskKobjIdsEntry::from_json(
+                        crate::owned::TaskKobjIdsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "thread_core" => {
                     self_.thread_core = Some({
                         let fpath = fields::Path::new(path, "thread_core", None);
-                        crate::owned::ThreadCoreEntry::from_json(
+                        crate::owned::ThreadCoreEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ti_arm" => {
                     self_.ti_arm = Some({
                         let fpath = fields::Path::new(path, "ti_arm", None);
-                        crate::owned::ThreadInfoArm::from_json(val, &fpath.to_string())?
+                        crate::owned::ThreadInfoArm::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ti_aarch64" => {
                     self_.ti_aarch64 = Some({
                         let fpath = fields::Path::new(path, "ti_aarch64", None);
-                        crate::owned::ThreadInfoAarch64::from_json(
+                        crate::owned::ThreadInfoAarch64::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ti_ppc64" => {
                     self_.ti_ppc64 = Some({
                         let fpath = fields::Path::new(path, "ti_ppc64", None);
-                        crate::owned::ThreadInfoPpc64::from_json(
+                        crate::owned::ThreadInfoPpc64::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ti_s390" => {
                     self_.ti_s390 = Some({
                         let fpath = fields::Path::new(path, "ti_s390", None);
-                        crate::owned::ThreadInfoS390::from_json(val, &fpath.to_string())?
+                        crate::owned::ThreadInfoS390::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ti_mips" => {
                     self_.ti_mips = Some({
                         let fpath = fields::Path::new(path, "ti_mips", None);
-                        crate::owned::ThreadInfoMips::from_json(val, &fpath.to_string())?
+                        crate::owned::ThreadInfoMips::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ti_loongarch64" => {
                     self_.ti_loongarch64 = Some({
                         let fpath = fields::Path::new(path, "ti_loongarch64", None);
-                        crate::owned::ThreadInfoLoongarch64::from_json(
+                        crate::owned::ThreadInfoLoongarch64::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ti_riscv64" => {
                     self_.ti_riscv64 = Some({
                         let fpath = fields::Path::new(path, "ti_riscv64", None);
-                        crate::owned::ThreadInfoRiscv64::from_json(
+                        crate::owned::ThreadInfoRiscv64::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "core_entry",
+                        other,
+                        &[
+                            "mtype",
+                            "thread_info",
+                            "tc",
+                            "ids",
+                            "thread_core",
+                            "ti_arm",
+                            "ti_aarch64",
+                            "ti_ppc64",
+                            "ti_s390",
+                            "ti_mips",
+                            "ti_loongarch64",
+                            "ti_riscv64",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mtype {

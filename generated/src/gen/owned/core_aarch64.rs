@@ -72,7 +72,11 @@ impl crate::support::fields::Message for UserAarch64RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserAarch64RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_sp = false;
@@ -159,7 +163,15 @@ impl crate::support::fields::Message for UserAarch64RegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_aarch64_regs_entry",
+                        other,
+                        &["regs", "sp", "pc", "pstate"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_sp {
@@ -227,7 +239,11 @@ impl crate::support::fields::Message for UserAarch64FpsimdContextEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserAarch64FpsimdContextEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fpsr = false;
@@ -295,7 +311,15 @@ impl crate::support::fields::Message for UserAarch64FpsimdContextEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_aarch64_fpsimd_context_entry",
+                        other,
+                        &["vregs", "fpsr", "fpcr"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fpsr {
@@ -438,7 +462,11 @@ impl crate::support::fields::Message for PacAddressKeys {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacAddressKeys::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_apiakey_lo = false;
@@ -617,7 +645,25 @@ impl crate::support::fields::Message for PacAddressKeys {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pac_address_keys",
+                        other,
+                        &[
+                            "apiakey_lo",
+                            "apiakey_hi",
+                            "apibkey_lo",
+                            "apibkey_hi",
+                            "apdakey_lo",
+                            "apdakey_hi",
+                            "apdbkey_lo",
+                            "apdbkey_hi",
+                            "pac_enabled_key",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_apiakey_lo {
@@ -693,7 +739,11 @@ impl crate::support::fields::Message for PacGenericKeys {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacGenericKeys::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_apgakey_lo = false;
@@ -739,7 +789,15 @@ impl crate::support::fields::Message for PacGenericKeys {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pac_generic_keys",
+                        other,
+                        &["apgakey_lo", "apgakey_hi"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_apgakey_lo {
@@ -792,7 +850,11 @@ impl crate::support::fields::Message for PacKeys {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacKeys::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -800,19 +862,35 @@ impl crate::support::fields::Message for PacKeys {
                 "pac_address_keys" => {
                     self_.pac_address_keys = Some({
                         let fpath = fields::Path::new(path, "pac_address_keys", None);
-                        crate::owned::PacAddressKeys::from_json(val, &fpath.to_string())?
+                        crate::owned::PacAddressKeys::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "pac_generic_keys" => {
                     self_.pac_generic_keys = Some({
                         let fpath = fields::Path::new(path, "pac_generic_keys", None);
-                        crate::owned::PacGenericKeys::from_json(val, &fpath.to_string())?
+                        crate::owned::PacGenericKeys::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pac_keys",
+                        other,
+                        &["pac_address_keys", "pac_generic_keys"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -898,7 +976,11 @@ impl crate::support::fields::Message for ThreadInfoAarch64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoAarch64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -946,9 +1028,10 @@ impl crate::support::fields::Message for ThreadInfoAarch64 {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserAarch64RegsEntry::from_json(
+                        crate::owned::UserAarch64RegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -956,9 +1039,10 @@ impl crate::support::fields::Message for ThreadInfoAarch64 {
                 "fpsimd" => {
                     self_.fpsimd = {
                         let fpath = fields::Path::new(path, "fpsimd", None);
-                        crate::owned::UserAarch64FpsimdContextEntry::from_json(
+                        crate::owned::UserAarch64FpsimdContextEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpsimd = true;
@@ -966,13 +1050,25 @@ impl crate::support::fields::Message for ThreadInfoAarch64 {
                 "pac_keys" => {
                     self_.pac_keys = Some({
                         let fpath = fields::Path::new(path, "pac_keys", None);
-                        crate::owned::PacKeys::from_json(val, &fpath.to_string())?
+                        crate::owned::PacKeys::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_aarch64",
+                        other,
+                        &["clear_tid_addr", "tls", "gpregs", "fpsimd", "pac_keys"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

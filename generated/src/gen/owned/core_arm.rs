@@ -242,7 +242,11 @@ impl crate::support::fields::Message for UserArmRegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserArmRegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_r0 = false;
@@ -592,7 +596,34 @@ impl crate::support::fields::Message for UserArmRegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_arm_regs_entry",
+                        other,
+                        &[
+                            "r0",
+                            "r1",
+                            "r2",
+                            "r3",
+                            "r4",
+                            "r5",
+                            "r6",
+                            "r7",
+                            "r8",
+                            "r9",
+                            "r10",
+                            "fp",
+                            "ip",
+                            "sp",
+                            "lr",
+                            "pc",
+                            "cpsr",
+                            "orig_r0",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_r0 {
@@ -729,7 +760,11 @@ impl crate::support::fields::Message for UserArmVfpstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserArmVfpstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fpscr = false;
@@ -835,7 +870,15 @@ impl crate::support::fields::Message for UserArmVfpstateEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_arm_vfpstate_entry",
+                        other,
+                        &["vfp_regs", "fpscr", "fpexc", "fpinst", "fpinst2"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fpscr {
@@ -922,7 +965,11 @@ impl crate::support::fields::Message for ThreadInfoArm {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoArm::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -970,9 +1017,10 @@ impl crate::support::fields::Message for ThreadInfoArm {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserArmRegsEntry::from_json(
+                        crate::owned::UserArmRegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -980,9 +1028,10 @@ impl crate::support::fields::Message for ThreadInfoArm {
                 "fpstate" => {
                     self_.fpstate = {
                         let fpath = fields::Path::new(path, "fpstate", None);
-                        crate::owned::UserArmVfpstateEntry::from_json(
+                        crate::owned::UserArmVfpstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpstate = true;
@@ -990,7 +1039,15 @@ impl crate::support::fields::Message for ThreadInfoArm {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_arm",
+                        other,
+                        &["clear_tid_addr", "tls", "gpregs", "fpstate"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

@@ -48,7 +48,11 @@ impl crate::support::fields::Message for UserLoongarch64GpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserLoongarch64GpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_pc = false;
@@ -97,7 +101,15 @@ impl crate::support::fields::Message for UserLoongarch64GpregsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_loongarch64_gpregs_entry",
+                        other,
+                        &["regs", "pc"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_pc {
@@ -159,7 +171,11 @@ impl crate::support::fields::Message for UserLoongarch64FpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserLoongarch64FpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fcc = false;
@@ -227,7 +243,15 @@ impl crate::support::fields::Message for UserLoongarch64FpregsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_loongarch64_fpregs_entry",
+                        other,
+                        &["regs", "fcc", "fcsr"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fcc {
@@ -308,7 +332,11 @@ impl crate::support::fields::Message for ThreadInfoLoongarch64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoLoongarch64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -356,9 +384,10 @@ impl crate::support::fields::Message for ThreadInfoLoongarch64 {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserLoongarch64GpregsEntry::from_json(
+                        crate::owned::UserLoongarch64GpregsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -366,9 +395,10 @@ impl crate::support::fields::Message for ThreadInfoLoongarch64 {
                 "fpregs" => {
                     self_.fpregs = {
                         let fpath = fields::Path::new(path, "fpregs", None);
-                        crate::owned::UserLoongarch64FpregsEntry::from_json(
+                        crate::owned::UserLoongarch64FpregsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpregs = true;
@@ -376,7 +406,15 @@ impl crate::support::fields::Message for ThreadInfoLoongarch64 {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_loongarch64",
+                        other,
+                        &["clear_tid_addr", "tls", "gpregs", "fpregs"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

@@ -482,7 +482,11 @@ impl crate::support::fields::Message for UserMipsRegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserMipsRegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_r0 = false;
@@ -1212,7 +1216,54 @@ impl crate::support::fields::Message for UserMipsRegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_mips_regs_entry",
+                        other,
+                        &[
+                            "r0",
+                            "r1",
+                            "r2",
+                            "r3",
+                            "r4",
+                            "r5",
+                            "r6",
+                            "r7",
+                            "r8",
+                            "r9",
+                            "r10",
+                            "r11",
+                            "r12",
+                            "r13",
+                            "r14",
+                            "r15",
+                            "r16",
+                            "r17",
+                            "r18",
+                            "r19",
+                            "r20",
+                            "r21",
+                            "r22",
+                            "r23",
+                            "r24",
+                            "r25",
+                            "r26",
+                            "r27",
+                            "r28",
+                            "r29",
+                            "r30",
+                            "r31",
+                            "lo",
+                            "hi",
+                            "cp0_epc",
+                            "cp0_badvaddr",
+                            "cp0_status",
+                            "cp0_cause",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_r0 {
@@ -1783,7 +1834,11 @@ impl crate::support::fields::Message for UserMipsFpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserMipsFpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_r0 = false;
@@ -2475,7 +2530,52 @@ impl crate::support::fields::Message for UserMipsFpregsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_mips_fpregs_entry",
+                        other,
+                        &[
+                            "r0",
+                            "r1",
+                            "r2",
+                            "r3",
+                            "r4",
+                            "r5",
+                            "r6",
+                            "r7",
+                            "r8",
+                            "r9",
+                            "r10",
+                            "r11",
+                            "r12",
+                            "r13",
+                            "r14",
+                            "r15",
+                            "r16",
+                            "r17",
+                            "r18",
+                            "r19",
+                            "r20",
+                            "r21",
+                            "r22",
+                            "r23",
+                            "r24",
+                            "r25",
+                            "r26",
+                            "r27",
+                            "r28",
+                            "r29",
+                            "r30",
+                            "r31",
+                            "lo",
+                            "hi",
+                            "fpu_fcr31",
+                            "fpu_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_r0 {
@@ -2658,7 +2758,11 @@ impl crate::support::fields::Message for ThreadInfoMips {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoMips::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -2706,9 +2810,10 @@ impl crate::support::fields::Message for ThreadInfoMips {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserMipsRegsEntry::from_json(
+                        crate::owned::UserMipsRegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -2716,9 +2821,10 @@ impl crate::support::fields::Message for ThreadInfoMips {
                 "fpregs" => {
                     self_.fpregs = {
                         let fpath = fields::Path::new(path, "fpregs", None);
-                        crate::owned::UserMipsFpregsEntry::from_json(
+                        crate::owned::UserMipsFpregsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpregs = true;
@@ -2726,7 +2832,15 @@ impl crate::support::fields::Message for ThreadInfoMips {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_mips",
+                        other,
+                        &["clear_tid_addr", "tls", "gpregs", "fpregs"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

@@ -162,7 +162,11 @@ impl crate::support::fields::Message for UserPpc64RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_nip = false;
@@ -395,7 +399,28 @@ impl crate::support::fields::Message for UserPpc64RegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_ppc64_regs_entry",
+                        other,
+                        &[
+                            "gpr",
+                            "nip",
+                            "msr",
+                            "orig_gpr3",
+                            "ctr",
+                            "link",
+                            "xer",
+                            "ccr",
+                            "trap",
+                            "texasr",
+                            "tfhar",
+                            "tfiar",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_nip {
@@ -454,7 +479,11 @@ impl crate::support::fields::Message for UserPpc64FpstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64FpstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -484,7 +513,15 @@ impl crate::support::fields::Message for UserPpc64FpstateEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_ppc64_fpstate_entry",
+                        other,
+                        &["fpregs"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -531,7 +568,11 @@ impl crate::support::fields::Message for UserPpc64VrstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64VrstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_vrsave = false;
@@ -580,7 +621,15 @@ impl crate::support::fields::Message for UserPpc64VrstateEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_ppc64_vrstate_entry",
+                        other,
+                        &["vrregs", "vrsave"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_vrsave {
@@ -618,7 +667,11 @@ impl crate::support::fields::Message for UserPpc64VsxstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64VsxstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -648,7 +701,15 @@ impl crate::support::fields::Message for UserPpc64VsxstateEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_ppc64_vsxstate_entry",
+                        other,
+                        &["vsxregs"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -719,7 +780,11 @@ impl crate::support::fields::Message for UserPpc64TmRegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64TmRegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_gpregs = false;
@@ -728,9 +793,10 @@ impl crate::support::fields::Message for UserPpc64TmRegsEntry {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserPpc64RegsEntry::from_json(
+                        crate::owned::UserPpc64RegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -738,34 +804,45 @@ impl crate::support::fields::Message for UserPpc64TmRegsEntry {
                 "fpstate" => {
                     self_.fpstate = Some({
                         let fpath = fields::Path::new(path, "fpstate", None);
-                        crate::owned::UserPpc64FpstateEntry::from_json(
+                        crate::owned::UserPpc64FpstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "vrstate" => {
                     self_.vrstate = Some({
                         let fpath = fields::Path::new(path, "vrstate", None);
-                        crate::owned::UserPpc64VrstateEntry::from_json(
+                        crate::owned::UserPpc64VrstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "vsxstate" => {
                     self_.vsxstate = Some({
                         let fpath = fields::Path::new(path, "vsxstate", None);
-                        crate::owned::UserPpc64VsxstateEntry::from_json(
+                        crate::owned::UserPpc64VsxstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_ppc64_tm_regs_entry",
+                        other,
+                        &["gpregs", "fpstate", "vrstate", "vsxstate"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_gpregs {
@@ -862,7 +939,11 @@ impl crate::support::fields::Message for ThreadInfoPpc64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoPpc64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -890,9 +971,10 @@ impl crate::support::fields::Message for ThreadInfoPpc64 {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserPpc64RegsEntry::from_json(
+                        crate::owned::UserPpc64RegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -900,43 +982,62 @@ impl crate::support::fields::Message for ThreadInfoPpc64 {
                 "fpstate" => {
                     self_.fpstate = Some({
                         let fpath = fields::Path::new(path, "fpstate", None);
-                        crate::owned::UserPpc64FpstateEntry::from_json(
+                        crate::owned::UserPpc64FpstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "vrstate" => {
                     self_.vrstate = Some({
                         let fpath = fields::Path::new(path, "vrstate", None);
-                        crate::owned::UserPpc64VrstateEntry::from_json(
+                        crate::owned::UserPpc64VrstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "vsxstate" => {
                     self_.vsxstate = Some({
                         let fpath = fields::Path::new(path, "vsxstate", None);
-                        crate::owned::UserPpc64VsxstateEntry::from_json(
+                        crate::owned::UserPpc64VsxstateEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "tmstate" => {
                     self_.tmstate = Some({
                         let fpath = fields::Path::new(path, "tmstate", None);
-                        crate::owned::UserPpc64TmRegsEntry::from_json(
+                        crate::owned::UserPpc64TmRegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_ppc64",
+                        other,
+                        &[
+                            "clear_tid_addr",
+                            "gpregs",
+                            "fpstate",
+                            "vrstate",
+                            "vsxstate",
+                            "tmstate",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

@@ -410,7 +410,11 @@ impl crate::support::fields::Message for UserRiscv64RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserRiscv64RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_pc = false;
@@ -1026,7 +1030,48 @@ impl crate::support::fields::Message for UserRiscv64RegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_riscv64_regs_entry",
+                        other,
+                        &[
+                            "pc",
+                            "ra",
+                            "sp",
+                            "gp",
+                            "tp",
+                            "t0",
+                            "t1",
+                            "t2",
+                            "s0",
+                            "s1",
+                            "a0",
+                            "a1",
+                            "a2",
+                            "a3",
+                            "a4",
+                            "a5",
+                            "a6",
+                            "a7",
+                            "s2",
+                            "s3",
+                            "s4",
+                            "s5",
+                            "s6",
+                            "s7",
+                            "s8",
+                            "s9",
+                            "s10",
+                            "s11",
+                            "t3",
+                            "t4",
+                            "t5",
+                            "t6",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_pc {
@@ -1169,7 +1214,11 @@ impl crate::support::fields::Message for UserRiscv64DExtEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserRiscv64DExtEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fcsr = false;
@@ -1218,7 +1267,15 @@ impl crate::support::fields::Message for UserRiscv64DExtEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_riscv64_d_ext_entry",
+                        other,
+                        &["f", "fcsr"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fcsr {
@@ -1296,7 +1353,11 @@ impl crate::support::fields::Message for ThreadInfoRiscv64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoRiscv64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -1344,9 +1405,10 @@ impl crate::support::fields::Message for ThreadInfoRiscv64 {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserRiscv64RegsEntry::from_json(
+                        crate::owned::UserRiscv64RegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -1354,9 +1416,10 @@ impl crate::support::fields::Message for ThreadInfoRiscv64 {
                 "fpsimd" => {
                     self_.fpsimd = {
                         let fpath = fields::Path::new(path, "fpsimd", None);
-                        crate::owned::UserRiscv64DExtEntry::from_json(
+                        crate::owned::UserRiscv64DExtEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpsimd = true;
@@ -1364,7 +1427,15 @@ impl crate::support::fields::Message for ThreadInfoRiscv64 {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_riscv64",
+                        other,
+                        &["clear_tid_addr", "tls", "gpregs", "fpsimd"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

@@ -94,7 +94,11 @@ impl crate::support::fields::Message for UserS390RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_psw_mask = false;
@@ -222,7 +226,22 @@ impl crate::support::fields::Message for UserS390RegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_s390_regs_entry",
+                        other,
+                        &[
+                            "psw_mask",
+                            "psw_addr",
+                            "gprs",
+                            "acrs",
+                            "orig_gpr2",
+                            "system_call",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_psw_mask {
@@ -269,7 +288,11 @@ impl crate::support::fields::Message for UserS390VxrsLowEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390VxrsLowEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -299,7 +322,15 @@ impl crate::support::fields::Message for UserS390VxrsLowEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_s390_vxrs_low_entry",
+                        other,
+                        &["regs"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -334,7 +365,11 @@ impl crate::support::fields::Message for UserS390VxrsHighEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390VxrsHighEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -364,7 +399,15 @@ impl crate::support::fields::Message for UserS390VxrsHighEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_s390_vxrs_high_entry",
+                        other,
+                        &["regs"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -411,7 +454,11 @@ impl crate::support::fields::Message for UserS390FpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390FpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fpc = false;
@@ -460,7 +507,15 @@ impl crate::support::fields::Message for UserS390FpregsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_s390_fpregs_entry",
+                        other,
+                        &["fpc", "fprs"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fpc {
@@ -498,7 +553,11 @@ impl crate::support::fields::Message for UserS390GsCbEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390GsCbEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -528,7 +587,15 @@ impl crate::support::fields::Message for UserS390GsCbEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_s390_gs_cb_entry",
+                        other,
+                        &["regs"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -575,7 +642,11 @@ impl crate::support::fields::Message for UserS390RiEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390RiEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_ri_on = false;
@@ -624,7 +695,15 @@ impl crate::support::fields::Message for UserS390RiEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_s390_ri_entry",
+                        other,
+                        &["ri_on", "regs"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_ri_on {
@@ -745,7 +824,11 @@ impl crate::support::fields::Message for ThreadInfoS390 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoS390::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -774,9 +857,10 @@ impl crate::support::fields::Message for ThreadInfoS390 {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserS390RegsEntry::from_json(
+                        crate::owned::UserS390RegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -784,9 +868,10 @@ impl crate::support::fields::Message for ThreadInfoS390 {
                 "fpregs" => {
                     self_.fpregs = {
                         let fpath = fields::Path::new(path, "fpregs", None);
-                        crate::owned::UserS390FpregsEntry::from_json(
+                        crate::owned::UserS390FpregsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpregs = true;
@@ -794,52 +879,74 @@ impl crate::support::fields::Message for ThreadInfoS390 {
                 "vxrs_low" => {
                     self_.vxrs_low = Some({
                         let fpath = fields::Path::new(path, "vxrs_low", None);
-                        crate::owned::UserS390VxrsLowEntry::from_json(
+                        crate::owned::UserS390VxrsLowEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "vxrs_high" => {
                     self_.vxrs_high = Some({
                         let fpath = fields::Path::new(path, "vxrs_high", None);
-                        crate::owned::UserS390VxrsHighEntry::from_json(
+                        crate::owned::UserS390VxrsHighEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "gs_cb" => {
                     self_.gs_cb = Some({
                         let fpath = fields::Path::new(path, "gs_cb", None);
-                        crate::owned::UserS390GsCbEntry::from_json(
+                        crate::owned::UserS390GsCbEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "gs_bc" => {
                     self_.gs_bc = Some({
                         let fpath = fields::Path::new(path, "gs_bc", None);
-                        crate::owned::UserS390GsCbEntry::from_json(
+                        crate::owned::UserS390GsCbEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ri_cb" => {
                     self_.ri_cb = Some({
                         let fpath = fields::Path::new(path, "ri_cb", None);
-                        crate::owned::UserS390RiEntry::from_json(
+                        crate::owned::UserS390RiEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_s390",
+                        other,
+                        &[
+                            "clear_tid_addr",
+                            "gpregs",
+                            "fpregs",
+                            "vxrs_low",
+                            "vxrs_high",
+                            "gs_cb",
+                            "gs_bc",
+                            "ri_cb",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

@@ -360,7 +360,11 @@ impl crate::support::fields::Message for UserX86RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_r15 = false;
@@ -896,7 +900,44 @@ impl crate::support::fields::Message for UserX86RegsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_x86_regs_entry",
+                        other,
+                        &[
+                            "r15",
+                            "r14",
+                            "r13",
+                            "r12",
+                            "bp",
+                            "bx",
+                            "r11",
+                            "r10",
+                            "r9",
+                            "r8",
+                            "ax",
+                            "cx",
+                            "dx",
+                            "si",
+                            "di",
+                            "orig_ax",
+                            "ip",
+                            "cs",
+                            "flags",
+                            "sp",
+                            "ss",
+                            "fs_base",
+                            "gs_base",
+                            "ds",
+                            "es",
+                            "fs",
+                            "gs",
+                            "mode",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_r15 {
@@ -1026,7 +1067,11 @@ impl crate::support::fields::Message for UserX86CetEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86CetEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_cet = false;
@@ -1072,7 +1117,15 @@ impl crate::support::fields::Message for UserX86CetEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_x86_cet_entry",
+                        other,
+                        &["cet", "ssp"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_cet {
@@ -1196,7 +1249,11 @@ impl crate::support::fields::Message for UserX86XsaveEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86XsaveEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_xstate_bv = false;
@@ -1377,16 +1434,35 @@ impl crate::support::fields::Message for UserX86XsaveEntry {
                 "cet" => {
                     self_.cet = Some({
                         let fpath = fields::Path::new(path, "cet", None);
-                        crate::owned::UserX86CetEntry::from_json(
+                        crate::owned::UserX86CetEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_x86_xsave_entry",
+                        other,
+                        &[
+                            "xstate_bv",
+                            "ymmh_space",
+                            "bndreg_state",
+                            "bndcsr_state",
+                            "opmask_reg",
+                            "zmm_upper",
+                            "hi16_zmm",
+                            "pkru",
+                            "cet",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_xstate_bv {
@@ -1551,7 +1627,11 @@ impl crate::support::fields::Message for UserX86FpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86FpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_cwd = false;
@@ -1777,16 +1857,38 @@ impl crate::support::fields::Message for UserX86FpregsEntry {
                 "xsave" => {
                     self_.xsave = Some({
                         let fpath = fields::Path::new(path, "xsave", None);
-                        crate::owned::UserX86XsaveEntry::from_json(
+                        crate::owned::UserX86XsaveEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_x86_fpregs_entry",
+                        other,
+                        &[
+                            "cwd",
+                            "swd",
+                            "twd",
+                            "fop",
+                            "rip",
+                            "rdp",
+                            "mxcsr",
+                            "mxcsr_mask",
+                            "st_space",
+                            "xmm_space",
+                            "padding",
+                            "xsave",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_cwd {
@@ -1955,7 +2057,11 @@ impl crate::support::fields::Message for UserDescT {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserDescT::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_entry_number = false;
@@ -2076,7 +2182,26 @@ impl crate::support::fields::Message for UserDescT {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "user_desc_t",
+                        other,
+                        &[
+                            "entry_number",
+                            "base_addr",
+                            "limit",
+                            "seg_32bit",
+                            "contents_h",
+                            "contents_l",
+                            "read_exec_only",
+                            "limit_in_pages",
+                            "seg_not_present",
+                            "usable",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_entry_number {
@@ -2180,7 +2305,11 @@ impl crate::support::fields::Message for ThreadInfoX86 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoX86::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
@@ -2209,9 +2338,10 @@ impl crate::support::fields::Message for ThreadInfoX86 {
                 "gpregs" => {
                     self_.gpregs = {
                         let fpath = fields::Path::new(path, "gpregs", None);
-                        crate::owned::UserX86RegsEntry::from_json(
+                        crate::owned::UserX86RegsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_gpregs = true;
@@ -2219,9 +2349,10 @@ impl crate::support::fields::Message for ThreadInfoX86 {
                 "fpregs" => {
                     self_.fpregs = {
                         let fpath = fields::Path::new(path, "fpregs", None);
-                        crate::owned::UserX86FpregsEntry::from_json(
+                        crate::owned::UserX86FpregsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     };
                     have_fpregs = true;
@@ -2233,14 +2364,26 @@ impl crate::support::fields::Message for ThreadInfoX86 {
                         "tls",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::UserDescT::from_json(val, &fpath.to_string())?
+                            crate::owned::UserDescT::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "thread_info_x86",
+                        other,
+                        &["clear_tid_addr", "gpregs", "fpregs", "tls"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_clear_tid_addr {

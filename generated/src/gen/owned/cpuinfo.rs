@@ -135,7 +135,11 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoX86Entry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_vendor_id = false;
@@ -315,7 +319,26 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cpuinfo_x86_entry",
+                        other,
+                        &[
+                            "vendor_id",
+                            "cpu_family",
+                            "model",
+                            "stepping",
+                            "capability_ver",
+                            "capability",
+                            "model_id",
+                            "xfeatures_mask",
+                            "xsave_size",
+                            "xsave_size_max",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_vendor_id {
@@ -377,7 +400,11 @@ impl crate::support::fields::Message for CpuinfoPpc64Entry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoPpc64Entry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_endian = false;
@@ -426,7 +453,15 @@ impl crate::support::fields::Message for CpuinfoPpc64Entry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cpuinfo_ppc64_entry",
+                        other,
+                        &["endian", "hwcap"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_endian {
@@ -464,7 +499,11 @@ impl crate::support::fields::Message for CpuinfoS390Entry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoS390Entry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -494,7 +533,15 @@ impl crate::support::fields::Message for CpuinfoS390Entry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cpuinfo_s390_entry",
+                        other,
+                        &["hwcap"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -552,7 +599,11 @@ impl crate::support::fields::Message for CpuinfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -564,9 +615,10 @@ impl crate::support::fields::Message for CpuinfoEntry {
                         "x86_entry",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CpuinfoX86Entry::from_json(
+                            crate::owned::CpuinfoX86Entry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -578,9 +630,10 @@ impl crate::support::fields::Message for CpuinfoEntry {
                         "ppc64_entry",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CpuinfoPpc64Entry::from_json(
+                            crate::owned::CpuinfoPpc64Entry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -592,9 +645,10 @@ impl crate::support::fields::Message for CpuinfoEntry {
                         "s390_entry",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::CpuinfoS390Entry::from_json(
+                            crate::owned::CpuinfoS390Entry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -602,7 +656,15 @@ impl crate::support::fields::Message for CpuinfoEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "cpuinfo_entry",
+                        other,
+                        &["x86_entry", "ppc64_entry", "s390_entry"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

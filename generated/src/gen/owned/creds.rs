@@ -231,7 +231,11 @@ impl crate::support::fields::Message for CredsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CredsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_uid = false;
@@ -577,7 +581,35 @@ impl crate::support::fields::Message for CredsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "creds_entry",
+                        other,
+                        &[
+                            "uid",
+                            "gid",
+                            "euid",
+                            "egid",
+                            "suid",
+                            "sgid",
+                            "fsuid",
+                            "fsgid",
+                            "cap_inh",
+                            "cap_prm",
+                            "cap_eff",
+                            "cap_bnd",
+                            "secbits",
+                            "groups",
+                            "lsm_profile",
+                            "lsm_sockcreate",
+                            "apparmor_data",
+                            "no_new_privs",
+                            "cap_amb",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_uid {

@@ -104,7 +104,11 @@ impl crate::support::fields::Message for EventpollTfdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::EventpollTfdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -239,7 +243,15 @@ impl crate::support::fields::Message for EventpollTfdEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "eventpoll_tfd_entry",
+                        other,
+                        &["id", "tfd", "events", "data", "dev", "inode", "pos"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -324,7 +336,11 @@ impl crate::support::fields::Message for EventpollFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::EventpollFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -371,7 +387,11 @@ impl crate::support::fields::Message for EventpollFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -382,9 +402,10 @@ impl crate::support::fields::Message for EventpollFileEntry {
                         "tfd",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::EventpollTfdEntry::from_json(
+                            crate::owned::EventpollTfdEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -392,7 +413,15 @@ impl crate::support::fields::Message for EventpollFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "eventpoll_file_entry",
+                        other,
+                        &["id", "flags", "fown", "tfd"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

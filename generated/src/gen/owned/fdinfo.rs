@@ -83,7 +83,11 @@ impl crate::support::fields::Message for FdinfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FdinfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -174,7 +178,15 @@ impl crate::support::fields::Message for FdinfoEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fdinfo_entry",
+                        other,
+                        &["id", "flags", "type", "fd", "xattr_security_selinux"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -455,7 +467,11 @@ impl crate::support::fields::Message for FileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_type = false;
@@ -498,145 +514,238 @@ impl crate::support::fields::Message for FileEntry {
                 "reg" => {
                     self_.reg = Some({
                         let fpath = fields::Path::new(path, "reg", None);
-                        crate::owned::RegFileEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::RegFileEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "isk" => {
                     self_.isk = Some({
                         let fpath = fields::Path::new(path, "isk", None);
-                        crate::owned::InetSkEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::InetSkEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "nsf" => {
                     self_.nsf = Some({
                         let fpath = fields::Path::new(path, "nsf", None);
-                        crate::owned::NsFileEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::NsFileEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "psk" => {
                     self_.psk = Some({
                         let fpath = fields::Path::new(path, "psk", None);
-                        crate::owned::PacketSockEntry::from_json(
+                        crate::owned::PacketSockEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "nlsk" => {
                     self_.nlsk = Some({
                         let fpath = fields::Path::new(path, "nlsk", None);
-                        crate::owned::NetlinkSkEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::NetlinkSkEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "efd" => {
                     self_.efd = Some({
                         let fpath = fields::Path::new(path, "efd", None);
-                        crate::owned::EventfdFileEntry::from_json(
+                        crate::owned::EventfdFileEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "epfd" => {
                     self_.epfd = Some({
                         let fpath = fields::Path::new(path, "epfd", None);
-                        crate::owned::EventpollFileEntry::from_json(
+                        crate::owned::EventpollFileEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "sgfd" => {
                     self_.sgfd = Some({
                         let fpath = fields::Path::new(path, "sgfd", None);
-                        crate::owned::SignalfdEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::SignalfdEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "tunf" => {
                     self_.tunf = Some({
                         let fpath = fields::Path::new(path, "tunf", None);
-                        crate::owned::TunfileEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TunfileEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "tfd" => {
                     self_.tfd = Some({
                         let fpath = fields::Path::new(path, "tfd", None);
-                        crate::owned::TimerfdEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TimerfdEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ify" => {
                     self_.ify = Some({
                         let fpath = fields::Path::new(path, "ify", None);
-                        crate::owned::InotifyFileEntry::from_json(
+                        crate::owned::InotifyFileEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ffy" => {
                     self_.ffy = Some({
                         let fpath = fields::Path::new(path, "ffy", None);
-                        crate::owned::FanotifyFileEntry::from_json(
+                        crate::owned::FanotifyFileEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "ext" => {
                     self_.ext = Some({
                         let fpath = fields::Path::new(path, "ext", None);
-                        crate::owned::ExtFileEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::ExtFileEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "usk" => {
                     self_.usk = Some({
                         let fpath = fields::Path::new(path, "usk", None);
-                        crate::owned::UnixSkEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::UnixSkEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "fifo" => {
                     self_.fifo = Some({
                         let fpath = fields::Path::new(path, "fifo", None);
-                        crate::owned::FifoEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FifoEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "pipe" => {
                     self_.pipe = Some({
                         let fpath = fields::Path::new(path, "pipe", None);
-                        crate::owned::PipeEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::PipeEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "tty" => {
                     self_.tty = Some({
                         let fpath = fields::Path::new(path, "tty", None);
-                        crate::owned::TtyFileEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TtyFileEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "memfd" => {
                     self_.memfd = Some({
                         let fpath = fields::Path::new(path, "memfd", None);
-                        crate::owned::MemfdFileEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::MemfdFileEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "bpf" => {
                     self_.bpf = Some({
                         let fpath = fields::Path::new(path, "bpf", None);
-                        crate::owned::BpfmapFileEntry::from_json(
+                        crate::owned::BpfmapFileEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "pidfd" => {
                     self_.pidfd = Some({
                         let fpath = fields::Path::new(path, "pidfd", None);
-                        crate::owned::PidfdEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::PidfdEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "file_entry",
+                        other,
+                        &[
+                            "type",
+                            "id",
+                            "reg",
+                            "isk",
+                            "nsf",
+                            "psk",
+                            "nlsk",
+                            "efd",
+                            "epfd",
+                            "sgfd",
+                            "tunf",
+                            "tfd",
+                            "ify",
+                            "ffy",
+                            "ext",
+                            "usk",
+                            "fifo",
+                            "pipe",
+                            "tty",
+                            "memfd",
+                            "bpf",
+                            "pidfd",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_type {

@@ -79,7 +79,11 @@ impl crate::support::fields::Message for FhEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FhEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_bytes = false;
@@ -170,7 +174,15 @@ impl crate::support::fields::Message for FhEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fh_entry",
+                        other,
+                        &["bytes", "type", "handle", "path", "mnt_id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_bytes {
@@ -236,7 +248,11 @@ impl crate::support::fields::Message for IrmapCacheEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IrmapCacheEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_dev = false;
@@ -290,7 +306,15 @@ impl crate::support::fields::Message for IrmapCacheEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "irmap_cache_entry",
+                        other,
+                        &["dev", "inode", "path"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_dev {

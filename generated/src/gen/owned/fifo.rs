@@ -60,7 +60,11 @@ impl crate::support::fields::Message for FifoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FifoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -123,7 +127,15 @@ impl crate::support::fields::Message for FifoEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fifo_entry",
+                        other,
+                        &["id", "pipe_id", "regf_id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

@@ -98,7 +98,11 @@ impl crate::support::fields::Message for FileLockEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FileLockEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_flag = false;
@@ -220,7 +224,15 @@ impl crate::support::fields::Message for FileLockEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "file_lock_entry",
+                        other,
+                        &["flag", "type", "pid", "fd", "start", "len"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_flag {

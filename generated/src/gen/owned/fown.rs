@@ -86,7 +86,11 @@ impl crate::support::fields::Message for FownEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FownEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_uid = false;
@@ -189,7 +193,15 @@ impl crate::support::fields::Message for FownEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fown_entry",
+                        other,
+                        &["uid", "euid", "signum", "pid_type", "pid"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_uid {

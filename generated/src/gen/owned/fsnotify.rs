@@ -111,7 +111,11 @@ impl crate::support::fields::Message for InotifyWdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InotifyWdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -234,14 +238,34 @@ impl crate::support::fields::Message for InotifyWdEntry {
                 "f_handle" => {
                     self_.f_handle = {
                         let fpath = fields::Path::new(path, "f_handle", None);
-                        crate::owned::FhEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FhEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_f_handle = true;
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "inotify_wd_entry",
+                        other,
+                        &[
+                            "id",
+                            "i_ino",
+                            "mask",
+                            "ignored_mask",
+                            "s_dev",
+                            "wd",
+                            "f_handle",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -335,7 +359,11 @@ impl crate::support::fields::Message for InotifyFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InotifyFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -382,7 +410,11 @@ impl crate::support::fields::Message for InotifyFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -393,9 +425,10 @@ impl crate::support::fields::Message for InotifyFileEntry {
                         "wd",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::InotifyWdEntry::from_json(
+                            crate::owned::InotifyWdEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -403,7 +436,15 @@ impl crate::support::fields::Message for InotifyFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "inotify_file_entry",
+                        other,
+                        &["id", "flags", "fown", "wd"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -462,7 +503,11 @@ impl crate::support::fields::Message for FanotifyInodeMarkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyInodeMarkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_i_ino = false;
@@ -490,14 +535,26 @@ impl crate::support::fields::Message for FanotifyInodeMarkEntry {
                 "f_handle" => {
                     self_.f_handle = {
                         let fpath = fields::Path::new(path, "f_handle", None);
-                        crate::owned::FhEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FhEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_f_handle = true;
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fanotify_inode_mark_entry",
+                        other,
+                        &["i_ino", "f_handle"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_i_ino {
@@ -549,7 +606,11 @@ impl crate::support::fields::Message for FanotifyMountMarkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyMountMarkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mnt_id = false;
@@ -582,7 +643,15 @@ impl crate::support::fields::Message for FanotifyMountMarkEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fanotify_mount_mark_entry",
+                        other,
+                        &["mnt_id", "path"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mnt_id {
@@ -704,7 +773,11 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyMarkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -823,25 +896,44 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
                 "ie" => {
                     self_.ie = Some({
                         let fpath = fields::Path::new(path, "ie", None);
-                        crate::owned::FanotifyInodeMarkEntry::from_json(
+                        crate::owned::FanotifyInodeMarkEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "me" => {
                     self_.me = Some({
                         let fpath = fields::Path::new(path, "me", None);
-                        crate::owned::FanotifyMountMarkEntry::from_json(
+                        crate::owned::FanotifyMountMarkEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fanotify_mark_entry",
+                        other,
+                        &[
+                            "id",
+                            "type",
+                            "mflags",
+                            "mask",
+                            "ignored_mask",
+                            "s_dev",
+                            "ie",
+                            "me",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -956,7 +1048,11 @@ impl crate::support::fields::Message for FanotifyFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -1005,7 +1101,11 @@ impl crate::support::fields::Message for FanotifyFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -1052,9 +1152,10 @@ impl crate::support::fields::Message for FanotifyFileEntry {
                         "mark",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::FanotifyMarkEntry::from_json(
+                            crate::owned::FanotifyMarkEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -1062,7 +1163,15 @@ impl crate::support::fields::Message for FanotifyFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "fanotify_file_entry",
+                        other,
+                        &["id", "flags", "fown", "faflags", "evflags", "mark"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

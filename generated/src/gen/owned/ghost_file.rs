@@ -143,7 +143,11 @@ impl crate::support::fields::Message for GhostFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::GhostFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_uid = false;
@@ -259,13 +263,21 @@ impl crate::support::fields::Message for GhostFileEntry {
                 "atim" => {
                     self_.atim = Some({
                         let fpath = fields::Path::new(path, "atim", None);
-                        crate::owned::Timeval::from_json(val, &fpath.to_string())?
+                        crate::owned::Timeval::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "mtim" => {
                     self_.mtim = Some({
                         let fpath = fields::Path::new(path, "mtim", None);
-                        crate::owned::Timeval::from_json(val, &fpath.to_string())?
+                        crate::owned::Timeval::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "chunks" => {
@@ -300,7 +312,27 @@ impl crate::support::fields::Message for GhostFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ghost_file_entry",
+                        other,
+                        &[
+                            "uid",
+                            "gid",
+                            "mode",
+                            "dev",
+                            "ino",
+                            "rdev",
+                            "atim",
+                            "mtim",
+                            "chunks",
+                            "size",
+                            "symlnk_target",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_uid {
@@ -358,7 +390,11 @@ impl crate::support::fields::Message for GhostChunkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::GhostChunkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_len = false;
@@ -404,7 +440,15 @@ impl crate::support::fields::Message for GhostChunkEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ghost_chunk_entry",
+                        other,
+                        &["len", "off"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_len {

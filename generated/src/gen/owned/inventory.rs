@@ -35,7 +35,11 @@ impl crate::support::fields::Message for PluginsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PluginsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -54,7 +58,15 @@ impl crate::support::fields::Message for PluginsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "plugins_entry",
+                        other,
+                        &["plugins"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -212,7 +224,11 @@ impl crate::support::fields::Message for InventoryEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InventoryEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_img_version = false;
@@ -245,9 +261,10 @@ impl crate::support::fields::Message for InventoryEntry {
                 "root_ids" => {
                     self_.root_ids = Some({
                         let fpath = fields::Path::new(path, "root_ids", None);
-                        crate::owned::TaskKobjIdsEntry::from_json(
+                        crate::owned::TaskKobjIdsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
@@ -348,7 +365,11 @@ impl crate::support::fields::Message for InventoryEntry {
                 "plugins_entry" => {
                     self_.plugins_entry = Some({
                         let fpath = fields::Path::new(path, "plugins_entry", None);
-                        crate::owned::PluginsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::PluginsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "dump_criu_run_id" => {
@@ -366,7 +387,29 @@ impl crate::support::fields::Message for InventoryEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "inventory_entry",
+                        other,
+                        &[
+                            "img_version",
+                            "fdinfo_per_id",
+                            "root_ids",
+                            "ns_per_id",
+                            "root_cg_set",
+                            "lsmtype",
+                            "dump_uptime",
+                            "pre_dump_mode",
+                            "tcp_close",
+                            "network_lock_method",
+                            "plugins_entry",
+                            "dump_criu_run_id",
+                            "allow_uprobes",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_img_version {

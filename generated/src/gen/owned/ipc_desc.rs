@@ -110,7 +110,11 @@ impl crate::support::fields::Message for IpcDescEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcDescEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_key = false;
@@ -251,7 +255,15 @@ impl crate::support::fields::Message for IpcDescEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ipc_desc_entry",
+                        other,
+                        &["key", "uid", "gid", "cuid", "cgid", "mode", "id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_key {

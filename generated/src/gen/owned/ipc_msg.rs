@@ -50,7 +50,11 @@ impl crate::support::fields::Message for IpcMsg {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcMsg::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mtype = false;
@@ -96,7 +100,15 @@ impl crate::support::fields::Message for IpcMsg {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ipc_msg",
+                        other,
+                        &["mtype", "msize"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mtype {
@@ -164,7 +176,11 @@ impl crate::support::fields::Message for IpcMsgEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcMsgEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_desc = false;
@@ -175,7 +191,11 @@ impl crate::support::fields::Message for IpcMsgEntry {
                 "desc" => {
                     self_.desc = {
                         let fpath = fields::Path::new(path, "desc", None);
-                        crate::owned::IpcDescEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::IpcDescEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_desc = true;
                 }
@@ -218,7 +238,15 @@ impl crate::support::fields::Message for IpcMsgEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ipc_msg_entry",
+                        other,
+                        &["desc", "qbytes", "qnum"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_desc {

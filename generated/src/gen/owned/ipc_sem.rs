@@ -51,7 +51,11 @@ impl crate::support::fields::Message for IpcSemEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcSemEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_desc = false;
@@ -61,7 +65,11 @@ impl crate::support::fields::Message for IpcSemEntry {
                 "desc" => {
                     self_.desc = {
                         let fpath = fields::Path::new(path, "desc", None);
-                        crate::owned::IpcDescEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::IpcDescEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_desc = true;
                 }
@@ -86,7 +94,15 @@ impl crate::support::fields::Message for IpcSemEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ipc_sem_entry",
+                        other,
+                        &["desc", "nsems"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_desc {

@@ -71,7 +71,11 @@ impl crate::support::fields::Message for IpcShmEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcShmEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_desc = false;
@@ -81,7 +85,11 @@ impl crate::support::fields::Message for IpcShmEntry {
                 "desc" => {
                     self_.desc = {
                         let fpath = fields::Path::new(path, "desc", None);
-                        crate::owned::IpcDescEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::IpcDescEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_desc = true;
                 }
@@ -129,7 +137,15 @@ impl crate::support::fields::Message for IpcShmEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ipc_shm_entry",
+                        other,
+                        &["desc", "size", "in_pagemaps", "hugetlb_flag"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_desc {

@@ -218,7 +218,11 @@ impl crate::support::fields::Message for IpcVarEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcVarEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_msg_ctlmax = false;
@@ -542,7 +546,33 @@ impl crate::support::fields::Message for IpcVarEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ipc_var_entry",
+                        other,
+                        &[
+                            "sem_ctls",
+                            "msg_ctlmax",
+                            "msg_ctlmnb",
+                            "msg_ctlmni",
+                            "auto_msgmni",
+                            "shm_ctlmax",
+                            "shm_ctlall",
+                            "shm_ctlmni",
+                            "shm_rmid_forced",
+                            "mq_queues_max",
+                            "mq_msg_max",
+                            "mq_msgsize_max",
+                            "mq_msg_default",
+                            "mq_msgsize_default",
+                            "msg_next_id",
+                            "sem_next_id",
+                            "shm_next_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_msg_ctlmax {

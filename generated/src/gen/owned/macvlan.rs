@@ -48,7 +48,11 @@ impl crate::support::fields::Message for MacvlanLinkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MacvlanLinkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mode = false;
@@ -92,7 +96,15 @@ impl crate::support::fields::Message for MacvlanLinkEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "macvlan_link_entry",
+                        other,
+                        &["mode", "flags"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mode {

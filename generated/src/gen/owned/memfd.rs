@@ -87,7 +87,11 @@ impl crate::support::fields::Message for MemfdFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MemfdFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -154,7 +158,11 @@ impl crate::support::fields::Message for MemfdFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -179,7 +187,15 @@ impl crate::support::fields::Message for MemfdFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "memfd_file_entry",
+                        other,
+                        &["id", "flags", "pos", "fown", "inode_id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -322,7 +338,11 @@ impl crate::support::fields::Message for MemfdInodeEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MemfdInodeEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_name = false;
@@ -486,7 +506,25 @@ impl crate::support::fields::Message for MemfdInodeEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "memfd_inode_entry",
+                        other,
+                        &[
+                            "name",
+                            "uid",
+                            "gid",
+                            "size",
+                            "shmid",
+                            "seals",
+                            "inode_id",
+                            "hugetlb_flag",
+                            "mode",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_name {

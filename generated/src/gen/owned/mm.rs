@@ -62,7 +62,11 @@ impl crate::support::fields::Message for AioRingEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AioRingEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -127,7 +131,15 @@ impl crate::support::fields::Message for AioRingEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "aio_ring_entry",
+                        other,
+                        &["id", "nr_req", "ring_len"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -357,7 +369,11 @@ impl crate::support::fields::Message for MmEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MmEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mm_start_code = false;
@@ -619,7 +635,11 @@ impl crate::support::fields::Message for MmEntry {
                         "vmas",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::VmaEntry::from_json(val, &fpath.to_string())?
+                            crate::owned::VmaEntry::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
@@ -647,9 +667,10 @@ impl crate::support::fields::Message for MmEntry {
                         "aios",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::AioRingEntry::from_json(
+                            crate::owned::AioRingEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -663,7 +684,33 @@ impl crate::support::fields::Message for MmEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "mm_entry",
+                        other,
+                        &[
+                            "mm_start_code",
+                            "mm_end_code",
+                            "mm_start_data",
+                            "mm_end_data",
+                            "mm_start_stack",
+                            "mm_start_brk",
+                            "mm_brk",
+                            "mm_arg_start",
+                            "mm_arg_end",
+                            "mm_env_start",
+                            "mm_env_end",
+                            "exe_file_id",
+                            "mm_saved_auxv",
+                            "vmas",
+                            "dumpable",
+                            "aios",
+                            "thp_disabled",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mm_start_code {

@@ -218,7 +218,11 @@ impl crate::support::fields::Message for MntEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MntEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_fstype = false;
@@ -440,7 +444,34 @@ impl crate::support::fields::Message for MntEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "mnt_entry",
+                        other,
+                        &[
+                            "fstype",
+                            "mnt_id",
+                            "root_dev",
+                            "parent_mnt_id",
+                            "flags",
+                            "root",
+                            "mountpoint",
+                            "source",
+                            "options",
+                            "shared_id",
+                            "master_id",
+                            "with_plugin",
+                            "ext_mount",
+                            "fsname",
+                            "internal_sharing",
+                            "deleted",
+                            "sb_flags",
+                            "ext_key",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_fstype {

@@ -189,7 +189,11 @@ impl crate::support::fields::Message for NetDeviceEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetDeviceEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_type = false;
@@ -276,7 +280,11 @@ impl crate::support::fields::Message for NetDeviceEntry {
                 "tun" => {
                     self_.tun = Some({
                         let fpath = fields::Path::new(path, "tun", None);
-                        crate::owned::TunLinkEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TunLinkEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "address" => {
@@ -314,9 +322,10 @@ impl crate::support::fields::Message for NetDeviceEntry {
                         "conf4",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -328,9 +337,10 @@ impl crate::support::fields::Message for NetDeviceEntry {
                         "conf6",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -338,9 +348,10 @@ impl crate::support::fields::Message for NetDeviceEntry {
                 "macvlan" => {
                     self_.macvlan = Some({
                         let fpath = fields::Path::new(path, "macvlan", None);
-                        crate::owned::MacvlanLinkEntry::from_json(
+                        crate::owned::MacvlanLinkEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
@@ -398,13 +409,41 @@ impl crate::support::fields::Message for NetDeviceEntry {
                 "sit" => {
                     self_.sit = Some({
                         let fpath = fields::Path::new(path, "sit", None);
-                        crate::owned::SitEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::SitEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "net_device_entry",
+                        other,
+                        &[
+                            "type",
+                            "ifindex",
+                            "mtu",
+                            "flags",
+                            "name",
+                            "tun",
+                            "address",
+                            "conf",
+                            "conf4",
+                            "conf6",
+                            "macvlan",
+                            "peer_ifindex",
+                            "peer_nsid",
+                            "master",
+                            "sit",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_type {
@@ -468,7 +507,11 @@ impl crate::support::fields::Message for NetnsId {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetnsId::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_target_ns_id = false;
@@ -514,7 +557,15 @@ impl crate::support::fields::Message for NetnsId {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "netns_id",
+                        other,
+                        &["target_ns_id", "netnsid_value"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_target_ns_id {
@@ -651,7 +702,11 @@ impl crate::support::fields::Message for NetnsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetnsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -707,9 +762,10 @@ impl crate::support::fields::Message for NetnsEntry {
                         "def_conf4",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -721,9 +777,10 @@ impl crate::support::fields::Message for NetnsEntry {
                         "all_conf4",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -735,9 +792,10 @@ impl crate::support::fields::Message for NetnsEntry {
                         "def_conf6",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -749,9 +807,10 @@ impl crate::support::fields::Message for NetnsEntry {
                         "all_conf6",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -763,7 +822,11 @@ impl crate::support::fields::Message for NetnsEntry {
                         "nsids",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::NetnsId::from_json(val, &fpath.to_string())?
+                            crate::owned::NetnsId::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
@@ -780,9 +843,10 @@ impl crate::support::fields::Message for NetnsEntry {
                         "unix_conf",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -794,9 +858,10 @@ impl crate::support::fields::Message for NetnsEntry {
                         "ipv4_sysctl",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SysctlEntry::from_json(
+                            crate::owned::SysctlEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -804,7 +869,26 @@ impl crate::support::fields::Message for NetnsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "netns_entry",
+                        other,
+                        &[
+                            "def_conf",
+                            "all_conf",
+                            "def_conf4",
+                            "all_conf4",
+                            "def_conf6",
+                            "all_conf6",
+                            "nsids",
+                            "ext_key",
+                            "unix_conf",
+                            "ipv4_sysctl",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

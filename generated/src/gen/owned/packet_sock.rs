@@ -61,7 +61,11 @@ impl crate::support::fields::Message for PacketMclist {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacketMclist::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_index = false;
@@ -115,7 +119,15 @@ impl crate::support::fields::Message for PacketMclist {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "packet_mclist",
+                        other,
+                        &["index", "type", "addr"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_index {
@@ -233,7 +245,11 @@ impl crate::support::fields::Message for PacketRing {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacketRing::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_block_size = false;
@@ -374,7 +390,23 @@ impl crate::support::fields::Message for PacketRing {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "packet_ring",
+                        other,
+                        &[
+                            "block_size",
+                            "block_nr",
+                            "frame_size",
+                            "frame_nr",
+                            "retire_tmo",
+                            "sizeof_priv",
+                            "features",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_block_size {
@@ -655,7 +687,11 @@ impl crate::support::fields::Message for PacketSockEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacketSockEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -768,14 +804,22 @@ impl crate::support::fields::Message for PacketSockEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
                 "opts" => {
                     self_.opts = {
                         let fpath = fields::Path::new(path, "opts", None);
-                        crate::owned::SkOptsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::SkOptsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_opts = true;
                 }
@@ -886,9 +930,10 @@ impl crate::support::fields::Message for PacketSockEntry {
                         "mclist",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::PacketMclist::from_json(
+                            crate::owned::PacketMclist::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -913,13 +958,21 @@ impl crate::support::fields::Message for PacketSockEntry {
                 "rx_ring" => {
                     self_.rx_ring = Some({
                         let fpath = fields::Path::new(path, "rx_ring", None);
-                        crate::owned::PacketRing::from_json(val, &fpath.to_string())?
+                        crate::owned::PacketRing::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "tx_ring" => {
                     self_.tx_ring = Some({
                         let fpath = fields::Path::new(path, "tx_ring", None);
-                        crate::owned::PacketRing::from_json(val, &fpath.to_string())?
+                        crate::owned::PacketRing::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ns_id" => {
@@ -942,7 +995,36 @@ impl crate::support::fields::Message for PacketSockEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "packet_sock_entry",
+                        other,
+                        &[
+                            "id",
+                            "type",
+                            "protocol",
+                            "flags",
+                            "ifindex",
+                            "fown",
+                            "opts",
+                            "version",
+                            "reserve",
+                            "aux_data",
+                            "orig_dev",
+                            "vnet_hdr",
+                            "loss",
+                            "timestamp",
+                            "copy_thresh",
+                            "mclist",
+                            "fanout",
+                            "rx_ring",
+                            "tx_ring",
+                            "ns_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

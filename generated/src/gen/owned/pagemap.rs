@@ -38,7 +38,11 @@ impl crate::support::fields::Message for PagemapHead {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PagemapHead::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_pages_id = false;
@@ -65,7 +69,15 @@ impl crate::support::fields::Message for PagemapHead {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pagemap_head",
+                        other,
+                        &["pages_id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_pages_id {
@@ -147,7 +159,11 @@ impl crate::support::fields::Message for PagemapEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PagemapEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_vaddr = false;
@@ -233,7 +249,15 @@ impl crate::support::fields::Message for PagemapEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pagemap_entry",
+                        other,
+                        &["vaddr", "compat_nr_pages", "in_parent", "flags", "nr_pages"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_vaddr {

@@ -35,7 +35,11 @@ impl crate::support::fields::Message for PidnsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PidnsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -49,7 +53,15 @@ impl crate::support::fields::Message for PidnsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pidns_entry",
+                        other,
+                        &["ext_key"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

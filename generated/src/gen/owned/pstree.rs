@@ -84,7 +84,11 @@ impl crate::support::fields::Message for PstreeEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PstreeEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_pid = false;
@@ -190,7 +194,15 @@ impl crate::support::fields::Message for PstreeEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "pstree_entry",
+                        other,
+                        &["pid", "ppid", "pgid", "sid", "threads"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_pid {

@@ -166,7 +166,11 @@ impl crate::support::fields::Message for RegFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RegFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -233,7 +237,11 @@ impl crate::support::fields::Message for RegFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -377,7 +385,29 @@ impl crate::support::fields::Message for RegFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "reg_file_entry",
+                        other,
+                        &[
+                            "id",
+                            "flags",
+                            "pos",
+                            "fown",
+                            "name",
+                            "mnt_id",
+                            "size",
+                            "ext",
+                            "mode",
+                            "build_id",
+                            "checksum",
+                            "checksum_config",
+                            "checksum_parameter",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

@@ -60,7 +60,11 @@ impl crate::support::fields::Message for RemapFilePathEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RemapFilePathEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_orig_id = false;
@@ -120,7 +124,15 @@ impl crate::support::fields::Message for RemapFilePathEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "remap_file_path_entry",
+                        other,
+                        &["orig_id", "remap_id", "remap_type"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_orig_id {

@@ -50,7 +50,11 @@ impl crate::support::fields::Message for RlimitEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RlimitEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_cur = false;
@@ -96,7 +100,15 @@ impl crate::support::fields::Message for RlimitEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "rlimit_entry",
+                        other,
+                        &["cur", "max"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_cur {

@@ -72,7 +72,11 @@ impl crate::support::fields::Message for RseqEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RseqEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_rseq_abi_pointer = false;
@@ -154,7 +158,20 @@ impl crate::support::fields::Message for RseqEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "rseq_entry",
+                        other,
+                        &[
+                            "rseq_abi_pointer",
+                            "rseq_abi_size",
+                            "signature",
+                            "rseq_cs_pointer",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_rseq_abi_pointer {

@@ -94,7 +94,11 @@ impl crate::support::fields::Message for SaEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SaEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_sigaction = false;
@@ -201,7 +205,22 @@ impl crate::support::fields::Message for SaEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "sa_entry",
+                        other,
+                        &[
+                            "sigaction",
+                            "flags",
+                            "restorer",
+                            "mask",
+                            "compat_sigaction",
+                            "mask_extended",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_sigaction {

@@ -57,7 +57,11 @@ impl crate::support::fields::Message for SeccompFilter {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SeccompFilter::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_filter = false;
@@ -107,7 +111,15 @@ impl crate::support::fields::Message for SeccompFilter {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "seccomp_filter",
+                        other,
+                        &["filter", "prev", "flags"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_filter {
@@ -146,7 +158,11 @@ impl crate::support::fields::Message for SeccompEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SeccompEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -158,9 +174,10 @@ impl crate::support::fields::Message for SeccompEntry {
                         "seccomp_filters",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SeccompFilter::from_json(
+                            crate::owned::SeccompFilter::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -168,7 +185,15 @@ impl crate::support::fields::Message for SeccompEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "seccomp_entry",
+                        other,
+                        &["seccomp_filters"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

@@ -37,7 +37,11 @@ impl crate::support::fields::Message for SiginfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SiginfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_siginfo = false;
@@ -53,7 +57,15 @@ impl crate::support::fields::Message for SiginfoEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "siginfo_entry",
+                        other,
+                        &["siginfo"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_siginfo {
@@ -92,7 +104,11 @@ impl crate::support::fields::Message for SignalQueueEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SignalQueueEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -104,9 +120,10 @@ impl crate::support::fields::Message for SignalQueueEntry {
                         "signals",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::SiginfoEntry::from_json(
+                            crate::owned::SiginfoEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -114,7 +131,15 @@ impl crate::support::fields::Message for SignalQueueEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "signal_queue_entry",
+                        other,
+                        &["signals"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

@@ -75,7 +75,11 @@ impl crate::support::fields::Message for SignalfdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SignalfdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -123,7 +127,11 @@ impl crate::support::fields::Message for SignalfdEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -148,7 +156,15 @@ impl crate::support::fields::Message for SignalfdEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "signalfd_entry",
+                        other,
+                        &["id", "flags", "fown", "sigmask"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

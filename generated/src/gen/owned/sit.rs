@@ -186,7 +186,11 @@ impl crate::support::fields::Message for SitEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SitEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -399,7 +403,32 @@ impl crate::support::fields::Message for SitEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "sit_entry",
+                        other,
+                        &[
+                            "link",
+                            "local",
+                            "remote",
+                            "ttl",
+                            "tos",
+                            "pmtudisc",
+                            "proto",
+                            "flags",
+                            "encap_type",
+                            "encap_flags",
+                            "encap_sport",
+                            "encap_dport",
+                            "rd_prefixlen",
+                            "rd_prefix",
+                            "relay_prefixlen",
+                            "relay_prefix",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

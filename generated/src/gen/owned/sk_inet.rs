@@ -66,7 +66,11 @@ impl crate::support::fields::Message for IpOptsRawEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpOptsRawEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -114,7 +118,15 @@ impl crate::support::fields::Message for IpOptsRawEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ip_opts_raw_entry",
+                        other,
+                        &["hdrincl", "nodefrag", "checksum", "icmpv_filter"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -190,7 +202,11 @@ impl crate::support::fields::Message for IpOptsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpOptsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -204,7 +220,11 @@ impl crate::support::fields::Message for IpOptsEntry {
                 "raw" => {
                     self_.raw = Some({
                         let fpath = fields::Path::new(path, "raw", None);
-                        crate::owned::IpOptsRawEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::IpOptsRawEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "pktinfo" => {
@@ -250,7 +270,15 @@ impl crate::support::fields::Message for IpOptsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "ip_opts_entry",
+                        other,
+                        &["freebind", "raw", "pktinfo", "tos", "ttl"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -502,7 +530,11 @@ impl crate::support::fields::Message for InetSkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InetSkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -708,14 +740,22 @@ impl crate::support::fields::Message for InetSkEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
                 "opts" => {
                     self_.opts = {
                         let fpath = fields::Path::new(path, "opts", None);
-                        crate::owned::SkOptsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::SkOptsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_opts = true;
                 }
@@ -728,7 +768,11 @@ impl crate::support::fields::Message for InetSkEntry {
                 "ip_opts" => {
                     self_.ip_opts = Some({
                         let fpath = fields::Path::new(path, "ip_opts", None);
-                        crate::owned::IpOptsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::IpOptsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "ifname" => {
@@ -771,13 +815,46 @@ impl crate::support::fields::Message for InetSkEntry {
                 "tcp_opts" => {
                     self_.tcp_opts = Some({
                         let fpath = fields::Path::new(path, "tcp_opts", None);
-                        crate::owned::TcpOptsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TcpOptsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "inet_sk_entry",
+                        other,
+                        &[
+                            "id",
+                            "ino",
+                            "family",
+                            "type",
+                            "proto",
+                            "state",
+                            "src_port",
+                            "dst_port",
+                            "flags",
+                            "backlog",
+                            "src_addr",
+                            "dst_addr",
+                            "fown",
+                            "opts",
+                            "v6only",
+                            "ip_opts",
+                            "ifname",
+                            "ns_id",
+                            "shutdown",
+                            "tcp_opts",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

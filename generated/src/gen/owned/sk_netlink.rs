@@ -168,7 +168,11 @@ impl crate::support::fields::Message for NetlinkSkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetlinkSkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -352,14 +356,22 @@ impl crate::support::fields::Message for NetlinkSkEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
                 "opts" => {
                     self_.opts = {
                         let fpath = fields::Path::new(path, "opts", None);
-                        crate::owned::SkOptsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::SkOptsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_opts = true;
                 }
@@ -383,7 +395,28 @@ impl crate::support::fields::Message for NetlinkSkEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "netlink_sk_entry",
+                        other,
+                        &[
+                            "id",
+                            "ino",
+                            "protocol",
+                            "state",
+                            "flags",
+                            "portid",
+                            "groups",
+                            "dst_portid",
+                            "dst_group",
+                            "fown",
+                            "opts",
+                            "ns_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

@@ -287,7 +287,11 @@ impl crate::support::fields::Message for SkOptsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SkOptsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_so_sndbuf = false;
@@ -638,7 +642,41 @@ impl crate::support::fields::Message for SkOptsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "sk_opts_entry",
+                        other,
+                        &[
+                            "so_sndbuf",
+                            "so_rcvbuf",
+                            "so_snd_tmo_sec",
+                            "so_snd_tmo_usec",
+                            "so_rcv_tmo_sec",
+                            "so_rcv_tmo_usec",
+                            "reuseaddr",
+                            "so_priority",
+                            "so_rcvlowat",
+                            "so_mark",
+                            "so_passcred",
+                            "so_passsec",
+                            "so_dontroute",
+                            "so_no_check",
+                            "so_bound_dev",
+                            "so_filter",
+                            "so_reuseport",
+                            "so_broadcast",
+                            "so_keepalive",
+                            "tcp_keepcnt",
+                            "tcp_keepidle",
+                            "tcp_keepintvl",
+                            "so_oobinline",
+                            "so_linger",
+                            "so_buf_lock",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_so_sndbuf {

@@ -48,7 +48,11 @@ impl crate::support::fields::Message for ScmEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ScmEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_type = false;
@@ -97,7 +101,15 @@ impl crate::support::fields::Message for ScmEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "scm_entry",
+                        other,
+                        &["type", "rights"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_type {
@@ -160,7 +172,11 @@ impl crate::support::fields::Message for SkPacketEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SkPacketEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id_for = false;
@@ -210,14 +226,26 @@ impl crate::support::fields::Message for SkPacketEntry {
                         "scm",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::ScmEntry::from_json(val, &fpath.to_string())?
+                            crate::owned::ScmEntry::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "sk_packet_entry",
+                        other,
+                        &["id_for", "length", "scm"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id_for {

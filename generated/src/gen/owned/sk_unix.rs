@@ -62,7 +62,11 @@ impl crate::support::fields::Message for FilePermsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FilePermsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_mode = false;
@@ -127,7 +131,15 @@ impl crate::support::fields::Message for FilePermsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "file_perms_entry",
+                        other,
+                        &["mode", "uid", "gid"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_mode {
@@ -354,7 +366,11 @@ impl crate::support::fields::Message for UnixSkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UnixSkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -517,14 +533,22 @@ impl crate::support::fields::Message for UnixSkEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
                 "opts" => {
                     self_.opts = {
                         let fpath = fields::Path::new(path, "opts", None);
-                        crate::owned::SkOptsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::SkOptsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_opts = true;
                 }
@@ -552,7 +576,11 @@ impl crate::support::fields::Message for UnixSkEntry {
                 "file_perms" => {
                     self_.file_perms = Some({
                         let fpath = fields::Path::new(path, "file_perms", None);
-                        crate::owned::FilePermsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FilePermsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "name_dir" => {
@@ -604,7 +632,33 @@ impl crate::support::fields::Message for UnixSkEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "unix_sk_entry",
+                        other,
+                        &[
+                            "id",
+                            "ino",
+                            "type",
+                            "state",
+                            "flags",
+                            "uflags",
+                            "backlog",
+                            "peer",
+                            "fown",
+                            "opts",
+                            "name",
+                            "shutdown",
+                            "file_perms",
+                            "name_dir",
+                            "deleted",
+                            "ns_id",
+                            "mnt_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

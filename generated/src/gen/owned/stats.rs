@@ -182,7 +182,11 @@ impl crate::support::fields::Message for DumpStatsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::DumpStatsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_freezing_time = false;
@@ -452,7 +456,30 @@ impl crate::support::fields::Message for DumpStatsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "dump_stats_entry",
+                        other,
+                        &[
+                            "freezing_time",
+                            "frozen_time",
+                            "memdump_time",
+                            "memwrite_time",
+                            "pages_scanned",
+                            "pages_skipped_parent",
+                            "pages_written",
+                            "irmap_resolve",
+                            "pages_lazy",
+                            "page_pipes",
+                            "page_pipe_bufs",
+                            "shpages_scanned",
+                            "shpages_skipped_parent",
+                            "shpages_written",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_freezing_time {
@@ -561,7 +588,11 @@ impl crate::support::fields::Message for RestoreStatsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RestoreStatsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_pages_compared = false;
@@ -662,7 +693,21 @@ impl crate::support::fields::Message for RestoreStatsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "restore_stats_entry",
+                        other,
+                        &[
+                            "pages_compared",
+                            "pages_skipped_cow",
+                            "forking_time",
+                            "restore_time",
+                            "pages_restored",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_pages_compared {
@@ -723,7 +768,11 @@ impl crate::support::fields::Message for StatsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::StatsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -731,22 +780,35 @@ impl crate::support::fields::Message for StatsEntry {
                 "dump" => {
                     self_.dump = Some({
                         let fpath = fields::Path::new(path, "dump", None);
-                        crate::owned::DumpStatsEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::DumpStatsEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "restore" => {
                     self_.restore = Some({
                         let fpath = fields::Path::new(path, "restore", None);
-                        crate::owned::RestoreStatsEntry::from_json(
+                        crate::owned::RestoreStatsEntry::from_json_with(
                             val,
                             &fpath.to_string(),
+                            unknown,
                         )?
                     });
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "stats_entry",
+                        other,
+                        &["dump", "restore"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

@@ -57,7 +57,11 @@ impl crate::support::fields::Message for SysctlEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SysctlEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_type = false;
@@ -104,7 +108,15 @@ impl crate::support::fields::Message for SysctlEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "sysctl_entry",
+                        other,
+                        &["type", "iarg", "sarg"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_type {

@@ -76,7 +76,11 @@ impl crate::support::fields::Message for TcpOptsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TcpOptsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -147,7 +151,15 @@ impl crate::support::fields::Message for TcpOptsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tcp_opts_entry",
+                        other,
+                        &["cork", "nodelay", "keepcnt", "keepidle", "keepintvl"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)
@@ -356,7 +368,11 @@ impl crate::support::fields::Message for TcpStreamEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TcpStreamEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_inq_len = false;
@@ -645,7 +661,33 @@ impl crate::support::fields::Message for TcpStreamEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tcp_stream_entry",
+                        other,
+                        &[
+                            "inq_len",
+                            "inq_seq",
+                            "outq_len",
+                            "outq_seq",
+                            "opt_mask",
+                            "snd_wscale",
+                            "mss_clamp",
+                            "rcv_wscale",
+                            "timestamp",
+                            "cork",
+                            "nodelay",
+                            "unsq_len",
+                            "snd_wl1",
+                            "snd_wnd",
+                            "max_window",
+                            "rcv_wnd",
+                            "rcv_wup",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_inq_len {

@@ -50,7 +50,11 @@ impl crate::support::fields::Message for Timeval {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::Timeval::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_tv_sec = false;
@@ -96,7 +100,15 @@ impl crate::support::fields::Message for Timeval {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "timeval",
+                        other,
+                        &["tv_sec", "tv_usec"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_tv_sec {

@@ -50,7 +50,11 @@ impl crate::support::fields::Message for Timespec {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::Timespec::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_tv_sec = false;
@@ -96,7 +100,15 @@ impl crate::support::fields::Message for Timespec {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "timespec",
+                        other,
+                        &["tv_sec", "tv_nsec"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_tv_sec {
@@ -153,7 +165,11 @@ impl crate::support::fields::Message for TimensEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TimensEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_monotonic = false;
@@ -163,21 +179,37 @@ impl crate::support::fields::Message for TimensEntry {
                 "monotonic" => {
                     self_.monotonic = {
                         let fpath = fields::Path::new(path, "monotonic", None);
-                        crate::owned::Timespec::from_json(val, &fpath.to_string())?
+                        crate::owned::Timespec::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_monotonic = true;
                 }
                 "boottime" => {
                     self_.boottime = {
                         let fpath = fields::Path::new(path, "boottime", None);
-                        crate::owned::Timespec::from_json(val, &fpath.to_string())?
+                        crate::owned::Timespec::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_boottime = true;
                 }
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "timens_entry",
+                        other,
+                        &["monotonic", "boottime"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_monotonic {

@@ -74,7 +74,11 @@ impl crate::support::fields::Message for ItimerEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ItimerEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_isec = false;
@@ -158,7 +162,15 @@ impl crate::support::fields::Message for ItimerEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "itimer_entry",
+                        other,
+                        &["isec", "iusec", "vsec", "vusec"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_isec {
@@ -325,7 +337,11 @@ impl crate::support::fields::Message for PosixTimerEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PosixTimerEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_it_id = false;
@@ -540,7 +556,27 @@ impl crate::support::fields::Message for PosixTimerEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "posix_timer_entry",
+                        other,
+                        &[
+                            "it_id",
+                            "clock_id",
+                            "si_signo",
+                            "it_sigev_notify",
+                            "sival_ptr",
+                            "overrun",
+                            "isec",
+                            "insec",
+                            "vsec",
+                            "vnsec",
+                            "notify_thread_id",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_it_id {
@@ -645,7 +681,11 @@ impl crate::support::fields::Message for TaskTimersEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskTimersEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_real = false;
@@ -656,21 +696,33 @@ impl crate::support::fields::Message for TaskTimersEntry {
                 "real" => {
                     self_.real = {
                         let fpath = fields::Path::new(path, "real", None);
-                        crate::owned::ItimerEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::ItimerEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_real = true;
                 }
                 "virt" => {
                     self_.virt = {
                         let fpath = fields::Path::new(path, "virt", None);
-                        crate::owned::ItimerEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::ItimerEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_virt = true;
                 }
                 "prof" => {
                     self_.prof = {
                         let fpath = fields::Path::new(path, "prof", None);
-                        crate::owned::ItimerEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::ItimerEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_prof = true;
                 }
@@ -681,9 +733,10 @@ impl crate::support::fields::Message for TaskTimersEntry {
                         "posix",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::PosixTimerEntry::from_json(
+                            crate::owned::PosixTimerEntry::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -691,7 +744,15 @@ impl crate::support::fields::Message for TaskTimersEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "task_timers_entry",
+                        other,
+                        &["real", "virt", "prof", "posix"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_real {

@@ -147,7 +147,11 @@ impl crate::support::fields::Message for TimerfdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TimerfdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -201,7 +205,11 @@ impl crate::support::fields::Message for TimerfdEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -334,7 +342,26 @@ impl crate::support::fields::Message for TimerfdEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "timerfd_entry",
+                        other,
+                        &[
+                            "id",
+                            "flags",
+                            "fown",
+                            "clockid",
+                            "ticks",
+                            "settime_flags",
+                            "vsec",
+                            "vnsec",
+                            "isec",
+                            "insec",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

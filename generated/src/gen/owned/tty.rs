@@ -74,7 +74,11 @@ impl crate::support::fields::Message for WinsizeEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::WinsizeEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_ws_row = false;
@@ -158,7 +162,15 @@ impl crate::support::fields::Message for WinsizeEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "winsize_entry",
+                        other,
+                        &["ws_row", "ws_col", "ws_xpixel", "ws_ypixel"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_ws_row {
@@ -289,7 +301,11 @@ impl crate::support::fields::Message for TermiosEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TermiosEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_c_iflag = false;
@@ -452,7 +468,24 @@ impl crate::support::fields::Message for TermiosEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "termios_entry",
+                        other,
+                        &[
+                            "c_iflag",
+                            "c_oflag",
+                            "c_cflag",
+                            "c_lflag",
+                            "c_line",
+                            "c_ispeed",
+                            "c_ospeed",
+                            "c_cc",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_c_iflag {
@@ -510,7 +543,11 @@ impl crate::support::fields::Message for TtyPtyEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyPtyEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_index = false;
@@ -537,7 +574,15 @@ impl crate::support::fields::Message for TtyPtyEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tty_pty_entry",
+                        other,
+                        &["index"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_index {
@@ -588,7 +633,11 @@ impl crate::support::fields::Message for TtyDataEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyDataEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_tty_id = false;
@@ -623,7 +672,15 @@ impl crate::support::fields::Message for TtyDataEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tty_data_entry",
+                        other,
+                        &["tty_id", "data"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_tty_id {
@@ -824,7 +881,11 @@ impl crate::support::fields::Message for TtyInfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyInfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -948,25 +1009,41 @@ impl crate::support::fields::Message for TtyInfoEntry {
                 "termios" => {
                     self_.termios = Some({
                         let fpath = fields::Path::new(path, "termios", None);
-                        crate::owned::TermiosEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TermiosEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "termios_locked" => {
                     self_.termios_locked = Some({
                         let fpath = fields::Path::new(path, "termios_locked", None);
-                        crate::owned::TermiosEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TermiosEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "winsize" => {
                     self_.winsize = Some({
                         let fpath = fields::Path::new(path, "winsize", None);
-                        crate::owned::WinsizeEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::WinsizeEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "pty" => {
                     self_.pty = Some({
                         let fpath = fields::Path::new(path, "pty", None);
-                        crate::owned::TtyPtyEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::TtyPtyEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "dev" => {
@@ -1023,7 +1100,31 @@ impl crate::support::fields::Message for TtyInfoEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tty_info_entry",
+                        other,
+                        &[
+                            "id",
+                            "type",
+                            "locked",
+                            "exclusive",
+                            "packet_mode",
+                            "sid",
+                            "pgrp",
+                            "rdev",
+                            "termios",
+                            "termios_locked",
+                            "winsize",
+                            "pty",
+                            "dev",
+                            "uid",
+                            "gid",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -1131,7 +1232,11 @@ impl crate::support::fields::Message for TtyFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -1197,7 +1302,11 @@ impl crate::support::fields::Message for TtyFileEntry {
                 "fown" => {
                     self_.fown = {
                         let fpath = fields::Path::new(path, "fown", None);
-                        crate::owned::FownEntry::from_json(val, &fpath.to_string())?
+                        crate::owned::FownEntry::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     };
                     have_fown = true;
                 }
@@ -1221,7 +1330,15 @@ impl crate::support::fields::Message for TtyFileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tty_file_entry",
+                        other,
+                        &["id", "tty_info_id", "flags", "fown", "regf_id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {

@@ -67,7 +67,11 @@ impl crate::support::fields::Message for TunfileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TunfileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -123,7 +127,15 @@ impl crate::support::fields::Message for TunfileEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tunfile_entry",
+                        other,
+                        &["id", "netdev", "detached", "ns_id"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
@@ -211,7 +223,11 @@ impl crate::support::fields::Message for TunLinkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TunLinkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_flags = false;
@@ -314,7 +330,15 @@ impl crate::support::fields::Message for TunLinkEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "tun_link_entry",
+                        other,
+                        &["flags", "owner", "group", "vnethdr", "sndbuf"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_flags {

@@ -62,7 +62,11 @@ impl crate::support::fields::Message for UidGidExtent {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UidGidExtent::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_first = false;
@@ -127,7 +131,15 @@ impl crate::support::fields::Message for UidGidExtent {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "uid_gid_extent",
+                        other,
+                        &["first", "lower_first", "count"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_first {
@@ -183,7 +195,11 @@ impl crate::support::fields::Message for UsernsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UsernsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         for (key, val) in members {
@@ -195,9 +211,10 @@ impl crate::support::fields::Message for UsernsEntry {
                         "uid_map",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::UidGidExtent::from_json(
+                            crate::owned::UidGidExtent::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -209,9 +226,10 @@ impl crate::support::fields::Message for UsernsEntry {
                         "gid_map",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::UidGidExtent::from_json(
+                            crate::owned::UidGidExtent::from_json_with(
                                 val,
                                 &fpath.to_string(),
+                                unknown,
                             )?
                         }),
                     )?;
@@ -219,7 +237,15 @@ impl crate::support::fields::Message for UsernsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "userns_entry",
+                        other,
+                        &["uid_map", "gid_map"],
+                        unknown,
+                    )?
+                }
             }
         }
         Ok(self_)

@@ -48,7 +48,11 @@ impl crate::support::fields::Message for UtsnsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UtsnsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_nodename = false;
@@ -72,7 +76,15 @@ impl crate::support::fields::Message for UtsnsEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "utsns_entry",
+                        other,
+                        &["nodename", "domainname"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_nodename {

@@ -142,7 +142,11 @@ impl crate::support::fields::Message for VmaEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::VmaEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_start = false;
@@ -336,7 +340,26 @@ impl crate::support::fields::Message for VmaEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "vma_entry",
+                        other,
+                        &[
+                            "start",
+                            "end",
+                            "pgoff",
+                            "shmid",
+                            "prot",
+                            "flags",
+                            "status",
+                            "fd",
+                            "madv",
+                            "fdflags",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_start {

@@ -48,7 +48,11 @@ impl crate::support::fields::Message for Inner {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::Inner::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_addr = false;
@@ -92,7 +96,15 @@ impl crate::support::fields::Message for Inner {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "inner",
+                        other,
+                        &["addr", "delta"],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_addr {
@@ -241,7 +253,11 @@ impl crate::support::fields::Message for SampleEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SampleEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json(v: &Value, path: &str) -> Result<Self, EncodeError> {
+    fn from_json_with(
+        v: &Value,
+        path: &str,
+        unknown: fields::UnknownKeys,
+    ) -> Result<Self, EncodeError> {
         let members = fields::json_object(v, path)?;
         let mut self_ = Self::default();
         let mut have_id = false;
@@ -283,7 +299,11 @@ impl crate::support::fields::Message for SampleEntry {
                 "in" => {
                     self_.in_ = Some({
                         let fpath = fields::Path::new(path, "in", None);
-                        crate::owned::Inner::from_json(val, &fpath.to_string())?
+                        crate::owned::Inner::from_json_with(
+                            val,
+                            &fpath.to_string(),
+                            unknown,
+                        )?
                     });
                 }
                 "more" => {
@@ -293,7 +313,11 @@ impl crate::support::fields::Message for SampleEntry {
                         "more",
                         |val, path| Ok({
                             let fpath = fields::Path::text(path);
-                            crate::owned::Inner::from_json(val, &fpath.to_string())?
+                            crate::owned::Inner::from_json_with(
+                                val,
+                                &fpath.to_string(),
+                                unknown,
+                            )?
                         }),
                     )?;
                 }
@@ -389,7 +413,28 @@ impl crate::support::fields::Message for SampleEntry {
                 "_unknown_fields" => {
                     self_.unknown_fields = fields::json_unknown(val, path)?;
                 }
-                _ => {}
+                other => {
+                    fields::unknown_key(
+                        path,
+                        "sample_entry",
+                        other,
+                        &[
+                            "id",
+                            "name",
+                            "blob",
+                            "addr",
+                            "in",
+                            "more",
+                            "col",
+                            "m",
+                            "prot",
+                            "dev",
+                            "type",
+                            "tags",
+                        ],
+                        unknown,
+                    )?
+                }
             }
         }
         if !have_id {
