@@ -13,7 +13,9 @@ pub const MAX_DEPTH: usize = 128;
 /// A parsed JSON value. Numbers keep their source text so that u64 and i64 values are exact.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// The number's text as written (e.g. `-12`, `18446744073709551615`, `1.5e3`).
     ///
@@ -23,6 +25,7 @@ pub enum Value {
     /// A string's bytes: UTF-8, except that `\udc80`..`\udcff` escapes decode to the single raw
     /// bytes 0x80..0xff (Python's `surrogateescape`).
     String(Vec<u8>),
+    /// Elements in input order.
     Array(Vec<Value>),
     /// Members in input order.
     Object(Vec<(String, Value)>),
@@ -33,9 +36,13 @@ pub enum Value {
 /// The column counts characters (UTF-8 code points) from the start of the line, as Python does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError {
+    /// Byte offset in the document.
     pub offset: usize,
+    /// Line, from 1.
     pub line: usize,
+    /// Column, from 1, in characters.
     pub column: usize,
+    /// What is wrong (Python's `json` wording).
     pub message: String,
 }
 
@@ -270,75 +277,69 @@ impl<R: std::io::BufRead> Reader<R> {
     /// whether they are JSON.
     fn take_value(&mut self) -> Result<(), ReadError> {
         self.buf.clear();
-        #[derive(PartialEq)]
-        enum State {
-            Start,
-            Scalar,
-            Nested { depth: u64, in_string: bool, escape: bool },
-            String { escape: bool },
+        match self.r.fill_buf()?.first() {
+            None => Ok(()),
+            Some(b'"' | b'{' | b'[') => self.take_bracketed(),
+            Some(_) => self.take_scalar(),
         }
-        let mut state = State::Start;
+    }
+
+    /// A string, array or object: brackets counted outside strings, until the count is back to
+    /// zero (a string alone ends at its closing quote at depth zero). The scans between
+    /// interesting bytes are plain searches, so this runs at memory speed.
+    fn take_bracketed(&mut self) -> Result<(), ReadError> {
+        let (mut depth, mut in_string, mut escape) = (0u64, false, false);
         loop {
             let chunk = self.r.fill_buf()?;
             if chunk.is_empty() {
                 return Ok(());
             }
+            let mut i = 0;
             let mut end = None;
-            for (i, &b) in chunk.iter().enumerate() {
-                match &mut state {
-                    State::Start => {
-                        state = match b {
-                            b'"' => State::String { escape: false },
-                            b'{' | b'[' => State::Nested { depth: 1, in_string: false, escape: false },
-                            _ => State::Scalar,
-                        };
-                        if state == State::Scalar && is_delimiter(b) {
-                            end = Some(i);
-                            break;
-                        }
-                    }
-                    State::Scalar => {
-                        if is_delimiter(b) {
-                            end = Some(i);
-                            break;
-                        }
-                    }
-                    State::String { escape } => {
-                        if *escape {
-                            *escape = false;
-                        } else if b == b'\\' {
-                            *escape = true;
-                        } else if b == b'"' {
-                            end = Some(i + 1);
-                            break;
-                        }
-                    }
-                    State::Nested { depth, in_string, escape } => {
-                        if *in_string {
-                            if *escape {
-                                *escape = false;
-                            } else if b == b'\\' {
-                                *escape = true;
-                            } else if b == b'"' {
-                                *in_string = false;
-                            }
-                        } else {
-                            match b {
-                                b'"' => *in_string = true,
-                                b'{' | b'[' => *depth += 1,
-                                b'}' | b']' => {
-                                    *depth -= 1;
-                                    if *depth == 0 {
-                                        end = Some(i + 1);
-                                        break;
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
+            while i < chunk.len() {
+                if escape {
+                    escape = false;
+                    i += 1;
+                    continue;
+                }
+                let rest = &chunk[i..];
+                let found = if in_string {
+                    rest.iter().position(|&b| b == b'"' || b == b'\\')
+                } else {
+                    rest.iter().position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
+                };
+                let Some(p) = found else { break };
+                i += p;
+                match (in_string, chunk[i]) {
+                    (true, b'\\') => escape = true,
+                    (true, _) => in_string = false,
+                    (false, b'"') => in_string = true,
+                    (false, b'{' | b'[') => depth += 1,
+                    (false, _) => depth = depth.saturating_sub(1),
+                }
+                i += 1;
+                if depth == 0 && !in_string {
+                    end = Some(i);
+                    break;
                 }
             }
+            let n = end.unwrap_or(chunk.len());
+            self.buf.extend_from_slice(&chunk[..n]);
+            self.r.consume(n);
+            if end.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A number or literal: up to the next delimiter.
+    fn take_scalar(&mut self) -> Result<(), ReadError> {
+        loop {
+            let chunk = self.r.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let end = chunk.iter().position(|&b| is_delimiter(b));
             let n = end.unwrap_or(chunk.len());
             self.buf.extend_from_slice(&chunk[..n]);
             self.r.consume(n);
