@@ -94,7 +94,7 @@ pub struct Reader<R> {
     offset: usize,
     line: usize,
     column: usize,
-    /// The bytes of the value being read.
+    /// The bytes of a value that crosses the source's chunks.
     buf: Vec<u8>,
 }
 
@@ -233,120 +233,128 @@ impl<R: std::io::BufRead> Reader<R> {
 
     /// The value at the next byte, nested inside `depth` arrays and objects.
     pub fn value(&mut self, depth: usize) -> Result<Value, ReadError> {
-        self.take_value()?;
-        let buf = std::mem::take(&mut self.buf);
-        let mut p = Parser { s: &buf, pos: 0 };
-        let r = p.value(depth).and_then(|v| match p.pos == buf.len() {
-            true => Ok(v),
-            // The value's bytes end at a bracket matching its first one; a parse that stops short
-            // stops at a bracket of the other kind, where the enclosing container needs a comma.
-            false => Err(p.error_at(p.pos, "Expecting ',' delimiter")),
-        });
-        let r = r.map_err(|e| self.shifted(e));
-        self.advance(&buf);
-        self.buf = buf;
-        self.buf.clear();
-        Ok(r?)
-    }
-
-    /// `e`, found in `value` (starting at the current position), in document coordinates.
-    fn shifted(&self, mut e: JsonError) -> JsonError {
-        e.offset += self.offset;
-        if e.line == 1 {
-            e.column += self.column;
+        let Reader { r, offset, line, column, buf } = self;
+        let chunk = r.fill_buf()?;
+        let mut scan = Scan::new(chunk.first().copied());
+        // A value inside what the source has buffered (a whole slice, or most entries of a
+        // file read in large chunks) is parsed where it lies; one that crosses chunks is
+        // gathered in `buf` first.
+        if let Some(n) = scan.feed(chunk) {
+            let bytes = &chunk[..n];
+            let v = parse_alone(bytes, depth).map_err(|e| shifted(e, *offset, *line, *column));
+            advance(bytes, offset, line, column);
+            r.consume(n);
+            return Ok(v?);
         }
-        e.line += self.line - 1;
-        e
-    }
-
-    /// Moves the position past `bytes` (already consumed from the source).
-    fn advance(&mut self, bytes: &[u8]) {
-        self.offset += bytes.len();
-        match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(p) => {
-                self.line += bytes.iter().filter(|&&b| b == b'\n').count();
-                self.column = chars(&bytes[p + 1..]);
-            }
-            None => self.column += chars(bytes),
-        }
-    }
-
-    /// Moves one value's bytes from the source into `buf`: a string to its closing quote, an
-    /// array or object to its matching bracket (outside strings), anything else to the next
-    /// delimiter or whitespace; to the end of the input when it ends first. The parser decides
-    /// whether they are JSON.
-    fn take_value(&mut self) -> Result<(), ReadError> {
-        self.buf.clear();
-        match self.r.fill_buf()?.first() {
-            None => Ok(()),
-            Some(b'"' | b'{' | b'[') => self.take_bracketed(),
-            Some(_) => self.take_scalar(),
-        }
-    }
-
-    /// A string, array or object: brackets counted outside strings, until the count is back to
-    /// zero (a string alone ends at its closing quote at depth zero). The scans between
-    /// interesting bytes are plain searches, so this runs at memory speed.
-    fn take_bracketed(&mut self) -> Result<(), ReadError> {
-        let (mut depth, mut in_string, mut escape) = (0u64, false, false);
+        buf.clear();
+        buf.extend_from_slice(chunk);
+        let n = chunk.len();
+        r.consume(n);
         loop {
-            let chunk = self.r.fill_buf()?;
+            let chunk = r.fill_buf()?;
             if chunk.is_empty() {
-                return Ok(());
+                break;
             }
-            let mut i = 0;
-            let mut end = None;
-            while i < chunk.len() {
-                if escape {
-                    escape = false;
-                    i += 1;
-                    continue;
-                }
-                let rest = &chunk[i..];
-                let found = if in_string {
-                    rest.iter().position(|&b| b == b'"' || b == b'\\')
-                } else {
-                    rest.iter().position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
-                };
-                let Some(p) = found else { break };
-                i += p;
-                match (in_string, chunk[i]) {
-                    (true, b'\\') => escape = true,
-                    (true, _) => in_string = false,
-                    (false, b'"') => in_string = true,
-                    (false, b'{' | b'[') => depth += 1,
-                    (false, _) => depth = depth.saturating_sub(1),
-                }
+            let end = scan.feed(chunk);
+            let n = end.unwrap_or(chunk.len());
+            buf.extend_from_slice(&chunk[..n]);
+            r.consume(n);
+            if end.is_some() {
+                break;
+            }
+        }
+        let v = parse_alone(buf, depth).map_err(|e| shifted(e, *offset, *line, *column));
+        advance(buf, offset, line, column);
+        buf.clear();
+        Ok(v?)
+    }
+}
+
+/// `bytes`, one whole value nested inside `depth` containers, parsed.
+fn parse_alone(bytes: &[u8], depth: usize) -> Result<Value, JsonError> {
+    let mut p = Parser { s: bytes, pos: 0 };
+    let v = p.value(depth)?;
+    if p.pos != bytes.len() {
+        // The value's bytes end at a bracket matching its first one; a parse that stops short
+        // stops at a bracket of the other kind, where the enclosing container needs a comma.
+        return Err(p.error_at(p.pos, "Expecting ',' delimiter"));
+    }
+    Ok(v)
+}
+
+/// `e`, found in a value that starts at `offset`, `line`, `column` (characters before it on its
+/// line), in document coordinates.
+fn shifted(mut e: JsonError, offset: usize, line: usize, column: usize) -> JsonError {
+    e.offset += offset;
+    if e.line == 1 {
+        e.column += column;
+    }
+    e.line += line - 1;
+    e
+}
+
+/// Moves a position past `bytes`.
+fn advance(bytes: &[u8], offset: &mut usize, line: &mut usize, column: &mut usize) {
+    *offset += bytes.len();
+    match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(p) => {
+            *line += bytes.iter().filter(|&&b| b == b'\n').count();
+            *column = chars(&bytes[p + 1..]);
+        }
+        None => *column += chars(bytes),
+    }
+}
+
+/// Where one value's bytes end, fed chunk by chunk: a string at its closing quote, an array or
+/// object at its matching bracket (brackets counted outside strings), anything else at the next
+/// delimiter; the end of the input ends any. The parser decides whether the bytes are JSON. The
+/// scans between interesting bytes are plain searches, so this runs at memory speed.
+struct Scan {
+    scalar: bool,
+    depth: u64,
+    in_string: bool,
+    escape: bool,
+}
+
+impl Scan {
+    /// A scan of the value whose first byte is `first`.
+    fn new(first: Option<u8>) -> Self {
+        Scan { scalar: !matches!(first, Some(b'"' | b'{' | b'[')), depth: 0, in_string: false, escape: false }
+    }
+
+    /// The length of the value's bytes in `chunk` when it ends there.
+    fn feed(&mut self, chunk: &[u8]) -> Option<usize> {
+        if self.scalar {
+            return chunk.iter().position(|&b| is_delimiter(b)).or(if chunk.is_empty() { Some(0) } else { None });
+        }
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.escape {
+                self.escape = false;
                 i += 1;
-                if depth == 0 && !in_string {
-                    end = Some(i);
-                    break;
-                }
+                continue;
             }
-            let n = end.unwrap_or(chunk.len());
-            self.buf.extend_from_slice(&chunk[..n]);
-            self.r.consume(n);
-            if end.is_some() {
-                return Ok(());
+            let rest = &chunk[i..];
+            let found = if self.in_string {
+                rest.iter().position(|&b| b == b'"' || b == b'\\')
+            } else {
+                rest.iter().position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
+            };
+            i += found?;
+            match (self.in_string, chunk[i]) {
+                (true, b'\\') => self.escape = true,
+                (true, _) => self.in_string = false,
+                (false, b'"') => self.in_string = true,
+                (false, b'{' | b'[') => self.depth += 1,
+                (false, _) => self.depth = self.depth.saturating_sub(1),
             }
-        }
-    }
-
-    /// A number or literal: up to the next delimiter.
-    fn take_scalar(&mut self) -> Result<(), ReadError> {
-        loop {
-            let chunk = self.r.fill_buf()?;
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            let end = chunk.iter().position(|&b| is_delimiter(b));
-            let n = end.unwrap_or(chunk.len());
-            self.buf.extend_from_slice(&chunk[..n]);
-            self.r.consume(n);
-            if end.is_some() {
-                return Ok(());
+            i += 1;
+            if self.depth == 0 && !self.in_string {
+                return Some(i);
             }
         }
+        // An empty chunk is the end of the input.
+        if chunk.is_empty() { Some(0) } else { None }
     }
 }
 
