@@ -235,10 +235,22 @@ impl<R: std::io::BufRead> Reader<R> {
     pub fn value(&mut self, depth: usize) -> Result<Value, ReadError> {
         let Reader { r, offset, line, column, buf } = self;
         let chunk = r.fill_buf()?;
-        let mut scan = Scan::new(chunk.first().copied());
         // A value inside what the source has buffered (a whole slice, or most entries of a
-        // file read in large chunks) is parsed where it lies; one that crosses chunks is
-        // gathered in `buf` first.
+        // file read in large chunks) is parsed where it lies, in one pass. It is whole when the
+        // parse ends before the chunk does: a value cut by the chunk's end fails to parse, or
+        // (a number) parses up to that end. Those, and errors, take the second way: the value's
+        // bytes are found and gathered across chunks, then parsed alone, so an error is the
+        // same whatever the chunks.
+        let mut p = Parser { s: chunk, pos: 0 };
+        if let Ok(v) = p.value(depth)
+            && p.pos < chunk.len()
+        {
+            let n = p.pos;
+            advance(&chunk[..n], offset, line, column);
+            r.consume(n);
+            return Ok(v);
+        }
+        let mut scan = Scan::new(chunk.first().copied());
         if let Some(n) = scan.feed(chunk) {
             let bytes = &chunk[..n];
             let v = parse_alone(bytes, depth).map_err(|e| shifted(e, *offset, *line, *column));
