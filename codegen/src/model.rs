@@ -116,6 +116,22 @@ impl Scalar {
     pub fn is_signed(self) -> bool {
         matches!(self.rust_type(), "i32" | "i64")
     }
+    /// The type's name in a `.proto` file.
+    pub fn proto_type(self) -> &'static str {
+        match self {
+            Scalar::Int32 => "int32",
+            Scalar::Int64 => "int64",
+            Scalar::UInt32 => "uint32",
+            Scalar::UInt64 => "uint64",
+            Scalar::SInt32 => "sint32",
+            Scalar::SInt64 => "sint64",
+            Scalar::Fixed32 => "fixed32",
+            Scalar::Fixed64 => "fixed64",
+            Scalar::SFixed32 => "sfixed32",
+            Scalar::SFixed64 => "sfixed64",
+            Scalar::Bool => "bool",
+        }
+    }
 }
 
 /// CRIU's field options (`(criu).*`, extension 1018 of `FieldOptions`), merged over every

@@ -4,6 +4,8 @@
 //! hand; [`support`] is the small hand-written runtime that generated code calls (wire reading and
 //! writing, JSON output and input, crit's value formats).
 
+#![deny(missing_docs)]
+
 pub mod support;
 
 #[rustfmt::skip]

@@ -18,8 +18,9 @@ fn emit_enum(e: &Enum) -> TokenStream {
     let doc = format!("`{}`: an open enum; values outside the schema keep their number.", e.proto_name);
     let consts = e.values.iter().map(|(n, v)| {
         let c = format_ident!("{}", ident::const_name(n));
+        let doc = format!("`{n}` = {v}.");
         let v = proc_macro2::Literal::i32_unsuffixed(*v);
-        quote!(pub const #c: Self = Self(#v);)
+        quote!(#[doc = #doc] pub const #c: Self = Self(#v);)
     });
     // First name wins when two names share a number.
     let mut seen = std::collections::BTreeSet::new();

@@ -180,7 +180,7 @@ pub fn emit_kernel(model: &Model) -> TokenStream {
 
 fn emit_kernel_enum(e: &KernelEnum) -> TokenStream {
     let name = format_ident!("{}", e.type_name);
-    let doc = format!("{} ({}).\n\nOpen: a value without a name keeps its number.", e.source, e.table);
+    let doc = format!("{} (`{}`).\n\nOpen: a value without a name keeps its number.", e.source, e.table);
     let consts = e.values.iter().map(|(v, n)| {
         let c = format_ident!("{}", ident::kernel_const_name(n));
         let lit = if e.display_hex { hex32(*v) } else { Literal::u32_unsuffixed(*v as u32) };

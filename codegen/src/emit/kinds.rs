@@ -11,6 +11,14 @@ pub fn emit(model: &Model) -> TokenStream {
     let common = hex_lit(model.img_common);
     let service = hex_lit(model.img_service);
     let variants: Vec<_> = model.kinds.iter().map(|k| format_ident!("{}", ident::type_name(&k.name))).collect();
+    let variant_docs: Vec<String> = model
+        .kinds
+        .iter()
+        .map(|k| match k.files.first() {
+            Some(f) => format!("`{}` images (`{}`, entries `{}`).", k.name, f.pattern, k.message),
+            None => format!("`{}` images (entries `{}`).", k.name, k.message),
+        })
+        .collect();
     let payload_names: Vec<_> = model.payloads.keys().collect();
     let payload_variants: Vec<_> = payload_names.iter().map(|p| format_ident!("{}", ident::type_name(p))).collect();
     let payload_docs: Vec<_> = model.payloads.values().collect();
@@ -115,7 +123,14 @@ pub fn emit(model: &Model) -> TokenStream {
 
         /// The word before an image's magic.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-        pub enum Head { None, Common, Service }
+        pub enum Head {
+            /// None: the magic comes first (inventory images).
+            None,
+            /// [`IMG_COMMON_MAGIC`].
+            Common,
+            /// [`IMG_SERVICE_MAGIC`].
+            Service,
+        }
 
         /// What follows the entries of an image kind.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -156,16 +171,19 @@ pub fn emit(model: &Model) -> TokenStream {
         /// An image kind, by its magic (crit's names).
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
         pub enum Kind {
-            #( #variants, )*
+            #( #[doc = #variant_docs] #variants, )*
         }
 
         /// Facts about one image kind.
         #[derive(Debug)]
         pub struct KindInfo {
+            /// The kind these facts are about.
             pub kind: Kind,
             /// crit's name, printed as `"magic"` in JSON.
             pub name: &'static str,
+            /// The magic word that identifies the kind.
             pub magic: u32,
+            /// The word before the magic.
             pub head: Head,
             /// Schema name of the entry message.
             pub message: &'static str,
@@ -173,6 +191,7 @@ pub fn emit(model: &Model) -> TokenStream {
             pub aux: Option<&'static str>,
             /// File-name patterns (printf formats of `criu/image-desc.c`); the first is the main one.
             pub files: &'static [FilePattern],
+            /// What follows each entry.
             pub payload: Payload,
             /// Whether CRIU 4.2 writes it.
             pub status: Status,
@@ -185,7 +204,9 @@ pub fn emit(model: &Model) -> TokenStream {
         /// A raw image: no magic, not protobuf.
         #[derive(Debug)]
         pub struct RawKind {
+            /// crit's name for it (`PAGES`).
             pub name: &'static str,
+            /// Its file-name patterns.
             pub files: &'static [FilePattern],
         }
 
@@ -196,9 +217,11 @@ pub fn emit(model: &Model) -> TokenStream {
         pub static RAW_KINDS: &[RawKind] = &[ #( #raws ),* ];
 
         impl Kind {
+            /// The kind's facts.
             pub fn info(self) -> &'static KindInfo {
                 &KINDS[self as usize]
             }
+            /// crit's name of the kind (`CORE`).
             pub fn name(self) -> &'static str {
                 self.info().name
             }
@@ -219,12 +242,14 @@ pub fn emit(model: &Model) -> TokenStream {
                     k.files.iter().find(|p| p.matches(name)).map(|p| (k.kind, p.id(name)))
                 })
             }
+            /// The kind with this magic word.
             pub fn from_magic(magic: u32) -> Option<Kind> {
                 match magic {
                     #( #magic_arms )*
                     _ => None,
                 }
             }
+            /// The kind crit calls `name`.
             pub fn from_name(name: &str) -> Option<Kind> {
                 match name {
                     #( #name_arms )*

@@ -12,7 +12,8 @@ use crate::model::*;
 pub fn emit_file(model: &Model, file: &ProtoFile) -> TokenStream {
     let messages = file.messages.iter().map(|m| emit_message(model, m));
     quote! {
-        use crate::support::fields;
+        use crate::schema::tables;
+        use crate::support::fields::{self, fmt};
         use crate::support::json_in::Value;
         use crate::support::wire::{self, Scalar as _};
         use crate::support::{DecodeError, EncodeError, UnknownFields};
@@ -20,6 +21,9 @@ pub fn emit_file(model: &Model, file: &ProtoFile) -> TokenStream {
         #( #messages )*
     }
 }
+
+/// Builds an encoding expression from the codec, the field number and the value.
+type Emit = fn(&TokenStream, &TokenStream, &TokenStream) -> TokenStream;
 
 fn field_type(f: &Field) -> TokenStream {
     let base = match &f.ty {
@@ -60,64 +64,77 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     for f in &m.fields {
         let id = format_ident!("{}", f.rust_name);
         let ty = field_type(f);
-        let fdoc = format!("`{}` = {}", f.name, f.number);
+        let fdoc = super::field_doc(model, f);
         decls.push(quote!(#[doc = #fdoc] pub #id: #ty));
         let num = proc_macro2::Literal::u32_unsuffixed(f.number);
         let fname = &f.name;
 
-        // Encoding of one value `v` (a reference for non-Copy types) and its length.
-        let (enc_one, len_one): (TokenStream, TokenStream) = match &f.ty {
+        // Encoding of one value and its length, given the value (a reference for bytes and
+        // messages, the value itself for scalars and enums).
+        let (enc_one, len_one): (Emit, Emit) = match &f.ty {
+            Ty::Scalar(_) => (|c, n, v| quote!(wire::#c::write_field(#n, #v, out);), |c, n, v| quote!(wire::#c::field_len(#n, #v))),
+            Ty::Enum(_) => (|_, n, v| quote!(wire::Enum::write_field(#n, #v.0, out);), |_, n, v| quote!(wire::Enum::field_len(#n, #v.0))),
+            Ty::String | Ty::Bytes => (|_, n, v| quote!(wire::write_len_prefixed(#n, #v, out);), |_, n, v| quote!(wire::len_prefixed_len(#n, #v.len()))),
+            Ty::Message(_) => (|_, n, v| quote!(fields::write_message(#n, #v, out);), |_, n, v| quote!(fields::message_len(#n, #v))),
+        };
+        let codec = match &f.ty {
             Ty::Scalar(s) => {
                 let c = format_ident!("{}", s.codec());
-                (
-                    quote!(wire::write_tag(#num, wire::#c::WIRE, out); wire::#c::write(*v, out);),
-                    quote!(wire::tag_len(#num) + wire::#c::len(*v)),
-                )
+                quote!(#c)
             }
-            Ty::Enum(_) => (
-                quote!(wire::write_tag(#num, wire::VARINT, out); wire::Enum::write(v.0, out);),
-                quote!(wire::tag_len(#num) + wire::Enum::len(v.0)),
-            ),
-            Ty::String | Ty::Bytes => (quote!(wire::write_len_prefixed(#num, v, out);), quote!(wire::len_prefixed_len(#num, v.len()))),
-            Ty::Message(_) => (
-                quote!(wire::write_tag(#num, wire::LEN, out); wire::write_varint(v.encoded_len() as u64, out); v.encode(out);),
-                quote!(wire::len_prefixed_len(#num, v.encoded_len())),
-            ),
+            _ => quote!(Enum),
         };
-        match f.label {
+        let by_ref = matches!(f.ty, Ty::String | Ty::Bytes | Ty::Message(_));
+        let n = quote!(#num);
+        let v = quote!(v);
+        let (enc, len) = match f.label {
             Label::Required => {
-                encs.push(quote!({ let v = &self.#id; #enc_one }));
-                lens.push(quote!({ let v = &self.#id; n += #len_one; }));
+                let place = if by_ref { quote!(&self.#id) } else { quote!(self.#id) };
+                // `.len()` borrows by itself.
+                let len_place = if matches!(f.ty, Ty::String | Ty::Bytes) { quote!(self.#id) } else { place.clone() };
+                (enc_one(&codec, &n, &place), {
+                    let l = len_one(&codec, &n, &len_place);
+                    quote!(n += #l;)
+                })
             }
             Label::Optional => {
-                encs.push(quote!(if let Some(v) = &self.#id { #enc_one }));
-                lens.push(quote!(if let Some(v) = &self.#id { n += #len_one; }));
+                let (e, l) = (enc_one(&codec, &n, &v), len_one(&codec, &n, &v));
+                let src = if by_ref { quote!(&self.#id) } else { quote!(self.#id) };
+                (quote!(if let Some(v) = #src { #e }), quote!(if let Some(v) = #src { n += #l; }))
             }
             Label::Repeated => {
-                encs.push(quote!(for v in &self.#id { #enc_one }));
-                lens.push(quote!(for v in &self.#id { n += #len_one; }));
+                let (e, l) = (enc_one(&codec, &n, &v), len_one(&codec, &n, &v));
+                let pat = if by_ref { quote!(v) } else { quote!(&v) };
+                (quote!(for #pat in &self.#id { #e }), quote!(for #pat in &self.#id { n += #l; }))
             }
-        }
+        };
+        lens.push(len);
         // Unknown fields numbered below this one go first.
-        let last = encs.pop().unwrap_or_default();
-        encs.push(quote!(self.unknown_fields.write_before(#num, &mut uc, out); #last));
+        encs.push(quote!(self.unknown_fields.write_before(#num, &mut uc, out); #enc));
 
         // JSON input.
-        let one = json_value(model, f);
+        let field_path = quote!(&fields::Path::field(path, #fname));
+        let one = match &f.ty {
+            Ty::Scalar(s) if *s != Scalar::Bool => {
+                let fmt = int_fmt(model, f);
+                quote!(fields::int_at(val, path, #fname, #fmt))
+            }
+            _ => json_convert(model, f, &field_path),
+        };
         let set = match f.label {
             Label::Required => {
                 let flag = format_ident!("have_{}", f.name);
                 required_flags.push(quote!(let mut #flag = false;));
                 required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname)); }));
-                quote!({ self_.#id = #one; #flag = true; })
+                quote!({ self_.#id = #one?; #flag = true; })
             }
-            Label::Optional => quote!({ self_.#id = Some(#one); }),
+            Label::Optional => quote!(self_.#id = Some(#one?),),
             Label::Repeated => {
                 if f.opts.ipadd {
-                    quote!({ self_.#id = fields::json_ipadd(val, path, #fname)?; })
+                    quote!(self_.#id = fields::json_ipadd(val, path, #fname)?,)
                 } else {
-                    let elem = json_elem(model, f);
-                    quote!({ self_.#id = fields::json_array(val, path, #fname, |val, path| Ok(#elem))?; })
+                    let elem = json_convert(model, f, &quote!(&fields::Path::text(path)));
+                    quote!(self_.#id = fields::json_array(val, path, #fname, |val, path| #elem)?,)
                 }
             }
         };
@@ -170,40 +187,27 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     }
 }
 
-/// Expression converting `val` (at `path`, field `f`) into one non-repeated value.
-fn json_value(model: &Model, f: &Field) -> TokenStream {
-    let fname = &f.name;
-    let conv = json_convert(model, f);
-    quote!({ let fpath = fields::Path::new(path, #fname, None); #conv })
-}
-
-/// Expression converting array element `val` at `path` (already the element's path text).
-fn json_elem(model: &Model, f: &Field) -> TokenStream {
-    let conv = json_convert(model, f);
-    quote!({ let fpath = fields::Path::text(path); #conv })
-}
-
-/// Converts `val` using `fpath` for errors.
-fn json_convert(model: &Model, f: &Field) -> TokenStream {
+/// Expression converting `val` into one value of field `f` (a `Result`); `fpath` is a
+/// `&fields::Path` naming it in errors.
+fn json_convert(model: &Model, f: &Field, fpath: &TokenStream) -> TokenStream {
     match &f.ty {
-        Ty::Scalar(Scalar::Bool) => quote!(fields::json_bool(val, &fpath)?),
-        Ty::Scalar(s) => {
+        Ty::Scalar(Scalar::Bool) => quote!(fields::json_bool(val, #fpath)),
+        Ty::Scalar(_) => {
             let fmt = int_fmt(model, f);
-            let t = format_ident!("{}", s.rust_type());
-            quote!(fields::json_int::<#t>(val, #fmt, &fpath)?)
+            quote!(fields::json_int(val, #fmt, #fpath))
         }
-        Ty::String => quote!(fields::json_string(val, &fpath)?),
+        Ty::String => quote!(fields::json_string(val, #fpath)),
         Ty::Bytes => {
             let unix = f.opts.conv.as_deref() == Some("unix_name");
-            quote!(fields::json_bytes(val, #unix, &fpath)?)
+            quote!(fields::json_bytes(val, #unix, #fpath))
         }
         Ty::Enum(e) => {
             let t = format_ident!("{}", e);
-            quote!(crate::schema::enums::#t(fields::json_enum(val, |s| crate::schema::enums::#t::from_name(s).map(|e| e.0), &fpath)?))
+            quote!(fields::json_enum(val, |s| crate::schema::enums::#t::from_name(s).map(|e| e.0), #fpath).map(crate::schema::enums::#t))
         }
         Ty::Message(m) => {
             let t = format_ident!("{}", m);
-            quote!(crate::owned::#t::from_json_with(val, &fpath.to_string(), unknown)?)
+            quote!(crate::owned::#t::from_json_with(val, &#fpath.to_string(), unknown))
         }
     }
 }

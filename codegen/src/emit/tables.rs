@@ -1,6 +1,7 @@
 //! Flag and dict tables as statics, named after their TOML keys (`mmap.prot` → `MMAP_PROT`, dict
 //! `sk` field `family` → `DICT_SK_FAMILY`). A flag table's entries are its newtype's `TABLE`
-//! (`flags.rs`): one copy of the data.
+//! (`flags.rs`): one copy of the data. Each table also has the integer format of the fields that
+//! name it (`FMT_MMAP_PROT`, `FMT_DICT_SK_FAMILY`), shared by their JSON writers and readers.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -13,9 +14,13 @@ pub fn emit(model: &Model) -> TokenStream {
         let id = flag_table_ident(&t.name);
         let ty = quote::format_ident!("{}", t.type_name);
         let doc = format!("`{}`: {} (the entries of [`crate::flags::{}`]).", t.name, t.source, t.type_name);
+        let fmt = quote::format_ident!("FMT_{}", id);
+        let fmt_doc = format!("The format of a field with `(criu).flags = \"{}\"`.", t.name);
         quote! {
             #[doc = #doc]
             pub static #id: &crate::support::json::FlagTable = crate::schema::flags::#ty::TABLE;
+            #[doc = #fmt_doc]
+            pub static #fmt: crate::support::fields::IntFmt = crate::support::fields::IntFmt { flags: Some(#id), ..crate::support::fields::fmt::PLAIN };
         }
     });
     let dicts = model.dict_tables.iter().map(|t| {
@@ -25,9 +30,13 @@ pub fn emit(model: &Model) -> TokenStream {
             let v = proc_macro2::Literal::u64_unsuffixed(*v);
             quote!((#v, #n))
         });
+        let fmt = quote::format_ident!("FMT_{}", id);
+        let fmt_doc = format!("The format of field `{}` with `(criu).dict = \"{}\"`.", t.field, t.dict);
         quote! {
             #[doc = #doc]
             pub static #id: &crate::support::json::DictTable = &[ #( #entries ),* ];
+            #[doc = #fmt_doc]
+            pub static #fmt: crate::support::fields::IntFmt = crate::support::fields::IntFmt { dict: Some(#id), ..crate::support::fields::fmt::PLAIN };
         }
     });
     quote! { #( #flags )* #( #dicts )* }

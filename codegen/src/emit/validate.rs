@@ -47,8 +47,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                     quote!(if let Some(v) = self.#acc().map(|e| e.0) { #check })
                 })
             }
-            Ty::Scalar(s) if f.opts.ipadd && repeated => {
-                let _ = s;
+            Ty::Scalar(_) if f.opts.ipadd && repeated => {
                 Some(quote! {
                     let n = self.#acc().len();
                     if n != 0 && n != 1 && n != 4 {
@@ -79,9 +78,10 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                     None
                 } else if repeated {
                     Some(quote!(for v in self.#acc() { #( #parts )* }))
+                } else if f.label == Label::Required {
+                    Some(quote!({ let v = self.#acc(); #( #parts )* }))
                 } else {
-                    let get = if f.label == Label::Required { quote!(Some(self.#acc())) } else { quote!(self.#acc()) };
-                    Some(quote!(if let Some(v) = #get { #( #parts )* }))
+                    Some(quote!(if let Some(v) = self.#acc() { #( #parts )* }))
                 }
             }
             Ty::Message(_) => Some(if repeated {

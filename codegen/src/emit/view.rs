@@ -20,39 +20,59 @@ use crate::model::*;
 pub fn emit_file(model: &Model, file: &ProtoFile) -> TokenStream {
     let messages = file.messages.iter().map(|m| emit_message(model, m));
     quote! {
-        use crate::support::fields;
+        use crate::schema::tables;
+        use crate::support::fields::{self, fmt};
         use crate::support::json::JsonWriter;
-        use crate::support::wire::{self, RepSlot, Repeated, RepeatedLen};
+        use crate::support::wire::{self, RepSlot, Repeated, RepeatedLen, Scalar as _, View as _};
         use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
         #( #messages )*
     }
 }
 
-/// The `IntFmt` literal for an integer field: how pretty mode renders it.
+/// The shared `IntFmt` of an integer field: how pretty mode renders it and which string forms JSON
+/// input accepts. One per combination of options, not one literal per field.
 pub fn int_fmt(model: &Model, f: &Field) -> TokenStream {
-    let hex = f.opts.hex;
-    let dev = if !f.opts.dev {
-        quote!(fields::Dev::None)
-    } else if f.opts.odev {
-        quote!(fields::Dev::Old)
-    } else {
-        quote!(fields::Dev::Kernel)
-    };
-    let flags = match &f.opts.flags {
-        Some(t) if model.flag_table(t).is_some() => {
-            let id = flag_table_ident(t);
-            quote!(Some(crate::schema::tables::#id))
+    let o = &f.opts;
+    let flags = o.flags.as_ref().filter(|t| model.flag_table(t).is_some());
+    let dict = o.dict.as_ref().filter(|d| model.dict_table(d, &f.name).is_some());
+    match (o.hex, o.dev, o.odev, flags, dict) {
+        (false, false, _, None, None) => quote!(&fmt::PLAIN),
+        (true, false, _, None, None) => quote!(&fmt::HEX),
+        (false, true, false, None, None) => quote!(&fmt::DEV),
+        (false, true, true, None, None) => quote!(&fmt::ODEV),
+        (false, false, _, Some(t), None) => {
+            let id = quote::format_ident!("FMT_{}", flag_table_ident(t));
+            quote!(&tables::#id)
         }
-        _ => quote!(None),
-    };
-    let dict = match &f.opts.dict {
-        Some(d) if model.dict_table(d, &f.name).is_some() => {
-            let id = dict_table_ident(d, &f.name);
-            quote!(Some(crate::schema::tables::#id))
+        (false, false, _, None, Some(d)) => {
+            let id = quote::format_ident!("FMT_{}", dict_table_ident(d, &f.name));
+            quote!(&tables::#id)
         }
-        _ => quote!(None),
-    };
-    quote!(&fields::IntFmt { hex: #hex, dev: #dev, flags: #flags, dict: #dict })
+        // Combinations no CRIU field has: spelt out.
+        _ => {
+            let hex = o.hex;
+            let dev = match (o.dev, o.odev) {
+                (false, _) => quote!(fields::Dev::None),
+                (true, true) => quote!(fields::Dev::Old),
+                (true, false) => quote!(fields::Dev::Kernel),
+            };
+            let flags = match flags {
+                Some(t) => {
+                    let id = flag_table_ident(t);
+                    quote!(Some(crate::schema::tables::#id))
+                }
+                None => quote!(None),
+            };
+            let dict = match dict {
+                Some(d) => {
+                    let id = dict_table_ident(d, &f.name);
+                    quote!(Some(crate::schema::tables::#id))
+                }
+                None => quote!(None),
+            };
+            quote!(&fields::IntFmt { hex: #hex, dev: #dev, flags: #flags, dict: #dict })
+        }
+    }
 }
 
 fn scalar_codec(s: Scalar) -> TokenStream {
@@ -89,7 +109,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         let num = proc_macro2::Literal::u32_unsuffixed(f.number);
         known.push(num.clone());
         let repeated = f.label == Label::Repeated;
-        let in_field = quote!(|e: DecodeError| e.in_field(#fname, None));
+        let first_accessor = accessors.len();
 
         // Slot type, parse arm, accessor, JSON and to_msg for each shape.
         match (&f.ty, repeated) {
@@ -98,7 +118,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 let c = scalar_codec(*s);
                 slots.push(quote!(#slot: Option<#t>));
                 empty.push(quote!(#slot: None));
-                arms.push(quote!(#num => { s.#slot = Some(wire::read_scalar::<#c>(buf, &mut pos, wt).map_err(#in_field)?); }));
+                arms.push(quote!(#num => s.#slot = #c::read_field(buf, &mut pos, wt, #fname)?,));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> #t { self.#slot.unwrap_or_default() }));
                 } else {
@@ -111,7 +131,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 let et = format_ident!("{}", e);
                 slots.push(quote!(#slot: Option<i32>));
                 empty.push(quote!(#slot: None));
-                arms.push(quote!(#num => { s.#slot = Some(wire::read_scalar::<wire::Enum>(buf, &mut pos, wt).map_err(#in_field)?); }));
+                arms.push(quote!(#num => s.#slot = wire::Enum::read_field(buf, &mut pos, wt, #fname)?,));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> crate::schema::enums::#et { crate::schema::enums::#et(self.#slot.unwrap_or_default()) }));
                 } else {
@@ -122,7 +142,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             (Ty::String | Ty::Bytes, false) => {
                 slots.push(quote!(#slot: Option<&'a [u8]>));
                 empty.push(quote!(#slot: None));
-                arms.push(quote!(#num => { s.#slot = Some(wire::read_bytes(buf, &mut pos, wt).map_err(#in_field)?); }));
+                arms.push(quote!(#num => s.#slot = wire::bytes_field(buf, &mut pos, wt, #fname)?,));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> &'a [u8] { self.#slot.unwrap_or_default() }));
                 } else {
@@ -140,14 +160,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 let ct = format_ident!("{}", child);
                 slots.push(quote!(#slot: Option<&'a [u8]>));
                 empty.push(quote!(#slot: None));
-                arms.push(quote!(#num => {
-                    let b = wire::read_bytes(buf, &mut pos, wt).map_err(#in_field)?;
-                    if deep {
-                        let body = pos - b.len();
-                        crate::view::#ct::parse_inner(b, depth + 1, true).map_err(|e| e.shifted(body).in_field(#fname, None))?;
-                    }
-                    s.#slot = Some(b);
-                }));
+                arms.push(quote!(#num => s.#slot = Some(crate::view::#ct::read_field(buf, &mut pos, wt, depth, deep, #fname, None)?),));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> crate::view::#ct<'a> { crate::view::#ct::trusted(self.#slot.unwrap_or_default()) }));
                 } else {
@@ -161,14 +174,8 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: RepSlot));
                 empty.push(quote!(#slot: RepSlot { first: 0, count: 0 }));
                 arms.push(quote!(#num => {
-                    if wt == wire::LEN {
-                        let b = wire::read_bytes(buf, &mut pos, wt).map_err(#in_field)?;
-                        let n = wire::count_packed::<#c>(b, pos - b.len()).map_err(#in_field)?;
-                        s.#slot.add(key_at, n);
-                    } else {
-                        wire::read_scalar::<#c>(buf, &mut pos, wt).map_err(#in_field)?;
-                        s.#slot.add(key_at, 1);
-                    }
+                    let n = #c::count_field(buf, &mut pos, wt, #fname)?;
+                    s.#slot.add(key_at, n);
                 }));
                 accessors.push(quote!(#[inline] pub fn #acc(&self) -> Repeated<'a, #c> { Repeated::new(self.buf, #num, self.#slot) }));
                 if f.opts.ipadd {
@@ -188,14 +195,8 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: RepSlot));
                 empty.push(quote!(#slot: RepSlot { first: 0, count: 0 }));
                 arms.push(quote!(#num => {
-                    if wt == wire::LEN {
-                        let b = wire::read_bytes(buf, &mut pos, wt).map_err(#in_field)?;
-                        let n = wire::count_packed::<wire::Enum>(b, pos - b.len()).map_err(#in_field)?;
-                        s.#slot.add(key_at, n);
-                    } else {
-                        wire::read_scalar::<wire::Enum>(buf, &mut pos, wt).map_err(#in_field)?;
-                        s.#slot.add(key_at, 1);
-                    }
+                    let n = wire::Enum::count_field(buf, &mut pos, wt, #fname)?;
+                    s.#slot.add(key_at, n);
                 }));
                 accessors.push(quote!(#[inline] pub fn #acc(&self) -> Repeated<'a, wire::Enum> { Repeated::new(self.buf, #num, self.#slot) }));
                 json.push(quote!(if self.#slot.count > 0 {
@@ -226,12 +227,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: RepSlot));
                 empty.push(quote!(#slot: RepSlot { first: 0, count: 0 }));
                 arms.push(quote!(#num => {
-                    let b = wire::read_bytes(buf, &mut pos, wt).map_err(|e: DecodeError| e.in_field(#fname, Some(s.#slot.count)))?;
-                    if deep {
-                        let body = pos - b.len();
-                        let i = s.#slot.count;
-                        crate::view::#ct::parse_inner(b, depth + 1, true).map_err(|e| e.shifted(body).in_field(#fname, Some(i)))?;
-                    }
+                    crate::view::#ct::read_field(buf, &mut pos, wt, depth, deep, #fname, Some(s.#slot.count))?;
                     s.#slot.add(key_at, 1);
                 }));
                 accessors.push(quote!(#[inline] pub fn #acc(&self) -> RepeatedLen<'a, crate::view::#ct<'a>> {
@@ -247,6 +243,11 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             }
         }
 
+        // The field's accessor carries the schema's declaration of it.
+        let fdoc = super::field_doc(model, f);
+        if let Some(a) = accessors.get_mut(first_accessor) {
+            *a = quote!(#[doc = #fdoc] #a);
+        }
         if f.label == Label::Required {
             required.push(quote!(if s.#slot.is_none() { return Err(DecodeError::missing(buf.len(), #fname)); }));
         }
@@ -254,6 +255,17 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     }
 
     let known_match = if known.is_empty() { quote!(false) } else { quote!(matches!(num, #( #known )|*)) };
+    // Bind only what the arms use: the key's offset (repeated fields), whether to check nested
+    // messages, the inherited hex of integer and message fields.
+    let repeated = m.fields.iter().any(|f| f.label == Label::Repeated);
+    let key_at = if repeated { quote!(let key_at = pos;) } else { quote!() };
+    let deep = if m.fields.iter().any(|f| matches!(f.ty, Ty::Message(_))) { quote!(deep) } else { quote!(_deep) };
+    let uses_hex = m.fields.iter().any(|f| match f.ty {
+        Ty::Message(_) => true,
+        Ty::Scalar(s) => s != Scalar::Bool && !(f.opts.ipadd && f.label == Label::Repeated),
+        _ => false,
+    });
+    let hex = if uses_hex { quote!(hex) } else { quote!(_hex) };
     let parse_doc = format!("Checks the wire shape of a `{}` (and every message inside it) once.", m.proto_name);
     quote! {
         #[doc = #doc]
@@ -290,16 +302,15 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             }
 
             #[doc(hidden)]
-            pub fn parse_inner(buf: &'a [u8], depth: u32, deep: bool) -> Result<Self, DecodeError> {
+            pub fn parse_inner(buf: &'a [u8], depth: u32, #deep: bool) -> Result<Self, DecodeError> {
                 if depth > wire::MAX_DEPTH {
                     return Err(DecodeError::new(0, DecodeErrorKind::TooDeep));
                 }
                 let mut s = Self::empty(buf);
                 let mut pos = 0usize;
                 while pos < buf.len() {
-                    let key_at = pos;
+                    #key_at
                     let (num, wt) = wire::read_tag(buf, &mut pos)?;
-                    let _ = (key_at, deep);
                     match num {
                         #( #arms )*
                         _ => {
@@ -338,8 +349,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             }
 
             /// The object's members only (the image layer appends `extra`).
-            pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
-                let _ = hex;
+            pub fn write_json_fields(&self, w: &mut JsonWriter, #hex: bool) {
                 #( #json )*
                 if self.unknown {
                     w.key("_unknown_fields");
@@ -370,10 +380,15 @@ fn write_scalar(model: &Model, f: &Field, s: Scalar, v: TokenStream) -> TokenStr
         Scalar::Bool => quote!(w.bool(#v);),
         _ => {
             let fmt = int_fmt(model, f);
+            let wide = match s.rust_type() {
+                "i64" | "u64" => v,
+                "i32" => quote!(i64::from(#v)),
+                _ => quote!(u64::from(#v)),
+            };
             if s.is_signed() {
-                quote!(fields::write_int(w, #v as i64, #fmt, hex);)
+                quote!(fields::write_int(w, #wide, #fmt, hex);)
             } else {
-                quote!(fields::write_uint(w, #v as u64, #fmt, hex);)
+                quote!(fields::write_uint(w, #wide, #fmt, hex);)
             }
         }
     }

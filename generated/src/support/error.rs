@@ -14,7 +14,12 @@ pub enum DecodeErrorKind {
     /// Wire types 3, 4 (groups), 6 and 7 do not occur in CRIU images.
     BadWireType(u8),
     /// A known field arrived with another wire type than its schema type has.
-    WrongWireType { expected: u8, found: u8 },
+    WrongWireType {
+        /// The wire type of the field's schema type.
+        expected: u8,
+        /// The wire type in the input.
+        found: u8,
+    },
     /// A `required` field is absent.
     MissingRequired,
     /// Messages nested deeper than [`super::wire::MAX_DEPTH`].
@@ -27,13 +32,16 @@ pub enum DecodeErrorKind {
 /// image layer has placed it), in which field (a path like `thread_info.gpregs.r15`), and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
+    /// Byte offset of the problem.
     pub offset: usize,
     /// Field path from the outermost message, `""` when the error is not inside a field.
     pub path: String,
+    /// What is wrong.
     pub kind: DecodeErrorKind,
 }
 
 impl DecodeError {
+    /// An error at `offset`, in no field yet.
     pub fn new(offset: usize, kind: DecodeErrorKind) -> Self {
         DecodeError { offset, path: String::new(), kind }
     }

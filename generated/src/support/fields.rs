@@ -1,7 +1,7 @@
 //! Per-field glue that generated code calls: crit's pretty forms of integers, JSON input of each
 //! field type (with JSON paths in errors), the owned-message trait, and validator findings.
 
-use std::fmt;
+use std::fmt as sfmt;
 
 use super::json::{self, DictTable, FlagTable, JsonWriter};
 use super::json_in::{self, Value};
@@ -37,18 +37,55 @@ pub trait Message: Sized + Default {
 /// How a device number is packed (`(criu).dev`, with `(criu).odev` for the glibc encoding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dev {
+    /// Not a device number.
     None,
+    /// The kernel's `dev_t` encoding (`new_encode_dev`).
     Kernel,
+    /// glibc's old 16-bit encoding (`(criu).odev`).
     Old,
 }
 
-/// The `(criu)` options of an integer field that decide its pretty form.
+/// The `(criu)` options of an integer field that decide its pretty form (and which string forms
+/// JSON input accepts for it). Generated code shares one per combination: those of [`fmt`], and
+/// one per flag or dict table (`schema::tables::FMT_*`).
 #[derive(Clone, Copy, Debug)]
 pub struct IntFmt {
+    /// `(criu).hex`: `"0x1f"`.
     pub hex: bool,
+    /// `(criu).dev` / `(criu).odev`: `"8:1"`.
     pub dev: Dev,
+    /// `(criu).flags`: `"PROT_READ | PROT_WRITE"`.
     pub flags: Option<&'static FlagTable>,
+    /// `(criu).dict`: a name for each value the table has.
     pub dict: Option<&'static DictTable>,
+}
+
+/// The integer formats without a table.
+pub mod fmt {
+    use super::{Dev, IntFmt};
+
+    /// A number.
+    pub const PLAIN: IntFmt = IntFmt { hex: false, dev: Dev::None, flags: None, dict: None };
+    /// `(criu).hex`.
+    pub const HEX: IntFmt = IntFmt { hex: true, ..PLAIN };
+    /// `(criu).dev`: the kernel's encoding.
+    pub const DEV: IntFmt = IntFmt { dev: Dev::Kernel, ..PLAIN };
+    /// `(criu).dev` with `(criu).odev`: glibc's old encoding.
+    pub const ODEV: IntFmt = IntFmt { dev: Dev::Old, ..PLAIN };
+}
+
+/// Writes field `num` holding the message `m` (length-delimited).
+#[inline]
+pub fn write_message<M: Message>(num: u32, m: &M, out: &mut Vec<u8>) {
+    super::wire::write_tag(num, super::wire::LEN, out);
+    super::wire::write_varint(m.encoded_len() as u64, out);
+    m.encode(out);
+}
+
+/// The length of [`write_message`]'s output.
+#[inline]
+pub fn message_len<M: Message>(num: u32, m: &M) -> usize {
+    super::wire::len_prefixed_len(num, m.encoded_len())
 }
 
 /// An unsigned integer field. Pretty mode, in crit's order: hex (own or inherited), dev, flags,
@@ -141,8 +178,13 @@ pub struct Path<'p> {
 }
 
 impl<'p> Path<'p> {
+    /// Field `field` (element `index` of it, for a repeated one) of the message at `parent`.
     pub fn new(parent: &'p str, field: &'p str, index: Option<usize>) -> Self {
         Path { parent, field: Some(field), index }
+    }
+    /// Field `field` of the message at `parent`.
+    pub fn field(parent: &'p str, field: &'p str) -> Self {
+        Path::new(parent, field, None)
     }
     /// A path already formatted.
     pub fn text(path: &'p str) -> Self {
@@ -153,8 +195,8 @@ impl<'p> Path<'p> {
     }
 }
 
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl sfmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut sfmt::Formatter<'_>) -> sfmt::Result {
         f.write_str(self.parent)?;
         if let Some(field) = self.field {
             if !self.parent.is_empty() {
@@ -242,10 +284,12 @@ fn osa_distance(a: &[char], b: &[char]) -> usize {
     prev[b.len()]
 }
 
+/// The error for a required field the object at `path` lacks.
 pub fn missing(path: &str, message: &str, field: &str) -> EncodeError {
     EncodeError::new(path, format!("message {message} is missing required field `{field}`"))
 }
 
+/// The members of a JSON object (a message), or an error naming `path`.
 pub fn json_object<'v>(v: &'v Value, path: &str) -> Result<&'v [(String, Value)], EncodeError> {
     match v {
         Value::Object(m) => Ok(m),
@@ -273,7 +317,9 @@ pub fn json_array<T>(
 
 /// Integer types a JSON value can be converted into.
 pub trait JsonInt: Sized {
+    /// The schema's name of the type, for errors (`uint32`).
     const TYPE: &'static str;
+    /// The value, when it fits.
     fn from_i128(v: i128) -> Option<Self>;
 }
 
@@ -306,6 +352,12 @@ pub fn json_int<T: JsonInt>(v: &Value, fmt: &IntFmt, path: &Path<'_>) -> Result<
     T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
 }
 
+/// [`json_int`] of field `field` of the message at `parent`.
+#[inline]
+pub fn int_at<T: JsonInt>(v: &Value, parent: &str, field: &str, fmt: &IntFmt) -> Result<T, EncodeError> {
+    json_int(v, fmt, &Path::field(parent, field))
+}
+
 fn parse_json_integer(text: &str) -> Option<i128> {
     text.parse::<i128>().ok()
 }
@@ -326,6 +378,7 @@ fn int_from_str(s: &str, fmt: &IntFmt) -> Option<i128> {
     json_in::parse_int_str(s)
 }
 
+/// A `bool` field: `true` or `false`.
 pub fn json_bool(v: &Value, path: &Path<'_>) -> Result<bool, EncodeError> {
     match v {
         Value::Bool(b) => Ok(*b),
@@ -375,7 +428,7 @@ pub fn json_ipadd(v: &Value, path: &str, field: &str) -> Result<Vec<u32>, Encode
                 let s = std::str::from_utf8(b).unwrap_or("");
                 out.extend(json_in::parse_ipadd(s).ok_or_else(|| p.err(format!("{s:?} is not an IP address")))?);
             }
-            _ => out.push(json_int::<u32>(item, &IntFmt { hex: false, dev: Dev::None, flags: None, dict: None }, &p)?),
+            _ => out.push(json_int::<u32>(item, &fmt::PLAIN, &p)?),
         }
     }
     Ok(out)
@@ -394,13 +447,16 @@ pub fn json_unknown(v: &Value, path: &str) -> Result<UnknownFields, EncodeError>
 /// `Notice`: worth knowing, not wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
+    /// Worth knowing, not wrong.
     Notice,
+    /// Suspicious: restore may misbehave.
     Warning,
+    /// Restore will fail or misbehave.
     Error,
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl sfmt::Display for Severity {
+    fn fmt(&self, f: &mut sfmt::Formatter<'_>) -> sfmt::Result {
         f.write_str(match self {
             Severity::Notice => "notice",
             Severity::Warning => "warning",
@@ -412,15 +468,20 @@ impl fmt::Display for Severity {
 /// One thing a validator found: severity, field path (e.g. `entries[3].vmas[7].flags`), message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// How bad it is.
     pub severity: Severity,
+    /// Where: the field path from the entry.
     pub path: String,
+    /// What was found.
     pub message: String,
 }
 
 impl Finding {
+    /// A finding at `path`.
     pub fn new(severity: Severity, path: &str, message: String) -> Self {
         Finding { severity, path: path.to_string(), message }
     }
+    /// A decoding error of the message at `path`, as an error finding.
     pub fn from_decode(path: &str, e: &DecodeError) -> Self {
         let mut p = path.to_string();
         if !e.path.is_empty() {

@@ -105,20 +105,24 @@ impl<'s> JsonWriter<'s> {
         std::mem::take(&mut self.buf)
     }
 
+    /// Opens an object (`{`).
     pub fn begin_object(&mut self) {
         self.before_value();
         self.buf.push(b'{');
         self.stack.push(false);
     }
+    /// Closes the innermost object (`}`).
     pub fn end_object(&mut self) {
         self.close(b'}');
         self.maybe_spill();
     }
+    /// Opens an array (`[`).
     pub fn begin_array(&mut self) {
         self.before_value();
         self.buf.push(b'[');
         self.stack.push(false);
     }
+    /// Closes the innermost array (`]`).
     pub fn end_array(&mut self) {
         self.close(b']');
         self.maybe_spill();
@@ -143,15 +147,18 @@ impl<'s> JsonWriter<'s> {
         self.after_key = true;
     }
 
+    /// `true` or `false`.
     pub fn bool(&mut self, v: bool) {
         self.before_value();
         self.buf
             .extend_from_slice(if v { b"true" } else { b"false" });
     }
+    /// An unsigned integer, in decimal.
     pub fn u64(&mut self, v: u64) {
         self.before_value();
         push_u64(&mut self.buf, v);
     }
+    /// A signed integer, in decimal.
     pub fn i64(&mut self, v: i64) {
         self.before_value();
         if v < 0 {

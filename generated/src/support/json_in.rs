@@ -13,7 +13,9 @@ pub const MAX_DEPTH: usize = 128;
 /// A parsed JSON value. Numbers keep their source text so that u64 and i64 values are exact.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// The number's text as written (e.g. `-12`, `18446744073709551615`, `1.5e3`).
     ///
@@ -23,6 +25,7 @@ pub enum Value {
     /// A string's bytes: UTF-8, except that `\udc80`..`\udcff` escapes decode to the single raw
     /// bytes 0x80..0xff (Python's `surrogateescape`).
     String(Vec<u8>),
+    /// Elements in input order.
     Array(Vec<Value>),
     /// Members in input order.
     Object(Vec<(String, Value)>),
@@ -33,9 +36,13 @@ pub enum Value {
 /// The column counts characters (UTF-8 code points) from the start of the line, as Python does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError {
+    /// Byte offset in the document.
     pub offset: usize,
+    /// Line, from 1.
     pub line: usize,
+    /// Column, from 1, in characters.
     pub column: usize,
+    /// What is wrong (Python's `json` wording).
     pub message: String,
 }
 
@@ -87,7 +94,7 @@ pub struct Reader<R> {
     offset: usize,
     line: usize,
     column: usize,
-    /// The bytes of the value being read.
+    /// The bytes of a value that crosses the source's chunks.
     buf: Vec<u8>,
 }
 
@@ -226,126 +233,140 @@ impl<R: std::io::BufRead> Reader<R> {
 
     /// The value at the next byte, nested inside `depth` arrays and objects.
     pub fn value(&mut self, depth: usize) -> Result<Value, ReadError> {
-        self.take_value()?;
-        let buf = std::mem::take(&mut self.buf);
-        let mut p = Parser { s: &buf, pos: 0 };
-        let r = p.value(depth).and_then(|v| match p.pos == buf.len() {
-            true => Ok(v),
-            // The value's bytes end at a bracket matching its first one; a parse that stops short
-            // stops at a bracket of the other kind, where the enclosing container needs a comma.
-            false => Err(p.error_at(p.pos, "Expecting ',' delimiter")),
-        });
-        let r = r.map_err(|e| self.shifted(e));
-        self.advance(&buf);
-        self.buf = buf;
-        self.buf.clear();
-        Ok(r?)
-    }
-
-    /// `e`, found in `value` (starting at the current position), in document coordinates.
-    fn shifted(&self, mut e: JsonError) -> JsonError {
-        e.offset += self.offset;
-        if e.line == 1 {
-            e.column += self.column;
+        let Reader { r, offset, line, column, buf } = self;
+        let chunk = r.fill_buf()?;
+        // A value inside what the source has buffered (a whole slice, or most entries of a
+        // file read in large chunks) is parsed where it lies, in one pass. It is whole when the
+        // parse ends before the chunk does: a value cut by the chunk's end fails to parse, or
+        // (a number) parses up to that end. Those, and errors, take the second way: the value's
+        // bytes are found and gathered across chunks, then parsed alone, so an error is the
+        // same whatever the chunks.
+        let mut p = Parser { s: chunk, pos: 0 };
+        if let Ok(v) = p.value(depth)
+            && p.pos < chunk.len()
+        {
+            let n = p.pos;
+            advance(&chunk[..n], offset, line, column);
+            r.consume(n);
+            return Ok(v);
         }
-        e.line += self.line - 1;
-        e
-    }
-
-    /// Moves the position past `bytes` (already consumed from the source).
-    fn advance(&mut self, bytes: &[u8]) {
-        self.offset += bytes.len();
-        match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(p) => {
-                self.line += bytes.iter().filter(|&&b| b == b'\n').count();
-                self.column = chars(&bytes[p + 1..]);
-            }
-            None => self.column += chars(bytes),
+        let mut scan = Scan::new(chunk.first().copied());
+        if let Some(n) = scan.feed(chunk) {
+            let bytes = &chunk[..n];
+            let v = parse_alone(bytes, depth).map_err(|e| shifted(e, *offset, *line, *column));
+            advance(bytes, offset, line, column);
+            r.consume(n);
+            return Ok(v?);
         }
-    }
-
-    /// Moves one value's bytes from the source into `buf`: a string to its closing quote, an
-    /// array or object to its matching bracket (outside strings), anything else to the next
-    /// delimiter or whitespace; to the end of the input when it ends first. The parser decides
-    /// whether they are JSON.
-    fn take_value(&mut self) -> Result<(), ReadError> {
-        self.buf.clear();
-        #[derive(PartialEq)]
-        enum State {
-            Start,
-            Scalar,
-            Nested { depth: u64, in_string: bool, escape: bool },
-            String { escape: bool },
-        }
-        let mut state = State::Start;
+        buf.clear();
+        buf.extend_from_slice(chunk);
+        let n = chunk.len();
+        r.consume(n);
         loop {
-            let chunk = self.r.fill_buf()?;
+            let chunk = r.fill_buf()?;
             if chunk.is_empty() {
-                return Ok(());
+                break;
             }
-            let mut end = None;
-            for (i, &b) in chunk.iter().enumerate() {
-                match &mut state {
-                    State::Start => {
-                        state = match b {
-                            b'"' => State::String { escape: false },
-                            b'{' | b'[' => State::Nested { depth: 1, in_string: false, escape: false },
-                            _ => State::Scalar,
-                        };
-                        if state == State::Scalar && is_delimiter(b) {
-                            end = Some(i);
-                            break;
-                        }
-                    }
-                    State::Scalar => {
-                        if is_delimiter(b) {
-                            end = Some(i);
-                            break;
-                        }
-                    }
-                    State::String { escape } => {
-                        if *escape {
-                            *escape = false;
-                        } else if b == b'\\' {
-                            *escape = true;
-                        } else if b == b'"' {
-                            end = Some(i + 1);
-                            break;
-                        }
-                    }
-                    State::Nested { depth, in_string, escape } => {
-                        if *in_string {
-                            if *escape {
-                                *escape = false;
-                            } else if b == b'\\' {
-                                *escape = true;
-                            } else if b == b'"' {
-                                *in_string = false;
-                            }
-                        } else {
-                            match b {
-                                b'"' => *in_string = true,
-                                b'{' | b'[' => *depth += 1,
-                                b'}' | b']' => {
-                                    *depth -= 1;
-                                    if *depth == 0 {
-                                        end = Some(i + 1);
-                                        break;
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                }
-            }
+            let end = scan.feed(chunk);
             let n = end.unwrap_or(chunk.len());
-            self.buf.extend_from_slice(&chunk[..n]);
-            self.r.consume(n);
+            buf.extend_from_slice(&chunk[..n]);
+            r.consume(n);
             if end.is_some() {
-                return Ok(());
+                break;
             }
         }
+        let v = parse_alone(buf, depth).map_err(|e| shifted(e, *offset, *line, *column));
+        advance(buf, offset, line, column);
+        buf.clear();
+        Ok(v?)
+    }
+}
+
+/// `bytes`, one whole value nested inside `depth` containers, parsed.
+fn parse_alone(bytes: &[u8], depth: usize) -> Result<Value, JsonError> {
+    let mut p = Parser { s: bytes, pos: 0 };
+    let v = p.value(depth)?;
+    if p.pos != bytes.len() {
+        // The value's bytes end at a bracket matching its first one; a parse that stops short
+        // stops at a bracket of the other kind, where the enclosing container needs a comma.
+        return Err(p.error_at(p.pos, "Expecting ',' delimiter"));
+    }
+    Ok(v)
+}
+
+/// `e`, found in a value that starts at `offset`, `line`, `column` (characters before it on its
+/// line), in document coordinates.
+fn shifted(mut e: JsonError, offset: usize, line: usize, column: usize) -> JsonError {
+    e.offset += offset;
+    if e.line == 1 {
+        e.column += column;
+    }
+    e.line += line - 1;
+    e
+}
+
+/// Moves a position past `bytes`.
+fn advance(bytes: &[u8], offset: &mut usize, line: &mut usize, column: &mut usize) {
+    *offset += bytes.len();
+    match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(p) => {
+            *line += bytes.iter().filter(|&&b| b == b'\n').count();
+            *column = chars(&bytes[p + 1..]);
+        }
+        None => *column += chars(bytes),
+    }
+}
+
+/// Where one value's bytes end, fed chunk by chunk: a string at its closing quote, an array or
+/// object at its matching bracket (brackets counted outside strings), anything else at the next
+/// delimiter; the end of the input ends any. The parser decides whether the bytes are JSON. The
+/// scans between interesting bytes are plain searches, so this runs at memory speed.
+struct Scan {
+    scalar: bool,
+    depth: u64,
+    in_string: bool,
+    escape: bool,
+}
+
+impl Scan {
+    /// A scan of the value whose first byte is `first`.
+    fn new(first: Option<u8>) -> Self {
+        Scan { scalar: !matches!(first, Some(b'"' | b'{' | b'[')), depth: 0, in_string: false, escape: false }
+    }
+
+    /// The length of the value's bytes in `chunk` when it ends there.
+    fn feed(&mut self, chunk: &[u8]) -> Option<usize> {
+        if self.scalar {
+            return chunk.iter().position(|&b| is_delimiter(b)).or(if chunk.is_empty() { Some(0) } else { None });
+        }
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.escape {
+                self.escape = false;
+                i += 1;
+                continue;
+            }
+            let rest = &chunk[i..];
+            let found = if self.in_string {
+                rest.iter().position(|&b| b == b'"' || b == b'\\')
+            } else {
+                rest.iter().position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
+            };
+            i += found?;
+            match (self.in_string, chunk[i]) {
+                (true, b'\\') => self.escape = true,
+                (true, _) => self.in_string = false,
+                (false, b'"') => self.in_string = true,
+                (false, b'{' | b'[') => self.depth += 1,
+                (false, _) => self.depth = self.depth.saturating_sub(1),
+            }
+            i += 1;
+            if self.depth == 0 && !self.in_string {
+                return Some(i);
+            }
+        }
+        // An empty chunk is the end of the input.
+        if chunk.is_empty() { Some(0) } else { None }
     }
 }
 

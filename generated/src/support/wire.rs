@@ -6,16 +6,20 @@
 
 use super::error::{DecodeError, DecodeErrorKind};
 
-/// Wire types of protobuf encoding (groups are not used by CRIU and are rejected).
+/// Wire types of protobuf encoding (groups are not used by CRIU and are rejected): a varint.
 pub const VARINT: u8 = 0;
+/// 8 little-endian bytes.
 pub const FIXED64: u8 = 1;
+/// A varint length, then that many bytes.
 pub const LEN: u8 = 2;
+/// 4 little-endian bytes.
 pub const FIXED32: u8 = 5;
 
 /// Deepest nesting of messages a view accepts (CRIU's schema is recursive only through
 /// `cgroup_dir_entry.children`; real images nest a handful of levels).
 pub const MAX_DEPTH: u32 = 64;
 
+/// A varint at `pos` (at most 10 bytes, at most `u64::MAX`).
 #[inline]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     let start = *pos;
@@ -68,12 +72,14 @@ fn take<'a>(buf: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], Decode
     }
 }
 
+/// Four little-endian bytes at `pos`.
 #[inline]
 pub fn read_fixed32(buf: &[u8], pos: &mut usize) -> Result<u32, DecodeError> {
     let s = take(buf, pos, 4)?;
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+/// Eight little-endian bytes at `pos`.
 #[inline]
 pub fn read_fixed64(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     let s = take(buf, pos, 8)?;
@@ -108,16 +114,54 @@ pub fn skip(buf: &[u8], pos: &mut usize, wt: u8) -> Result<(), DecodeError> {
 
 /// How a scalar field type sits on the wire and maps to Rust.
 pub trait Scalar: Copy {
+    /// The Rust type of a value.
     type Out: Copy;
     /// The wire type of one unpacked value.
     const WIRE: u8;
+    /// One value at `pos` (its key already read).
     fn read(buf: &[u8], pos: &mut usize) -> Result<Self::Out, DecodeError>;
+    /// Appends one value (without a key).
     fn write(v: Self::Out, out: &mut Vec<u8>);
+    /// The length of [`Scalar::write`]'s output.
     fn len(v: Self::Out) -> usize;
+    /// Writes field `num` holding `v`: its key, then the value.
+    #[inline]
+    fn write_field(num: u32, v: Self::Out, out: &mut Vec<u8>) {
+        write_tag(num, Self::WIRE, out);
+        Self::write(v, out)
+    }
+    /// A singular field's value at `pos` (its key read, wire type `wt`), for a view's slot; an
+    /// error names `field`.
+    #[inline]
+    fn read_field(buf: &[u8], pos: &mut usize, wt: u8, field: &str) -> Result<Option<Self::Out>, DecodeError> {
+        read_scalar::<Self>(buf, pos, wt).map(Some).map_err(|e| e.in_field(field, None))
+    }
+    /// An occurrence of a repeated field at `pos` (its key read): one value, or a packed run of
+    /// them when `wt` is [`LEN`]; how many values it holds. An error names `field`.
+    #[inline]
+    fn count_field(buf: &[u8], pos: &mut usize, wt: u8, field: &str) -> Result<u32, DecodeError>
+    where
+        Self: Sized,
+    {
+        let at = |e: DecodeError| e.in_field(field, None);
+        if wt == LEN {
+            let b = read_bytes(buf, pos, wt).map_err(at)?;
+            count_packed::<Self>(b, *pos - b.len()).map_err(at)
+        } else {
+            read_scalar::<Self>(buf, pos, wt).map_err(at)?;
+            Ok(1)
+        }
+    }
+    /// The length of [`Scalar::write_field`]'s output.
+    #[inline]
+    fn field_len(num: u32, v: Self::Out) -> usize {
+        tag_len(num) + Self::len(v)
+    }
 }
 
 macro_rules! varint_scalar {
     ($name:ident, $out:ty, |$r:ident| $from:expr, |$w:ident| $to:expr) => {
+        #[doc = concat!("The `", stringify!($name), "` wire codec (a varint holding ", stringify!($out), ").")]
         #[derive(Clone, Copy, Debug)]
         pub struct $name;
         impl Scalar for $name {
@@ -151,6 +195,7 @@ varint_scalar!(Enum, i32, |v| v as i32, |v| v as i64 as u64);
 
 macro_rules! fixed_scalar {
     ($name:ident, $out:ty, $wire:expr, $read:ident, $n:expr, |$w:ident| $bytes:expr) => {
+        #[doc = concat!("The `", stringify!($name), "` wire codec (", stringify!($n), " little-endian bytes holding ", stringify!($out), ").")]
         #[derive(Clone, Copy, Debug)]
         pub struct $name;
         impl Scalar for $name {
@@ -198,6 +243,13 @@ pub fn read_scalar<S: Scalar>(buf: &[u8], pos: &mut usize, wt: u8) -> Result<S::
     S::read(buf, pos)
 }
 
+/// A singular `bytes`, `string` or message field's bytes at `pos`, for a view's slot; an error
+/// names `field`.
+#[inline]
+pub fn bytes_field<'a>(buf: &'a [u8], pos: &mut usize, wt: u8, field: &str) -> Result<Option<&'a [u8]>, DecodeError> {
+    read_bytes(buf, pos, wt).map(Some).map_err(|e| e.in_field(field, None))
+}
+
 /// Reads one length-delimited field occurrence, checking its wire type.
 #[inline]
 pub fn read_bytes<'a>(buf: &'a [u8], pos: &mut usize, wt: u8) -> Result<&'a [u8], DecodeError> {
@@ -209,6 +261,7 @@ pub fn read_bytes<'a>(buf: &'a [u8], pos: &mut usize, wt: u8) -> Result<&'a [u8]
 
 // ---- writing ----
 
+/// Appends `v` as a varint.
 #[inline]
 pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
@@ -218,22 +271,26 @@ pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
     out.push(v as u8);
 }
 
+/// The length of `v` as a varint.
 #[inline]
 pub fn varint_len(v: u64) -> usize {
     // 1 byte per started group of 7 bits; 0 takes one byte.
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
+/// Appends the key of field `num` with wire type `wt`.
 #[inline]
 pub fn write_tag(num: u32, wt: u8, out: &mut Vec<u8>) {
     write_varint((u64::from(num) << 3) | u64::from(wt), out)
 }
 
+/// The length of field `num`'s key.
 #[inline]
 pub fn tag_len(num: u32) -> usize {
     varint_len(u64::from(num) << 3)
 }
 
+/// Appends field `num` holding `data` (key, length, bytes).
 #[inline]
 pub fn write_len_prefixed(num: u32, data: &[u8], out: &mut Vec<u8>) {
     write_tag(num, LEN, out);
@@ -241,6 +298,7 @@ pub fn write_len_prefixed(num: u32, data: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(data);
 }
 
+/// The length of field `num` holding `n` bytes.
 #[inline]
 pub fn len_prefixed_len(num: u32, n: usize) -> usize {
     tag_len(num) + varint_len(n as u64) + n
@@ -271,12 +329,15 @@ impl<'a, S: Scalar> Repeated<'a, S> {
     pub fn new(buf: &'a [u8], num: u32, slot: RepSlot) -> Self {
         Repeated { buf, first: slot.first, count: slot.count, num, _s: core::marker::PhantomData }
     }
+    /// The number of values.
     pub fn len(&self) -> usize {
         self.count as usize
     }
+    /// Whether there is no value.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+    /// The values, in order (packed and unpacked occurrences alike).
     pub fn iter(&self) -> RepeatedIter<'a, S> {
         RepeatedIter { buf: self.buf, pos: self.first as usize, num: self.num, left: self.count, packed_end: 0, _s: core::marker::PhantomData }
     }
@@ -294,6 +355,7 @@ impl<'a, S: Scalar> IntoIterator for Repeated<'a, S> {
     }
 }
 
+/// The iterator of [`Repeated`].
 pub struct RepeatedIter<'a, S: Scalar> {
     buf: &'a [u8],
     pos: usize,
@@ -342,11 +404,14 @@ impl<'a, S: Scalar> ExactSizeIterator for RepeatedIter<'a, S> {}
 /// Where a repeated field's occurrences start and how many values it holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RepSlot {
+    /// Offset of the first occurrence's key in the message.
     pub first: u32,
+    /// Number of values.
     pub count: u32,
 }
 
 impl RepSlot {
+    /// Counts `n` more values of an occurrence whose key is at `key_offset`.
     #[inline]
     pub fn add(&mut self, key_offset: usize, n: u32) {
         if self.count == 0 {
@@ -358,7 +423,20 @@ impl RepSlot {
 
 /// A message type whose views can be parsed from bytes.
 pub trait View<'a>: Sized + Copy {
+    /// Checks and views `buf`, nested `depth` messages deep.
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError>;
+    /// A field of this message type at `pos` (its key read) in a message `depth` deep: its
+    /// bytes, checked as this message when `deep`. An error names `field` (element `index` of
+    /// a repeated one).
+    #[inline]
+    fn read_field(buf: &'a [u8], pos: &mut usize, wt: u8, depth: u32, deep: bool, field: &str, index: Option<u32>) -> Result<&'a [u8], DecodeError> {
+        let b = read_bytes(buf, pos, wt).map_err(|e| e.in_field(field, index))?;
+        if deep {
+            let body = *pos - b.len();
+            Self::parse_at_depth(b, depth + 1).map_err(|e| e.shifted(body).in_field(field, index))?;
+        }
+        Ok(b)
+    }
 }
 
 /// Zero-copy iteration over a repeated length-delimited field (messages, strings or bytes).
@@ -382,12 +460,15 @@ impl<'a, T> RepeatedLen<'a, T> {
     pub fn new(buf: &'a [u8], num: u32, slot: RepSlot, conv: fn(&'a [u8]) -> Option<T>) -> Self {
         RepeatedLen { buf, first: slot.first, count: slot.count, num, conv }
     }
+    /// The number of values.
     pub fn len(&self) -> usize {
         self.count as usize
     }
+    /// Whether there is no value.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+    /// The values, in order.
     pub fn iter(&self) -> RepeatedLenIter<'a, T> {
         RepeatedLenIter { buf: self.buf, pos: self.first as usize, num: self.num, left: self.count, conv: self.conv }
     }
@@ -401,6 +482,7 @@ impl<'a, T> IntoIterator for RepeatedLen<'a, T> {
     }
 }
 
+/// The iterator of [`RepeatedLen`].
 pub struct RepeatedLenIter<'a, T> {
     buf: &'a [u8],
     pos: usize,
@@ -440,6 +522,7 @@ pub struct UnknownFields {
 }
 
 impl UnknownFields {
+    /// Whether there is no value.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
@@ -487,6 +570,7 @@ impl UnknownFields {
             *cursor += 1;
         }
     }
+    /// The length of the raw fields together.
     pub fn encoded_len(&self) -> usize {
         self.records.iter().map(|(_, r)| r.len()).sum()
     }
