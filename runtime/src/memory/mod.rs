@@ -21,8 +21,8 @@
 //! server write) is readable too: without an mm image, the pagemap's runs are the task's only
 //! known memory, and every other address is unmapped.
 //!
-//! [`search`] finds literal byte strings or regular expressions in everything the checkpoint
-//! stores of a task. [`Task::cmdline`] and [`Task::environ`] read `argv` and the environment
+//! `search` (with the `search` feature) finds literal byte strings or regular expressions in
+//! everything the checkpoint stores of a task. [`Task::cmdline`] and [`Task::environ`] read `argv` and the environment
 //! from the stack.
 
 mod error;
@@ -413,7 +413,7 @@ impl<'c> Task<'c> {
         (pre, post)
     }
 
-    /// Bytes stored in the checkpoint for this task (what [`search`] scans).
+    /// Bytes stored in the checkpoint for this task (what `search` scans).
     pub fn stored_len(&self) -> u64 {
         let mut n = 0;
         for (start, end) in self.regions() {
