@@ -7,7 +7,8 @@
 #                                 runtime/tests/zdtm_*.rs; idempotent: instant when it has run)
 #   3. cargo xtask regen --check  the generated code matches proto/ (fails if stale)
 #   4. benches and fuzz targets   compiled (not run), so they cannot rot unnoticed
-#   5. cargo test --workspace     all crates' tests
+#   5. cargo doc                  the library crates' docs, warnings as errors (deny(missing_docs))
+#   6. cargo test --workspace     all crates' tests
 # ZDTM_CORRUPT_SETS=N bounds runtime/tests/zdtm_corruption.rs to N of the corpus's sets (all by default).
 # Tests find the CRIU tools through $CRIU and $CRIT_REF (exported here; set them to override).
 # Usage: scripts/test.sh    (from anywhere; extra arguments are passed to `cargo test`)
@@ -43,6 +44,10 @@ step "cargo check of fuzz/ (fuzz targets compile)"
 cargo check --manifest-path fuzz/Cargo.toml --bins
 
 # Last, so that its summary closes the output.
+step "cargo doc of the library crates (missing docs and broken links are errors)"
+RUSTDOCFLAGS=-Dwarnings cargo doc -p criu-image-proto -p criu-image --no-deps
+RUSTDOCFLAGS=-Dwarnings cargo doc -p criu-image --features full --no-deps
+
 step "cargo test --workspace $*"
 cargo test --workspace "$@"
 
