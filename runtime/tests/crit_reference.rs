@@ -205,8 +205,11 @@ fn streamed_json_errors_are_those_of_a_whole_parse() {
             }
             for input in inputs {
                 let Err(want) = criu_image::proto::support::json_in::parse(&input) else { continue };
-                let mut out = Vec::new();
-                match crit::encode_json(&input, &mut out) {
+                // Read whole (entries parsed in place) and in 7-byte chunks (entries gathered).
+                let whole = crit::encode_json(&input, &mut Vec::new());
+                let chunked = crit::encode_json_with(std::io::BufReader::with_capacity(7, &input[..]), &mut Vec::new(), Default::default());
+                assert_eq!(format!("{whole:?}"), format!("{chunked:?}"), "{set}/{file}.{suffix}");
+                match whole {
                     Err(crit::EncodeJsonError::Json(got)) => {
                         assert_eq!(got, want, "{set}/{file}.{suffix}");
                         same += 1;
