@@ -132,13 +132,13 @@ pub trait Scalar: Copy {
     }
     /// A singular field's value at `pos` (its key read, wire type `wt`), for a view's slot; an
     /// error names `field`.
-    #[inline]
+    #[inline(always)]
     fn read_field(buf: &[u8], pos: &mut usize, wt: u8, field: &str) -> Result<Option<Self::Out>, DecodeError> {
         read_scalar::<Self>(buf, pos, wt).map(Some).map_err(|e| e.in_field(field, None))
     }
     /// An occurrence of a repeated field at `pos` (its key read): one value, or a packed run of
     /// them when `wt` is [`LEN`]; how many values it holds. An error names `field`.
-    #[inline]
+    #[inline(always)]
     fn count_field(buf: &[u8], pos: &mut usize, wt: u8, field: &str) -> Result<u32, DecodeError>
     where
         Self: Sized,
@@ -245,7 +245,7 @@ pub fn read_scalar<S: Scalar>(buf: &[u8], pos: &mut usize, wt: u8) -> Result<S::
 
 /// A singular `bytes`, `string` or message field's bytes at `pos`, for a view's slot; an error
 /// names `field`.
-#[inline]
+#[inline(always)]
 pub fn bytes_field<'a>(buf: &'a [u8], pos: &mut usize, wt: u8, field: &str) -> Result<Option<&'a [u8]>, DecodeError> {
     read_bytes(buf, pos, wt).map(Some).map_err(|e| e.in_field(field, None))
 }
@@ -428,7 +428,7 @@ pub trait View<'a>: Sized + Copy {
     /// A field of this message type at `pos` (its key read) in a message `depth` deep: its
     /// bytes, checked as this message when `deep`. An error names `field` (element `index` of
     /// a repeated one).
-    #[inline]
+    #[inline(always)]
     fn read_field(buf: &'a [u8], pos: &mut usize, wt: u8, depth: u32, deep: bool, field: &str, index: Option<u32>) -> Result<&'a [u8], DecodeError> {
         let b = read_bytes(buf, pos, wt).map_err(|e| e.in_field(field, index))?;
         if deep {
