@@ -914,3 +914,55 @@ fn command_line_of_a_memory_dump_without_mm_names_the_missing_image() {
     assert!(task.regions().iter().any(|&(s, e)| task.read(s, (e - s).min(4096)).is_ok()));
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A corrupt mm image whose argument range covers megabytes of zero pages: 64 MiB of NULs would
+/// split into 64 M empty strings (1.5 GB of `Vec`s); found by the pagemap fuzzer. The range is
+/// refused by its string count instead, and the real command line still reads.
+#[test]
+fn an_argument_range_of_zero_pages_is_refused_not_split() {
+    use criu_image::edit::OwnedImage;
+    const PID: u32 = 20321;
+    // The fdzoo fixture's process has large mappings it never wrote (zero pages).
+    let src = support::root().join("testdata/images/fdzoo");
+    let tmp = std::env::temp_dir().join(format!("memory-test-args-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).unwrap();
+    for e in fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(&p, tmp.join(p.file_name().unwrap())).unwrap();
+    }
+    let ckpt = open(&tmp);
+    let mem = Memory::open(&ckpt);
+    let task = mem.task(PID).unwrap();
+    assert!(!task.cmdline().unwrap().is_empty());
+    // Zero pages (PE zero runs, or absent pages of a private anonymous mapping): find 2 MiB.
+    let zero = task
+        .vmas()
+        .filter(|v| v.end - v.start >= 2 << 20)
+        .find(|v| task.read(v.start, 2 << 20).is_ok_and(|b| b.iter().all(|&x| x == 0)))
+        .map(|v| v.start)
+        .expect("the fixture has a 2 MiB stretch of zero pages");
+    drop(task);
+    drop(mem);
+    drop(ckpt);
+    let mm_name = format!("mm-{PID}.img");
+    let mm_path = tmp.join(&mm_name);
+    let bytes = fs::read(&mm_path).unwrap();
+    let mut mm = OwnedImage::<owned::MmEntry>::decode(&bytes, Some(&mm_name)).unwrap();
+    let m = &mut mm.entries[0].message;
+    m.mm_arg_start = zero;
+    m.mm_arg_end = zero + (2 << 20);
+    fs::write(&mm_path, mm.encode().unwrap()).unwrap();
+    let ckpt = open(&tmp);
+    let mem = Memory::open(&ckpt);
+    let task = mem.task(PID).unwrap();
+    match task.cmdline() {
+        Err(e @ MemError::TooManyStrings { count, .. }) => {
+            assert_eq!(count, 2 << 20);
+            assert!(e.to_string().contains("more than execve passes"), "{e}");
+        }
+        other => panic!("expected TooManyStrings, got {other:?}"),
+    }
+    assert!(!task.environ().unwrap().is_empty(), "the environment is untouched");
+    let _ = fs::remove_dir_all(&tmp);
+}

@@ -109,6 +109,16 @@ pub enum MemError {
         /// The end it gives.
         end: u64,
     },
+    /// The command line or environment splits into more strings than `execve` can pass
+    /// ([`MAX_STRINGS`](super::MAX_STRINGS)): the mm image's range is corrupt, or not argv.
+    TooManyStrings {
+        /// The task.
+        pid: u32,
+        /// "command line" or "environment".
+        what: &'static str,
+        /// How many NUL-separated strings the range holds.
+        count: usize,
+    },
     /// A memory dump without an mm image (pagemap and pages only, as `crit mem-dump` writes
     /// them): the addresses of the command line and environment are in the mm image.
     NoMmImage {
@@ -160,6 +170,11 @@ impl fmt::Display for MemError {
             MemError::BadArgs { pid, what, start, end } => {
                 write!(f, "pid {pid}: mm-{pid}.img gives the {what} as {start:#x}..{end:#x}, which is not a range")
             }
+            MemError::TooManyStrings { pid, what, count } => write!(
+                f,
+                "pid {pid}: the {what} in memory splits into {count} strings, more than execve passes ({}); mm-{pid}.img's range is corrupt or not argv",
+                super::MAX_STRINGS
+            ),
         }
     }
 }

@@ -447,9 +447,19 @@ impl<'c> Task<'c> {
             return Err(MemError::BadArgs { pid: self.pid, what, start, end });
         }
         let bytes = self.read(start, end - start)?;
+        // Each string costs a Vec (24 bytes) however short: 64 MiB of NULs would be 1.5 GB of
+        // empty strings (found by the pagemap fuzzer). execve passes at most 6 MiB of strings,
+        // each with its NUL and an 8-byte pointer, so far fewer than MAX_STRINGS.
+        let count = bytes.iter().filter(|&&b| b == 0).count();
+        if count > MAX_STRINGS {
+            return Err(MemError::TooManyStrings { pid: self.pid, what, count });
+        }
         Ok(split_nul(&bytes))
     }
 }
+
+/// The most strings [`Task::cmdline`] and [`Task::environ`] split a range into.
+pub const MAX_STRINGS: usize = 1 << 20;
 
 /// For messages: `start-end perms name`.
 pub fn summary(v: &Vma) -> VmaSummary {
