@@ -367,6 +367,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         }
 
         impl<'a> wire::View<'a> for #name<'a> {
+            #[inline]
             fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
                 Self::parse_inner(buf, depth, true)
             }

@@ -135,6 +135,7 @@ impl<'a> AaPolicy<'a> {
     }
 }
 impl<'a> wire::View<'a> for AaPolicy<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -317,6 +318,7 @@ impl<'a> AaNamespace<'a> {
     }
 }
 impl<'a> wire::View<'a> for AaNamespace<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -445,6 +447,7 @@ impl<'a> ApparmorEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for ApparmorEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -247,6 +247,7 @@ impl<'a> AutofsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for AutofsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

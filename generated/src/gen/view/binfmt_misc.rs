@@ -248,6 +248,7 @@ impl<'a> BinfmtMiscEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for BinfmtMiscEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -413,6 +413,7 @@ impl<'a> BpfmapFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for BpfmapFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

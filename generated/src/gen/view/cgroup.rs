@@ -146,6 +146,7 @@ impl<'a> CgroupPerms<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgroupPerms<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -307,6 +308,7 @@ impl<'a> CgroupPropEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgroupPropEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -514,6 +516,7 @@ impl<'a> CgroupDirEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgroupDirEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -685,6 +688,7 @@ impl<'a> CgControllerEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgControllerEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -841,6 +845,7 @@ impl<'a> CgMemberEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgMemberEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -985,6 +990,7 @@ impl<'a> CgSetEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgSetEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1146,6 +1152,7 @@ impl<'a> CgroupEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CgroupEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

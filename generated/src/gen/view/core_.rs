@@ -512,6 +512,7 @@ impl<'a> TaskCoreEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TaskCoreEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -844,6 +845,7 @@ impl<'a> TaskKobjIdsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TaskKobjIdsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -995,6 +997,7 @@ impl<'a> ThreadSasEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadSasEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1428,6 +1431,7 @@ impl<'a> ThreadCoreEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadCoreEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1556,6 +1560,7 @@ impl<'a> TaskRlimitsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TaskRlimitsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1941,6 +1946,7 @@ impl<'a> CoreEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CoreEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

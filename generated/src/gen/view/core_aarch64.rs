@@ -167,6 +167,7 @@ impl<'a> UserAarch64RegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserAarch64RegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -314,6 +315,7 @@ impl<'a> UserAarch64FpsimdContextEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserAarch64FpsimdContextEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -615,6 +617,7 @@ impl<'a> PacAddressKeys<'a> {
     }
 }
 impl<'a> wire::View<'a> for PacAddressKeys<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -755,6 +758,7 @@ impl<'a> PacGenericKeys<'a> {
     }
 }
 impl<'a> wire::View<'a> for PacGenericKeys<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -899,6 +903,7 @@ impl<'a> PacKeys<'a> {
     }
 }
 impl<'a> wire::View<'a> for PacKeys<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1116,6 +1121,7 @@ impl<'a> ThreadInfoAarch64<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoAarch64<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

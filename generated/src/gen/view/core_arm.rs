@@ -391,6 +391,7 @@ impl<'a> UserArmRegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserArmRegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -572,6 +573,7 @@ impl<'a> UserArmVfpstateEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserArmVfpstateEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -761,6 +763,7 @@ impl<'a> ThreadInfoArm<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoArm<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -135,6 +135,7 @@ impl<'a> UserLoongarch64GpregsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserLoongarch64GpregsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -282,6 +283,7 @@ impl<'a> UserLoongarch64FpregsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserLoongarch64FpregsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -477,6 +479,7 @@ impl<'a> ThreadInfoLoongarch64<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoLoongarch64<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

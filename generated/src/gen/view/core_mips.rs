@@ -733,6 +733,7 @@ impl<'a> UserMipsRegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserMipsRegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1414,6 +1415,7 @@ impl<'a> UserMipsFpregsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserMipsFpregsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1603,6 +1605,7 @@ impl<'a> ThreadInfoMips<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoMips<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

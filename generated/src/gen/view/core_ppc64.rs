@@ -293,6 +293,7 @@ impl<'a> UserPpc64RegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserPpc64RegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -408,6 +409,7 @@ impl<'a> UserPpc64FpstateEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserPpc64FpstateEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -539,6 +541,7 @@ impl<'a> UserPpc64VrstateEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserPpc64VrstateEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -654,6 +657,7 @@ impl<'a> UserPpc64VsxstateEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserPpc64VsxstateEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -851,6 +855,7 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserPpc64TmRegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1096,6 +1101,7 @@ impl<'a> ThreadInfoPpc64<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoPpc64<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

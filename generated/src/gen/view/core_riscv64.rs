@@ -613,6 +613,7 @@ impl<'a> UserRiscv64RegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserRiscv64RegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -744,6 +745,7 @@ impl<'a> UserRiscv64DExtEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserRiscv64DExtEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -933,6 +935,7 @@ impl<'a> ThreadInfoRiscv64<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoRiscv64<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -231,6 +231,7 @@ impl<'a> UserS390RegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserS390RegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -346,6 +347,7 @@ impl<'a> UserS390VxrsLowEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserS390VxrsLowEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -461,6 +463,7 @@ impl<'a> UserS390VxrsHighEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserS390VxrsHighEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -592,6 +595,7 @@ impl<'a> UserS390FpregsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserS390FpregsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -707,6 +711,7 @@ impl<'a> UserS390GsCbEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserS390GsCbEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -838,6 +843,7 @@ impl<'a> UserS390RiEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserS390RiEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1136,6 +1142,7 @@ impl<'a> ThreadInfoS390<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoS390<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

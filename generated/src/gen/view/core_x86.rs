@@ -552,6 +552,7 @@ impl<'a> UserX86RegsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserX86RegsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -678,6 +679,7 @@ impl<'a> UserX86CetEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserX86CetEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -971,6 +973,7 @@ impl<'a> UserX86XsaveEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserX86XsaveEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1286,6 +1289,7 @@ impl<'a> UserX86FpregsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserX86FpregsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1596,6 +1600,7 @@ impl<'a> UserDescT<'a> {
     }
 }
 impl<'a> wire::View<'a> for UserDescT<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1803,6 +1808,7 @@ impl<'a> ThreadInfoX86<'a> {
     }
 }
 impl<'a> wire::View<'a> for ThreadInfoX86<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

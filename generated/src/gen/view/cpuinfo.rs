@@ -309,6 +309,7 @@ impl<'a> CpuinfoX86Entry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CpuinfoX86Entry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -446,6 +447,7 @@ impl<'a> CpuinfoPpc64Entry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CpuinfoPpc64Entry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -561,6 +563,7 @@ impl<'a> CpuinfoS390Entry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CpuinfoS390Entry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -755,6 +758,7 @@ impl<'a> CpuinfoEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CpuinfoEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -458,6 +458,7 @@ impl<'a> CredsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for CredsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

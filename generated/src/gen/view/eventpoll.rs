@@ -201,6 +201,7 @@ impl<'a> EventpollTfdEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for EventpollTfdEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -389,6 +390,7 @@ impl<'a> EventpollFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for EventpollFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -187,6 +187,7 @@ impl<'a> FdinfoEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FdinfoEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -816,6 +817,7 @@ impl<'a> FileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

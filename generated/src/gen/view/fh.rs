@@ -182,6 +182,7 @@ impl<'a> FhEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FhEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -329,6 +330,7 @@ impl<'a> IrmapCacheEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IrmapCacheEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

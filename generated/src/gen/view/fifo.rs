@@ -147,6 +147,7 @@ impl<'a> FifoEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FifoEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

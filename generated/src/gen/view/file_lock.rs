@@ -194,6 +194,7 @@ impl<'a> FileLockEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FileLockEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -185,6 +185,7 @@ impl<'a> FownEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FownEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

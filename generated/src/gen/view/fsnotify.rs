@@ -229,6 +229,7 @@ impl<'a> InotifyWdEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for InotifyWdEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -417,6 +418,7 @@ impl<'a> InotifyFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for InotifyFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -555,6 +557,7 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FanotifyInodeMarkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -683,6 +686,7 @@ impl<'a> FanotifyMountMarkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FanotifyMountMarkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -930,6 +934,7 @@ impl<'a> FanotifyMarkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FanotifyMarkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1154,6 +1159,7 @@ impl<'a> FanotifyFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FanotifyFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -286,6 +286,7 @@ impl<'a> GhostFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for GhostFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -412,6 +413,7 @@ impl<'a> GhostChunkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for GhostChunkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

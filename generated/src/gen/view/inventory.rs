@@ -122,6 +122,7 @@ impl<'a> PluginsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PluginsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -487,6 +488,7 @@ impl<'a> InventoryEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for InventoryEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

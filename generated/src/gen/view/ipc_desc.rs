@@ -210,6 +210,7 @@ impl<'a> IpcDescEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpcDescEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

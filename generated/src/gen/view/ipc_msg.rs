@@ -130,6 +130,7 @@ impl<'a> IpcMsg<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpcMsg<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -284,6 +285,7 @@ impl<'a> IpcMsgEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpcMsgEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

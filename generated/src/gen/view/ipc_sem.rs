@@ -142,6 +142,7 @@ impl<'a> IpcSemEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpcSemEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

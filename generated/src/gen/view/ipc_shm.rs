@@ -182,6 +182,7 @@ impl<'a> IpcShmEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpcShmEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -475,6 +475,7 @@ impl<'a> IpcVarEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpcVarEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -127,6 +127,7 @@ impl<'a> MacvlanLinkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for MacvlanLinkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

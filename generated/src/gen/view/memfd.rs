@@ -197,6 +197,7 @@ impl<'a> MemfdFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for MemfdFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -448,6 +449,7 @@ impl<'a> MemfdInodeEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for MemfdInodeEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

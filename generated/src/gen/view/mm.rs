@@ -153,6 +153,7 @@ impl<'a> AioRingEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for AioRingEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -651,6 +652,7 @@ impl<'a> MmEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for MmEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -448,6 +448,7 @@ impl<'a> MntEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for MntEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -413,6 +413,7 @@ impl<'a> NetDeviceEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for NetDeviceEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -553,6 +554,7 @@ impl<'a> NetnsId<'a> {
     }
 }
 impl<'a> wire::View<'a> for NetnsId<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -937,6 +939,7 @@ impl<'a> NetnsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for NetnsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

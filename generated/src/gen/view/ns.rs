@@ -169,6 +169,7 @@ impl<'a> NsFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for NsFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

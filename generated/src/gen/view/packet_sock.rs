@@ -146,6 +146,7 @@ impl<'a> PacketMclist<'a> {
     }
 }
 impl<'a> wire::View<'a> for PacketMclist<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -401,6 +402,7 @@ impl<'a> PacketRing<'a> {
     }
 }
 impl<'a> wire::View<'a> for PacketRing<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -905,6 +907,7 @@ impl<'a> PacketSockEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PacketSockEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

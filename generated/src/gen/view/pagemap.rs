@@ -121,6 +121,7 @@ impl<'a> PagemapHead<'a> {
     }
 }
 impl<'a> wire::View<'a> for PagemapHead<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -307,6 +308,7 @@ impl<'a> PagemapEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PagemapEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

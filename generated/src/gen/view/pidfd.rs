@@ -190,6 +190,7 @@ impl<'a> PidfdEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PidfdEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

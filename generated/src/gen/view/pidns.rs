@@ -116,6 +116,7 @@ impl<'a> PidnsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PidnsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

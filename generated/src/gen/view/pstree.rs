@@ -183,6 +183,7 @@ impl<'a> PstreeEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PstreeEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

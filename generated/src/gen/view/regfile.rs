@@ -328,6 +328,7 @@ impl<'a> RegFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for RegFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

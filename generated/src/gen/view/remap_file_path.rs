@@ -159,6 +159,7 @@ impl<'a> RemapFilePathEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for RemapFilePathEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -130,6 +130,7 @@ impl<'a> RlimitEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for RlimitEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

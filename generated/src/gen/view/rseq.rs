@@ -187,6 +187,7 @@ impl<'a> RseqEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for RseqEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -216,6 +216,7 @@ impl<'a> SaEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SaEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

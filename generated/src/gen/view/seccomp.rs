@@ -140,6 +140,7 @@ impl<'a> SeccompFilter<'a> {
     }
 }
 impl<'a> wire::View<'a> for SeccompFilter<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -268,6 +269,7 @@ impl<'a> SeccompEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SeccompEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

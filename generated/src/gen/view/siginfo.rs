@@ -114,6 +114,7 @@ impl<'a> SiginfoEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SiginfoEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -242,6 +243,7 @@ impl<'a> SignalQueueEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SignalQueueEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -176,6 +176,7 @@ impl<'a> SignalfdEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SignalfdEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

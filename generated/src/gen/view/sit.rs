@@ -370,6 +370,7 @@ impl<'a> SitEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SitEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

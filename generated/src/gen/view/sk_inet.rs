@@ -167,6 +167,7 @@ impl<'a> IpOptsRawEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpOptsRawEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -340,6 +341,7 @@ impl<'a> IpOptsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for IpOptsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -811,6 +813,7 @@ impl<'a> InetSkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for InetSkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

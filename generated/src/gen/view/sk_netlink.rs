@@ -337,6 +337,7 @@ impl<'a> NetlinkSkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for NetlinkSkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

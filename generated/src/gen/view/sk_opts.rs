@@ -620,6 +620,7 @@ impl<'a> SkOptsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SkOptsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -135,6 +135,7 @@ impl<'a> ScmEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for ScmEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -295,6 +296,7 @@ impl<'a> SkPacketEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SkPacketEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -146,6 +146,7 @@ impl<'a> FilePermsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for FilePermsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -542,6 +543,7 @@ impl<'a> UnixSkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UnixSkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -402,6 +402,7 @@ impl<'a> DumpStatsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for DumpStatsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -608,6 +609,7 @@ impl<'a> RestoreStatsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for RestoreStatsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -752,6 +754,7 @@ impl<'a> StatsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for StatsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

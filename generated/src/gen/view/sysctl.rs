@@ -145,6 +145,7 @@ impl<'a> SysctlEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SysctlEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

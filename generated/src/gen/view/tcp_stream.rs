@@ -179,6 +179,7 @@ impl<'a> TcpOptsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TcpOptsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -593,6 +594,7 @@ impl<'a> TcpStreamEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TcpStreamEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

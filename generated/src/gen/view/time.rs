@@ -132,6 +132,7 @@ impl<'a> Timeval<'a> {
     }
 }
 impl<'a> wire::View<'a> for Timeval<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

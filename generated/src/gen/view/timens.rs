@@ -132,6 +132,7 @@ impl<'a> Timespec<'a> {
     }
 }
 impl<'a> wire::View<'a> for Timespec<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -282,6 +283,7 @@ impl<'a> TimensEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TimensEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

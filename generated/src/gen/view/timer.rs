@@ -162,6 +162,7 @@ impl<'a> ItimerEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for ItimerEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -466,6 +467,7 @@ impl<'a> PosixTimerEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for PosixTimerEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -678,6 +680,7 @@ impl<'a> TaskTimersEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TaskTimersEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -279,6 +279,7 @@ impl<'a> TimerfdEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TimerfdEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -176,6 +176,7 @@ impl<'a> WinsizeEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for WinsizeEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -425,6 +426,7 @@ impl<'a> TermiosEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TermiosEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -535,6 +537,7 @@ impl<'a> TtyPtyEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TtyPtyEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -661,6 +664,7 @@ impl<'a> TtyDataEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TtyDataEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1036,6 +1040,7 @@ impl<'a> TtyInfoEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TtyInfoEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -1228,6 +1233,7 @@ impl<'a> TtyFileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TtyFileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

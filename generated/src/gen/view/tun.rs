@@ -160,6 +160,7 @@ impl<'a> TunfileEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TunfileEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -336,6 +337,7 @@ impl<'a> TunLinkEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for TunLinkEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

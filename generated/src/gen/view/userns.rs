@@ -153,6 +153,7 @@ impl<'a> UidGidExtent<'a> {
     }
 }
 impl<'a> wire::View<'a> for UidGidExtent<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -314,6 +315,7 @@ impl<'a> UsernsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UsernsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

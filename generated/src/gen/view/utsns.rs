@@ -140,6 +140,7 @@ impl<'a> UtsnsEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for UtsnsEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

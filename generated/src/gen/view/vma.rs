@@ -254,6 +254,7 @@ impl<'a> VmaEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for VmaEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }

@@ -127,6 +127,7 @@ impl<'a> Inner<'a> {
     }
 }
 impl<'a> wire::View<'a> for Inner<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
@@ -431,6 +432,7 @@ impl<'a> SampleEntry<'a> {
     }
 }
 impl<'a> wire::View<'a> for SampleEntry<'a> {
+    #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
