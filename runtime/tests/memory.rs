@@ -943,7 +943,6 @@ fn an_argument_range_of_zero_pages_is_refused_not_split() {
         .map(|v| v.start)
         .expect("the fixture has a 2 MiB stretch of zero pages");
     drop(task);
-    drop(mem);
     drop(ckpt);
     let mm_name = format!("mm-{PID}.img");
     let mm_path = tmp.join(&mm_name);
