@@ -22,7 +22,7 @@ use crate::model::*;
 pub fn emit_flags(model: &Model) -> TokenStream {
     let types = model.flag_tables.iter().map(|t| emit_flag_type(t, &flag_fields(model, &t.name)));
     quote! {
-        use crate::support::flags::{FlagNames, FlagTable};
+        use crate::support::flags::FlagTable;
         #( #types )*
     }
 }
@@ -80,95 +80,10 @@ fn emit_flag_type(t: &FlagTable, fields: &str) -> TokenStream {
             /// Every bit the table names or lists as valid.
             pub const VALID: Self = Self(#valid);
 
-            /// The raw bits.
-            #[inline]
-            pub const fn bits(self) -> u32 {
-                self.0
-            }
-            /// Whether no bit is set.
-            #[inline]
-            pub const fn is_empty(self) -> bool {
-                self.0 == 0
-            }
-            /// Whether every bit of `other` is set.
-            #[inline]
-            pub const fn contains(self, other: Self) -> bool {
-                self.0 & other.0 == other.0
-            }
-            /// Whether any bit of `other` is set.
-            #[inline]
-            pub const fn intersects(self, other: Self) -> bool {
-                self.0 & other.0 != 0
-            }
-            /// The bits neither named nor listed as valid.
-            #[inline]
-            pub const fn unknown_bits(self) -> u32 {
-                self.0 & !Self::VALID.0
-            }
-            /// The names of the set bits in table order (the TOML's C names), then the bits the
-            /// table does not name: what `Display` joins with `" | "`.
-            pub fn names(self) -> FlagNames {
-                FlagNames::new(u64::from(self.0), Self::TABLE)
-            }
         }
 
-        impl std::fmt::Display for #name {
-            /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                crate::support::flags::write_names(self.names(), f)
-            }
-        }
-
-        impl std::fmt::Debug for #name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                crate::support::flags::debug_flags(f, #tname, u64::from(self.0), Self::ALL)
-            }
-        }
-
-        impl From<u32> for #name {
-            fn from(bits: u32) -> Self {
-                Self(bits)
-            }
-        }
-
-        impl From<#name> for u32 {
-            fn from(v: #name) -> u32 {
-                v.0
-            }
-        }
-
-        impl std::ops::BitOr for #name {
-            type Output = Self;
-            fn bitor(self, rhs: Self) -> Self {
-                Self(self.0 | rhs.0)
-            }
-        }
-
-        impl std::ops::BitAnd for #name {
-            type Output = Self;
-            fn bitand(self, rhs: Self) -> Self {
-                Self(self.0 & rhs.0)
-            }
-        }
-
-        impl std::ops::BitOrAssign for #name {
-            fn bitor_assign(&mut self, rhs: Self) {
-                self.0 |= rhs.0;
-            }
-        }
-
-        impl std::ops::BitAndAssign for #name {
-            fn bitand_assign(&mut self, rhs: Self) {
-                self.0 &= rhs.0;
-            }
-        }
-
-        impl std::ops::Not for #name {
-            type Output = Self;
-            fn not(self) -> Self {
-                Self(!self.0)
-            }
-        }
+        // The methods, formatting and operators every flag newtype shares.
+        crate::support::flags::flag_newtype!(#name, #tname);
     }
 }
 

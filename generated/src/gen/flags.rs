@@ -3,7 +3,7 @@
 //!
 //! Written by `cargo xtask regen` from `proto/`; a test fails when it is stale.
 
-use crate::support::flags::{FlagNames, FlagTable};
+use crate::support::flags::FlagTable;
 /**Bits of `vma_entry.flags` (`(criu).flags = "mmap.flags"`): MAP_* from <linux/mman.h>; names and order as crit 4.2.1 prints them.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -74,86 +74,8 @@ impl MapFlags {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x1ff97b);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for MapFlags {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for MapFlags {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "MapFlags", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for MapFlags {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<MapFlags> for u32 {
-    fn from(v: MapFlags) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for MapFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for MapFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for MapFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for MapFlags {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for MapFlags {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(MapFlags, "MapFlags");
 /**Bits of `vma_entry.prot` (`(criu).flags = "mmap.prot"`): PROT_* from <sys/mman.h>; names and order as crit 4.2.1 prints them.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -180,86 +102,8 @@ impl Prot {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x7);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for Prot {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for Prot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "Prot", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for Prot {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<Prot> for u32 {
-    fn from(v: Prot) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for Prot {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for Prot {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for Prot {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for Prot {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for Prot {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(Prot, "Prot");
 /**Bits of `vma_entry.status` (`(criu).flags = "mmap.status"`): VMA_* bits of criu/include/image.h (CRIU 4.2.1); names and order as crit 4.2.1 prints them.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -349,86 +193,8 @@ impl VmaStatus {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x8003ffef);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for VmaStatus {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for VmaStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "VmaStatus", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for VmaStatus {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<VmaStatus> for u32 {
-    fn from(v: VmaStatus) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for VmaStatus {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for VmaStatus {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for VmaStatus {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for VmaStatus {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for VmaStatus {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(VmaStatus, "VmaStatus");
 /**Bits of `pagemap_entry.flags` (`(criu).flags = "pmap.flags"`): PE_* of criu/include/pagemap.h.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -455,86 +221,8 @@ impl PageFlags {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x7);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for PageFlags {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for PageFlags {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "PageFlags", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for PageFlags {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<PageFlags> for u32 {
-    fn from(v: PageFlags) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for PageFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for PageFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for PageFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for PageFlags {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for PageFlags {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(PageFlags, "PageFlags");
 /**Bits of no schema field (`(criu).flags = "remap.id"`): REMAP_GHOST of criu/include/image.h: in remap_file_path_entry.remap_id, the top bit said "ghost" before remap_type existed; restore of old images still reads it. Not a (criu).flags table: no JSON renders it.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -549,86 +237,8 @@ impl RemapId {
     pub const ALL: &'static FlagTable = &[("REMAP_GHOST", 0x80000000)];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x80000000);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for RemapId {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for RemapId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "RemapId", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for RemapId {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<RemapId> for u32 {
-    fn from(v: RemapId) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for RemapId {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for RemapId {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for RemapId {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for RemapId {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for RemapId {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(RemapId, "RemapId");
 /**Bits of `bpfmap_file_entry.flags`, `memfd_file_entry.flags`, `reg_file_entry.flags` (`(criu).flags = "rfile.flags"`): O_* open flags from <asm-generic/fcntl.h> (octal); names and order as crit 4.2.1 prints them.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -716,86 +326,8 @@ impl OpenFlags {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x7fffc3);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for OpenFlags {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for OpenFlags {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "OpenFlags", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for OpenFlags {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<OpenFlags> for u32 {
-    fn from(v: OpenFlags) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for OpenFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for OpenFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for OpenFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for OpenFlags {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for OpenFlags {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(OpenFlags, "OpenFlags");
 /**Bits of `memfd_inode_entry.seals` (`(criu).flags = "seals.flags"`): F_SEAL_* from <linux/fcntl.h>.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -830,83 +362,5 @@ impl Seals {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x1f);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for Seals {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for Seals {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "Seals", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for Seals {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<Seals> for u32 {
-    fn from(v: Seals) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for Seals {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for Seals {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for Seals {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for Seals {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for Seals {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(Seals, "Seals");

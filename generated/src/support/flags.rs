@@ -109,3 +109,102 @@ mod tests {
         assert_eq!(s, "0x10");
     }
 }
+
+/// The methods, formatting and operators every generated flag newtype shares (the type, its
+/// `TABLE`, `ALL` and `VALID` come from `proto/flags.toml` through codegen): one definition
+/// here instead of a hundred generated lines per type.
+macro_rules! flag_newtype {
+    ($name:ident, $tname:literal) => {
+        impl $name {
+            /// The raw bits.
+            #[inline]
+            pub const fn bits(self) -> u32 {
+                self.0
+            }
+            /// Whether no bit is set.
+            #[inline]
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+            /// Whether every bit of `other` is set.
+            #[inline]
+            pub const fn contains(self, other: Self) -> bool {
+                self.0 & other.0 == other.0
+            }
+            /// Whether any bit of `other` is set.
+            #[inline]
+            pub const fn intersects(self, other: Self) -> bool {
+                self.0 & other.0 != 0
+            }
+            /// The bits neither named nor listed as valid.
+            #[inline]
+            pub const fn unknown_bits(self) -> u32 {
+                self.0 & !Self::VALID.0
+            }
+            /// The names of the set bits in table order (the TOML's C names), then the bits the
+            /// table does not name: what `Display` joins with `" | "`.
+            pub fn names(self) -> $crate::support::flags::FlagNames {
+                $crate::support::flags::FlagNames::new(u64::from(self.0), Self::TABLE)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                $crate::support::flags::write_names(self.names(), f)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                $crate::support::flags::debug_flags(f, $tname, u64::from(self.0), Self::ALL)
+            }
+        }
+
+        impl From<u32> for $name {
+            fn from(bits: u32) -> Self {
+                Self(bits)
+            }
+        }
+
+        impl From<$name> for u32 {
+            fn from(v: $name) -> u32 {
+                v.0
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = Self;
+            fn bitor(self, rhs: Self) -> Self {
+                Self(self.0 | rhs.0)
+            }
+        }
+
+        impl std::ops::BitAnd for $name {
+            type Output = Self;
+            fn bitand(self, rhs: Self) -> Self {
+                Self(self.0 & rhs.0)
+            }
+        }
+
+        impl std::ops::BitOrAssign for $name {
+            fn bitor_assign(&mut self, rhs: Self) {
+                self.0 |= rhs.0;
+            }
+        }
+
+        impl std::ops::BitAndAssign for $name {
+            fn bitand_assign(&mut self, rhs: Self) {
+                self.0 &= rhs.0;
+            }
+        }
+
+        impl std::ops::Not for $name {
+            type Output = Self;
+            fn not(self) -> Self {
+                Self(!self.0)
+            }
+        }
+    };
+}
+pub(crate) use flag_newtype;

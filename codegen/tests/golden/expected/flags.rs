@@ -3,7 +3,7 @@
 //!
 //! Written by `cargo xtask regen` from `proto/`; a test fails when it is stale.
 
-use crate::support::flags::{FlagNames, FlagTable};
+use crate::support::flags::FlagTable;
 /**Bits of `sample_entry.prot` (`(criu).flags = "mmap.prot"`): test.
 
 Open: any `u32` is a value; bits without a name are kept.*/
@@ -33,83 +33,5 @@ impl Prot {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0xf);
-    /// The raw bits.
-    #[inline]
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    /// Whether no bit is set.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    #[inline]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// Whether any bit of `other` is set.
-    #[inline]
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-    /// The bits neither named nor listed as valid.
-    #[inline]
-    pub const fn unknown_bits(self) -> u32 {
-        self.0 & !Self::VALID.0
-    }
-    /// The names of the set bits in table order (the TOML's C names), then the bits the
-    /// table does not name: what `Display` joins with `" | "`.
-    pub fn names(self) -> FlagNames {
-        FlagNames::new(u64::from(self.0), Self::TABLE)
-    }
 }
-impl std::fmt::Display for Prot {
-    /// crit's rendering: `PROT_READ | PROT_WRITE`, leftover bits as `0x10`, zero as `""`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::write_names(self.names(), f)
-    }
-}
-impl std::fmt::Debug for Prot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::support::flags::debug_flags(f, "Prot", u64::from(self.0), Self::ALL)
-    }
-}
-impl From<u32> for Prot {
-    fn from(bits: u32) -> Self {
-        Self(bits)
-    }
-}
-impl From<Prot> for u32 {
-    fn from(v: Prot) -> u32 {
-        v.0
-    }
-}
-impl std::ops::BitOr for Prot {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-impl std::ops::BitAnd for Prot {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-impl std::ops::BitOrAssign for Prot {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-impl std::ops::BitAndAssign for Prot {
-    fn bitand_assign(&mut self, rhs: Self) {
-        self.0 &= rhs.0;
-    }
-}
-impl std::ops::Not for Prot {
-    type Output = Self;
-    fn not(self) -> Self {
-        Self(!self.0)
-    }
-}
+crate::support::flags::flag_newtype!(Prot, "Prot");
