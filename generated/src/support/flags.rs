@@ -90,26 +90,6 @@ pub fn debug_flags(f: &mut fmt::Formatter<'_>, type_name: &str, value: u64, all:
     f.write_str(")")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    static T: &FlagTable = &[("NONE", 0), ("A", 1), ("BC", 6), ("D", 8)];
-
-    #[test]
-    fn names_in_table_order_then_leftover_bits() {
-        let names: Vec<FlagName> = FlagNames::new(0x1 | 0x4 | 0x30, T).collect();
-        assert_eq!(names, [FlagName::Name("A"), FlagName::Name("BC"), FlagName::Bits(0x30)]);
-        assert_eq!(FlagNames::new(0, T).count(), 0);
-        let mut s = String::new();
-        write_names(FlagNames::new(0x9, T), &mut s).unwrap();
-        assert_eq!(s, "A | D");
-        s.clear();
-        write_names(FlagNames::new(0x10, T), &mut s).unwrap();
-        assert_eq!(s, "0x10");
-    }
-}
-
 /// The methods, formatting and operators every generated flag newtype shares (the type, its
 /// `TABLE`, `ALL` and `VALID` come from `proto/flags.toml` through codegen): one definition
 /// here instead of a hundred generated lines per type.
@@ -208,3 +188,23 @@ macro_rules! flag_newtype {
     };
 }
 pub(crate) use flag_newtype;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static T: &FlagTable = &[("NONE", 0), ("A", 1), ("BC", 6), ("D", 8)];
+
+    #[test]
+    fn names_in_table_order_then_leftover_bits() {
+        let names: Vec<FlagName> = FlagNames::new(0x1 | 0x4 | 0x30, T).collect();
+        assert_eq!(names, [FlagName::Name("A"), FlagName::Name("BC"), FlagName::Bits(0x30)]);
+        assert_eq!(FlagNames::new(0, T).count(), 0);
+        let mut s = String::new();
+        write_names(FlagNames::new(0x9, T), &mut s).unwrap();
+        assert_eq!(s, "A | D");
+        s.clear();
+        write_names(FlagNames::new(0x10, T), &mut s).unwrap();
+        assert_eq!(s, "0x10");
+    }
+}
