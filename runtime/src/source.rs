@@ -28,6 +28,11 @@ pub struct Buffer {
 impl Buffer {
     /// Fills a new buffer from `r`: at most `limit` bytes, starting with room for `hint`.
     /// `Ok(None)`: `r` had more than `limit` bytes.
+    ///
+    /// While `r` fills the first mapping, a helper thread faults its pages in a little ahead of
+    /// the writer (`MADV_POPULATE_WRITE`, Linux 5.14), so that the kernel's page clearing runs
+    /// beside the decompression instead of in it. It stays at most [`POPULATE_AHEAD`] bytes ahead,
+    /// so a hint that is too large (a hostile gzip ISIZE) costs no memory that is not written.
     pub fn read_from(r: &mut dyn Read, hint: usize, limit: u64) -> io::Result<Option<Buffer>> {
         let room = |n: usize| -> io::Result<memmap2::MmapMut> {
             let m = memmap2::MmapOptions::new().len(n.max(1)).map_anon()?;
@@ -40,28 +45,99 @@ impl Buffer {
         // Room for one page more than the hint, so that an exact hint (a gzip ISIZE) ends with
         // a read of 0 bytes, not a doubling just to learn that nothing follows.
         let mut map = room(hint.saturating_add(4096).clamp(1, cap_max))?;
-        let mut len = 0usize;
-        loop {
-            if len == map.len() {
-                if len >= cap_max {
-                    return Ok(None);
-                }
-                let mut bigger = room(len.saturating_mul(2).min(cap_max))?;
-                bigger[..len].copy_from_slice(&map[..len]);
-                map = bigger;
+        let mut len = fill_populating(r, &mut map)?;
+        // A hint too small: grow by doubling (no helper; this is the rare case).
+        while len == map.len() {
+            if len >= cap_max {
+                return Ok(None);
             }
-            match r.read(&mut map[len..]) {
-                Ok(0) => break,
-                Ok(n) => len += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+            let mut bigger = room(len.saturating_mul(2).min(cap_max))?;
+            bigger[..len].copy_from_slice(&map[..len]);
+            map = bigger;
+            len += fill(r, &mut map[len..])?;
         }
         if len as u64 > limit {
             return Ok(None);
         }
         Ok(Some(Buffer { map: map.make_read_only()?, len }))
     }
+}
+
+/// How far ahead of the writer [`Buffer::read_from`]'s helper faults pages in.
+pub const POPULATE_AHEAD: usize = 32 << 20;
+
+/// Reads from `r` until `buf` is full or `r` ends; the number of bytes read.
+fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut len = 0;
+    while len < buf.len() {
+        match r.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}
+
+/// [`fill`] of a whole anonymous mapping, with the helper thread of [`Buffer::read_from`]
+/// (built with the `archive` feature, the one that decompresses into buffers and brings libc).
+#[cfg(all(target_os = "linux", feature = "archive"))]
+fn fill_populating(r: &mut dyn Read, map: &mut memmap2::MmapMut) -> io::Result<usize> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const STEP: usize = 2 << 20;
+    if map.len() <= STEP {
+        return fill(r, map);
+    }
+    let (base, cap) = (map.as_mut_ptr() as usize, map.len());
+    let written = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let helper = s.spawn(|| {
+            let mut done = 0usize;
+            while done < cap && !stop.load(Ordering::Relaxed) {
+                let until = written.load(Ordering::Relaxed).saturating_add(POPULATE_AHEAD).min(cap);
+                if done >= until {
+                    std::thread::park();
+                    continue;
+                }
+                let end = (done + STEP).min(until);
+                // SAFETY: [base + done, base + end) lies inside the mapping, which outlives this
+                // scope and is not unmapped or remapped before the helper is joined. The call
+                // only faults pages in (as a write would) and changes no byte, so it does not
+                // race with the writer in any way that matters to the writer.
+                let rc = unsafe { libc::madvise((base + done) as *mut libc::c_void, end - done, libc::MADV_POPULATE_WRITE) };
+                if rc != 0 {
+                    break; // Older kernels (EINVAL) or no memory: the writer faults pages itself.
+                }
+                done = end;
+            }
+        });
+        let mut len = 0;
+        let result = loop {
+            if len == cap {
+                break Ok(len);
+            }
+            match r.read(&mut map[len..]) {
+                Ok(0) => break Ok(len),
+                Ok(n) => {
+                    len += n;
+                    written.store(len, Ordering::Relaxed);
+                    helper.thread().unpark();
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        stop.store(true, Ordering::Relaxed);
+        helper.thread().unpark();
+        result
+    })
+}
+
+#[cfg(not(all(target_os = "linux", feature = "archive")))]
+fn fill_populating(r: &mut dyn Read, map: &mut memmap2::MmapMut) -> io::Result<usize> {
+    fill(r, map)
 }
 
 impl Deref for Buffer {
