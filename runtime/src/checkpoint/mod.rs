@@ -24,6 +24,8 @@ use crate::source::Source;
 
 #[cfg(feature = "archive")]
 mod archive;
+#[cfg(feature = "archive")]
+mod gzip;
 #[cfg(not(feature = "archive"))]
 mod archive {
     //! Without the `archive` feature, archives are recognised and refused with a way forward.
