@@ -20,9 +20,9 @@ use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use support::target::{Restored, Target};
 use criu_image::page_server::{self, Server, ServerOptions, SessionSummary};
 use criu_image::procmem::image::{PageChain, pagemap_path};
 use criu_image::procmem::layout::{PE_PARENT, PE_PRESENT};
@@ -37,109 +37,9 @@ fn read_index(path: &std::path::Path) -> Result<criu_image::model::PageIndex, St
 
 const P: u64 = PAGE_SIZE as u64;
 
-fn target_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/procmem-target/target.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-server-target");
-        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-        let st = Command::new(&cc).args(["-O2", "-Wall", "-o"]).arg(&out).arg(&src).status();
-        match st {
-            Ok(s) if s.success() => out,
-            other => panic!("compiling {} with `{cc}` failed ({other:?}); a C compiler is needed for these tests", src.display()),
-        }
-    })
-}
-
+/// A scratch directory per test, emptied first.
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-server").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn wait_for_file(path: &Path, timeout: Duration) -> String {
-    let t = Instant::now();
-    loop {
-        if let Ok(s) = std::fs::read_to_string(path) {
-            return s;
-        }
-        assert!(t.elapsed() < timeout, "{} did not appear within {timeout:?}", path.display());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn kill(pid: i32, sig: i32) {
-    // SAFETY: sending a signal to a process this test started (or restored).
-    unsafe { libc::kill(pid, sig) };
-}
-
-/// A running target, killed on drop.
-struct Target {
-    pid: i32,
-    dir: PathBuf,
-    addrs: BTreeMap<String, (u64, u64)>,
-    reaped: bool,
-}
-
-impl Target {
-    fn start(dir: &Path, big_kib: u64, seed: u64) -> Target {
-        std::fs::create_dir_all(dir).unwrap();
-        let mut cmd = Command::new(target_bin());
-        cmd.arg(dir).arg(big_kib.to_string()).arg(seed.to_string());
-        support::in_new_session(cmd.current_dir(dir));
-        let child = cmd.spawn().expect("start procmem-target");
-        let pid = child.id() as i32;
-        std::mem::forget(child);
-        let mut t = Target { pid, dir: dir.to_path_buf(), addrs: BTreeMap::new(), reaped: false };
-        wait_for_file(&dir.join("ready"), Duration::from_secs(30));
-        for line in std::fs::read_to_string(dir.join("addrs")).unwrap().lines() {
-            let f: Vec<&str> = line.split(' ').collect();
-            t.addrs.insert(f[0].to_string(), (f[1].parse().unwrap(), f[2].parse().unwrap()));
-        }
-        t
-    }
-
-    fn stop(&self) {
-        kill(self.pid, libc::SIGSTOP);
-        let mut status = 0;
-        // SAFETY: waiting for our own child's stop.
-        let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WUNTRACED) };
-        assert_eq!(r, self.pid);
-        assert!(libc::WIFSTOPPED(status));
-    }
-
-    /// SIGCONT, then `sig`, then the file the target writes in answer.
-    fn ask(&self, sig: i32, answer: &str) -> String {
-        let _ = std::fs::remove_file(self.dir.join(answer));
-        kill(self.pid, libc::SIGCONT);
-        kill(self.pid, sig);
-        wait_for_file(&self.dir.join(answer), Duration::from_secs(30))
-    }
-
-    fn kill(&mut self) {
-        if !self.reaped {
-            kill(self.pid, libc::SIGKILL);
-            let mut status = 0;
-            // SAFETY: reaping our own child.
-            unsafe { libc::waitpid(self.pid, &mut status, 0) };
-            self.reaped = true;
-        }
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Restored(i32);
-
-impl Drop for Restored {
-    fn drop(&mut self) {
-        kill(self.0, libc::SIGKILL);
-    }
+    support::target::scratch("page-server", name)
 }
 
 fn criu_output(args: &[&str], dir: &Path, log: &Path) -> std::process::Output {
