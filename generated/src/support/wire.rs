@@ -20,9 +20,39 @@ pub const FIXED32: u8 = 5;
 pub const MAX_DEPTH: u32 = 64;
 
 /// A varint at `pos` (at most 10 bytes, at most `u64::MAX`).
-#[inline]
+///
+/// One byte (field keys, small numbers, most lengths) is the inlined case; longer ones go to
+/// [`read_varint_long`], kept out of line so that every field read stays small.
+#[inline(always)]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
+    if let Some(&b) = buf.get(*pos)
+        && b < 0x80
+    {
+        *pos += 1;
+        return Ok(u64::from(b));
+    }
+    read_varint_long(buf, pos)
+}
+
+/// [`read_varint`] past its one-byte case. With ten bytes left (the longest varint) the loop
+/// needs no bounds check per byte; nearer the end of `buf` it checks each.
+#[inline(never)]
+fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     let start = *pos;
+    if let Some(bytes) = buf.get(start..).and_then(|r| r.first_chunk::<10>()) {
+        let mut v: u64 = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if i == 9 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                *pos = start + i + 1;
+                return Ok(v);
+            }
+        }
+        return Err(DecodeError::new(start, DecodeErrorKind::VarintOverflow));
+    }
     let mut v: u64 = 0;
     let mut shift = 0u32;
     loop {
@@ -573,5 +603,61 @@ impl UnknownFields {
     /// The length of the raw fields together.
     pub fn encoded_len(&self) -> usize {
         self.records.iter().map(|(_, r)| r.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain byte-at-a-time reading of the protobuf spec, to hold the fast paths to.
+    fn reference(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
+        let start = *pos;
+        let mut v = 0u64;
+        for i in 0..10 {
+            let Some(&b) = buf.get(start + i) else { return Err(DecodeError::new(start, DecodeErrorKind::Truncated)) };
+            if i == 9 && b > 1 {
+                return Err(DecodeError::new(start, DecodeErrorKind::VarintOverflow));
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                *pos = start + i + 1;
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::new(start, DecodeErrorKind::VarintOverflow))
+    }
+
+    #[test]
+    fn varints_read_as_the_spec_says_near_the_end_and_far_from_it() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut cases: Vec<Vec<u8>> = vec![vec![0xff; 10], vec![0xff; 11], [[0x80; 9].as_slice(), &[2]].concat(), vec![0x80, 0x80], vec![]];
+        for v in [0, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), 1 << 63, u64::MAX] {
+            let mut b = Vec::new();
+            write_varint(v, &mut b);
+            cases.push(b);
+        }
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            // Mostly continuation bytes, so that long and malformed varints are common.
+            cases.push((0..len).map(|i| ((x >> (i * 5)) as u8) | if i + 1 < len { 0x80 } else { (x >> 60) as u8 & 0x80 }).collect());
+        }
+        for c in &cases {
+            for tail in [0usize, 16] {
+                let mut buf = vec![0x55; 3];
+                buf.extend_from_slice(c);
+                buf.extend(std::iter::repeat_n(0x80, tail));
+                let (mut a, mut b) = (3, 3);
+                let got = read_varint(&buf, &mut a);
+                let want = reference(&buf, &mut b);
+                assert_eq!(got, want, "{c:02x?} + {tail} bytes");
+                if got.is_ok() {
+                    assert_eq!(a, b, "{c:02x?}");
+                }
+            }
+        }
     }
 }
