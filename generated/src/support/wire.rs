@@ -34,24 +34,26 @@ pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     read_varint_long(buf, pos)
 }
 
-/// [`read_varint`] past its one-byte case. With ten bytes left (the longest varint) the loop
-/// needs no bounds check per byte; nearer the end of `buf` it checks each.
+/// [`read_varint`] past its one-byte case. With eight bytes left, a varint of up to eight bytes
+/// (every address, offset and size CRIU writes) is decoded from one 64-bit load: the first byte
+/// without the continuation bit ends it, and three mask-and-shift steps pack the 7-bit groups.
+/// Longer varints and those near the end of `buf` take the loop, one byte at a time.
 #[inline(never)]
 fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     let start = *pos;
-    if let Some(bytes) = buf.get(start..).and_then(|r| r.first_chunk::<10>()) {
-        let mut v: u64 = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if i == 9 && b > 1 {
-                break;
-            }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                *pos = start + i + 1;
-                return Ok(v);
-            }
+    if let Some(bytes) = buf.get(start..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*bytes);
+        let ends = !w & 0x8080_8080_8080_8080;
+        if ends != 0 {
+            let len = (ends.trailing_zeros() + 1) / 8;
+            let keep = if len == 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
+            let mut x = w & keep & 0x7f7f_7f7f_7f7f_7f7f;
+            x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+            x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+            x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+            *pos = start + len as usize;
+            return Ok(x);
         }
-        return Err(DecodeError::new(start, DecodeErrorKind::VarintOverflow));
     }
     let mut v: u64 = 0;
     let mut shift = 0u32;
@@ -455,6 +457,10 @@ impl RepSlot {
 pub trait View<'a>: Sized + Copy {
     /// Checks and views `buf`, nested `depth` messages deep.
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError>;
+    /// Checks this message's own fields only: nested messages are framed but not checked. For a
+    /// reader that checks each nested message as it reaches it ([`RepeatedLen::checked`]), so
+    /// that a message of 30 000 VMAs is parsed once, not once to check and once to read.
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError>;
     /// A field of this message type at `pos` (its key read) in a message `depth` deep: its
     /// bytes, checked as this message when `deep`. An error names `field` (element `index` of
     /// a repeated one).
@@ -501,6 +507,17 @@ impl<'a, T> RepeatedLen<'a, T> {
     /// The values, in order.
     pub fn iter(&self) -> RepeatedLenIter<'a, T> {
         RepeatedLenIter { buf: self.buf, pos: self.first as usize, num: self.num, left: self.count, conv: self.conv }
+    }
+
+    /// The messages, each checked as it is reached, for a view made with
+    /// [`View::parse_level`]: an error is the one a full parse of the enclosing message would
+    /// give for it (offset in the enclosing message, path `field[i]...`).
+    pub fn checked<V: View<'a>>(&self, field: &'static str) -> impl ExactSizeIterator<Item = Result<V, DecodeError>> + 'a {
+        let base = self.buf.as_ptr() as usize;
+        let raw = RepeatedLenIter { buf: self.buf, pos: self.first as usize, num: self.num, left: self.count, conv: Some };
+        raw.enumerate().map(move |(i, b)| {
+            V::parse_at_depth(b, 1).map_err(|e| e.shifted(b.as_ptr() as usize - base).in_field(field, Some(i as u32)))
+        })
     }
 }
 

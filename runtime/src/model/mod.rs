@@ -480,13 +480,20 @@ impl<'c> Process<'c> {
     pub fn mm(&self) -> Result<Option<&'c AddressSpace>, CheckpointError> {
         let (pid, ckpt) = (self.data.pid, self.ckpt);
         cached(&self.data.mm, || {
-            let Some(mm) = first_entry::<view::MmEntry>(ckpt, &names::MM.name(pid.into()), Kind::Mm)? else { return Ok(None) };
+            let name = names::MM.name(pid.into());
+            let Some(msg) = read::first_message(ckpt, &name, Kind::Mm)? else { return Ok(None) };
+            // Each VMA is parsed once: the entry's own fields are checked first, then each
+            // nested message as it is read, with the error a full parse would give.
+            let mm: view::MmEntry = msg.parse_level(&name)?;
+            for aio in mm.aios().checked::<view::AioRingEntry>("aios") {
+                aio.map_err(|e| msg.error(&name, e))?;
+            }
             let empty = FileTable::default();
             let files = ckpt.files().unwrap_or(&empty);
-            let vmas = mm.vmas();
+            let vmas = mm.vmas().checked::<view::VmaEntry>("vmas");
             let mut out = Vec::with_capacity(vmas.len());
             for v in vmas {
-                out.push(Vma::from_view(&v, files));
+                out.push(Vma::from_view(&v.map_err(|e| msg.error(&name, e))?, files));
             }
             let info = MmInfo {
                 start_code: mm.mm_start_code(),

@@ -50,6 +50,19 @@ impl<'a> Message<'a> {
     }
 }
 
+impl<'a> Message<'a> {
+    /// The view of this message with only its own fields checked ([`View::parse_level`]); the
+    /// caller checks the nested messages it reads with [`Message::nested_error`]'s help.
+    pub fn parse_level<V: View<'a>>(&self, file: &str) -> Result<V, CheckpointError> {
+        V::parse_level(self.bytes).map_err(|e| self.error(file, e))
+    }
+
+    /// A decoding error inside this message as an error of `file`'s entry.
+    pub fn error(&self, file: &str, e: criu_image_proto::support::DecodeError) -> CheckpointError {
+        image_error(file, image::Error { entry: Some(self.index), offset: self.offset + e.offset, field: e.path, kind: image::ErrorKind::Decode(e.kind) })
+    }
+}
+
 /// The messages of an image whose entries carry no payload, framed without decoding them: each
 /// view is then parsed exactly once, by the caller ([`Image::entries`] decodes every message to
 /// check it, which would double the cost on an `mm` image of tens of thousands of VMAs).
@@ -91,6 +104,16 @@ pub(crate) fn all_entries<'a, V: View<'a>>(ckpt: &'a Checkpoint, name: &str, kin
         out.push((m.index, m.parse(name)?));
     }
     Ok(Some(out))
+}
+
+/// The first entry of a one-entry image as message bytes; `Ok(None)` when the file is absent, an
+/// error when it has no entry.
+pub(crate) fn first_message<'a>(ckpt: &'a Checkpoint, name: &str, kind: Kind) -> Result<Option<Message<'a>>, CheckpointError> {
+    let Some(img) = typed_image(ckpt, name, kind)? else { return Ok(None) };
+    match messages(&img, name)?.first() {
+        None => Err(entry_error(name, None, img.bytes().len(), "has no entry, and CRIU writes one".into())),
+        Some(m) => Ok(Some(*m)),
+    }
 }
 
 /// The first entry of a one-entry image; `Ok(None)` when the file is absent, an error when it has

@@ -556,6 +556,10 @@ impl<'a> wire::View<'a> for UserX86RegsEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `user_x86_cet_entry`.
 #[derive(Clone, Copy)]
@@ -682,6 +686,10 @@ impl<'a> wire::View<'a> for UserX86CetEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }
 /// View of `user_x86_xsave_entry`.
@@ -976,6 +984,10 @@ impl<'a> wire::View<'a> for UserX86XsaveEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }
 /// View of `user_x86_fpregs_entry`.
@@ -1293,6 +1305,10 @@ impl<'a> wire::View<'a> for UserX86FpregsEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `user_desc_t`.
 #[derive(Clone, Copy)]
@@ -1604,6 +1620,10 @@ impl<'a> wire::View<'a> for UserDescT<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `thread_info_x86`.
 #[derive(Clone, Copy)]
@@ -1811,5 +1831,9 @@ impl<'a> wire::View<'a> for ThreadInfoX86<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }

@@ -191,6 +191,10 @@ impl<'a> wire::View<'a> for FdinfoEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `file_entry`.
 #[derive(Clone, Copy)]
@@ -820,5 +824,9 @@ impl<'a> wire::View<'a> for FileEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }

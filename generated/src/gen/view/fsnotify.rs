@@ -233,6 +233,10 @@ impl<'a> wire::View<'a> for InotifyWdEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `inotify_file_entry`.
 #[derive(Clone, Copy)]
@@ -422,6 +426,10 @@ impl<'a> wire::View<'a> for InotifyFileEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `fanotify_inode_mark_entry`.
 #[derive(Clone, Copy)]
@@ -561,6 +569,10 @@ impl<'a> wire::View<'a> for FanotifyInodeMarkEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `fanotify_mount_mark_entry`.
 #[derive(Clone, Copy)]
@@ -689,6 +701,10 @@ impl<'a> wire::View<'a> for FanotifyMountMarkEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }
 /// View of `fanotify_mark_entry`.
@@ -938,6 +954,10 @@ impl<'a> wire::View<'a> for FanotifyMarkEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `fanotify_file_entry`.
 #[derive(Clone, Copy)]
@@ -1162,5 +1182,9 @@ impl<'a> wire::View<'a> for FanotifyFileEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }

@@ -417,6 +417,10 @@ impl<'a> wire::View<'a> for NetDeviceEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `netns_id`.
 #[derive(Clone, Copy)]
@@ -557,6 +561,10 @@ impl<'a> wire::View<'a> for NetnsId<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }
 /// View of `netns_entry`.
@@ -942,5 +950,9 @@ impl<'a> wire::View<'a> for NetnsEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }

@@ -187,4 +187,8 @@ impl<'a> wire::View<'a> for PstreeEntry<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }

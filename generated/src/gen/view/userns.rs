@@ -157,6 +157,10 @@ impl<'a> wire::View<'a> for UidGidExtent<'a> {
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
     }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
+    }
 }
 /// View of `userns_entry`.
 #[derive(Clone, Copy)]
@@ -318,5 +322,9 @@ impl<'a> wire::View<'a> for UsernsEntry<'a> {
     #[inline]
     fn parse_at_depth(buf: &'a [u8], depth: u32) -> Result<Self, DecodeError> {
         Self::parse_inner(buf, depth, true)
+    }
+    #[inline]
+    fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_inner(buf, 0, false)
     }
 }
