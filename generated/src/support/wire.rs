@@ -21,26 +21,20 @@ pub const MAX_DEPTH: u32 = 64;
 
 /// A varint at `pos` (at most 10 bytes, at most `u64::MAX`).
 ///
-/// One byte (field keys, small numbers, most lengths) is the inlined case; longer ones go to
-/// [`read_varint_long`], kept out of line so that every field read stays small.
+/// Inlined: one byte (field keys, small numbers, most lengths), and with eight bytes left in
+/// `buf` a varint of up to eight bytes (every address, offset and size CRIU writes), decoded
+/// from one 64-bit load: the first byte without the continuation bit ends it, and three
+/// mask-and-shift steps pack the 7-bit groups. Longer varints, and those near the end of `buf`,
+/// go to [`read_varint_slow`], out of line.
 #[inline(always)]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
-    if let Some(&b) = buf.get(*pos)
+    let start = *pos;
+    if let Some(&b) = buf.get(start)
         && b < 0x80
     {
-        *pos += 1;
+        *pos = start + 1;
         return Ok(u64::from(b));
     }
-    read_varint_long(buf, pos)
-}
-
-/// [`read_varint`] past its one-byte case. With eight bytes left, a varint of up to eight bytes
-/// (every address, offset and size CRIU writes) is decoded from one 64-bit load: the first byte
-/// without the continuation bit ends it, and three mask-and-shift steps pack the 7-bit groups.
-/// Longer varints and those near the end of `buf` take the loop, one byte at a time.
-#[inline(never)]
-fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
-    let start = *pos;
     if let Some(bytes) = buf.get(start..).and_then(|r| r.first_chunk::<8>()) {
         let w = u64::from_le_bytes(*bytes);
         let ends = !w & 0x8080_8080_8080_8080;
@@ -55,6 +49,15 @@ fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
             return Ok(x);
         }
     }
+    read_varint_slow(buf, pos)
+}
+
+/// [`read_varint`] one byte at a time: nine- and ten-byte varints, those near the end of the
+/// buffer, and every malformed one.
+#[cold]
+#[inline(never)]
+fn read_varint_slow(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
+    let start = *pos;
     let mut v: u64 = 0;
     let mut shift = 0u32;
     loop {
