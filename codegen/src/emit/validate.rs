@@ -88,7 +88,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 quote! {
                     for (i, v) in self.#acc().iter().enumerate() {
                         let at = path.len();
-                        path.push_str(&format!("[{i}]"));
+                        crate::support::fields::push_index(path, i);
                         v.validate(path, out);
                         path.truncate(at);
                     }

@@ -37,7 +37,7 @@ impl<'a> crate::view::AaNamespace<'a> {
             path.push_str(".policies");
             for (i, v) in self.policies().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -48,7 +48,7 @@ impl<'a> crate::view::AaNamespace<'a> {
             path.push_str(".namespaces");
             for (i, v) in self.namespaces().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -84,7 +84,7 @@ impl<'a> crate::view::ApparmorEntry<'a> {
             path.push_str(".namespaces");
             for (i, v) in self.namespaces().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

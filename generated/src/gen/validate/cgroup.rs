@@ -70,7 +70,7 @@ impl<'a> crate::view::CgroupDirEntry<'a> {
             path.push_str(".children");
             for (i, v) in self.children().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -81,7 +81,7 @@ impl<'a> crate::view::CgroupDirEntry<'a> {
             path.push_str(".properties");
             for (i, v) in self.properties().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -125,7 +125,7 @@ impl<'a> crate::view::CgControllerEntry<'a> {
             path.push_str(".dirs");
             for (i, v) in self.dirs().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -186,7 +186,7 @@ impl<'a> crate::view::CgSetEntry<'a> {
             path.push_str(".ctls");
             for (i, v) in self.ctls().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -222,7 +222,7 @@ impl<'a> crate::view::CgroupEntry<'a> {
             path.push_str(".sets");
             for (i, v) in self.sets().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -233,7 +233,7 @@ impl<'a> crate::view::CgroupEntry<'a> {
             path.push_str(".controllers");
             for (i, v) in self.controllers().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

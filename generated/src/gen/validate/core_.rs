@@ -52,7 +52,7 @@ impl<'a> crate::view::TaskCoreEntry<'a> {
             path.push_str(".sigactions");
             for (i, v) in self.sigactions().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -211,7 +211,7 @@ impl<'a> crate::view::TaskRlimitsEntry<'a> {
             path.push_str(".rlimits");
             for (i, v) in self.rlimits().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

@@ -183,7 +183,7 @@ impl<'a> crate::view::ThreadInfoX86<'a> {
             path.push_str(".tls");
             for (i, v) in self.tls().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

@@ -128,7 +128,7 @@ impl<'a> crate::view::CpuinfoEntry<'a> {
             path.push_str(".x86_entry");
             for (i, v) in self.x86_entry().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -139,7 +139,7 @@ impl<'a> crate::view::CpuinfoEntry<'a> {
             path.push_str(".ppc64_entry");
             for (i, v) in self.ppc64_entry().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -150,7 +150,7 @@ impl<'a> crate::view::CpuinfoEntry<'a> {
             path.push_str(".s390_entry");
             for (i, v) in self.s390_entry().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

@@ -43,7 +43,7 @@ impl<'a> crate::view::EventpollFileEntry<'a> {
             path.push_str(".tfd");
             for (i, v) in self.tfd().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

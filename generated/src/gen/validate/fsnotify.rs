@@ -49,7 +49,7 @@ impl<'a> crate::view::InotifyFileEntry<'a> {
             path.push_str(".wd");
             for (i, v) in self.wd().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -205,7 +205,7 @@ impl<'a> crate::view::FanotifyFileEntry<'a> {
             path.push_str(".mark");
             for (i, v) in self.mark().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

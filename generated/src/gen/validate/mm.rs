@@ -37,7 +37,7 @@ impl<'a> crate::view::MmEntry<'a> {
             path.push_str(".vmas");
             for (i, v) in self.vmas().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -48,7 +48,7 @@ impl<'a> crate::view::MmEntry<'a> {
             path.push_str(".aios");
             for (i, v) in self.aios().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

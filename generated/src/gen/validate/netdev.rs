@@ -37,7 +37,7 @@ impl<'a> crate::view::NetDeviceEntry<'a> {
             path.push_str(".conf4");
             for (i, v) in self.conf4().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -48,7 +48,7 @@ impl<'a> crate::view::NetDeviceEntry<'a> {
             path.push_str(".conf6");
             for (i, v) in self.conf6().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -125,7 +125,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".def_conf4");
             for (i, v) in self.def_conf4().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -136,7 +136,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".all_conf4");
             for (i, v) in self.all_conf4().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -147,7 +147,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".def_conf6");
             for (i, v) in self.def_conf6().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -158,7 +158,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".all_conf6");
             for (i, v) in self.all_conf6().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -169,7 +169,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".nsids");
             for (i, v) in self.nsids().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -180,7 +180,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".unix_conf");
             for (i, v) in self.unix_conf().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -191,7 +191,7 @@ impl<'a> crate::view::NetnsEntry<'a> {
             path.push_str(".ipv4_sysctl");
             for (i, v) in self.ipv4_sysctl().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

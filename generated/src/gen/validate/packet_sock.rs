@@ -74,7 +74,7 @@ impl<'a> crate::view::PacketSockEntry<'a> {
             path.push_str(".mclist");
             for (i, v) in self.mclist().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

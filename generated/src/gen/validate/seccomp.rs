@@ -37,7 +37,7 @@ impl<'a> crate::view::SeccompEntry<'a> {
             path.push_str(".seccomp_filters");
             for (i, v) in self.seccomp_filters().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

@@ -37,7 +37,7 @@ impl<'a> crate::view::SkPacketEntry<'a> {
             path.push_str(".scm");
             for (i, v) in self.scm().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

@@ -80,7 +80,7 @@ impl<'a> crate::view::TaskTimersEntry<'a> {
             path.push_str(".posix");
             for (i, v) in self.posix().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }

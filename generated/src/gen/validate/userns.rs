@@ -37,7 +37,7 @@ impl<'a> crate::view::UsernsEntry<'a> {
             path.push_str(".uid_map");
             for (i, v) in self.uid_map().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
@@ -48,7 +48,7 @@ impl<'a> crate::view::UsernsEntry<'a> {
             path.push_str(".gid_map");
             for (i, v) in self.gid_map().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
