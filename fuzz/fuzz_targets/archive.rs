@@ -3,6 +3,8 @@
 //! read. The first byte chooses how the rest is presented: as it is (the archive readers see raw
 //! hostile compressed streams), or compressed here with gzip or zstd first (so that the tar
 //! reader behind each decompressor sees hostile headers and names, not just a broken checksum).
+//! The harness stores rather than compresses (deflate stored blocks, zstd raw blocks): real
+//! compression here took most of each run, and the readers behind the framing see the same bytes.
 #![no_main]
 
 use std::io::Write;
@@ -19,11 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let bytes = match mode % 3 {
         0 => rest.to_vec(),
         1 => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
             e.write_all(rest).unwrap();
             e.finish().unwrap()
         }
-        _ => ruzstd::encoding::compress_to_vec(rest, ruzstd::encoding::CompressionLevel::Fastest),
+        _ => ruzstd::encoding::compress_to_vec(rest, ruzstd::encoding::CompressionLevel::Uncompressed),
     };
     let opts = OpenOptions { max_decompressed: LIMIT };
     let Ok(ckpt) = Checkpoint::from_archive_bytes(Path::new("fuzz.tar"), bytes, &opts) else { return };
