@@ -25,7 +25,7 @@ pub const MAX_DEPTH: u32 = 64;
 /// `buf` a varint of up to eight bytes (every address, offset and size CRIU writes), decoded
 /// from one 64-bit load: the first byte without the continuation bit ends it, and three
 /// mask-and-shift steps pack the 7-bit groups. Longer varints, and those near the end of `buf`,
-/// go to [`read_varint_slow`], out of line.
+/// go to `read_varint_slow`, out of line.
 #[inline(always)]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     let start = *pos;
