@@ -60,7 +60,7 @@ impl<'a> crate::view::SampleEntry<'a> {
             path.push_str(".more");
             for (i, v) in self.more().iter().enumerate() {
                 let at = path.len();
-                path.push_str(&format!("[{i}]"));
+                crate::support::fields::push_index(path, i);
                 v.validate(path, out);
                 path.truncate(at);
             }
