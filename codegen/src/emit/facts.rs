@@ -114,8 +114,8 @@ fn emit_kernel_enum(e: &KernelEnum) -> TokenStream {
         let lit = Literal::u32_unsuffixed(*v as u32);
         quote!((#n, #lit))
     });
-    let unknown = if e.display_hex { quote!(write!(f, "{:#06x}", self.0)) } else { quote!(write!(f, "{}", self.0)) };
-    let unknown_doc = if e.display_hex { "The name, or the number in hex (`0x88b5`)." } else { "The name, or the number." };
+    // How a value without a name is shown: in hex (`0x88b5`) for tables that say so.
+    let unknown = if e.display_hex { "{:#06x}" } else { "{}" };
     let tname = &e.type_name;
     quote! {
         #[doc = #doc]
@@ -144,35 +144,6 @@ fn emit_kernel_enum(e: &KernelEnum) -> TokenStream {
             }
         }
 
-        impl std::fmt::Display for #name {
-            #[doc = #unknown_doc]
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self.name() {
-                    Some(n) => f.write_str(n),
-                    None => #unknown,
-                }
-            }
-        }
-
-        impl std::fmt::Debug for #name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self.name() {
-                    Some(n) => write!(f, "{}::{}", #tname, n.to_ascii_uppercase()),
-                    None => write!(f, "{}({})", #tname, self.0),
-                }
-            }
-        }
-
-        impl From<u32> for #name {
-            fn from(v: u32) -> Self {
-                Self(v)
-            }
-        }
-
-        impl From<#name> for u32 {
-            fn from(v: #name) -> u32 {
-                v.0
-            }
-        }
+        crate::support::open_enum::open_enum!(#name, #tname, #unknown);
     }
 }

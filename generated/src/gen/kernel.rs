@@ -45,33 +45,7 @@ impl DeviceMajor {
         }
     }
 }
-impl std::fmt::Display for DeviceMajor {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for DeviceMajor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "DeviceMajor", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "DeviceMajor", self.0),
-        }
-    }
-}
-impl From<u32> for DeviceMajor {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<DeviceMajor> for u32 {
-    fn from(v: DeviceMajor) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(DeviceMajor, "DeviceMajor", "{}");
 /**ETH_P_* of <linux/if_ether.h> (packet_sock_entry.protocol, in host order after ntohs) (`kernel.toml [ether_type]`).
 
 Open: a value without a name keeps its number.*/
@@ -149,33 +123,7 @@ impl EtherType {
         }
     }
 }
-impl std::fmt::Display for EtherType {
-    /// The name, or the number in hex (`0x88b5`).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#06x}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for EtherType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "EtherType", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "EtherType", self.0),
-        }
-    }
-}
-impl From<u32> for EtherType {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<EtherType> for u32 {
-    fn from(v: EtherType) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(EtherType, "EtherType", "{:#06x}");
 /**NETLINK_* of <linux/netlink.h> (netlink_sk_entry.protocol) (`kernel.toml [netlink_protocol]`).
 
 Open: a value without a name keeps its number.*/
@@ -308,33 +256,7 @@ impl NetlinkProtocol {
         }
     }
 }
-impl std::fmt::Display for NetlinkProtocol {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for NetlinkProtocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "NetlinkProtocol", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "NetlinkProtocol", self.0),
-        }
-    }
-}
-impl From<u32> for NetlinkProtocol {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<NetlinkProtocol> for u32 {
-    fn from(v: NetlinkProtocol) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(NetlinkProtocol, "NetlinkProtocol", "{}");
 /**task_core_entry.task_state: COMPEL_TASK_* of compel/include/uapi/task-state.h (shared with CRIU) and CRIU's own TASK_HELPER, TASK_THREAD, TASK_UNDEF of criu/include/pid.h (CRIU 4.2.1; TASK_HELPER = COMPEL_TASK_MAX + 1 = 0x80) (`kernel.toml [task_state]`).
 
 Open: a value without a name keeps its number.*/
@@ -392,33 +314,7 @@ impl TaskState {
         }
     }
 }
-impl std::fmt::Display for TaskState {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "TaskState", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "TaskState", self.0),
-        }
-    }
-}
-impl From<u32> for TaskState {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<TaskState> for u32 {
-    fn from(v: TaskState) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(TaskState, "TaskState", "{}");
 /**AF_* from <sys/socket.h>, names as crit prints them (`dicts.toml ["sk".family]`).
 
 Open: a value without a name keeps its number.*/
@@ -466,33 +362,7 @@ impl SocketFamily {
         }
     }
 }
-impl std::fmt::Display for SocketFamily {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for SocketFamily {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "SocketFamily", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "SocketFamily", self.0),
-        }
-    }
-}
-impl From<u32> for SocketFamily {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<SocketFamily> for u32 {
-    fn from(v: SocketFamily) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(SocketFamily, "SocketFamily", "{}");
 /**IPPROTO_* from <netinet/in.h> (<linux/in.h>), names as crit prints them (`dicts.toml ["sk".proto]`).
 
 Open: a value without a name keeps its number.*/
@@ -585,33 +455,7 @@ impl IpProto {
         }
     }
 }
-impl std::fmt::Display for IpProto {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for IpProto {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "IpProto", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "IpProto", self.0),
-        }
-    }
-}
-impl From<u32> for IpProto {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<IpProto> for u32 {
-    fn from(v: IpProto) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(IpProto, "IpProto", "{}");
 /**TCP_* states from <netinet/tcp.h> (<net/tcp_states.h>), names as crit prints them (`dicts.toml ["sk".state]`).
 
 Open: a value without a name keeps its number.*/
@@ -694,33 +538,7 @@ impl TcpState {
         }
     }
 }
-impl std::fmt::Display for TcpState {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for TcpState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "TcpState", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "TcpState", self.0),
-        }
-    }
-}
-impl From<u32> for TcpState {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<TcpState> for u32 {
-    fn from(v: TcpState) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(TcpState, "TcpState", "{}");
 /**SOCK_* from <sys/socket.h>, names as crit prints them (`dicts.toml ["sk".type]`).
 
 Open: a value without a name keeps its number.*/
@@ -778,30 +596,4 @@ impl SocketType {
         }
     }
 }
-impl std::fmt::Display for SocketType {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for SocketType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "SocketType", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "SocketType", self.0),
-        }
-    }
-}
-impl From<u32> for SocketType {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<SocketType> for u32 {
-    fn from(v: SocketType) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(SocketType, "SocketType", "{}");

@@ -28,33 +28,7 @@ impl EtherType {
         }
     }
 }
-impl std::fmt::Display for EtherType {
-    /// The name, or the number in hex (`0x88b5`).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#06x}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for EtherType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "EtherType", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "EtherType", self.0),
-        }
-    }
-}
-impl From<u32> for EtherType {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<EtherType> for u32 {
-    fn from(v: EtherType) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(EtherType, "EtherType", "{:#06x}");
 /**test (`kernel.toml [task_state]`).
 
 Open: a value without a name keeps its number.*/
@@ -84,33 +58,7 @@ impl TaskState {
         }
     }
 }
-impl std::fmt::Display for TaskState {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "TaskState", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "TaskState", self.0),
-        }
-    }
-}
-impl From<u32> for TaskState {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<TaskState> for u32 {
-    fn from(v: TaskState) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(TaskState, "TaskState", "{}");
 /**test (`dicts.toml ["sk".type]`).
 
 Open: a value without a name keeps its number.*/
@@ -148,30 +96,4 @@ impl SocketType {
         }
     }
 }
-impl std::fmt::Display for SocketType {
-    /// The name, or the number.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-impl std::fmt::Debug for SocketType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}::{}", "SocketType", n.to_ascii_uppercase()),
-            None => write!(f, "{}({})", "SocketType", self.0),
-        }
-    }
-}
-impl From<u32> for SocketType {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-impl From<SocketType> for u32 {
-    fn from(v: SocketType) -> u32 {
-        v.0
-    }
-}
+crate::support::open_enum::open_enum!(SocketType, "SocketType", "{}");
