@@ -16,8 +16,8 @@ pub(super) fn read(path: &Path, src: Source, opts: &OpenOptions) -> Result<(Form
         .ok_or_else(|| bad("not a checkpoint directory nor a checkpoint archive (no tar, gzip or zstd magic)".into()))?;
     let data = match format {
         Format::Tar => src,
-        Format::TarGzip => gunzip_source(&src, opts.max_decompressed, path)?,
-        Format::TarZstd => unzstd_source(&src, opts.max_decompressed, path)?,
+        Format::TarGzip => gunzip(&src, opts.max_decompressed, path)?,
+        Format::TarZstd => unzstd(&src, opts.max_decompressed, path)?,
         Format::Directory | Format::OciImage => return Err(bad("a directory is not an archive".into())),
     };
     if format != Format::Tar && detect_format(&data) != Some(Format::Tar) {
@@ -89,7 +89,7 @@ fn oci_image(path: &Path, data: &[u8], all: &Members, budget: u64) -> Result<(Fo
     let layer_name = blob(string(layers[0].get("digest")), &format!("{manifest_name} layers[0]"))?;
     let layer = member(&layer_name).ok_or_else(|| bad(format!("OCI image: the layer {layer_name} is not in the archive")))?;
     let inner = match detect_format(layer) {
-        Some(Format::Tar) => layer.to_vec(),
+        Some(Format::Tar) => Source::Owned(layer.to_vec()),
         Some(Format::TarGzip) => gunzip(layer, budget, path)?,
         Some(Format::TarZstd) => unzstd(layer, budget, path)?,
         _ => return Err(bad(format!("OCI image: the layer {layer_name} is not a tar, tar.gz or tar.zst"))),
@@ -104,37 +104,22 @@ fn oci_image(path: &Path, data: &[u8], all: &Members, budget: u64) -> Result<(Fo
             extras.insert(name.to_string(), Member::Expanded(b.to_vec()));
         }
     }
-    Ok((Format::OciImage, Source::Owned(inner), images, extras))
+    Ok((Format::OciImage, inner, images, extras))
 }
 
-/// Reads at most `limit` bytes from `r` into a buffer of `hint` initial capacity; more is an error.
-fn read_bounded(mut r: impl Read, hint: u64, limit: u64, path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    let mut out = Vec::with_capacity(hint.min(limit) as usize);
-    read_bounded_into(&mut r, &mut out, limit, path)?;
-    Ok(out)
-}
-
-fn read_bounded_into(r: &mut dyn Read, out: &mut Vec<u8>, limit: u64, path: &Path) -> Result<(), CheckpointError> {
-    let room = limit.saturating_sub(out.len() as u64);
-    r.take(room.saturating_add(1)).read_to_end(out).map_err(|e| decompress_error(path, e))?;
-    if out.len() as u64 > limit {
-        return Err(CheckpointError::TooLarge { path: path.to_path_buf(), limit });
-    }
-    Ok(())
-}
-
-fn gunzip(data: &[u8], limit: u64, path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    read_bounded(GzMembers::new(data), GzMembers::size_hint(data), limit, path)
-}
-
-/// The whole archive decompressed: into a [`Buffer`] when large, a `Vec` otherwise.
-fn gunzip_source(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointError> {
-    let hint = GzMembers::size_hint(data).min(limit);
+/// All of `r`, at most `limit` bytes (more is an error): into a [`Buffer`] when `hint` says the
+/// output is large, a `Vec` of `hint` initial capacity otherwise.
+fn read_all(r: &mut dyn Read, hint: u64, limit: u64, path: &Path) -> Result<Source, CheckpointError> {
+    let hint = hint.min(limit);
     if hint < BUFFER_FROM {
-        return gunzip(data, limit, path).map(Source::Owned);
+        let mut out = Vec::with_capacity(hint as usize);
+        r.take(limit.saturating_add(1)).read_to_end(&mut out).map_err(|e| decompress_error(path, e))?;
+        if out.len() as u64 > limit {
+            return Err(CheckpointError::TooLarge { path: path.to_path_buf(), limit });
+        }
+        return Ok(Source::Owned(out));
     }
-    let mut r = GzMembers::new(data);
-    match Buffer::read_from(&mut r, hint as usize, limit) {
+    match Buffer::read_from(r, hint as usize, limit) {
         Ok(Some(b)) => Ok(Source::Buffer(b)),
         Ok(None) => Err(CheckpointError::TooLarge { path: path.to_path_buf(), limit }),
         Err(e) => Err(decompress_error(path, e)),
@@ -144,27 +129,16 @@ fn gunzip_source(data: &[u8], limit: u64, path: &Path) -> Result<Source, Checkpo
 /// From this decompressed size on, an anonymous mapping beats the heap.
 const BUFFER_FROM: u64 = 4 << 20;
 
-/// The whole archive decompressed, as [`gunzip_source`] does for gzip.
-fn unzstd_source(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointError> {
-    let mut r = ZstdFrames::new(data, limit).map_err(|e| decompress_error(path, e))?;
-    let hint = r.size_hint(data).min(limit);
-    if hint < BUFFER_FROM {
-        let mut out = Vec::with_capacity(hint as usize);
-        read_bounded_into(&mut r, &mut out, limit, path)?;
-        return Ok(Source::Owned(out));
-    }
-    match Buffer::read_from(&mut r, hint as usize, limit) {
-        Ok(Some(b)) => Ok(Source::Buffer(b)),
-        Ok(None) => Err(CheckpointError::TooLarge { path: path.to_path_buf(), limit }),
-        Err(e) => Err(decompress_error(path, e)),
-    }
+/// A gzip file decompressed whole, within `limit`.
+fn gunzip(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointError> {
+    read_all(&mut GzMembers::new(data), GzMembers::size_hint(data), limit, path)
 }
 
-fn unzstd(data: &[u8], limit: u64, path: &Path) -> Result<Vec<u8>, CheckpointError> {
+/// A zstd file decompressed whole, within `limit`.
+fn unzstd(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointError> {
     let mut r = ZstdFrames::new(data, limit).map_err(|e| decompress_error(path, e))?;
-    let mut out = Vec::with_capacity(r.size_hint(data).min(limit) as usize);
-    read_bounded_into(&mut r, &mut out, limit, path)?;
-    Ok(out)
+    let hint = r.size_hint();
+    read_all(&mut r, hint, limit, path)
 }
 
 fn decompress_error(path: &Path, e: io::Error) -> CheckpointError {
@@ -194,10 +168,10 @@ impl<'a> ZstdFrames<'a> {
     }
 
     /// The first frame's content size when its header has one, else four times the input.
-    fn size_hint(&self, data: &[u8]) -> u64 {
+    fn size_hint(&self) -> u64 {
         match self.frame.as_ref().map(|f| f.decoder.content_size()) {
             Some(n @ 1..) => n,
-            _ => data.len() as u64 * 4,
+            _ => self.data.len() as u64 * 4,
         }
     }
 

@@ -41,18 +41,11 @@ pub(crate) struct Message<'a> {
 impl<'a> Message<'a> {
     /// The view of this message, checked once; errors name the entry, byte and field.
     pub fn parse<V: View<'a>>(&self, file: &str) -> Result<V, CheckpointError> {
-        V::parse_at_depth(self.bytes, 0).map_err(|e| {
-            image_error(
-                file,
-                image::Error { entry: Some(self.index), offset: self.offset + e.offset, field: e.path, kind: image::ErrorKind::Decode(e.kind) },
-            )
-        })
+        V::parse_at_depth(self.bytes, 0).map_err(|e| self.error(file, e))
     }
-}
 
-impl<'a> Message<'a> {
     /// The view of this message with only its own fields checked ([`View::parse_level`]); the
-    /// caller checks the nested messages it reads with [`Message::nested_error`]'s help.
+    /// caller checks the nested messages it reads and reports them with [`Message::error`].
     pub fn parse_level<V: View<'a>>(&self, file: &str) -> Result<V, CheckpointError> {
         V::parse_level(self.bytes).map_err(|e| self.error(file, e))
     }
@@ -119,9 +112,5 @@ pub(crate) fn first_message<'a>(ckpt: &'a Checkpoint, name: &str, kind: Kind) ->
 /// The first entry of a one-entry image; `Ok(None)` when the file is absent, an error when it has
 /// no entry.
 pub(crate) fn first_entry<'a, V: View<'a>>(ckpt: &'a Checkpoint, name: &str, kind: Kind) -> Result<Option<V>, CheckpointError> {
-    let Some(img) = typed_image(ckpt, name, kind)? else { return Ok(None) };
-    match messages(&img, name)?.first() {
-        None => Err(entry_error(name, None, img.bytes().len(), "has no entry, and CRIU writes one".into())),
-        Some(m) => m.parse(name).map(Some),
-    }
+    first_message(ckpt, name, kind)?.map(|m| m.parse(name)).transpose()
 }
