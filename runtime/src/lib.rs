@@ -68,7 +68,7 @@
 //! | feature | default | adds | pulls in |
 //! |---|---|---|---|
 //! | (none) | yes | framing, views, JSON, editing, checkpoint directories, the model, `explore`, `check`, memory reads; builds for any target | `criu-image-proto`, `memmap2` |
-//! | `archive` | no | opening tar, tar.gz and tar.zst checkpoint archives (without it they are recognised and refused with a message) | `tar`, `flate2` (pure Rust), `ruzstd` |
+//! | `archive` | no | opening tar, tar.gz and tar.zst checkpoint archives (without it they are recognised and refused with a message) | `tar`, `libz-rs-sys` (zlib-rs, pure Rust), `crc32fast`, `ruzstd` |
 //! | `search` | no | `memory::search`: literal and regex search of task memory | `memchr`, `regex` |
 //! | `procmem` | no | `procmem` and `page_server` (Linux only: `process_vm_readv`, `PAGEMAP_SCAN`) | `libc`, `twox-hash` |
 //! | `cookie` | no | `cookie` (Linux only: `openat2`) | `libc`, `crc32c` |

@@ -213,6 +213,63 @@ fn archives_in_every_layout_match_the_directory() {
     }
 }
 
+/// The pages files of `fdzoo` (8.1 MiB) and `ipcns` (5.8 MiB) are large enough to stay
+/// compressed when a tar.gz is opened: ranges of them, task memory (every VMA, read through the
+/// checkpoint's range reads), command lines and environments read as the directory has them,
+/// before and after the whole file is asked for.
+#[test]
+fn large_members_of_a_tar_gz_read_in_ranges_as_the_directory_has_them() {
+    use criu_image::memory::Memory;
+    use std::ops::ControlFlow;
+    for set in ["fdzoo", "ipcns"] {
+        let dir = support::fixture(set);
+        let direct = Checkpoint::open(&dir).unwrap();
+        let gz = open_bytes(gzip(&tar_of(&dir, Layout::Container))).unwrap();
+        let large: Vec<&str> = direct.names().filter(|n| direct.file_len(n).unwrap() >= 4 << 20).collect();
+        assert!(!large.is_empty(), "{set}: no file of 4 MiB or more");
+        let range = |c: &Checkpoint, name: &str, off: u64, len: u64| {
+            let mut out = Vec::new();
+            c.read_range(name, off, len, &mut |b| {
+                out.extend_from_slice(b);
+                ControlFlow::Continue(())
+            })
+            .unwrap_or_else(|e| panic!("{set} {name} {off}+{len}: {e}"));
+            out
+        };
+        let mem = |c: &Checkpoint| {
+            let m = Memory::open(c);
+            let mut out = Vec::new();
+            for (pid, _) in m.tasks().unwrap() {
+                let t = m.task(pid).unwrap();
+                out.push((pid, t.cmdline().ok(), t.environ().ok()));
+                for v in t.vmas().collect::<Vec<_>>() {
+                    if t.check(v.start, v.end - v.start).is_ok() {
+                        let bytes = t.read(v.start, v.end - v.start).unwrap();
+                        out.push((pid, Some(vec![bytes]), None));
+                    }
+                }
+            }
+            out
+        };
+        // Task memory first, while the pages files are still compressed.
+        let want = mem(&direct);
+        assert!(want.iter().any(|(_, c, _)| c.as_ref().is_some_and(|c| !c.is_empty())), "{set}: no command line read");
+        assert!(mem(&gz) == want, "{set}: task memory differs");
+        for name in &large {
+            let whole = direct.file(name).unwrap();
+            let n = whole.len() as u64;
+            let mut cuts = vec![(0, 1), (1, 4095), (4 << 20, 4096), ((4 << 20) - 1, 2), (n - 1, 1), (n, 0), (0, n)];
+            cuts.extend((0..n).step_by(1_234_567).map(|o| (o, 70_000.min(n - o))));
+            for &(off, len) in &cuts {
+                assert!(range(&gz, name, off, len) == whole[off as usize..(off + len) as usize], "{set} {name} {off}+{len}");
+            }
+            assert!(gz.read_range(name, n, 1, &mut |_| ControlFlow::Continue(())).is_err(), "{set} {name}: past the end");
+            assert!(gz.file(name).unwrap() == whole, "{set} {name}: whole");
+            assert!(range(&gz, name, 5, 10) == whole[5..15], "{set} {name}: a range of the whole");
+        }
+    }
+}
+
 #[test]
 fn archive_files_are_recognised_by_magic_not_name() {
     let dir = scratch("archive-files");

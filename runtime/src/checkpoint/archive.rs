@@ -1,10 +1,13 @@
 //! Checkpoint archives: tar, optionally gzip or zstd compressed, read in memory with a limit.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::OnceLock;
 
-use super::gzip::GzMembers;
+use super::gzip::{GzMembers, GzState};
 use super::{CheckpointError, Format, Member, Members, OpenOptions, detect_format};
 use crate::source::{Buffer, Source};
 
@@ -14,9 +17,18 @@ pub(super) fn read(path: &Path, src: Source, opts: &OpenOptions) -> Result<(Form
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
     let format = detect_format(&src)
         .ok_or_else(|| bad("not a checkpoint directory nor a checkpoint archive (no tar, gzip or zstd magic)".into()))?;
+    if format == Format::TarGzip {
+        let all = gunzip_tar(&src, opts.max_decompressed, path)?;
+        if image_dir(&all).is_none() && all.contains_key(OCI_LAYOUT) && all.contains_key(OCI_INDEX) {
+            let used = all.values().map(Member::len).sum::<u64>();
+            return oci_image(path, &src, &all, opts.max_decompressed.saturating_sub(used));
+        }
+        let (images, extras) = split_members(all, path)?;
+        return Ok((format, src, images, extras));
+    }
     let data = match format {
         Format::Tar => src,
-        Format::TarGzip => gunzip(&src, opts.max_decompressed, path)?,
+        Format::TarGzip => unreachable!("read as a stream above"),
         Format::TarZstd => unzstd(&src, opts.max_decompressed, path)?,
         Format::Directory | Format::OciImage => return Err(bad("a directory is not an archive".into())),
     };
@@ -44,7 +56,7 @@ const OCI_INDEX: &str = "index.json";
 fn oci_image(path: &Path, data: &[u8], all: &Members, budget: u64) -> Result<(Format, Source, Members, Members), CheckpointError> {
     use criu_image_proto::support::json_in::{self, Value};
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
-    let member = |name: &str| all.get(name).map(|m| m.bytes(data));
+    let member = |name: &str| all.get(name).and_then(|m| m.bytes(data, path).ok());
     let json = |name: &str| -> Result<Value, CheckpointError> {
         let bytes = member(name).ok_or_else(|| bad(format!("OCI image: {name} is not in the archive")))?;
         json_in::parse(bytes).map_err(|e| bad(format!("OCI image: {name}: {e}")))
@@ -131,7 +143,205 @@ const BUFFER_FROM: u64 = 4 << 20;
 
 /// A gzip file decompressed whole, within `limit`.
 fn gunzip(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointError> {
-    read_all(&mut GzMembers::new(data), GzMembers::size_hint(data), limit, path)
+    let mut r = GzMembers::new(data).map_err(|e| decompress_error(path, e))?;
+    read_all(&mut r, GzMembers::size_hint(data), limit, path)
+}
+
+/// From this size on, a member of a tar.gz is not kept when the archive is opened, only resume
+/// points into it ([`Deferred`]): the pages files, which are most of a checkpoint, are read
+/// when and where they are asked for.
+const DEFER_FROM: u64 = 4 << 20;
+
+/// The distance between two resume points of a deferred member: reading a range costs at most
+/// this much decompression before it, and the points cost about 45 KiB each (1 % of this).
+const POINT_EVERY: u64 = 4 << 20;
+
+/// A large member of a tar.gz, decompressed on demand from the compressed bytes: from its start
+/// into a buffer of its own when all of it is asked for, or from the nearest resume point when
+/// a range is. Its CRC was checked with the rest of the archive when it was opened.
+pub(crate) struct Deferred {
+    len: u64,
+    /// Resume points: the member's offset and the reading's state there, the first at 0.
+    points: Vec<(u64, GzState)>,
+    whole: OnceLock<Result<Buffer, CheckpointError>>,
+    last: std::sync::Mutex<LastRange>,
+}
+
+/// Where the last range read of a [`Deferred`] stopped (its offset and the reading's state
+/// there), to go on from there (a command line, then the environment that follows it), and the
+/// buffer it was read through.
+#[derive(Default)]
+struct LastRange {
+    at: Option<(u64, GzState)>,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deferred").field("len", &self.len).field("points", &self.points.len()).finish()
+    }
+}
+
+impl Deferred {
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// All of it, decompressed on first use.
+    pub(super) fn bytes<'a>(&'a self, compressed: &[u8], path: &Path) -> Result<&'a [u8], CheckpointError> {
+        let whole = self.whole.get_or_init(|| {
+            let err = |e: io::Error| decompress_error(path, e);
+            let mut r = self.reader(compressed, 0).map_err(err)?.take(self.len);
+            let b = Buffer::read_from(&mut r, self.len as usize, self.len).map_err(err)?;
+            match b {
+                Some(b) if b.len() as u64 == self.len => Ok(b),
+                _ => Err(err(io::Error::new(io::ErrorKind::UnexpectedEof, "a member ends before its size"))),
+            }
+        });
+        whole.as_deref().map_err(Clone::clone)
+    }
+
+    /// A reading that starts at resume point `i`.
+    fn reader<'a>(&self, compressed: &'a [u8], i: usize) -> io::Result<GzMembers<'a>> {
+        Ok(GzMembers::resume(compressed, self.points[i].1.try_clone()?))
+    }
+
+    /// `[offset, offset + len)` to `f` in pieces: slices of the whole when it was decompressed,
+    /// else decompressed from the resume point before `offset` (at most [`POINT_EVERY`] more).
+    pub(super) fn read_range(
+        &self,
+        compressed: &[u8],
+        offset: u64,
+        len: u64,
+        path: &Path,
+        f: &mut dyn FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<(), CheckpointError> {
+        if let Some(Ok(b)) = self.whole.get() {
+            let _ = f(&b[offset as usize..(offset + len) as usize]);
+            return Ok(());
+        }
+        let err = |e: io::Error| decompress_error(path, e);
+        let i = self.points.partition_point(|(at, _)| *at <= offset) - 1;
+        // Busy only when `f` reads this member again itself: that reading goes without the cache.
+        let mut guard = match self.last.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        let mut own = LastRange::default();
+        let last = guard.as_deref_mut().unwrap_or(&mut own);
+        let (from, mut r) = match last.at.take() {
+            Some((at, st)) if at <= offset && at > self.points[i].0 => (at, GzMembers::resume(compressed, st)),
+            _ => (self.points[i].0, self.reader(compressed, i).map_err(err)?),
+        };
+        let mut skip = offset - from;
+        let buf = &mut last.buf;
+        buf.resize((skip + len).clamp(64 << 10, 1 << 20) as usize, 0);
+        let mut left = len;
+        let mut at = from;
+        while skip > 0 || left > 0 {
+            let want = if skip > 0 { skip } else { left }.min(buf.len() as u64) as usize;
+            let n = r.read(&mut buf[..want]).map_err(err)?;
+            if n == 0 {
+                return Err(err(io::Error::new(io::ErrorKind::UnexpectedEof, "a member ends before its size")));
+            }
+            at += n as u64;
+            if skip > 0 {
+                skip -= n as u64;
+            } else {
+                left -= n as u64;
+                if f(&buf[..n]).is_break() {
+                    break;
+                }
+            }
+        }
+        last.at = Some((at, r.into_state()));
+        Ok(())
+    }
+}
+
+/// The reading shared between the tar reader and the code that takes resume points.
+struct Shared<'a>(RefCell<GzMembers<'a>>);
+
+impl Read for &Shared<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+/// A tar.gz listed in one pass over its decompressed stream, within `limit` decompressed
+/// bytes: members smaller than [`DEFER_FROM`] kept, larger ones [`Deferred`]; every gzip
+/// member's CRC checked to the end of the file.
+fn gunzip_tar(data: &[u8], limit: u64, path: &Path) -> Result<Members, CheckpointError> {
+    let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
+    let derr = |e: io::Error| decompress_error(path, e);
+    let mut head = [0u8; 512];
+    let got = super::gzip::GzMembers::new(data).and_then(|mut r| r.by_ref().take(512).read(&mut head)).map_err(derr)?;
+    if detect_format(&head[..got]) != Some(Format::Tar) {
+        // Shorter reads are possible in principle; a tar's first block comes whole in practice,
+        // and a real tar that did not would be refused with this clear message.
+        return Err(bad("the tar.gz archive does not hold a tar file (no ustar magic at byte 257)".into()));
+    }
+    let shared = Shared(RefCell::new(GzMembers::new(data).map_err(derr)?));
+    let too_large = || CheckpointError::TooLarge { path: path.to_path_buf(), limit };
+    let mut all: Members = BTreeMap::new();
+    let mut scratch = Vec::new();
+    {
+        let mut archive = tar::Archive::new(&shared);
+        let entries = archive.entries().map_err(|e| bad(format!("reading the tar: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| bad(format!("reading the tar: {e}")))?;
+            let kind = entry.header().entry_type();
+            let Some(name) = normalize_member(&entry.path_bytes()) else { continue };
+            if !(kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse()) {
+                continue;
+            }
+            let size = entry.size();
+            if size > limit.saturating_sub(shared.0.borrow().state().position()) {
+                return Err(too_large());
+            }
+            let short = || bad(format!("{name}: the member runs past the end of the archive (truncated tar?)"));
+            if kind.is_gnu_sparse() || size < DEFER_FROM {
+                let mut v = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut v).map_err(|e| bad(format!("{name}: {e}")))?;
+                if !kind.is_gnu_sparse() && v.len() as u64 != size {
+                    return Err(short());
+                }
+                all.insert(name, Member::Expanded(v));
+                continue;
+            }
+            // Read through in steps that end on the resume points, taking one at each.
+            scratch.resize(1 << 20, 0);
+            let mut points = vec![(0, shared.0.borrow().state().try_clone().map_err(derr)?)];
+            let mut at = 0u64;
+            while at < size {
+                let next = (at / POINT_EVERY + 1) * POINT_EVERY;
+                let want = (size.min(next) - at).min(scratch.len() as u64) as usize;
+                let n = entry.read(&mut scratch[..want]).map_err(|e| bad(format!("{name}: {e}")))?;
+                if n == 0 {
+                    return Err(short());
+                }
+                at += n as u64;
+                if at == next && at < size {
+                    points.push((at, shared.0.borrow().state().try_clone().map_err(derr)?));
+                }
+            }
+            all.insert(name, Member::Deferred(Box::new(Deferred { len: size, points, whole: OnceLock::new(), last: Default::default() })));
+        }
+    }
+    // The rest of the stream (the tar's end blocks, its padding, further gzip members): read so
+    // that every member's CRC and size are checked, and so that the limit holds for all of it.
+    scratch.resize(1 << 20, 0);
+    let mut r = shared.0.into_inner();
+    loop {
+        match r.read(&mut scratch) {
+            Ok(0) => break,
+            Ok(_) if r.state().position() > limit => return Err(too_large()),
+            Ok(_) => {}
+            Err(e) => return Err(derr(e)),
+        }
+    }
+    Ok(all)
 }
 
 /// A zstd file decompressed whole, within `limit`.
@@ -338,10 +548,11 @@ mod tests {
     }
 
     /// A real checkpoint, compressed with enough beside it to be decompressed into a [`Buffer`]
-    /// rather than a `Vec`: every image reads back as the directory has it. The zstd file has two
-    /// frames and a skippable one between them and, as ruzstd writes it, no content size: the
-    /// size is guessed from the input (1.5 MiB that does not compress, 6 MiB of zeros), and the
-    /// buffer must grow.
+    /// rather than a `Vec` (zstd) or deferred (gzip): every image reads back as the directory
+    /// has it. The zstd file has two frames and a skippable one between them and, as ruzstd
+    /// writes it, no content size: the size is guessed from the input (1.5 MiB that does not
+    /// compress, 6 MiB of zeros), and the buffer must grow. The gzip file has two members, the
+    /// second starting inside the large member, so that its resume points straddle them.
     #[test]
     fn large_compressed_archives_read_back_every_image() {
         use std::io::Write;
@@ -353,39 +564,72 @@ mod tests {
             .map(|p| (format!("checkpoint/{}", p.file_name().unwrap().to_str().unwrap()), std::fs::read(&p).unwrap()))
             .collect();
         files.sort();
-        let mut pad = vec![0u8; (3 << 19) + (6 << 20)];
+        let mut pad = vec![0u8; (3 << 19) + (6 << 20) + 12345];
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for b in &mut pad[..3 << 19] {
+        for (i, b) in pad.iter_mut().enumerate() {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            *b = x as u8;
+            // Random, then zeros with a random byte every 4 KiB (to find misplaced reads).
+            *b = if i < 3 << 19 || i % 4096 == 0 { x as u8 } else { 0 };
         }
         let mut members: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
         members.push(("rootfs-diff.tar", &pad));
         members.push(("config.dump", b"{}"));
         let tar = tar_of(&members);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&tar).unwrap();
-        let gz = gz.finish().unwrap();
+        let gz_of = |part: &[u8]| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(part).unwrap();
+            gz.finish().unwrap()
+        };
+        let split = tar.len() - (5 << 20);
+        let mut gz = gz_of(&tar[..split]);
+        gz.extend_from_slice(&gz_of(&tar[split..]));
         let (a, b) = tar.split_at(tar.len() / 2);
         let level = ruzstd::encoding::CompressionLevel::Fastest;
         let mut zst = ruzstd::encoding::compress_to_vec(a, level);
         zst.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 7, 7]);
         zst.extend_from_slice(&ruzstd::encoding::compress_to_vec(b, level));
         for (want, bytes) in [(Format::TarGzip, gz), (Format::TarZstd, zst)] {
-            let (format, data, images, _) = read(Path::new("x"), Source::Owned(bytes.clone()), &OpenOptions::default()).unwrap();
+            let (format, data, images, extras) = read(Path::new("x"), Source::Owned(bytes.clone()), &OpenOptions::default()).unwrap();
             assert_eq!(format, want);
-            assert!(matches!(data, Source::Buffer(_)), "{want}: {} bytes decompressed should go to a Buffer", tar.len());
-            assert_eq!(&data[..], &tar[..], "{want}");
             assert_eq!(images.len(), files.len());
             for (name, bytes) in &files {
                 let short = name.strip_prefix("checkpoint/").unwrap();
-                match images.get(short) {
-                    Some(Member::Slice(r)) => assert_eq!(&data[r.clone()], &bytes[..], "{want} {short}"),
-                    other => panic!("{want} {short}: {:?}", other.is_some()),
+                let m = &images[short];
+                match (want, m) {
+                    (Format::TarZstd, Member::Slice(_)) | (Format::TarGzip, Member::Expanded(_)) => {}
+                    _ => panic!("{want} {short}: {m:?}"),
                 }
+                assert_eq!(m.bytes(&data, Path::new("x")).unwrap(), &bytes[..], "{want} {short}");
             }
+            let rootfs = &extras["rootfs-diff.tar"];
+            if want == Format::TarZstd {
+                assert!(matches!(data, Source::Buffer(_)), "{want}: {} bytes decompressed should go to a Buffer", tar.len());
+                assert_eq!(&data[..], &tar[..], "{want}");
+            } else {
+                let Member::Deferred(d) = rootfs else { panic!("{rootfs:?}") };
+                assert_eq!(d.points.len(), 2, "resume points at 0 and 4 MiB");
+                // Ranges before the whole is read (from resume points, and on from the last
+                // range), across the point at 4 MiB and the gzip member boundary, to the end.
+                // The member's data ends on a 512-byte block, before config.dump (a header and a
+                // block) and the two end blocks.
+                let start = tar.len() - 2048 - pad.len().div_ceil(512) * 512;
+                assert_eq!(&tar[start..start + pad.len()], &pad[..]);
+                let boundary = split - start;
+                let ranges = [(0, 10), (4096, 1), (4 << 20, 5), ((4 << 20) - 3, 7), (5, 1 << 20), (boundary - 100, 300), (pad.len() - 9, 9), (pad.len(), 0)];
+                for (off, len) in ranges {
+                    let mut got = Vec::new();
+                    d.read_range(&data, off as u64, len as u64, Path::new("x"), &mut |b| {
+                        got.extend_from_slice(b);
+                        std::ops::ControlFlow::Continue(())
+                    })
+                    .unwrap();
+                    assert!(got == pad[off..off + len], "{off}+{len}");
+                }
+                assert!(d.whole.get().is_none(), "ranges leave the whole undecompressed");
+            }
+            assert!(rootfs.bytes(&data, Path::new("x")).unwrap() == &pad[..]);
             // The limit still holds on this path.
             let small = OpenOptions { max_decompressed: tar.len() as u64 - 1 };
             assert!(matches!(read(Path::new("x"), Source::Owned(bytes), &small), Err(CheckpointError::TooLarge { .. })), "{want}");

@@ -1,15 +1,17 @@
 //! gzip files (RFC 1952) read as one stream: each member's header parsed here, its deflate data
 //! inflated with a raw decoder straight into the reader's buffer, and its CRC-32 and ISIZE
-//! checked against the trailer.
+//! checked against the trailer. A reading can be copied at any point ([`GzState`]) and resumed
+//! from there, which is how a large tar.gz member is read later without decompressing what
+//! comes before it.
 //!
-//! Why not `flate2::bufread::MultiGzDecoder`: with the zlib-rs backend its CRC-32 is zlib-rs's
-//! 128-bit folding loop, which on the large checkpoint's 60 MB took as long as the inflate
-//! itself; crc32fast (AVX-512 where the CPU has it) takes a third of that. Owning the framing also
-//! lets errors say which member and which byte.
+//! Why not flate2's `MultiGzDecoder`: with the zlib-rs backend its CRC-32 is zlib-rs's 128-bit
+//! folding loop, which on the large checkpoint's 60 MB took as long as the inflate itself
+//! (crc32fast, AVX-512 where the CPU has it, takes a third of that); its decoder cannot be
+//! copied; and owning the framing lets errors say which member and which byte.
 
 use std::io::{self, Read};
 
-use flate2::{Decompress, FlushDecompress, Status};
+use libz_rs_sys as z;
 
 /// Output per inflate call: small enough that the CRC reads what was just written from cache,
 /// large enough that the decoder's window upkeep (a 32 KiB copy per call) stays small.
@@ -21,16 +23,130 @@ const FNAME: u8 = 0x08;
 const FCOMMENT: u8 = 0x10;
 const RESERVED: u8 = 0xe0;
 
-/// The members of a gzip file, decompressed in turn.
-pub(super) struct GzMembers<'a> {
-    data: &'a [u8],
+/// A raw deflate decoder: zlib-rs through its zlib API, which (unlike flate2's) can copy a
+/// decoder in the middle of a stream (`inflateCopy`). The stream is boxed because zlib's state
+/// points back at it.
+struct RawInflate {
+    strm: Box<z::z_stream>,
+}
+
+// SAFETY: the stream and its state are owned by this value alone (nothing else points into
+// them), and the input and output pointers are set afresh before each call; `&self` methods
+// only read the state.
+unsafe impl Send for RawInflate {}
+unsafe impl Sync for RawInflate {}
+
+/// A non-null output pointer for streams that have no output buffer: `inflateCopy` refuses a
+/// stream whose `next_out` is null, which a fresh stream's is.
+static mut NO_OUTPUT: u8 = 0;
+
+impl RawInflate {
+    fn new() -> io::Result<RawInflate> {
+        let mut strm = Box::new(z::z_stream::default());
+        // SAFETY: `strm` is a default stream (no allocator set: zlib-rs uses Rust's), the
+        // version string is zlib-rs's own, and the size is that of the struct passed.
+        let rc = unsafe { z::inflateInit2_(&mut *strm, -15, z::zlibVersion(), size_of::<z::z_stream>() as i32) };
+        if rc != z::Z_OK {
+            return Err(io::Error::new(io::ErrorKind::OutOfMemory, format!("cannot set up a deflate decoder (zlib code {rc})")));
+        }
+        let mut raw = RawInflate { strm };
+        raw.park();
+        Ok(raw)
+    }
+
+    /// Points the stream at no input and at the dummy output, so that no pointer into a
+    /// buffer of a finished call outlives it and the stream can be copied.
+    fn park(&mut self) {
+        self.strm.next_in = std::ptr::null();
+        self.strm.avail_in = 0;
+        self.strm.next_out = &raw mut NO_OUTPUT;
+        self.strm.avail_out = 0;
+    }
+
+    fn reset(&mut self) {
+        // SAFETY: the stream was initialised by `new` (or copied from one that was).
+        unsafe { z::inflateReset(&mut *self.strm) };
+        self.park();
+    }
+
+    /// Inflates from `input` into `out`: (input used, output made, whether the deflate stream
+    /// ended), or zlib's message.
+    fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize, bool), String> {
+        let avail_in = input.len().min(u32::MAX as usize);
+        let avail_out = out.len().min(u32::MAX as usize);
+        self.strm.next_in = input.as_ptr();
+        self.strm.avail_in = avail_in as u32;
+        self.strm.next_out = out.as_mut_ptr();
+        self.strm.avail_out = avail_out as u32;
+        // SAFETY: the stream is initialised, and next_in/avail_in and next_out/avail_out
+        // describe live slices for the duration of the call.
+        let rc = unsafe { z::inflate(&mut *self.strm, z::Z_NO_FLUSH) };
+        let used = avail_in - self.strm.avail_in as usize;
+        let made = avail_out - self.strm.avail_out as usize;
+        let msg = self.strm.msg;
+        self.park();
+        match rc {
+            z::Z_OK | z::Z_BUF_ERROR => Ok((used, made, false)),
+            z::Z_STREAM_END => Ok((used, made, true)),
+            _ if msg.is_null() => Err(format!("invalid deflate data (zlib code {rc})")),
+            // SAFETY: zlib's messages are static NUL-terminated strings.
+            _ => Err(format!("invalid deflate data: {}", unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy())),
+        }
+    }
+
+    /// A decoder in the same state (window included), to resume from this point later.
+    fn try_clone(&self) -> io::Result<RawInflate> {
+        let mut copy = Box::new(std::mem::MaybeUninit::<z::z_stream>::uninit());
+        // SAFETY: `self.strm` is an initialised, parked stream (non-null next_out, no input);
+        // on success `copy` holds a complete, independent stream with its own state.
+        let rc = unsafe { z::inflateCopy(copy.as_mut_ptr(), &*self.strm) };
+        if rc != z::Z_OK {
+            return Err(io::Error::new(io::ErrorKind::OutOfMemory, format!("cannot copy a deflate decoder (zlib code {rc})")));
+        }
+        // SAFETY: initialised by inflateCopy.
+        let strm = unsafe { Box::from_raw(Box::into_raw(copy).cast::<z::z_stream>()) };
+        Ok(RawInflate { strm })
+    }
+}
+
+impl Drop for RawInflate {
+    fn drop(&mut self) {
+        // SAFETY: initialised by `new` or `try_clone`, ended once.
+        unsafe { z::inflateEnd(&mut *self.strm) };
+    }
+}
+
+/// Where a reading of a gzip file stands, without the file: which member, the decoder, the
+/// member's CRC so far. Kept (with [`GzState::try_clone`]) to read on from the same point
+/// later, as [`GzMembers::resume`] does.
+pub(super) struct GzState {
     /// Next input byte.
     pos: usize,
-    inflate: Decompress,
+    inflate: RawInflate,
     /// Inside a member: its CRC so far, its output length, and where it began.
     member: Option<(crc32fast::Hasher, u64, usize)>,
     /// Members finished so far.
     done: usize,
+    /// Bytes produced so far, over all members.
+    out: u64,
+}
+
+impl GzState {
+    /// A copy to resume from later (about 45 KiB: the decoder's window and tables).
+    pub(super) fn try_clone(&self) -> io::Result<GzState> {
+        Ok(GzState { pos: self.pos, inflate: self.inflate.try_clone()?, member: self.member.clone(), done: self.done, out: self.out })
+    }
+
+    /// Decompressed bytes produced before this point.
+    pub(super) fn position(&self) -> u64 {
+        self.out
+    }
+}
+
+/// The members of a gzip file, decompressed in turn.
+pub(super) struct GzMembers<'a> {
+    data: &'a [u8],
+    st: GzState,
 }
 
 fn bad(msg: String) -> io::Error {
@@ -38,8 +154,23 @@ fn bad(msg: String) -> io::Error {
 }
 
 impl<'a> GzMembers<'a> {
-    pub(super) fn new(data: &'a [u8]) -> Self {
-        GzMembers { data, pos: 0, inflate: Decompress::new(false), member: None, done: 0 }
+    pub(super) fn new(data: &'a [u8]) -> io::Result<Self> {
+        Ok(GzMembers { data, st: GzState { pos: 0, inflate: RawInflate::new()?, member: None, done: 0, out: 0 } })
+    }
+
+    /// Reads `data` on from a state taken from a reading of the same bytes.
+    pub(super) fn resume(data: &'a [u8], st: GzState) -> Self {
+        GzMembers { data, st }
+    }
+
+    /// Where the reading stands.
+    pub(super) fn state(&self) -> &GzState {
+        &self.st
+    }
+
+    /// The state, to resume from later.
+    pub(super) fn into_state(self) -> GzState {
+        self.st
     }
 
     /// ISIZE of the last member (its size mod 2^32): a good capacity hint for the usual
@@ -51,11 +182,11 @@ impl<'a> GzMembers<'a> {
         if isize >= data.len() as u64 / 2 { isize } else { data.len() as u64 * 4 }
     }
 
-    /// Parses the member header at `self.pos` and moves past it.
+    /// Parses the member header at `self.st.pos` and moves past it.
     fn header(&mut self) -> io::Result<()> {
-        let at = self.pos;
+        let at = self.st.pos;
         let d = &self.data[at..];
-        let member = self.done + 1;
+        let member = self.st.done + 1;
         let short = || bad(format!("gzip member {member} at byte {at}: truncated header"));
         if d.len() < 10 {
             return Err(short());
@@ -92,17 +223,17 @@ impl<'a> GzMembers<'a> {
         if n > d.len() {
             return Err(short());
         }
-        self.pos = at + n;
-        self.inflate.reset(false);
-        self.member = Some((crc32fast::Hasher::new(), 0, at));
+        self.st.pos = at + n;
+        self.st.inflate.reset();
+        self.st.member = Some((crc32fast::Hasher::new(), 0, at));
         Ok(())
     }
 
     /// Checks the trailer of the member that just ended and moves past it.
     fn trailer(&mut self) -> io::Result<()> {
-        let (crc, len, start) = self.member.take().expect("inside a member");
-        let member = self.done + 1;
-        let t = self.data.get(self.pos..self.pos + 8).ok_or_else(|| {
+        let (crc, len, start) = self.st.member.take().expect("inside a member");
+        let member = self.st.done + 1;
+        let t = self.data.get(self.st.pos..self.st.pos + 8).ok_or_else(|| {
             bad(format!("gzip member {member} at byte {start}: truncated trailer (the file was cut short)"))
         })?;
         let want_crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
@@ -118,8 +249,8 @@ impl<'a> GzMembers<'a> {
                 "gzip member {member} at byte {start}: {len} bytes of data, the trailer says {want_len} (mod 2^32)"
             )));
         }
-        self.pos += 8;
-        self.done += 1;
+        self.st.pos += 8;
+        self.st.done += 1;
         Ok(())
     }
 }
@@ -130,36 +261,34 @@ impl Read for GzMembers<'_> {
             return Ok(0);
         }
         loop {
-            if self.member.is_none() {
-                let rest = &self.data[self.pos..];
+            if self.st.member.is_none() {
+                let rest = &self.data[self.st.pos..];
                 // After the first member, zeros are padding (as gzip(1) takes them), not a member.
-                if self.done > 0 && rest.iter().all(|&b| b == 0) {
+                if self.st.done > 0 && rest.iter().all(|&b| b == 0) {
                     return Ok(0);
                 }
                 self.header()?;
             }
             let room = buf.len().min(CHUNK);
             let out = &mut buf[..room];
-            let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self.inflate.decompress(&self.data[self.pos..], out, FlushDecompress::None).map_err(|e| {
-                let (_, _, start) = self.member.as_ref().expect("inside a member");
-                bad(format!("gzip member {} at byte {start}: {e}", self.done + 1))
+            let (used, made, ended) = self.st.inflate.inflate(&self.data[self.st.pos..], out).map_err(|e| {
+                let (_, _, start) = self.st.member.as_ref().expect("inside a member");
+                bad(format!("gzip member {} at byte {start}: {e}", self.st.done + 1))
             })?;
-            let used = (self.inflate.total_in() - in0) as usize;
-            let made = (self.inflate.total_out() - out0) as usize;
-            self.pos += used;
-            let (crc, len, start) = self.member.as_mut().expect("inside a member");
+            self.st.pos += used;
+            self.st.out += made as u64;
+            let (crc, len, start) = self.st.member.as_mut().expect("inside a member");
             crc.update(&out[..made]);
             *len += made as u64;
             let start = *start;
-            if status == Status::StreamEnd {
+            if ended {
                 self.trailer()?;
             } else if used == 0 && made == 0 {
                 // The decoder has all the input there is and the output room: no progress means
                 // the deflate stream stops before its end.
                 return Err(bad(format!(
                     "gzip member {} at byte {start}: the compressed data ends early (the file was cut short)",
-                    self.done + 1
+                    self.st.done + 1
                 )));
             }
             if made > 0 {
@@ -183,7 +312,7 @@ mod tests {
 
     fn all(data: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        GzMembers::new(data).read_to_end(&mut out)?;
+        GzMembers::new(data)?.read_to_end(&mut out)?;
         Ok(out)
     }
 

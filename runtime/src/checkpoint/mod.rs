@@ -7,10 +7,15 @@
 //! directory, the directory that holds `inventory.img` or `pstree.img`; every other member
 //! (`config.dump`, `spec.dump`, `rootfs-diff.tar`, ...) is kept as an extra file.
 //!
-//! Nothing is extracted to disk and nothing is decompressed twice: an uncompressed tar is mapped
-//! and its members are slices of the mapping; a compressed one is decompressed once, as a stream,
-//! into one buffer whose size is bounded by [`OpenOptions::max_decompressed`], and its members are
-//! slices of that buffer.
+//! Nothing is extracted to disk. An uncompressed tar is mapped and its members are slices of
+//! the mapping. A tar.zst is decompressed once, as a stream, into one buffer whose size is
+//! bounded by [`OpenOptions::max_decompressed`], and its members are slices of that buffer. A
+//! tar.gz is decompressed once when it is opened, as a stream, checking every CRC: its members
+//! under 4 MiB are kept, and the larger ones (the pages files, most of a checkpoint) are not;
+//! resume points every 4 MiB (about 45 KiB each) let [`Checkpoint::read_range`] decompress just
+//! the range asked for, and the first [`Checkpoint::read`] of the whole member decompresses it
+//! into a buffer of its own. `crit inspect` of a tar.gz thus holds what a plain tar's would,
+//! whatever the size of its pages.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -141,8 +146,9 @@ impl fmt::Display for Format {
 /// How to open a checkpoint.
 #[derive(Clone, Copy, Debug)]
 pub struct OpenOptions {
-    /// The most bytes a compressed archive may decompress to. Everything is held in memory, so
-    /// this bounds what a hostile or mistaken input can make us allocate.
+    /// The most bytes a compressed archive may decompress to. What is decompressed is held in
+    /// memory (a tar.gz's large members only once they are read whole), so this bounds what a
+    /// hostile or mistaken input can make us allocate.
     pub max_decompressed: u64,
 }
 
@@ -183,21 +189,39 @@ impl LazyFile {
 pub(crate) type Members = BTreeMap<String, Member>;
 
 /// Where an archive member's bytes are.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 #[cfg_attr(not(feature = "archive"), allow(dead_code))]
 pub(crate) enum Member {
     /// A range of the archive's buffer: every ordinary member.
     Slice(Range<usize>),
-    /// Expanded into its own buffer: a GNU sparse member, whose holes the archive does not store
-    /// (GNU tar --sparse, and the `tar` crate's builder for files with holes, write these).
+    /// In its own buffer: a GNU sparse member, whose holes the archive does not store (GNU tar
+    /// --sparse, and the `tar` crate's builder for files with holes, write these), and the
+    /// smaller members of a tar.gz.
     Expanded(Vec<u8>),
+    /// A large member of a tar.gz, decompressed from the archive's bytes when it is read.
+    #[cfg(feature = "archive")]
+    Deferred(Box<archive::Deferred>),
 }
 
 impl Member {
-    fn bytes<'a>(&'a self, data: &'a [u8]) -> &'a [u8] {
+    /// Its bytes; `data` is the archive's buffer (the mapped tar, or the tar.gz itself) and
+    /// `path` names the archive in errors.
+    fn bytes<'a>(&'a self, data: &'a [u8], path: &Path) -> Result<&'a [u8], CheckpointError> {
+        let _ = path;
         match self {
-            Member::Slice(r) => &data[r.clone()],
-            Member::Expanded(v) => v,
+            Member::Slice(r) => Ok(&data[r.clone()]),
+            Member::Expanded(v) => Ok(v),
+            #[cfg(feature = "archive")]
+            Member::Deferred(d) => d.bytes(data, path),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Member::Slice(r) => r.len() as u64,
+            Member::Expanded(v) => v.len() as u64,
+            #[cfg(feature = "archive")]
+            Member::Deferred(d) => d.len(),
         }
     }
 }
@@ -313,8 +337,38 @@ impl Checkpoint {
     pub fn read(&self, name: &str) -> Result<Option<&[u8]>, CheckpointError> {
         match &self.storage {
             Storage::Dir(m) => m.get(name).map(LazyFile::get).transpose(),
-            Storage::Archive { data, images, .. } => Ok(images.get(name).map(|m| m.bytes(data))),
+            Storage::Archive { data, images, .. } => images.get(name).map(|m| m.bytes(data, &self.path)).transpose(),
         }
+    }
+
+    /// Hands `[offset, offset + len)` of file `name` to `f` in order, in one or more pieces,
+    /// reading no more of the file than it must: for the large members of a tar.gz, which are
+    /// decompressed on demand, that is the range and at most 4 MiB before it, unless the whole
+    /// member was read already. `f` may stop early by breaking. An error when there is no such
+    /// file, when the range runs past its end, or when it cannot be read.
+    pub fn read_range(
+        &self,
+        name: &str,
+        offset: u64,
+        len: u64,
+        f: &mut dyn FnMut(&[u8]) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), CheckpointError> {
+        let size = self.file_len(name).ok_or_else(|| CheckpointError::Missing { file: name.to_string() })?;
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(CheckpointError::Archive {
+                path: self.path.clone(),
+                message: format!("{name}: bytes {offset}..+{len} run past its end ({size} bytes)"),
+            });
+        }
+        #[cfg(feature = "archive")]
+        if let Storage::Archive { data, images, .. } = &self.storage
+            && let Some(Member::Deferred(d)) = images.get(name)
+        {
+            return d.read_range(data, offset, len, &self.path, f);
+        }
+        let bytes = self.read(name)?.ok_or_else(|| CheckpointError::Missing { file: name.to_string() })?;
+        let _ = f(&bytes[offset as usize..(offset + len) as usize]);
+        Ok(())
     }
 
     /// Tells the checkpoint that a reader is done with `[offset, offset + len)` of file `name`
@@ -350,7 +404,7 @@ impl Checkpoint {
                     _ => std::fs::metadata(&f.path).ok().map(|md| md.len()),
                 }
             }
-            Storage::Archive { data, images, .. } => images.get(name).map(|m| m.bytes(data).len() as u64),
+            Storage::Archive { images, .. } => images.get(name).map(Member::len),
         }
     }
 
@@ -375,7 +429,7 @@ impl Checkpoint {
     pub fn extra_file(&self, name: &str) -> Option<&[u8]> {
         match &self.storage {
             Storage::Dir(_) => None,
-            Storage::Archive { data, extras, .. } => extras.get(name).map(|m| m.bytes(data)),
+            Storage::Archive { data, extras, .. } => extras.get(name).and_then(|m| m.bytes(data, &self.path).ok()),
         }
     }
 

@@ -38,8 +38,8 @@ pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
 use criu_image_proto::schema::kinds::files as names;
 
-use crate::checkpoint::Checkpoint;
-use crate::model::pagemap::IdxPiece;
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::model::pagemap::{IdxPiece, Visit as IdxVisit};
 use crate::model::{MmInfo, PagemapDefect};
 
 /// The memory of a checkpoint's tasks.
@@ -230,9 +230,20 @@ impl<'c> Task<'c> {
     /// for unmapped gaps, and for everything in a memory dump without an mm image). Stops early
     /// when `f` breaks.
     pub fn walk<'t>(&'t self, addr: u64, len: u64, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
+        self.walk_in(addr, len, false, f)
+    }
+
+    /// Pages of index `idx` in `[lo, hi)`: with their bytes, or `located` (stored pieces with
+    /// no bytes, checked against the pages file's size: for readers that fetch the bytes with
+    /// [`Checkpoint::read_range`], so that no pages file is read whole).
+    fn index_walk(&self, idx: &'c PageIndex, lo: u64, hi: u64, located: bool, f: &mut IdxVisit<'c, '_>) -> ControlFlow<()> {
+        if located { idx.walk_located(self.ckpt, lo, hi, f) } else { idx.walk(self.ckpt, lo, hi, f) }
+    }
+
+    fn walk_in(&self, addr: u64, len: u64, located: bool, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
         let hi = addr.saturating_add(len);
         if self.info.is_none() {
-            return self.private.walk(self.ckpt, addr, hi, &mut |pos, len, piece| match piece {
+            return self.index_walk(self.private, addr, hi, located, &mut |pos, len, piece| match piece {
                 IdxPiece::Data(s) => f(pos, len, None, Piece::Stored(s)),
                 IdxPiece::Hole => f(pos, len, None, Piece::Absent(Unreadable::Unmapped)),
                 IdxPiece::Absent(why) => f(pos, len, None, Piece::Absent(why)),
@@ -249,19 +260,19 @@ impl<'c> Task<'c> {
                 pos = v.start;
             }
             let end = v.end.min(hi);
-            self.walk_vma(v, pos, end, f)?;
+            self.walk_vma(v, pos, end, located, f)?;
             pos = end;
             vi += 1;
         }
         ControlFlow::Continue(())
     }
 
-    fn walk_vma(&self, v: &'c Vma, lo: u64, hi: u64, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
+    fn walk_vma(&self, v: &'c Vma, lo: u64, hi: u64, located: bool, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
         let backing = v.backing();
         if let Backing::Shmem { shmid, private: false } = backing {
-            return self.walk_shmem(v, shmid, lo, hi, f);
+            return self.walk_shmem(v, shmid, lo, hi, located, f);
         }
-        self.private.walk(self.ckpt, lo, hi, &mut |pos, len, piece| match piece {
+        self.index_walk(self.private, lo, hi, located, &mut |pos, len, piece| match piece {
             IdxPiece::Data(s) => f(pos, len, Some(v), Piece::Stored(s)),
             IdxPiece::Absent(why) => f(pos, len, Some(v), Piece::Absent(why)),
             IdxPiece::Hole => match backing {
@@ -271,12 +282,12 @@ impl<'c> Task<'c> {
                     f(pos, len, Some(v), Piece::Absent(Unreadable::FromFile { file: v.name_lossy(), offset }))
                 }
                 Backing::Kernel(what) => f(pos, len, Some(v), Piece::Absent(Unreadable::Kernel(what))),
-                Backing::Shmem { shmid, .. } => self.walk_shmem(v, shmid, pos, pos + len, f),
+                Backing::Shmem { shmid, .. } => self.walk_shmem(v, shmid, pos, pos + len, located, f),
             },
         })
     }
 
-    fn walk_shmem(&self, v: &'c Vma, shmid: u64, lo: u64, hi: u64, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
+    fn walk_shmem(&self, v: &'c Vma, shmid: u64, lo: u64, hi: u64, located: bool, f: &mut Visit<'c, '_>) -> ControlFlow<()> {
         let Some(idx) = self.shmem(shmid) else {
             return f(lo, hi - lo, Some(v), Piece::Absent(Unreadable::NoShmemImage { shmid }));
         };
@@ -284,7 +295,7 @@ impl<'c> Task<'c> {
         let (Some(slo), Some(shi)) = (v.pgoff.checked_add(lo - v.start), v.pgoff.checked_add(hi - v.start)) else {
             return f(lo, hi - lo, Some(v), Piece::Absent(Unreadable::NoShmemImage { shmid }));
         };
-        idx.walk(self.ckpt, slo, shi, &mut |pos, len, piece| {
+        self.index_walk(idx, slo, shi, located, &mut |pos, len, piece| {
             let addr = pos - v.pgoff + v.start;
             match piece {
                 IdxPiece::Data(s) => f(addr, len, Some(v), Piece::Stored(s)),
@@ -321,7 +332,7 @@ impl<'c> Task<'c> {
             return Err(MemError::BadRange { pid: self.pid, addr, len });
         }
         let mut err = None;
-        let _ = self.walk(addr, len, &mut |pos, _, v, piece| match piece {
+        let _ = self.walk_in(addr, len, true, &mut |pos, _, v, piece| match piece {
             Piece::Absent(why) => {
                 err = Some(self.error(pos, v, why));
                 ControlFlow::Break(())
@@ -336,14 +347,34 @@ impl<'c> Task<'c> {
     /// it sees none and the error names the first unreadable address.
     pub fn read_with(&self, addr: u64, len: u64, f: &mut dyn FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<(), MemError> {
         self.check(addr, len)?;
-        self.stream(addr, len, f);
-        Ok(())
+        self.stream(addr, len, f)
     }
 
-    fn stream(&self, addr: u64, len: u64, f: &mut dyn FnMut(u64, &[u8]) -> ControlFlow<()>) {
+    /// The bytes of a readable range to `f`, each stored piece fetched with
+    /// [`Checkpoint::read_range`] (a tar.gz's pages file is not decompressed whole for a
+    /// command line). An error only when a pages file cannot be read after all.
+    fn stream(&self, addr: u64, len: u64, f: &mut dyn FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<(), MemError> {
         static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-        let _ = self.walk(addr, len, &mut |pos, n, _, piece| match piece {
-            Piece::Stored(s) => f(pos, s.bytes),
+        let mut failed = None;
+        let _ = self.walk_in(addr, len, true, &mut |pos, n, _, piece| match piece {
+            Piece::Stored(s) => {
+                let Some(layer) = self.ckpt.layer(s.depth) else {
+                    failed = Some(CheckpointError::Missing { file: s.pages.to_string() });
+                    return ControlFlow::Break(());
+                };
+                let mut at = pos;
+                let mut flow = ControlFlow::Continue(());
+                let read = layer.read_range(s.pages, s.offset, n, &mut |b| {
+                    flow = f(at, b);
+                    at += b.len() as u64;
+                    flow
+                });
+                if let Err(e) = read {
+                    failed = Some(e);
+                    return ControlFlow::Break(());
+                }
+                flow
+            }
             Piece::Zero => {
                 let mut done = 0u64;
                 while done < n {
@@ -355,6 +386,7 @@ impl<'c> Task<'c> {
             }
             Piece::Absent(_) => ControlFlow::Break(()),
         });
+        failed.map_or(Ok(()), |e| Err(MemError::Checkpoint(e)))
     }
 
     /// The bytes of `[addr, addr + len)`, or an error naming the first unreadable address and
@@ -371,7 +403,7 @@ impl<'c> Task<'c> {
         self.stream(addr, len, &mut |_, b| {
             out.extend_from_slice(b);
             ControlFlow::Continue(())
-        });
+        })?;
         Ok(out)
     }
 
@@ -417,7 +449,7 @@ impl<'c> Task<'c> {
     pub fn stored_len(&self) -> u64 {
         let mut n = 0;
         for (start, end) in self.regions() {
-            let _ = self.walk(start, end - start, &mut |_, len, _, piece| {
+            let _ = self.walk_in(start, end - start, true, &mut |_, len, _, piece| {
                 if let Piece::Stored(_) = piece {
                     n += len;
                 }

@@ -304,6 +304,20 @@ impl ParentChain {
 /// The pages file of the layer at a depth, by name (`None` when it is missing).
 type PagesFile<'a> = dyn Fn(usize, &str) -> Option<&'a [u8]> + 'a;
 
+/// The size of the pages file of the layer at a depth, by name (`None` when it is missing).
+type PagesLen<'a> = dyn Fn(usize, &str) -> Option<u64> + 'a;
+
+/// What a walk reads of the pages files.
+#[derive(Clone, Copy)]
+enum Access<'a, 'd> {
+    /// Nothing: present runs are reported with no bytes, the files unchecked.
+    Runs,
+    /// Their sizes: present runs are checked against them and reported with no bytes.
+    Sizes(&'d PagesLen<'a>),
+    /// Their bytes.
+    Bytes(&'d PagesFile<'a>),
+}
+
 /// What the index says about a range.
 #[derive(Debug)]
 pub(crate) enum IdxPiece<'a> {
@@ -606,14 +620,22 @@ impl PageIndex {
     /// Like [`PageIndex::walk`], but without page data: present runs are reported as data of
     /// an empty file, for checks that need no bytes.
     fn walk_runs<'a>(&'a self, lo: u64, hi: u64, f: &mut Visit<'a, '_>) -> ControlFlow<()> {
-        self.walk_with(lo, hi, None, f)
+        self.walk_with(lo, hi, Access::Runs, f)
+    }
+
+    /// Like [`PageIndex::walk`], but present runs come without their bytes (`bytes` and `file`
+    /// empty), checked against the pages file's size only: what a reader that fetches the
+    /// bytes itself with [`Checkpoint::read_range`] walks, so that no pages file is read whole.
+    pub(crate) fn walk_located<'a>(&'a self, top: &'a Checkpoint, lo: u64, hi: u64, f: &mut Visit<'a, '_>) -> ControlFlow<()> {
+        let size = |depth: usize, pages: &str| top.layer(depth).and_then(|c| c.file_len(pages));
+        self.walk_with(lo, hi, Access::Sizes(&size), f)
     }
 
     /// Reports `[lo, hi)` in order as pieces: stored bytes (through parents as needed), holes (no
     /// entry), and ranges that cannot be read with the reason.
     pub(crate) fn walk<'a>(&'a self, top: &'a Checkpoint, lo: u64, hi: u64, f: &mut Visit<'a, '_>) -> ControlFlow<()> {
         let data = |depth: usize, pages: &str| top.layer(depth).and_then(|c| c.file(pages));
-        self.walk_with(lo, hi, Some(&data), f)
+        self.walk_with(lo, hi, Access::Bytes(&data), f)
     }
 
     /// The walk; without `data` (the pages files), present runs are reported with no bytes.
@@ -621,13 +643,19 @@ impl PageIndex {
         &'a self,
         lo: u64,
         hi: u64,
-        data: Option<&PagesFile<'a>>,
+        data: Access<'a, '_>,
         f: &mut Visit<'a, '_>,
     ) -> ControlFlow<()> {
         let mut pos = lo;
         let mut i = self.partition(lo);
-        let sizes_only = data.is_none();
-        let file = data.and_then(|d| d(self.depth, &self.pages)).unwrap_or(&[]);
+        let (file, size): (&[u8], u64) = match data {
+            Access::Runs => (&[], 0),
+            Access::Sizes(len) => (&[], len(self.depth, &self.pages).unwrap_or(0)),
+            Access::Bytes(d) => {
+                let file = d(self.depth, &self.pages).unwrap_or(&[]);
+                (file, file.len() as u64)
+            }
+        };
         while pos < hi {
             let Some(r) = self.nth(i).filter(|r| r.start < hi) else {
                 return f(pos, hi - pos, IdxPiece::Hole);
@@ -646,17 +674,19 @@ impl PageIndex {
             } else if r.flags & PE_PRESENT != 0 {
                 let at = r.offset + (pos - r.start);
                 let needed = at + (end - pos);
-                let piece = if sizes_only {
-                    IdxPiece::Data(Stored { bytes: &[], file, offset: at, pages: &self.pages, depth: self.depth })
-                } else {
-                    match usize::try_from(at).ok().zip(usize::try_from(needed).ok()).and_then(|(a, b)| file.get(a..b)) {
-                        Some(bytes) => IdxPiece::Data(Stored { bytes, file, offset: at, pages: &self.pages, depth: self.depth }),
-                        None => IdxPiece::Absent(Unreadable::Truncated {
-                            pages: self.pages.clone(),
-                            depth: self.depth,
-                            needed,
-                            len: file.len() as u64,
-                        }),
+                let truncated = || {
+                    IdxPiece::Absent(Unreadable::Truncated { pages: self.pages.clone(), depth: self.depth, needed, len: size })
+                };
+                let stored = |bytes| IdxPiece::Data(Stored { bytes, file, offset: at, pages: &self.pages, depth: self.depth });
+                let piece = match data {
+                    Access::Runs => stored(&[]),
+                    Access::Sizes(_) if needed <= size => stored(&[]),
+                    Access::Sizes(_) => truncated(),
+                    Access::Bytes(_) => {
+                        match usize::try_from(at).ok().zip(usize::try_from(needed).ok()).and_then(|(a, b)| file.get(a..b)) {
+                            Some(bytes) => stored(bytes),
+                            None => truncated(),
+                        }
                     }
                 };
                 f(pos, end - pos, piece)?;
@@ -676,7 +706,7 @@ impl PageIndex {
         r: &Run,
         lo: u64,
         hi: u64,
-        data: Option<&PagesFile<'a>>,
+        data: Access<'a, '_>,
         f: &mut Visit<'a, '_>,
     ) -> ControlFlow<()> {
         let absent = |why| IdxPiece::Absent(why);
