@@ -15,6 +15,7 @@ use criu_image_proto::support::fields::{self, Message};
 pub use criu_image_proto::support::fields::UnknownKeys;
 use criu_image_proto::support::json::{JsonWriter, human_readable};
 use criu_image_proto::support::json_in::{self, Value};
+use criu_image_proto::support::json_src;
 use criu_image_proto::{EncodeError, owned, view};
 
 use crate::image::{Entry, Error, Extra, Image, ImageWriter, Kind, Payload, Role, ipc_msgs};
@@ -236,6 +237,16 @@ pub fn encode_json_with(input: impl io::BufRead, out: &mut dyn Write, opts: Enco
                     if !r.eat(b']')? {
                         let mut i = 0;
                         loop {
+                            if enc.streams() {
+                                // Read as it is encoded: no JSON tree of the entry (a `mm`
+                                // image's one entry is the whole document).
+                                enc.entry_src(i, &mut json_src::ReaderSource::new(&mut r, 2, b']'), &mut w)?;
+                                i += 1;
+                                if !r.next(b']')? {
+                                    break;
+                                }
+                                continue;
+                            }
                             let entry = r.value(2)?;
                             // What follows is checked first: a stray bracket can end an entry
                             // early, and the syntax error is the one to report, not a field the
@@ -302,6 +313,27 @@ struct EntryEncoder {
 }
 
 impl EntryEncoder {
+    /// Whether this kind's entries are plain messages (no `extra` payload beside them), which
+    /// [`EntryEncoder::entry_src`] reads straight from the document.
+    fn streams(&self) -> bool {
+        matches!(self.kind.info().payload, Payload::None | Payload::Pagemap)
+    }
+
+    /// Entry `i` of a kind that [`EntryEncoder::streams`], read from `src` as it is encoded.
+    fn entry_src<S: json_src::JsonSource, W: Write>(&mut self, i: usize, src: &mut S, w: &mut ImageWriter<W>) -> Result<(), EncodeJsonError>
+    where
+        EncodeJsonError: From<S::Error>,
+    {
+        let path = format!("entries[{i}]");
+        if self.kind.info().payload == Payload::Pagemap && i == 0 {
+            w.write_message(&owned::PagemapHead::from_json_src(src, &path, self.unknown)?)?;
+        } else {
+            let bytes = self.kind.entry_from_json_src(src, &path, self.unknown)?;
+            w.write_entry(&bytes)?;
+        }
+        Ok(())
+    }
+
     fn entry<W: Write>(&mut self, i: usize, mut entry: Value, w: &mut ImageWriter<W>) -> Result<(), EncodeJsonError> {
         let path = format!("entries[{i}]");
         let payload = self.kind.info().payload;
@@ -484,6 +516,15 @@ pub enum EncodeJsonError {
 impl From<EncodeError> for EncodeJsonError {
     fn from(e: EncodeError) -> Self {
         EncodeJsonError::Encode(e)
+    }
+}
+
+impl From<json_src::SourceError> for EncodeJsonError {
+    fn from(e: json_src::SourceError) -> Self {
+        match e {
+            json_src::SourceError::Read(e) => e.into(),
+            json_src::SourceError::Encode(e) => EncodeJsonError::Encode(e),
+        }
     }
 }
 

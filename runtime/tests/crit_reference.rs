@@ -223,6 +223,49 @@ fn streamed_json_errors_are_those_of_a_whole_parse() {
     assert!(same > 1000 && entry_first < same / 20, "{same} JSON errors as a whole parse's, {entry_first} entry errors first");
 }
 
+/// Entries of plain-message kinds are read from the document as they are encoded (no JSON tree);
+/// entries before the magic are read whole first and converted from the tree. Both ways refuse
+/// the same values with the same error, deep inside a message too.
+#[test]
+fn streamed_and_tree_entries_refuse_the_same_values() {
+    let dir = support::root().join("testdata/crit-reference/sleep");
+    let json = String::from_utf8(reference(&dir, "mm-20292.img.plain.json").unwrap()).unwrap();
+    let swap = |doc: &str| {
+        let rest = doc.strip_prefix("{\"magic\": \"MM\", ").unwrap();
+        format!("{{{}, \"magic\": \"MM\"}}", rest.trim_end().strip_suffix('}').unwrap())
+    };
+    let vma2 = "\"start\": 94542008979456, \"end\": 94542008987648";
+    assert!(json.contains(vma2));
+    let cases = [
+        (json.replacen(vma2, "\"start\": \"zz\", \"end\": 94542008987648", 1), "entries[0].vmas[2].start: cannot read \"zz\" as an integer"),
+        (json.replacen(vma2, "\"start\": 1.5, \"end\": 94542008987648", 1), "entries[0].vmas[2].start: 1.5 is not an integer"),
+        (json.replacen(vma2, "\"stat\": 1, \"end\": 94542008987648", 1), "entries[0].vmas[2].stat: unknown key: vma_entry has no field `stat`; did you mean `start`?"),
+        (json.replacen(vma2, "\"end\": 94542008987648", 1), "entries[0].vmas[2]: message vma_entry is missing required field `start`"),
+        (json.replacen("\"vmas\": [", "\"vmas\": [7, ", 1), "entries[0].vmas[0]: expected an object, found a number"),
+        (json.replacen("\"vmas\": [", "\"vmas\": {\"a\": [", 1).replacen("], \"dumpable\"", "]}, \"dumpable\"", 1), "entries[0].vmas: expected an array, found an object"),
+    ];
+    for (doc, want) in cases {
+        for (how, input) in [("streamed", doc.clone()), ("tree", swap(&doc))] {
+            let e = crit::encode_json(input.as_bytes(), &mut Vec::new()).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{how}: {e}\nwanted: {want}");
+        }
+    }
+    // The unchanged document encodes the same both ways.
+    let original = std::fs::read(support::fixture("sleep").join("mm-20292.img")).unwrap();
+    for input in [json.clone(), swap(&json)] {
+        let mut out = Vec::new();
+        crit::encode_json(input.as_bytes(), &mut out).unwrap();
+        assert!(out == original);
+    }
+    // Nesting past the limit inside a streamed entry: the whole parse's error, at its place.
+    let deep = json.replacen("\"vmas\": [", &format!("\"vmas\": [{}", "[".repeat(200)), 1);
+    let want = criu_image::proto::support::json_in::parse(deep.as_bytes()).unwrap_err();
+    match crit::encode_json(deep.as_bytes(), &mut Vec::new()) {
+        Err(crit::EncodeJsonError::Json(got)) => assert_eq!(got, want),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn entries_before_magic_are_read_whole_and_encode_the_same() {
     let dir = support::root().join("testdata/crit-reference/fdzoo");

@@ -93,9 +93,9 @@ pub fn emit(model: &Model) -> TokenStream {
         let m = msg_ident(k);
         quote!(Kind::#v => crate::view::#m::trusted(buf).write_json_fields(w, false),)
     });
-    let from_json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
+    let from_json_src_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
-        quote!(Kind::#v => crate::owned::#m::from_json_with(v, path, unknown)?.to_bytes(),)
+        quote!(Kind::#v => crate::owned::#m::from_json_src(src, path, unknown)?.to_bytes(),)
     });
     let validate_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
@@ -273,8 +273,13 @@ pub fn emit(model: &Model) -> TokenStream {
             /// Encodes one entry from crit's JSON (plain or pretty); `unknown` says what keys
             /// that are not fields become.
             pub fn entry_from_json(self, v: &Value, path: &str, unknown: UnknownKeys) -> Result<Vec<u8>, EncodeError> {
+                self.entry_from_json_src(&mut crate::support::json_src::TreeSource::new(v), path, unknown)
+            }
+            /// [`Kind::entry_from_json`] from a source: a parsed tree, or a reader in the middle of
+            /// a document, which reads the entry as it goes (see [`crate::support::json_src`]).
+            pub fn entry_from_json_src<S: crate::support::json_src::JsonSource>(self, src: &mut S, path: &str, unknown: UnknownKeys) -> Result<Vec<u8>, S::Error> {
                 Ok(match self {
-                    #( #from_json_arms )*
+                    #( #from_json_src_arms )*
                 })
             }
             /// Whether an image of this kind holds exactly one entry.

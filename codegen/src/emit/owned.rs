@@ -14,9 +14,9 @@ pub fn emit_file(model: &Model, file: &ProtoFile) -> TokenStream {
     quote! {
         use crate::schema::tables;
         use crate::support::fields::{self, fmt};
-        use crate::support::json_in::Value;
+        use crate::support::json_src;
         use crate::support::wire::{self, Scalar as _};
-        use crate::support::{DecodeError, EncodeError, UnknownFields};
+        use crate::support::{DecodeError, UnknownFields};
         use crate::support::fields::Message as _;
         #( #messages )*
     }
@@ -121,24 +121,39 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             }
             _ => json_convert(model, f, &field_path),
         };
-        let set = match f.label {
-            Label::Required => {
+        // A message field reads itself from the source (no tree of it is built); any other
+        // field takes its value whole.
+        let msg = match &f.ty {
+            Ty::Message(m) => Some(format_ident!("{}", m)),
+            _ => None,
+        };
+        let set = match (f.label, &msg) {
+            (Label::Required, Some(t)) => {
                 let flag = format_ident!("have_{}", f.name);
                 required_flags.push(quote!(let mut #flag = false;));
-                required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname)); }));
-                quote!({ self_.#id = #one?; #flag = true; })
+                required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname).into()); }));
+                quote!({ self_.#id = json_src::message::<S, crate::owned::#t>(src, path, #fname, unknown)?; #flag = true; })
             }
-            Label::Optional => quote!(self_.#id = Some(#one?),),
-            Label::Repeated => {
+            (Label::Optional, Some(t)) => quote!({ self_.#id = Some(json_src::message::<S, crate::owned::#t>(src, path, #fname, unknown)?); }),
+            (Label::Repeated, Some(t)) => quote!({ self_.#id = json_src::messages::<S, crate::owned::#t>(src, path, #fname, unknown)?; }),
+            (Label::Required, None) => {
+                let flag = format_ident!("have_{}", f.name);
+                required_flags.push(quote!(let mut #flag = false;));
+                required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname).into()); }));
+                quote!({ let val = &*src.value()?; self_.#id = #one?; #flag = true; })
+            }
+            (Label::Optional, None) => quote!({ let val = &*src.value()?; self_.#id = Some(#one?); }),
+            (Label::Repeated, None) => {
                 if f.opts.ipadd {
-                    quote!(self_.#id = fields::json_ipadd(val, path, #fname)?,)
+                    quote!({ let val = &*src.value()?; self_.#id = fields::json_ipadd(val, path, #fname)?; })
                 } else {
                     let elem = json_convert(model, f, &quote!(&fields::Path::text(path)));
-                    quote!(self_.#id = fields::json_array(val, path, #fname, |val, path| #elem)?,)
+                    quote!({ let val = &*src.value()?; self_.#id = fields::json_array(val, path, #fname, |val, path| #elem)?; })
                 }
             }
         };
-        json_arms.push(quote!(#fname => #set));
+        let k = proc_macro2::Literal::usize_unsuffixed(json_arms.len());
+        json_arms.push(quote!(json_src::Key::Known(#k) => #set));
     }
 
     quote! {
@@ -169,15 +184,24 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 crate::view::#name::parse(buf).map(|v| v.to_msg())
             }
 
-            fn from_json_with(v: &Value, path: &str, unknown: fields::UnknownKeys) -> Result<Self, EncodeError> {
-                let members = fields::json_object(v, path)?;
+            fn from_json_src<S: json_src::JsonSource>(src: &mut S, path: &str, unknown: fields::UnknownKeys) -> Result<Self, S::Error> {
+                const KEYS: &[&str] = &[#( #json_keys ),*];
                 let mut self_ = Self::default();
                 #( #required_flags )*
-                for (key, val) in members {
-                    match key.as_str() {
-                        #( #json_arms )*
-                        "_unknown_fields" => { self_.unknown_fields = fields::json_unknown(val, path)?; }
-                        other => fields::unknown_key(path, #proto_name, other, &[#( #json_keys ),*], unknown)?,
+                if src.begin_object(path)? {
+                    loop {
+                        match src.key(KEYS)? {
+                            #( #json_arms )*
+                            json_src::Key::UnknownFields => { let val = &*src.value()?; self_.unknown_fields = fields::json_unknown(val, path)?; }
+                            json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                            json_src::Key::Other(other) => {
+                                fields::unknown_key(path, #proto_name, &other, KEYS, unknown)?;
+                                src.skip()?;
+                            }
+                        }
+                        if !src.next_member()? {
+                            break;
+                        }
                     }
                 }
                 #( #required_checks )*

@@ -1814,269 +1814,287 @@ impl Kind {
         path: &str,
         unknown: UnknownKeys,
     ) -> Result<Vec<u8>, EncodeError> {
+        self.entry_from_json_src(
+            &mut crate::support::json_src::TreeSource::new(v),
+            path,
+            unknown,
+        )
+    }
+    /// [`Kind::entry_from_json`] from a source: a parsed tree, or a reader in the middle of
+    /// a document, which reads the entry as it goes (see [`crate::support::json_src`]).
+    pub fn entry_from_json_src<S: crate::support::json_src::JsonSource>(
+        self,
+        src: &mut S,
+        path: &str,
+        unknown: UnknownKeys,
+    ) -> Result<Vec<u8>, S::Error> {
         Ok(
             match self {
                 Kind::Inventory => {
-                    crate::owned::InventoryEntry::from_json_with(v, path, unknown)?
+                    crate::owned::InventoryEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pstree => {
-                    crate::owned::PstreeEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PstreeEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Core => {
-                    crate::owned::CoreEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::CoreEntry::from_json_src(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Ids => {
-                    crate::owned::TaskKobjIdsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TaskKobjIdsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Mm => {
-                    crate::owned::MmEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::MmEntry::from_json_src(src, path, unknown)?.to_bytes()
                 }
                 Kind::Fs => {
-                    crate::owned::FsEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::FsEntry::from_json_src(src, path, unknown)?.to_bytes()
                 }
                 Kind::Fdinfo => {
-                    crate::owned::FdinfoEntry::from_json_with(v, path, unknown)?
+                    crate::owned::FdinfoEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Files => {
-                    crate::owned::FileEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::FileEntry::from_json_src(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Pagemap => {
-                    crate::owned::PagemapEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PagemapEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Creds => {
-                    crate::owned::CredsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::CredsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Sigact => {
-                    crate::owned::SaEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::SaEntry::from_json_src(src, path, unknown)?.to_bytes()
                 }
                 Kind::Vmas => {
-                    crate::owned::VmaEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::VmaEntry::from_json_src(src, path, unknown)?.to_bytes()
                 }
                 Kind::Rlimit => {
-                    crate::owned::RlimitEntry::from_json_with(v, path, unknown)?
+                    crate::owned::RlimitEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Itimers => {
-                    crate::owned::ItimerEntry::from_json_with(v, path, unknown)?
+                    crate::owned::ItimerEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::PosixTimers => {
-                    crate::owned::PosixTimerEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PosixTimerEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Signal => {
-                    crate::owned::SiginfoEntry::from_json_with(v, path, unknown)?
+                    crate::owned::SiginfoEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::RemapFpath => {
-                    crate::owned::RemapFilePathEntry::from_json_with(v, path, unknown)?
+                    crate::owned::RemapFilePathEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::GhostFile => {
-                    crate::owned::GhostFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::GhostFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::MemfdInode => {
-                    crate::owned::MemfdInodeEntry::from_json_with(v, path, unknown)?
+                    crate::owned::MemfdInodeEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::PipesData => {
-                    crate::owned::PipeDataEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PipeDataEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FifoData => {
-                    crate::owned::PipeDataEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PipeDataEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::SkQueues => {
-                    crate::owned::SkPacketEntry::from_json_with(v, path, unknown)?
+                    crate::owned::SkPacketEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TcpStream => {
-                    crate::owned::TcpStreamEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TcpStreamEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TtyInfo => {
-                    crate::owned::TtyInfoEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TtyInfoEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TtyData => {
-                    crate::owned::TtyDataEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TtyDataEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FileLocks => {
-                    crate::owned::FileLockEntry::from_json_with(v, path, unknown)?
+                    crate::owned::FileLockEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Cgroup => {
-                    crate::owned::CgroupEntry::from_json_with(v, path, unknown)?
+                    crate::owned::CgroupEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Seccomp => {
-                    crate::owned::SeccompEntry::from_json_with(v, path, unknown)?
+                    crate::owned::SeccompEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Apparmor => {
-                    crate::owned::ApparmorEntry::from_json_with(v, path, unknown)?
+                    crate::owned::ApparmorEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Cpuinfo => {
-                    crate::owned::CpuinfoEntry::from_json_with(v, path, unknown)?
+                    crate::owned::CpuinfoEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::BpfmapData => {
-                    crate::owned::BpfmapDataEntry::from_json_with(v, path, unknown)?
+                    crate::owned::BpfmapDataEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::BpfmapFile => {
-                    crate::owned::BpfmapFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::BpfmapFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Autofs => {
-                    crate::owned::AutofsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::AutofsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::BinfmtMisc => {
-                    crate::owned::BinfmtMiscEntry::from_json_with(v, path, unknown)?
+                    crate::owned::BinfmtMiscEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Utsns => {
-                    crate::owned::UtsnsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::UtsnsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcVar => {
-                    crate::owned::IpcVarEntry::from_json_with(v, path, unknown)?
+                    crate::owned::IpcVarEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcnsShm => {
-                    crate::owned::IpcShmEntry::from_json_with(v, path, unknown)?
+                    crate::owned::IpcShmEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcnsMsg => {
-                    crate::owned::IpcMsgEntry::from_json_with(v, path, unknown)?
+                    crate::owned::IpcMsgEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcnsSem => {
-                    crate::owned::IpcSemEntry::from_json_with(v, path, unknown)?
+                    crate::owned::IpcSemEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Mnts => {
-                    crate::owned::MntEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::MntEntry::from_json_src(src, path, unknown)?.to_bytes()
                 }
                 Kind::Userns => {
-                    crate::owned::UsernsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::UsernsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Timens => {
-                    crate::owned::TimensEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TimensEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pidns => {
-                    crate::owned::PidnsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PidnsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Netdev => {
-                    crate::owned::NetDeviceEntry::from_json_with(v, path, unknown)?
+                    crate::owned::NetDeviceEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Netns => {
-                    crate::owned::NetnsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::NetnsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::RegFiles => {
-                    crate::owned::RegFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::RegFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::ExtFiles => {
-                    crate::owned::ExtFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::ExtFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::NsFiles => {
-                    crate::owned::NsFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::NsFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::EventfdFile => {
-                    crate::owned::EventfdFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::EventfdFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::EventpollFile => {
-                    crate::owned::EventpollFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::EventpollFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::EventpollTfd => {
-                    crate::owned::EventpollTfdEntry::from_json_with(v, path, unknown)?
+                    crate::owned::EventpollTfdEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Signalfd => {
-                    crate::owned::SignalfdEntry::from_json_with(v, path, unknown)?
+                    crate::owned::SignalfdEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::InotifyFile => {
-                    crate::owned::InotifyFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::InotifyFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::InotifyWd => {
-                    crate::owned::InotifyWdEntry::from_json_with(v, path, unknown)?
+                    crate::owned::InotifyWdEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FanotifyFile => {
-                    crate::owned::FanotifyFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::FanotifyFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FanotifyMark => {
-                    crate::owned::FanotifyMarkEntry::from_json_with(v, path, unknown)?
+                    crate::owned::FanotifyMarkEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pipes => {
-                    crate::owned::PipeEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::PipeEntry::from_json_src(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Fifo => {
-                    crate::owned::FifoEntry::from_json_with(v, path, unknown)?.to_bytes()
+                    crate::owned::FifoEntry::from_json_src(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Unixsk => {
-                    crate::owned::UnixSkEntry::from_json_with(v, path, unknown)?
+                    crate::owned::UnixSkEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Inetsk => {
-                    crate::owned::InetSkEntry::from_json_with(v, path, unknown)?
+                    crate::owned::InetSkEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Packetsk => {
-                    crate::owned::PacketSockEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PacketSockEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::NetlinkSk => {
-                    crate::owned::NetlinkSkEntry::from_json_with(v, path, unknown)?
+                    crate::owned::NetlinkSkEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TtyFiles => {
-                    crate::owned::TtyFileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TtyFileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Tunfile => {
-                    crate::owned::TunfileEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TunfileEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Timerfd => {
-                    crate::owned::TimerfdEntry::from_json_with(v, path, unknown)?
+                    crate::owned::TimerfdEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pidfd => {
-                    crate::owned::PidfdEntry::from_json_with(v, path, unknown)?
+                    crate::owned::PidfdEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Stats => {
-                    crate::owned::StatsEntry::from_json_with(v, path, unknown)?
+                    crate::owned::StatsEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IrmapCache => {
-                    crate::owned::IrmapCacheEntry::from_json_with(v, path, unknown)?
+                    crate::owned::IrmapCacheEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
             },

@@ -25,7 +25,12 @@ pub trait Message: Sized + Default {
     }
     /// [`Message::from_json`], with keys that are not fields (here and in nested messages)
     /// handled as `unknown` says.
-    fn from_json_with(v: &Value, path: &str, unknown: UnknownKeys) -> Result<Self, EncodeError>;
+    fn from_json_with(v: &Value, path: &str, unknown: UnknownKeys) -> Result<Self, EncodeError> {
+        Self::from_json_src(&mut super::json_src::TreeSource::new(v), path, unknown)
+    }
+    /// Reads the message from the current value of `src` (a parsed tree, or a reader in the
+    /// middle of a document: see [`super::json_src`]).
+    fn from_json_src<S: super::json_src::JsonSource>(src: &mut S, path: &str, unknown: UnknownKeys) -> Result<Self, S::Error>;
     /// The encoding as a new vector.
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
@@ -190,7 +195,7 @@ impl<'p> Path<'p> {
     pub fn text(path: &'p str) -> Self {
         Path { parent: path, field: None, index: None }
     }
-    fn err(&self, msg: impl Into<String>) -> EncodeError {
+    pub(crate) fn err(&self, msg: impl Into<String>) -> EncodeError {
         EncodeError::new(&self.to_string(), msg)
     }
 }

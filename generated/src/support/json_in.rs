@@ -98,6 +98,15 @@ pub struct Reader<R> {
     buf: Vec<u8>,
 }
 
+/// What [`Reader::key_in`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMatch {
+    /// The key at this index of the list.
+    Known(usize),
+    /// A key not in the list.
+    Other(String),
+}
+
 /// An error of a [`Reader`]: the document is not JSON, or reading it failed.
 #[derive(Debug)]
 pub enum ReadError {
@@ -215,6 +224,68 @@ impl<R: std::io::BufRead> Reader<R> {
         }
         self.skip_ws()?;
         Ok(key)
+    }
+
+    /// An object key at the next byte, as [`Reader::key`] reads it, matched against `keys`:
+    /// its index there, or the key itself when it is not one of them. A key that lies whole in
+    /// the buffered input, with no escape, is matched where it lies (no allocation).
+    pub fn key_in(&mut self, keys: &[&str]) -> Result<KeyMatch, ReadError> {
+        let chunk = self.r.fill_buf()?;
+        if chunk.first() == Some(&b'"')
+            && let Some(j) = chunk[1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            && chunk[1 + j] == b'"'
+            && chunk[1..1 + j].is_ascii()
+        {
+            let k = &chunk[1..1 + j];
+            let m = match keys.iter().position(|x| x.as_bytes() == k) {
+                Some(i) => KeyMatch::Known(i),
+                // ASCII, so UTF-8.
+                None => KeyMatch::Other(String::from_utf8_lossy(k).into_owned()),
+            };
+            let n = j + 2;
+            self.offset += n;
+            self.column += n;
+            self.r.consume(n);
+            self.skip_ws()?;
+            if !self.eat(b':')? {
+                return Err(self.error("Expecting ':' delimiter").into());
+            }
+            self.skip_ws()?;
+            return Ok(m);
+        }
+        let key = self.key()?;
+        Ok(match keys.iter().position(|x| *x == key) {
+            Some(i) => KeyMatch::Known(i),
+            None => KeyMatch::Other(key),
+        })
+    }
+
+    /// Enters the array or object (`open` is `[` or `{`) at the next byte, nested inside
+    /// `depth` containers, and the whitespace after its bracket: `Ok(None)` when the next byte
+    /// is not `open` (nothing consumed), `Ok(Some(false))` when it is empty (its closing bracket
+    /// consumed too), `Ok(Some(true))` when something follows.
+    pub fn enter(&mut self, open: u8, depth: usize) -> Result<Option<bool>, ReadError> {
+        if self.peek()? != Some(open) {
+            return Ok(None);
+        }
+        if depth + 1 > MAX_DEPTH {
+            return Err(self.error("arrays and objects nested too deeply (more than 128 levels)").into());
+        }
+        self.eat(open)?;
+        self.skip_ws()?;
+        let close = if open == b'[' { b']' } else { b'}' };
+        Ok(Some(!self.eat(close)?))
+    }
+
+    /// After a closed value inside a container whose closing bracket is `close`: the error a
+    /// whole parse gives when the next byte (after whitespace) is neither `,` nor `close`.
+    /// Nothing is consumed but whitespace.
+    pub fn expect_more(&mut self, close: u8) -> Result<(), ReadError> {
+        self.skip_ws()?;
+        match self.peek()? {
+            Some(b) if b == b',' || b == close => Ok(()),
+            _ => Err(self.error("Expecting ',' delimiter").into()),
+        }
     }
 
     /// After a member or element: `Ok(true)` for a `,` (and the whitespace after it),

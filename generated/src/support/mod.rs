@@ -7,6 +7,7 @@ pub mod flags;
 pub mod kind;
 pub mod json;
 pub mod json_in;
+pub mod json_src;
 pub(crate) mod open_enum;
 pub mod wire;
 

@@ -189,10 +189,24 @@ impl Kind {
         path: &str,
         unknown: UnknownKeys,
     ) -> Result<Vec<u8>, EncodeError> {
+        self.entry_from_json_src(
+            &mut crate::support::json_src::TreeSource::new(v),
+            path,
+            unknown,
+        )
+    }
+    /// [`Kind::entry_from_json`] from a source: a parsed tree, or a reader in the middle of
+    /// a document, which reads the entry as it goes (see [`crate::support::json_src`]).
+    pub fn entry_from_json_src<S: crate::support::json_src::JsonSource>(
+        self,
+        src: &mut S,
+        path: &str,
+        unknown: UnknownKeys,
+    ) -> Result<Vec<u8>, S::Error> {
         Ok(
             match self {
                 Kind::Sample => {
-                    crate::owned::SampleEntry::from_json_with(v, path, unknown)?
+                    crate::owned::SampleEntry::from_json_src(src, path, unknown)?
                         .to_bytes()
                 }
             },

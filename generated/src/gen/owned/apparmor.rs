@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `aa_policy`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,51 +38,55 @@ impl crate::support::fields::Message for AaPolicy {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AaPolicy::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["name", "blob"];
         let mut self_ = Self::default();
         let mut have_name = false;
         let mut have_blob = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.blob = fields::json_bytes(
+                            val,
+                            false,
+                            &fields::Path::field(path, "blob"),
+                        )?;
+                        have_blob = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "aa_policy", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "blob" => {
-                    self_.blob = fields::json_bytes(
-                        val,
-                        false,
-                        &fields::Path::field(path, "blob"),
-                    )?;
-                    have_blob = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "aa_policy",
-                        other,
-                        &["name", "blob"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_name {
-            return Err(fields::missing(path, "aa_policy", "name"));
+            return Err(fields::missing(path, "aa_policy", "name").into());
         }
         if !have_blob {
-            return Err(fields::missing(path, "aa_policy", "blob"));
+            return Err(fields::missing(path, "aa_policy", "blob").into());
         }
         Ok(self_)
     }
@@ -129,63 +133,60 @@ impl crate::support::fields::Message for AaNamespace {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AaNamespace::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["name", "policies", "namespaces"];
         let mut self_ = Self::default();
         let mut have_name = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "policies" => {
-                    self_.policies = fields::json_array(
-                        val,
-                        path,
-                        "policies",
-                        |val, path| crate::owned::AaPolicy::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
                             val,
-                            &&fields::Path::text(path).to_string(),
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.policies = json_src::messages::<
+                            S,
+                            crate::owned::AaPolicy,
+                        >(src, path, "policies", unknown)?;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.namespaces = json_src::messages::<
+                            S,
+                            crate::owned::AaNamespace,
+                        >(src, path, "namespaces", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "aa_namespace",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "namespaces" => {
-                    self_.namespaces = fields::json_array(
-                        val,
-                        path,
-                        "namespaces",
-                        |val, path| crate::owned::AaNamespace::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "aa_namespace",
-                        other,
-                        &["name", "policies", "namespaces"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_name {
-            return Err(fields::missing(path, "aa_namespace", "name"));
+            return Err(fields::missing(path, "aa_namespace", "name").into());
         }
         Ok(self_)
     }
@@ -218,38 +219,40 @@ impl crate::support::fields::Message for ApparmorEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ApparmorEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["namespaces"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "namespaces" => {
-                    self_.namespaces = fields::json_array(
-                        val,
-                        path,
-                        "namespaces",
-                        |val, path| crate::owned::AaNamespace::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.namespaces = json_src::messages::<
+                            S,
+                            crate::owned::AaNamespace,
+                        >(src, path, "namespaces", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "apparmor_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "apparmor_entry",
-                        other,
-                        &["namespaces"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `autofs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,12 +85,22 @@ impl crate::support::fields::Message for AutofsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AutofsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "fd",
+            "pgrp",
+            "timeout",
+            "minproto",
+            "maxproto",
+            "mode",
+            "uid",
+            "gid",
+            "read_fd",
+        ];
         let mut self_ = Self::default();
         let mut have_fd = false;
         let mut have_pgrp = false;
@@ -98,80 +108,106 @@ impl crate::support::fields::Message for AutofsEntry {
         let mut have_minproto = false;
         let mut have_maxproto = false;
         let mut have_mode = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "fd" => {
-                    self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
-                    have_fd = true;
-                }
-                "pgrp" => {
-                    self_.pgrp = fields::int_at(val, path, "pgrp", &fmt::PLAIN)?;
-                    have_pgrp = true;
-                }
-                "timeout" => {
-                    self_.timeout = fields::int_at(val, path, "timeout", &fmt::PLAIN)?;
-                    have_timeout = true;
-                }
-                "minproto" => {
-                    self_.minproto = fields::int_at(val, path, "minproto", &fmt::PLAIN)?;
-                    have_minproto = true;
-                }
-                "maxproto" => {
-                    self_.maxproto = fields::int_at(val, path, "maxproto", &fmt::PLAIN)?;
-                    have_maxproto = true;
-                }
-                "mode" => {
-                    self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
-                    have_mode = true;
-                }
-                "uid" => self_.uid = Some(fields::int_at(val, path, "uid", &fmt::PLAIN)?),
-                "gid" => self_.gid = Some(fields::int_at(val, path, "gid", &fmt::PLAIN)?),
-                "read_fd" => {
-                    self_.read_fd = Some(
-                        fields::int_at(val, path, "read_fd", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "autofs_entry",
-                        other,
-                        &[
-                            "fd",
-                            "pgrp",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        have_fd = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.pgrp = fields::int_at(val, path, "pgrp", &fmt::PLAIN)?;
+                        have_pgrp = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.timeout = fields::int_at(
+                            val,
+                            path,
                             "timeout",
+                            &fmt::PLAIN,
+                        )?;
+                        have_timeout = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.minproto = fields::int_at(
+                            val,
+                            path,
                             "minproto",
+                            &fmt::PLAIN,
+                        )?;
+                        have_minproto = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.maxproto = fields::int_at(
+                            val,
+                            path,
                             "maxproto",
-                            "mode",
-                            "uid",
-                            "gid",
-                            "read_fd",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_maxproto = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        have_mode = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.uid = Some(fields::int_at(val, path, "uid", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.gid = Some(fields::int_at(val, path, "gid", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.read_fd = Some(
+                            fields::int_at(val, path, "read_fd", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "autofs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fd {
-            return Err(fields::missing(path, "autofs_entry", "fd"));
+            return Err(fields::missing(path, "autofs_entry", "fd").into());
         }
         if !have_pgrp {
-            return Err(fields::missing(path, "autofs_entry", "pgrp"));
+            return Err(fields::missing(path, "autofs_entry", "pgrp").into());
         }
         if !have_timeout {
-            return Err(fields::missing(path, "autofs_entry", "timeout"));
+            return Err(fields::missing(path, "autofs_entry", "timeout").into());
         }
         if !have_minproto {
-            return Err(fields::missing(path, "autofs_entry", "minproto"));
+            return Err(fields::missing(path, "autofs_entry", "minproto").into());
         }
         if !have_maxproto {
-            return Err(fields::missing(path, "autofs_entry", "maxproto"));
+            return Err(fields::missing(path, "autofs_entry", "maxproto").into());
         }
         if !have_mode {
-            return Err(fields::missing(path, "autofs_entry", "mode"));
+            return Err(fields::missing(path, "autofs_entry", "mode").into());
         }
         Ok(self_)
     }

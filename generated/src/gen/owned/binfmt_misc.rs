@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `binfmt_misc_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -88,98 +88,120 @@ impl crate::support::fields::Message for BinfmtMiscEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::BinfmtMiscEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "name",
+            "enabled",
+            "interpreter",
+            "flags",
+            "extension",
+            "magic",
+            "mask",
+            "offset",
+        ];
         let mut self_ = Self::default();
         let mut have_name = false;
         let mut have_enabled = false;
         let mut have_interpreter = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "enabled" => {
-                    self_.enabled = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "enabled"),
-                    )?;
-                    have_enabled = true;
-                }
-                "interpreter" => {
-                    self_.interpreter = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "interpreter"),
-                    )?;
-                    have_interpreter = true;
-                }
-                "flags" => {
-                    self_.flags = Some(
-                        fields::json_string(val, &fields::Path::field(path, "flags"))?,
-                    );
-                }
-                "extension" => {
-                    self_.extension = Some(
-                        fields::json_string(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
                             val,
-                            &fields::Path::field(path, "extension"),
-                        )?,
-                    );
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.enabled = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "enabled"),
+                        )?;
+                        have_enabled = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.interpreter = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "interpreter"),
+                        )?;
+                        have_interpreter = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.flags = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "flags"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.extension = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "extension"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.magic = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "magic"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.mask = Some(
+                            fields::json_string(val, &fields::Path::field(path, "mask"))?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.offset = Some(
+                            fields::int_at(val, path, "offset", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "binfmt_misc_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "magic" => {
-                    self_.magic = Some(
-                        fields::json_string(val, &fields::Path::field(path, "magic"))?,
-                    );
-                }
-                "mask" => {
-                    self_.mask = Some(
-                        fields::json_string(val, &fields::Path::field(path, "mask"))?,
-                    );
-                }
-                "offset" => {
-                    self_.offset = Some(
-                        fields::int_at(val, path, "offset", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "binfmt_misc_entry",
-                        other,
-                        &[
-                            "name",
-                            "enabled",
-                            "interpreter",
-                            "flags",
-                            "extension",
-                            "magic",
-                            "mask",
-                            "offset",
-                        ],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_name {
-            return Err(fields::missing(path, "binfmt_misc_entry", "name"));
+            return Err(fields::missing(path, "binfmt_misc_entry", "name").into());
         }
         if !have_enabled {
-            return Err(fields::missing(path, "binfmt_misc_entry", "enabled"));
+            return Err(fields::missing(path, "binfmt_misc_entry", "enabled").into());
         }
         if !have_interpreter {
-            return Err(fields::missing(path, "binfmt_misc_entry", "interpreter"));
+            return Err(fields::missing(path, "binfmt_misc_entry", "interpreter").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `bpfmap_data_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,70 +48,84 @@ impl crate::support::fields::Message for BpfmapDataEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::BpfmapDataEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["map_id", "keys_bytes", "values_bytes", "count"];
         let mut self_ = Self::default();
         let mut have_map_id = false;
         let mut have_keys_bytes = false;
         let mut have_values_bytes = false;
         let mut have_count = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "map_id" => {
-                    self_.map_id = fields::int_at(val, path, "map_id", &fmt::PLAIN)?;
-                    have_map_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.map_id = fields::int_at(val, path, "map_id", &fmt::PLAIN)?;
+                        have_map_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.keys_bytes = fields::int_at(
+                            val,
+                            path,
+                            "keys_bytes",
+                            &fmt::PLAIN,
+                        )?;
+                        have_keys_bytes = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.values_bytes = fields::int_at(
+                            val,
+                            path,
+                            "values_bytes",
+                            &fmt::PLAIN,
+                        )?;
+                        have_values_bytes = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.count = fields::int_at(val, path, "count", &fmt::PLAIN)?;
+                        have_count = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "bpfmap_data_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "keys_bytes" => {
-                    self_.keys_bytes = fields::int_at(
-                        val,
-                        path,
-                        "keys_bytes",
-                        &fmt::PLAIN,
-                    )?;
-                    have_keys_bytes = true;
-                }
-                "values_bytes" => {
-                    self_.values_bytes = fields::int_at(
-                        val,
-                        path,
-                        "values_bytes",
-                        &fmt::PLAIN,
-                    )?;
-                    have_values_bytes = true;
-                }
-                "count" => {
-                    self_.count = fields::int_at(val, path, "count", &fmt::PLAIN)?;
-                    have_count = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "bpfmap_data_entry",
-                        other,
-                        &["map_id", "keys_bytes", "values_bytes", "count"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_map_id {
-            return Err(fields::missing(path, "bpfmap_data_entry", "map_id"));
+            return Err(fields::missing(path, "bpfmap_data_entry", "map_id").into());
         }
         if !have_keys_bytes {
-            return Err(fields::missing(path, "bpfmap_data_entry", "keys_bytes"));
+            return Err(fields::missing(path, "bpfmap_data_entry", "keys_bytes").into());
         }
         if !have_values_bytes {
-            return Err(fields::missing(path, "bpfmap_data_entry", "values_bytes"));
+            return Err(
+                fields::missing(path, "bpfmap_data_entry", "values_bytes").into(),
+            );
         }
         if !have_count {
-            return Err(fields::missing(path, "bpfmap_data_entry", "count"));
+            return Err(fields::missing(path, "bpfmap_data_entry", "count").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `bpfmap_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -116,12 +116,29 @@ impl crate::support::fields::Message for BpfmapFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::BpfmapFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "flags",
+            "pos",
+            "fown",
+            "map_type",
+            "key_size",
+            "value_size",
+            "map_id",
+            "max_entries",
+            "map_flags",
+            "memlock",
+            "frozen",
+            "map_name",
+            "ifindex",
+            "mnt_id",
+            "map_extra",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
@@ -137,176 +154,201 @@ impl crate::support::fields::Message for BpfmapFileEntry {
         let mut have_frozen = false;
         let mut have_map_name = false;
         let mut have_ifindex = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(
-                        val,
-                        path,
-                        "flags",
-                        &tables::FMT_RFILE_FLAGS,
-                    )?;
-                    have_flags = true;
-                }
-                "pos" => {
-                    self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
-                    have_pos = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "map_type" => {
-                    self_.map_type = fields::int_at(val, path, "map_type", &fmt::PLAIN)?;
-                    have_map_type = true;
-                }
-                "key_size" => {
-                    self_.key_size = fields::int_at(val, path, "key_size", &fmt::PLAIN)?;
-                    have_key_size = true;
-                }
-                "value_size" => {
-                    self_.value_size = fields::int_at(
-                        val,
-                        path,
-                        "value_size",
-                        &fmt::PLAIN,
-                    )?;
-                    have_value_size = true;
-                }
-                "map_id" => {
-                    self_.map_id = fields::int_at(val, path, "map_id", &fmt::PLAIN)?;
-                    have_map_id = true;
-                }
-                "max_entries" => {
-                    self_.max_entries = fields::int_at(
-                        val,
-                        path,
-                        "max_entries",
-                        &fmt::PLAIN,
-                    )?;
-                    have_max_entries = true;
-                }
-                "map_flags" => {
-                    self_.map_flags = fields::int_at(
-                        val,
-                        path,
-                        "map_flags",
-                        &fmt::PLAIN,
-                    )?;
-                    have_map_flags = true;
-                }
-                "memlock" => {
-                    self_.memlock = fields::int_at(val, path, "memlock", &fmt::PLAIN)?;
-                    have_memlock = true;
-                }
-                "frozen" => {
-                    self_.frozen = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "frozen"),
-                    )?;
-                    have_frozen = true;
-                }
-                "map_name" => {
-                    self_.map_name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "map_name"),
-                    )?;
-                    have_map_name = true;
-                }
-                "ifindex" => {
-                    self_.ifindex = fields::int_at(val, path, "ifindex", &fmt::PLAIN)?;
-                    have_ifindex = true;
-                }
-                "mnt_id" => {
-                    self_.mnt_id = Some(
-                        fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                    );
-                }
-                "map_extra" => {
-                    self_.map_extra = Some(
-                        fields::int_at(val, path, "map_extra", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "bpfmap_file_entry",
-                        other,
-                        &[
-                            "id",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(
+                            val,
+                            path,
                             "flags",
-                            "pos",
-                            "fown",
+                            &tables::FMT_RFILE_FLAGS,
+                        )?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
+                        have_pos = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.map_type = fields::int_at(
+                            val,
+                            path,
                             "map_type",
+                            &fmt::PLAIN,
+                        )?;
+                        have_map_type = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.key_size = fields::int_at(
+                            val,
+                            path,
                             "key_size",
+                            &fmt::PLAIN,
+                        )?;
+                        have_key_size = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.value_size = fields::int_at(
+                            val,
+                            path,
                             "value_size",
-                            "map_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_value_size = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.map_id = fields::int_at(val, path, "map_id", &fmt::PLAIN)?;
+                        have_map_id = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.max_entries = fields::int_at(
+                            val,
+                            path,
                             "max_entries",
+                            &fmt::PLAIN,
+                        )?;
+                        have_max_entries = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.map_flags = fields::int_at(
+                            val,
+                            path,
                             "map_flags",
+                            &fmt::PLAIN,
+                        )?;
+                        have_map_flags = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.memlock = fields::int_at(
+                            val,
+                            path,
                             "memlock",
-                            "frozen",
-                            "map_name",
+                            &fmt::PLAIN,
+                        )?;
+                        have_memlock = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.frozen = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "frozen"),
+                        )?;
+                        have_frozen = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.map_name = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "map_name"),
+                        )?;
+                        have_map_name = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.ifindex = fields::int_at(
+                            val,
+                            path,
                             "ifindex",
-                            "mnt_id",
-                            "map_extra",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_ifindex = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.mnt_id = Some(
+                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.map_extra = Some(
+                            fields::int_at(val, path, "map_extra", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "bpfmap_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "bpfmap_file_entry", "id"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "bpfmap_file_entry", "flags"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "flags").into());
         }
         if !have_pos {
-            return Err(fields::missing(path, "bpfmap_file_entry", "pos"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "pos").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "bpfmap_file_entry", "fown"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "fown").into());
         }
         if !have_map_type {
-            return Err(fields::missing(path, "bpfmap_file_entry", "map_type"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "map_type").into());
         }
         if !have_key_size {
-            return Err(fields::missing(path, "bpfmap_file_entry", "key_size"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "key_size").into());
         }
         if !have_value_size {
-            return Err(fields::missing(path, "bpfmap_file_entry", "value_size"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "value_size").into());
         }
         if !have_map_id {
-            return Err(fields::missing(path, "bpfmap_file_entry", "map_id"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "map_id").into());
         }
         if !have_max_entries {
-            return Err(fields::missing(path, "bpfmap_file_entry", "max_entries"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "max_entries").into());
         }
         if !have_map_flags {
-            return Err(fields::missing(path, "bpfmap_file_entry", "map_flags"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "map_flags").into());
         }
         if !have_memlock {
-            return Err(fields::missing(path, "bpfmap_file_entry", "memlock"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "memlock").into());
         }
         if !have_frozen {
-            return Err(fields::missing(path, "bpfmap_file_entry", "frozen"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "frozen").into());
         }
         if !have_map_name {
-            return Err(fields::missing(path, "bpfmap_file_entry", "map_name"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "map_name").into());
         }
         if !have_ifindex {
-            return Err(fields::missing(path, "bpfmap_file_entry", "ifindex"));
+            return Err(fields::missing(path, "bpfmap_file_entry", "ifindex").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `cgroup_perms`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,52 +43,63 @@ impl crate::support::fields::Message for CgroupPerms {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupPerms::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["mode", "uid", "gid"];
         let mut self_ = Self::default();
         let mut have_mode = false;
         let mut have_uid = false;
         let mut have_gid = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mode" => {
-                    self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
-                    have_mode = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        have_mode = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        have_gid = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cgroup_perms",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
-                }
-                "gid" => {
-                    self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
-                    have_gid = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cgroup_perms",
-                        other,
-                        &["mode", "uid", "gid"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mode {
-            return Err(fields::missing(path, "cgroup_perms", "mode"));
+            return Err(fields::missing(path, "cgroup_perms", "mode").into());
         }
         if !have_uid {
-            return Err(fields::missing(path, "cgroup_perms", "uid"));
+            return Err(fields::missing(path, "cgroup_perms", "uid").into());
         }
         if !have_gid {
-            return Err(fields::missing(path, "cgroup_perms", "gid"));
+            return Err(fields::missing(path, "cgroup_perms", "gid").into());
         }
         Ok(self_)
     }
@@ -131,59 +142,68 @@ impl crate::support::fields::Message for CgroupPropEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupPropEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["name", "value", "perms"];
         let mut self_ = Self::default();
         let mut have_name = false;
         let mut have_value = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "value" => {
-                    self_.value = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "value"),
-                    )?;
-                    have_value = true;
-                }
-                "perms" => {
-                    self_.perms = Some(
-                        crate::owned::CgroupPerms::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
                             val,
-                            &&fields::Path::field(path, "perms").to_string(),
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.value = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "value"),
+                        )?;
+                        have_value = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.perms = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::CgroupPerms,
+                            >(src, path, "perms", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cgroup_prop_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        )?,
-                    );
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cgroup_prop_entry",
-                        other,
-                        &["name", "value", "perms"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_name {
-            return Err(fields::missing(path, "cgroup_prop_entry", "name"));
+            return Err(fields::missing(path, "cgroup_prop_entry", "name").into());
         }
         if !have_value {
-            return Err(fields::missing(path, "cgroup_prop_entry", "value"));
+            return Err(fields::missing(path, "cgroup_prop_entry", "value").into());
         }
         Ok(self_)
     }
@@ -239,72 +259,68 @@ impl crate::support::fields::Message for CgroupDirEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupDirEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["dir_name", "children", "properties", "dir_perms"];
         let mut self_ = Self::default();
         let mut have_dir_name = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "dir_name" => {
-                    self_.dir_name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "dir_name"),
-                    )?;
-                    have_dir_name = true;
-                }
-                "children" => {
-                    self_.children = fields::json_array(
-                        val,
-                        path,
-                        "children",
-                        |val, path| crate::owned::CgroupDirEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.dir_name = fields::json_string(
                             val,
-                            &&fields::Path::text(path).to_string(),
+                            &fields::Path::field(path, "dir_name"),
+                        )?;
+                        have_dir_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.children = json_src::messages::<
+                            S,
+                            crate::owned::CgroupDirEntry,
+                        >(src, path, "children", unknown)?;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.properties = json_src::messages::<
+                            S,
+                            crate::owned::CgroupPropEntry,
+                        >(src, path, "properties", unknown)?;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.dir_perms = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::CgroupPerms,
+                            >(src, path, "dir_perms", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cgroup_dir_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "properties" => {
-                    self_.properties = fields::json_array(
-                        val,
-                        path,
-                        "properties",
-                        |val, path| crate::owned::CgroupPropEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "dir_perms" => {
-                    self_.dir_perms = Some(
-                        crate::owned::CgroupPerms::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "dir_perms").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cgroup_dir_entry",
-                        other,
-                        &["dir_name", "children", "properties", "dir_perms"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_dir_name {
-            return Err(fields::missing(path, "cgroup_dir_entry", "dir_name"));
+            return Err(fields::missing(path, "cgroup_dir_entry", "dir_name").into());
         }
         Ok(self_)
     }
@@ -355,54 +371,61 @@ impl crate::support::fields::Message for CgControllerEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgControllerEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["cnames", "dirs", "is_threaded"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "cnames" => {
-                    self_.cnames = fields::json_array(
-                        val,
-                        path,
-                        "cnames",
-                        |val, path| fields::json_string(val, &fields::Path::text(path)),
-                    )?;
-                }
-                "dirs" => {
-                    self_.dirs = fields::json_array(
-                        val,
-                        path,
-                        "dirs",
-                        |val, path| crate::owned::CgroupDirEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.cnames = fields::json_array(
                             val,
-                            &&fields::Path::text(path).to_string(),
+                            path,
+                            "cnames",
+                            |val, path| fields::json_string(
+                                val,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.dirs = json_src::messages::<
+                            S,
+                            crate::owned::CgroupDirEntry,
+                        >(src, path, "dirs", unknown)?;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.is_threaded = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "is_threaded"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cg_controller_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "is_threaded" => {
-                    self_.is_threaded = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "is_threaded"),
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cg_controller_entry",
-                        other,
-                        &["cnames", "dirs", "is_threaded"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -447,55 +470,66 @@ impl crate::support::fields::Message for CgMemberEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgMemberEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["name", "path", "cgns_prefix"];
         let mut self_ = Self::default();
         let mut have_name = false;
         let mut have_path = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.path = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "path"),
+                        )?;
+                        have_path = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.cgns_prefix = Some(
+                            fields::int_at(val, path, "cgns_prefix", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cg_member_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "path" => {
-                    self_.path = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "path"),
-                    )?;
-                    have_path = true;
-                }
-                "cgns_prefix" => {
-                    self_.cgns_prefix = Some(
-                        fields::int_at(val, path, "cgns_prefix", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cg_member_entry",
-                        other,
-                        &["name", "path", "cgns_prefix"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_name {
-            return Err(fields::missing(path, "cg_member_entry", "name"));
+            return Err(fields::missing(path, "cg_member_entry", "name").into());
         }
         if !have_path {
-            return Err(fields::missing(path, "cg_member_entry", "path"));
+            return Err(fields::missing(path, "cg_member_entry", "path").into());
         }
         Ok(self_)
     }
@@ -533,48 +567,51 @@ impl crate::support::fields::Message for CgSetEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgSetEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "ctls"];
         let mut self_ = Self::default();
         let mut have_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "ctls" => {
-                    self_.ctls = fields::json_array(
-                        val,
-                        path,
-                        "ctls",
-                        |val, path| crate::owned::CgMemberEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.ctls = json_src::messages::<
+                            S,
+                            crate::owned::CgMemberEntry,
+                        >(src, path, "ctls", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cg_set_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cg_set_entry",
-                        other,
-                        &["id", "ctls"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "cg_set_entry", "id"));
+            return Err(fields::missing(path, "cg_set_entry", "id").into());
         }
         Ok(self_)
     }
@@ -616,50 +653,46 @@ impl crate::support::fields::Message for CgroupEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CgroupEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["sets", "controllers"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "sets" => {
-                    self_.sets = fields::json_array(
-                        val,
-                        path,
-                        "sets",
-                        |val, path| crate::owned::CgSetEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.sets = json_src::messages::<
+                            S,
+                            crate::owned::CgSetEntry,
+                        >(src, path, "sets", unknown)?;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.controllers = json_src::messages::<
+                            S,
+                            crate::owned::CgControllerEntry,
+                        >(src, path, "controllers", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cgroup_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "controllers" => {
-                    self_.controllers = fields::json_array(
-                        val,
-                        path,
-                        "controllers",
-                        |val, path| crate::owned::CgControllerEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cgroup_entry",
-                        other,
-                        &["sets", "controllers"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `task_core_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -175,12 +175,32 @@ impl crate::support::fields::Message for TaskCoreEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskCoreEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "task_state",
+            "exit_code",
+            "personality",
+            "flags",
+            "blk_sigset",
+            "comm",
+            "timers",
+            "rlimits",
+            "cg_set",
+            "signals_s",
+            "old_seccomp_mode",
+            "old_seccomp_filter",
+            "loginuid",
+            "oom_score_adj",
+            "sigactions",
+            "child_subreaper",
+            "blk_sigset_extended",
+            "stop_signo",
+            "membarrier_registration_mask",
+        ];
         let mut self_ = Self::default();
         let mut have_task_state = false;
         let mut have_exit_code = false;
@@ -188,205 +208,199 @@ impl crate::support::fields::Message for TaskCoreEntry {
         let mut have_flags = false;
         let mut have_blk_sigset = false;
         let mut have_comm = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "task_state" => {
-                    self_.task_state = fields::int_at(
-                        val,
-                        path,
-                        "task_state",
-                        &tables::FMT_DICT_GEN_TASK_STATE,
-                    )?;
-                    have_task_state = true;
-                }
-                "exit_code" => {
-                    self_.exit_code = fields::int_at(
-                        val,
-                        path,
-                        "exit_code",
-                        &fmt::PLAIN,
-                    )?;
-                    have_exit_code = true;
-                }
-                "personality" => {
-                    self_.personality = fields::int_at(
-                        val,
-                        path,
-                        "personality",
-                        &fmt::PLAIN,
-                    )?;
-                    have_personality = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "blk_sigset" => {
-                    self_.blk_sigset = fields::int_at(
-                        val,
-                        path,
-                        "blk_sigset",
-                        &fmt::HEX,
-                    )?;
-                    have_blk_sigset = true;
-                }
-                "comm" => {
-                    self_.comm = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "comm"),
-                    )?;
-                    have_comm = true;
-                }
-                "timers" => {
-                    self_.timers = Some(
-                        crate::owned::TaskTimersEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "timers").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "rlimits" => {
-                    self_.rlimits = Some(
-                        crate::owned::TaskRlimitsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "rlimits").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "cg_set" => {
-                    self_.cg_set = Some(
-                        fields::int_at(val, path, "cg_set", &fmt::PLAIN)?,
-                    );
-                }
-                "signals_s" => {
-                    self_.signals_s = Some(
-                        crate::owned::SignalQueueEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "signals_s").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "old_seccomp_mode" => {
-                    self_.old_seccomp_mode = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::SeccompMode::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "old_seccomp_mode"),
-                            )
-                            .map(crate::schema::enums::SeccompMode)?,
-                    );
-                }
-                "old_seccomp_filter" => {
-                    self_.old_seccomp_filter = Some(
-                        fields::int_at(val, path, "old_seccomp_filter", &fmt::PLAIN)?,
-                    );
-                }
-                "loginuid" => {
-                    self_.loginuid = Some(
-                        fields::int_at(val, path, "loginuid", &fmt::PLAIN)?,
-                    );
-                }
-                "oom_score_adj" => {
-                    self_.oom_score_adj = Some(
-                        fields::int_at(val, path, "oom_score_adj", &fmt::PLAIN)?,
-                    );
-                }
-                "sigactions" => {
-                    self_.sigactions = fields::json_array(
-                        val,
-                        path,
-                        "sigactions",
-                        |val, path| crate::owned::SaEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "child_subreaper" => {
-                    self_.child_subreaper = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "child_subreaper"),
-                        )?,
-                    );
-                }
-                "blk_sigset_extended" => {
-                    self_.blk_sigset_extended = Some(
-                        fields::int_at(val, path, "blk_sigset_extended", &fmt::HEX)?,
-                    );
-                }
-                "stop_signo" => {
-                    self_.stop_signo = Some(
-                        fields::int_at(val, path, "stop_signo", &fmt::PLAIN)?,
-                    );
-                }
-                "membarrier_registration_mask" => {
-                    self_.membarrier_registration_mask = Some(
-                        fields::int_at(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.task_state = fields::int_at(
                             val,
                             path,
-                            "membarrier_registration_mask",
-                            &fmt::HEX,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "task_core_entry",
-                        other,
-                        &[
                             "task_state",
+                            &tables::FMT_DICT_GEN_TASK_STATE,
+                        )?;
+                        have_task_state = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.exit_code = fields::int_at(
+                            val,
+                            path,
                             "exit_code",
+                            &fmt::PLAIN,
+                        )?;
+                        have_exit_code = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.personality = fields::int_at(
+                            val,
+                            path,
                             "personality",
-                            "flags",
+                            &fmt::PLAIN,
+                        )?;
+                        have_personality = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.blk_sigset = fields::int_at(
+                            val,
+                            path,
                             "blk_sigset",
-                            "comm",
-                            "timers",
-                            "rlimits",
-                            "cg_set",
-                            "signals_s",
-                            "old_seccomp_mode",
-                            "old_seccomp_filter",
-                            "loginuid",
-                            "oom_score_adj",
-                            "sigactions",
-                            "child_subreaper",
-                            "blk_sigset_extended",
-                            "stop_signo",
-                            "membarrier_registration_mask",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_blk_sigset = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.comm = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "comm"),
+                        )?;
+                        have_comm = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.timers = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TaskTimersEntry,
+                            >(src, path, "timers", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        self_.rlimits = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TaskRlimitsEntry,
+                            >(src, path, "rlimits", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.cg_set = Some(
+                            fields::int_at(val, path, "cg_set", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.signals_s = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::SignalQueueEntry,
+                            >(src, path, "signals_s", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.old_seccomp_mode = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::SeccompMode::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "old_seccomp_mode"),
+                                )
+                                .map(crate::schema::enums::SeccompMode)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.old_seccomp_filter = Some(
+                            fields::int_at(val, path, "old_seccomp_filter", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.loginuid = Some(
+                            fields::int_at(val, path, "loginuid", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.oom_score_adj = Some(
+                            fields::int_at(val, path, "oom_score_adj", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        self_.sigactions = json_src::messages::<
+                            S,
+                            crate::owned::SaEntry,
+                        >(src, path, "sigactions", unknown)?;
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.child_subreaper = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "child_subreaper"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.blk_sigset_extended = Some(
+                            fields::int_at(val, path, "blk_sigset_extended", &fmt::HEX)?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.stop_signo = Some(
+                            fields::int_at(val, path, "stop_signo", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.membarrier_registration_mask = Some(
+                            fields::int_at(
+                                val,
+                                path,
+                                "membarrier_registration_mask",
+                                &fmt::HEX,
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "task_core_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_task_state {
-            return Err(fields::missing(path, "task_core_entry", "task_state"));
+            return Err(fields::missing(path, "task_core_entry", "task_state").into());
         }
         if !have_exit_code {
-            return Err(fields::missing(path, "task_core_entry", "exit_code"));
+            return Err(fields::missing(path, "task_core_entry", "exit_code").into());
         }
         if !have_personality {
-            return Err(fields::missing(path, "task_core_entry", "personality"));
+            return Err(fields::missing(path, "task_core_entry", "personality").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "task_core_entry", "flags"));
+            return Err(fields::missing(path, "task_core_entry", "flags").into());
         }
         if !have_blk_sigset {
-            return Err(fields::missing(path, "task_core_entry", "blk_sigset"));
+            return Err(fields::missing(path, "task_core_entry", "blk_sigset").into());
         }
         if !have_comm {
-            return Err(fields::missing(path, "task_core_entry", "comm"));
+            return Err(fields::missing(path, "task_core_entry", "comm").into());
         }
         Ok(self_)
     }
@@ -502,118 +516,145 @@ impl crate::support::fields::Message for TaskKobjIdsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskKobjIdsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "vm_id",
+            "files_id",
+            "fs_id",
+            "sighand_id",
+            "pid_ns_id",
+            "net_ns_id",
+            "ipc_ns_id",
+            "uts_ns_id",
+            "mnt_ns_id",
+            "user_ns_id",
+            "cgroup_ns_id",
+            "time_ns_id",
+        ];
         let mut self_ = Self::default();
         let mut have_vm_id = false;
         let mut have_files_id = false;
         let mut have_fs_id = false;
         let mut have_sighand_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "vm_id" => {
-                    self_.vm_id = fields::int_at(val, path, "vm_id", &fmt::PLAIN)?;
-                    have_vm_id = true;
-                }
-                "files_id" => {
-                    self_.files_id = fields::int_at(val, path, "files_id", &fmt::PLAIN)?;
-                    have_files_id = true;
-                }
-                "fs_id" => {
-                    self_.fs_id = fields::int_at(val, path, "fs_id", &fmt::PLAIN)?;
-                    have_fs_id = true;
-                }
-                "sighand_id" => {
-                    self_.sighand_id = fields::int_at(
-                        val,
-                        path,
-                        "sighand_id",
-                        &fmt::PLAIN,
-                    )?;
-                    have_sighand_id = true;
-                }
-                "pid_ns_id" => {
-                    self_.pid_ns_id = Some(
-                        fields::int_at(val, path, "pid_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "net_ns_id" => {
-                    self_.net_ns_id = Some(
-                        fields::int_at(val, path, "net_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "ipc_ns_id" => {
-                    self_.ipc_ns_id = Some(
-                        fields::int_at(val, path, "ipc_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "uts_ns_id" => {
-                    self_.uts_ns_id = Some(
-                        fields::int_at(val, path, "uts_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "mnt_ns_id" => {
-                    self_.mnt_ns_id = Some(
-                        fields::int_at(val, path, "mnt_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "user_ns_id" => {
-                    self_.user_ns_id = Some(
-                        fields::int_at(val, path, "user_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "cgroup_ns_id" => {
-                    self_.cgroup_ns_id = Some(
-                        fields::int_at(val, path, "cgroup_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "time_ns_id" => {
-                    self_.time_ns_id = Some(
-                        fields::int_at(val, path, "time_ns_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "task_kobj_ids_entry",
-                        other,
-                        &[
-                            "vm_id",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vm_id = fields::int_at(val, path, "vm_id", &fmt::PLAIN)?;
+                        have_vm_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.files_id = fields::int_at(
+                            val,
+                            path,
                             "files_id",
-                            "fs_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_files_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.fs_id = fields::int_at(val, path, "fs_id", &fmt::PLAIN)?;
+                        have_fs_id = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.sighand_id = fields::int_at(
+                            val,
+                            path,
                             "sighand_id",
-                            "pid_ns_id",
-                            "net_ns_id",
-                            "ipc_ns_id",
-                            "uts_ns_id",
-                            "mnt_ns_id",
-                            "user_ns_id",
-                            "cgroup_ns_id",
-                            "time_ns_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_sighand_id = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.pid_ns_id = Some(
+                            fields::int_at(val, path, "pid_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.net_ns_id = Some(
+                            fields::int_at(val, path, "net_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.ipc_ns_id = Some(
+                            fields::int_at(val, path, "ipc_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.uts_ns_id = Some(
+                            fields::int_at(val, path, "uts_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.mnt_ns_id = Some(
+                            fields::int_at(val, path, "mnt_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.user_ns_id = Some(
+                            fields::int_at(val, path, "user_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.cgroup_ns_id = Some(
+                            fields::int_at(val, path, "cgroup_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.time_ns_id = Some(
+                            fields::int_at(val, path, "time_ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "task_kobj_ids_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_vm_id {
-            return Err(fields::missing(path, "task_kobj_ids_entry", "vm_id"));
+            return Err(fields::missing(path, "task_kobj_ids_entry", "vm_id").into());
         }
         if !have_files_id {
-            return Err(fields::missing(path, "task_kobj_ids_entry", "files_id"));
+            return Err(fields::missing(path, "task_kobj_ids_entry", "files_id").into());
         }
         if !have_fs_id {
-            return Err(fields::missing(path, "task_kobj_ids_entry", "fs_id"));
+            return Err(fields::missing(path, "task_kobj_ids_entry", "fs_id").into());
         }
         if !have_sighand_id {
-            return Err(fields::missing(path, "task_kobj_ids_entry", "sighand_id"));
+            return Err(
+                fields::missing(path, "task_kobj_ids_entry", "sighand_id").into(),
+            );
         }
         Ok(self_)
     }
@@ -652,52 +693,73 @@ impl crate::support::fields::Message for ThreadSasEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadSasEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["ss_sp", "ss_size", "ss_flags"];
         let mut self_ = Self::default();
         let mut have_ss_sp = false;
         let mut have_ss_size = false;
         let mut have_ss_flags = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "ss_sp" => {
-                    self_.ss_sp = fields::int_at(val, path, "ss_sp", &fmt::PLAIN)?;
-                    have_ss_sp = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.ss_sp = fields::int_at(val, path, "ss_sp", &fmt::PLAIN)?;
+                        have_ss_sp = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ss_size = fields::int_at(
+                            val,
+                            path,
+                            "ss_size",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ss_size = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.ss_flags = fields::int_at(
+                            val,
+                            path,
+                            "ss_flags",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ss_flags = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_sas_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "ss_size" => {
-                    self_.ss_size = fields::int_at(val, path, "ss_size", &fmt::PLAIN)?;
-                    have_ss_size = true;
-                }
-                "ss_flags" => {
-                    self_.ss_flags = fields::int_at(val, path, "ss_flags", &fmt::PLAIN)?;
-                    have_ss_flags = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_sas_entry",
-                        other,
-                        &["ss_sp", "ss_size", "ss_flags"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_ss_sp {
-            return Err(fields::missing(path, "thread_sas_entry", "ss_sp"));
+            return Err(fields::missing(path, "thread_sas_entry", "ss_sp").into());
         }
         if !have_ss_size {
-            return Err(fields::missing(path, "thread_sas_entry", "ss_size"));
+            return Err(fields::missing(path, "thread_sas_entry", "ss_size").into());
         }
         if !have_ss_flags {
-            return Err(fields::missing(path, "thread_sas_entry", "ss_flags"));
+            return Err(fields::missing(path, "thread_sas_entry", "ss_flags").into());
         }
         Ok(self_)
     }
@@ -857,164 +919,187 @@ impl crate::support::fields::Message for ThreadCoreEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadCoreEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "futex_rla",
+            "futex_rla_len",
+            "sched_nice",
+            "sched_policy",
+            "sched_prio",
+            "blk_sigset",
+            "sas",
+            "pdeath_sig",
+            "signals_p",
+            "creds",
+            "seccomp_mode",
+            "seccomp_filter",
+            "comm",
+            "blk_sigset_extended",
+            "rseq_entry",
+            "cg_set",
+        ];
         let mut self_ = Self::default();
         let mut have_futex_rla = false;
         let mut have_futex_rla_len = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "futex_rla" => {
-                    self_.futex_rla = fields::int_at(
-                        val,
-                        path,
-                        "futex_rla",
-                        &fmt::PLAIN,
-                    )?;
-                    have_futex_rla = true;
-                }
-                "futex_rla_len" => {
-                    self_.futex_rla_len = fields::int_at(
-                        val,
-                        path,
-                        "futex_rla_len",
-                        &fmt::PLAIN,
-                    )?;
-                    have_futex_rla_len = true;
-                }
-                "sched_nice" => {
-                    self_.sched_nice = Some(
-                        fields::int_at(val, path, "sched_nice", &fmt::PLAIN)?,
-                    );
-                }
-                "sched_policy" => {
-                    self_.sched_policy = Some(
-                        fields::int_at(val, path, "sched_policy", &fmt::PLAIN)?,
-                    );
-                }
-                "sched_prio" => {
-                    self_.sched_prio = Some(
-                        fields::int_at(val, path, "sched_prio", &fmt::PLAIN)?,
-                    );
-                }
-                "blk_sigset" => {
-                    self_.blk_sigset = Some(
-                        fields::int_at(val, path, "blk_sigset", &fmt::PLAIN)?,
-                    );
-                }
-                "sas" => {
-                    self_.sas = Some(
-                        crate::owned::ThreadSasEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.futex_rla = fields::int_at(
                             val,
-                            &&fields::Path::field(path, "sas").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "pdeath_sig" => {
-                    self_.pdeath_sig = Some(
-                        fields::int_at(val, path, "pdeath_sig", &fmt::PLAIN)?,
-                    );
-                }
-                "signals_p" => {
-                    self_.signals_p = Some(
-                        crate::owned::SignalQueueEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "signals_p").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "creds" => {
-                    self_.creds = Some(
-                        crate::owned::CredsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "creds").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "seccomp_mode" => {
-                    self_.seccomp_mode = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::SeccompMode::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "seccomp_mode"),
-                            )
-                            .map(crate::schema::enums::SeccompMode)?,
-                    );
-                }
-                "seccomp_filter" => {
-                    self_.seccomp_filter = Some(
-                        fields::int_at(val, path, "seccomp_filter", &fmt::PLAIN)?,
-                    );
-                }
-                "comm" => {
-                    self_.comm = Some(
-                        fields::json_string(val, &fields::Path::field(path, "comm"))?,
-                    );
-                }
-                "blk_sigset_extended" => {
-                    self_.blk_sigset_extended = Some(
-                        fields::int_at(val, path, "blk_sigset_extended", &fmt::PLAIN)?,
-                    );
-                }
-                "rseq_entry" => {
-                    self_.rseq_entry = Some(
-                        crate::owned::RseqEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "rseq_entry").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "cg_set" => {
-                    self_.cg_set = Some(
-                        fields::int_at(val, path, "cg_set", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_core_entry",
-                        other,
-                        &[
+                            path,
                             "futex_rla",
+                            &fmt::PLAIN,
+                        )?;
+                        have_futex_rla = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.futex_rla_len = fields::int_at(
+                            val,
+                            path,
                             "futex_rla_len",
-                            "sched_nice",
-                            "sched_policy",
-                            "sched_prio",
-                            "blk_sigset",
-                            "sas",
-                            "pdeath_sig",
-                            "signals_p",
-                            "creds",
-                            "seccomp_mode",
-                            "seccomp_filter",
-                            "comm",
-                            "blk_sigset_extended",
-                            "rseq_entry",
-                            "cg_set",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_futex_rla_len = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.sched_nice = Some(
+                            fields::int_at(val, path, "sched_nice", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.sched_policy = Some(
+                            fields::int_at(val, path, "sched_policy", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.sched_prio = Some(
+                            fields::int_at(val, path, "sched_prio", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.blk_sigset = Some(
+                            fields::int_at(val, path, "blk_sigset", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.sas = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadSasEntry,
+                            >(src, path, "sas", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.pdeath_sig = Some(
+                            fields::int_at(val, path, "pdeath_sig", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.signals_p = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::SignalQueueEntry,
+                            >(src, path, "signals_p", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.creds = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::CredsEntry,
+                            >(src, path, "creds", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.seccomp_mode = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::SeccompMode::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "seccomp_mode"),
+                                )
+                                .map(crate::schema::enums::SeccompMode)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.seccomp_filter = Some(
+                            fields::int_at(val, path, "seccomp_filter", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.comm = Some(
+                            fields::json_string(val, &fields::Path::field(path, "comm"))?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.blk_sigset_extended = Some(
+                            fields::int_at(
+                                val,
+                                path,
+                                "blk_sigset_extended",
+                                &fmt::PLAIN,
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        self_.rseq_entry = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::RseqEntry,
+                            >(src, path, "rseq_entry", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.cg_set = Some(
+                            fields::int_at(val, path, "cg_set", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_core_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_futex_rla {
-            return Err(fields::missing(path, "thread_core_entry", "futex_rla"));
+            return Err(fields::missing(path, "thread_core_entry", "futex_rla").into());
         }
         if !have_futex_rla_len {
-            return Err(fields::missing(path, "thread_core_entry", "futex_rla_len"));
+            return Err(
+                fields::missing(path, "thread_core_entry", "futex_rla_len").into(),
+            );
         }
         Ok(self_)
     }
@@ -1047,38 +1132,40 @@ impl crate::support::fields::Message for TaskRlimitsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskRlimitsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["rlimits"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "rlimits" => {
-                    self_.rlimits = fields::json_array(
-                        val,
-                        path,
-                        "rlimits",
-                        |val, path| crate::owned::RlimitEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.rlimits = json_src::messages::<
+                            S,
+                            crate::owned::RlimitEntry,
+                        >(src, path, "rlimits", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "task_rlimits_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "task_rlimits_entry",
-                        other,
-                        &["rlimits"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -1208,156 +1295,148 @@ impl crate::support::fields::Message for CoreEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CoreEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "mtype",
+            "thread_info",
+            "tc",
+            "ids",
+            "thread_core",
+            "ti_arm",
+            "ti_aarch64",
+            "ti_ppc64",
+            "ti_s390",
+            "ti_mips",
+            "ti_loongarch64",
+            "ti_riscv64",
+        ];
         let mut self_ = Self::default();
         let mut have_mtype = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mtype" => {
-                    self_.mtype = fields::json_enum(
-                            val,
-                            |s| {
-                                crate::schema::enums::CoreEntryMarch::from_name(s)
-                                    .map(|e| e.0)
-                            },
-                            &fields::Path::field(path, "mtype"),
-                        )
-                        .map(crate::schema::enums::CoreEntryMarch)?;
-                    have_mtype = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mtype = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::CoreEntryMarch::from_name(s)
+                                        .map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "mtype"),
+                            )
+                            .map(crate::schema::enums::CoreEntryMarch)?;
+                        have_mtype = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.thread_info = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoX86,
+                            >(src, path, "thread_info", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.tc = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TaskCoreEntry,
+                            >(src, path, "tc", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.ids = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TaskKobjIdsEntry,
+                            >(src, path, "ids", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.thread_core = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadCoreEntry,
+                            >(src, path, "thread_core", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.ti_arm = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoArm,
+                            >(src, path, "ti_arm", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.ti_aarch64 = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoAarch64,
+                            >(src, path, "ti_aarch64", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        self_.ti_ppc64 = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoPpc64,
+                            >(src, path, "ti_ppc64", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.ti_s390 = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoS390,
+                            >(src, path, "ti_s390", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.ti_mips = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoMips,
+                            >(src, path, "ti_mips", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        self_.ti_loongarch64 = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoLoongarch64,
+                            >(src, path, "ti_loongarch64", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        self_.ti_riscv64 = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ThreadInfoRiscv64,
+                            >(src, path, "ti_riscv64", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "core_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "thread_info" => {
-                    self_.thread_info = Some(
-                        crate::owned::ThreadInfoX86::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "thread_info").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "tc" => {
-                    self_.tc = Some(
-                        crate::owned::TaskCoreEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tc").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ids" => {
-                    self_.ids = Some(
-                        crate::owned::TaskKobjIdsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ids").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "thread_core" => {
-                    self_.thread_core = Some(
-                        crate::owned::ThreadCoreEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "thread_core").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_arm" => {
-                    self_.ti_arm = Some(
-                        crate::owned::ThreadInfoArm::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_arm").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_aarch64" => {
-                    self_.ti_aarch64 = Some(
-                        crate::owned::ThreadInfoAarch64::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_aarch64").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_ppc64" => {
-                    self_.ti_ppc64 = Some(
-                        crate::owned::ThreadInfoPpc64::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_ppc64").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_s390" => {
-                    self_.ti_s390 = Some(
-                        crate::owned::ThreadInfoS390::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_s390").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_mips" => {
-                    self_.ti_mips = Some(
-                        crate::owned::ThreadInfoMips::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_mips").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_loongarch64" => {
-                    self_.ti_loongarch64 = Some(
-                        crate::owned::ThreadInfoLoongarch64::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_loongarch64").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ti_riscv64" => {
-                    self_.ti_riscv64 = Some(
-                        crate::owned::ThreadInfoRiscv64::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ti_riscv64").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "core_entry",
-                        other,
-                        &[
-                            "mtype",
-                            "thread_info",
-                            "tc",
-                            "ids",
-                            "thread_core",
-                            "ti_arm",
-                            "ti_aarch64",
-                            "ti_ppc64",
-                            "ti_s390",
-                            "ti_mips",
-                            "ti_loongarch64",
-                            "ti_riscv64",
-                        ],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mtype {
-            return Err(fields::missing(path, "core_entry", "mtype"));
+            return Err(fields::missing(path, "core_entry", "mtype").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_aarch64_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,64 +52,78 @@ impl crate::support::fields::Message for UserAarch64RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserAarch64RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["regs", "sp", "pc", "pstate"];
         let mut self_ = Self::default();
         let mut have_sp = false;
         let mut have_pc = false;
         let mut have_pstate = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        have_sp = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        have_pc = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.pstate = fields::int_at(val, path, "pstate", &fmt::PLAIN)?;
+                        have_pstate = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_aarch64_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "sp" => {
-                    self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
-                    have_sp = true;
-                }
-                "pc" => {
-                    self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
-                    have_pc = true;
-                }
-                "pstate" => {
-                    self_.pstate = fields::int_at(val, path, "pstate", &fmt::PLAIN)?;
-                    have_pstate = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_aarch64_regs_entry",
-                        other,
-                        &["regs", "sp", "pc", "pstate"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_sp {
-            return Err(fields::missing(path, "user_aarch64_regs_entry", "sp"));
+            return Err(fields::missing(path, "user_aarch64_regs_entry", "sp").into());
         }
         if !have_pc {
-            return Err(fields::missing(path, "user_aarch64_regs_entry", "pc"));
+            return Err(fields::missing(path, "user_aarch64_regs_entry", "pc").into());
         }
         if !have_pstate {
-            return Err(fields::missing(path, "user_aarch64_regs_entry", "pstate"));
+            return Err(
+                fields::missing(path, "user_aarch64_regs_entry", "pstate").into(),
+            );
         }
         Ok(self_)
     }
@@ -152,59 +166,70 @@ impl crate::support::fields::Message for UserAarch64FpsimdContextEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserAarch64FpsimdContextEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["vregs", "fpsr", "fpcr"];
         let mut self_ = Self::default();
         let mut have_fpsr = false;
         let mut have_fpcr = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "vregs" => {
-                    self_.vregs = fields::json_array(
-                        val,
-                        path,
-                        "vregs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vregs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "vregs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.fpsr = fields::int_at(val, path, "fpsr", &fmt::PLAIN)?;
+                        have_fpsr = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.fpcr = fields::int_at(val, path, "fpcr", &fmt::PLAIN)?;
+                        have_fpcr = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_aarch64_fpsimd_context_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "fpsr" => {
-                    self_.fpsr = fields::int_at(val, path, "fpsr", &fmt::PLAIN)?;
-                    have_fpsr = true;
-                }
-                "fpcr" => {
-                    self_.fpcr = fields::int_at(val, path, "fpcr", &fmt::PLAIN)?;
-                    have_fpcr = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_aarch64_fpsimd_context_entry",
-                        other,
-                        &["vregs", "fpsr", "fpcr"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fpsr {
             return Err(
-                fields::missing(path, "user_aarch64_fpsimd_context_entry", "fpsr"),
+                fields::missing(path, "user_aarch64_fpsimd_context_entry", "fpsr").into(),
             );
         }
         if !have_fpcr {
             return Err(
-                fields::missing(path, "user_aarch64_fpsimd_context_entry", "fpcr"),
+                fields::missing(path, "user_aarch64_fpsimd_context_entry", "fpcr").into(),
             );
         }
         Ok(self_)
@@ -274,12 +299,22 @@ impl crate::support::fields::Message for PacAddressKeys {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacAddressKeys::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "apiakey_lo",
+            "apiakey_hi",
+            "apibkey_lo",
+            "apibkey_hi",
+            "apdakey_lo",
+            "apdakey_hi",
+            "apdbkey_lo",
+            "apdbkey_hi",
+            "pac_enabled_key",
+        ];
         let mut self_ = Self::default();
         let mut have_apiakey_lo = false;
         let mut have_apiakey_hi = false;
@@ -290,139 +325,148 @@ impl crate::support::fields::Message for PacAddressKeys {
         let mut have_apdbkey_lo = false;
         let mut have_apdbkey_hi = false;
         let mut have_pac_enabled_key = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "apiakey_lo" => {
-                    self_.apiakey_lo = fields::int_at(
-                        val,
-                        path,
-                        "apiakey_lo",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apiakey_lo = true;
-                }
-                "apiakey_hi" => {
-                    self_.apiakey_hi = fields::int_at(
-                        val,
-                        path,
-                        "apiakey_hi",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apiakey_hi = true;
-                }
-                "apibkey_lo" => {
-                    self_.apibkey_lo = fields::int_at(
-                        val,
-                        path,
-                        "apibkey_lo",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apibkey_lo = true;
-                }
-                "apibkey_hi" => {
-                    self_.apibkey_hi = fields::int_at(
-                        val,
-                        path,
-                        "apibkey_hi",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apibkey_hi = true;
-                }
-                "apdakey_lo" => {
-                    self_.apdakey_lo = fields::int_at(
-                        val,
-                        path,
-                        "apdakey_lo",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apdakey_lo = true;
-                }
-                "apdakey_hi" => {
-                    self_.apdakey_hi = fields::int_at(
-                        val,
-                        path,
-                        "apdakey_hi",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apdakey_hi = true;
-                }
-                "apdbkey_lo" => {
-                    self_.apdbkey_lo = fields::int_at(
-                        val,
-                        path,
-                        "apdbkey_lo",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apdbkey_lo = true;
-                }
-                "apdbkey_hi" => {
-                    self_.apdbkey_hi = fields::int_at(
-                        val,
-                        path,
-                        "apdbkey_hi",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apdbkey_hi = true;
-                }
-                "pac_enabled_key" => {
-                    self_.pac_enabled_key = fields::int_at(
-                        val,
-                        path,
-                        "pac_enabled_key",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pac_enabled_key = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pac_address_keys",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.apiakey_lo = fields::int_at(
+                            val,
+                            path,
                             "apiakey_lo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apiakey_lo = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.apiakey_hi = fields::int_at(
+                            val,
+                            path,
                             "apiakey_hi",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apiakey_hi = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.apibkey_lo = fields::int_at(
+                            val,
+                            path,
                             "apibkey_lo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apibkey_lo = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.apibkey_hi = fields::int_at(
+                            val,
+                            path,
                             "apibkey_hi",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apibkey_hi = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.apdakey_lo = fields::int_at(
+                            val,
+                            path,
                             "apdakey_lo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apdakey_lo = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.apdakey_hi = fields::int_at(
+                            val,
+                            path,
                             "apdakey_hi",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apdakey_hi = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.apdbkey_lo = fields::int_at(
+                            val,
+                            path,
                             "apdbkey_lo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apdbkey_lo = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.apdbkey_hi = fields::int_at(
+                            val,
+                            path,
                             "apdbkey_hi",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apdbkey_hi = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.pac_enabled_key = fields::int_at(
+                            val,
+                            path,
                             "pac_enabled_key",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_pac_enabled_key = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "pac_address_keys",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_apiakey_lo {
-            return Err(fields::missing(path, "pac_address_keys", "apiakey_lo"));
+            return Err(fields::missing(path, "pac_address_keys", "apiakey_lo").into());
         }
         if !have_apiakey_hi {
-            return Err(fields::missing(path, "pac_address_keys", "apiakey_hi"));
+            return Err(fields::missing(path, "pac_address_keys", "apiakey_hi").into());
         }
         if !have_apibkey_lo {
-            return Err(fields::missing(path, "pac_address_keys", "apibkey_lo"));
+            return Err(fields::missing(path, "pac_address_keys", "apibkey_lo").into());
         }
         if !have_apibkey_hi {
-            return Err(fields::missing(path, "pac_address_keys", "apibkey_hi"));
+            return Err(fields::missing(path, "pac_address_keys", "apibkey_hi").into());
         }
         if !have_apdakey_lo {
-            return Err(fields::missing(path, "pac_address_keys", "apdakey_lo"));
+            return Err(fields::missing(path, "pac_address_keys", "apdakey_lo").into());
         }
         if !have_apdakey_hi {
-            return Err(fields::missing(path, "pac_address_keys", "apdakey_hi"));
+            return Err(fields::missing(path, "pac_address_keys", "apdakey_hi").into());
         }
         if !have_apdbkey_lo {
-            return Err(fields::missing(path, "pac_address_keys", "apdbkey_lo"));
+            return Err(fields::missing(path, "pac_address_keys", "apdbkey_lo").into());
         }
         if !have_apdbkey_hi {
-            return Err(fields::missing(path, "pac_address_keys", "apdbkey_hi"));
+            return Err(fields::missing(path, "pac_address_keys", "apdbkey_hi").into());
         }
         if !have_pac_enabled_key {
-            return Err(fields::missing(path, "pac_address_keys", "pac_enabled_key"));
+            return Err(
+                fields::missing(path, "pac_address_keys", "pac_enabled_key").into(),
+            );
         }
         Ok(self_)
     }
@@ -456,54 +500,64 @@ impl crate::support::fields::Message for PacGenericKeys {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacGenericKeys::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["apgakey_lo", "apgakey_hi"];
         let mut self_ = Self::default();
         let mut have_apgakey_lo = false;
         let mut have_apgakey_hi = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "apgakey_lo" => {
-                    self_.apgakey_lo = fields::int_at(
-                        val,
-                        path,
-                        "apgakey_lo",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apgakey_lo = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.apgakey_lo = fields::int_at(
+                            val,
+                            path,
+                            "apgakey_lo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apgakey_lo = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.apgakey_hi = fields::int_at(
+                            val,
+                            path,
+                            "apgakey_hi",
+                            &fmt::PLAIN,
+                        )?;
+                        have_apgakey_hi = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "pac_generic_keys",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "apgakey_hi" => {
-                    self_.apgakey_hi = fields::int_at(
-                        val,
-                        path,
-                        "apgakey_hi",
-                        &fmt::PLAIN,
-                    )?;
-                    have_apgakey_hi = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pac_generic_keys",
-                        other,
-                        &["apgakey_lo", "apgakey_hi"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_apgakey_lo {
-            return Err(fields::missing(path, "pac_generic_keys", "apgakey_lo"));
+            return Err(fields::missing(path, "pac_generic_keys", "apgakey_lo").into());
         }
         if !have_apgakey_hi {
-            return Err(fields::missing(path, "pac_generic_keys", "apgakey_hi"));
+            return Err(fields::missing(path, "pac_generic_keys", "apgakey_hi").into());
         }
         Ok(self_)
     }
@@ -545,44 +599,44 @@ impl crate::support::fields::Message for PacKeys {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacKeys::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["pac_address_keys", "pac_generic_keys"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "pac_address_keys" => {
-                    self_.pac_address_keys = Some(
-                        crate::owned::PacAddressKeys::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "pac_address_keys").to_string(),
-                            unknown,
-                        )?,
-                    );
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.pac_address_keys = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PacAddressKeys,
+                            >(src, path, "pac_address_keys", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.pac_generic_keys = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PacGenericKeys,
+                            >(src, path, "pac_generic_keys", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "pac_keys", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "pac_generic_keys" => {
-                    self_.pac_generic_keys = Some(
-                        crate::owned::PacGenericKeys::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "pac_generic_keys").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pac_keys",
-                        other,
-                        &["pac_address_keys", "pac_generic_keys"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -637,82 +691,91 @@ impl crate::support::fields::Message for ThreadInfoAarch64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoAarch64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["clear_tid_addr", "tls", "gpregs", "fpsimd", "pac_keys"];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_tls = false;
         let mut have_gpregs = false;
         let mut have_fpsimd = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
-                }
-                "tls" => {
-                    self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
-                    have_tls = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserAarch64RegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpsimd" => {
-                    self_.fpsimd = crate::owned::UserAarch64FpsimdContextEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpsimd").to_string(),
-                        unknown,
-                    )?;
-                    have_fpsimd = true;
-                }
-                "pac_keys" => {
-                    self_.pac_keys = Some(
-                        crate::owned::PacKeys::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
                             val,
-                            &&fields::Path::field(path, "pac_keys").to_string(),
+                            path,
+                            "clear_tid_addr",
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        have_tls = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserAarch64RegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fpsimd = json_src::message::<
+                            S,
+                            crate::owned::UserAarch64FpsimdContextEntry,
+                        >(src, path, "fpsimd", unknown)?;
+                        have_fpsimd = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.pac_keys = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PacKeys,
+                            >(src, path, "pac_keys", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_aarch64",
+                            &other,
+                            KEYS,
                             unknown,
-                        )?,
-                    );
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_aarch64",
-                        other,
-                        &["clear_tid_addr", "tls", "gpregs", "fpsimd", "pac_keys"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_aarch64", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_aarch64", "clear_tid_addr").into(),
+            );
         }
         if !have_tls {
-            return Err(fields::missing(path, "thread_info_aarch64", "tls"));
+            return Err(fields::missing(path, "thread_info_aarch64", "tls").into());
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_aarch64", "gpregs"));
+            return Err(fields::missing(path, "thread_info_aarch64", "gpregs").into());
         }
         if !have_fpsimd {
-            return Err(fields::missing(path, "thread_info_aarch64", "fpsimd"));
+            return Err(fields::missing(path, "thread_info_aarch64", "fpsimd").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_arm_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -118,12 +118,31 @@ impl crate::support::fields::Message for UserArmRegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserArmRegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "r0",
+            "r1",
+            "r2",
+            "r3",
+            "r4",
+            "r5",
+            "r6",
+            "r7",
+            "r8",
+            "r9",
+            "r10",
+            "fp",
+            "ip",
+            "sp",
+            "lr",
+            "pc",
+            "cpsr",
+            "orig_r0",
+        ];
         let mut self_ = Self::default();
         let mut have_r0 = false;
         let mut have_r1 = false;
@@ -143,166 +162,178 @@ impl crate::support::fields::Message for UserArmRegsEntry {
         let mut have_pc = false;
         let mut have_cpsr = false;
         let mut have_orig_r0 = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "r0" => {
-                    self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
-                    have_r0 = true;
-                }
-                "r1" => {
-                    self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
-                    have_r1 = true;
-                }
-                "r2" => {
-                    self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
-                    have_r2 = true;
-                }
-                "r3" => {
-                    self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
-                    have_r3 = true;
-                }
-                "r4" => {
-                    self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
-                    have_r4 = true;
-                }
-                "r5" => {
-                    self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
-                    have_r5 = true;
-                }
-                "r6" => {
-                    self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
-                    have_r6 = true;
-                }
-                "r7" => {
-                    self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
-                    have_r7 = true;
-                }
-                "r8" => {
-                    self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
-                    have_r8 = true;
-                }
-                "r9" => {
-                    self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
-                    have_r9 = true;
-                }
-                "r10" => {
-                    self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
-                    have_r10 = true;
-                }
-                "fp" => {
-                    self_.fp = fields::int_at(val, path, "fp", &fmt::PLAIN)?;
-                    have_fp = true;
-                }
-                "ip" => {
-                    self_.ip = fields::int_at(val, path, "ip", &fmt::PLAIN)?;
-                    have_ip = true;
-                }
-                "sp" => {
-                    self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
-                    have_sp = true;
-                }
-                "lr" => {
-                    self_.lr = fields::int_at(val, path, "lr", &fmt::PLAIN)?;
-                    have_lr = true;
-                }
-                "pc" => {
-                    self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
-                    have_pc = true;
-                }
-                "cpsr" => {
-                    self_.cpsr = fields::int_at(val, path, "cpsr", &fmt::PLAIN)?;
-                    have_cpsr = true;
-                }
-                "orig_r0" => {
-                    self_.orig_r0 = fields::int_at(val, path, "orig_r0", &fmt::PLAIN)?;
-                    have_orig_r0 = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_arm_regs_entry",
-                        other,
-                        &[
-                            "r0",
-                            "r1",
-                            "r2",
-                            "r3",
-                            "r4",
-                            "r5",
-                            "r6",
-                            "r7",
-                            "r8",
-                            "r9",
-                            "r10",
-                            "fp",
-                            "ip",
-                            "sp",
-                            "lr",
-                            "pc",
-                            "cpsr",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
+                        have_r0 = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
+                        have_r1 = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
+                        have_r2 = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
+                        have_r3 = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
+                        have_r4 = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
+                        have_r5 = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
+                        have_r6 = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
+                        have_r7 = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        have_r8 = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        have_r9 = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        have_r10 = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.fp = fields::int_at(val, path, "fp", &fmt::PLAIN)?;
+                        have_fp = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.ip = fields::int_at(val, path, "ip", &fmt::PLAIN)?;
+                        have_ip = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        have_sp = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.lr = fields::int_at(val, path, "lr", &fmt::PLAIN)?;
+                        have_lr = true;
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        have_pc = true;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.cpsr = fields::int_at(val, path, "cpsr", &fmt::PLAIN)?;
+                        have_cpsr = true;
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.orig_r0 = fields::int_at(
+                            val,
+                            path,
                             "orig_r0",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_orig_r0 = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_arm_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_r0 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r0"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r0").into());
         }
         if !have_r1 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r1"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r1").into());
         }
         if !have_r2 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r2"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r2").into());
         }
         if !have_r3 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r3"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r3").into());
         }
         if !have_r4 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r4"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r4").into());
         }
         if !have_r5 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r5"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r5").into());
         }
         if !have_r6 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r6"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r6").into());
         }
         if !have_r7 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r7"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r7").into());
         }
         if !have_r8 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r8"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r8").into());
         }
         if !have_r9 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r9"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r9").into());
         }
         if !have_r10 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "r10"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "r10").into());
         }
         if !have_fp {
-            return Err(fields::missing(path, "user_arm_regs_entry", "fp"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "fp").into());
         }
         if !have_ip {
-            return Err(fields::missing(path, "user_arm_regs_entry", "ip"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "ip").into());
         }
         if !have_sp {
-            return Err(fields::missing(path, "user_arm_regs_entry", "sp"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "sp").into());
         }
         if !have_lr {
-            return Err(fields::missing(path, "user_arm_regs_entry", "lr"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "lr").into());
         }
         if !have_pc {
-            return Err(fields::missing(path, "user_arm_regs_entry", "pc"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "pc").into());
         }
         if !have_cpsr {
-            return Err(fields::missing(path, "user_arm_regs_entry", "cpsr"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "cpsr").into());
         }
         if !have_orig_r0 {
-            return Err(fields::missing(path, "user_arm_regs_entry", "orig_r0"));
+            return Err(fields::missing(path, "user_arm_regs_entry", "orig_r0").into());
         }
         Ok(self_)
     }
@@ -355,72 +386,94 @@ impl crate::support::fields::Message for UserArmVfpstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserArmVfpstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["vfp_regs", "fpscr", "fpexc", "fpinst", "fpinst2"];
         let mut self_ = Self::default();
         let mut have_fpscr = false;
         let mut have_fpexc = false;
         let mut have_fpinst = false;
         let mut have_fpinst2 = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "vfp_regs" => {
-                    self_.vfp_regs = fields::json_array(
-                        val,
-                        path,
-                        "vfp_regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vfp_regs = fields::json_array(
                             val,
+                            path,
+                            "vfp_regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.fpscr = fields::int_at(val, path, "fpscr", &fmt::PLAIN)?;
+                        have_fpscr = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.fpexc = fields::int_at(val, path, "fpexc", &fmt::PLAIN)?;
+                        have_fpexc = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.fpinst = fields::int_at(val, path, "fpinst", &fmt::PLAIN)?;
+                        have_fpinst = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.fpinst2 = fields::int_at(
+                            val,
+                            path,
+                            "fpinst2",
                             &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                        )?;
+                        have_fpinst2 = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_arm_vfpstate_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "fpscr" => {
-                    self_.fpscr = fields::int_at(val, path, "fpscr", &fmt::PLAIN)?;
-                    have_fpscr = true;
-                }
-                "fpexc" => {
-                    self_.fpexc = fields::int_at(val, path, "fpexc", &fmt::PLAIN)?;
-                    have_fpexc = true;
-                }
-                "fpinst" => {
-                    self_.fpinst = fields::int_at(val, path, "fpinst", &fmt::PLAIN)?;
-                    have_fpinst = true;
-                }
-                "fpinst2" => {
-                    self_.fpinst2 = fields::int_at(val, path, "fpinst2", &fmt::PLAIN)?;
-                    have_fpinst2 = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_arm_vfpstate_entry",
-                        other,
-                        &["vfp_regs", "fpscr", "fpexc", "fpinst", "fpinst2"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fpscr {
-            return Err(fields::missing(path, "user_arm_vfpstate_entry", "fpscr"));
+            return Err(fields::missing(path, "user_arm_vfpstate_entry", "fpscr").into());
         }
         if !have_fpexc {
-            return Err(fields::missing(path, "user_arm_vfpstate_entry", "fpexc"));
+            return Err(fields::missing(path, "user_arm_vfpstate_entry", "fpexc").into());
         }
         if !have_fpinst {
-            return Err(fields::missing(path, "user_arm_vfpstate_entry", "fpinst"));
+            return Err(
+                fields::missing(path, "user_arm_vfpstate_entry", "fpinst").into(),
+            );
         }
         if !have_fpinst2 {
-            return Err(fields::missing(path, "user_arm_vfpstate_entry", "fpinst2"));
+            return Err(
+                fields::missing(path, "user_arm_vfpstate_entry", "fpinst2").into(),
+            );
         }
         Ok(self_)
     }
@@ -464,73 +517,83 @@ impl crate::support::fields::Message for ThreadInfoArm {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoArm::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["clear_tid_addr", "tls", "gpregs", "fpstate"];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_tls = false;
         let mut have_gpregs = false;
         let mut have_fpstate = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
+                            val,
+                            path,
+                            "clear_tid_addr",
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        have_tls = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserArmRegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fpstate = json_src::message::<
+                            S,
+                            crate::owned::UserArmVfpstateEntry,
+                        >(src, path, "fpstate", unknown)?;
+                        have_fpstate = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_arm",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "tls" => {
-                    self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
-                    have_tls = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserArmRegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpstate" => {
-                    self_.fpstate = crate::owned::UserArmVfpstateEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpstate").to_string(),
-                        unknown,
-                    )?;
-                    have_fpstate = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_arm",
-                        other,
-                        &["clear_tid_addr", "tls", "gpregs", "fpstate"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_arm", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_arm", "clear_tid_addr").into(),
+            );
         }
         if !have_tls {
-            return Err(fields::missing(path, "thread_info_arm", "tls"));
+            return Err(fields::missing(path, "thread_info_arm", "tls").into());
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_arm", "gpregs"));
+            return Err(fields::missing(path, "thread_info_arm", "gpregs").into());
         }
         if !have_fpstate {
-            return Err(fields::missing(path, "thread_info_arm", "fpstate"));
+            return Err(fields::missing(path, "thread_info_arm", "fpstate").into());
         }
         Ok(self_)
     }

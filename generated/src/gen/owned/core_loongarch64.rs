@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_loongarch64_gpregs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,48 +42,60 @@ impl crate::support::fields::Message for UserLoongarch64GpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserLoongarch64GpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["regs", "pc"];
         let mut self_ = Self::default();
         let mut have_pc = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        have_pc = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_loongarch64_gpregs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "pc" => {
-                    self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
-                    have_pc = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_loongarch64_gpregs_entry",
-                        other,
-                        &["regs", "pc"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_pc {
-            return Err(fields::missing(path, "user_loongarch64_gpregs_entry", "pc"));
+            return Err(
+                fields::missing(path, "user_loongarch64_gpregs_entry", "pc").into(),
+            );
         }
         Ok(self_)
     }
@@ -126,56 +138,71 @@ impl crate::support::fields::Message for UserLoongarch64FpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserLoongarch64FpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["regs", "fcc", "fcsr"];
         let mut self_ = Self::default();
         let mut have_fcc = false;
         let mut have_fcsr = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.fcc = fields::int_at(val, path, "fcc", &fmt::PLAIN)?;
+                        have_fcc = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.fcsr = fields::int_at(val, path, "fcsr", &fmt::PLAIN)?;
+                        have_fcsr = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_loongarch64_fpregs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "fcc" => {
-                    self_.fcc = fields::int_at(val, path, "fcc", &fmt::PLAIN)?;
-                    have_fcc = true;
-                }
-                "fcsr" => {
-                    self_.fcsr = fields::int_at(val, path, "fcsr", &fmt::PLAIN)?;
-                    have_fcsr = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_loongarch64_fpregs_entry",
-                        other,
-                        &["regs", "fcc", "fcsr"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fcc {
-            return Err(fields::missing(path, "user_loongarch64_fpregs_entry", "fcc"));
+            return Err(
+                fields::missing(path, "user_loongarch64_fpregs_entry", "fcc").into(),
+            );
         }
         if !have_fcsr {
-            return Err(fields::missing(path, "user_loongarch64_fpregs_entry", "fcsr"));
+            return Err(
+                fields::missing(path, "user_loongarch64_fpregs_entry", "fcsr").into(),
+            );
         }
         Ok(self_)
     }
@@ -219,75 +246,87 @@ impl crate::support::fields::Message for ThreadInfoLoongarch64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoLoongarch64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["clear_tid_addr", "tls", "gpregs", "fpregs"];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_tls = false;
         let mut have_gpregs = false;
         let mut have_fpregs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
+                            val,
+                            path,
+                            "clear_tid_addr",
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        have_tls = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserLoongarch64GpregsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fpregs = json_src::message::<
+                            S,
+                            crate::owned::UserLoongarch64FpregsEntry,
+                        >(src, path, "fpregs", unknown)?;
+                        have_fpregs = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_loongarch64",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "tls" => {
-                    self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
-                    have_tls = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserLoongarch64GpregsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpregs" => {
-                    self_.fpregs = crate::owned::UserLoongarch64FpregsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_fpregs = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_loongarch64",
-                        other,
-                        &["clear_tid_addr", "tls", "gpregs", "fpregs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
             return Err(
-                fields::missing(path, "thread_info_loongarch64", "clear_tid_addr"),
+                fields::missing(path, "thread_info_loongarch64", "clear_tid_addr").into(),
             );
         }
         if !have_tls {
-            return Err(fields::missing(path, "thread_info_loongarch64", "tls"));
+            return Err(fields::missing(path, "thread_info_loongarch64", "tls").into());
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_loongarch64", "gpregs"));
+            return Err(
+                fields::missing(path, "thread_info_loongarch64", "gpregs").into(),
+            );
         }
         if !have_fpregs {
-            return Err(fields::missing(path, "thread_info_loongarch64", "fpregs"));
+            return Err(
+                fields::missing(path, "thread_info_loongarch64", "fpregs").into(),
+            );
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_mips_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -218,12 +218,51 @@ impl crate::support::fields::Message for UserMipsRegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserMipsRegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "r0",
+            "r1",
+            "r2",
+            "r3",
+            "r4",
+            "r5",
+            "r6",
+            "r7",
+            "r8",
+            "r9",
+            "r10",
+            "r11",
+            "r12",
+            "r13",
+            "r14",
+            "r15",
+            "r16",
+            "r17",
+            "r18",
+            "r19",
+            "r20",
+            "r21",
+            "r22",
+            "r23",
+            "r24",
+            "r25",
+            "r26",
+            "r27",
+            "r28",
+            "r29",
+            "r30",
+            "r31",
+            "lo",
+            "hi",
+            "cp0_epc",
+            "cp0_badvaddr",
+            "cp0_status",
+            "cp0_cause",
+        ];
         let mut self_ = Self::default();
         let mut have_r0 = false;
         let mut have_r1 = false;
@@ -263,341 +302,359 @@ impl crate::support::fields::Message for UserMipsRegsEntry {
         let mut have_cp0_badvaddr = false;
         let mut have_cp0_status = false;
         let mut have_cp0_cause = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "r0" => {
-                    self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
-                    have_r0 = true;
-                }
-                "r1" => {
-                    self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
-                    have_r1 = true;
-                }
-                "r2" => {
-                    self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
-                    have_r2 = true;
-                }
-                "r3" => {
-                    self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
-                    have_r3 = true;
-                }
-                "r4" => {
-                    self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
-                    have_r4 = true;
-                }
-                "r5" => {
-                    self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
-                    have_r5 = true;
-                }
-                "r6" => {
-                    self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
-                    have_r6 = true;
-                }
-                "r7" => {
-                    self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
-                    have_r7 = true;
-                }
-                "r8" => {
-                    self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
-                    have_r8 = true;
-                }
-                "r9" => {
-                    self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
-                    have_r9 = true;
-                }
-                "r10" => {
-                    self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
-                    have_r10 = true;
-                }
-                "r11" => {
-                    self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
-                    have_r11 = true;
-                }
-                "r12" => {
-                    self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
-                    have_r12 = true;
-                }
-                "r13" => {
-                    self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
-                    have_r13 = true;
-                }
-                "r14" => {
-                    self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
-                    have_r14 = true;
-                }
-                "r15" => {
-                    self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
-                    have_r15 = true;
-                }
-                "r16" => {
-                    self_.r16 = fields::int_at(val, path, "r16", &fmt::PLAIN)?;
-                    have_r16 = true;
-                }
-                "r17" => {
-                    self_.r17 = fields::int_at(val, path, "r17", &fmt::PLAIN)?;
-                    have_r17 = true;
-                }
-                "r18" => {
-                    self_.r18 = fields::int_at(val, path, "r18", &fmt::PLAIN)?;
-                    have_r18 = true;
-                }
-                "r19" => {
-                    self_.r19 = fields::int_at(val, path, "r19", &fmt::PLAIN)?;
-                    have_r19 = true;
-                }
-                "r20" => {
-                    self_.r20 = fields::int_at(val, path, "r20", &fmt::PLAIN)?;
-                    have_r20 = true;
-                }
-                "r21" => {
-                    self_.r21 = fields::int_at(val, path, "r21", &fmt::PLAIN)?;
-                    have_r21 = true;
-                }
-                "r22" => {
-                    self_.r22 = fields::int_at(val, path, "r22", &fmt::PLAIN)?;
-                    have_r22 = true;
-                }
-                "r23" => {
-                    self_.r23 = fields::int_at(val, path, "r23", &fmt::PLAIN)?;
-                    have_r23 = true;
-                }
-                "r24" => {
-                    self_.r24 = fields::int_at(val, path, "r24", &fmt::PLAIN)?;
-                    have_r24 = true;
-                }
-                "r25" => {
-                    self_.r25 = fields::int_at(val, path, "r25", &fmt::PLAIN)?;
-                    have_r25 = true;
-                }
-                "r26" => {
-                    self_.r26 = fields::int_at(val, path, "r26", &fmt::PLAIN)?;
-                    have_r26 = true;
-                }
-                "r27" => {
-                    self_.r27 = fields::int_at(val, path, "r27", &fmt::PLAIN)?;
-                    have_r27 = true;
-                }
-                "r28" => {
-                    self_.r28 = fields::int_at(val, path, "r28", &fmt::PLAIN)?;
-                    have_r28 = true;
-                }
-                "r29" => {
-                    self_.r29 = fields::int_at(val, path, "r29", &fmt::PLAIN)?;
-                    have_r29 = true;
-                }
-                "r30" => {
-                    self_.r30 = fields::int_at(val, path, "r30", &fmt::PLAIN)?;
-                    have_r30 = true;
-                }
-                "r31" => {
-                    self_.r31 = fields::int_at(val, path, "r31", &fmt::PLAIN)?;
-                    have_r31 = true;
-                }
-                "lo" => {
-                    self_.lo = fields::int_at(val, path, "lo", &fmt::PLAIN)?;
-                    have_lo = true;
-                }
-                "hi" => {
-                    self_.hi = fields::int_at(val, path, "hi", &fmt::PLAIN)?;
-                    have_hi = true;
-                }
-                "cp0_epc" => {
-                    self_.cp0_epc = fields::int_at(val, path, "cp0_epc", &fmt::PLAIN)?;
-                    have_cp0_epc = true;
-                }
-                "cp0_badvaddr" => {
-                    self_.cp0_badvaddr = fields::int_at(
-                        val,
-                        path,
-                        "cp0_badvaddr",
-                        &fmt::PLAIN,
-                    )?;
-                    have_cp0_badvaddr = true;
-                }
-                "cp0_status" => {
-                    self_.cp0_status = fields::int_at(
-                        val,
-                        path,
-                        "cp0_status",
-                        &fmt::PLAIN,
-                    )?;
-                    have_cp0_status = true;
-                }
-                "cp0_cause" => {
-                    self_.cp0_cause = fields::int_at(
-                        val,
-                        path,
-                        "cp0_cause",
-                        &fmt::PLAIN,
-                    )?;
-                    have_cp0_cause = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_mips_regs_entry",
-                        other,
-                        &[
-                            "r0",
-                            "r1",
-                            "r2",
-                            "r3",
-                            "r4",
-                            "r5",
-                            "r6",
-                            "r7",
-                            "r8",
-                            "r9",
-                            "r10",
-                            "r11",
-                            "r12",
-                            "r13",
-                            "r14",
-                            "r15",
-                            "r16",
-                            "r17",
-                            "r18",
-                            "r19",
-                            "r20",
-                            "r21",
-                            "r22",
-                            "r23",
-                            "r24",
-                            "r25",
-                            "r26",
-                            "r27",
-                            "r28",
-                            "r29",
-                            "r30",
-                            "r31",
-                            "lo",
-                            "hi",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
+                        have_r0 = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
+                        have_r1 = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
+                        have_r2 = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
+                        have_r3 = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
+                        have_r4 = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
+                        have_r5 = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
+                        have_r6 = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
+                        have_r7 = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        have_r8 = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        have_r9 = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        have_r10 = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
+                        have_r11 = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
+                        have_r12 = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
+                        have_r13 = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
+                        have_r14 = true;
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
+                        have_r15 = true;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.r16 = fields::int_at(val, path, "r16", &fmt::PLAIN)?;
+                        have_r16 = true;
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.r17 = fields::int_at(val, path, "r17", &fmt::PLAIN)?;
+                        have_r17 = true;
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.r18 = fields::int_at(val, path, "r18", &fmt::PLAIN)?;
+                        have_r18 = true;
+                    }
+                    json_src::Key::Known(19) => {
+                        let val = &*src.value()?;
+                        self_.r19 = fields::int_at(val, path, "r19", &fmt::PLAIN)?;
+                        have_r19 = true;
+                    }
+                    json_src::Key::Known(20) => {
+                        let val = &*src.value()?;
+                        self_.r20 = fields::int_at(val, path, "r20", &fmt::PLAIN)?;
+                        have_r20 = true;
+                    }
+                    json_src::Key::Known(21) => {
+                        let val = &*src.value()?;
+                        self_.r21 = fields::int_at(val, path, "r21", &fmt::PLAIN)?;
+                        have_r21 = true;
+                    }
+                    json_src::Key::Known(22) => {
+                        let val = &*src.value()?;
+                        self_.r22 = fields::int_at(val, path, "r22", &fmt::PLAIN)?;
+                        have_r22 = true;
+                    }
+                    json_src::Key::Known(23) => {
+                        let val = &*src.value()?;
+                        self_.r23 = fields::int_at(val, path, "r23", &fmt::PLAIN)?;
+                        have_r23 = true;
+                    }
+                    json_src::Key::Known(24) => {
+                        let val = &*src.value()?;
+                        self_.r24 = fields::int_at(val, path, "r24", &fmt::PLAIN)?;
+                        have_r24 = true;
+                    }
+                    json_src::Key::Known(25) => {
+                        let val = &*src.value()?;
+                        self_.r25 = fields::int_at(val, path, "r25", &fmt::PLAIN)?;
+                        have_r25 = true;
+                    }
+                    json_src::Key::Known(26) => {
+                        let val = &*src.value()?;
+                        self_.r26 = fields::int_at(val, path, "r26", &fmt::PLAIN)?;
+                        have_r26 = true;
+                    }
+                    json_src::Key::Known(27) => {
+                        let val = &*src.value()?;
+                        self_.r27 = fields::int_at(val, path, "r27", &fmt::PLAIN)?;
+                        have_r27 = true;
+                    }
+                    json_src::Key::Known(28) => {
+                        let val = &*src.value()?;
+                        self_.r28 = fields::int_at(val, path, "r28", &fmt::PLAIN)?;
+                        have_r28 = true;
+                    }
+                    json_src::Key::Known(29) => {
+                        let val = &*src.value()?;
+                        self_.r29 = fields::int_at(val, path, "r29", &fmt::PLAIN)?;
+                        have_r29 = true;
+                    }
+                    json_src::Key::Known(30) => {
+                        let val = &*src.value()?;
+                        self_.r30 = fields::int_at(val, path, "r30", &fmt::PLAIN)?;
+                        have_r30 = true;
+                    }
+                    json_src::Key::Known(31) => {
+                        let val = &*src.value()?;
+                        self_.r31 = fields::int_at(val, path, "r31", &fmt::PLAIN)?;
+                        have_r31 = true;
+                    }
+                    json_src::Key::Known(32) => {
+                        let val = &*src.value()?;
+                        self_.lo = fields::int_at(val, path, "lo", &fmt::PLAIN)?;
+                        have_lo = true;
+                    }
+                    json_src::Key::Known(33) => {
+                        let val = &*src.value()?;
+                        self_.hi = fields::int_at(val, path, "hi", &fmt::PLAIN)?;
+                        have_hi = true;
+                    }
+                    json_src::Key::Known(34) => {
+                        let val = &*src.value()?;
+                        self_.cp0_epc = fields::int_at(
+                            val,
+                            path,
                             "cp0_epc",
+                            &fmt::PLAIN,
+                        )?;
+                        have_cp0_epc = true;
+                    }
+                    json_src::Key::Known(35) => {
+                        let val = &*src.value()?;
+                        self_.cp0_badvaddr = fields::int_at(
+                            val,
+                            path,
                             "cp0_badvaddr",
+                            &fmt::PLAIN,
+                        )?;
+                        have_cp0_badvaddr = true;
+                    }
+                    json_src::Key::Known(36) => {
+                        let val = &*src.value()?;
+                        self_.cp0_status = fields::int_at(
+                            val,
+                            path,
                             "cp0_status",
+                            &fmt::PLAIN,
+                        )?;
+                        have_cp0_status = true;
+                    }
+                    json_src::Key::Known(37) => {
+                        let val = &*src.value()?;
+                        self_.cp0_cause = fields::int_at(
+                            val,
+                            path,
                             "cp0_cause",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_cp0_cause = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_mips_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_r0 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r0"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r0").into());
         }
         if !have_r1 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r1"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r1").into());
         }
         if !have_r2 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r2"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r2").into());
         }
         if !have_r3 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r3"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r3").into());
         }
         if !have_r4 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r4"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r4").into());
         }
         if !have_r5 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r5"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r5").into());
         }
         if !have_r6 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r6"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r6").into());
         }
         if !have_r7 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r7"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r7").into());
         }
         if !have_r8 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r8"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r8").into());
         }
         if !have_r9 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r9"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r9").into());
         }
         if !have_r10 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r10"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r10").into());
         }
         if !have_r11 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r11"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r11").into());
         }
         if !have_r12 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r12"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r12").into());
         }
         if !have_r13 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r13"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r13").into());
         }
         if !have_r14 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r14"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r14").into());
         }
         if !have_r15 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r15"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r15").into());
         }
         if !have_r16 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r16"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r16").into());
         }
         if !have_r17 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r17"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r17").into());
         }
         if !have_r18 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r18"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r18").into());
         }
         if !have_r19 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r19"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r19").into());
         }
         if !have_r20 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r20"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r20").into());
         }
         if !have_r21 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r21"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r21").into());
         }
         if !have_r22 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r22"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r22").into());
         }
         if !have_r23 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r23"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r23").into());
         }
         if !have_r24 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r24"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r24").into());
         }
         if !have_r25 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r25"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r25").into());
         }
         if !have_r26 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r26"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r26").into());
         }
         if !have_r27 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r27"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r27").into());
         }
         if !have_r28 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r28"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r28").into());
         }
         if !have_r29 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r29"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r29").into());
         }
         if !have_r30 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r30"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r30").into());
         }
         if !have_r31 {
-            return Err(fields::missing(path, "user_mips_regs_entry", "r31"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "r31").into());
         }
         if !have_lo {
-            return Err(fields::missing(path, "user_mips_regs_entry", "lo"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "lo").into());
         }
         if !have_hi {
-            return Err(fields::missing(path, "user_mips_regs_entry", "hi"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "hi").into());
         }
         if !have_cp0_epc {
-            return Err(fields::missing(path, "user_mips_regs_entry", "cp0_epc"));
+            return Err(fields::missing(path, "user_mips_regs_entry", "cp0_epc").into());
         }
         if !have_cp0_badvaddr {
-            return Err(fields::missing(path, "user_mips_regs_entry", "cp0_badvaddr"));
+            return Err(
+                fields::missing(path, "user_mips_regs_entry", "cp0_badvaddr").into(),
+            );
         }
         if !have_cp0_status {
-            return Err(fields::missing(path, "user_mips_regs_entry", "cp0_status"));
+            return Err(
+                fields::missing(path, "user_mips_regs_entry", "cp0_status").into(),
+            );
         }
         if !have_cp0_cause {
-            return Err(fields::missing(path, "user_mips_regs_entry", "cp0_cause"));
+            return Err(
+                fields::missing(path, "user_mips_regs_entry", "cp0_cause").into(),
+            );
         }
         Ok(self_)
     }
@@ -801,12 +858,49 @@ impl crate::support::fields::Message for UserMipsFpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserMipsFpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "r0",
+            "r1",
+            "r2",
+            "r3",
+            "r4",
+            "r5",
+            "r6",
+            "r7",
+            "r8",
+            "r9",
+            "r10",
+            "r11",
+            "r12",
+            "r13",
+            "r14",
+            "r15",
+            "r16",
+            "r17",
+            "r18",
+            "r19",
+            "r20",
+            "r21",
+            "r22",
+            "r23",
+            "r24",
+            "r25",
+            "r26",
+            "r27",
+            "r28",
+            "r29",
+            "r30",
+            "r31",
+            "lo",
+            "hi",
+            "fpu_fcr31",
+            "fpu_id",
+        ];
         let mut self_ = Self::default();
         let mut have_r0 = false;
         let mut have_r1 = false;
@@ -844,315 +938,324 @@ impl crate::support::fields::Message for UserMipsFpregsEntry {
         let mut have_hi = false;
         let mut have_fpu_fcr31 = false;
         let mut have_fpu_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "r0" => {
-                    self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
-                    have_r0 = true;
-                }
-                "r1" => {
-                    self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
-                    have_r1 = true;
-                }
-                "r2" => {
-                    self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
-                    have_r2 = true;
-                }
-                "r3" => {
-                    self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
-                    have_r3 = true;
-                }
-                "r4" => {
-                    self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
-                    have_r4 = true;
-                }
-                "r5" => {
-                    self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
-                    have_r5 = true;
-                }
-                "r6" => {
-                    self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
-                    have_r6 = true;
-                }
-                "r7" => {
-                    self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
-                    have_r7 = true;
-                }
-                "r8" => {
-                    self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
-                    have_r8 = true;
-                }
-                "r9" => {
-                    self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
-                    have_r9 = true;
-                }
-                "r10" => {
-                    self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
-                    have_r10 = true;
-                }
-                "r11" => {
-                    self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
-                    have_r11 = true;
-                }
-                "r12" => {
-                    self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
-                    have_r12 = true;
-                }
-                "r13" => {
-                    self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
-                    have_r13 = true;
-                }
-                "r14" => {
-                    self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
-                    have_r14 = true;
-                }
-                "r15" => {
-                    self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
-                    have_r15 = true;
-                }
-                "r16" => {
-                    self_.r16 = fields::int_at(val, path, "r16", &fmt::PLAIN)?;
-                    have_r16 = true;
-                }
-                "r17" => {
-                    self_.r17 = fields::int_at(val, path, "r17", &fmt::PLAIN)?;
-                    have_r17 = true;
-                }
-                "r18" => {
-                    self_.r18 = fields::int_at(val, path, "r18", &fmt::PLAIN)?;
-                    have_r18 = true;
-                }
-                "r19" => {
-                    self_.r19 = fields::int_at(val, path, "r19", &fmt::PLAIN)?;
-                    have_r19 = true;
-                }
-                "r20" => {
-                    self_.r20 = fields::int_at(val, path, "r20", &fmt::PLAIN)?;
-                    have_r20 = true;
-                }
-                "r21" => {
-                    self_.r21 = fields::int_at(val, path, "r21", &fmt::PLAIN)?;
-                    have_r21 = true;
-                }
-                "r22" => {
-                    self_.r22 = fields::int_at(val, path, "r22", &fmt::PLAIN)?;
-                    have_r22 = true;
-                }
-                "r23" => {
-                    self_.r23 = fields::int_at(val, path, "r23", &fmt::PLAIN)?;
-                    have_r23 = true;
-                }
-                "r24" => {
-                    self_.r24 = fields::int_at(val, path, "r24", &fmt::PLAIN)?;
-                    have_r24 = true;
-                }
-                "r25" => {
-                    self_.r25 = fields::int_at(val, path, "r25", &fmt::PLAIN)?;
-                    have_r25 = true;
-                }
-                "r26" => {
-                    self_.r26 = fields::int_at(val, path, "r26", &fmt::PLAIN)?;
-                    have_r26 = true;
-                }
-                "r27" => {
-                    self_.r27 = fields::int_at(val, path, "r27", &fmt::PLAIN)?;
-                    have_r27 = true;
-                }
-                "r28" => {
-                    self_.r28 = fields::int_at(val, path, "r28", &fmt::PLAIN)?;
-                    have_r28 = true;
-                }
-                "r29" => {
-                    self_.r29 = fields::int_at(val, path, "r29", &fmt::PLAIN)?;
-                    have_r29 = true;
-                }
-                "r30" => {
-                    self_.r30 = fields::int_at(val, path, "r30", &fmt::PLAIN)?;
-                    have_r30 = true;
-                }
-                "r31" => {
-                    self_.r31 = fields::int_at(val, path, "r31", &fmt::PLAIN)?;
-                    have_r31 = true;
-                }
-                "lo" => {
-                    self_.lo = fields::int_at(val, path, "lo", &fmt::PLAIN)?;
-                    have_lo = true;
-                }
-                "hi" => {
-                    self_.hi = fields::int_at(val, path, "hi", &fmt::PLAIN)?;
-                    have_hi = true;
-                }
-                "fpu_fcr31" => {
-                    self_.fpu_fcr31 = fields::int_at(
-                        val,
-                        path,
-                        "fpu_fcr31",
-                        &fmt::PLAIN,
-                    )?;
-                    have_fpu_fcr31 = true;
-                }
-                "fpu_id" => {
-                    self_.fpu_id = fields::int_at(val, path, "fpu_id", &fmt::PLAIN)?;
-                    have_fpu_id = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_mips_fpregs_entry",
-                        other,
-                        &[
-                            "r0",
-                            "r1",
-                            "r2",
-                            "r3",
-                            "r4",
-                            "r5",
-                            "r6",
-                            "r7",
-                            "r8",
-                            "r9",
-                            "r10",
-                            "r11",
-                            "r12",
-                            "r13",
-                            "r14",
-                            "r15",
-                            "r16",
-                            "r17",
-                            "r18",
-                            "r19",
-                            "r20",
-                            "r21",
-                            "r22",
-                            "r23",
-                            "r24",
-                            "r25",
-                            "r26",
-                            "r27",
-                            "r28",
-                            "r29",
-                            "r30",
-                            "r31",
-                            "lo",
-                            "hi",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
+                        have_r0 = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
+                        have_r1 = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
+                        have_r2 = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
+                        have_r3 = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
+                        have_r4 = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
+                        have_r5 = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
+                        have_r6 = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
+                        have_r7 = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        have_r8 = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        have_r9 = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        have_r10 = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
+                        have_r11 = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
+                        have_r12 = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
+                        have_r13 = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
+                        have_r14 = true;
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
+                        have_r15 = true;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.r16 = fields::int_at(val, path, "r16", &fmt::PLAIN)?;
+                        have_r16 = true;
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.r17 = fields::int_at(val, path, "r17", &fmt::PLAIN)?;
+                        have_r17 = true;
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.r18 = fields::int_at(val, path, "r18", &fmt::PLAIN)?;
+                        have_r18 = true;
+                    }
+                    json_src::Key::Known(19) => {
+                        let val = &*src.value()?;
+                        self_.r19 = fields::int_at(val, path, "r19", &fmt::PLAIN)?;
+                        have_r19 = true;
+                    }
+                    json_src::Key::Known(20) => {
+                        let val = &*src.value()?;
+                        self_.r20 = fields::int_at(val, path, "r20", &fmt::PLAIN)?;
+                        have_r20 = true;
+                    }
+                    json_src::Key::Known(21) => {
+                        let val = &*src.value()?;
+                        self_.r21 = fields::int_at(val, path, "r21", &fmt::PLAIN)?;
+                        have_r21 = true;
+                    }
+                    json_src::Key::Known(22) => {
+                        let val = &*src.value()?;
+                        self_.r22 = fields::int_at(val, path, "r22", &fmt::PLAIN)?;
+                        have_r22 = true;
+                    }
+                    json_src::Key::Known(23) => {
+                        let val = &*src.value()?;
+                        self_.r23 = fields::int_at(val, path, "r23", &fmt::PLAIN)?;
+                        have_r23 = true;
+                    }
+                    json_src::Key::Known(24) => {
+                        let val = &*src.value()?;
+                        self_.r24 = fields::int_at(val, path, "r24", &fmt::PLAIN)?;
+                        have_r24 = true;
+                    }
+                    json_src::Key::Known(25) => {
+                        let val = &*src.value()?;
+                        self_.r25 = fields::int_at(val, path, "r25", &fmt::PLAIN)?;
+                        have_r25 = true;
+                    }
+                    json_src::Key::Known(26) => {
+                        let val = &*src.value()?;
+                        self_.r26 = fields::int_at(val, path, "r26", &fmt::PLAIN)?;
+                        have_r26 = true;
+                    }
+                    json_src::Key::Known(27) => {
+                        let val = &*src.value()?;
+                        self_.r27 = fields::int_at(val, path, "r27", &fmt::PLAIN)?;
+                        have_r27 = true;
+                    }
+                    json_src::Key::Known(28) => {
+                        let val = &*src.value()?;
+                        self_.r28 = fields::int_at(val, path, "r28", &fmt::PLAIN)?;
+                        have_r28 = true;
+                    }
+                    json_src::Key::Known(29) => {
+                        let val = &*src.value()?;
+                        self_.r29 = fields::int_at(val, path, "r29", &fmt::PLAIN)?;
+                        have_r29 = true;
+                    }
+                    json_src::Key::Known(30) => {
+                        let val = &*src.value()?;
+                        self_.r30 = fields::int_at(val, path, "r30", &fmt::PLAIN)?;
+                        have_r30 = true;
+                    }
+                    json_src::Key::Known(31) => {
+                        let val = &*src.value()?;
+                        self_.r31 = fields::int_at(val, path, "r31", &fmt::PLAIN)?;
+                        have_r31 = true;
+                    }
+                    json_src::Key::Known(32) => {
+                        let val = &*src.value()?;
+                        self_.lo = fields::int_at(val, path, "lo", &fmt::PLAIN)?;
+                        have_lo = true;
+                    }
+                    json_src::Key::Known(33) => {
+                        let val = &*src.value()?;
+                        self_.hi = fields::int_at(val, path, "hi", &fmt::PLAIN)?;
+                        have_hi = true;
+                    }
+                    json_src::Key::Known(34) => {
+                        let val = &*src.value()?;
+                        self_.fpu_fcr31 = fields::int_at(
+                            val,
+                            path,
                             "fpu_fcr31",
-                            "fpu_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_fpu_fcr31 = true;
+                    }
+                    json_src::Key::Known(35) => {
+                        let val = &*src.value()?;
+                        self_.fpu_id = fields::int_at(val, path, "fpu_id", &fmt::PLAIN)?;
+                        have_fpu_id = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_mips_fpregs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_r0 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r0"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r0").into());
         }
         if !have_r1 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r1"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r1").into());
         }
         if !have_r2 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r2"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r2").into());
         }
         if !have_r3 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r3"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r3").into());
         }
         if !have_r4 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r4"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r4").into());
         }
         if !have_r5 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r5"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r5").into());
         }
         if !have_r6 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r6"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r6").into());
         }
         if !have_r7 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r7"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r7").into());
         }
         if !have_r8 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r8"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r8").into());
         }
         if !have_r9 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r9"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r9").into());
         }
         if !have_r10 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r10"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r10").into());
         }
         if !have_r11 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r11"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r11").into());
         }
         if !have_r12 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r12"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r12").into());
         }
         if !have_r13 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r13"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r13").into());
         }
         if !have_r14 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r14"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r14").into());
         }
         if !have_r15 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r15"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r15").into());
         }
         if !have_r16 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r16"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r16").into());
         }
         if !have_r17 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r17"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r17").into());
         }
         if !have_r18 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r18"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r18").into());
         }
         if !have_r19 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r19"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r19").into());
         }
         if !have_r20 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r20"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r20").into());
         }
         if !have_r21 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r21"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r21").into());
         }
         if !have_r22 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r22"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r22").into());
         }
         if !have_r23 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r23"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r23").into());
         }
         if !have_r24 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r24"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r24").into());
         }
         if !have_r25 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r25"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r25").into());
         }
         if !have_r26 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r26"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r26").into());
         }
         if !have_r27 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r27"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r27").into());
         }
         if !have_r28 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r28"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r28").into());
         }
         if !have_r29 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r29"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r29").into());
         }
         if !have_r30 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r30"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r30").into());
         }
         if !have_r31 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "r31"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "r31").into());
         }
         if !have_lo {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "lo"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "lo").into());
         }
         if !have_hi {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "hi"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "hi").into());
         }
         if !have_fpu_fcr31 {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "fpu_fcr31"));
+            return Err(
+                fields::missing(path, "user_mips_fpregs_entry", "fpu_fcr31").into(),
+            );
         }
         if !have_fpu_id {
-            return Err(fields::missing(path, "user_mips_fpregs_entry", "fpu_id"));
+            return Err(fields::missing(path, "user_mips_fpregs_entry", "fpu_id").into());
         }
         Ok(self_)
     }
@@ -1196,73 +1299,83 @@ impl crate::support::fields::Message for ThreadInfoMips {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoMips::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["clear_tid_addr", "tls", "gpregs", "fpregs"];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_tls = false;
         let mut have_gpregs = false;
         let mut have_fpregs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
+                            val,
+                            path,
+                            "clear_tid_addr",
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        have_tls = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserMipsRegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fpregs = json_src::message::<
+                            S,
+                            crate::owned::UserMipsFpregsEntry,
+                        >(src, path, "fpregs", unknown)?;
+                        have_fpregs = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_mips",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "tls" => {
-                    self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
-                    have_tls = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserMipsRegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpregs" => {
-                    self_.fpregs = crate::owned::UserMipsFpregsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_fpregs = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_mips",
-                        other,
-                        &["clear_tid_addr", "tls", "gpregs", "fpregs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_mips", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_mips", "clear_tid_addr").into(),
+            );
         }
         if !have_tls {
-            return Err(fields::missing(path, "thread_info_mips", "tls"));
+            return Err(fields::missing(path, "thread_info_mips", "tls").into());
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_mips", "gpregs"));
+            return Err(fields::missing(path, "thread_info_mips", "gpregs").into());
         }
         if !have_fpregs {
-            return Err(fields::missing(path, "thread_info_mips", "fpregs"));
+            return Err(fields::missing(path, "thread_info_mips", "fpregs").into());
         }
         Ok(self_)
     }

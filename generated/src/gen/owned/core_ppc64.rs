@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_ppc64_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -104,12 +104,25 @@ impl crate::support::fields::Message for UserPpc64RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "gpr",
+            "nip",
+            "msr",
+            "orig_gpr3",
+            "ctr",
+            "link",
+            "xer",
+            "ccr",
+            "trap",
+            "texasr",
+            "tfhar",
+            "tfiar",
+        ];
         let mut self_ = Self::default();
         let mut have_nip = false;
         let mut have_msr = false;
@@ -119,118 +132,131 @@ impl crate::support::fields::Message for UserPpc64RegsEntry {
         let mut have_xer = false;
         let mut have_ccr = false;
         let mut have_trap = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "gpr" => {
-                    self_.gpr = fields::json_array(
-                        val,
-                        path,
-                        "gpr",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.gpr = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "nip" => {
-                    self_.nip = fields::int_at(val, path, "nip", &fmt::PLAIN)?;
-                    have_nip = true;
-                }
-                "msr" => {
-                    self_.msr = fields::int_at(val, path, "msr", &fmt::PLAIN)?;
-                    have_msr = true;
-                }
-                "orig_gpr3" => {
-                    self_.orig_gpr3 = fields::int_at(
-                        val,
-                        path,
-                        "orig_gpr3",
-                        &fmt::PLAIN,
-                    )?;
-                    have_orig_gpr3 = true;
-                }
-                "ctr" => {
-                    self_.ctr = fields::int_at(val, path, "ctr", &fmt::PLAIN)?;
-                    have_ctr = true;
-                }
-                "link" => {
-                    self_.link = fields::int_at(val, path, "link", &fmt::PLAIN)?;
-                    have_link = true;
-                }
-                "xer" => {
-                    self_.xer = fields::int_at(val, path, "xer", &fmt::PLAIN)?;
-                    have_xer = true;
-                }
-                "ccr" => {
-                    self_.ccr = fields::int_at(val, path, "ccr", &fmt::PLAIN)?;
-                    have_ccr = true;
-                }
-                "trap" => {
-                    self_.trap = fields::int_at(val, path, "trap", &fmt::PLAIN)?;
-                    have_trap = true;
-                }
-                "texasr" => {
-                    self_.texasr = Some(
-                        fields::int_at(val, path, "texasr", &fmt::PLAIN)?,
-                    );
-                }
-                "tfhar" => {
-                    self_.tfhar = Some(fields::int_at(val, path, "tfhar", &fmt::PLAIN)?);
-                }
-                "tfiar" => {
-                    self_.tfiar = Some(fields::int_at(val, path, "tfiar", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_ppc64_regs_entry",
-                        other,
-                        &[
+                            path,
                             "gpr",
-                            "nip",
-                            "msr",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.nip = fields::int_at(val, path, "nip", &fmt::PLAIN)?;
+                        have_nip = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.msr = fields::int_at(val, path, "msr", &fmt::PLAIN)?;
+                        have_msr = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.orig_gpr3 = fields::int_at(
+                            val,
+                            path,
                             "orig_gpr3",
-                            "ctr",
-                            "link",
-                            "xer",
-                            "ccr",
-                            "trap",
-                            "texasr",
-                            "tfhar",
-                            "tfiar",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_orig_gpr3 = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.ctr = fields::int_at(val, path, "ctr", &fmt::PLAIN)?;
+                        have_ctr = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.link = fields::int_at(val, path, "link", &fmt::PLAIN)?;
+                        have_link = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.xer = fields::int_at(val, path, "xer", &fmt::PLAIN)?;
+                        have_xer = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.ccr = fields::int_at(val, path, "ccr", &fmt::PLAIN)?;
+                        have_ccr = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.trap = fields::int_at(val, path, "trap", &fmt::PLAIN)?;
+                        have_trap = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.texasr = Some(
+                            fields::int_at(val, path, "texasr", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.tfhar = Some(
+                            fields::int_at(val, path, "tfhar", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.tfiar = Some(
+                            fields::int_at(val, path, "tfiar", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_ppc64_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_nip {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "nip"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "nip").into());
         }
         if !have_msr {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "msr"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "msr").into());
         }
         if !have_orig_gpr3 {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "orig_gpr3"));
+            return Err(
+                fields::missing(path, "user_ppc64_regs_entry", "orig_gpr3").into(),
+            );
         }
         if !have_ctr {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "ctr"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "ctr").into());
         }
         if !have_link {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "link"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "link").into());
         }
         if !have_xer {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "xer"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "xer").into());
         }
         if !have_ccr {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "ccr"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "ccr").into());
         }
         if !have_trap {
-            return Err(fields::missing(path, "user_ppc64_regs_entry", "trap"));
+            return Err(fields::missing(path, "user_ppc64_regs_entry", "trap").into());
         }
         Ok(self_)
     }
@@ -263,38 +289,47 @@ impl crate::support::fields::Message for UserPpc64FpstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64FpstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["fpregs"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "fpregs" => {
-                    self_.fpregs = fields::json_array(
-                        val,
-                        path,
-                        "fpregs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.fpregs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "fpregs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_ppc64_fpstate_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_ppc64_fpstate_entry",
-                        other,
-                        &["fpregs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -334,48 +369,60 @@ impl crate::support::fields::Message for UserPpc64VrstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64VrstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["vrregs", "vrsave"];
         let mut self_ = Self::default();
         let mut have_vrsave = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "vrregs" => {
-                    self_.vrregs = fields::json_array(
-                        val,
-                        path,
-                        "vrregs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vrregs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "vrregs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.vrsave = fields::int_at(val, path, "vrsave", &fmt::PLAIN)?;
+                        have_vrsave = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_ppc64_vrstate_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "vrsave" => {
-                    self_.vrsave = fields::int_at(val, path, "vrsave", &fmt::PLAIN)?;
-                    have_vrsave = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_ppc64_vrstate_entry",
-                        other,
-                        &["vrregs", "vrsave"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_vrsave {
-            return Err(fields::missing(path, "user_ppc64_vrstate_entry", "vrsave"));
+            return Err(
+                fields::missing(path, "user_ppc64_vrstate_entry", "vrsave").into(),
+            );
         }
         Ok(self_)
     }
@@ -408,38 +455,47 @@ impl crate::support::fields::Message for UserPpc64VsxstateEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64VsxstateEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["vsxregs"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "vsxregs" => {
-                    self_.vsxregs = fields::json_array(
-                        val,
-                        path,
-                        "vsxregs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vsxregs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "vsxregs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_ppc64_vsxstate_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_ppc64_vsxstate_entry",
-                        other,
-                        &["vsxregs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -497,67 +553,73 @@ impl crate::support::fields::Message for UserPpc64TmRegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserPpc64TmRegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["gpregs", "fpstate", "vrstate", "vsxstate"];
         let mut self_ = Self::default();
         let mut have_gpregs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserPpc64RegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpstate" => {
-                    self_.fpstate = Some(
-                        crate::owned::UserPpc64FpstateEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "fpstate").to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserPpc64RegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.fpstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64FpstateEntry,
+                            >(src, path, "fpstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.vrstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64VrstateEntry,
+                            >(src, path, "vrstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.vsxstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64VsxstateEntry,
+                            >(src, path, "vsxstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_ppc64_tm_regs_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        )?,
-                    );
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "vrstate" => {
-                    self_.vrstate = Some(
-                        crate::owned::UserPpc64VrstateEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "vrstate").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "vsxstate" => {
-                    self_.vsxstate = Some(
-                        crate::owned::UserPpc64VsxstateEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "vsxstate").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_ppc64_tm_regs_entry",
-                        other,
-                        &["gpregs", "fpstate", "vrstate", "vsxstate"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "user_ppc64_tm_regs_entry", "gpregs"));
+            return Err(
+                fields::missing(path, "user_ppc64_tm_regs_entry", "gpregs").into(),
+            );
         }
         Ok(self_)
     }
@@ -627,96 +689,102 @@ impl crate::support::fields::Message for ThreadInfoPpc64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoPpc64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "clear_tid_addr",
+            "gpregs",
+            "fpstate",
+            "vrstate",
+            "vsxstate",
+            "tmstate",
+        ];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_gpregs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserPpc64RegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpstate" => {
-                    self_.fpstate = Some(
-                        crate::owned::UserPpc64FpstateEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
                             val,
-                            &&fields::Path::field(path, "fpstate").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "vrstate" => {
-                    self_.vrstate = Some(
-                        crate::owned::UserPpc64VrstateEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "vrstate").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "vsxstate" => {
-                    self_.vsxstate = Some(
-                        crate::owned::UserPpc64VsxstateEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "vsxstate").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "tmstate" => {
-                    self_.tmstate = Some(
-                        crate::owned::UserPpc64TmRegsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tmstate").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_ppc64",
-                        other,
-                        &[
+                            path,
                             "clear_tid_addr",
-                            "gpregs",
-                            "fpstate",
-                            "vrstate",
-                            "vsxstate",
-                            "tmstate",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserPpc64RegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fpstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64FpstateEntry,
+                            >(src, path, "fpstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.vrstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64VrstateEntry,
+                            >(src, path, "vrstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.vsxstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64VsxstateEntry,
+                            >(src, path, "vsxstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.tmstate = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserPpc64TmRegsEntry,
+                            >(src, path, "tmstate", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_ppc64",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_ppc64", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_ppc64", "clear_tid_addr").into(),
+            );
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_ppc64", "gpregs"));
+            return Err(fields::missing(path, "thread_info_ppc64", "gpregs").into());
         }
         Ok(self_)
     }

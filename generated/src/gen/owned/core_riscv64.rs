@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_riscv64_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -188,12 +188,45 @@ impl crate::support::fields::Message for UserRiscv64RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserRiscv64RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "pc",
+            "ra",
+            "sp",
+            "gp",
+            "tp",
+            "t0",
+            "t1",
+            "t2",
+            "s0",
+            "s1",
+            "a0",
+            "a1",
+            "a2",
+            "a3",
+            "a4",
+            "a5",
+            "a6",
+            "a7",
+            "s2",
+            "s3",
+            "s4",
+            "s5",
+            "s6",
+            "s7",
+            "s8",
+            "s9",
+            "s10",
+            "s11",
+            "t3",
+            "t4",
+            "t5",
+            "t6",
+        ];
         let mut self_ = Self::default();
         let mut have_pc = false;
         let mut have_ra = false;
@@ -227,278 +260,285 @@ impl crate::support::fields::Message for UserRiscv64RegsEntry {
         let mut have_t4 = false;
         let mut have_t5 = false;
         let mut have_t6 = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "pc" => {
-                    self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
-                    have_pc = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        have_pc = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ra = fields::int_at(val, path, "ra", &fmt::PLAIN)?;
+                        have_ra = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        have_sp = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.gp = fields::int_at(val, path, "gp", &fmt::PLAIN)?;
+                        have_gp = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.tp = fields::int_at(val, path, "tp", &fmt::PLAIN)?;
+                        have_tp = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.t0 = fields::int_at(val, path, "t0", &fmt::PLAIN)?;
+                        have_t0 = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.t1 = fields::int_at(val, path, "t1", &fmt::PLAIN)?;
+                        have_t1 = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.t2 = fields::int_at(val, path, "t2", &fmt::PLAIN)?;
+                        have_t2 = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.s0 = fields::int_at(val, path, "s0", &fmt::PLAIN)?;
+                        have_s0 = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.s1 = fields::int_at(val, path, "s1", &fmt::PLAIN)?;
+                        have_s1 = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.a0 = fields::int_at(val, path, "a0", &fmt::PLAIN)?;
+                        have_a0 = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.a1 = fields::int_at(val, path, "a1", &fmt::PLAIN)?;
+                        have_a1 = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.a2 = fields::int_at(val, path, "a2", &fmt::PLAIN)?;
+                        have_a2 = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.a3 = fields::int_at(val, path, "a3", &fmt::PLAIN)?;
+                        have_a3 = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.a4 = fields::int_at(val, path, "a4", &fmt::PLAIN)?;
+                        have_a4 = true;
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.a5 = fields::int_at(val, path, "a5", &fmt::PLAIN)?;
+                        have_a5 = true;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.a6 = fields::int_at(val, path, "a6", &fmt::PLAIN)?;
+                        have_a6 = true;
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.a7 = fields::int_at(val, path, "a7", &fmt::PLAIN)?;
+                        have_a7 = true;
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.s2 = fields::int_at(val, path, "s2", &fmt::PLAIN)?;
+                        have_s2 = true;
+                    }
+                    json_src::Key::Known(19) => {
+                        let val = &*src.value()?;
+                        self_.s3 = fields::int_at(val, path, "s3", &fmt::PLAIN)?;
+                        have_s3 = true;
+                    }
+                    json_src::Key::Known(20) => {
+                        let val = &*src.value()?;
+                        self_.s4 = fields::int_at(val, path, "s4", &fmt::PLAIN)?;
+                        have_s4 = true;
+                    }
+                    json_src::Key::Known(21) => {
+                        let val = &*src.value()?;
+                        self_.s5 = fields::int_at(val, path, "s5", &fmt::PLAIN)?;
+                        have_s5 = true;
+                    }
+                    json_src::Key::Known(22) => {
+                        let val = &*src.value()?;
+                        self_.s6 = fields::int_at(val, path, "s6", &fmt::PLAIN)?;
+                        have_s6 = true;
+                    }
+                    json_src::Key::Known(23) => {
+                        let val = &*src.value()?;
+                        self_.s7 = fields::int_at(val, path, "s7", &fmt::PLAIN)?;
+                        have_s7 = true;
+                    }
+                    json_src::Key::Known(24) => {
+                        let val = &*src.value()?;
+                        self_.s8 = fields::int_at(val, path, "s8", &fmt::PLAIN)?;
+                        have_s8 = true;
+                    }
+                    json_src::Key::Known(25) => {
+                        let val = &*src.value()?;
+                        self_.s9 = fields::int_at(val, path, "s9", &fmt::PLAIN)?;
+                        have_s9 = true;
+                    }
+                    json_src::Key::Known(26) => {
+                        let val = &*src.value()?;
+                        self_.s10 = fields::int_at(val, path, "s10", &fmt::PLAIN)?;
+                        have_s10 = true;
+                    }
+                    json_src::Key::Known(27) => {
+                        let val = &*src.value()?;
+                        self_.s11 = fields::int_at(val, path, "s11", &fmt::PLAIN)?;
+                        have_s11 = true;
+                    }
+                    json_src::Key::Known(28) => {
+                        let val = &*src.value()?;
+                        self_.t3 = fields::int_at(val, path, "t3", &fmt::PLAIN)?;
+                        have_t3 = true;
+                    }
+                    json_src::Key::Known(29) => {
+                        let val = &*src.value()?;
+                        self_.t4 = fields::int_at(val, path, "t4", &fmt::PLAIN)?;
+                        have_t4 = true;
+                    }
+                    json_src::Key::Known(30) => {
+                        let val = &*src.value()?;
+                        self_.t5 = fields::int_at(val, path, "t5", &fmt::PLAIN)?;
+                        have_t5 = true;
+                    }
+                    json_src::Key::Known(31) => {
+                        let val = &*src.value()?;
+                        self_.t6 = fields::int_at(val, path, "t6", &fmt::PLAIN)?;
+                        have_t6 = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_riscv64_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "ra" => {
-                    self_.ra = fields::int_at(val, path, "ra", &fmt::PLAIN)?;
-                    have_ra = true;
-                }
-                "sp" => {
-                    self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
-                    have_sp = true;
-                }
-                "gp" => {
-                    self_.gp = fields::int_at(val, path, "gp", &fmt::PLAIN)?;
-                    have_gp = true;
-                }
-                "tp" => {
-                    self_.tp = fields::int_at(val, path, "tp", &fmt::PLAIN)?;
-                    have_tp = true;
-                }
-                "t0" => {
-                    self_.t0 = fields::int_at(val, path, "t0", &fmt::PLAIN)?;
-                    have_t0 = true;
-                }
-                "t1" => {
-                    self_.t1 = fields::int_at(val, path, "t1", &fmt::PLAIN)?;
-                    have_t1 = true;
-                }
-                "t2" => {
-                    self_.t2 = fields::int_at(val, path, "t2", &fmt::PLAIN)?;
-                    have_t2 = true;
-                }
-                "s0" => {
-                    self_.s0 = fields::int_at(val, path, "s0", &fmt::PLAIN)?;
-                    have_s0 = true;
-                }
-                "s1" => {
-                    self_.s1 = fields::int_at(val, path, "s1", &fmt::PLAIN)?;
-                    have_s1 = true;
-                }
-                "a0" => {
-                    self_.a0 = fields::int_at(val, path, "a0", &fmt::PLAIN)?;
-                    have_a0 = true;
-                }
-                "a1" => {
-                    self_.a1 = fields::int_at(val, path, "a1", &fmt::PLAIN)?;
-                    have_a1 = true;
-                }
-                "a2" => {
-                    self_.a2 = fields::int_at(val, path, "a2", &fmt::PLAIN)?;
-                    have_a2 = true;
-                }
-                "a3" => {
-                    self_.a3 = fields::int_at(val, path, "a3", &fmt::PLAIN)?;
-                    have_a3 = true;
-                }
-                "a4" => {
-                    self_.a4 = fields::int_at(val, path, "a4", &fmt::PLAIN)?;
-                    have_a4 = true;
-                }
-                "a5" => {
-                    self_.a5 = fields::int_at(val, path, "a5", &fmt::PLAIN)?;
-                    have_a5 = true;
-                }
-                "a6" => {
-                    self_.a6 = fields::int_at(val, path, "a6", &fmt::PLAIN)?;
-                    have_a6 = true;
-                }
-                "a7" => {
-                    self_.a7 = fields::int_at(val, path, "a7", &fmt::PLAIN)?;
-                    have_a7 = true;
-                }
-                "s2" => {
-                    self_.s2 = fields::int_at(val, path, "s2", &fmt::PLAIN)?;
-                    have_s2 = true;
-                }
-                "s3" => {
-                    self_.s3 = fields::int_at(val, path, "s3", &fmt::PLAIN)?;
-                    have_s3 = true;
-                }
-                "s4" => {
-                    self_.s4 = fields::int_at(val, path, "s4", &fmt::PLAIN)?;
-                    have_s4 = true;
-                }
-                "s5" => {
-                    self_.s5 = fields::int_at(val, path, "s5", &fmt::PLAIN)?;
-                    have_s5 = true;
-                }
-                "s6" => {
-                    self_.s6 = fields::int_at(val, path, "s6", &fmt::PLAIN)?;
-                    have_s6 = true;
-                }
-                "s7" => {
-                    self_.s7 = fields::int_at(val, path, "s7", &fmt::PLAIN)?;
-                    have_s7 = true;
-                }
-                "s8" => {
-                    self_.s8 = fields::int_at(val, path, "s8", &fmt::PLAIN)?;
-                    have_s8 = true;
-                }
-                "s9" => {
-                    self_.s9 = fields::int_at(val, path, "s9", &fmt::PLAIN)?;
-                    have_s9 = true;
-                }
-                "s10" => {
-                    self_.s10 = fields::int_at(val, path, "s10", &fmt::PLAIN)?;
-                    have_s10 = true;
-                }
-                "s11" => {
-                    self_.s11 = fields::int_at(val, path, "s11", &fmt::PLAIN)?;
-                    have_s11 = true;
-                }
-                "t3" => {
-                    self_.t3 = fields::int_at(val, path, "t3", &fmt::PLAIN)?;
-                    have_t3 = true;
-                }
-                "t4" => {
-                    self_.t4 = fields::int_at(val, path, "t4", &fmt::PLAIN)?;
-                    have_t4 = true;
-                }
-                "t5" => {
-                    self_.t5 = fields::int_at(val, path, "t5", &fmt::PLAIN)?;
-                    have_t5 = true;
-                }
-                "t6" => {
-                    self_.t6 = fields::int_at(val, path, "t6", &fmt::PLAIN)?;
-                    have_t6 = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_riscv64_regs_entry",
-                        other,
-                        &[
-                            "pc",
-                            "ra",
-                            "sp",
-                            "gp",
-                            "tp",
-                            "t0",
-                            "t1",
-                            "t2",
-                            "s0",
-                            "s1",
-                            "a0",
-                            "a1",
-                            "a2",
-                            "a3",
-                            "a4",
-                            "a5",
-                            "a6",
-                            "a7",
-                            "s2",
-                            "s3",
-                            "s4",
-                            "s5",
-                            "s6",
-                            "s7",
-                            "s8",
-                            "s9",
-                            "s10",
-                            "s11",
-                            "t3",
-                            "t4",
-                            "t5",
-                            "t6",
-                        ],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_pc {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "pc"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "pc").into());
         }
         if !have_ra {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "ra"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "ra").into());
         }
         if !have_sp {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "sp"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "sp").into());
         }
         if !have_gp {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "gp"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "gp").into());
         }
         if !have_tp {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "tp"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "tp").into());
         }
         if !have_t0 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t0"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t0").into());
         }
         if !have_t1 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t1"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t1").into());
         }
         if !have_t2 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t2"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t2").into());
         }
         if !have_s0 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s0"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s0").into());
         }
         if !have_s1 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s1"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s1").into());
         }
         if !have_a0 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a0"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a0").into());
         }
         if !have_a1 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a1"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a1").into());
         }
         if !have_a2 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a2"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a2").into());
         }
         if !have_a3 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a3"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a3").into());
         }
         if !have_a4 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a4"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a4").into());
         }
         if !have_a5 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a5"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a5").into());
         }
         if !have_a6 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a6"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a6").into());
         }
         if !have_a7 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "a7"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "a7").into());
         }
         if !have_s2 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s2"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s2").into());
         }
         if !have_s3 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s3"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s3").into());
         }
         if !have_s4 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s4"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s4").into());
         }
         if !have_s5 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s5"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s5").into());
         }
         if !have_s6 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s6"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s6").into());
         }
         if !have_s7 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s7"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s7").into());
         }
         if !have_s8 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s8"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s8").into());
         }
         if !have_s9 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s9"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s9").into());
         }
         if !have_s10 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s10"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s10").into());
         }
         if !have_s11 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "s11"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "s11").into());
         }
         if !have_t3 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t3"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t3").into());
         }
         if !have_t4 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t4"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t4").into());
         }
         if !have_t5 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t5"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t5").into());
         }
         if !have_t6 {
-            return Err(fields::missing(path, "user_riscv64_regs_entry", "t6"));
+            return Err(fields::missing(path, "user_riscv64_regs_entry", "t6").into());
         }
         Ok(self_)
     }
@@ -536,48 +576,58 @@ impl crate::support::fields::Message for UserRiscv64DExtEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserRiscv64DExtEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["f", "fcsr"];
         let mut self_ = Self::default();
         let mut have_fcsr = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "f" => {
-                    self_.f = fields::json_array(
-                        val,
-                        path,
-                        "f",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.f = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "f",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.fcsr = fields::int_at(val, path, "fcsr", &fmt::PLAIN)?;
+                        have_fcsr = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_riscv64_d_ext_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "fcsr" => {
-                    self_.fcsr = fields::int_at(val, path, "fcsr", &fmt::PLAIN)?;
-                    have_fcsr = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_riscv64_d_ext_entry",
-                        other,
-                        &["f", "fcsr"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fcsr {
-            return Err(fields::missing(path, "user_riscv64_d_ext_entry", "fcsr"));
+            return Err(fields::missing(path, "user_riscv64_d_ext_entry", "fcsr").into());
         }
         Ok(self_)
     }
@@ -621,73 +671,83 @@ impl crate::support::fields::Message for ThreadInfoRiscv64 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoRiscv64::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["clear_tid_addr", "tls", "gpregs", "fpsimd"];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_tls = false;
         let mut have_gpregs = false;
         let mut have_fpsimd = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
+                            val,
+                            path,
+                            "clear_tid_addr",
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        have_tls = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserRiscv64RegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fpsimd = json_src::message::<
+                            S,
+                            crate::owned::UserRiscv64DExtEntry,
+                        >(src, path, "fpsimd", unknown)?;
+                        have_fpsimd = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_riscv64",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "tls" => {
-                    self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
-                    have_tls = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserRiscv64RegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpsimd" => {
-                    self_.fpsimd = crate::owned::UserRiscv64DExtEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpsimd").to_string(),
-                        unknown,
-                    )?;
-                    have_fpsimd = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_riscv64",
-                        other,
-                        &["clear_tid_addr", "tls", "gpregs", "fpsimd"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_riscv64", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_riscv64", "clear_tid_addr").into(),
+            );
         }
         if !have_tls {
-            return Err(fields::missing(path, "thread_info_riscv64", "tls"));
+            return Err(fields::missing(path, "thread_info_riscv64", "tls").into());
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_riscv64", "gpregs"));
+            return Err(fields::missing(path, "thread_info_riscv64", "gpregs").into());
         }
         if !have_fpsimd {
-            return Err(fields::missing(path, "thread_info_riscv64", "fpsimd"));
+            return Err(fields::missing(path, "thread_info_riscv64", "fpsimd").into());
         }
         Ok(self_)
     }

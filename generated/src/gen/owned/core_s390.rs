@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_s390_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -66,101 +66,129 @@ impl crate::support::fields::Message for UserS390RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "psw_mask",
+            "psw_addr",
+            "gprs",
+            "acrs",
+            "orig_gpr2",
+            "system_call",
+        ];
         let mut self_ = Self::default();
         let mut have_psw_mask = false;
         let mut have_psw_addr = false;
         let mut have_orig_gpr2 = false;
         let mut have_system_call = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "psw_mask" => {
-                    self_.psw_mask = fields::int_at(val, path, "psw_mask", &fmt::PLAIN)?;
-                    have_psw_mask = true;
-                }
-                "psw_addr" => {
-                    self_.psw_addr = fields::int_at(val, path, "psw_addr", &fmt::PLAIN)?;
-                    have_psw_addr = true;
-                }
-                "gprs" => {
-                    self_.gprs = fields::json_array(
-                        val,
-                        path,
-                        "gprs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.psw_mask = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "acrs" => {
-                    self_.acrs = fields::json_array(
-                        val,
-                        path,
-                        "acrs",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "orig_gpr2" => {
-                    self_.orig_gpr2 = fields::int_at(
-                        val,
-                        path,
-                        "orig_gpr2",
-                        &fmt::PLAIN,
-                    )?;
-                    have_orig_gpr2 = true;
-                }
-                "system_call" => {
-                    self_.system_call = fields::int_at(
-                        val,
-                        path,
-                        "system_call",
-                        &fmt::PLAIN,
-                    )?;
-                    have_system_call = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_s390_regs_entry",
-                        other,
-                        &[
+                            path,
                             "psw_mask",
+                            &fmt::PLAIN,
+                        )?;
+                        have_psw_mask = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.psw_addr = fields::int_at(
+                            val,
+                            path,
                             "psw_addr",
+                            &fmt::PLAIN,
+                        )?;
+                        have_psw_addr = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.gprs = fields::json_array(
+                            val,
+                            path,
                             "gprs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.acrs = fields::json_array(
+                            val,
+                            path,
                             "acrs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.orig_gpr2 = fields::int_at(
+                            val,
+                            path,
                             "orig_gpr2",
+                            &fmt::PLAIN,
+                        )?;
+                        have_orig_gpr2 = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.system_call = fields::int_at(
+                            val,
+                            path,
                             "system_call",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_system_call = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_s390_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_psw_mask {
-            return Err(fields::missing(path, "user_s390_regs_entry", "psw_mask"));
+            return Err(fields::missing(path, "user_s390_regs_entry", "psw_mask").into());
         }
         if !have_psw_addr {
-            return Err(fields::missing(path, "user_s390_regs_entry", "psw_addr"));
+            return Err(fields::missing(path, "user_s390_regs_entry", "psw_addr").into());
         }
         if !have_orig_gpr2 {
-            return Err(fields::missing(path, "user_s390_regs_entry", "orig_gpr2"));
+            return Err(
+                fields::missing(path, "user_s390_regs_entry", "orig_gpr2").into(),
+            );
         }
         if !have_system_call {
-            return Err(fields::missing(path, "user_s390_regs_entry", "system_call"));
+            return Err(
+                fields::missing(path, "user_s390_regs_entry", "system_call").into(),
+            );
         }
         Ok(self_)
     }
@@ -193,38 +221,47 @@ impl crate::support::fields::Message for UserS390VxrsLowEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390VxrsLowEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["regs"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_s390_vxrs_low_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_s390_vxrs_low_entry",
-                        other,
-                        &["regs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -259,38 +296,47 @@ impl crate::support::fields::Message for UserS390VxrsHighEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390VxrsHighEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["regs"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_s390_vxrs_high_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_s390_vxrs_high_entry",
-                        other,
-                        &["regs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -330,48 +376,58 @@ impl crate::support::fields::Message for UserS390FpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390FpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["fpc", "fprs"];
         let mut self_ = Self::default();
         let mut have_fpc = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "fpc" => {
-                    self_.fpc = fields::int_at(val, path, "fpc", &fmt::PLAIN)?;
-                    have_fpc = true;
-                }
-                "fprs" => {
-                    self_.fprs = fields::json_array(
-                        val,
-                        path,
-                        "fprs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.fpc = fields::int_at(val, path, "fpc", &fmt::PLAIN)?;
+                        have_fpc = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.fprs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "fprs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_s390_fpregs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_s390_fpregs_entry",
-                        other,
-                        &["fpc", "fprs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fpc {
-            return Err(fields::missing(path, "user_s390_fpregs_entry", "fpc"));
+            return Err(fields::missing(path, "user_s390_fpregs_entry", "fpc").into());
         }
         Ok(self_)
     }
@@ -404,38 +460,47 @@ impl crate::support::fields::Message for UserS390GsCbEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390GsCbEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["regs"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_s390_gs_cb_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_s390_gs_cb_entry",
-                        other,
-                        &["regs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -475,48 +540,58 @@ impl crate::support::fields::Message for UserS390RiEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserS390RiEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["ri_on", "regs"];
         let mut self_ = Self::default();
         let mut have_ri_on = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "ri_on" => {
-                    self_.ri_on = fields::int_at(val, path, "ri_on", &fmt::PLAIN)?;
-                    have_ri_on = true;
-                }
-                "regs" => {
-                    self_.regs = fields::json_array(
-                        val,
-                        path,
-                        "regs",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.ri_on = fields::int_at(val, path, "ri_on", &fmt::PLAIN)?;
+                        have_ri_on = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.regs = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "regs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_s390_ri_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_s390_ri_entry",
-                        other,
-                        &["ri_on", "regs"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_ri_on {
-            return Err(fields::missing(path, "user_s390_ri_entry", "ri_on"));
+            return Err(fields::missing(path, "user_s390_ri_entry", "ri_on").into());
         }
         Ok(self_)
     }
@@ -600,119 +675,123 @@ impl crate::support::fields::Message for ThreadInfoS390 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoS390::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "clear_tid_addr",
+            "gpregs",
+            "fpregs",
+            "vxrs_low",
+            "vxrs_high",
+            "gs_cb",
+            "gs_bc",
+            "ri_cb",
+        ];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_gpregs = false;
         let mut have_fpregs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserS390RegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpregs" => {
-                    self_.fpregs = crate::owned::UserS390FpregsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_fpregs = true;
-                }
-                "vxrs_low" => {
-                    self_.vxrs_low = Some(
-                        crate::owned::UserS390VxrsLowEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
                             val,
-                            &&fields::Path::field(path, "vxrs_low").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "vxrs_high" => {
-                    self_.vxrs_high = Some(
-                        crate::owned::UserS390VxrsHighEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "vxrs_high").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "gs_cb" => {
-                    self_.gs_cb = Some(
-                        crate::owned::UserS390GsCbEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "gs_cb").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "gs_bc" => {
-                    self_.gs_bc = Some(
-                        crate::owned::UserS390GsCbEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "gs_bc").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ri_cb" => {
-                    self_.ri_cb = Some(
-                        crate::owned::UserS390RiEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ri_cb").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_s390",
-                        other,
-                        &[
+                            path,
                             "clear_tid_addr",
-                            "gpregs",
-                            "fpregs",
-                            "vxrs_low",
-                            "vxrs_high",
-                            "gs_cb",
-                            "gs_bc",
-                            "ri_cb",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserS390RegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fpregs = json_src::message::<
+                            S,
+                            crate::owned::UserS390FpregsEntry,
+                        >(src, path, "fpregs", unknown)?;
+                        have_fpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.vxrs_low = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserS390VxrsLowEntry,
+                            >(src, path, "vxrs_low", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.vxrs_high = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserS390VxrsHighEntry,
+                            >(src, path, "vxrs_high", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.gs_cb = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserS390GsCbEntry,
+                            >(src, path, "gs_cb", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.gs_bc = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserS390GsCbEntry,
+                            >(src, path, "gs_bc", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        self_.ri_cb = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserS390RiEntry,
+                            >(src, path, "ri_cb", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_s390",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_s390", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_s390", "clear_tid_addr").into(),
+            );
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_s390", "gpregs"));
+            return Err(fields::missing(path, "thread_info_s390", "gpregs").into());
         }
         if !have_fpregs {
-            return Err(fields::missing(path, "thread_info_s390", "fpregs"));
+            return Err(fields::missing(path, "thread_info_s390", "fpregs").into());
         }
         Ok(self_)
     }

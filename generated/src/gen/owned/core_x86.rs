@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `user_x86_regs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -172,12 +172,41 @@ impl crate::support::fields::Message for UserX86RegsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86RegsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "r15",
+            "r14",
+            "r13",
+            "r12",
+            "bp",
+            "bx",
+            "r11",
+            "r10",
+            "r9",
+            "r8",
+            "ax",
+            "cx",
+            "dx",
+            "si",
+            "di",
+            "orig_ax",
+            "ip",
+            "cs",
+            "flags",
+            "sp",
+            "ss",
+            "fs_base",
+            "gs_base",
+            "ds",
+            "es",
+            "fs",
+            "gs",
+            "mode",
+        ];
         let mut self_ = Self::default();
         let mut have_r15 = false;
         let mut have_r14 = false;
@@ -206,252 +235,274 @@ impl crate::support::fields::Message for UserX86RegsEntry {
         let mut have_es = false;
         let mut have_fs = false;
         let mut have_gs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "r15" => {
-                    self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
-                    have_r15 = true;
-                }
-                "r14" => {
-                    self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
-                    have_r14 = true;
-                }
-                "r13" => {
-                    self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
-                    have_r13 = true;
-                }
-                "r12" => {
-                    self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
-                    have_r12 = true;
-                }
-                "bp" => {
-                    self_.bp = fields::int_at(val, path, "bp", &fmt::PLAIN)?;
-                    have_bp = true;
-                }
-                "bx" => {
-                    self_.bx = fields::int_at(val, path, "bx", &fmt::PLAIN)?;
-                    have_bx = true;
-                }
-                "r11" => {
-                    self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
-                    have_r11 = true;
-                }
-                "r10" => {
-                    self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
-                    have_r10 = true;
-                }
-                "r9" => {
-                    self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
-                    have_r9 = true;
-                }
-                "r8" => {
-                    self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
-                    have_r8 = true;
-                }
-                "ax" => {
-                    self_.ax = fields::int_at(val, path, "ax", &fmt::PLAIN)?;
-                    have_ax = true;
-                }
-                "cx" => {
-                    self_.cx = fields::int_at(val, path, "cx", &fmt::PLAIN)?;
-                    have_cx = true;
-                }
-                "dx" => {
-                    self_.dx = fields::int_at(val, path, "dx", &fmt::PLAIN)?;
-                    have_dx = true;
-                }
-                "si" => {
-                    self_.si = fields::int_at(val, path, "si", &fmt::PLAIN)?;
-                    have_si = true;
-                }
-                "di" => {
-                    self_.di = fields::int_at(val, path, "di", &fmt::PLAIN)?;
-                    have_di = true;
-                }
-                "orig_ax" => {
-                    self_.orig_ax = fields::int_at(val, path, "orig_ax", &fmt::PLAIN)?;
-                    have_orig_ax = true;
-                }
-                "ip" => {
-                    self_.ip = fields::int_at(val, path, "ip", &fmt::PLAIN)?;
-                    have_ip = true;
-                }
-                "cs" => {
-                    self_.cs = fields::int_at(val, path, "cs", &fmt::PLAIN)?;
-                    have_cs = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "sp" => {
-                    self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
-                    have_sp = true;
-                }
-                "ss" => {
-                    self_.ss = fields::int_at(val, path, "ss", &fmt::PLAIN)?;
-                    have_ss = true;
-                }
-                "fs_base" => {
-                    self_.fs_base = fields::int_at(val, path, "fs_base", &fmt::PLAIN)?;
-                    have_fs_base = true;
-                }
-                "gs_base" => {
-                    self_.gs_base = fields::int_at(val, path, "gs_base", &fmt::PLAIN)?;
-                    have_gs_base = true;
-                }
-                "ds" => {
-                    self_.ds = fields::int_at(val, path, "ds", &fmt::PLAIN)?;
-                    have_ds = true;
-                }
-                "es" => {
-                    self_.es = fields::int_at(val, path, "es", &fmt::PLAIN)?;
-                    have_es = true;
-                }
-                "fs" => {
-                    self_.fs = fields::int_at(val, path, "fs", &fmt::PLAIN)?;
-                    have_fs = true;
-                }
-                "gs" => {
-                    self_.gs = fields::int_at(val, path, "gs", &fmt::PLAIN)?;
-                    have_gs = true;
-                }
-                "mode" => {
-                    self_.mode = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::UserX86RegsMode::from_name(s)
-                                        .map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "mode"),
-                            )
-                            .map(crate::schema::enums::UserX86RegsMode)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_x86_regs_entry",
-                        other,
-                        &[
-                            "r15",
-                            "r14",
-                            "r13",
-                            "r12",
-                            "bp",
-                            "bx",
-                            "r11",
-                            "r10",
-                            "r9",
-                            "r8",
-                            "ax",
-                            "cx",
-                            "dx",
-                            "si",
-                            "di",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
+                        have_r15 = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
+                        have_r14 = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
+                        have_r13 = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
+                        have_r12 = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.bp = fields::int_at(val, path, "bp", &fmt::PLAIN)?;
+                        have_bp = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.bx = fields::int_at(val, path, "bx", &fmt::PLAIN)?;
+                        have_bx = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
+                        have_r11 = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        have_r10 = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        have_r9 = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        have_r8 = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.ax = fields::int_at(val, path, "ax", &fmt::PLAIN)?;
+                        have_ax = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.cx = fields::int_at(val, path, "cx", &fmt::PLAIN)?;
+                        have_cx = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.dx = fields::int_at(val, path, "dx", &fmt::PLAIN)?;
+                        have_dx = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.si = fields::int_at(val, path, "si", &fmt::PLAIN)?;
+                        have_si = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.di = fields::int_at(val, path, "di", &fmt::PLAIN)?;
+                        have_di = true;
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.orig_ax = fields::int_at(
+                            val,
+                            path,
                             "orig_ax",
-                            "ip",
-                            "cs",
-                            "flags",
-                            "sp",
-                            "ss",
+                            &fmt::PLAIN,
+                        )?;
+                        have_orig_ax = true;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.ip = fields::int_at(val, path, "ip", &fmt::PLAIN)?;
+                        have_ip = true;
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.cs = fields::int_at(val, path, "cs", &fmt::PLAIN)?;
+                        have_cs = true;
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(19) => {
+                        let val = &*src.value()?;
+                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        have_sp = true;
+                    }
+                    json_src::Key::Known(20) => {
+                        let val = &*src.value()?;
+                        self_.ss = fields::int_at(val, path, "ss", &fmt::PLAIN)?;
+                        have_ss = true;
+                    }
+                    json_src::Key::Known(21) => {
+                        let val = &*src.value()?;
+                        self_.fs_base = fields::int_at(
+                            val,
+                            path,
                             "fs_base",
+                            &fmt::PLAIN,
+                        )?;
+                        have_fs_base = true;
+                    }
+                    json_src::Key::Known(22) => {
+                        let val = &*src.value()?;
+                        self_.gs_base = fields::int_at(
+                            val,
+                            path,
                             "gs_base",
-                            "ds",
-                            "es",
-                            "fs",
-                            "gs",
-                            "mode",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_gs_base = true;
+                    }
+                    json_src::Key::Known(23) => {
+                        let val = &*src.value()?;
+                        self_.ds = fields::int_at(val, path, "ds", &fmt::PLAIN)?;
+                        have_ds = true;
+                    }
+                    json_src::Key::Known(24) => {
+                        let val = &*src.value()?;
+                        self_.es = fields::int_at(val, path, "es", &fmt::PLAIN)?;
+                        have_es = true;
+                    }
+                    json_src::Key::Known(25) => {
+                        let val = &*src.value()?;
+                        self_.fs = fields::int_at(val, path, "fs", &fmt::PLAIN)?;
+                        have_fs = true;
+                    }
+                    json_src::Key::Known(26) => {
+                        let val = &*src.value()?;
+                        self_.gs = fields::int_at(val, path, "gs", &fmt::PLAIN)?;
+                        have_gs = true;
+                    }
+                    json_src::Key::Known(27) => {
+                        let val = &*src.value()?;
+                        self_.mode = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::UserX86RegsMode::from_name(s)
+                                            .map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "mode"),
+                                )
+                                .map(crate::schema::enums::UserX86RegsMode)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_x86_regs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_r15 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r15"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r15").into());
         }
         if !have_r14 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r14"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r14").into());
         }
         if !have_r13 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r13"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r13").into());
         }
         if !have_r12 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r12"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r12").into());
         }
         if !have_bp {
-            return Err(fields::missing(path, "user_x86_regs_entry", "bp"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "bp").into());
         }
         if !have_bx {
-            return Err(fields::missing(path, "user_x86_regs_entry", "bx"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "bx").into());
         }
         if !have_r11 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r11"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r11").into());
         }
         if !have_r10 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r10"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r10").into());
         }
         if !have_r9 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r9"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r9").into());
         }
         if !have_r8 {
-            return Err(fields::missing(path, "user_x86_regs_entry", "r8"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "r8").into());
         }
         if !have_ax {
-            return Err(fields::missing(path, "user_x86_regs_entry", "ax"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "ax").into());
         }
         if !have_cx {
-            return Err(fields::missing(path, "user_x86_regs_entry", "cx"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "cx").into());
         }
         if !have_dx {
-            return Err(fields::missing(path, "user_x86_regs_entry", "dx"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "dx").into());
         }
         if !have_si {
-            return Err(fields::missing(path, "user_x86_regs_entry", "si"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "si").into());
         }
         if !have_di {
-            return Err(fields::missing(path, "user_x86_regs_entry", "di"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "di").into());
         }
         if !have_orig_ax {
-            return Err(fields::missing(path, "user_x86_regs_entry", "orig_ax"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "orig_ax").into());
         }
         if !have_ip {
-            return Err(fields::missing(path, "user_x86_regs_entry", "ip"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "ip").into());
         }
         if !have_cs {
-            return Err(fields::missing(path, "user_x86_regs_entry", "cs"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "cs").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "user_x86_regs_entry", "flags"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "flags").into());
         }
         if !have_sp {
-            return Err(fields::missing(path, "user_x86_regs_entry", "sp"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "sp").into());
         }
         if !have_ss {
-            return Err(fields::missing(path, "user_x86_regs_entry", "ss"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "ss").into());
         }
         if !have_fs_base {
-            return Err(fields::missing(path, "user_x86_regs_entry", "fs_base"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "fs_base").into());
         }
         if !have_gs_base {
-            return Err(fields::missing(path, "user_x86_regs_entry", "gs_base"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "gs_base").into());
         }
         if !have_ds {
-            return Err(fields::missing(path, "user_x86_regs_entry", "ds"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "ds").into());
         }
         if !have_es {
-            return Err(fields::missing(path, "user_x86_regs_entry", "es"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "es").into());
         }
         if !have_fs {
-            return Err(fields::missing(path, "user_x86_regs_entry", "fs"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "fs").into());
         }
         if !have_gs {
-            return Err(fields::missing(path, "user_x86_regs_entry", "gs"));
+            return Err(fields::missing(path, "user_x86_regs_entry", "gs").into());
         }
         Ok(self_)
     }
@@ -485,44 +536,54 @@ impl crate::support::fields::Message for UserX86CetEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86CetEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["cet", "ssp"];
         let mut self_ = Self::default();
         let mut have_cet = false;
         let mut have_ssp = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "cet" => {
-                    self_.cet = fields::int_at(val, path, "cet", &fmt::HEX)?;
-                    have_cet = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.cet = fields::int_at(val, path, "cet", &fmt::HEX)?;
+                        have_cet = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ssp = fields::int_at(val, path, "ssp", &fmt::HEX)?;
+                        have_ssp = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_x86_cet_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "ssp" => {
-                    self_.ssp = fields::int_at(val, path, "ssp", &fmt::HEX)?;
-                    have_ssp = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_x86_cet_entry",
-                        other,
-                        &["cet", "ssp"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_cet {
-            return Err(fields::missing(path, "user_x86_cet_entry", "cet"));
+            return Err(fields::missing(path, "user_x86_cet_entry", "cet").into());
         }
         if !have_ssp {
-            return Err(fields::missing(path, "user_x86_cet_entry", "ssp"));
+            return Err(fields::missing(path, "user_x86_cet_entry", "ssp").into());
         }
         Ok(self_)
     }
@@ -623,144 +684,161 @@ impl crate::support::fields::Message for UserX86XsaveEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86XsaveEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "xstate_bv",
+            "ymmh_space",
+            "bndreg_state",
+            "bndcsr_state",
+            "opmask_reg",
+            "zmm_upper",
+            "hi16_zmm",
+            "pkru",
+            "cet",
+        ];
         let mut self_ = Self::default();
         let mut have_xstate_bv = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "xstate_bv" => {
-                    self_.xstate_bv = fields::int_at(
-                        val,
-                        path,
-                        "xstate_bv",
-                        &fmt::PLAIN,
-                    )?;
-                    have_xstate_bv = true;
-                }
-                "ymmh_space" => {
-                    self_.ymmh_space = fields::json_array(
-                        val,
-                        path,
-                        "ymmh_space",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.xstate_bv = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "bndreg_state" => {
-                    self_.bndreg_state = fields::json_array(
-                        val,
-                        path,
-                        "bndreg_state",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "bndcsr_state" => {
-                    self_.bndcsr_state = fields::json_array(
-                        val,
-                        path,
-                        "bndcsr_state",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "opmask_reg" => {
-                    self_.opmask_reg = fields::json_array(
-                        val,
-                        path,
-                        "opmask_reg",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "zmm_upper" => {
-                    self_.zmm_upper = fields::json_array(
-                        val,
-                        path,
-                        "zmm_upper",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "hi16_zmm" => {
-                    self_.hi16_zmm = fields::json_array(
-                        val,
-                        path,
-                        "hi16_zmm",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "pkru" => {
-                    self_.pkru = fields::json_array(
-                        val,
-                        path,
-                        "pkru",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "cet" => {
-                    self_.cet = Some(
-                        crate::owned::UserX86CetEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "cet").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_x86_xsave_entry",
-                        other,
-                        &[
+                            path,
                             "xstate_bv",
+                            &fmt::PLAIN,
+                        )?;
+                        have_xstate_bv = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ymmh_space = fields::json_array(
+                            val,
+                            path,
                             "ymmh_space",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.bndreg_state = fields::json_array(
+                            val,
+                            path,
                             "bndreg_state",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.bndcsr_state = fields::json_array(
+                            val,
+                            path,
                             "bndcsr_state",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.opmask_reg = fields::json_array(
+                            val,
+                            path,
                             "opmask_reg",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.zmm_upper = fields::json_array(
+                            val,
+                            path,
                             "zmm_upper",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.hi16_zmm = fields::json_array(
+                            val,
+                            path,
                             "hi16_zmm",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.pkru = fields::json_array(
+                            val,
+                            path,
                             "pkru",
-                            "cet",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.cet = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserX86CetEntry,
+                            >(src, path, "cet", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_x86_xsave_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_xstate_bv {
-            return Err(fields::missing(path, "user_x86_xsave_entry", "xstate_bv"));
+            return Err(
+                fields::missing(path, "user_x86_xsave_entry", "xstate_bv").into(),
+            );
         }
         Ok(self_)
     }
@@ -860,12 +938,25 @@ impl crate::support::fields::Message for UserX86FpregsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserX86FpregsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "cwd",
+            "swd",
+            "twd",
+            "fop",
+            "rip",
+            "rdp",
+            "mxcsr",
+            "mxcsr_mask",
+            "st_space",
+            "xmm_space",
+            "padding",
+            "xsave",
+        ];
         let mut self_ = Self::default();
         let mut have_cwd = false;
         let mut have_swd = false;
@@ -875,140 +966,147 @@ impl crate::support::fields::Message for UserX86FpregsEntry {
         let mut have_rdp = false;
         let mut have_mxcsr = false;
         let mut have_mxcsr_mask = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "cwd" => {
-                    self_.cwd = fields::int_at(val, path, "cwd", &fmt::PLAIN)?;
-                    have_cwd = true;
-                }
-                "swd" => {
-                    self_.swd = fields::int_at(val, path, "swd", &fmt::PLAIN)?;
-                    have_swd = true;
-                }
-                "twd" => {
-                    self_.twd = fields::int_at(val, path, "twd", &fmt::PLAIN)?;
-                    have_twd = true;
-                }
-                "fop" => {
-                    self_.fop = fields::int_at(val, path, "fop", &fmt::PLAIN)?;
-                    have_fop = true;
-                }
-                "rip" => {
-                    self_.rip = fields::int_at(val, path, "rip", &fmt::PLAIN)?;
-                    have_rip = true;
-                }
-                "rdp" => {
-                    self_.rdp = fields::int_at(val, path, "rdp", &fmt::PLAIN)?;
-                    have_rdp = true;
-                }
-                "mxcsr" => {
-                    self_.mxcsr = fields::int_at(val, path, "mxcsr", &fmt::PLAIN)?;
-                    have_mxcsr = true;
-                }
-                "mxcsr_mask" => {
-                    self_.mxcsr_mask = fields::int_at(
-                        val,
-                        path,
-                        "mxcsr_mask",
-                        &fmt::PLAIN,
-                    )?;
-                    have_mxcsr_mask = true;
-                }
-                "st_space" => {
-                    self_.st_space = fields::json_array(
-                        val,
-                        path,
-                        "st_space",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.cwd = fields::int_at(val, path, "cwd", &fmt::PLAIN)?;
+                        have_cwd = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.swd = fields::int_at(val, path, "swd", &fmt::PLAIN)?;
+                        have_swd = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.twd = fields::int_at(val, path, "twd", &fmt::PLAIN)?;
+                        have_twd = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.fop = fields::int_at(val, path, "fop", &fmt::PLAIN)?;
+                        have_fop = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.rip = fields::int_at(val, path, "rip", &fmt::PLAIN)?;
+                        have_rip = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.rdp = fields::int_at(val, path, "rdp", &fmt::PLAIN)?;
+                        have_rdp = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.mxcsr = fields::int_at(val, path, "mxcsr", &fmt::PLAIN)?;
+                        have_mxcsr = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.mxcsr_mask = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "xmm_space" => {
-                    self_.xmm_space = fields::json_array(
-                        val,
-                        path,
-                        "xmm_space",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "padding" => {
-                    self_.padding = fields::json_array(
-                        val,
-                        path,
-                        "padding",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "xsave" => {
-                    self_.xsave = Some(
-                        crate::owned::UserX86XsaveEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "xsave").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_x86_fpregs_entry",
-                        other,
-                        &[
-                            "cwd",
-                            "swd",
-                            "twd",
-                            "fop",
-                            "rip",
-                            "rdp",
-                            "mxcsr",
+                            path,
                             "mxcsr_mask",
+                            &fmt::PLAIN,
+                        )?;
+                        have_mxcsr_mask = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.st_space = fields::json_array(
+                            val,
+                            path,
                             "st_space",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.xmm_space = fields::json_array(
+                            val,
+                            path,
                             "xmm_space",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.padding = fields::json_array(
+                            val,
+                            path,
                             "padding",
-                            "xsave",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(11) => {
+                        self_.xsave = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UserX86XsaveEntry,
+                            >(src, path, "xsave", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "user_x86_fpregs_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_cwd {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "cwd"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "cwd").into());
         }
         if !have_swd {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "swd"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "swd").into());
         }
         if !have_twd {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "twd"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "twd").into());
         }
         if !have_fop {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "fop"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "fop").into());
         }
         if !have_rip {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "rip"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "rip").into());
         }
         if !have_rdp {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "rdp"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "rdp").into());
         }
         if !have_mxcsr {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "mxcsr"));
+            return Err(fields::missing(path, "user_x86_fpregs_entry", "mxcsr").into());
         }
         if !have_mxcsr_mask {
-            return Err(fields::missing(path, "user_x86_fpregs_entry", "mxcsr_mask"));
+            return Err(
+                fields::missing(path, "user_x86_fpregs_entry", "mxcsr_mask").into(),
+            );
         }
         Ok(self_)
     }
@@ -1082,12 +1180,23 @@ impl crate::support::fields::Message for UserDescT {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UserDescT::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "entry_number",
+            "base_addr",
+            "limit",
+            "seg_32bit",
+            "contents_h",
+            "contents_l",
+            "read_exec_only",
+            "limit_in_pages",
+            "seg_not_present",
+            "usable",
+        ];
         let mut self_ = Self::default();
         let mut have_entry_number = false;
         let mut have_base_addr = false;
@@ -1099,133 +1208,134 @@ impl crate::support::fields::Message for UserDescT {
         let mut have_limit_in_pages = false;
         let mut have_seg_not_present = false;
         let mut have_usable = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "entry_number" => {
-                    self_.entry_number = fields::int_at(
-                        val,
-                        path,
-                        "entry_number",
-                        &fmt::PLAIN,
-                    )?;
-                    have_entry_number = true;
-                }
-                "base_addr" => {
-                    self_.base_addr = fields::int_at(
-                        val,
-                        path,
-                        "base_addr",
-                        &fmt::PLAIN,
-                    )?;
-                    have_base_addr = true;
-                }
-                "limit" => {
-                    self_.limit = fields::int_at(val, path, "limit", &fmt::PLAIN)?;
-                    have_limit = true;
-                }
-                "seg_32bit" => {
-                    self_.seg_32bit = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "seg_32bit"),
-                    )?;
-                    have_seg_32bit = true;
-                }
-                "contents_h" => {
-                    self_.contents_h = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "contents_h"),
-                    )?;
-                    have_contents_h = true;
-                }
-                "contents_l" => {
-                    self_.contents_l = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "contents_l"),
-                    )?;
-                    have_contents_l = true;
-                }
-                "read_exec_only" => {
-                    self_.read_exec_only = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "read_exec_only"),
-                    )?;
-                    have_read_exec_only = true;
-                }
-                "limit_in_pages" => {
-                    self_.limit_in_pages = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "limit_in_pages"),
-                    )?;
-                    have_limit_in_pages = true;
-                }
-                "seg_not_present" => {
-                    self_.seg_not_present = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "seg_not_present"),
-                    )?;
-                    have_seg_not_present = true;
-                }
-                "usable" => {
-                    self_.usable = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "usable"),
-                    )?;
-                    have_usable = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "user_desc_t",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.entry_number = fields::int_at(
+                            val,
+                            path,
                             "entry_number",
+                            &fmt::PLAIN,
+                        )?;
+                        have_entry_number = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.base_addr = fields::int_at(
+                            val,
+                            path,
                             "base_addr",
-                            "limit",
-                            "seg_32bit",
-                            "contents_h",
-                            "contents_l",
-                            "read_exec_only",
-                            "limit_in_pages",
-                            "seg_not_present",
-                            "usable",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_base_addr = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.limit = fields::int_at(val, path, "limit", &fmt::PLAIN)?;
+                        have_limit = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.seg_32bit = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "seg_32bit"),
+                        )?;
+                        have_seg_32bit = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.contents_h = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "contents_h"),
+                        )?;
+                        have_contents_h = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.contents_l = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "contents_l"),
+                        )?;
+                        have_contents_l = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.read_exec_only = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "read_exec_only"),
+                        )?;
+                        have_read_exec_only = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.limit_in_pages = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "limit_in_pages"),
+                        )?;
+                        have_limit_in_pages = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.seg_not_present = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "seg_not_present"),
+                        )?;
+                        have_seg_not_present = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.usable = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "usable"),
+                        )?;
+                        have_usable = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "user_desc_t", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_entry_number {
-            return Err(fields::missing(path, "user_desc_t", "entry_number"));
+            return Err(fields::missing(path, "user_desc_t", "entry_number").into());
         }
         if !have_base_addr {
-            return Err(fields::missing(path, "user_desc_t", "base_addr"));
+            return Err(fields::missing(path, "user_desc_t", "base_addr").into());
         }
         if !have_limit {
-            return Err(fields::missing(path, "user_desc_t", "limit"));
+            return Err(fields::missing(path, "user_desc_t", "limit").into());
         }
         if !have_seg_32bit {
-            return Err(fields::missing(path, "user_desc_t", "seg_32bit"));
+            return Err(fields::missing(path, "user_desc_t", "seg_32bit").into());
         }
         if !have_contents_h {
-            return Err(fields::missing(path, "user_desc_t", "contents_h"));
+            return Err(fields::missing(path, "user_desc_t", "contents_h").into());
         }
         if !have_contents_l {
-            return Err(fields::missing(path, "user_desc_t", "contents_l"));
+            return Err(fields::missing(path, "user_desc_t", "contents_l").into());
         }
         if !have_read_exec_only {
-            return Err(fields::missing(path, "user_desc_t", "read_exec_only"));
+            return Err(fields::missing(path, "user_desc_t", "read_exec_only").into());
         }
         if !have_limit_in_pages {
-            return Err(fields::missing(path, "user_desc_t", "limit_in_pages"));
+            return Err(fields::missing(path, "user_desc_t", "limit_in_pages").into());
         }
         if !have_seg_not_present {
-            return Err(fields::missing(path, "user_desc_t", "seg_not_present"));
+            return Err(fields::missing(path, "user_desc_t", "seg_not_present").into());
         }
         if !have_usable {
-            return Err(fields::missing(path, "user_desc_t", "usable"));
+            return Err(fields::missing(path, "user_desc_t", "usable").into());
         }
         Ok(self_)
     }
@@ -1273,77 +1383,80 @@ impl crate::support::fields::Message for ThreadInfoX86 {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ThreadInfoX86::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["clear_tid_addr", "gpregs", "fpregs", "tls"];
         let mut self_ = Self::default();
         let mut have_clear_tid_addr = false;
         let mut have_gpregs = false;
         let mut have_fpregs = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "clear_tid_addr" => {
-                    self_.clear_tid_addr = fields::int_at(
-                        val,
-                        path,
-                        "clear_tid_addr",
-                        &fmt::HEX,
-                    )?;
-                    have_clear_tid_addr = true;
-                }
-                "gpregs" => {
-                    self_.gpregs = crate::owned::UserX86RegsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "gpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_gpregs = true;
-                }
-                "fpregs" => {
-                    self_.fpregs = crate::owned::UserX86FpregsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fpregs").to_string(),
-                        unknown,
-                    )?;
-                    have_fpregs = true;
-                }
-                "tls" => {
-                    self_.tls = fields::json_array(
-                        val,
-                        path,
-                        "tls",
-                        |val, path| crate::owned::UserDescT::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.clear_tid_addr = fields::int_at(
                             val,
-                            &&fields::Path::text(path).to_string(),
+                            path,
+                            "clear_tid_addr",
+                            &fmt::HEX,
+                        )?;
+                        have_clear_tid_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.gpregs = json_src::message::<
+                            S,
+                            crate::owned::UserX86RegsEntry,
+                        >(src, path, "gpregs", unknown)?;
+                        have_gpregs = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fpregs = json_src::message::<
+                            S,
+                            crate::owned::UserX86FpregsEntry,
+                        >(src, path, "fpregs", unknown)?;
+                        have_fpregs = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.tls = json_src::messages::<
+                            S,
+                            crate::owned::UserDescT,
+                        >(src, path, "tls", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "thread_info_x86",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "thread_info_x86",
-                        other,
-                        &["clear_tid_addr", "gpregs", "fpregs", "tls"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_clear_tid_addr {
-            return Err(fields::missing(path, "thread_info_x86", "clear_tid_addr"));
+            return Err(
+                fields::missing(path, "thread_info_x86", "clear_tid_addr").into(),
+            );
         }
         if !have_gpregs {
-            return Err(fields::missing(path, "thread_info_x86", "gpregs"));
+            return Err(fields::missing(path, "thread_info_x86", "gpregs").into());
         }
         if !have_fpregs {
-            return Err(fields::missing(path, "thread_info_x86", "fpregs"));
+            return Err(fields::missing(path, "thread_info_x86", "fpregs").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `cpuinfo_x86_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -98,129 +98,157 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoX86Entry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "vendor_id",
+            "cpu_family",
+            "model",
+            "stepping",
+            "capability_ver",
+            "capability",
+            "model_id",
+            "xfeatures_mask",
+            "xsave_size",
+            "xsave_size_max",
+        ];
         let mut self_ = Self::default();
         let mut have_vendor_id = false;
         let mut have_cpu_family = false;
         let mut have_model = false;
         let mut have_stepping = false;
         let mut have_capability_ver = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "vendor_id" => {
-                    self_.vendor_id = fields::json_enum(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vendor_id = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::CpuinfoX86EntryVendor::from_name(s)
+                                        .map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "vendor_id"),
+                            )
+                            .map(crate::schema::enums::CpuinfoX86EntryVendor)?;
+                        have_vendor_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.cpu_family = fields::int_at(
                             val,
-                            |s| {
-                                crate::schema::enums::CpuinfoX86EntryVendor::from_name(s)
-                                    .map(|e| e.0)
-                            },
-                            &fields::Path::field(path, "vendor_id"),
-                        )
-                        .map(crate::schema::enums::CpuinfoX86EntryVendor)?;
-                    have_vendor_id = true;
-                }
-                "cpu_family" => {
-                    self_.cpu_family = fields::int_at(
-                        val,
-                        path,
-                        "cpu_family",
-                        &fmt::PLAIN,
-                    )?;
-                    have_cpu_family = true;
-                }
-                "model" => {
-                    self_.model = fields::int_at(val, path, "model", &fmt::PLAIN)?;
-                    have_model = true;
-                }
-                "stepping" => {
-                    self_.stepping = fields::int_at(val, path, "stepping", &fmt::PLAIN)?;
-                    have_stepping = true;
-                }
-                "capability_ver" => {
-                    self_.capability_ver = fields::int_at(
-                        val,
-                        path,
-                        "capability_ver",
-                        &fmt::PLAIN,
-                    )?;
-                    have_capability_ver = true;
-                }
-                "capability" => {
-                    self_.capability = fields::json_array(
-                        val,
-                        path,
-                        "capability",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "model_id" => {
-                    self_.model_id = Some(
-                        fields::json_string(val, &fields::Path::field(path, "model_id"))?,
-                    );
-                }
-                "xfeatures_mask" => {
-                    self_.xfeatures_mask = Some(
-                        fields::int_at(val, path, "xfeatures_mask", &fmt::PLAIN)?,
-                    );
-                }
-                "xsave_size" => {
-                    self_.xsave_size = Some(
-                        fields::int_at(val, path, "xsave_size", &fmt::PLAIN)?,
-                    );
-                }
-                "xsave_size_max" => {
-                    self_.xsave_size_max = Some(
-                        fields::int_at(val, path, "xsave_size_max", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cpuinfo_x86_entry",
-                        other,
-                        &[
-                            "vendor_id",
+                            path,
                             "cpu_family",
-                            "model",
+                            &fmt::PLAIN,
+                        )?;
+                        have_cpu_family = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.model = fields::int_at(val, path, "model", &fmt::PLAIN)?;
+                        have_model = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.stepping = fields::int_at(
+                            val,
+                            path,
                             "stepping",
+                            &fmt::PLAIN,
+                        )?;
+                        have_stepping = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.capability_ver = fields::int_at(
+                            val,
+                            path,
                             "capability_ver",
+                            &fmt::PLAIN,
+                        )?;
+                        have_capability_ver = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.capability = fields::json_array(
+                            val,
+                            path,
                             "capability",
-                            "model_id",
-                            "xfeatures_mask",
-                            "xsave_size",
-                            "xsave_size_max",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.model_id = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "model_id"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.xfeatures_mask = Some(
+                            fields::int_at(val, path, "xfeatures_mask", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.xsave_size = Some(
+                            fields::int_at(val, path, "xsave_size", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.xsave_size_max = Some(
+                            fields::int_at(val, path, "xsave_size_max", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cpuinfo_x86_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_vendor_id {
-            return Err(fields::missing(path, "cpuinfo_x86_entry", "vendor_id"));
+            return Err(fields::missing(path, "cpuinfo_x86_entry", "vendor_id").into());
         }
         if !have_cpu_family {
-            return Err(fields::missing(path, "cpuinfo_x86_entry", "cpu_family"));
+            return Err(fields::missing(path, "cpuinfo_x86_entry", "cpu_family").into());
         }
         if !have_model {
-            return Err(fields::missing(path, "cpuinfo_x86_entry", "model"));
+            return Err(fields::missing(path, "cpuinfo_x86_entry", "model").into());
         }
         if !have_stepping {
-            return Err(fields::missing(path, "cpuinfo_x86_entry", "stepping"));
+            return Err(fields::missing(path, "cpuinfo_x86_entry", "stepping").into());
         }
         if !have_capability_ver {
-            return Err(fields::missing(path, "cpuinfo_x86_entry", "capability_ver"));
+            return Err(
+                fields::missing(path, "cpuinfo_x86_entry", "capability_ver").into(),
+            );
         }
         Ok(self_)
     }
@@ -258,58 +286,68 @@ impl crate::support::fields::Message for CpuinfoPpc64Entry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoPpc64Entry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["endian", "hwcap"];
         let mut self_ = Self::default();
         let mut have_endian = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "endian" => {
-                    self_.endian = fields::json_enum(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.endian = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::CpuinfoPpc64EntryEndianness::from_name(
+                                            s,
+                                        )
+                                        .map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "endian"),
+                            )
+                            .map(crate::schema::enums::CpuinfoPpc64EntryEndianness)?;
+                        have_endian = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.hwcap = fields::json_array(
                             val,
-                            |s| {
-                                crate::schema::enums::CpuinfoPpc64EntryEndianness::from_name(
-                                        s,
-                                    )
-                                    .map(|e| e.0)
-                            },
-                            &fields::Path::field(path, "endian"),
-                        )
-                        .map(crate::schema::enums::CpuinfoPpc64EntryEndianness)?;
-                    have_endian = true;
+                            path,
+                            "hwcap",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cpuinfo_ppc64_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "hwcap" => {
-                    self_.hwcap = fields::json_array(
-                        val,
-                        path,
-                        "hwcap",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cpuinfo_ppc64_entry",
-                        other,
-                        &["endian", "hwcap"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_endian {
-            return Err(fields::missing(path, "cpuinfo_ppc64_entry", "endian"));
+            return Err(fields::missing(path, "cpuinfo_ppc64_entry", "endian").into());
         }
         Ok(self_)
     }
@@ -342,38 +380,47 @@ impl crate::support::fields::Message for CpuinfoS390Entry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoS390Entry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["hwcap"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "hwcap" => {
-                    self_.hwcap = fields::json_array(
-                        val,
-                        path,
-                        "hwcap",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.hwcap = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "hwcap",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cpuinfo_s390_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cpuinfo_s390_entry",
-                        other,
-                        &["hwcap"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -426,62 +473,52 @@ impl crate::support::fields::Message for CpuinfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CpuinfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["x86_entry", "ppc64_entry", "s390_entry"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "x86_entry" => {
-                    self_.x86_entry = fields::json_array(
-                        val,
-                        path,
-                        "x86_entry",
-                        |val, path| crate::owned::CpuinfoX86Entry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.x86_entry = json_src::messages::<
+                            S,
+                            crate::owned::CpuinfoX86Entry,
+                        >(src, path, "x86_entry", unknown)?;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.ppc64_entry = json_src::messages::<
+                            S,
+                            crate::owned::CpuinfoPpc64Entry,
+                        >(src, path, "ppc64_entry", unknown)?;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.s390_entry = json_src::messages::<
+                            S,
+                            crate::owned::CpuinfoS390Entry,
+                        >(src, path, "s390_entry", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "cpuinfo_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "ppc64_entry" => {
-                    self_.ppc64_entry = fields::json_array(
-                        val,
-                        path,
-                        "ppc64_entry",
-                        |val, path| crate::owned::CpuinfoPpc64Entry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "s390_entry" => {
-                    self_.s390_entry = fields::json_array(
-                        val,
-                        path,
-                        "s390_entry",
-                        |val, path| crate::owned::CpuinfoS390Entry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "cpuinfo_entry",
-                        other,
-                        &["x86_entry", "ppc64_entry", "s390_entry"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `creds_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -163,12 +163,32 @@ impl crate::support::fields::Message for CredsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::CredsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "uid",
+            "gid",
+            "euid",
+            "egid",
+            "suid",
+            "sgid",
+            "fsuid",
+            "fsgid",
+            "cap_inh",
+            "cap_prm",
+            "cap_eff",
+            "cap_bnd",
+            "secbits",
+            "groups",
+            "lsm_profile",
+            "lsm_sockcreate",
+            "apparmor_data",
+            "no_new_privs",
+            "cap_amb",
+        ];
         let mut self_ = Self::default();
         let mut have_uid = false;
         let mut have_gid = false;
@@ -179,206 +199,212 @@ impl crate::support::fields::Message for CredsEntry {
         let mut have_fsuid = false;
         let mut have_fsgid = false;
         let mut have_secbits = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
-                }
-                "gid" => {
-                    self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
-                    have_gid = true;
-                }
-                "euid" => {
-                    self_.euid = fields::int_at(val, path, "euid", &fmt::PLAIN)?;
-                    have_euid = true;
-                }
-                "egid" => {
-                    self_.egid = fields::int_at(val, path, "egid", &fmt::PLAIN)?;
-                    have_egid = true;
-                }
-                "suid" => {
-                    self_.suid = fields::int_at(val, path, "suid", &fmt::PLAIN)?;
-                    have_suid = true;
-                }
-                "sgid" => {
-                    self_.sgid = fields::int_at(val, path, "sgid", &fmt::PLAIN)?;
-                    have_sgid = true;
-                }
-                "fsuid" => {
-                    self_.fsuid = fields::int_at(val, path, "fsuid", &fmt::PLAIN)?;
-                    have_fsuid = true;
-                }
-                "fsgid" => {
-                    self_.fsgid = fields::int_at(val, path, "fsgid", &fmt::PLAIN)?;
-                    have_fsgid = true;
-                }
-                "cap_inh" => {
-                    self_.cap_inh = fields::json_array(
-                        val,
-                        path,
-                        "cap_inh",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        have_gid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.euid = fields::int_at(val, path, "euid", &fmt::PLAIN)?;
+                        have_euid = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.egid = fields::int_at(val, path, "egid", &fmt::PLAIN)?;
+                        have_egid = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.suid = fields::int_at(val, path, "suid", &fmt::PLAIN)?;
+                        have_suid = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.sgid = fields::int_at(val, path, "sgid", &fmt::PLAIN)?;
+                        have_sgid = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.fsuid = fields::int_at(val, path, "fsuid", &fmt::PLAIN)?;
+                        have_fsuid = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.fsgid = fields::int_at(val, path, "fsgid", &fmt::PLAIN)?;
+                        have_fsgid = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.cap_inh = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "cap_prm" => {
-                    self_.cap_prm = fields::json_array(
-                        val,
-                        path,
-                        "cap_prm",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "cap_eff" => {
-                    self_.cap_eff = fields::json_array(
-                        val,
-                        path,
-                        "cap_eff",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "cap_bnd" => {
-                    self_.cap_bnd = fields::json_array(
-                        val,
-                        path,
-                        "cap_bnd",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "secbits" => {
-                    self_.secbits = fields::int_at(val, path, "secbits", &fmt::PLAIN)?;
-                    have_secbits = true;
-                }
-                "groups" => {
-                    self_.groups = fields::json_array(
-                        val,
-                        path,
-                        "groups",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "lsm_profile" => {
-                    self_.lsm_profile = Some(
-                        fields::json_string(
-                            val,
-                            &fields::Path::field(path, "lsm_profile"),
-                        )?,
-                    );
-                }
-                "lsm_sockcreate" => {
-                    self_.lsm_sockcreate = Some(
-                        fields::json_string(
-                            val,
-                            &fields::Path::field(path, "lsm_sockcreate"),
-                        )?,
-                    );
-                }
-                "apparmor_data" => {
-                    self_.apparmor_data = Some(
-                        fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "apparmor_data"),
-                        )?,
-                    );
-                }
-                "no_new_privs" => {
-                    self_.no_new_privs = Some(
-                        fields::int_at(val, path, "no_new_privs", &fmt::PLAIN)?,
-                    );
-                }
-                "cap_amb" => {
-                    self_.cap_amb = fields::json_array(
-                        val,
-                        path,
-                        "cap_amb",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "creds_entry",
-                        other,
-                        &[
-                            "uid",
-                            "gid",
-                            "euid",
-                            "egid",
-                            "suid",
-                            "sgid",
-                            "fsuid",
-                            "fsgid",
+                            path,
                             "cap_inh",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.cap_prm = fields::json_array(
+                            val,
+                            path,
                             "cap_prm",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.cap_eff = fields::json_array(
+                            val,
+                            path,
                             "cap_eff",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.cap_bnd = fields::json_array(
+                            val,
+                            path,
                             "cap_bnd",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.secbits = fields::int_at(
+                            val,
+                            path,
                             "secbits",
+                            &fmt::PLAIN,
+                        )?;
+                        have_secbits = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.groups = fields::json_array(
+                            val,
+                            path,
                             "groups",
-                            "lsm_profile",
-                            "lsm_sockcreate",
-                            "apparmor_data",
-                            "no_new_privs",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.lsm_profile = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "lsm_profile"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.lsm_sockcreate = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "lsm_sockcreate"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.apparmor_data = Some(
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "apparmor_data"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.no_new_privs = Some(
+                            fields::int_at(val, path, "no_new_privs", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.cap_amb = fields::json_array(
+                            val,
+                            path,
                             "cap_amb",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "creds_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_uid {
-            return Err(fields::missing(path, "creds_entry", "uid"));
+            return Err(fields::missing(path, "creds_entry", "uid").into());
         }
         if !have_gid {
-            return Err(fields::missing(path, "creds_entry", "gid"));
+            return Err(fields::missing(path, "creds_entry", "gid").into());
         }
         if !have_euid {
-            return Err(fields::missing(path, "creds_entry", "euid"));
+            return Err(fields::missing(path, "creds_entry", "euid").into());
         }
         if !have_egid {
-            return Err(fields::missing(path, "creds_entry", "egid"));
+            return Err(fields::missing(path, "creds_entry", "egid").into());
         }
         if !have_suid {
-            return Err(fields::missing(path, "creds_entry", "suid"));
+            return Err(fields::missing(path, "creds_entry", "suid").into());
         }
         if !have_sgid {
-            return Err(fields::missing(path, "creds_entry", "sgid"));
+            return Err(fields::missing(path, "creds_entry", "sgid").into());
         }
         if !have_fsuid {
-            return Err(fields::missing(path, "creds_entry", "fsuid"));
+            return Err(fields::missing(path, "creds_entry", "fsuid").into());
         }
         if !have_fsgid {
-            return Err(fields::missing(path, "creds_entry", "fsgid"));
+            return Err(fields::missing(path, "creds_entry", "fsgid").into());
         }
         if !have_secbits {
-            return Err(fields::missing(path, "creds_entry", "secbits"));
+            return Err(fields::missing(path, "creds_entry", "secbits").into());
         }
         Ok(self_)
     }

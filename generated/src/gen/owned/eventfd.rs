@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `eventfd_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,64 +48,79 @@ impl crate::support::fields::Message for EventfdFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::EventfdFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "flags", "fown", "counter"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_fown = false;
         let mut have_counter = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.counter = fields::int_at(
+                            val,
+                            path,
+                            "counter",
+                            &fmt::PLAIN,
+                        )?;
+                        have_counter = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "eventfd_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "counter" => {
-                    self_.counter = fields::int_at(val, path, "counter", &fmt::PLAIN)?;
-                    have_counter = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "eventfd_file_entry",
-                        other,
-                        &["id", "flags", "fown", "counter"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "eventfd_file_entry", "id"));
+            return Err(fields::missing(path, "eventfd_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "eventfd_file_entry", "flags"));
+            return Err(fields::missing(path, "eventfd_file_entry", "flags").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "eventfd_file_entry", "fown"));
+            return Err(fields::missing(path, "eventfd_file_entry", "fown").into());
         }
         if !have_counter {
-            return Err(fields::missing(path, "eventfd_file_entry", "counter"));
+            return Err(fields::missing(path, "eventfd_file_entry", "counter").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `eventpoll_tfd_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -75,65 +75,86 @@ impl crate::support::fields::Message for EventpollTfdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::EventpollTfdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "tfd", "events", "data", "dev", "inode", "pos"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_tfd = false;
         let mut have_events = false;
         let mut have_data = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tfd = fields::int_at(val, path, "tfd", &fmt::PLAIN)?;
+                        have_tfd = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.events = fields::int_at(val, path, "events", &fmt::PLAIN)?;
+                        have_events = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.data = fields::int_at(val, path, "data", &fmt::PLAIN)?;
+                        have_data = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.inode = Some(
+                            fields::int_at(val, path, "inode", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.pos = Some(fields::int_at(val, path, "pos", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "eventpoll_tfd_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "tfd" => {
-                    self_.tfd = fields::int_at(val, path, "tfd", &fmt::PLAIN)?;
-                    have_tfd = true;
-                }
-                "events" => {
-                    self_.events = fields::int_at(val, path, "events", &fmt::PLAIN)?;
-                    have_events = true;
-                }
-                "data" => {
-                    self_.data = fields::int_at(val, path, "data", &fmt::PLAIN)?;
-                    have_data = true;
-                }
-                "dev" => self_.dev = Some(fields::int_at(val, path, "dev", &fmt::PLAIN)?),
-                "inode" => {
-                    self_.inode = Some(fields::int_at(val, path, "inode", &fmt::PLAIN)?);
-                }
-                "pos" => self_.pos = Some(fields::int_at(val, path, "pos", &fmt::PLAIN)?),
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "eventpoll_tfd_entry",
-                        other,
-                        &["id", "tfd", "events", "data", "dev", "inode", "pos"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "eventpoll_tfd_entry", "id"));
+            return Err(fields::missing(path, "eventpoll_tfd_entry", "id").into());
         }
         if !have_tfd {
-            return Err(fields::missing(path, "eventpoll_tfd_entry", "tfd"));
+            return Err(fields::missing(path, "eventpoll_tfd_entry", "tfd").into());
         }
         if !have_events {
-            return Err(fields::missing(path, "eventpoll_tfd_entry", "events"));
+            return Err(fields::missing(path, "eventpoll_tfd_entry", "events").into());
         }
         if !have_data {
-            return Err(fields::missing(path, "eventpoll_tfd_entry", "data"));
+            return Err(fields::missing(path, "eventpoll_tfd_entry", "data").into());
         }
         Ok(self_)
     }
@@ -181,68 +202,71 @@ impl crate::support::fields::Message for EventpollFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::EventpollFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "flags", "fown", "tfd"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_fown = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "tfd" => {
-                    self_.tfd = fields::json_array(
-                        val,
-                        path,
-                        "tfd",
-                        |val, path| crate::owned::EventpollTfdEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.tfd = json_src::messages::<
+                            S,
+                            crate::owned::EventpollTfdEntry,
+                        >(src, path, "tfd", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "eventpoll_file_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "eventpoll_file_entry",
-                        other,
-                        &["id", "flags", "fown", "tfd"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "eventpoll_file_entry", "id"));
+            return Err(fields::missing(path, "eventpoll_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "eventpoll_file_entry", "flags"));
+            return Err(fields::missing(path, "eventpoll_file_entry", "flags").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "eventpoll_file_entry", "fown"));
+            return Err(fields::missing(path, "eventpoll_file_entry", "fown").into());
         }
         Ok(self_)
     }

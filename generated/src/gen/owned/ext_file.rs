@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ext_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,48 +38,56 @@ impl crate::support::fields::Message for ExtFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ExtFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "fown"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_fown = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ext_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ext_file_entry",
-                        other,
-                        &["id", "fown"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "ext_file_entry", "id"));
+            return Err(fields::missing(path, "ext_file_entry", "id").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "ext_file_entry", "fown"));
+            return Err(fields::missing(path, "ext_file_entry", "fown").into());
         }
         Ok(self_)
     }

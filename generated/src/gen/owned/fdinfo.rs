@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `fdinfo_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,73 +57,88 @@ impl crate::support::fields::Message for FdinfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FdinfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "flags", "type", "fd", "xattr_security_selinux"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_type = false;
         let mut have_fd = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::FdTypes::from_name(s).map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "type"),
+                            )
+                            .map(crate::schema::enums::FdTypes)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        have_fd = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.xattr_security_selinux = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "xattr_security_selinux"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "fdinfo_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "type" => {
-                    self_.type_ = fields::json_enum(
-                            val,
-                            |s| crate::schema::enums::FdTypes::from_name(s).map(|e| e.0),
-                            &fields::Path::field(path, "type"),
-                        )
-                        .map(crate::schema::enums::FdTypes)?;
-                    have_type = true;
-                }
-                "fd" => {
-                    self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
-                    have_fd = true;
-                }
-                "xattr_security_selinux" => {
-                    self_.xattr_security_selinux = Some(
-                        fields::json_string(
-                            val,
-                            &fields::Path::field(path, "xattr_security_selinux"),
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fdinfo_entry",
-                        other,
-                        &["id", "flags", "type", "fd", "xattr_security_selinux"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "fdinfo_entry", "id"));
+            return Err(fields::missing(path, "fdinfo_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "fdinfo_entry", "flags"));
+            return Err(fields::missing(path, "fdinfo_entry", "flags").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "fdinfo_entry", "type"));
+            return Err(fields::missing(path, "fdinfo_entry", "type").into());
         }
         if !have_fd {
-            return Err(fields::missing(path, "fdinfo_entry", "fd"));
+            return Err(fields::missing(path, "fdinfo_entry", "fd").into());
         }
         Ok(self_)
     }
@@ -337,252 +352,238 @@ impl crate::support::fields::Message for FileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "type",
+            "id",
+            "reg",
+            "isk",
+            "nsf",
+            "psk",
+            "nlsk",
+            "efd",
+            "epfd",
+            "sgfd",
+            "tunf",
+            "tfd",
+            "ify",
+            "ffy",
+            "ext",
+            "usk",
+            "fifo",
+            "pipe",
+            "tty",
+            "memfd",
+            "bpf",
+            "pidfd",
+        ];
         let mut self_ = Self::default();
         let mut have_type = false;
         let mut have_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "type" => {
-                    self_.type_ = fields::json_enum(
-                            val,
-                            |s| crate::schema::enums::FdTypes::from_name(s).map(|e| e.0),
-                            &fields::Path::field(path, "type"),
-                        )
-                        .map(crate::schema::enums::FdTypes)?;
-                    have_type = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::FdTypes::from_name(s).map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "type"),
+                            )
+                            .map(crate::schema::enums::FdTypes)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.reg = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::RegFileEntry,
+                            >(src, path, "reg", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.isk = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::InetSkEntry,
+                            >(src, path, "isk", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.nsf = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::NsFileEntry,
+                            >(src, path, "nsf", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.psk = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PacketSockEntry,
+                            >(src, path, "psk", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.nlsk = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::NetlinkSkEntry,
+                            >(src, path, "nlsk", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        self_.efd = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::EventfdFileEntry,
+                            >(src, path, "efd", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.epfd = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::EventpollFileEntry,
+                            >(src, path, "epfd", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.sgfd = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::SignalfdEntry,
+                            >(src, path, "sgfd", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        self_.tunf = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TunfileEntry,
+                            >(src, path, "tunf", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        self_.tfd = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TimerfdEntry,
+                            >(src, path, "tfd", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        self_.ify = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::InotifyFileEntry,
+                            >(src, path, "ify", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        self_.ffy = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::FanotifyFileEntry,
+                            >(src, path, "ffy", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        self_.ext = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::ExtFileEntry,
+                            >(src, path, "ext", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        self_.usk = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::UnixSkEntry,
+                            >(src, path, "usk", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        self_.fifo = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::FifoEntry,
+                            >(src, path, "fifo", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        self_.pipe = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PipeEntry,
+                            >(src, path, "pipe", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(18) => {
+                        self_.tty = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TtyFileEntry,
+                            >(src, path, "tty", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(19) => {
+                        self_.memfd = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::MemfdFileEntry,
+                            >(src, path, "memfd", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(20) => {
+                        self_.bpf = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::BpfmapFileEntry,
+                            >(src, path, "bpf", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(21) => {
+                        self_.pidfd = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PidfdEntry,
+                            >(src, path, "pidfd", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "file_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "reg" => {
-                    self_.reg = Some(
-                        crate::owned::RegFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "reg").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "isk" => {
-                    self_.isk = Some(
-                        crate::owned::InetSkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "isk").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "nsf" => {
-                    self_.nsf = Some(
-                        crate::owned::NsFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "nsf").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "psk" => {
-                    self_.psk = Some(
-                        crate::owned::PacketSockEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "psk").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "nlsk" => {
-                    self_.nlsk = Some(
-                        crate::owned::NetlinkSkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "nlsk").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "efd" => {
-                    self_.efd = Some(
-                        crate::owned::EventfdFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "efd").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "epfd" => {
-                    self_.epfd = Some(
-                        crate::owned::EventpollFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "epfd").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "sgfd" => {
-                    self_.sgfd = Some(
-                        crate::owned::SignalfdEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "sgfd").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "tunf" => {
-                    self_.tunf = Some(
-                        crate::owned::TunfileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tunf").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "tfd" => {
-                    self_.tfd = Some(
-                        crate::owned::TimerfdEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tfd").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ify" => {
-                    self_.ify = Some(
-                        crate::owned::InotifyFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ify").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ffy" => {
-                    self_.ffy = Some(
-                        crate::owned::FanotifyFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ffy").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ext" => {
-                    self_.ext = Some(
-                        crate::owned::ExtFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ext").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "usk" => {
-                    self_.usk = Some(
-                        crate::owned::UnixSkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "usk").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "fifo" => {
-                    self_.fifo = Some(
-                        crate::owned::FifoEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "fifo").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "pipe" => {
-                    self_.pipe = Some(
-                        crate::owned::PipeEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "pipe").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "tty" => {
-                    self_.tty = Some(
-                        crate::owned::TtyFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tty").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "memfd" => {
-                    self_.memfd = Some(
-                        crate::owned::MemfdFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "memfd").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "bpf" => {
-                    self_.bpf = Some(
-                        crate::owned::BpfmapFileEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "bpf").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "pidfd" => {
-                    self_.pidfd = Some(
-                        crate::owned::PidfdEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "pidfd").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "file_entry",
-                        other,
-                        &[
-                            "type",
-                            "id",
-                            "reg",
-                            "isk",
-                            "nsf",
-                            "psk",
-                            "nlsk",
-                            "efd",
-                            "epfd",
-                            "sgfd",
-                            "tunf",
-                            "tfd",
-                            "ify",
-                            "ffy",
-                            "ext",
-                            "usk",
-                            "fifo",
-                            "pipe",
-                            "tty",
-                            "memfd",
-                            "bpf",
-                            "pidfd",
-                        ],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_type {
-            return Err(fields::missing(path, "file_entry", "type"));
+            return Err(fields::missing(path, "file_entry", "type").into());
         }
         if !have_id {
-            return Err(fields::missing(path, "file_entry", "id"));
+            return Err(fields::missing(path, "file_entry", "id").into());
         }
         Ok(self_)
     }

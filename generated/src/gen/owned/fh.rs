@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `fh_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,66 +65,73 @@ impl crate::support::fields::Message for FhEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FhEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["bytes", "type", "handle", "path", "mnt_id"];
         let mut self_ = Self::default();
         let mut have_bytes = false;
         let mut have_type = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "bytes" => {
-                    self_.bytes = fields::int_at(val, path, "bytes", &fmt::PLAIN)?;
-                    have_bytes = true;
-                }
-                "type" => {
-                    self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
-                    have_type = true;
-                }
-                "handle" => {
-                    self_.handle = fields::json_array(
-                        val,
-                        path,
-                        "handle",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.bytes = fields::int_at(val, path, "bytes", &fmt::PLAIN)?;
+                        have_bytes = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.handle = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "handle",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.path = Some(
+                            fields::json_string(val, &fields::Path::field(path, "path"))?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.mnt_id = Some(
+                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "fh_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "path" => {
-                    self_.path = Some(
-                        fields::json_string(val, &fields::Path::field(path, "path"))?,
-                    );
-                }
-                "mnt_id" => {
-                    self_.mnt_id = Some(
-                        fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fh_entry",
-                        other,
-                        &["bytes", "type", "handle", "path", "mnt_id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_bytes {
-            return Err(fields::missing(path, "fh_entry", "bytes"));
+            return Err(fields::missing(path, "fh_entry", "bytes").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "fh_entry", "type"));
+            return Err(fields::missing(path, "fh_entry", "type").into());
         }
         Ok(self_)
     }
@@ -163,55 +170,66 @@ impl crate::support::fields::Message for IrmapCacheEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IrmapCacheEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["dev", "inode", "path"];
         let mut self_ = Self::default();
         let mut have_dev = false;
         let mut have_inode = false;
         let mut have_path = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "dev" => {
-                    self_.dev = fields::int_at(val, path, "dev", &fmt::ODEV)?;
-                    have_dev = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.dev = fields::int_at(val, path, "dev", &fmt::ODEV)?;
+                        have_dev = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.inode = fields::int_at(val, path, "inode", &fmt::PLAIN)?;
+                        have_inode = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.path = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "path"),
+                        )?;
+                        have_path = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "irmap_cache_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "inode" => {
-                    self_.inode = fields::int_at(val, path, "inode", &fmt::PLAIN)?;
-                    have_inode = true;
-                }
-                "path" => {
-                    self_.path = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "path"),
-                    )?;
-                    have_path = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "irmap_cache_entry",
-                        other,
-                        &["dev", "inode", "path"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_dev {
-            return Err(fields::missing(path, "irmap_cache_entry", "dev"));
+            return Err(fields::missing(path, "irmap_cache_entry", "dev").into());
         }
         if !have_inode {
-            return Err(fields::missing(path, "irmap_cache_entry", "inode"));
+            return Err(fields::missing(path, "irmap_cache_entry", "inode").into());
         }
         if !have_path {
-            return Err(fields::missing(path, "irmap_cache_entry", "path"));
+            return Err(fields::missing(path, "irmap_cache_entry", "path").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `fifo_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,49 +47,59 @@ impl crate::support::fields::Message for FifoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FifoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "pipe_id", "regf_id"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_pipe_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.pipe_id = fields::int_at(
+                            val,
+                            path,
+                            "pipe_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pipe_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.regf_id = Some(
+                            fields::int_at(val, path, "regf_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "fifo_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "pipe_id" => {
-                    self_.pipe_id = fields::int_at(val, path, "pipe_id", &fmt::PLAIN)?;
-                    have_pipe_id = true;
-                }
-                "regf_id" => {
-                    self_.regf_id = Some(
-                        fields::int_at(val, path, "regf_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fifo_entry",
-                        other,
-                        &["id", "pipe_id", "regf_id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "fifo_entry", "id"));
+            return Err(fields::missing(path, "fifo_entry", "id").into());
         }
         if !have_pipe_id {
-            return Err(fields::missing(path, "fifo_entry", "pipe_id"));
+            return Err(fields::missing(path, "fifo_entry", "pipe_id").into());
         }
         Ok(self_)
     }

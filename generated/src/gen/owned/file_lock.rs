@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `file_lock_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,12 +58,12 @@ impl crate::support::fields::Message for FileLockEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FileLockEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["flag", "type", "pid", "fd", "start", "len"];
         let mut self_ = Self::default();
         let mut have_flag = false;
         let mut have_type = false;
@@ -71,63 +71,77 @@ impl crate::support::fields::Message for FileLockEntry {
         let mut have_fd = false;
         let mut have_start = false;
         let mut have_len = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "flag" => {
-                    self_.flag = fields::int_at(val, path, "flag", &fmt::PLAIN)?;
-                    have_flag = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.flag = fields::int_at(val, path, "flag", &fmt::PLAIN)?;
+                        have_flag = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
+                        have_pid = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        have_fd = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.start = fields::int_at(val, path, "start", &fmt::PLAIN)?;
+                        have_start = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.len = fields::int_at(val, path, "len", &fmt::PLAIN)?;
+                        have_len = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "file_lock_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "type" => {
-                    self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
-                    have_type = true;
-                }
-                "pid" => {
-                    self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
-                    have_pid = true;
-                }
-                "fd" => {
-                    self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
-                    have_fd = true;
-                }
-                "start" => {
-                    self_.start = fields::int_at(val, path, "start", &fmt::PLAIN)?;
-                    have_start = true;
-                }
-                "len" => {
-                    self_.len = fields::int_at(val, path, "len", &fmt::PLAIN)?;
-                    have_len = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "file_lock_entry",
-                        other,
-                        &["flag", "type", "pid", "fd", "start", "len"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_flag {
-            return Err(fields::missing(path, "file_lock_entry", "flag"));
+            return Err(fields::missing(path, "file_lock_entry", "flag").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "file_lock_entry", "type"));
+            return Err(fields::missing(path, "file_lock_entry", "type").into());
         }
         if !have_pid {
-            return Err(fields::missing(path, "file_lock_entry", "pid"));
+            return Err(fields::missing(path, "file_lock_entry", "pid").into());
         }
         if !have_fd {
-            return Err(fields::missing(path, "file_lock_entry", "fd"));
+            return Err(fields::missing(path, "file_lock_entry", "fd").into());
         }
         if !have_start {
-            return Err(fields::missing(path, "file_lock_entry", "start"));
+            return Err(fields::missing(path, "file_lock_entry", "start").into());
         }
         if !have_len {
-            return Err(fields::missing(path, "file_lock_entry", "len"));
+            return Err(fields::missing(path, "file_lock_entry", "len").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `fown_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,68 +53,80 @@ impl crate::support::fields::Message for FownEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FownEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["uid", "euid", "signum", "pid_type", "pid"];
         let mut self_ = Self::default();
         let mut have_uid = false;
         let mut have_euid = false;
         let mut have_signum = false;
         let mut have_pid_type = false;
         let mut have_pid = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.euid = fields::int_at(val, path, "euid", &fmt::PLAIN)?;
+                        have_euid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.signum = fields::int_at(val, path, "signum", &fmt::PLAIN)?;
+                        have_signum = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.pid_type = fields::int_at(
+                            val,
+                            path,
+                            "pid_type",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pid_type = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
+                        have_pid = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "fown_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "euid" => {
-                    self_.euid = fields::int_at(val, path, "euid", &fmt::PLAIN)?;
-                    have_euid = true;
-                }
-                "signum" => {
-                    self_.signum = fields::int_at(val, path, "signum", &fmt::PLAIN)?;
-                    have_signum = true;
-                }
-                "pid_type" => {
-                    self_.pid_type = fields::int_at(val, path, "pid_type", &fmt::PLAIN)?;
-                    have_pid_type = true;
-                }
-                "pid" => {
-                    self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
-                    have_pid = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fown_entry",
-                        other,
-                        &["uid", "euid", "signum", "pid_type", "pid"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_uid {
-            return Err(fields::missing(path, "fown_entry", "uid"));
+            return Err(fields::missing(path, "fown_entry", "uid").into());
         }
         if !have_euid {
-            return Err(fields::missing(path, "fown_entry", "euid"));
+            return Err(fields::missing(path, "fown_entry", "euid").into());
         }
         if !have_signum {
-            return Err(fields::missing(path, "fown_entry", "signum"));
+            return Err(fields::missing(path, "fown_entry", "signum").into());
         }
         if !have_pid_type {
-            return Err(fields::missing(path, "fown_entry", "pid_type"));
+            return Err(fields::missing(path, "fown_entry", "pid_type").into());
         }
         if !have_pid {
-            return Err(fields::missing(path, "fown_entry", "pid"));
+            return Err(fields::missing(path, "fown_entry", "pid").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `fs_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,47 +47,59 @@ impl crate::support::fields::Message for FsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["cwd_id", "root_id", "umask"];
         let mut self_ = Self::default();
         let mut have_cwd_id = false;
         let mut have_root_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "cwd_id" => {
-                    self_.cwd_id = fields::int_at(val, path, "cwd_id", &fmt::PLAIN)?;
-                    have_cwd_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.cwd_id = fields::int_at(val, path, "cwd_id", &fmt::PLAIN)?;
+                        have_cwd_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.root_id = fields::int_at(
+                            val,
+                            path,
+                            "root_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_root_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.umask = Some(
+                            fields::int_at(val, path, "umask", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "fs_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "root_id" => {
-                    self_.root_id = fields::int_at(val, path, "root_id", &fmt::PLAIN)?;
-                    have_root_id = true;
-                }
-                "umask" => {
-                    self_.umask = Some(fields::int_at(val, path, "umask", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fs_entry",
-                        other,
-                        &["cwd_id", "root_id", "umask"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_cwd_id {
-            return Err(fields::missing(path, "fs_entry", "cwd_id"));
+            return Err(fields::missing(path, "fs_entry", "cwd_id").into());
         }
         if !have_root_id {
-            return Err(fields::missing(path, "fs_entry", "root_id"));
+            return Err(fields::missing(path, "fs_entry", "root_id").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `inotify_wd_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,12 +63,20 @@ impl crate::support::fields::Message for InotifyWdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InotifyWdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "i_ino",
+            "mask",
+            "ignored_mask",
+            "s_dev",
+            "wd",
+            "f_handle",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_i_ino = false;
@@ -77,87 +85,92 @@ impl crate::support::fields::Message for InotifyWdEntry {
         let mut have_s_dev = false;
         let mut have_wd = false;
         let mut have_f_handle = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "i_ino" => {
-                    self_.i_ino = fields::int_at(val, path, "i_ino", &fmt::PLAIN)?;
-                    have_i_ino = true;
-                }
-                "mask" => {
-                    self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
-                    have_mask = true;
-                }
-                "ignored_mask" => {
-                    self_.ignored_mask = fields::int_at(
-                        val,
-                        path,
-                        "ignored_mask",
-                        &fmt::HEX,
-                    )?;
-                    have_ignored_mask = true;
-                }
-                "s_dev" => {
-                    self_.s_dev = fields::int_at(val, path, "s_dev", &fmt::DEV)?;
-                    have_s_dev = true;
-                }
-                "wd" => {
-                    self_.wd = fields::int_at(val, path, "wd", &fmt::PLAIN)?;
-                    have_wd = true;
-                }
-                "f_handle" => {
-                    self_.f_handle = crate::owned::FhEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "f_handle").to_string(),
-                        unknown,
-                    )?;
-                    have_f_handle = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "inotify_wd_entry",
-                        other,
-                        &[
-                            "id",
-                            "i_ino",
-                            "mask",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.i_ino = fields::int_at(val, path, "i_ino", &fmt::PLAIN)?;
+                        have_i_ino = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
+                        have_mask = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.ignored_mask = fields::int_at(
+                            val,
+                            path,
                             "ignored_mask",
-                            "s_dev",
-                            "wd",
-                            "f_handle",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_ignored_mask = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.s_dev = fields::int_at(val, path, "s_dev", &fmt::DEV)?;
+                        have_s_dev = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.wd = fields::int_at(val, path, "wd", &fmt::PLAIN)?;
+                        have_wd = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.f_handle = json_src::message::<
+                            S,
+                            crate::owned::FhEntry,
+                        >(src, path, "f_handle", unknown)?;
+                        have_f_handle = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "inotify_wd_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "inotify_wd_entry", "id"));
+            return Err(fields::missing(path, "inotify_wd_entry", "id").into());
         }
         if !have_i_ino {
-            return Err(fields::missing(path, "inotify_wd_entry", "i_ino"));
+            return Err(fields::missing(path, "inotify_wd_entry", "i_ino").into());
         }
         if !have_mask {
-            return Err(fields::missing(path, "inotify_wd_entry", "mask"));
+            return Err(fields::missing(path, "inotify_wd_entry", "mask").into());
         }
         if !have_ignored_mask {
-            return Err(fields::missing(path, "inotify_wd_entry", "ignored_mask"));
+            return Err(fields::missing(path, "inotify_wd_entry", "ignored_mask").into());
         }
         if !have_s_dev {
-            return Err(fields::missing(path, "inotify_wd_entry", "s_dev"));
+            return Err(fields::missing(path, "inotify_wd_entry", "s_dev").into());
         }
         if !have_wd {
-            return Err(fields::missing(path, "inotify_wd_entry", "wd"));
+            return Err(fields::missing(path, "inotify_wd_entry", "wd").into());
         }
         if !have_f_handle {
-            return Err(fields::missing(path, "inotify_wd_entry", "f_handle"));
+            return Err(fields::missing(path, "inotify_wd_entry", "f_handle").into());
         }
         Ok(self_)
     }
@@ -205,68 +218,71 @@ impl crate::support::fields::Message for InotifyFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InotifyFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "flags", "fown", "wd"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_fown = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "wd" => {
-                    self_.wd = fields::json_array(
-                        val,
-                        path,
-                        "wd",
-                        |val, path| crate::owned::InotifyWdEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.wd = json_src::messages::<
+                            S,
+                            crate::owned::InotifyWdEntry,
+                        >(src, path, "wd", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "inotify_file_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "inotify_file_entry",
-                        other,
-                        &["id", "flags", "fown", "wd"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "inotify_file_entry", "id"));
+            return Err(fields::missing(path, "inotify_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "inotify_file_entry", "flags"));
+            return Err(fields::missing(path, "inotify_file_entry", "flags").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "inotify_file_entry", "fown"));
+            return Err(fields::missing(path, "inotify_file_entry", "fown").into());
         }
         Ok(self_)
     }
@@ -300,48 +316,60 @@ impl crate::support::fields::Message for FanotifyInodeMarkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyInodeMarkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["i_ino", "f_handle"];
         let mut self_ = Self::default();
         let mut have_i_ino = false;
         let mut have_f_handle = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "i_ino" => {
-                    self_.i_ino = fields::int_at(val, path, "i_ino", &fmt::PLAIN)?;
-                    have_i_ino = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.i_ino = fields::int_at(val, path, "i_ino", &fmt::PLAIN)?;
+                        have_i_ino = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.f_handle = json_src::message::<
+                            S,
+                            crate::owned::FhEntry,
+                        >(src, path, "f_handle", unknown)?;
+                        have_f_handle = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "fanotify_inode_mark_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "f_handle" => {
-                    self_.f_handle = crate::owned::FhEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "f_handle").to_string(),
-                        unknown,
-                    )?;
-                    have_f_handle = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fanotify_inode_mark_entry",
-                        other,
-                        &["i_ino", "f_handle"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_i_ino {
-            return Err(fields::missing(path, "fanotify_inode_mark_entry", "i_ino"));
+            return Err(
+                fields::missing(path, "fanotify_inode_mark_entry", "i_ino").into(),
+            );
         }
         if !have_f_handle {
-            return Err(fields::missing(path, "fanotify_inode_mark_entry", "f_handle"));
+            return Err(
+                fields::missing(path, "fanotify_inode_mark_entry", "f_handle").into(),
+            );
         }
         Ok(self_)
     }
@@ -379,41 +407,53 @@ impl crate::support::fields::Message for FanotifyMountMarkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyMountMarkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["mnt_id", "path"];
         let mut self_ = Self::default();
         let mut have_mnt_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mnt_id" => {
-                    self_.mnt_id = fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?;
-                    have_mnt_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mnt_id = fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?;
+                        have_mnt_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.path = Some(
+                            fields::json_string(val, &fields::Path::field(path, "path"))?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "fanotify_mount_mark_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "path" => {
-                    self_.path = Some(
-                        fields::json_string(val, &fields::Path::field(path, "path"))?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fanotify_mount_mark_entry",
-                        other,
-                        &["mnt_id", "path"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mnt_id {
-            return Err(fields::missing(path, "fanotify_mount_mark_entry", "mnt_id"));
+            return Err(
+                fields::missing(path, "fanotify_mount_mark_entry", "mnt_id").into(),
+            );
         }
         Ok(self_)
     }
@@ -485,12 +525,21 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyMarkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "type",
+            "mflags",
+            "mask",
+            "ignored_mask",
+            "s_dev",
+            "ie",
+            "me",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_type = false;
@@ -498,102 +547,107 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
         let mut have_mask = false;
         let mut have_ignored_mask = false;
         let mut have_s_dev = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "type" => {
-                    self_.type_ = fields::json_enum(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::MarkType::from_name(s).map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "type"),
+                            )
+                            .map(crate::schema::enums::MarkType)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.mflags = fields::int_at(val, path, "mflags", &fmt::HEX)?;
+                        have_mflags = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
+                        have_mask = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.ignored_mask = fields::int_at(
                             val,
-                            |s| {
-                                crate::schema::enums::MarkType::from_name(s).map(|e| e.0)
-                            },
-                            &fields::Path::field(path, "type"),
-                        )
-                        .map(crate::schema::enums::MarkType)?;
-                    have_type = true;
-                }
-                "mflags" => {
-                    self_.mflags = fields::int_at(val, path, "mflags", &fmt::HEX)?;
-                    have_mflags = true;
-                }
-                "mask" => {
-                    self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
-                    have_mask = true;
-                }
-                "ignored_mask" => {
-                    self_.ignored_mask = fields::int_at(
-                        val,
-                        path,
-                        "ignored_mask",
-                        &fmt::HEX,
-                    )?;
-                    have_ignored_mask = true;
-                }
-                "s_dev" => {
-                    self_.s_dev = fields::int_at(val, path, "s_dev", &fmt::DEV)?;
-                    have_s_dev = true;
-                }
-                "ie" => {
-                    self_.ie = Some(
-                        crate::owned::FanotifyInodeMarkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "ie").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "me" => {
-                    self_.me = Some(
-                        crate::owned::FanotifyMountMarkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "me").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fanotify_mark_entry",
-                        other,
-                        &[
-                            "id",
-                            "type",
-                            "mflags",
-                            "mask",
+                            path,
                             "ignored_mask",
-                            "s_dev",
-                            "ie",
-                            "me",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_ignored_mask = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.s_dev = fields::int_at(val, path, "s_dev", &fmt::DEV)?;
+                        have_s_dev = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.ie = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::FanotifyInodeMarkEntry,
+                            >(src, path, "ie", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        self_.me = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::FanotifyMountMarkEntry,
+                            >(src, path, "me", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "fanotify_mark_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "fanotify_mark_entry", "id"));
+            return Err(fields::missing(path, "fanotify_mark_entry", "id").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "fanotify_mark_entry", "type"));
+            return Err(fields::missing(path, "fanotify_mark_entry", "type").into());
         }
         if !have_mflags {
-            return Err(fields::missing(path, "fanotify_mark_entry", "mflags"));
+            return Err(fields::missing(path, "fanotify_mark_entry", "mflags").into());
         }
         if !have_mask {
-            return Err(fields::missing(path, "fanotify_mark_entry", "mask"));
+            return Err(fields::missing(path, "fanotify_mark_entry", "mask").into());
         }
         if !have_ignored_mask {
-            return Err(fields::missing(path, "fanotify_mark_entry", "ignored_mask"));
+            return Err(
+                fields::missing(path, "fanotify_mark_entry", "ignored_mask").into(),
+            );
         }
         if !have_s_dev {
-            return Err(fields::missing(path, "fanotify_mark_entry", "s_dev"));
+            return Err(fields::missing(path, "fanotify_mark_entry", "s_dev").into());
         }
         Ok(self_)
     }
@@ -651,84 +705,89 @@ impl crate::support::fields::Message for FanotifyFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FanotifyFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "flags", "fown", "faflags", "evflags", "mark"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_fown = false;
         let mut have_faflags = false;
         let mut have_evflags = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "faflags" => {
-                    self_.faflags = fields::int_at(val, path, "faflags", &fmt::HEX)?;
-                    have_faflags = true;
-                }
-                "evflags" => {
-                    self_.evflags = fields::int_at(val, path, "evflags", &fmt::HEX)?;
-                    have_evflags = true;
-                }
-                "mark" => {
-                    self_.mark = fields::json_array(
-                        val,
-                        path,
-                        "mark",
-                        |val, path| crate::owned::FanotifyMarkEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.faflags = fields::int_at(val, path, "faflags", &fmt::HEX)?;
+                        have_faflags = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.evflags = fields::int_at(val, path, "evflags", &fmt::HEX)?;
+                        have_evflags = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.mark = json_src::messages::<
+                            S,
+                            crate::owned::FanotifyMarkEntry,
+                        >(src, path, "mark", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "fanotify_file_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "fanotify_file_entry",
-                        other,
-                        &["id", "flags", "fown", "faflags", "evflags", "mark"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "fanotify_file_entry", "id"));
+            return Err(fields::missing(path, "fanotify_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "fanotify_file_entry", "flags"));
+            return Err(fields::missing(path, "fanotify_file_entry", "flags").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "fanotify_file_entry", "fown"));
+            return Err(fields::missing(path, "fanotify_file_entry", "fown").into());
         }
         if !have_faflags {
-            return Err(fields::missing(path, "fanotify_file_entry", "faflags"));
+            return Err(fields::missing(path, "fanotify_file_entry", "faflags").into());
         }
         if !have_evflags {
-            return Err(fields::missing(path, "fanotify_file_entry", "evflags"));
+            return Err(fields::missing(path, "fanotify_file_entry", "evflags").into());
         }
         Ok(self_)
     }

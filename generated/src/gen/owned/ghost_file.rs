@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ghost_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,103 +115,126 @@ impl crate::support::fields::Message for GhostFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::GhostFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "uid",
+            "gid",
+            "mode",
+            "dev",
+            "ino",
+            "rdev",
+            "atim",
+            "mtim",
+            "chunks",
+            "size",
+            "symlnk_target",
+        ];
         let mut self_ = Self::default();
         let mut have_uid = false;
         let mut have_gid = false;
         let mut have_mode = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
-                }
-                "gid" => {
-                    self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
-                    have_gid = true;
-                }
-                "mode" => {
-                    self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
-                    have_mode = true;
-                }
-                "dev" => self_.dev = Some(fields::int_at(val, path, "dev", &fmt::DEV)?),
-                "ino" => self_.ino = Some(fields::int_at(val, path, "ino", &fmt::PLAIN)?),
-                "rdev" => {
-                    self_.rdev = Some(fields::int_at(val, path, "rdev", &fmt::ODEV)?);
-                }
-                "atim" => {
-                    self_.atim = Some(
-                        crate::owned::Timeval::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "atim").to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        have_gid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        have_mode = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::DEV)?);
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.ino = Some(fields::int_at(val, path, "ino", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.rdev = Some(
+                            fields::int_at(val, path, "rdev", &fmt::ODEV)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.atim = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::Timeval,
+                            >(src, path, "atim", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        self_.mtim = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::Timeval,
+                            >(src, path, "mtim", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.chunks = Some(
+                            fields::json_bool(val, &fields::Path::field(path, "chunks"))?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.size = Some(
+                            fields::int_at(val, path, "size", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.symlnk_target = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "symlnk_target"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ghost_file_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        )?,
-                    );
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "mtim" => {
-                    self_.mtim = Some(
-                        crate::owned::Timeval::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "mtim").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "chunks" => {
-                    self_.chunks = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "chunks"))?,
-                    );
-                }
-                "size" => {
-                    self_.size = Some(fields::int_at(val, path, "size", &fmt::PLAIN)?);
-                }
-                "symlnk_target" => {
-                    self_.symlnk_target = Some(
-                        fields::json_string(
-                            val,
-                            &fields::Path::field(path, "symlnk_target"),
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ghost_file_entry",
-                        other,
-                        &[
-                            "uid",
-                            "gid",
-                            "mode",
-                            "dev",
-                            "ino",
-                            "rdev",
-                            "atim",
-                            "mtim",
-                            "chunks",
-                            "size",
-                            "symlnk_target",
-                        ],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_uid {
-            return Err(fields::missing(path, "ghost_file_entry", "uid"));
+            return Err(fields::missing(path, "ghost_file_entry", "uid").into());
         }
         if !have_gid {
-            return Err(fields::missing(path, "ghost_file_entry", "gid"));
+            return Err(fields::missing(path, "ghost_file_entry", "gid").into());
         }
         if !have_mode {
-            return Err(fields::missing(path, "ghost_file_entry", "mode"));
+            return Err(fields::missing(path, "ghost_file_entry", "mode").into());
         }
         Ok(self_)
     }
@@ -245,44 +268,54 @@ impl crate::support::fields::Message for GhostChunkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::GhostChunkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["len", "off"];
         let mut self_ = Self::default();
         let mut have_len = false;
         let mut have_off = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "len" => {
-                    self_.len = fields::int_at(val, path, "len", &fmt::PLAIN)?;
-                    have_len = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.len = fields::int_at(val, path, "len", &fmt::PLAIN)?;
+                        have_len = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.off = fields::int_at(val, path, "off", &fmt::PLAIN)?;
+                        have_off = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ghost_chunk_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "off" => {
-                    self_.off = fields::int_at(val, path, "off", &fmt::PLAIN)?;
-                    have_off = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ghost_chunk_entry",
-                        other,
-                        &["len", "off"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_len {
-            return Err(fields::missing(path, "ghost_chunk_entry", "len"));
+            return Err(fields::missing(path, "ghost_chunk_entry", "len").into());
         }
         if !have_off {
-            return Err(fields::missing(path, "ghost_chunk_entry", "off"));
+            return Err(fields::missing(path, "ghost_chunk_entry", "off").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `plugins_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -37,34 +37,46 @@ impl crate::support::fields::Message for PluginsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PluginsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["plugins"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "plugins" => {
-                    self_.plugins = fields::json_array(
-                        val,
-                        path,
-                        "plugins",
-                        |val, path| fields::json_string(val, &fields::Path::text(path)),
-                    )?;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.plugins = fields::json_array(
+                            val,
+                            path,
+                            "plugins",
+                            |val, path| fields::json_string(
+                                val,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "plugins_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "plugins_entry",
-                        other,
-                        &["plugins"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -203,139 +215,167 @@ impl crate::support::fields::Message for InventoryEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InventoryEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "img_version",
+            "fdinfo_per_id",
+            "root_ids",
+            "ns_per_id",
+            "root_cg_set",
+            "lsmtype",
+            "dump_uptime",
+            "pre_dump_mode",
+            "tcp_close",
+            "network_lock_method",
+            "plugins_entry",
+            "dump_criu_run_id",
+            "allow_uprobes",
+        ];
         let mut self_ = Self::default();
         let mut have_img_version = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "img_version" => {
-                    self_.img_version = fields::int_at(
-                        val,
-                        path,
-                        "img_version",
-                        &fmt::PLAIN,
-                    )?;
-                    have_img_version = true;
-                }
-                "fdinfo_per_id" => {
-                    self_.fdinfo_per_id = Some(
-                        fields::json_bool(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.img_version = fields::int_at(
                             val,
-                            &fields::Path::field(path, "fdinfo_per_id"),
-                        )?,
-                    );
-                }
-                "root_ids" => {
-                    self_.root_ids = Some(
-                        crate::owned::TaskKobjIdsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "root_ids").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ns_per_id" => {
-                    self_.ns_per_id = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "ns_per_id"))?,
-                    );
-                }
-                "root_cg_set" => {
-                    self_.root_cg_set = Some(
-                        fields::int_at(val, path, "root_cg_set", &fmt::PLAIN)?,
-                    );
-                }
-                "lsmtype" => {
-                    self_.lsmtype = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::Lsmtype::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "lsmtype"),
-                            )
-                            .map(crate::schema::enums::Lsmtype)?,
-                    );
-                }
-                "dump_uptime" => {
-                    self_.dump_uptime = Some(
-                        fields::int_at(val, path, "dump_uptime", &fmt::PLAIN)?,
-                    );
-                }
-                "pre_dump_mode" => {
-                    self_.pre_dump_mode = Some(
-                        fields::int_at(val, path, "pre_dump_mode", &fmt::PLAIN)?,
-                    );
-                }
-                "tcp_close" => {
-                    self_.tcp_close = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "tcp_close"))?,
-                    );
-                }
-                "network_lock_method" => {
-                    self_.network_lock_method = Some(
-                        fields::int_at(val, path, "network_lock_method", &fmt::PLAIN)?,
-                    );
-                }
-                "plugins_entry" => {
-                    self_.plugins_entry = Some(
-                        crate::owned::PluginsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "plugins_entry").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "dump_criu_run_id" => {
-                    self_.dump_criu_run_id = Some(
-                        fields::json_string(
-                            val,
-                            &fields::Path::field(path, "dump_criu_run_id"),
-                        )?,
-                    );
-                }
-                "allow_uprobes" => {
-                    self_.allow_uprobes = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "allow_uprobes"),
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "inventory_entry",
-                        other,
-                        &[
+                            path,
                             "img_version",
-                            "fdinfo_per_id",
-                            "root_ids",
-                            "ns_per_id",
-                            "root_cg_set",
-                            "lsmtype",
-                            "dump_uptime",
-                            "pre_dump_mode",
-                            "tcp_close",
-                            "network_lock_method",
-                            "plugins_entry",
-                            "dump_criu_run_id",
-                            "allow_uprobes",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_img_version = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.fdinfo_per_id = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "fdinfo_per_id"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.root_ids = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TaskKobjIdsEntry,
+                            >(src, path, "root_ids", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.ns_per_id = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "ns_per_id"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.root_cg_set = Some(
+                            fields::int_at(val, path, "root_cg_set", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.lsmtype = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::Lsmtype::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "lsmtype"),
+                                )
+                                .map(crate::schema::enums::Lsmtype)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.dump_uptime = Some(
+                            fields::int_at(val, path, "dump_uptime", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.pre_dump_mode = Some(
+                            fields::int_at(val, path, "pre_dump_mode", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.tcp_close = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "tcp_close"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.network_lock_method = Some(
+                            fields::int_at(
+                                val,
+                                path,
+                                "network_lock_method",
+                                &fmt::PLAIN,
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        self_.plugins_entry = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PluginsEntry,
+                            >(src, path, "plugins_entry", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.dump_criu_run_id = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "dump_criu_run_id"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.allow_uprobes = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "allow_uprobes"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "inventory_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_img_version {
-            return Err(fields::missing(path, "inventory_entry", "img_version"));
+            return Err(fields::missing(path, "inventory_entry", "img_version").into());
         }
         Ok(self_)
     }

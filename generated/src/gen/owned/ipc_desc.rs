@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ipc_desc_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,12 +63,12 @@ impl crate::support::fields::Message for IpcDescEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcDescEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["key", "uid", "gid", "cuid", "cgid", "mode", "id"];
         let mut self_ = Self::default();
         let mut have_key = false;
         let mut have_uid = false;
@@ -77,70 +77,85 @@ impl crate::support::fields::Message for IpcDescEntry {
         let mut have_cgid = false;
         let mut have_mode = false;
         let mut have_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "key" => {
-                    self_.key = fields::int_at(val, path, "key", &fmt::PLAIN)?;
-                    have_key = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.key = fields::int_at(val, path, "key", &fmt::PLAIN)?;
+                        have_key = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        have_gid = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.cuid = fields::int_at(val, path, "cuid", &fmt::PLAIN)?;
+                        have_cuid = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.cgid = fields::int_at(val, path, "cgid", &fmt::PLAIN)?;
+                        have_cgid = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        have_mode = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ipc_desc_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
-                }
-                "gid" => {
-                    self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
-                    have_gid = true;
-                }
-                "cuid" => {
-                    self_.cuid = fields::int_at(val, path, "cuid", &fmt::PLAIN)?;
-                    have_cuid = true;
-                }
-                "cgid" => {
-                    self_.cgid = fields::int_at(val, path, "cgid", &fmt::PLAIN)?;
-                    have_cgid = true;
-                }
-                "mode" => {
-                    self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
-                    have_mode = true;
-                }
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ipc_desc_entry",
-                        other,
-                        &["key", "uid", "gid", "cuid", "cgid", "mode", "id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_key {
-            return Err(fields::missing(path, "ipc_desc_entry", "key"));
+            return Err(fields::missing(path, "ipc_desc_entry", "key").into());
         }
         if !have_uid {
-            return Err(fields::missing(path, "ipc_desc_entry", "uid"));
+            return Err(fields::missing(path, "ipc_desc_entry", "uid").into());
         }
         if !have_gid {
-            return Err(fields::missing(path, "ipc_desc_entry", "gid"));
+            return Err(fields::missing(path, "ipc_desc_entry", "gid").into());
         }
         if !have_cuid {
-            return Err(fields::missing(path, "ipc_desc_entry", "cuid"));
+            return Err(fields::missing(path, "ipc_desc_entry", "cuid").into());
         }
         if !have_cgid {
-            return Err(fields::missing(path, "ipc_desc_entry", "cgid"));
+            return Err(fields::missing(path, "ipc_desc_entry", "cgid").into());
         }
         if !have_mode {
-            return Err(fields::missing(path, "ipc_desc_entry", "mode"));
+            return Err(fields::missing(path, "ipc_desc_entry", "mode").into());
         }
         if !have_id {
-            return Err(fields::missing(path, "ipc_desc_entry", "id"));
+            return Err(fields::missing(path, "ipc_desc_entry", "id").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ipc_msg`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,44 +38,48 @@ impl crate::support::fields::Message for IpcMsg {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcMsg::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["mtype", "msize"];
         let mut self_ = Self::default();
         let mut have_mtype = false;
         let mut have_msize = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mtype" => {
-                    self_.mtype = fields::int_at(val, path, "mtype", &fmt::PLAIN)?;
-                    have_mtype = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mtype = fields::int_at(val, path, "mtype", &fmt::PLAIN)?;
+                        have_mtype = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.msize = fields::int_at(val, path, "msize", &fmt::PLAIN)?;
+                        have_msize = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "ipc_msg", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "msize" => {
-                    self_.msize = fields::int_at(val, path, "msize", &fmt::PLAIN)?;
-                    have_msize = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ipc_msg",
-                        other,
-                        &["mtype", "msize"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mtype {
-            return Err(fields::missing(path, "ipc_msg", "mtype"));
+            return Err(fields::missing(path, "ipc_msg", "mtype").into());
         }
         if !have_msize {
-            return Err(fields::missing(path, "ipc_msg", "msize"));
+            return Err(fields::missing(path, "ipc_msg", "msize").into());
         }
         Ok(self_)
     }
@@ -114,56 +118,65 @@ impl crate::support::fields::Message for IpcMsgEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcMsgEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["desc", "qbytes", "qnum"];
         let mut self_ = Self::default();
         let mut have_desc = false;
         let mut have_qbytes = false;
         let mut have_qnum = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "desc" => {
-                    self_.desc = crate::owned::IpcDescEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "desc").to_string(),
-                        unknown,
-                    )?;
-                    have_desc = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.desc = json_src::message::<
+                            S,
+                            crate::owned::IpcDescEntry,
+                        >(src, path, "desc", unknown)?;
+                        have_desc = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.qbytes = fields::int_at(val, path, "qbytes", &fmt::PLAIN)?;
+                        have_qbytes = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.qnum = fields::int_at(val, path, "qnum", &fmt::PLAIN)?;
+                        have_qnum = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ipc_msg_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "qbytes" => {
-                    self_.qbytes = fields::int_at(val, path, "qbytes", &fmt::PLAIN)?;
-                    have_qbytes = true;
-                }
-                "qnum" => {
-                    self_.qnum = fields::int_at(val, path, "qnum", &fmt::PLAIN)?;
-                    have_qnum = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ipc_msg_entry",
-                        other,
-                        &["desc", "qbytes", "qnum"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_desc {
-            return Err(fields::missing(path, "ipc_msg_entry", "desc"));
+            return Err(fields::missing(path, "ipc_msg_entry", "desc").into());
         }
         if !have_qbytes {
-            return Err(fields::missing(path, "ipc_msg_entry", "qbytes"));
+            return Err(fields::missing(path, "ipc_msg_entry", "qbytes").into());
         }
         if !have_qnum {
-            return Err(fields::missing(path, "ipc_msg_entry", "qnum"));
+            return Err(fields::missing(path, "ipc_msg_entry", "qnum").into());
         }
         Ok(self_)
     }

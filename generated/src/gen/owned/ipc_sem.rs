@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ipc_sem_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,48 +38,56 @@ impl crate::support::fields::Message for IpcSemEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcSemEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["desc", "nsems"];
         let mut self_ = Self::default();
         let mut have_desc = false;
         let mut have_nsems = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "desc" => {
-                    self_.desc = crate::owned::IpcDescEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "desc").to_string(),
-                        unknown,
-                    )?;
-                    have_desc = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.desc = json_src::message::<
+                            S,
+                            crate::owned::IpcDescEntry,
+                        >(src, path, "desc", unknown)?;
+                        have_desc = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.nsems = fields::int_at(val, path, "nsems", &fmt::PLAIN)?;
+                        have_nsems = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ipc_sem_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "nsems" => {
-                    self_.nsems = fields::int_at(val, path, "nsems", &fmt::PLAIN)?;
-                    have_nsems = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ipc_sem_entry",
-                        other,
-                        &["desc", "nsems"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_desc {
-            return Err(fields::missing(path, "ipc_sem_entry", "desc"));
+            return Err(fields::missing(path, "ipc_sem_entry", "desc").into());
         }
         if !have_nsems {
-            return Err(fields::missing(path, "ipc_sem_entry", "nsems"));
+            return Err(fields::missing(path, "ipc_sem_entry", "nsems").into());
         }
         Ok(self_)
     }

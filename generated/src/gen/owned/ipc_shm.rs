@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ipc_shm_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -56,61 +56,71 @@ impl crate::support::fields::Message for IpcShmEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcShmEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["desc", "size", "in_pagemaps", "hugetlb_flag"];
         let mut self_ = Self::default();
         let mut have_desc = false;
         let mut have_size = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "desc" => {
-                    self_.desc = crate::owned::IpcDescEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "desc").to_string(),
-                        unknown,
-                    )?;
-                    have_desc = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.desc = json_src::message::<
+                            S,
+                            crate::owned::IpcDescEntry,
+                        >(src, path, "desc", unknown)?;
+                        have_desc = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.size = fields::int_at(val, path, "size", &fmt::PLAIN)?;
+                        have_size = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.in_pagemaps = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "in_pagemaps"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.hugetlb_flag = Some(
+                            fields::int_at(val, path, "hugetlb_flag", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ipc_shm_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "size" => {
-                    self_.size = fields::int_at(val, path, "size", &fmt::PLAIN)?;
-                    have_size = true;
-                }
-                "in_pagemaps" => {
-                    self_.in_pagemaps = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "in_pagemaps"),
-                        )?,
-                    );
-                }
-                "hugetlb_flag" => {
-                    self_.hugetlb_flag = Some(
-                        fields::int_at(val, path, "hugetlb_flag", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ipc_shm_entry",
-                        other,
-                        &["desc", "size", "in_pagemaps", "hugetlb_flag"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_desc {
-            return Err(fields::missing(path, "ipc_shm_entry", "desc"));
+            return Err(fields::missing(path, "ipc_shm_entry", "desc").into());
         }
         if !have_size {
-            return Err(fields::missing(path, "ipc_shm_entry", "size"));
+            return Err(fields::missing(path, "ipc_shm_entry", "size").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ipc_var_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -137,12 +137,30 @@ impl crate::support::fields::Message for IpcVarEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpcVarEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "sem_ctls",
+            "msg_ctlmax",
+            "msg_ctlmnb",
+            "msg_ctlmni",
+            "auto_msgmni",
+            "shm_ctlmax",
+            "shm_ctlall",
+            "shm_ctlmni",
+            "shm_rmid_forced",
+            "mq_queues_max",
+            "mq_msg_max",
+            "mq_msgsize_max",
+            "mq_msg_default",
+            "mq_msgsize_default",
+            "msg_next_id",
+            "sem_next_id",
+            "shm_next_id",
+        ];
         let mut self_ = Self::default();
         let mut have_msg_ctlmax = false;
         let mut have_msg_ctlmnb = false;
@@ -155,208 +173,215 @@ impl crate::support::fields::Message for IpcVarEntry {
         let mut have_mq_queues_max = false;
         let mut have_mq_msg_max = false;
         let mut have_mq_msgsize_max = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "sem_ctls" => {
-                    self_.sem_ctls = fields::json_array(
-                        val,
-                        path,
-                        "sem_ctls",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.sem_ctls = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "msg_ctlmax" => {
-                    self_.msg_ctlmax = fields::int_at(
-                        val,
-                        path,
-                        "msg_ctlmax",
-                        &fmt::PLAIN,
-                    )?;
-                    have_msg_ctlmax = true;
-                }
-                "msg_ctlmnb" => {
-                    self_.msg_ctlmnb = fields::int_at(
-                        val,
-                        path,
-                        "msg_ctlmnb",
-                        &fmt::PLAIN,
-                    )?;
-                    have_msg_ctlmnb = true;
-                }
-                "msg_ctlmni" => {
-                    self_.msg_ctlmni = fields::int_at(
-                        val,
-                        path,
-                        "msg_ctlmni",
-                        &fmt::PLAIN,
-                    )?;
-                    have_msg_ctlmni = true;
-                }
-                "auto_msgmni" => {
-                    self_.auto_msgmni = fields::int_at(
-                        val,
-                        path,
-                        "auto_msgmni",
-                        &fmt::PLAIN,
-                    )?;
-                    have_auto_msgmni = true;
-                }
-                "shm_ctlmax" => {
-                    self_.shm_ctlmax = fields::int_at(
-                        val,
-                        path,
-                        "shm_ctlmax",
-                        &fmt::PLAIN,
-                    )?;
-                    have_shm_ctlmax = true;
-                }
-                "shm_ctlall" => {
-                    self_.shm_ctlall = fields::int_at(
-                        val,
-                        path,
-                        "shm_ctlall",
-                        &fmt::PLAIN,
-                    )?;
-                    have_shm_ctlall = true;
-                }
-                "shm_ctlmni" => {
-                    self_.shm_ctlmni = fields::int_at(
-                        val,
-                        path,
-                        "shm_ctlmni",
-                        &fmt::PLAIN,
-                    )?;
-                    have_shm_ctlmni = true;
-                }
-                "shm_rmid_forced" => {
-                    self_.shm_rmid_forced = fields::int_at(
-                        val,
-                        path,
-                        "shm_rmid_forced",
-                        &fmt::PLAIN,
-                    )?;
-                    have_shm_rmid_forced = true;
-                }
-                "mq_queues_max" => {
-                    self_.mq_queues_max = fields::int_at(
-                        val,
-                        path,
-                        "mq_queues_max",
-                        &fmt::PLAIN,
-                    )?;
-                    have_mq_queues_max = true;
-                }
-                "mq_msg_max" => {
-                    self_.mq_msg_max = fields::int_at(
-                        val,
-                        path,
-                        "mq_msg_max",
-                        &fmt::PLAIN,
-                    )?;
-                    have_mq_msg_max = true;
-                }
-                "mq_msgsize_max" => {
-                    self_.mq_msgsize_max = fields::int_at(
-                        val,
-                        path,
-                        "mq_msgsize_max",
-                        &fmt::PLAIN,
-                    )?;
-                    have_mq_msgsize_max = true;
-                }
-                "mq_msg_default" => {
-                    self_.mq_msg_default = Some(
-                        fields::int_at(val, path, "mq_msg_default", &fmt::PLAIN)?,
-                    );
-                }
-                "mq_msgsize_default" => {
-                    self_.mq_msgsize_default = Some(
-                        fields::int_at(val, path, "mq_msgsize_default", &fmt::PLAIN)?,
-                    );
-                }
-                "msg_next_id" => {
-                    self_.msg_next_id = Some(
-                        fields::int_at(val, path, "msg_next_id", &fmt::PLAIN)?,
-                    );
-                }
-                "sem_next_id" => {
-                    self_.sem_next_id = Some(
-                        fields::int_at(val, path, "sem_next_id", &fmt::PLAIN)?,
-                    );
-                }
-                "shm_next_id" => {
-                    self_.shm_next_id = Some(
-                        fields::int_at(val, path, "shm_next_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ipc_var_entry",
-                        other,
-                        &[
+                            path,
                             "sem_ctls",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.msg_ctlmax = fields::int_at(
+                            val,
+                            path,
                             "msg_ctlmax",
+                            &fmt::PLAIN,
+                        )?;
+                        have_msg_ctlmax = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.msg_ctlmnb = fields::int_at(
+                            val,
+                            path,
                             "msg_ctlmnb",
+                            &fmt::PLAIN,
+                        )?;
+                        have_msg_ctlmnb = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.msg_ctlmni = fields::int_at(
+                            val,
+                            path,
                             "msg_ctlmni",
+                            &fmt::PLAIN,
+                        )?;
+                        have_msg_ctlmni = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.auto_msgmni = fields::int_at(
+                            val,
+                            path,
                             "auto_msgmni",
+                            &fmt::PLAIN,
+                        )?;
+                        have_auto_msgmni = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.shm_ctlmax = fields::int_at(
+                            val,
+                            path,
                             "shm_ctlmax",
+                            &fmt::PLAIN,
+                        )?;
+                        have_shm_ctlmax = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.shm_ctlall = fields::int_at(
+                            val,
+                            path,
                             "shm_ctlall",
+                            &fmt::PLAIN,
+                        )?;
+                        have_shm_ctlall = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.shm_ctlmni = fields::int_at(
+                            val,
+                            path,
                             "shm_ctlmni",
+                            &fmt::PLAIN,
+                        )?;
+                        have_shm_ctlmni = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.shm_rmid_forced = fields::int_at(
+                            val,
+                            path,
                             "shm_rmid_forced",
+                            &fmt::PLAIN,
+                        )?;
+                        have_shm_rmid_forced = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.mq_queues_max = fields::int_at(
+                            val,
+                            path,
                             "mq_queues_max",
+                            &fmt::PLAIN,
+                        )?;
+                        have_mq_queues_max = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.mq_msg_max = fields::int_at(
+                            val,
+                            path,
                             "mq_msg_max",
+                            &fmt::PLAIN,
+                        )?;
+                        have_mq_msg_max = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.mq_msgsize_max = fields::int_at(
+                            val,
+                            path,
                             "mq_msgsize_max",
-                            "mq_msg_default",
-                            "mq_msgsize_default",
-                            "msg_next_id",
-                            "sem_next_id",
-                            "shm_next_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_mq_msgsize_max = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.mq_msg_default = Some(
+                            fields::int_at(val, path, "mq_msg_default", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.mq_msgsize_default = Some(
+                            fields::int_at(val, path, "mq_msgsize_default", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.msg_next_id = Some(
+                            fields::int_at(val, path, "msg_next_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.sem_next_id = Some(
+                            fields::int_at(val, path, "sem_next_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.shm_next_id = Some(
+                            fields::int_at(val, path, "shm_next_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ipc_var_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_msg_ctlmax {
-            return Err(fields::missing(path, "ipc_var_entry", "msg_ctlmax"));
+            return Err(fields::missing(path, "ipc_var_entry", "msg_ctlmax").into());
         }
         if !have_msg_ctlmnb {
-            return Err(fields::missing(path, "ipc_var_entry", "msg_ctlmnb"));
+            return Err(fields::missing(path, "ipc_var_entry", "msg_ctlmnb").into());
         }
         if !have_msg_ctlmni {
-            return Err(fields::missing(path, "ipc_var_entry", "msg_ctlmni"));
+            return Err(fields::missing(path, "ipc_var_entry", "msg_ctlmni").into());
         }
         if !have_auto_msgmni {
-            return Err(fields::missing(path, "ipc_var_entry", "auto_msgmni"));
+            return Err(fields::missing(path, "ipc_var_entry", "auto_msgmni").into());
         }
         if !have_shm_ctlmax {
-            return Err(fields::missing(path, "ipc_var_entry", "shm_ctlmax"));
+            return Err(fields::missing(path, "ipc_var_entry", "shm_ctlmax").into());
         }
         if !have_shm_ctlall {
-            return Err(fields::missing(path, "ipc_var_entry", "shm_ctlall"));
+            return Err(fields::missing(path, "ipc_var_entry", "shm_ctlall").into());
         }
         if !have_shm_ctlmni {
-            return Err(fields::missing(path, "ipc_var_entry", "shm_ctlmni"));
+            return Err(fields::missing(path, "ipc_var_entry", "shm_ctlmni").into());
         }
         if !have_shm_rmid_forced {
-            return Err(fields::missing(path, "ipc_var_entry", "shm_rmid_forced"));
+            return Err(fields::missing(path, "ipc_var_entry", "shm_rmid_forced").into());
         }
         if !have_mq_queues_max {
-            return Err(fields::missing(path, "ipc_var_entry", "mq_queues_max"));
+            return Err(fields::missing(path, "ipc_var_entry", "mq_queues_max").into());
         }
         if !have_mq_msg_max {
-            return Err(fields::missing(path, "ipc_var_entry", "mq_msg_max"));
+            return Err(fields::missing(path, "ipc_var_entry", "mq_msg_max").into());
         }
         if !have_mq_msgsize_max {
-            return Err(fields::missing(path, "ipc_var_entry", "mq_msgsize_max"));
+            return Err(fields::missing(path, "ipc_var_entry", "mq_msgsize_max").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `macvlan_link_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,39 +42,51 @@ impl crate::support::fields::Message for MacvlanLinkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MacvlanLinkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["mode", "flags"];
         let mut self_ = Self::default();
         let mut have_mode = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mode" => {
-                    self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
-                    have_mode = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        have_mode = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = Some(
+                            fields::int_at(val, path, "flags", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "macvlan_link_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "flags" => {
-                    self_.flags = Some(fields::int_at(val, path, "flags", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "macvlan_link_entry",
-                        other,
-                        &["mode", "flags"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mode {
-            return Err(fields::missing(path, "macvlan_link_entry", "mode"));
+            return Err(fields::missing(path, "macvlan_link_entry", "mode").into());
         }
         Ok(self_)
     }

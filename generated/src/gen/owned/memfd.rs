@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `memfd_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,77 +53,93 @@ impl crate::support::fields::Message for MemfdFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MemfdFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "flags", "pos", "fown", "inode_id"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_pos = false;
         let mut have_fown = false;
         let mut have_inode_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(
+                            val,
+                            path,
+                            "flags",
+                            &tables::FMT_RFILE_FLAGS,
+                        )?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
+                        have_pos = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.inode_id = fields::int_at(
+                            val,
+                            path,
+                            "inode_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_inode_id = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "memfd_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "flags" => {
-                    self_.flags = fields::int_at(
-                        val,
-                        path,
-                        "flags",
-                        &tables::FMT_RFILE_FLAGS,
-                    )?;
-                    have_flags = true;
-                }
-                "pos" => {
-                    self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
-                    have_pos = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "inode_id" => {
-                    self_.inode_id = fields::int_at(val, path, "inode_id", &fmt::PLAIN)?;
-                    have_inode_id = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "memfd_file_entry",
-                        other,
-                        &["id", "flags", "pos", "fown", "inode_id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "memfd_file_entry", "id"));
+            return Err(fields::missing(path, "memfd_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "memfd_file_entry", "flags"));
+            return Err(fields::missing(path, "memfd_file_entry", "flags").into());
         }
         if !have_pos {
-            return Err(fields::missing(path, "memfd_file_entry", "pos"));
+            return Err(fields::missing(path, "memfd_file_entry", "pos").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "memfd_file_entry", "fown"));
+            return Err(fields::missing(path, "memfd_file_entry", "fown").into());
         }
         if !have_inode_id {
-            return Err(fields::missing(path, "memfd_file_entry", "inode_id"));
+            return Err(fields::missing(path, "memfd_file_entry", "inode_id").into());
         }
         Ok(self_)
     }
@@ -200,12 +216,22 @@ impl crate::support::fields::Message for MemfdInodeEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MemfdInodeEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "name",
+            "uid",
+            "gid",
+            "size",
+            "shmid",
+            "seals",
+            "inode_id",
+            "hugetlb_flag",
+            "mode",
+        ];
         let mut self_ = Self::default();
         let mut have_name = false;
         let mut have_uid = false;
@@ -214,96 +240,110 @@ impl crate::support::fields::Message for MemfdInodeEntry {
         let mut have_shmid = false;
         let mut have_seals = false;
         let mut have_inode_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
-                }
-                "gid" => {
-                    self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
-                    have_gid = true;
-                }
-                "size" => {
-                    self_.size = fields::int_at(val, path, "size", &fmt::PLAIN)?;
-                    have_size = true;
-                }
-                "shmid" => {
-                    self_.shmid = fields::int_at(val, path, "shmid", &fmt::PLAIN)?;
-                    have_shmid = true;
-                }
-                "seals" => {
-                    self_.seals = fields::int_at(
-                        val,
-                        path,
-                        "seals",
-                        &tables::FMT_SEALS_FLAGS,
-                    )?;
-                    have_seals = true;
-                }
-                "inode_id" => {
-                    self_.inode_id = fields::int_at(val, path, "inode_id", &fmt::PLAIN)?;
-                    have_inode_id = true;
-                }
-                "hugetlb_flag" => {
-                    self_.hugetlb_flag = Some(
-                        fields::int_at(val, path, "hugetlb_flag", &fmt::PLAIN)?,
-                    );
-                }
-                "mode" => {
-                    self_.mode = Some(fields::int_at(val, path, "mode", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "memfd_inode_entry",
-                        other,
-                        &[
-                            "name",
-                            "uid",
-                            "gid",
-                            "size",
-                            "shmid",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        have_gid = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.size = fields::int_at(val, path, "size", &fmt::PLAIN)?;
+                        have_size = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.shmid = fields::int_at(val, path, "shmid", &fmt::PLAIN)?;
+                        have_shmid = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.seals = fields::int_at(
+                            val,
+                            path,
                             "seals",
+                            &tables::FMT_SEALS_FLAGS,
+                        )?;
+                        have_seals = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.inode_id = fields::int_at(
+                            val,
+                            path,
                             "inode_id",
-                            "hugetlb_flag",
-                            "mode",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_inode_id = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.hugetlb_flag = Some(
+                            fields::int_at(val, path, "hugetlb_flag", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.mode = Some(
+                            fields::int_at(val, path, "mode", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "memfd_inode_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_name {
-            return Err(fields::missing(path, "memfd_inode_entry", "name"));
+            return Err(fields::missing(path, "memfd_inode_entry", "name").into());
         }
         if !have_uid {
-            return Err(fields::missing(path, "memfd_inode_entry", "uid"));
+            return Err(fields::missing(path, "memfd_inode_entry", "uid").into());
         }
         if !have_gid {
-            return Err(fields::missing(path, "memfd_inode_entry", "gid"));
+            return Err(fields::missing(path, "memfd_inode_entry", "gid").into());
         }
         if !have_size {
-            return Err(fields::missing(path, "memfd_inode_entry", "size"));
+            return Err(fields::missing(path, "memfd_inode_entry", "size").into());
         }
         if !have_shmid {
-            return Err(fields::missing(path, "memfd_inode_entry", "shmid"));
+            return Err(fields::missing(path, "memfd_inode_entry", "shmid").into());
         }
         if !have_seals {
-            return Err(fields::missing(path, "memfd_inode_entry", "seals"));
+            return Err(fields::missing(path, "memfd_inode_entry", "seals").into());
         }
         if !have_inode_id {
-            return Err(fields::missing(path, "memfd_inode_entry", "inode_id"));
+            return Err(fields::missing(path, "memfd_inode_entry", "inode_id").into());
         }
         Ok(self_)
     }

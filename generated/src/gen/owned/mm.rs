@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `aio_ring_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,52 +43,68 @@ impl crate::support::fields::Message for AioRingEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::AioRingEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "nr_req", "ring_len"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_nr_req = false;
         let mut have_ring_len = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.nr_req = fields::int_at(val, path, "nr_req", &fmt::PLAIN)?;
+                        have_nr_req = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.ring_len = fields::int_at(
+                            val,
+                            path,
+                            "ring_len",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ring_len = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "aio_ring_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "nr_req" => {
-                    self_.nr_req = fields::int_at(val, path, "nr_req", &fmt::PLAIN)?;
-                    have_nr_req = true;
-                }
-                "ring_len" => {
-                    self_.ring_len = fields::int_at(val, path, "ring_len", &fmt::PLAIN)?;
-                    have_ring_len = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "aio_ring_entry",
-                        other,
-                        &["id", "nr_req", "ring_len"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "aio_ring_entry", "id"));
+            return Err(fields::missing(path, "aio_ring_entry", "id").into());
         }
         if !have_nr_req {
-            return Err(fields::missing(path, "aio_ring_entry", "nr_req"));
+            return Err(fields::missing(path, "aio_ring_entry", "nr_req").into());
         }
         if !have_ring_len {
-            return Err(fields::missing(path, "aio_ring_entry", "ring_len"));
+            return Err(fields::missing(path, "aio_ring_entry", "ring_len").into());
         }
         Ok(self_)
     }
@@ -217,12 +233,30 @@ impl crate::support::fields::Message for MmEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MmEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "mm_start_code",
+            "mm_end_code",
+            "mm_start_data",
+            "mm_end_data",
+            "mm_start_stack",
+            "mm_start_brk",
+            "mm_brk",
+            "mm_arg_start",
+            "mm_arg_end",
+            "mm_env_start",
+            "mm_env_end",
+            "exe_file_id",
+            "mm_saved_auxv",
+            "vmas",
+            "dumpable",
+            "aios",
+            "thp_disabled",
+        ];
         let mut self_ = Self::default();
         let mut have_mm_start_code = false;
         let mut have_mm_end_code = false;
@@ -236,227 +270,214 @@ impl crate::support::fields::Message for MmEntry {
         let mut have_mm_env_start = false;
         let mut have_mm_env_end = false;
         let mut have_exe_file_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mm_start_code" => {
-                    self_.mm_start_code = fields::int_at(
-                        val,
-                        path,
-                        "mm_start_code",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_start_code = true;
-                }
-                "mm_end_code" => {
-                    self_.mm_end_code = fields::int_at(
-                        val,
-                        path,
-                        "mm_end_code",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_end_code = true;
-                }
-                "mm_start_data" => {
-                    self_.mm_start_data = fields::int_at(
-                        val,
-                        path,
-                        "mm_start_data",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_start_data = true;
-                }
-                "mm_end_data" => {
-                    self_.mm_end_data = fields::int_at(
-                        val,
-                        path,
-                        "mm_end_data",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_end_data = true;
-                }
-                "mm_start_stack" => {
-                    self_.mm_start_stack = fields::int_at(
-                        val,
-                        path,
-                        "mm_start_stack",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_start_stack = true;
-                }
-                "mm_start_brk" => {
-                    self_.mm_start_brk = fields::int_at(
-                        val,
-                        path,
-                        "mm_start_brk",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_start_brk = true;
-                }
-                "mm_brk" => {
-                    self_.mm_brk = fields::int_at(val, path, "mm_brk", &fmt::HEX)?;
-                    have_mm_brk = true;
-                }
-                "mm_arg_start" => {
-                    self_.mm_arg_start = fields::int_at(
-                        val,
-                        path,
-                        "mm_arg_start",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_arg_start = true;
-                }
-                "mm_arg_end" => {
-                    self_.mm_arg_end = fields::int_at(
-                        val,
-                        path,
-                        "mm_arg_end",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_arg_end = true;
-                }
-                "mm_env_start" => {
-                    self_.mm_env_start = fields::int_at(
-                        val,
-                        path,
-                        "mm_env_start",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_env_start = true;
-                }
-                "mm_env_end" => {
-                    self_.mm_env_end = fields::int_at(
-                        val,
-                        path,
-                        "mm_env_end",
-                        &fmt::HEX,
-                    )?;
-                    have_mm_env_end = true;
-                }
-                "exe_file_id" => {
-                    self_.exe_file_id = fields::int_at(
-                        val,
-                        path,
-                        "exe_file_id",
-                        &fmt::PLAIN,
-                    )?;
-                    have_exe_file_id = true;
-                }
-                "mm_saved_auxv" => {
-                    self_.mm_saved_auxv = fields::json_array(
-                        val,
-                        path,
-                        "mm_saved_auxv",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mm_start_code = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "vmas" => {
-                    self_.vmas = fields::json_array(
-                        val,
-                        path,
-                        "vmas",
-                        |val, path| crate::owned::VmaEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "dumpable" => {
-                    self_.dumpable = Some(
-                        fields::int_at(val, path, "dumpable", &fmt::PLAIN)?,
-                    );
-                }
-                "aios" => {
-                    self_.aios = fields::json_array(
-                        val,
-                        path,
-                        "aios",
-                        |val, path| crate::owned::AioRingEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "thp_disabled" => {
-                    self_.thp_disabled = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "thp_disabled"),
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "mm_entry",
-                        other,
-                        &[
+                            path,
                             "mm_start_code",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_start_code = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.mm_end_code = fields::int_at(
+                            val,
+                            path,
                             "mm_end_code",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_end_code = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.mm_start_data = fields::int_at(
+                            val,
+                            path,
                             "mm_start_data",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_start_data = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.mm_end_data = fields::int_at(
+                            val,
+                            path,
                             "mm_end_data",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_end_data = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.mm_start_stack = fields::int_at(
+                            val,
+                            path,
                             "mm_start_stack",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_start_stack = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.mm_start_brk = fields::int_at(
+                            val,
+                            path,
                             "mm_start_brk",
-                            "mm_brk",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_start_brk = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.mm_brk = fields::int_at(val, path, "mm_brk", &fmt::HEX)?;
+                        have_mm_brk = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.mm_arg_start = fields::int_at(
+                            val,
+                            path,
                             "mm_arg_start",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_arg_start = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.mm_arg_end = fields::int_at(
+                            val,
+                            path,
                             "mm_arg_end",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_arg_end = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.mm_env_start = fields::int_at(
+                            val,
+                            path,
                             "mm_env_start",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_env_start = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.mm_env_end = fields::int_at(
+                            val,
+                            path,
                             "mm_env_end",
+                            &fmt::HEX,
+                        )?;
+                        have_mm_env_end = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.exe_file_id = fields::int_at(
+                            val,
+                            path,
                             "exe_file_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_exe_file_id = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.mm_saved_auxv = fields::json_array(
+                            val,
+                            path,
                             "mm_saved_auxv",
-                            "vmas",
-                            "dumpable",
-                            "aios",
-                            "thp_disabled",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(13) => {
+                        self_.vmas = json_src::messages::<
+                            S,
+                            crate::owned::VmaEntry,
+                        >(src, path, "vmas", unknown)?;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.dumpable = Some(
+                            fields::int_at(val, path, "dumpable", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        self_.aios = json_src::messages::<
+                            S,
+                            crate::owned::AioRingEntry,
+                        >(src, path, "aios", unknown)?;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.thp_disabled = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "thp_disabled"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "mm_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mm_start_code {
-            return Err(fields::missing(path, "mm_entry", "mm_start_code"));
+            return Err(fields::missing(path, "mm_entry", "mm_start_code").into());
         }
         if !have_mm_end_code {
-            return Err(fields::missing(path, "mm_entry", "mm_end_code"));
+            return Err(fields::missing(path, "mm_entry", "mm_end_code").into());
         }
         if !have_mm_start_data {
-            return Err(fields::missing(path, "mm_entry", "mm_start_data"));
+            return Err(fields::missing(path, "mm_entry", "mm_start_data").into());
         }
         if !have_mm_end_data {
-            return Err(fields::missing(path, "mm_entry", "mm_end_data"));
+            return Err(fields::missing(path, "mm_entry", "mm_end_data").into());
         }
         if !have_mm_start_stack {
-            return Err(fields::missing(path, "mm_entry", "mm_start_stack"));
+            return Err(fields::missing(path, "mm_entry", "mm_start_stack").into());
         }
         if !have_mm_start_brk {
-            return Err(fields::missing(path, "mm_entry", "mm_start_brk"));
+            return Err(fields::missing(path, "mm_entry", "mm_start_brk").into());
         }
         if !have_mm_brk {
-            return Err(fields::missing(path, "mm_entry", "mm_brk"));
+            return Err(fields::missing(path, "mm_entry", "mm_brk").into());
         }
         if !have_mm_arg_start {
-            return Err(fields::missing(path, "mm_entry", "mm_arg_start"));
+            return Err(fields::missing(path, "mm_entry", "mm_arg_start").into());
         }
         if !have_mm_arg_end {
-            return Err(fields::missing(path, "mm_entry", "mm_arg_end"));
+            return Err(fields::missing(path, "mm_entry", "mm_arg_end").into());
         }
         if !have_mm_env_start {
-            return Err(fields::missing(path, "mm_entry", "mm_env_start"));
+            return Err(fields::missing(path, "mm_entry", "mm_env_start").into());
         }
         if !have_mm_env_end {
-            return Err(fields::missing(path, "mm_entry", "mm_env_end"));
+            return Err(fields::missing(path, "mm_entry", "mm_env_end").into());
         }
         if !have_exe_file_id {
-            return Err(fields::missing(path, "mm_entry", "exe_file_id"));
+            return Err(fields::missing(path, "mm_entry", "exe_file_id").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `mnt_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -154,12 +154,31 @@ impl crate::support::fields::Message for MntEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::MntEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "fstype",
+            "mnt_id",
+            "root_dev",
+            "parent_mnt_id",
+            "flags",
+            "root",
+            "mountpoint",
+            "source",
+            "options",
+            "shared_id",
+            "master_id",
+            "with_plugin",
+            "ext_mount",
+            "fsname",
+            "internal_sharing",
+            "deleted",
+            "sb_flags",
+            "ext_key",
+        ];
         let mut self_ = Self::default();
         let mut have_fstype = false;
         let mut have_mnt_id = false;
@@ -170,171 +189,189 @@ impl crate::support::fields::Message for MntEntry {
         let mut have_mountpoint = false;
         let mut have_source = false;
         let mut have_options = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "fstype" => {
-                    self_.fstype = fields::int_at(val, path, "fstype", &fmt::PLAIN)?;
-                    have_fstype = true;
-                }
-                "mnt_id" => {
-                    self_.mnt_id = fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?;
-                    have_mnt_id = true;
-                }
-                "root_dev" => {
-                    self_.root_dev = fields::int_at(val, path, "root_dev", &fmt::DEV)?;
-                    have_root_dev = true;
-                }
-                "parent_mnt_id" => {
-                    self_.parent_mnt_id = fields::int_at(
-                        val,
-                        path,
-                        "parent_mnt_id",
-                        &fmt::PLAIN,
-                    )?;
-                    have_parent_mnt_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "root" => {
-                    self_.root = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "root"),
-                    )?;
-                    have_root = true;
-                }
-                "mountpoint" => {
-                    self_.mountpoint = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "mountpoint"),
-                    )?;
-                    have_mountpoint = true;
-                }
-                "source" => {
-                    self_.source = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "source"),
-                    )?;
-                    have_source = true;
-                }
-                "options" => {
-                    self_.options = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "options"),
-                    )?;
-                    have_options = true;
-                }
-                "shared_id" => {
-                    self_.shared_id = Some(
-                        fields::int_at(val, path, "shared_id", &fmt::PLAIN)?,
-                    );
-                }
-                "master_id" => {
-                    self_.master_id = Some(
-                        fields::int_at(val, path, "master_id", &fmt::PLAIN)?,
-                    );
-                }
-                "with_plugin" => {
-                    self_.with_plugin = Some(
-                        fields::json_bool(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.fstype = fields::int_at(val, path, "fstype", &fmt::PLAIN)?;
+                        have_fstype = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.mnt_id = fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?;
+                        have_mnt_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.root_dev = fields::int_at(
                             val,
-                            &fields::Path::field(path, "with_plugin"),
-                        )?,
-                    );
-                }
-                "ext_mount" => {
-                    self_.ext_mount = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "ext_mount"))?,
-                    );
-                }
-                "fsname" => {
-                    self_.fsname = Some(
-                        fields::json_string(val, &fields::Path::field(path, "fsname"))?,
-                    );
-                }
-                "internal_sharing" => {
-                    self_.internal_sharing = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "internal_sharing"),
-                        )?,
-                    );
-                }
-                "deleted" => {
-                    self_.deleted = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "deleted"))?,
-                    );
-                }
-                "sb_flags" => {
-                    self_.sb_flags = Some(
-                        fields::int_at(val, path, "sb_flags", &fmt::HEX)?,
-                    );
-                }
-                "ext_key" => {
-                    self_.ext_key = Some(
-                        fields::json_string(val, &fields::Path::field(path, "ext_key"))?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "mnt_entry",
-                        other,
-                        &[
-                            "fstype",
-                            "mnt_id",
+                            path,
                             "root_dev",
+                            &fmt::DEV,
+                        )?;
+                        have_root_dev = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.parent_mnt_id = fields::int_at(
+                            val,
+                            path,
                             "parent_mnt_id",
-                            "flags",
-                            "root",
-                            "mountpoint",
-                            "source",
-                            "options",
-                            "shared_id",
-                            "master_id",
-                            "with_plugin",
-                            "ext_mount",
-                            "fsname",
-                            "internal_sharing",
-                            "deleted",
-                            "sb_flags",
-                            "ext_key",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_parent_mnt_id = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.root = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "root"),
+                        )?;
+                        have_root = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.mountpoint = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "mountpoint"),
+                        )?;
+                        have_mountpoint = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.source = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "source"),
+                        )?;
+                        have_source = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.options = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "options"),
+                        )?;
+                        have_options = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.shared_id = Some(
+                            fields::int_at(val, path, "shared_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.master_id = Some(
+                            fields::int_at(val, path, "master_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.with_plugin = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "with_plugin"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.ext_mount = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "ext_mount"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.fsname = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "fsname"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.internal_sharing = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "internal_sharing"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.deleted = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "deleted"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.sb_flags = Some(
+                            fields::int_at(val, path, "sb_flags", &fmt::HEX)?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.ext_key = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "ext_key"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "mnt_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_fstype {
-            return Err(fields::missing(path, "mnt_entry", "fstype"));
+            return Err(fields::missing(path, "mnt_entry", "fstype").into());
         }
         if !have_mnt_id {
-            return Err(fields::missing(path, "mnt_entry", "mnt_id"));
+            return Err(fields::missing(path, "mnt_entry", "mnt_id").into());
         }
         if !have_root_dev {
-            return Err(fields::missing(path, "mnt_entry", "root_dev"));
+            return Err(fields::missing(path, "mnt_entry", "root_dev").into());
         }
         if !have_parent_mnt_id {
-            return Err(fields::missing(path, "mnt_entry", "parent_mnt_id"));
+            return Err(fields::missing(path, "mnt_entry", "parent_mnt_id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "mnt_entry", "flags"));
+            return Err(fields::missing(path, "mnt_entry", "flags").into());
         }
         if !have_root {
-            return Err(fields::missing(path, "mnt_entry", "root"));
+            return Err(fields::missing(path, "mnt_entry", "root").into());
         }
         if !have_mountpoint {
-            return Err(fields::missing(path, "mnt_entry", "mountpoint"));
+            return Err(fields::missing(path, "mnt_entry", "mountpoint").into());
         }
         if !have_source {
-            return Err(fields::missing(path, "mnt_entry", "source"));
+            return Err(fields::missing(path, "mnt_entry", "source").into());
         }
         if !have_options {
-            return Err(fields::missing(path, "mnt_entry", "options"));
+            return Err(fields::missing(path, "mnt_entry", "options").into());
         }
         Ok(self_)
     }

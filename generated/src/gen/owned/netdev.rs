@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `net_device_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,179 +143,187 @@ impl crate::support::fields::Message for NetDeviceEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetDeviceEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "type",
+            "ifindex",
+            "mtu",
+            "flags",
+            "name",
+            "tun",
+            "address",
+            "conf",
+            "conf4",
+            "conf6",
+            "macvlan",
+            "peer_ifindex",
+            "peer_nsid",
+            "master",
+            "sit",
+        ];
         let mut self_ = Self::default();
         let mut have_type = false;
         let mut have_ifindex = false;
         let mut have_mtu = false;
         let mut have_flags = false;
         let mut have_name = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "type" => {
-                    self_.type_ = fields::json_enum(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::json_enum(
+                                val,
+                                |s| crate::schema::enums::NdType::from_name(s).map(|e| e.0),
+                                &fields::Path::field(path, "type"),
+                            )
+                            .map(crate::schema::enums::NdType)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ifindex = fields::int_at(
                             val,
-                            |s| crate::schema::enums::NdType::from_name(s).map(|e| e.0),
-                            &fields::Path::field(path, "type"),
-                        )
-                        .map(crate::schema::enums::NdType)?;
-                    have_type = true;
-                }
-                "ifindex" => {
-                    self_.ifindex = fields::int_at(val, path, "ifindex", &fmt::PLAIN)?;
-                    have_ifindex = true;
-                }
-                "mtu" => {
-                    self_.mtu = fields::int_at(val, path, "mtu", &fmt::PLAIN)?;
-                    have_mtu = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "tun" => {
-                    self_.tun = Some(
-                        crate::owned::TunLinkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tun").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "address" => {
-                    self_.address = Some(
-                        fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "address"),
-                        )?,
-                    );
-                }
-                "conf" => {
-                    self_.conf = fields::json_array(
-                        val,
-                        path,
-                        "conf",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "conf4" => {
-                    self_.conf4 = fields::json_array(
-                        val,
-                        path,
-                        "conf4",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "conf6" => {
-                    self_.conf6 = fields::json_array(
-                        val,
-                        path,
-                        "conf6",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "macvlan" => {
-                    self_.macvlan = Some(
-                        crate::owned::MacvlanLinkEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "macvlan").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "peer_ifindex" => {
-                    self_.peer_ifindex = Some(
-                        fields::int_at(val, path, "peer_ifindex", &fmt::PLAIN)?,
-                    );
-                }
-                "peer_nsid" => {
-                    self_.peer_nsid = Some(
-                        fields::int_at(val, path, "peer_nsid", &fmt::PLAIN)?,
-                    );
-                }
-                "master" => {
-                    self_.master = Some(
-                        fields::int_at(val, path, "master", &fmt::PLAIN)?,
-                    );
-                }
-                "sit" => {
-                    self_.sit = Some(
-                        crate::owned::SitEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "sit").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "net_device_entry",
-                        other,
-                        &[
-                            "type",
+                            path,
                             "ifindex",
-                            "mtu",
-                            "flags",
-                            "name",
-                            "tun",
-                            "address",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ifindex = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.mtu = fields::int_at(val, path, "mtu", &fmt::PLAIN)?;
+                        have_mtu = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.tun = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TunLinkEntry,
+                            >(src, path, "tun", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.address = Some(
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "address"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.conf = fields::json_array(
+                            val,
+                            path,
                             "conf",
-                            "conf4",
-                            "conf6",
-                            "macvlan",
-                            "peer_ifindex",
-                            "peer_nsid",
-                            "master",
-                            "sit",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.conf4 = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "conf4", unknown)?;
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.conf6 = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "conf6", unknown)?;
+                    }
+                    json_src::Key::Known(10) => {
+                        self_.macvlan = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::MacvlanLinkEntry,
+                            >(src, path, "macvlan", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.peer_ifindex = Some(
+                            fields::int_at(val, path, "peer_ifindex", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.peer_nsid = Some(
+                            fields::int_at(val, path, "peer_nsid", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.master = Some(
+                            fields::int_at(val, path, "master", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        self_.sit = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::SitEntry,
+                            >(src, path, "sit", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "net_device_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_type {
-            return Err(fields::missing(path, "net_device_entry", "type"));
+            return Err(fields::missing(path, "net_device_entry", "type").into());
         }
         if !have_ifindex {
-            return Err(fields::missing(path, "net_device_entry", "ifindex"));
+            return Err(fields::missing(path, "net_device_entry", "ifindex").into());
         }
         if !have_mtu {
-            return Err(fields::missing(path, "net_device_entry", "mtu"));
+            return Err(fields::missing(path, "net_device_entry", "mtu").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "net_device_entry", "flags"));
+            return Err(fields::missing(path, "net_device_entry", "flags").into());
         }
         if !have_name {
-            return Err(fields::missing(path, "net_device_entry", "name"));
+            return Err(fields::missing(path, "net_device_entry", "name").into());
         }
         Ok(self_)
     }
@@ -349,54 +357,58 @@ impl crate::support::fields::Message for NetnsId {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetnsId::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["target_ns_id", "netnsid_value"];
         let mut self_ = Self::default();
         let mut have_target_ns_id = false;
         let mut have_netnsid_value = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "target_ns_id" => {
-                    self_.target_ns_id = fields::int_at(
-                        val,
-                        path,
-                        "target_ns_id",
-                        &fmt::PLAIN,
-                    )?;
-                    have_target_ns_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.target_ns_id = fields::int_at(
+                            val,
+                            path,
+                            "target_ns_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_target_ns_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.netnsid_value = fields::int_at(
+                            val,
+                            path,
+                            "netnsid_value",
+                            &fmt::PLAIN,
+                        )?;
+                        have_netnsid_value = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "netns_id", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "netnsid_value" => {
-                    self_.netnsid_value = fields::int_at(
-                        val,
-                        path,
-                        "netnsid_value",
-                        &fmt::PLAIN,
-                    )?;
-                    have_netnsid_value = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "netns_id",
-                        other,
-                        &["target_ns_id", "netnsid_value"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_target_ns_id {
-            return Err(fields::missing(path, "netns_id", "target_ns_id"));
+            return Err(fields::missing(path, "netns_id", "target_ns_id").into());
         }
         if !have_netnsid_value {
-            return Err(fields::missing(path, "netns_id", "netnsid_value"));
+            return Err(fields::missing(path, "netns_id", "netnsid_value").into());
         }
         Ok(self_)
     }
@@ -510,150 +522,116 @@ impl crate::support::fields::Message for NetnsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetnsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "def_conf",
+            "all_conf",
+            "def_conf4",
+            "all_conf4",
+            "def_conf6",
+            "all_conf6",
+            "nsids",
+            "ext_key",
+            "unix_conf",
+            "ipv4_sysctl",
+        ];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "def_conf" => {
-                    self_.def_conf = fields::json_array(
-                        val,
-                        path,
-                        "def_conf",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.def_conf = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "all_conf" => {
-                    self_.all_conf = fields::json_array(
-                        val,
-                        path,
-                        "all_conf",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "def_conf4" => {
-                    self_.def_conf4 = fields::json_array(
-                        val,
-                        path,
-                        "def_conf4",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "all_conf4" => {
-                    self_.all_conf4 = fields::json_array(
-                        val,
-                        path,
-                        "all_conf4",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "def_conf6" => {
-                    self_.def_conf6 = fields::json_array(
-                        val,
-                        path,
-                        "def_conf6",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "all_conf6" => {
-                    self_.all_conf6 = fields::json_array(
-                        val,
-                        path,
-                        "all_conf6",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "nsids" => {
-                    self_.nsids = fields::json_array(
-                        val,
-                        path,
-                        "nsids",
-                        |val, path| crate::owned::NetnsId::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "ext_key" => {
-                    self_.ext_key = Some(
-                        fields::json_string(val, &fields::Path::field(path, "ext_key"))?,
-                    );
-                }
-                "unix_conf" => {
-                    self_.unix_conf = fields::json_array(
-                        val,
-                        path,
-                        "unix_conf",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "ipv4_sysctl" => {
-                    self_.ipv4_sysctl = fields::json_array(
-                        val,
-                        path,
-                        "ipv4_sysctl",
-                        |val, path| crate::owned::SysctlEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "netns_entry",
-                        other,
-                        &[
+                            path,
                             "def_conf",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.all_conf = fields::json_array(
+                            val,
+                            path,
                             "all_conf",
-                            "def_conf4",
-                            "all_conf4",
-                            "def_conf6",
-                            "all_conf6",
-                            "nsids",
-                            "ext_key",
-                            "unix_conf",
-                            "ipv4_sysctl",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.def_conf4 = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "def_conf4", unknown)?;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.all_conf4 = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "all_conf4", unknown)?;
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.def_conf6 = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "def_conf6", unknown)?;
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.all_conf6 = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "all_conf6", unknown)?;
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.nsids = json_src::messages::<
+                            S,
+                            crate::owned::NetnsId,
+                        >(src, path, "nsids", unknown)?;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.ext_key = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "ext_key"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.unix_conf = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "unix_conf", unknown)?;
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.ipv4_sysctl = json_src::messages::<
+                            S,
+                            crate::owned::SysctlEntry,
+                        >(src, path, "ipv4_sysctl", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "netns_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

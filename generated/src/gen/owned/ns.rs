@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ns_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,60 +48,77 @@ impl crate::support::fields::Message for NsFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NsFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "ns_id", "ns_cflag", "flags"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_ns_id = false;
         let mut have_ns_cflag = false;
         let mut have_flags = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ns_id = fields::int_at(val, path, "ns_id", &fmt::PLAIN)?;
+                        have_ns_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.ns_cflag = fields::int_at(
+                            val,
+                            path,
+                            "ns_cflag",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ns_cflag = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ns_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "ns_id" => {
-                    self_.ns_id = fields::int_at(val, path, "ns_id", &fmt::PLAIN)?;
-                    have_ns_id = true;
-                }
-                "ns_cflag" => {
-                    self_.ns_cflag = fields::int_at(val, path, "ns_cflag", &fmt::PLAIN)?;
-                    have_ns_cflag = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ns_file_entry",
-                        other,
-                        &["id", "ns_id", "ns_cflag", "flags"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "ns_file_entry", "id"));
+            return Err(fields::missing(path, "ns_file_entry", "id").into());
         }
         if !have_ns_id {
-            return Err(fields::missing(path, "ns_file_entry", "ns_id"));
+            return Err(fields::missing(path, "ns_file_entry", "ns_id").into());
         }
         if !have_ns_cflag {
-            return Err(fields::missing(path, "ns_file_entry", "ns_cflag"));
+            return Err(fields::missing(path, "ns_file_entry", "ns_cflag").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "ns_file_entry", "flags"));
+            return Err(fields::missing(path, "ns_file_entry", "flags").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `packet_mclist`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,56 +43,67 @@ impl crate::support::fields::Message for PacketMclist {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacketMclist::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["index", "type", "addr"];
         let mut self_ = Self::default();
         let mut have_index = false;
         let mut have_type = false;
         let mut have_addr = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "index" => {
-                    self_.index = fields::int_at(val, path, "index", &fmt::PLAIN)?;
-                    have_index = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.index = fields::int_at(val, path, "index", &fmt::PLAIN)?;
+                        have_index = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.addr = fields::json_bytes(
+                            val,
+                            false,
+                            &fields::Path::field(path, "addr"),
+                        )?;
+                        have_addr = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "packet_mclist",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "type" => {
-                    self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
-                    have_type = true;
-                }
-                "addr" => {
-                    self_.addr = fields::json_bytes(
-                        val,
-                        false,
-                        &fields::Path::field(path, "addr"),
-                    )?;
-                    have_addr = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "packet_mclist",
-                        other,
-                        &["index", "type", "addr"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_index {
-            return Err(fields::missing(path, "packet_mclist", "index"));
+            return Err(fields::missing(path, "packet_mclist", "index").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "packet_mclist", "type"));
+            return Err(fields::missing(path, "packet_mclist", "type").into());
         }
         if !have_addr {
-            return Err(fields::missing(path, "packet_mclist", "addr"));
+            return Err(fields::missing(path, "packet_mclist", "addr").into());
         }
         Ok(self_)
     }
@@ -151,12 +162,20 @@ impl crate::support::fields::Message for PacketRing {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacketRing::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "block_size",
+            "block_nr",
+            "frame_size",
+            "frame_nr",
+            "retire_tmo",
+            "sizeof_priv",
+            "features",
+        ];
         let mut self_ = Self::default();
         let mut have_block_size = false;
         let mut have_block_nr = false;
@@ -165,98 +184,114 @@ impl crate::support::fields::Message for PacketRing {
         let mut have_retire_tmo = false;
         let mut have_sizeof_priv = false;
         let mut have_features = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "block_size" => {
-                    self_.block_size = fields::int_at(
-                        val,
-                        path,
-                        "block_size",
-                        &fmt::PLAIN,
-                    )?;
-                    have_block_size = true;
-                }
-                "block_nr" => {
-                    self_.block_nr = fields::int_at(val, path, "block_nr", &fmt::PLAIN)?;
-                    have_block_nr = true;
-                }
-                "frame_size" => {
-                    self_.frame_size = fields::int_at(
-                        val,
-                        path,
-                        "frame_size",
-                        &fmt::PLAIN,
-                    )?;
-                    have_frame_size = true;
-                }
-                "frame_nr" => {
-                    self_.frame_nr = fields::int_at(val, path, "frame_nr", &fmt::PLAIN)?;
-                    have_frame_nr = true;
-                }
-                "retire_tmo" => {
-                    self_.retire_tmo = fields::int_at(
-                        val,
-                        path,
-                        "retire_tmo",
-                        &fmt::PLAIN,
-                    )?;
-                    have_retire_tmo = true;
-                }
-                "sizeof_priv" => {
-                    self_.sizeof_priv = fields::int_at(
-                        val,
-                        path,
-                        "sizeof_priv",
-                        &fmt::PLAIN,
-                    )?;
-                    have_sizeof_priv = true;
-                }
-                "features" => {
-                    self_.features = fields::int_at(val, path, "features", &fmt::PLAIN)?;
-                    have_features = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "packet_ring",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.block_size = fields::int_at(
+                            val,
+                            path,
                             "block_size",
+                            &fmt::PLAIN,
+                        )?;
+                        have_block_size = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.block_nr = fields::int_at(
+                            val,
+                            path,
                             "block_nr",
+                            &fmt::PLAIN,
+                        )?;
+                        have_block_nr = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.frame_size = fields::int_at(
+                            val,
+                            path,
                             "frame_size",
+                            &fmt::PLAIN,
+                        )?;
+                        have_frame_size = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.frame_nr = fields::int_at(
+                            val,
+                            path,
                             "frame_nr",
+                            &fmt::PLAIN,
+                        )?;
+                        have_frame_nr = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.retire_tmo = fields::int_at(
+                            val,
+                            path,
                             "retire_tmo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_retire_tmo = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.sizeof_priv = fields::int_at(
+                            val,
+                            path,
                             "sizeof_priv",
+                            &fmt::PLAIN,
+                        )?;
+                        have_sizeof_priv = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.features = fields::int_at(
+                            val,
+                            path,
                             "features",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_features = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "packet_ring", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_block_size {
-            return Err(fields::missing(path, "packet_ring", "block_size"));
+            return Err(fields::missing(path, "packet_ring", "block_size").into());
         }
         if !have_block_nr {
-            return Err(fields::missing(path, "packet_ring", "block_nr"));
+            return Err(fields::missing(path, "packet_ring", "block_nr").into());
         }
         if !have_frame_size {
-            return Err(fields::missing(path, "packet_ring", "frame_size"));
+            return Err(fields::missing(path, "packet_ring", "frame_size").into());
         }
         if !have_frame_nr {
-            return Err(fields::missing(path, "packet_ring", "frame_nr"));
+            return Err(fields::missing(path, "packet_ring", "frame_nr").into());
         }
         if !have_retire_tmo {
-            return Err(fields::missing(path, "packet_ring", "retire_tmo"));
+            return Err(fields::missing(path, "packet_ring", "retire_tmo").into());
         }
         if !have_sizeof_priv {
-            return Err(fields::missing(path, "packet_ring", "sizeof_priv"));
+            return Err(fields::missing(path, "packet_ring", "sizeof_priv").into());
         }
         if !have_features {
-            return Err(fields::missing(path, "packet_ring", "features"));
+            return Err(fields::missing(path, "packet_ring", "features").into());
         }
         Ok(self_)
     }
@@ -400,12 +435,33 @@ impl crate::support::fields::Message for PacketSockEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PacketSockEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "type",
+            "protocol",
+            "flags",
+            "ifindex",
+            "fown",
+            "opts",
+            "version",
+            "reserve",
+            "aux_data",
+            "orig_dev",
+            "vnet_hdr",
+            "loss",
+            "timestamp",
+            "copy_thresh",
+            "mclist",
+            "fanout",
+            "rx_ring",
+            "tx_ring",
+            "ns_id",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_type = false;
@@ -422,215 +478,229 @@ impl crate::support::fields::Message for PacketSockEntry {
         let mut have_loss = false;
         let mut have_timestamp = false;
         let mut have_copy_thresh = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "type" => {
-                    self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
-                    have_type = true;
-                }
-                "protocol" => {
-                    self_.protocol = fields::int_at(val, path, "protocol", &fmt::PLAIN)?;
-                    have_protocol = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "ifindex" => {
-                    self_.ifindex = fields::int_at(val, path, "ifindex", &fmt::PLAIN)?;
-                    have_ifindex = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "opts" => {
-                    self_.opts = crate::owned::SkOptsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "opts").to_string(),
-                        unknown,
-                    )?;
-                    have_opts = true;
-                }
-                "version" => {
-                    self_.version = fields::int_at(val, path, "version", &fmt::PLAIN)?;
-                    have_version = true;
-                }
-                "reserve" => {
-                    self_.reserve = fields::int_at(val, path, "reserve", &fmt::PLAIN)?;
-                    have_reserve = true;
-                }
-                "aux_data" => {
-                    self_.aux_data = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "aux_data"),
-                    )?;
-                    have_aux_data = true;
-                }
-                "orig_dev" => {
-                    self_.orig_dev = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "orig_dev"),
-                    )?;
-                    have_orig_dev = true;
-                }
-                "vnet_hdr" => {
-                    self_.vnet_hdr = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "vnet_hdr"),
-                    )?;
-                    have_vnet_hdr = true;
-                }
-                "loss" => {
-                    self_.loss = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "loss"),
-                    )?;
-                    have_loss = true;
-                }
-                "timestamp" => {
-                    self_.timestamp = fields::int_at(
-                        val,
-                        path,
-                        "timestamp",
-                        &fmt::PLAIN,
-                    )?;
-                    have_timestamp = true;
-                }
-                "copy_thresh" => {
-                    self_.copy_thresh = fields::int_at(
-                        val,
-                        path,
-                        "copy_thresh",
-                        &fmt::PLAIN,
-                    )?;
-                    have_copy_thresh = true;
-                }
-                "mclist" => {
-                    self_.mclist = fields::json_array(
-                        val,
-                        path,
-                        "mclist",
-                        |val, path| crate::owned::PacketMclist::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.protocol = fields::int_at(
                             val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "fanout" => {
-                    self_.fanout = Some(
-                        fields::int_at(val, path, "fanout", &fmt::PLAIN)?,
-                    );
-                }
-                "rx_ring" => {
-                    self_.rx_ring = Some(
-                        crate::owned::PacketRing::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "rx_ring").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "tx_ring" => {
-                    self_.tx_ring = Some(
-                        crate::owned::PacketRing::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tx_ring").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ns_id" => {
-                    self_.ns_id = Some(fields::int_at(val, path, "ns_id", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "packet_sock_entry",
-                        other,
-                        &[
-                            "id",
-                            "type",
+                            path,
                             "protocol",
-                            "flags",
+                            &fmt::PLAIN,
+                        )?;
+                        have_protocol = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.ifindex = fields::int_at(
+                            val,
+                            path,
                             "ifindex",
-                            "fown",
-                            "opts",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ifindex = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        self_.opts = json_src::message::<
+                            S,
+                            crate::owned::SkOptsEntry,
+                        >(src, path, "opts", unknown)?;
+                        have_opts = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.version = fields::int_at(
+                            val,
+                            path,
                             "version",
+                            &fmt::PLAIN,
+                        )?;
+                        have_version = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.reserve = fields::int_at(
+                            val,
+                            path,
                             "reserve",
-                            "aux_data",
-                            "orig_dev",
-                            "vnet_hdr",
-                            "loss",
+                            &fmt::PLAIN,
+                        )?;
+                        have_reserve = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.aux_data = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "aux_data"),
+                        )?;
+                        have_aux_data = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.orig_dev = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "orig_dev"),
+                        )?;
+                        have_orig_dev = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.vnet_hdr = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "vnet_hdr"),
+                        )?;
+                        have_vnet_hdr = true;
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.loss = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "loss"),
+                        )?;
+                        have_loss = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.timestamp = fields::int_at(
+                            val,
+                            path,
                             "timestamp",
+                            &fmt::PLAIN,
+                        )?;
+                        have_timestamp = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.copy_thresh = fields::int_at(
+                            val,
+                            path,
                             "copy_thresh",
-                            "mclist",
-                            "fanout",
-                            "rx_ring",
-                            "tx_ring",
-                            "ns_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_copy_thresh = true;
+                    }
+                    json_src::Key::Known(15) => {
+                        self_.mclist = json_src::messages::<
+                            S,
+                            crate::owned::PacketMclist,
+                        >(src, path, "mclist", unknown)?;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.fanout = Some(
+                            fields::int_at(val, path, "fanout", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        self_.rx_ring = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PacketRing,
+                            >(src, path, "rx_ring", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(18) => {
+                        self_.tx_ring = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::PacketRing,
+                            >(src, path, "tx_ring", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(19) => {
+                        let val = &*src.value()?;
+                        self_.ns_id = Some(
+                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "packet_sock_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "packet_sock_entry", "id"));
+            return Err(fields::missing(path, "packet_sock_entry", "id").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "packet_sock_entry", "type"));
+            return Err(fields::missing(path, "packet_sock_entry", "type").into());
         }
         if !have_protocol {
-            return Err(fields::missing(path, "packet_sock_entry", "protocol"));
+            return Err(fields::missing(path, "packet_sock_entry", "protocol").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "packet_sock_entry", "flags"));
+            return Err(fields::missing(path, "packet_sock_entry", "flags").into());
         }
         if !have_ifindex {
-            return Err(fields::missing(path, "packet_sock_entry", "ifindex"));
+            return Err(fields::missing(path, "packet_sock_entry", "ifindex").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "packet_sock_entry", "fown"));
+            return Err(fields::missing(path, "packet_sock_entry", "fown").into());
         }
         if !have_opts {
-            return Err(fields::missing(path, "packet_sock_entry", "opts"));
+            return Err(fields::missing(path, "packet_sock_entry", "opts").into());
         }
         if !have_version {
-            return Err(fields::missing(path, "packet_sock_entry", "version"));
+            return Err(fields::missing(path, "packet_sock_entry", "version").into());
         }
         if !have_reserve {
-            return Err(fields::missing(path, "packet_sock_entry", "reserve"));
+            return Err(fields::missing(path, "packet_sock_entry", "reserve").into());
         }
         if !have_aux_data {
-            return Err(fields::missing(path, "packet_sock_entry", "aux_data"));
+            return Err(fields::missing(path, "packet_sock_entry", "aux_data").into());
         }
         if !have_orig_dev {
-            return Err(fields::missing(path, "packet_sock_entry", "orig_dev"));
+            return Err(fields::missing(path, "packet_sock_entry", "orig_dev").into());
         }
         if !have_vnet_hdr {
-            return Err(fields::missing(path, "packet_sock_entry", "vnet_hdr"));
+            return Err(fields::missing(path, "packet_sock_entry", "vnet_hdr").into());
         }
         if !have_loss {
-            return Err(fields::missing(path, "packet_sock_entry", "loss"));
+            return Err(fields::missing(path, "packet_sock_entry", "loss").into());
         }
         if !have_timestamp {
-            return Err(fields::missing(path, "packet_sock_entry", "timestamp"));
+            return Err(fields::missing(path, "packet_sock_entry", "timestamp").into());
         }
         if !have_copy_thresh {
-            return Err(fields::missing(path, "packet_sock_entry", "copy_thresh"));
+            return Err(fields::missing(path, "packet_sock_entry", "copy_thresh").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `pagemap_head`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,36 +33,50 @@ impl crate::support::fields::Message for PagemapHead {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PagemapHead::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["pages_id"];
         let mut self_ = Self::default();
         let mut have_pages_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "pages_id" => {
-                    self_.pages_id = fields::int_at(val, path, "pages_id", &fmt::PLAIN)?;
-                    have_pages_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.pages_id = fields::int_at(
+                            val,
+                            path,
+                            "pages_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_id = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "pagemap_head",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pagemap_head",
-                        other,
-                        &["pages_id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_pages_id {
-            return Err(fields::missing(path, "pagemap_head", "pages_id"));
+            return Err(fields::missing(path, "pagemap_head", "pages_id").into());
         }
         Ok(self_)
     }
@@ -123,64 +137,86 @@ impl crate::support::fields::Message for PagemapEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PagemapEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "vaddr",
+            "compat_nr_pages",
+            "in_parent",
+            "flags",
+            "nr_pages",
+        ];
         let mut self_ = Self::default();
         let mut have_vaddr = false;
         let mut have_compat_nr_pages = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "vaddr" => {
-                    self_.vaddr = fields::int_at(val, path, "vaddr", &fmt::HEX)?;
-                    have_vaddr = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.vaddr = fields::int_at(val, path, "vaddr", &fmt::HEX)?;
+                        have_vaddr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.compat_nr_pages = fields::int_at(
+                            val,
+                            path,
+                            "compat_nr_pages",
+                            &fmt::PLAIN,
+                        )?;
+                        have_compat_nr_pages = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.in_parent = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "in_parent"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.flags = Some(
+                            fields::int_at(val, path, "flags", &tables::FMT_PMAP_FLAGS)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.nr_pages = Some(
+                            fields::int_at(val, path, "nr_pages", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "pagemap_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "compat_nr_pages" => {
-                    self_.compat_nr_pages = fields::int_at(
-                        val,
-                        path,
-                        "compat_nr_pages",
-                        &fmt::PLAIN,
-                    )?;
-                    have_compat_nr_pages = true;
-                }
-                "in_parent" => {
-                    self_.in_parent = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "in_parent"))?,
-                    );
-                }
-                "flags" => {
-                    self_.flags = Some(
-                        fields::int_at(val, path, "flags", &tables::FMT_PMAP_FLAGS)?,
-                    );
-                }
-                "nr_pages" => {
-                    self_.nr_pages = Some(
-                        fields::int_at(val, path, "nr_pages", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pagemap_entry",
-                        other,
-                        &["vaddr", "compat_nr_pages", "in_parent", "flags", "nr_pages"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_vaddr {
-            return Err(fields::missing(path, "pagemap_entry", "vaddr"));
+            return Err(fields::missing(path, "pagemap_entry", "vaddr").into());
         }
         if !have_compat_nr_pages {
-            return Err(fields::missing(path, "pagemap_entry", "compat_nr_pages"));
+            return Err(fields::missing(path, "pagemap_entry", "compat_nr_pages").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `pidfd_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,72 +53,77 @@ impl crate::support::fields::Message for PidfdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PidfdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "ino", "flags", "nspid", "fown"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_ino = false;
         let mut have_flags = false;
         let mut have_nspid = false;
         let mut have_fown = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        have_ino = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.nspid = fields::int_at(val, path, "nspid", &fmt::PLAIN)?;
+                        have_nspid = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "pidfd_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "ino" => {
-                    self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
-                    have_ino = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
-                    have_flags = true;
-                }
-                "nspid" => {
-                    self_.nspid = fields::int_at(val, path, "nspid", &fmt::PLAIN)?;
-                    have_nspid = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pidfd_entry",
-                        other,
-                        &["id", "ino", "flags", "nspid", "fown"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "pidfd_entry", "id"));
+            return Err(fields::missing(path, "pidfd_entry", "id").into());
         }
         if !have_ino {
-            return Err(fields::missing(path, "pidfd_entry", "ino"));
+            return Err(fields::missing(path, "pidfd_entry", "ino").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "pidfd_entry", "flags"));
+            return Err(fields::missing(path, "pidfd_entry", "flags").into());
         }
         if !have_nspid {
-            return Err(fields::missing(path, "pidfd_entry", "nspid"));
+            return Err(fields::missing(path, "pidfd_entry", "nspid").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "pidfd_entry", "fown"));
+            return Err(fields::missing(path, "pidfd_entry", "fown").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `pidns_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -37,31 +37,37 @@ impl crate::support::fields::Message for PidnsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PidnsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["ext_key"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "ext_key" => {
-                    self_.ext_key = Some(
-                        fields::json_string(val, &fields::Path::field(path, "ext_key"))?,
-                    );
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.ext_key = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "ext_key"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "pidns_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pidns_entry",
-                        other,
-                        &["ext_key"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `pipe_data_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,47 +47,65 @@ impl crate::support::fields::Message for PipeDataEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PipeDataEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["pipe_id", "bytes", "size"];
         let mut self_ = Self::default();
         let mut have_pipe_id = false;
         let mut have_bytes = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "pipe_id" => {
-                    self_.pipe_id = fields::int_at(val, path, "pipe_id", &fmt::PLAIN)?;
-                    have_pipe_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.pipe_id = fields::int_at(
+                            val,
+                            path,
+                            "pipe_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pipe_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.bytes = fields::int_at(val, path, "bytes", &fmt::PLAIN)?;
+                        have_bytes = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.size = Some(
+                            fields::int_at(val, path, "size", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "pipe_data_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "bytes" => {
-                    self_.bytes = fields::int_at(val, path, "bytes", &fmt::PLAIN)?;
-                    have_bytes = true;
-                }
-                "size" => {
-                    self_.size = Some(fields::int_at(val, path, "size", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pipe_data_entry",
-                        other,
-                        &["pipe_id", "bytes", "size"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_pipe_id {
-            return Err(fields::missing(path, "pipe_data_entry", "pipe_id"));
+            return Err(fields::missing(path, "pipe_data_entry", "pipe_id").into());
         }
         if !have_bytes {
-            return Err(fields::missing(path, "pipe_data_entry", "bytes"));
+            return Err(fields::missing(path, "pipe_data_entry", "bytes").into());
         }
         Ok(self_)
     }

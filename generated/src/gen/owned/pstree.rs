@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `pstree_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,72 +57,85 @@ impl crate::support::fields::Message for PstreeEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PstreeEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["pid", "ppid", "pgid", "sid", "threads"];
         let mut self_ = Self::default();
         let mut have_pid = false;
         let mut have_ppid = false;
         let mut have_pgid = false;
         let mut have_sid = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "pid" => {
-                    self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
-                    have_pid = true;
-                }
-                "ppid" => {
-                    self_.ppid = fields::int_at(val, path, "ppid", &fmt::PLAIN)?;
-                    have_ppid = true;
-                }
-                "pgid" => {
-                    self_.pgid = fields::int_at(val, path, "pgid", &fmt::PLAIN)?;
-                    have_pgid = true;
-                }
-                "sid" => {
-                    self_.sid = fields::int_at(val, path, "sid", &fmt::PLAIN)?;
-                    have_sid = true;
-                }
-                "threads" => {
-                    self_.threads = fields::json_array(
-                        val,
-                        path,
-                        "threads",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
+                        have_pid = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ppid = fields::int_at(val, path, "ppid", &fmt::PLAIN)?;
+                        have_ppid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pgid = fields::int_at(val, path, "pgid", &fmt::PLAIN)?;
+                        have_pgid = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.sid = fields::int_at(val, path, "sid", &fmt::PLAIN)?;
+                        have_sid = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.threads = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "threads",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "pstree_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "pstree_entry",
-                        other,
-                        &["pid", "ppid", "pgid", "sid", "threads"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_pid {
-            return Err(fields::missing(path, "pstree_entry", "pid"));
+            return Err(fields::missing(path, "pstree_entry", "pid").into());
         }
         if !have_ppid {
-            return Err(fields::missing(path, "pstree_entry", "ppid"));
+            return Err(fields::missing(path, "pstree_entry", "ppid").into());
         }
         if !have_pgid {
-            return Err(fields::missing(path, "pstree_entry", "pgid"));
+            return Err(fields::missing(path, "pstree_entry", "pgid").into());
         }
         if !have_sid {
-            return Err(fields::missing(path, "pstree_entry", "sid"));
+            return Err(fields::missing(path, "pstree_entry", "sid").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `reg_file_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -125,137 +125,160 @@ impl crate::support::fields::Message for RegFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RegFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "flags",
+            "pos",
+            "fown",
+            "name",
+            "mnt_id",
+            "size",
+            "ext",
+            "mode",
+            "build_id",
+            "checksum",
+            "checksum_config",
+            "checksum_parameter",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
         let mut have_pos = false;
         let mut have_fown = false;
         let mut have_name = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(
-                        val,
-                        path,
-                        "flags",
-                        &tables::FMT_RFILE_FLAGS,
-                    )?;
-                    have_flags = true;
-                }
-                "pos" => {
-                    self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
-                    have_pos = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "name" => {
-                    self_.name = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "mnt_id" => {
-                    self_.mnt_id = Some(
-                        fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                    );
-                }
-                "size" => {
-                    self_.size = Some(fields::int_at(val, path, "size", &fmt::PLAIN)?);
-                }
-                "ext" => {
-                    self_.ext = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "ext"))?,
-                    );
-                }
-                "mode" => {
-                    self_.mode = Some(fields::int_at(val, path, "mode", &fmt::PLAIN)?);
-                }
-                "build_id" => {
-                    self_.build_id = fields::json_array(
-                        val,
-                        path,
-                        "build_id",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "checksum" => {
-                    self_.checksum = Some(
-                        fields::int_at(val, path, "checksum", &fmt::PLAIN)?,
-                    );
-                }
-                "checksum_config" => {
-                    self_.checksum_config = Some(
-                        fields::int_at(val, path, "checksum_config", &fmt::PLAIN)?,
-                    );
-                }
-                "checksum_parameter" => {
-                    self_.checksum_parameter = Some(
-                        fields::int_at(val, path, "checksum_parameter", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "reg_file_entry",
-                        other,
-                        &[
-                            "id",
+                            path,
                             "flags",
-                            "pos",
-                            "fown",
-                            "name",
-                            "mnt_id",
-                            "size",
-                            "ext",
-                            "mode",
+                            &tables::FMT_RFILE_FLAGS,
+                        )?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
+                        have_pos = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.mnt_id = Some(
+                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.size = Some(
+                            fields::int_at(val, path, "size", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.ext = Some(
+                            fields::json_bool(val, &fields::Path::field(path, "ext"))?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.mode = Some(
+                            fields::int_at(val, path, "mode", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.build_id = fields::json_array(
+                            val,
+                            path,
                             "build_id",
-                            "checksum",
-                            "checksum_config",
-                            "checksum_parameter",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.checksum = Some(
+                            fields::int_at(val, path, "checksum", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.checksum_config = Some(
+                            fields::int_at(val, path, "checksum_config", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.checksum_parameter = Some(
+                            fields::int_at(val, path, "checksum_parameter", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "reg_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "reg_file_entry", "id"));
+            return Err(fields::missing(path, "reg_file_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "reg_file_entry", "flags"));
+            return Err(fields::missing(path, "reg_file_entry", "flags").into());
         }
         if !have_pos {
-            return Err(fields::missing(path, "reg_file_entry", "pos"));
+            return Err(fields::missing(path, "reg_file_entry", "pos").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "reg_file_entry", "fown"));
+            return Err(fields::missing(path, "reg_file_entry", "fown").into());
         }
         if !have_name {
-            return Err(fields::missing(path, "reg_file_entry", "name"));
+            return Err(fields::missing(path, "reg_file_entry", "name").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `remap_file_path_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,56 +47,79 @@ impl crate::support::fields::Message for RemapFilePathEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RemapFilePathEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["orig_id", "remap_id", "remap_type"];
         let mut self_ = Self::default();
         let mut have_orig_id = false;
         let mut have_remap_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "orig_id" => {
-                    self_.orig_id = fields::int_at(val, path, "orig_id", &fmt::PLAIN)?;
-                    have_orig_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.orig_id = fields::int_at(
+                            val,
+                            path,
+                            "orig_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_orig_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.remap_id = fields::int_at(
+                            val,
+                            path,
+                            "remap_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_remap_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.remap_type = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::RemapType::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "remap_type"),
+                                )
+                                .map(crate::schema::enums::RemapType)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "remap_file_path_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "remap_id" => {
-                    self_.remap_id = fields::int_at(val, path, "remap_id", &fmt::PLAIN)?;
-                    have_remap_id = true;
-                }
-                "remap_type" => {
-                    self_.remap_type = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::RemapType::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "remap_type"),
-                            )
-                            .map(crate::schema::enums::RemapType)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "remap_file_path_entry",
-                        other,
-                        &["orig_id", "remap_id", "remap_type"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_orig_id {
-            return Err(fields::missing(path, "remap_file_path_entry", "orig_id"));
+            return Err(fields::missing(path, "remap_file_path_entry", "orig_id").into());
         }
         if !have_remap_id {
-            return Err(fields::missing(path, "remap_file_path_entry", "remap_id"));
+            return Err(
+                fields::missing(path, "remap_file_path_entry", "remap_id").into(),
+            );
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `rlimit_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,44 +38,54 @@ impl crate::support::fields::Message for RlimitEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RlimitEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["cur", "max"];
         let mut self_ = Self::default();
         let mut have_cur = false;
         let mut have_max = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "cur" => {
-                    self_.cur = fields::int_at(val, path, "cur", &fmt::PLAIN)?;
-                    have_cur = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.cur = fields::int_at(val, path, "cur", &fmt::PLAIN)?;
+                        have_cur = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.max = fields::int_at(val, path, "max", &fmt::PLAIN)?;
+                        have_max = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "rlimit_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "max" => {
-                    self_.max = fields::int_at(val, path, "max", &fmt::PLAIN)?;
-                    have_max = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "rlimit_entry",
-                        other,
-                        &["cur", "max"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_cur {
-            return Err(fields::missing(path, "rlimit_entry", "cur"));
+            return Err(fields::missing(path, "rlimit_entry", "cur").into());
         }
         if !have_max {
-            return Err(fields::missing(path, "rlimit_entry", "max"));
+            return Err(fields::missing(path, "rlimit_entry", "max").into());
         }
         Ok(self_)
     }

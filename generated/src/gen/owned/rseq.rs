@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `rseq_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,77 +52,83 @@ impl crate::support::fields::Message for RseqEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RseqEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "rseq_abi_pointer",
+            "rseq_abi_size",
+            "signature",
+            "rseq_cs_pointer",
+        ];
         let mut self_ = Self::default();
         let mut have_rseq_abi_pointer = false;
         let mut have_rseq_abi_size = false;
         let mut have_signature = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "rseq_abi_pointer" => {
-                    self_.rseq_abi_pointer = fields::int_at(
-                        val,
-                        path,
-                        "rseq_abi_pointer",
-                        &fmt::PLAIN,
-                    )?;
-                    have_rseq_abi_pointer = true;
-                }
-                "rseq_abi_size" => {
-                    self_.rseq_abi_size = fields::int_at(
-                        val,
-                        path,
-                        "rseq_abi_size",
-                        &fmt::PLAIN,
-                    )?;
-                    have_rseq_abi_size = true;
-                }
-                "signature" => {
-                    self_.signature = fields::int_at(
-                        val,
-                        path,
-                        "signature",
-                        &fmt::PLAIN,
-                    )?;
-                    have_signature = true;
-                }
-                "rseq_cs_pointer" => {
-                    self_.rseq_cs_pointer = Some(
-                        fields::int_at(val, path, "rseq_cs_pointer", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "rseq_entry",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.rseq_abi_pointer = fields::int_at(
+                            val,
+                            path,
                             "rseq_abi_pointer",
+                            &fmt::PLAIN,
+                        )?;
+                        have_rseq_abi_pointer = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.rseq_abi_size = fields::int_at(
+                            val,
+                            path,
                             "rseq_abi_size",
+                            &fmt::PLAIN,
+                        )?;
+                        have_rseq_abi_size = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.signature = fields::int_at(
+                            val,
+                            path,
                             "signature",
-                            "rseq_cs_pointer",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_signature = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.rseq_cs_pointer = Some(
+                            fields::int_at(val, path, "rseq_cs_pointer", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "rseq_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_rseq_abi_pointer {
-            return Err(fields::missing(path, "rseq_entry", "rseq_abi_pointer"));
+            return Err(fields::missing(path, "rseq_entry", "rseq_abi_pointer").into());
         }
         if !have_rseq_abi_size {
-            return Err(fields::missing(path, "rseq_entry", "rseq_abi_size"));
+            return Err(fields::missing(path, "rseq_entry", "rseq_abi_size").into());
         }
         if !have_signature {
-            return Err(fields::missing(path, "rseq_entry", "signature"));
+            return Err(fields::missing(path, "rseq_entry", "signature").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `sa_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -66,80 +66,98 @@ impl crate::support::fields::Message for SaEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SaEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "sigaction",
+            "flags",
+            "restorer",
+            "mask",
+            "compat_sigaction",
+            "mask_extended",
+        ];
         let mut self_ = Self::default();
         let mut have_sigaction = false;
         let mut have_flags = false;
         let mut have_restorer = false;
         let mut have_mask = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "sigaction" => {
-                    self_.sigaction = fields::int_at(val, path, "sigaction", &fmt::HEX)?;
-                    have_sigaction = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "restorer" => {
-                    self_.restorer = fields::int_at(val, path, "restorer", &fmt::HEX)?;
-                    have_restorer = true;
-                }
-                "mask" => {
-                    self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
-                    have_mask = true;
-                }
-                "compat_sigaction" => {
-                    self_.compat_sigaction = Some(
-                        fields::json_bool(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.sigaction = fields::int_at(
                             val,
-                            &fields::Path::field(path, "compat_sigaction"),
-                        )?,
-                    );
-                }
-                "mask_extended" => {
-                    self_.mask_extended = Some(
-                        fields::int_at(val, path, "mask_extended", &fmt::HEX)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "sa_entry",
-                        other,
-                        &[
+                            path,
                             "sigaction",
-                            "flags",
+                            &fmt::HEX,
+                        )?;
+                        have_sigaction = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.restorer = fields::int_at(
+                            val,
+                            path,
                             "restorer",
-                            "mask",
-                            "compat_sigaction",
-                            "mask_extended",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_restorer = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
+                        have_mask = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.compat_sigaction = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "compat_sigaction"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.mask_extended = Some(
+                            fields::int_at(val, path, "mask_extended", &fmt::HEX)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "sa_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_sigaction {
-            return Err(fields::missing(path, "sa_entry", "sigaction"));
+            return Err(fields::missing(path, "sa_entry", "sigaction").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "sa_entry", "flags"));
+            return Err(fields::missing(path, "sa_entry", "flags").into());
         }
         if !have_restorer {
-            return Err(fields::missing(path, "sa_entry", "restorer"));
+            return Err(fields::missing(path, "sa_entry", "restorer").into());
         }
         if !have_mask {
-            return Err(fields::missing(path, "sa_entry", "mask"));
+            return Err(fields::missing(path, "sa_entry", "mask").into());
         }
         Ok(self_)
     }

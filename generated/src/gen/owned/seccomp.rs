@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `seccomp_filter`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,46 +51,61 @@ impl crate::support::fields::Message for SeccompFilter {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SeccompFilter::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["filter", "prev", "flags"];
         let mut self_ = Self::default();
         let mut have_filter = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "filter" => {
-                    self_.filter = fields::json_bytes(
-                        val,
-                        false,
-                        &fields::Path::field(path, "filter"),
-                    )?;
-                    have_filter = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.filter = fields::json_bytes(
+                            val,
+                            false,
+                            &fields::Path::field(path, "filter"),
+                        )?;
+                        have_filter = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.prev = Some(
+                            fields::int_at(val, path, "prev", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.flags = Some(
+                            fields::int_at(val, path, "flags", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "seccomp_filter",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "prev" => {
-                    self_.prev = Some(fields::int_at(val, path, "prev", &fmt::PLAIN)?);
-                }
-                "flags" => {
-                    self_.flags = Some(fields::int_at(val, path, "flags", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "seccomp_filter",
-                        other,
-                        &["filter", "prev", "flags"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_filter {
-            return Err(fields::missing(path, "seccomp_filter", "filter"));
+            return Err(fields::missing(path, "seccomp_filter", "filter").into());
         }
         Ok(self_)
     }
@@ -123,38 +138,40 @@ impl crate::support::fields::Message for SeccompEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SeccompEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["seccomp_filters"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "seccomp_filters" => {
-                    self_.seccomp_filters = fields::json_array(
-                        val,
-                        path,
-                        "seccomp_filters",
-                        |val, path| crate::owned::SeccompFilter::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.seccomp_filters = json_src::messages::<
+                            S,
+                            crate::owned::SeccompFilter,
+                        >(src, path, "seccomp_filters", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "seccomp_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "seccomp_entry",
-                        other,
-                        &["seccomp_filters"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

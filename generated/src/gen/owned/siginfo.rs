@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `siginfo_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,40 +33,49 @@ impl crate::support::fields::Message for SiginfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SiginfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["siginfo"];
         let mut self_ = Self::default();
         let mut have_siginfo = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "siginfo" => {
-                    self_.siginfo = fields::json_bytes(
-                        val,
-                        false,
-                        &fields::Path::field(path, "siginfo"),
-                    )?;
-                    have_siginfo = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.siginfo = fields::json_bytes(
+                            val,
+                            false,
+                            &fields::Path::field(path, "siginfo"),
+                        )?;
+                        have_siginfo = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "siginfo_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "siginfo_entry",
-                        other,
-                        &["siginfo"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_siginfo {
-            return Err(fields::missing(path, "siginfo_entry", "siginfo"));
+            return Err(fields::missing(path, "siginfo_entry", "siginfo").into());
         }
         Ok(self_)
     }
@@ -99,38 +108,40 @@ impl crate::support::fields::Message for SignalQueueEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SignalQueueEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["signals"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "signals" => {
-                    self_.signals = fields::json_array(
-                        val,
-                        path,
-                        "signals",
-                        |val, path| crate::owned::SiginfoEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.signals = json_src::messages::<
+                            S,
+                            crate::owned::SiginfoEntry,
+                        >(src, path, "signals", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "signal_queue_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "signal_queue_entry",
-                        other,
-                        &["signals"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `sit_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -172,97 +172,136 @@ impl crate::support::fields::Message for SitEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SitEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "link",
+            "local",
+            "remote",
+            "ttl",
+            "tos",
+            "pmtudisc",
+            "proto",
+            "flags",
+            "encap_type",
+            "encap_flags",
+            "encap_sport",
+            "encap_dport",
+            "rd_prefixlen",
+            "rd_prefix",
+            "relay_prefixlen",
+            "relay_prefix",
+        ];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "link" => {
-                    self_.link = Some(fields::int_at(val, path, "link", &fmt::PLAIN)?);
-                }
-                "local" => self_.local = fields::json_ipadd(val, path, "local")?,
-                "remote" => self_.remote = fields::json_ipadd(val, path, "remote")?,
-                "ttl" => self_.ttl = Some(fields::int_at(val, path, "ttl", &fmt::PLAIN)?),
-                "tos" => self_.tos = Some(fields::int_at(val, path, "tos", &fmt::PLAIN)?),
-                "pmtudisc" => {
-                    self_.pmtudisc = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "pmtudisc"))?,
-                    );
-                }
-                "proto" => {
-                    self_.proto = Some(fields::int_at(val, path, "proto", &fmt::PLAIN)?);
-                }
-                "flags" => {
-                    self_.flags = Some(fields::int_at(val, path, "flags", &fmt::PLAIN)?);
-                }
-                "encap_type" => {
-                    self_.encap_type = Some(
-                        fields::int_at(val, path, "encap_type", &fmt::PLAIN)?,
-                    );
-                }
-                "encap_flags" => {
-                    self_.encap_flags = Some(
-                        fields::int_at(val, path, "encap_flags", &fmt::PLAIN)?,
-                    );
-                }
-                "encap_sport" => {
-                    self_.encap_sport = Some(
-                        fields::int_at(val, path, "encap_sport", &fmt::PLAIN)?,
-                    );
-                }
-                "encap_dport" => {
-                    self_.encap_dport = Some(
-                        fields::int_at(val, path, "encap_dport", &fmt::PLAIN)?,
-                    );
-                }
-                "rd_prefixlen" => {
-                    self_.rd_prefixlen = Some(
-                        fields::int_at(val, path, "rd_prefixlen", &fmt::PLAIN)?,
-                    );
-                }
-                "rd_prefix" => {
-                    self_.rd_prefix = fields::json_ipadd(val, path, "rd_prefix")?;
-                }
-                "relay_prefixlen" => {
-                    self_.relay_prefixlen = Some(
-                        fields::int_at(val, path, "relay_prefixlen", &fmt::PLAIN)?,
-                    );
-                }
-                "relay_prefix" => {
-                    self_.relay_prefix = fields::json_ipadd(val, path, "relay_prefix")?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "sit_entry",
-                        other,
-                        &[
-                            "link",
-                            "local",
-                            "remote",
-                            "ttl",
-                            "tos",
-                            "pmtudisc",
-                            "proto",
-                            "flags",
-                            "encap_type",
-                            "encap_flags",
-                            "encap_sport",
-                            "encap_dport",
-                            "rd_prefixlen",
-                            "rd_prefix",
-                            "relay_prefixlen",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.link = Some(
+                            fields::int_at(val, path, "link", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.local = fields::json_ipadd(val, path, "local")?;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.remote = fields::json_ipadd(val, path, "remote")?;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.ttl = Some(fields::int_at(val, path, "ttl", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.tos = Some(fields::int_at(val, path, "tos", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.pmtudisc = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "pmtudisc"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.proto = Some(
+                            fields::int_at(val, path, "proto", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.flags = Some(
+                            fields::int_at(val, path, "flags", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.encap_type = Some(
+                            fields::int_at(val, path, "encap_type", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.encap_flags = Some(
+                            fields::int_at(val, path, "encap_flags", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.encap_sport = Some(
+                            fields::int_at(val, path, "encap_sport", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.encap_dport = Some(
+                            fields::int_at(val, path, "encap_dport", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.rd_prefixlen = Some(
+                            fields::int_at(val, path, "rd_prefixlen", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.rd_prefix = fields::json_ipadd(val, path, "rd_prefix")?;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.relay_prefixlen = Some(
+                            fields::int_at(val, path, "relay_prefixlen", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.relay_prefix = fields::json_ipadd(
+                            val,
+                            path,
                             "relay_prefix",
-                        ],
-                        unknown,
-                    )?
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "sit_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `ip_opts_raw_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64,53 +64,74 @@ impl crate::support::fields::Message for IpOptsRawEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpOptsRawEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["hdrincl", "nodefrag", "checksum", "icmpv_filter"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "hdrincl" => {
-                    self_.hdrincl = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "hdrincl"))?,
-                    );
-                }
-                "nodefrag" => {
-                    self_.nodefrag = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "nodefrag"))?,
-                    );
-                }
-                "checksum" => {
-                    self_.checksum = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "checksum"))?,
-                    );
-                }
-                "icmpv_filter" => {
-                    self_.icmpv_filter = fields::json_array(
-                        val,
-                        path,
-                        "icmpv_filter",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.hdrincl = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "hdrincl"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.nodefrag = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "nodefrag"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.checksum = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "checksum"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.icmpv_filter = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "icmpv_filter",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ip_opts_raw_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ip_opts_raw_entry",
-                        other,
-                        &["hdrincl", "nodefrag", "checksum", "icmpv_filter"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -181,47 +202,68 @@ impl crate::support::fields::Message for IpOptsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::IpOptsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["freebind", "raw", "pktinfo", "tos", "ttl"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "freebind" => {
-                    self_.freebind = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "freebind"))?,
-                    );
-                }
-                "raw" => {
-                    self_.raw = Some(
-                        crate::owned::IpOptsRawEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "raw").to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.freebind = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "freebind"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.raw = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::IpOptsRawEntry,
+                            >(src, path, "raw", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pktinfo = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "pktinfo"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.tos = Some(fields::int_at(val, path, "tos", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.ttl = Some(fields::int_at(val, path, "ttl", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "ip_opts_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        )?,
-                    );
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "pktinfo" => {
-                    self_.pktinfo = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "pktinfo"))?,
-                    );
-                }
-                "tos" => self_.tos = Some(fields::int_at(val, path, "tos", &fmt::PLAIN)?),
-                "ttl" => self_.ttl = Some(fields::int_at(val, path, "ttl", &fmt::PLAIN)?),
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "ip_opts_entry",
-                        other,
-                        &["freebind", "raw", "pktinfo", "tos", "ttl"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -379,12 +421,33 @@ impl crate::support::fields::Message for InetSkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::InetSkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "ino",
+            "family",
+            "type",
+            "proto",
+            "state",
+            "src_port",
+            "dst_port",
+            "flags",
+            "backlog",
+            "src_addr",
+            "dst_addr",
+            "fown",
+            "opts",
+            "v6only",
+            "ip_opts",
+            "ifname",
+            "ns_id",
+            "shutdown",
+            "tcp_opts",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_ino = false;
@@ -398,199 +461,222 @@ impl crate::support::fields::Message for InetSkEntry {
         let mut have_backlog = false;
         let mut have_fown = false;
         let mut have_opts = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "ino" => {
-                    self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
-                    have_ino = true;
-                }
-                "family" => {
-                    self_.family = fields::int_at(
-                        val,
-                        path,
-                        "family",
-                        &tables::FMT_DICT_SK_FAMILY,
-                    )?;
-                    have_family = true;
-                }
-                "type" => {
-                    self_.type_ = fields::int_at(
-                        val,
-                        path,
-                        "type",
-                        &tables::FMT_DICT_SK_TYPE,
-                    )?;
-                    have_type = true;
-                }
-                "proto" => {
-                    self_.proto = fields::int_at(
-                        val,
-                        path,
-                        "proto",
-                        &tables::FMT_DICT_SK_PROTO,
-                    )?;
-                    have_proto = true;
-                }
-                "state" => {
-                    self_.state = fields::int_at(
-                        val,
-                        path,
-                        "state",
-                        &tables::FMT_DICT_SK_STATE,
-                    )?;
-                    have_state = true;
-                }
-                "src_port" => {
-                    self_.src_port = fields::int_at(val, path, "src_port", &fmt::PLAIN)?;
-                    have_src_port = true;
-                }
-                "dst_port" => {
-                    self_.dst_port = fields::int_at(val, path, "dst_port", &fmt::PLAIN)?;
-                    have_dst_port = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "backlog" => {
-                    self_.backlog = fields::int_at(val, path, "backlog", &fmt::PLAIN)?;
-                    have_backlog = true;
-                }
-                "src_addr" => self_.src_addr = fields::json_ipadd(val, path, "src_addr")?,
-                "dst_addr" => self_.dst_addr = fields::json_ipadd(val, path, "dst_addr")?,
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "opts" => {
-                    self_.opts = crate::owned::SkOptsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "opts").to_string(),
-                        unknown,
-                    )?;
-                    have_opts = true;
-                }
-                "v6only" => {
-                    self_.v6only = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "v6only"))?,
-                    );
-                }
-                "ip_opts" => {
-                    self_.ip_opts = Some(
-                        crate::owned::IpOptsEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        have_ino = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.family = fields::int_at(
                             val,
-                            &&fields::Path::field(path, "ip_opts").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "ifname" => {
-                    self_.ifname = Some(
-                        fields::json_string(val, &fields::Path::field(path, "ifname"))?,
-                    );
-                }
-                "ns_id" => {
-                    self_.ns_id = Some(fields::int_at(val, path, "ns_id", &fmt::PLAIN)?);
-                }
-                "shutdown" => {
-                    self_.shutdown = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::SkShutdown::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "shutdown"),
-                            )
-                            .map(crate::schema::enums::SkShutdown)?,
-                    );
-                }
-                "tcp_opts" => {
-                    self_.tcp_opts = Some(
-                        crate::owned::TcpOptsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "tcp_opts").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "inet_sk_entry",
-                        other,
-                        &[
-                            "id",
-                            "ino",
+                            path,
                             "family",
+                            &tables::FMT_DICT_SK_FAMILY,
+                        )?;
+                        have_family = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(
+                            val,
+                            path,
                             "type",
+                            &tables::FMT_DICT_SK_TYPE,
+                        )?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.proto = fields::int_at(
+                            val,
+                            path,
                             "proto",
+                            &tables::FMT_DICT_SK_PROTO,
+                        )?;
+                        have_proto = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.state = fields::int_at(
+                            val,
+                            path,
                             "state",
+                            &tables::FMT_DICT_SK_STATE,
+                        )?;
+                        have_state = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.src_port = fields::int_at(
+                            val,
+                            path,
                             "src_port",
+                            &fmt::PLAIN,
+                        )?;
+                        have_src_port = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.dst_port = fields::int_at(
+                            val,
+                            path,
                             "dst_port",
-                            "flags",
+                            &fmt::PLAIN,
+                        )?;
+                        have_dst_port = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.backlog = fields::int_at(
+                            val,
+                            path,
                             "backlog",
-                            "src_addr",
-                            "dst_addr",
-                            "fown",
-                            "opts",
-                            "v6only",
-                            "ip_opts",
-                            "ifname",
-                            "ns_id",
-                            "shutdown",
-                            "tcp_opts",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_backlog = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.src_addr = fields::json_ipadd(val, path, "src_addr")?;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.dst_addr = fields::json_ipadd(val, path, "dst_addr")?;
+                    }
+                    json_src::Key::Known(12) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(13) => {
+                        self_.opts = json_src::message::<
+                            S,
+                            crate::owned::SkOptsEntry,
+                        >(src, path, "opts", unknown)?;
+                        have_opts = true;
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.v6only = Some(
+                            fields::json_bool(val, &fields::Path::field(path, "v6only"))?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        self_.ip_opts = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::IpOptsEntry,
+                            >(src, path, "ip_opts", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.ifname = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "ifname"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.ns_id = Some(
+                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.shutdown = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::SkShutdown::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "shutdown"),
+                                )
+                                .map(crate::schema::enums::SkShutdown)?,
+                        );
+                    }
+                    json_src::Key::Known(19) => {
+                        self_.tcp_opts = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TcpOptsEntry,
+                            >(src, path, "tcp_opts", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "inet_sk_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "inet_sk_entry", "id"));
+            return Err(fields::missing(path, "inet_sk_entry", "id").into());
         }
         if !have_ino {
-            return Err(fields::missing(path, "inet_sk_entry", "ino"));
+            return Err(fields::missing(path, "inet_sk_entry", "ino").into());
         }
         if !have_family {
-            return Err(fields::missing(path, "inet_sk_entry", "family"));
+            return Err(fields::missing(path, "inet_sk_entry", "family").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "inet_sk_entry", "type"));
+            return Err(fields::missing(path, "inet_sk_entry", "type").into());
         }
         if !have_proto {
-            return Err(fields::missing(path, "inet_sk_entry", "proto"));
+            return Err(fields::missing(path, "inet_sk_entry", "proto").into());
         }
         if !have_state {
-            return Err(fields::missing(path, "inet_sk_entry", "state"));
+            return Err(fields::missing(path, "inet_sk_entry", "state").into());
         }
         if !have_src_port {
-            return Err(fields::missing(path, "inet_sk_entry", "src_port"));
+            return Err(fields::missing(path, "inet_sk_entry", "src_port").into());
         }
         if !have_dst_port {
-            return Err(fields::missing(path, "inet_sk_entry", "dst_port"));
+            return Err(fields::missing(path, "inet_sk_entry", "dst_port").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "inet_sk_entry", "flags"));
+            return Err(fields::missing(path, "inet_sk_entry", "flags").into());
         }
         if !have_backlog {
-            return Err(fields::missing(path, "inet_sk_entry", "backlog"));
+            return Err(fields::missing(path, "inet_sk_entry", "backlog").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "inet_sk_entry", "fown"));
+            return Err(fields::missing(path, "inet_sk_entry", "fown").into());
         }
         if !have_opts {
-            return Err(fields::missing(path, "inet_sk_entry", "opts"));
+            return Err(fields::missing(path, "inet_sk_entry", "opts").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `netlink_sk_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -96,12 +96,25 @@ impl crate::support::fields::Message for NetlinkSkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::NetlinkSkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "ino",
+            "protocol",
+            "state",
+            "flags",
+            "portid",
+            "groups",
+            "dst_portid",
+            "dst_group",
+            "fown",
+            "opts",
+            "ns_id",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_ino = false;
@@ -113,137 +126,147 @@ impl crate::support::fields::Message for NetlinkSkEntry {
         let mut have_dst_group = false;
         let mut have_fown = false;
         let mut have_opts = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "ino" => {
-                    self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
-                    have_ino = true;
-                }
-                "protocol" => {
-                    self_.protocol = fields::int_at(val, path, "protocol", &fmt::PLAIN)?;
-                    have_protocol = true;
-                }
-                "state" => {
-                    self_.state = fields::int_at(val, path, "state", &fmt::PLAIN)?;
-                    have_state = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "portid" => {
-                    self_.portid = fields::int_at(val, path, "portid", &fmt::PLAIN)?;
-                    have_portid = true;
-                }
-                "groups" => {
-                    self_.groups = fields::json_array(
-                        val,
-                        path,
-                        "groups",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        have_ino = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.protocol = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "dst_portid" => {
-                    self_.dst_portid = fields::int_at(
-                        val,
-                        path,
-                        "dst_portid",
-                        &fmt::PLAIN,
-                    )?;
-                    have_dst_portid = true;
-                }
-                "dst_group" => {
-                    self_.dst_group = fields::int_at(
-                        val,
-                        path,
-                        "dst_group",
-                        &fmt::PLAIN,
-                    )?;
-                    have_dst_group = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "opts" => {
-                    self_.opts = crate::owned::SkOptsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "opts").to_string(),
-                        unknown,
-                    )?;
-                    have_opts = true;
-                }
-                "ns_id" => {
-                    self_.ns_id = Some(fields::int_at(val, path, "ns_id", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "netlink_sk_entry",
-                        other,
-                        &[
-                            "id",
-                            "ino",
+                            path,
                             "protocol",
-                            "state",
-                            "flags",
-                            "portid",
+                            &fmt::PLAIN,
+                        )?;
+                        have_protocol = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.state = fields::int_at(val, path, "state", &fmt::PLAIN)?;
+                        have_state = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.portid = fields::int_at(val, path, "portid", &fmt::PLAIN)?;
+                        have_portid = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.groups = fields::json_array(
+                            val,
+                            path,
                             "groups",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.dst_portid = fields::int_at(
+                            val,
+                            path,
                             "dst_portid",
+                            &fmt::PLAIN,
+                        )?;
+                        have_dst_portid = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.dst_group = fields::int_at(
+                            val,
+                            path,
                             "dst_group",
-                            "fown",
-                            "opts",
-                            "ns_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_dst_group = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        self_.opts = json_src::message::<
+                            S,
+                            crate::owned::SkOptsEntry,
+                        >(src, path, "opts", unknown)?;
+                        have_opts = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.ns_id = Some(
+                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "netlink_sk_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "netlink_sk_entry", "id"));
+            return Err(fields::missing(path, "netlink_sk_entry", "id").into());
         }
         if !have_ino {
-            return Err(fields::missing(path, "netlink_sk_entry", "ino"));
+            return Err(fields::missing(path, "netlink_sk_entry", "ino").into());
         }
         if !have_protocol {
-            return Err(fields::missing(path, "netlink_sk_entry", "protocol"));
+            return Err(fields::missing(path, "netlink_sk_entry", "protocol").into());
         }
         if !have_state {
-            return Err(fields::missing(path, "netlink_sk_entry", "state"));
+            return Err(fields::missing(path, "netlink_sk_entry", "state").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "netlink_sk_entry", "flags"));
+            return Err(fields::missing(path, "netlink_sk_entry", "flags").into());
         }
         if !have_portid {
-            return Err(fields::missing(path, "netlink_sk_entry", "portid"));
+            return Err(fields::missing(path, "netlink_sk_entry", "portid").into());
         }
         if !have_dst_portid {
-            return Err(fields::missing(path, "netlink_sk_entry", "dst_portid"));
+            return Err(fields::missing(path, "netlink_sk_entry", "dst_portid").into());
         }
         if !have_dst_group {
-            return Err(fields::missing(path, "netlink_sk_entry", "dst_group"));
+            return Err(fields::missing(path, "netlink_sk_entry", "dst_group").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "netlink_sk_entry", "fown"));
+            return Err(fields::missing(path, "netlink_sk_entry", "fown").into());
         }
         if !have_opts {
-            return Err(fields::missing(path, "netlink_sk_entry", "opts"));
+            return Err(fields::missing(path, "netlink_sk_entry", "opts").into());
         }
         Ok(self_)
     }

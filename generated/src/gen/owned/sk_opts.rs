@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `sk_opts_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -229,12 +229,38 @@ impl crate::support::fields::Message for SkOptsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SkOptsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "so_sndbuf",
+            "so_rcvbuf",
+            "so_snd_tmo_sec",
+            "so_snd_tmo_usec",
+            "so_rcv_tmo_sec",
+            "so_rcv_tmo_usec",
+            "reuseaddr",
+            "so_priority",
+            "so_rcvlowat",
+            "so_mark",
+            "so_passcred",
+            "so_passsec",
+            "so_dontroute",
+            "so_no_check",
+            "so_bound_dev",
+            "so_filter",
+            "so_reuseport",
+            "so_broadcast",
+            "so_keepalive",
+            "tcp_keepcnt",
+            "tcp_keepidle",
+            "tcp_keepintvl",
+            "so_oobinline",
+            "so_linger",
+            "so_buf_lock",
+        ];
         let mut self_ = Self::default();
         let mut have_so_sndbuf = false;
         let mut have_so_rcvbuf = false;
@@ -242,242 +268,255 @@ impl crate::support::fields::Message for SkOptsEntry {
         let mut have_so_snd_tmo_usec = false;
         let mut have_so_rcv_tmo_sec = false;
         let mut have_so_rcv_tmo_usec = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "so_sndbuf" => {
-                    self_.so_sndbuf = fields::int_at(
-                        val,
-                        path,
-                        "so_sndbuf",
-                        &fmt::PLAIN,
-                    )?;
-                    have_so_sndbuf = true;
-                }
-                "so_rcvbuf" => {
-                    self_.so_rcvbuf = fields::int_at(
-                        val,
-                        path,
-                        "so_rcvbuf",
-                        &fmt::PLAIN,
-                    )?;
-                    have_so_rcvbuf = true;
-                }
-                "so_snd_tmo_sec" => {
-                    self_.so_snd_tmo_sec = fields::int_at(
-                        val,
-                        path,
-                        "so_snd_tmo_sec",
-                        &fmt::PLAIN,
-                    )?;
-                    have_so_snd_tmo_sec = true;
-                }
-                "so_snd_tmo_usec" => {
-                    self_.so_snd_tmo_usec = fields::int_at(
-                        val,
-                        path,
-                        "so_snd_tmo_usec",
-                        &fmt::PLAIN,
-                    )?;
-                    have_so_snd_tmo_usec = true;
-                }
-                "so_rcv_tmo_sec" => {
-                    self_.so_rcv_tmo_sec = fields::int_at(
-                        val,
-                        path,
-                        "so_rcv_tmo_sec",
-                        &fmt::PLAIN,
-                    )?;
-                    have_so_rcv_tmo_sec = true;
-                }
-                "so_rcv_tmo_usec" => {
-                    self_.so_rcv_tmo_usec = fields::int_at(
-                        val,
-                        path,
-                        "so_rcv_tmo_usec",
-                        &fmt::PLAIN,
-                    )?;
-                    have_so_rcv_tmo_usec = true;
-                }
-                "reuseaddr" => {
-                    self_.reuseaddr = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "reuseaddr"))?,
-                    );
-                }
-                "so_priority" => {
-                    self_.so_priority = Some(
-                        fields::int_at(val, path, "so_priority", &fmt::PLAIN)?,
-                    );
-                }
-                "so_rcvlowat" => {
-                    self_.so_rcvlowat = Some(
-                        fields::int_at(val, path, "so_rcvlowat", &fmt::PLAIN)?,
-                    );
-                }
-                "so_mark" => {
-                    self_.so_mark = Some(
-                        fields::int_at(val, path, "so_mark", &fmt::PLAIN)?,
-                    );
-                }
-                "so_passcred" => {
-                    self_.so_passcred = Some(
-                        fields::json_bool(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.so_sndbuf = fields::int_at(
                             val,
-                            &fields::Path::field(path, "so_passcred"),
-                        )?,
-                    );
-                }
-                "so_passsec" => {
-                    self_.so_passsec = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "so_passsec"))?,
-                    );
-                }
-                "so_dontroute" => {
-                    self_.so_dontroute = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "so_dontroute"),
-                        )?,
-                    );
-                }
-                "so_no_check" => {
-                    self_.so_no_check = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "so_no_check"),
-                        )?,
-                    );
-                }
-                "so_bound_dev" => {
-                    self_.so_bound_dev = Some(
-                        fields::json_string(
-                            val,
-                            &fields::Path::field(path, "so_bound_dev"),
-                        )?,
-                    );
-                }
-                "so_filter" => {
-                    self_.so_filter = fields::json_array(
-                        val,
-                        path,
-                        "so_filter",
-                        |val, path| fields::json_int(
-                            val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "so_reuseport" => {
-                    self_.so_reuseport = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "so_reuseport"),
-                        )?,
-                    );
-                }
-                "so_broadcast" => {
-                    self_.so_broadcast = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "so_broadcast"),
-                        )?,
-                    );
-                }
-                "so_keepalive" => {
-                    self_.so_keepalive = Some(
-                        fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "so_keepalive"),
-                        )?,
-                    );
-                }
-                "tcp_keepcnt" => {
-                    self_.tcp_keepcnt = Some(
-                        fields::int_at(val, path, "tcp_keepcnt", &fmt::PLAIN)?,
-                    );
-                }
-                "tcp_keepidle" => {
-                    self_.tcp_keepidle = Some(
-                        fields::int_at(val, path, "tcp_keepidle", &fmt::PLAIN)?,
-                    );
-                }
-                "tcp_keepintvl" => {
-                    self_.tcp_keepintvl = Some(
-                        fields::int_at(val, path, "tcp_keepintvl", &fmt::PLAIN)?,
-                    );
-                }
-                "so_oobinline" => {
-                    self_.so_oobinline = Some(
-                        fields::int_at(val, path, "so_oobinline", &fmt::PLAIN)?,
-                    );
-                }
-                "so_linger" => {
-                    self_.so_linger = Some(
-                        fields::int_at(val, path, "so_linger", &fmt::PLAIN)?,
-                    );
-                }
-                "so_buf_lock" => {
-                    self_.so_buf_lock = Some(
-                        fields::int_at(val, path, "so_buf_lock", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "sk_opts_entry",
-                        other,
-                        &[
+                            path,
                             "so_sndbuf",
+                            &fmt::PLAIN,
+                        )?;
+                        have_so_sndbuf = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.so_rcvbuf = fields::int_at(
+                            val,
+                            path,
                             "so_rcvbuf",
+                            &fmt::PLAIN,
+                        )?;
+                        have_so_rcvbuf = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.so_snd_tmo_sec = fields::int_at(
+                            val,
+                            path,
                             "so_snd_tmo_sec",
+                            &fmt::PLAIN,
+                        )?;
+                        have_so_snd_tmo_sec = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.so_snd_tmo_usec = fields::int_at(
+                            val,
+                            path,
                             "so_snd_tmo_usec",
+                            &fmt::PLAIN,
+                        )?;
+                        have_so_snd_tmo_usec = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.so_rcv_tmo_sec = fields::int_at(
+                            val,
+                            path,
                             "so_rcv_tmo_sec",
+                            &fmt::PLAIN,
+                        )?;
+                        have_so_rcv_tmo_sec = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.so_rcv_tmo_usec = fields::int_at(
+                            val,
+                            path,
                             "so_rcv_tmo_usec",
-                            "reuseaddr",
-                            "so_priority",
-                            "so_rcvlowat",
-                            "so_mark",
-                            "so_passcred",
-                            "so_passsec",
-                            "so_dontroute",
-                            "so_no_check",
-                            "so_bound_dev",
+                            &fmt::PLAIN,
+                        )?;
+                        have_so_rcv_tmo_usec = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.reuseaddr = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "reuseaddr"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.so_priority = Some(
+                            fields::int_at(val, path, "so_priority", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.so_rcvlowat = Some(
+                            fields::int_at(val, path, "so_rcvlowat", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.so_mark = Some(
+                            fields::int_at(val, path, "so_mark", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.so_passcred = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_passcred"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.so_passsec = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_passsec"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.so_dontroute = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_dontroute"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.so_no_check = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_no_check"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.so_bound_dev = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "so_bound_dev"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.so_filter = fields::json_array(
+                            val,
+                            path,
                             "so_filter",
-                            "so_reuseport",
-                            "so_broadcast",
-                            "so_keepalive",
-                            "tcp_keepcnt",
-                            "tcp_keepidle",
-                            "tcp_keepintvl",
-                            "so_oobinline",
-                            "so_linger",
-                            "so_buf_lock",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.so_reuseport = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_reuseport"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(17) => {
+                        let val = &*src.value()?;
+                        self_.so_broadcast = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_broadcast"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(18) => {
+                        let val = &*src.value()?;
+                        self_.so_keepalive = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "so_keepalive"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(19) => {
+                        let val = &*src.value()?;
+                        self_.tcp_keepcnt = Some(
+                            fields::int_at(val, path, "tcp_keepcnt", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(20) => {
+                        let val = &*src.value()?;
+                        self_.tcp_keepidle = Some(
+                            fields::int_at(val, path, "tcp_keepidle", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(21) => {
+                        let val = &*src.value()?;
+                        self_.tcp_keepintvl = Some(
+                            fields::int_at(val, path, "tcp_keepintvl", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(22) => {
+                        let val = &*src.value()?;
+                        self_.so_oobinline = Some(
+                            fields::int_at(val, path, "so_oobinline", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(23) => {
+                        let val = &*src.value()?;
+                        self_.so_linger = Some(
+                            fields::int_at(val, path, "so_linger", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(24) => {
+                        let val = &*src.value()?;
+                        self_.so_buf_lock = Some(
+                            fields::int_at(val, path, "so_buf_lock", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "sk_opts_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_so_sndbuf {
-            return Err(fields::missing(path, "sk_opts_entry", "so_sndbuf"));
+            return Err(fields::missing(path, "sk_opts_entry", "so_sndbuf").into());
         }
         if !have_so_rcvbuf {
-            return Err(fields::missing(path, "sk_opts_entry", "so_rcvbuf"));
+            return Err(fields::missing(path, "sk_opts_entry", "so_rcvbuf").into());
         }
         if !have_so_snd_tmo_sec {
-            return Err(fields::missing(path, "sk_opts_entry", "so_snd_tmo_sec"));
+            return Err(fields::missing(path, "sk_opts_entry", "so_snd_tmo_sec").into());
         }
         if !have_so_snd_tmo_usec {
-            return Err(fields::missing(path, "sk_opts_entry", "so_snd_tmo_usec"));
+            return Err(fields::missing(path, "sk_opts_entry", "so_snd_tmo_usec").into());
         }
         if !have_so_rcv_tmo_sec {
-            return Err(fields::missing(path, "sk_opts_entry", "so_rcv_tmo_sec"));
+            return Err(fields::missing(path, "sk_opts_entry", "so_rcv_tmo_sec").into());
         }
         if !have_so_rcv_tmo_usec {
-            return Err(fields::missing(path, "sk_opts_entry", "so_rcv_tmo_usec"));
+            return Err(fields::missing(path, "sk_opts_entry", "so_rcv_tmo_usec").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `scm_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,48 +42,52 @@ impl crate::support::fields::Message for ScmEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ScmEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["type", "rights"];
         let mut self_ = Self::default();
         let mut have_type = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "type" => {
-                    self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
-                    have_type = true;
-                }
-                "rights" => {
-                    self_.rights = fields::json_array(
-                        val,
-                        path,
-                        "rights",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.rights = fields::json_array(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
+                            path,
+                            "rights",
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "scm_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "scm_entry",
-                        other,
-                        &["type", "rights"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_type {
-            return Err(fields::missing(path, "scm_entry", "type"));
+            return Err(fields::missing(path, "scm_entry", "type").into());
         }
         Ok(self_)
     }
@@ -126,56 +130,60 @@ impl crate::support::fields::Message for SkPacketEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SkPacketEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id_for", "length", "scm"];
         let mut self_ = Self::default();
         let mut have_id_for = false;
         let mut have_length = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id_for" => {
-                    self_.id_for = fields::int_at(val, path, "id_for", &fmt::PLAIN)?;
-                    have_id_for = true;
-                }
-                "length" => {
-                    self_.length = fields::int_at(val, path, "length", &fmt::PLAIN)?;
-                    have_length = true;
-                }
-                "scm" => {
-                    self_.scm = fields::json_array(
-                        val,
-                        path,
-                        "scm",
-                        |val, path| crate::owned::ScmEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id_for = fields::int_at(val, path, "id_for", &fmt::PLAIN)?;
+                        have_id_for = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.length = fields::int_at(val, path, "length", &fmt::PLAIN)?;
+                        have_length = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.scm = json_src::messages::<
+                            S,
+                            crate::owned::ScmEntry,
+                        >(src, path, "scm", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "sk_packet_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "sk_packet_entry",
-                        other,
-                        &["id_for", "length", "scm"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id_for {
-            return Err(fields::missing(path, "sk_packet_entry", "id_for"));
+            return Err(fields::missing(path, "sk_packet_entry", "id_for").into());
         }
         if !have_length {
-            return Err(fields::missing(path, "sk_packet_entry", "length"));
+            return Err(fields::missing(path, "sk_packet_entry", "length").into());
         }
         Ok(self_)
     }

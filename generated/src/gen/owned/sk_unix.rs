@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `file_perms_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,52 +43,63 @@ impl crate::support::fields::Message for FilePermsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::FilePermsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["mode", "uid", "gid"];
         let mut self_ = Self::default();
         let mut have_mode = false;
         let mut have_uid = false;
         let mut have_gid = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "mode" => {
-                    self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
-                    have_mode = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        have_mode = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        have_uid = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        have_gid = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "file_perms_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "uid" => {
-                    self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
-                    have_uid = true;
-                }
-                "gid" => {
-                    self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
-                    have_gid = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "file_perms_entry",
-                        other,
-                        &["mode", "uid", "gid"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_mode {
-            return Err(fields::missing(path, "file_perms_entry", "mode"));
+            return Err(fields::missing(path, "file_perms_entry", "mode").into());
         }
         if !have_uid {
-            return Err(fields::missing(path, "file_perms_entry", "uid"));
+            return Err(fields::missing(path, "file_perms_entry", "uid").into());
         }
         if !have_gid {
-            return Err(fields::missing(path, "file_perms_entry", "gid"));
+            return Err(fields::missing(path, "file_perms_entry", "gid").into());
         }
         Ok(self_)
     }
@@ -221,12 +232,30 @@ impl crate::support::fields::Message for UnixSkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UnixSkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "ino",
+            "type",
+            "state",
+            "flags",
+            "uflags",
+            "backlog",
+            "peer",
+            "fown",
+            "opts",
+            "name",
+            "shutdown",
+            "file_perms",
+            "name_dir",
+            "deleted",
+            "ns_id",
+            "mnt_id",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_ino = false;
@@ -239,177 +268,191 @@ impl crate::support::fields::Message for UnixSkEntry {
         let mut have_fown = false;
         let mut have_opts = false;
         let mut have_name = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "ino" => {
-                    self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
-                    have_ino = true;
-                }
-                "type" => {
-                    self_.type_ = fields::int_at(
-                        val,
-                        path,
-                        "type",
-                        &tables::FMT_DICT_SK_TYPE,
-                    )?;
-                    have_type = true;
-                }
-                "state" => {
-                    self_.state = fields::int_at(
-                        val,
-                        path,
-                        "state",
-                        &tables::FMT_DICT_SK_STATE,
-                    )?;
-                    have_state = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "uflags" => {
-                    self_.uflags = fields::int_at(val, path, "uflags", &fmt::HEX)?;
-                    have_uflags = true;
-                }
-                "backlog" => {
-                    self_.backlog = fields::int_at(val, path, "backlog", &fmt::PLAIN)?;
-                    have_backlog = true;
-                }
-                "peer" => {
-                    self_.peer = fields::int_at(val, path, "peer", &fmt::PLAIN)?;
-                    have_peer = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "opts" => {
-                    self_.opts = crate::owned::SkOptsEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "opts").to_string(),
-                        unknown,
-                    )?;
-                    have_opts = true;
-                }
-                "name" => {
-                    self_.name = fields::json_bytes(
-                        val,
-                        true,
-                        &fields::Path::field(path, "name"),
-                    )?;
-                    have_name = true;
-                }
-                "shutdown" => {
-                    self_.shutdown = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::SkShutdown::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "shutdown"),
-                            )
-                            .map(crate::schema::enums::SkShutdown)?,
-                    );
-                }
-                "file_perms" => {
-                    self_.file_perms = Some(
-                        crate::owned::FilePermsEntry::from_json_with(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        have_ino = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::int_at(
                             val,
-                            &&fields::Path::field(path, "file_perms").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "name_dir" => {
-                    self_.name_dir = Some(
-                        fields::json_string(val, &fields::Path::field(path, "name_dir"))?,
-                    );
-                }
-                "deleted" => {
-                    self_.deleted = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "deleted"))?,
-                    );
-                }
-                "ns_id" => {
-                    self_.ns_id = Some(fields::int_at(val, path, "ns_id", &fmt::PLAIN)?);
-                }
-                "mnt_id" => {
-                    self_.mnt_id = Some(
-                        fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "unix_sk_entry",
-                        other,
-                        &[
-                            "id",
-                            "ino",
+                            path,
                             "type",
+                            &tables::FMT_DICT_SK_TYPE,
+                        )?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.state = fields::int_at(
+                            val,
+                            path,
                             "state",
-                            "flags",
-                            "uflags",
+                            &tables::FMT_DICT_SK_STATE,
+                        )?;
+                        have_state = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.uflags = fields::int_at(val, path, "uflags", &fmt::HEX)?;
+                        have_uflags = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.backlog = fields::int_at(
+                            val,
+                            path,
                             "backlog",
-                            "peer",
-                            "fown",
-                            "opts",
-                            "name",
-                            "shutdown",
-                            "file_perms",
-                            "name_dir",
-                            "deleted",
-                            "ns_id",
-                            "mnt_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_backlog = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.peer = fields::int_at(val, path, "peer", &fmt::PLAIN)?;
+                        have_peer = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.opts = json_src::message::<
+                            S,
+                            crate::owned::SkOptsEntry,
+                        >(src, path, "opts", unknown)?;
+                        have_opts = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.name = fields::json_bytes(
+                            val,
+                            true,
+                            &fields::Path::field(path, "name"),
+                        )?;
+                        have_name = true;
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.shutdown = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::SkShutdown::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "shutdown"),
+                                )
+                                .map(crate::schema::enums::SkShutdown)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        self_.file_perms = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::FilePermsEntry,
+                            >(src, path, "file_perms", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.name_dir = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "name_dir"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.deleted = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "deleted"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.ns_id = Some(
+                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.mnt_id = Some(
+                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "unix_sk_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "unix_sk_entry", "id"));
+            return Err(fields::missing(path, "unix_sk_entry", "id").into());
         }
         if !have_ino {
-            return Err(fields::missing(path, "unix_sk_entry", "ino"));
+            return Err(fields::missing(path, "unix_sk_entry", "ino").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "unix_sk_entry", "type"));
+            return Err(fields::missing(path, "unix_sk_entry", "type").into());
         }
         if !have_state {
-            return Err(fields::missing(path, "unix_sk_entry", "state"));
+            return Err(fields::missing(path, "unix_sk_entry", "state").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "unix_sk_entry", "flags"));
+            return Err(fields::missing(path, "unix_sk_entry", "flags").into());
         }
         if !have_uflags {
-            return Err(fields::missing(path, "unix_sk_entry", "uflags"));
+            return Err(fields::missing(path, "unix_sk_entry", "uflags").into());
         }
         if !have_backlog {
-            return Err(fields::missing(path, "unix_sk_entry", "backlog"));
+            return Err(fields::missing(path, "unix_sk_entry", "backlog").into());
         }
         if !have_peer {
-            return Err(fields::missing(path, "unix_sk_entry", "peer"));
+            return Err(fields::missing(path, "unix_sk_entry", "peer").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "unix_sk_entry", "fown"));
+            return Err(fields::missing(path, "unix_sk_entry", "fown").into());
         }
         if !have_opts {
-            return Err(fields::missing(path, "unix_sk_entry", "opts"));
+            return Err(fields::missing(path, "unix_sk_entry", "opts").into());
         }
         if !have_name {
-            return Err(fields::missing(path, "unix_sk_entry", "name"));
+            return Err(fields::missing(path, "unix_sk_entry", "name").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `dump_stats_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -122,12 +122,27 @@ impl crate::support::fields::Message for DumpStatsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::DumpStatsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "freezing_time",
+            "frozen_time",
+            "memdump_time",
+            "memwrite_time",
+            "pages_scanned",
+            "pages_skipped_parent",
+            "pages_written",
+            "irmap_resolve",
+            "pages_lazy",
+            "page_pipes",
+            "page_pipe_bufs",
+            "shpages_scanned",
+            "shpages_skipped_parent",
+            "shpages_written",
+        ];
         let mut self_ = Self::default();
         let mut have_freezing_time = false;
         let mut have_frozen_time = false;
@@ -137,164 +152,184 @@ impl crate::support::fields::Message for DumpStatsEntry {
         let mut have_pages_skipped_parent = false;
         let mut have_pages_written = false;
         let mut have_pages_lazy = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "freezing_time" => {
-                    self_.freezing_time = fields::int_at(
-                        val,
-                        path,
-                        "freezing_time",
-                        &fmt::PLAIN,
-                    )?;
-                    have_freezing_time = true;
-                }
-                "frozen_time" => {
-                    self_.frozen_time = fields::int_at(
-                        val,
-                        path,
-                        "frozen_time",
-                        &fmt::PLAIN,
-                    )?;
-                    have_frozen_time = true;
-                }
-                "memdump_time" => {
-                    self_.memdump_time = fields::int_at(
-                        val,
-                        path,
-                        "memdump_time",
-                        &fmt::PLAIN,
-                    )?;
-                    have_memdump_time = true;
-                }
-                "memwrite_time" => {
-                    self_.memwrite_time = fields::int_at(
-                        val,
-                        path,
-                        "memwrite_time",
-                        &fmt::PLAIN,
-                    )?;
-                    have_memwrite_time = true;
-                }
-                "pages_scanned" => {
-                    self_.pages_scanned = fields::int_at(
-                        val,
-                        path,
-                        "pages_scanned",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pages_scanned = true;
-                }
-                "pages_skipped_parent" => {
-                    self_.pages_skipped_parent = fields::int_at(
-                        val,
-                        path,
-                        "pages_skipped_parent",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pages_skipped_parent = true;
-                }
-                "pages_written" => {
-                    self_.pages_written = fields::int_at(
-                        val,
-                        path,
-                        "pages_written",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pages_written = true;
-                }
-                "irmap_resolve" => {
-                    self_.irmap_resolve = Some(
-                        fields::int_at(val, path, "irmap_resolve", &fmt::PLAIN)?,
-                    );
-                }
-                "pages_lazy" => {
-                    self_.pages_lazy = fields::int_at(
-                        val,
-                        path,
-                        "pages_lazy",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pages_lazy = true;
-                }
-                "page_pipes" => {
-                    self_.page_pipes = Some(
-                        fields::int_at(val, path, "page_pipes", &fmt::PLAIN)?,
-                    );
-                }
-                "page_pipe_bufs" => {
-                    self_.page_pipe_bufs = Some(
-                        fields::int_at(val, path, "page_pipe_bufs", &fmt::PLAIN)?,
-                    );
-                }
-                "shpages_scanned" => {
-                    self_.shpages_scanned = Some(
-                        fields::int_at(val, path, "shpages_scanned", &fmt::PLAIN)?,
-                    );
-                }
-                "shpages_skipped_parent" => {
-                    self_.shpages_skipped_parent = Some(
-                        fields::int_at(val, path, "shpages_skipped_parent", &fmt::PLAIN)?,
-                    );
-                }
-                "shpages_written" => {
-                    self_.shpages_written = Some(
-                        fields::int_at(val, path, "shpages_written", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "dump_stats_entry",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.freezing_time = fields::int_at(
+                            val,
+                            path,
                             "freezing_time",
+                            &fmt::PLAIN,
+                        )?;
+                        have_freezing_time = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.frozen_time = fields::int_at(
+                            val,
+                            path,
                             "frozen_time",
+                            &fmt::PLAIN,
+                        )?;
+                        have_frozen_time = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.memdump_time = fields::int_at(
+                            val,
+                            path,
                             "memdump_time",
+                            &fmt::PLAIN,
+                        )?;
+                        have_memdump_time = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.memwrite_time = fields::int_at(
+                            val,
+                            path,
                             "memwrite_time",
+                            &fmt::PLAIN,
+                        )?;
+                        have_memwrite_time = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.pages_scanned = fields::int_at(
+                            val,
+                            path,
                             "pages_scanned",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_scanned = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.pages_skipped_parent = fields::int_at(
+                            val,
+                            path,
                             "pages_skipped_parent",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_skipped_parent = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.pages_written = fields::int_at(
+                            val,
+                            path,
                             "pages_written",
-                            "irmap_resolve",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_written = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.irmap_resolve = Some(
+                            fields::int_at(val, path, "irmap_resolve", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.pages_lazy = fields::int_at(
+                            val,
+                            path,
                             "pages_lazy",
-                            "page_pipes",
-                            "page_pipe_bufs",
-                            "shpages_scanned",
-                            "shpages_skipped_parent",
-                            "shpages_written",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_lazy = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.page_pipes = Some(
+                            fields::int_at(val, path, "page_pipes", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.page_pipe_bufs = Some(
+                            fields::int_at(val, path, "page_pipe_bufs", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.shpages_scanned = Some(
+                            fields::int_at(val, path, "shpages_scanned", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.shpages_skipped_parent = Some(
+                            fields::int_at(
+                                val,
+                                path,
+                                "shpages_skipped_parent",
+                                &fmt::PLAIN,
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.shpages_written = Some(
+                            fields::int_at(val, path, "shpages_written", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "dump_stats_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_freezing_time {
-            return Err(fields::missing(path, "dump_stats_entry", "freezing_time"));
+            return Err(
+                fields::missing(path, "dump_stats_entry", "freezing_time").into(),
+            );
         }
         if !have_frozen_time {
-            return Err(fields::missing(path, "dump_stats_entry", "frozen_time"));
+            return Err(fields::missing(path, "dump_stats_entry", "frozen_time").into());
         }
         if !have_memdump_time {
-            return Err(fields::missing(path, "dump_stats_entry", "memdump_time"));
+            return Err(fields::missing(path, "dump_stats_entry", "memdump_time").into());
         }
         if !have_memwrite_time {
-            return Err(fields::missing(path, "dump_stats_entry", "memwrite_time"));
+            return Err(
+                fields::missing(path, "dump_stats_entry", "memwrite_time").into(),
+            );
         }
         if !have_pages_scanned {
-            return Err(fields::missing(path, "dump_stats_entry", "pages_scanned"));
+            return Err(
+                fields::missing(path, "dump_stats_entry", "pages_scanned").into(),
+            );
         }
         if !have_pages_skipped_parent {
             return Err(
-                fields::missing(path, "dump_stats_entry", "pages_skipped_parent"),
+                fields::missing(path, "dump_stats_entry", "pages_skipped_parent").into(),
             );
         }
         if !have_pages_written {
-            return Err(fields::missing(path, "dump_stats_entry", "pages_written"));
+            return Err(
+                fields::missing(path, "dump_stats_entry", "pages_written").into(),
+            );
         }
         if !have_pages_lazy {
-            return Err(fields::missing(path, "dump_stats_entry", "pages_lazy"));
+            return Err(fields::missing(path, "dump_stats_entry", "pages_lazy").into());
         }
         Ok(self_)
     }
@@ -347,93 +382,112 @@ impl crate::support::fields::Message for RestoreStatsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::RestoreStatsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "pages_compared",
+            "pages_skipped_cow",
+            "forking_time",
+            "restore_time",
+            "pages_restored",
+        ];
         let mut self_ = Self::default();
         let mut have_pages_compared = false;
         let mut have_pages_skipped_cow = false;
         let mut have_forking_time = false;
         let mut have_restore_time = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "pages_compared" => {
-                    self_.pages_compared = fields::int_at(
-                        val,
-                        path,
-                        "pages_compared",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pages_compared = true;
-                }
-                "pages_skipped_cow" => {
-                    self_.pages_skipped_cow = fields::int_at(
-                        val,
-                        path,
-                        "pages_skipped_cow",
-                        &fmt::PLAIN,
-                    )?;
-                    have_pages_skipped_cow = true;
-                }
-                "forking_time" => {
-                    self_.forking_time = fields::int_at(
-                        val,
-                        path,
-                        "forking_time",
-                        &fmt::PLAIN,
-                    )?;
-                    have_forking_time = true;
-                }
-                "restore_time" => {
-                    self_.restore_time = fields::int_at(
-                        val,
-                        path,
-                        "restore_time",
-                        &fmt::PLAIN,
-                    )?;
-                    have_restore_time = true;
-                }
-                "pages_restored" => {
-                    self_.pages_restored = Some(
-                        fields::int_at(val, path, "pages_restored", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "restore_stats_entry",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.pages_compared = fields::int_at(
+                            val,
+                            path,
                             "pages_compared",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_compared = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.pages_skipped_cow = fields::int_at(
+                            val,
+                            path,
                             "pages_skipped_cow",
+                            &fmt::PLAIN,
+                        )?;
+                        have_pages_skipped_cow = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.forking_time = fields::int_at(
+                            val,
+                            path,
                             "forking_time",
+                            &fmt::PLAIN,
+                        )?;
+                        have_forking_time = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.restore_time = fields::int_at(
+                            val,
+                            path,
                             "restore_time",
-                            "pages_restored",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_restore_time = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.pages_restored = Some(
+                            fields::int_at(val, path, "pages_restored", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "restore_stats_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_pages_compared {
-            return Err(fields::missing(path, "restore_stats_entry", "pages_compared"));
+            return Err(
+                fields::missing(path, "restore_stats_entry", "pages_compared").into(),
+            );
         }
         if !have_pages_skipped_cow {
             return Err(
-                fields::missing(path, "restore_stats_entry", "pages_skipped_cow"),
+                fields::missing(path, "restore_stats_entry", "pages_skipped_cow").into(),
             );
         }
         if !have_forking_time {
-            return Err(fields::missing(path, "restore_stats_entry", "forking_time"));
+            return Err(
+                fields::missing(path, "restore_stats_entry", "forking_time").into(),
+            );
         }
         if !have_restore_time {
-            return Err(fields::missing(path, "restore_stats_entry", "restore_time"));
+            return Err(
+                fields::missing(path, "restore_stats_entry", "restore_time").into(),
+            );
         }
         Ok(self_)
     }
@@ -475,44 +529,44 @@ impl crate::support::fields::Message for StatsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::StatsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["dump", "restore"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "dump" => {
-                    self_.dump = Some(
-                        crate::owned::DumpStatsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "dump").to_string(),
-                            unknown,
-                        )?,
-                    );
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.dump = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::DumpStatsEntry,
+                            >(src, path, "dump", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.restore = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::RestoreStatsEntry,
+                            >(src, path, "restore", unknown)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "stats_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "restore" => {
-                    self_.restore = Some(
-                        crate::owned::RestoreStatsEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "restore").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "stats_entry",
-                        other,
-                        &["dump", "restore"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

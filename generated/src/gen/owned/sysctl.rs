@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `sysctl_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,51 +51,64 @@ impl crate::support::fields::Message for SysctlEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SysctlEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["type", "iarg", "sarg"];
         let mut self_ = Self::default();
         let mut have_type = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "type" => {
-                    self_.type_ = fields::json_enum(
-                            val,
-                            |s| {
-                                crate::schema::enums::SysctlType::from_name(s).map(|e| e.0)
-                            },
-                            &fields::Path::field(path, "type"),
-                        )
-                        .map(crate::schema::enums::SysctlType)?;
-                    have_type = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::SysctlType::from_name(s).map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "type"),
+                            )
+                            .map(crate::schema::enums::SysctlType)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.iarg = Some(
+                            fields::int_at(val, path, "iarg", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.sarg = Some(
+                            fields::json_string(val, &fields::Path::field(path, "sarg"))?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "sysctl_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "iarg" => {
-                    self_.iarg = Some(fields::int_at(val, path, "iarg", &fmt::PLAIN)?);
-                }
-                "sarg" => {
-                    self_.sarg = Some(
-                        fields::json_string(val, &fields::Path::field(path, "sarg"))?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "sysctl_entry",
-                        other,
-                        &["type", "iarg", "sarg"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_type {
-            return Err(fields::missing(path, "sysctl_entry", "type"));
+            return Err(fields::missing(path, "sysctl_entry", "type").into());
         }
         Ok(self_)
     }

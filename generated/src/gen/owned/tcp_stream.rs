@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `tcp_opts_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -73,51 +73,67 @@ impl crate::support::fields::Message for TcpOptsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TcpOptsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["cork", "nodelay", "keepcnt", "keepidle", "keepintvl"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "cork" => {
-                    self_.cork = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "cork"))?,
-                    );
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.cork = Some(
+                            fields::json_bool(val, &fields::Path::field(path, "cork"))?,
+                        );
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.nodelay = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "nodelay"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.keepcnt = Some(
+                            fields::int_at(val, path, "keepcnt", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.keepidle = Some(
+                            fields::int_at(val, path, "keepidle", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.keepintvl = Some(
+                            fields::int_at(val, path, "keepintvl", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tcp_opts_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "nodelay" => {
-                    self_.nodelay = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "nodelay"))?,
-                    );
-                }
-                "keepcnt" => {
-                    self_.keepcnt = Some(
-                        fields::int_at(val, path, "keepcnt", &fmt::PLAIN)?,
-                    );
-                }
-                "keepidle" => {
-                    self_.keepidle = Some(
-                        fields::int_at(val, path, "keepidle", &fmt::PLAIN)?,
-                    );
-                }
-                "keepintvl" => {
-                    self_.keepintvl = Some(
-                        fields::int_at(val, path, "keepintvl", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tcp_opts_entry",
-                        other,
-                        &["cork", "nodelay", "keepcnt", "keepidle", "keepintvl"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
@@ -268,12 +284,30 @@ impl crate::support::fields::Message for TcpStreamEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TcpStreamEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "inq_len",
+            "inq_seq",
+            "outq_len",
+            "outq_seq",
+            "opt_mask",
+            "snd_wscale",
+            "mss_clamp",
+            "rcv_wscale",
+            "timestamp",
+            "cork",
+            "nodelay",
+            "unsq_len",
+            "snd_wl1",
+            "snd_wnd",
+            "max_window",
+            "rcv_wnd",
+            "rcv_wup",
+        ];
         let mut self_ = Self::default();
         let mut have_inq_len = false;
         let mut have_inq_seq = false;
@@ -282,148 +316,183 @@ impl crate::support::fields::Message for TcpStreamEntry {
         let mut have_opt_mask = false;
         let mut have_snd_wscale = false;
         let mut have_mss_clamp = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "inq_len" => {
-                    self_.inq_len = fields::int_at(val, path, "inq_len", &fmt::PLAIN)?;
-                    have_inq_len = true;
-                }
-                "inq_seq" => {
-                    self_.inq_seq = fields::int_at(val, path, "inq_seq", &fmt::PLAIN)?;
-                    have_inq_seq = true;
-                }
-                "outq_len" => {
-                    self_.outq_len = fields::int_at(val, path, "outq_len", &fmt::PLAIN)?;
-                    have_outq_len = true;
-                }
-                "outq_seq" => {
-                    self_.outq_seq = fields::int_at(val, path, "outq_seq", &fmt::PLAIN)?;
-                    have_outq_seq = true;
-                }
-                "opt_mask" => {
-                    self_.opt_mask = fields::int_at(val, path, "opt_mask", &fmt::HEX)?;
-                    have_opt_mask = true;
-                }
-                "snd_wscale" => {
-                    self_.snd_wscale = fields::int_at(
-                        val,
-                        path,
-                        "snd_wscale",
-                        &fmt::PLAIN,
-                    )?;
-                    have_snd_wscale = true;
-                }
-                "mss_clamp" => {
-                    self_.mss_clamp = fields::int_at(
-                        val,
-                        path,
-                        "mss_clamp",
-                        &fmt::PLAIN,
-                    )?;
-                    have_mss_clamp = true;
-                }
-                "rcv_wscale" => {
-                    self_.rcv_wscale = Some(
-                        fields::int_at(val, path, "rcv_wscale", &fmt::PLAIN)?,
-                    );
-                }
-                "timestamp" => {
-                    self_.timestamp = Some(
-                        fields::int_at(val, path, "timestamp", &fmt::PLAIN)?,
-                    );
-                }
-                "cork" => {
-                    self_.cork = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "cork"))?,
-                    );
-                }
-                "nodelay" => {
-                    self_.nodelay = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "nodelay"))?,
-                    );
-                }
-                "unsq_len" => {
-                    self_.unsq_len = Some(
-                        fields::int_at(val, path, "unsq_len", &fmt::PLAIN)?,
-                    );
-                }
-                "snd_wl1" => {
-                    self_.snd_wl1 = Some(
-                        fields::int_at(val, path, "snd_wl1", &fmt::PLAIN)?,
-                    );
-                }
-                "snd_wnd" => {
-                    self_.snd_wnd = Some(
-                        fields::int_at(val, path, "snd_wnd", &fmt::PLAIN)?,
-                    );
-                }
-                "max_window" => {
-                    self_.max_window = Some(
-                        fields::int_at(val, path, "max_window", &fmt::PLAIN)?,
-                    );
-                }
-                "rcv_wnd" => {
-                    self_.rcv_wnd = Some(
-                        fields::int_at(val, path, "rcv_wnd", &fmt::PLAIN)?,
-                    );
-                }
-                "rcv_wup" => {
-                    self_.rcv_wup = Some(
-                        fields::int_at(val, path, "rcv_wup", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tcp_stream_entry",
-                        other,
-                        &[
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.inq_len = fields::int_at(
+                            val,
+                            path,
                             "inq_len",
+                            &fmt::PLAIN,
+                        )?;
+                        have_inq_len = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.inq_seq = fields::int_at(
+                            val,
+                            path,
                             "inq_seq",
+                            &fmt::PLAIN,
+                        )?;
+                        have_inq_seq = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.outq_len = fields::int_at(
+                            val,
+                            path,
                             "outq_len",
+                            &fmt::PLAIN,
+                        )?;
+                        have_outq_len = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.outq_seq = fields::int_at(
+                            val,
+                            path,
                             "outq_seq",
+                            &fmt::PLAIN,
+                        )?;
+                        have_outq_seq = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.opt_mask = fields::int_at(
+                            val,
+                            path,
                             "opt_mask",
+                            &fmt::HEX,
+                        )?;
+                        have_opt_mask = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.snd_wscale = fields::int_at(
+                            val,
+                            path,
                             "snd_wscale",
+                            &fmt::PLAIN,
+                        )?;
+                        have_snd_wscale = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.mss_clamp = fields::int_at(
+                            val,
+                            path,
                             "mss_clamp",
-                            "rcv_wscale",
-                            "timestamp",
-                            "cork",
-                            "nodelay",
-                            "unsq_len",
-                            "snd_wl1",
-                            "snd_wnd",
-                            "max_window",
-                            "rcv_wnd",
-                            "rcv_wup",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_mss_clamp = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.rcv_wscale = Some(
+                            fields::int_at(val, path, "rcv_wscale", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.timestamp = Some(
+                            fields::int_at(val, path, "timestamp", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.cork = Some(
+                            fields::json_bool(val, &fields::Path::field(path, "cork"))?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.nodelay = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "nodelay"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.unsq_len = Some(
+                            fields::int_at(val, path, "unsq_len", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.snd_wl1 = Some(
+                            fields::int_at(val, path, "snd_wl1", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.snd_wnd = Some(
+                            fields::int_at(val, path, "snd_wnd", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.max_window = Some(
+                            fields::int_at(val, path, "max_window", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(15) => {
+                        let val = &*src.value()?;
+                        self_.rcv_wnd = Some(
+                            fields::int_at(val, path, "rcv_wnd", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::Known(16) => {
+                        let val = &*src.value()?;
+                        self_.rcv_wup = Some(
+                            fields::int_at(val, path, "rcv_wup", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tcp_stream_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_inq_len {
-            return Err(fields::missing(path, "tcp_stream_entry", "inq_len"));
+            return Err(fields::missing(path, "tcp_stream_entry", "inq_len").into());
         }
         if !have_inq_seq {
-            return Err(fields::missing(path, "tcp_stream_entry", "inq_seq"));
+            return Err(fields::missing(path, "tcp_stream_entry", "inq_seq").into());
         }
         if !have_outq_len {
-            return Err(fields::missing(path, "tcp_stream_entry", "outq_len"));
+            return Err(fields::missing(path, "tcp_stream_entry", "outq_len").into());
         }
         if !have_outq_seq {
-            return Err(fields::missing(path, "tcp_stream_entry", "outq_seq"));
+            return Err(fields::missing(path, "tcp_stream_entry", "outq_seq").into());
         }
         if !have_opt_mask {
-            return Err(fields::missing(path, "tcp_stream_entry", "opt_mask"));
+            return Err(fields::missing(path, "tcp_stream_entry", "opt_mask").into());
         }
         if !have_snd_wscale {
-            return Err(fields::missing(path, "tcp_stream_entry", "snd_wscale"));
+            return Err(fields::missing(path, "tcp_stream_entry", "snd_wscale").into());
         }
         if !have_mss_clamp {
-            return Err(fields::missing(path, "tcp_stream_entry", "mss_clamp"));
+            return Err(fields::missing(path, "tcp_stream_entry", "mss_clamp").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `timeval`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,44 +38,53 @@ impl crate::support::fields::Message for Timeval {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::Timeval::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["tv_sec", "tv_usec"];
         let mut self_ = Self::default();
         let mut have_tv_sec = false;
         let mut have_tv_usec = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "tv_sec" => {
-                    self_.tv_sec = fields::int_at(val, path, "tv_sec", &fmt::PLAIN)?;
-                    have_tv_sec = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.tv_sec = fields::int_at(val, path, "tv_sec", &fmt::PLAIN)?;
+                        have_tv_sec = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tv_usec = fields::int_at(
+                            val,
+                            path,
+                            "tv_usec",
+                            &fmt::PLAIN,
+                        )?;
+                        have_tv_usec = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "timeval", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "tv_usec" => {
-                    self_.tv_usec = fields::int_at(val, path, "tv_usec", &fmt::PLAIN)?;
-                    have_tv_usec = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "timeval",
-                        other,
-                        &["tv_sec", "tv_usec"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_tv_sec {
-            return Err(fields::missing(path, "timeval", "tv_sec"));
+            return Err(fields::missing(path, "timeval", "tv_sec").into());
         }
         if !have_tv_usec {
-            return Err(fields::missing(path, "timeval", "tv_usec"));
+            return Err(fields::missing(path, "timeval", "tv_usec").into());
         }
         Ok(self_)
     }

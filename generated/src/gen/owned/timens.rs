@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `timespec`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,44 +38,53 @@ impl crate::support::fields::Message for Timespec {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::Timespec::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["tv_sec", "tv_nsec"];
         let mut self_ = Self::default();
         let mut have_tv_sec = false;
         let mut have_tv_nsec = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "tv_sec" => {
-                    self_.tv_sec = fields::int_at(val, path, "tv_sec", &fmt::PLAIN)?;
-                    have_tv_sec = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.tv_sec = fields::int_at(val, path, "tv_sec", &fmt::PLAIN)?;
+                        have_tv_sec = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tv_nsec = fields::int_at(
+                            val,
+                            path,
+                            "tv_nsec",
+                            &fmt::PLAIN,
+                        )?;
+                        have_tv_nsec = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "timespec", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "tv_nsec" => {
-                    self_.tv_nsec = fields::int_at(val, path, "tv_nsec", &fmt::PLAIN)?;
-                    have_tv_nsec = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "timespec",
-                        other,
-                        &["tv_sec", "tv_nsec"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_tv_sec {
-            return Err(fields::missing(path, "timespec", "tv_sec"));
+            return Err(fields::missing(path, "timespec", "tv_sec").into());
         }
         if !have_tv_nsec {
-            return Err(fields::missing(path, "timespec", "tv_nsec"));
+            return Err(fields::missing(path, "timespec", "tv_nsec").into());
         }
         Ok(self_)
     }
@@ -109,52 +118,58 @@ impl crate::support::fields::Message for TimensEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TimensEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["monotonic", "boottime"];
         let mut self_ = Self::default();
         let mut have_monotonic = false;
         let mut have_boottime = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "monotonic" => {
-                    self_.monotonic = crate::owned::Timespec::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "monotonic").to_string(),
-                        unknown,
-                    )?;
-                    have_monotonic = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.monotonic = json_src::message::<
+                            S,
+                            crate::owned::Timespec,
+                        >(src, path, "monotonic", unknown)?;
+                        have_monotonic = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.boottime = json_src::message::<
+                            S,
+                            crate::owned::Timespec,
+                        >(src, path, "boottime", unknown)?;
+                        have_boottime = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "timens_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "boottime" => {
-                    self_.boottime = crate::owned::Timespec::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "boottime").to_string(),
-                        unknown,
-                    )?;
-                    have_boottime = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "timens_entry",
-                        other,
-                        &["monotonic", "boottime"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_monotonic {
-            return Err(fields::missing(path, "timens_entry", "monotonic"));
+            return Err(fields::missing(path, "timens_entry", "monotonic").into());
         }
         if !have_boottime {
-            return Err(fields::missing(path, "timens_entry", "boottime"));
+            return Err(fields::missing(path, "timens_entry", "boottime").into());
         }
         Ok(self_)
     }

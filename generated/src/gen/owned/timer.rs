@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `itimer_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,60 +48,72 @@ impl crate::support::fields::Message for ItimerEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::ItimerEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["isec", "iusec", "vsec", "vusec"];
         let mut self_ = Self::default();
         let mut have_isec = false;
         let mut have_iusec = false;
         let mut have_vsec = false;
         let mut have_vusec = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "isec" => {
-                    self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
-                    have_isec = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
+                        have_isec = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.iusec = fields::int_at(val, path, "iusec", &fmt::PLAIN)?;
+                        have_iusec = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
+                        have_vsec = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.vusec = fields::int_at(val, path, "vusec", &fmt::PLAIN)?;
+                        have_vusec = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "itimer_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "iusec" => {
-                    self_.iusec = fields::int_at(val, path, "iusec", &fmt::PLAIN)?;
-                    have_iusec = true;
-                }
-                "vsec" => {
-                    self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
-                    have_vsec = true;
-                }
-                "vusec" => {
-                    self_.vusec = fields::int_at(val, path, "vusec", &fmt::PLAIN)?;
-                    have_vusec = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "itimer_entry",
-                        other,
-                        &["isec", "iusec", "vsec", "vusec"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_isec {
-            return Err(fields::missing(path, "itimer_entry", "isec"));
+            return Err(fields::missing(path, "itimer_entry", "isec").into());
         }
         if !have_iusec {
-            return Err(fields::missing(path, "itimer_entry", "iusec"));
+            return Err(fields::missing(path, "itimer_entry", "iusec").into());
         }
         if !have_vsec {
-            return Err(fields::missing(path, "itimer_entry", "vsec"));
+            return Err(fields::missing(path, "itimer_entry", "vsec").into());
         }
         if !have_vusec {
-            return Err(fields::missing(path, "itimer_entry", "vusec"));
+            return Err(fields::missing(path, "itimer_entry", "vusec").into());
         }
         Ok(self_)
     }
@@ -184,12 +196,24 @@ impl crate::support::fields::Message for PosixTimerEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::PosixTimerEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "it_id",
+            "clock_id",
+            "si_signo",
+            "it_sigev_notify",
+            "sival_ptr",
+            "overrun",
+            "isec",
+            "insec",
+            "vsec",
+            "vnsec",
+            "notify_thread_id",
+        ];
         let mut self_ = Self::default();
         let mut have_it_id = false;
         let mut have_clock_id = false;
@@ -201,118 +225,142 @@ impl crate::support::fields::Message for PosixTimerEntry {
         let mut have_insec = false;
         let mut have_vsec = false;
         let mut have_vnsec = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "it_id" => {
-                    self_.it_id = fields::int_at(val, path, "it_id", &fmt::PLAIN)?;
-                    have_it_id = true;
-                }
-                "clock_id" => {
-                    self_.clock_id = fields::int_at(val, path, "clock_id", &fmt::PLAIN)?;
-                    have_clock_id = true;
-                }
-                "si_signo" => {
-                    self_.si_signo = fields::int_at(val, path, "si_signo", &fmt::PLAIN)?;
-                    have_si_signo = true;
-                }
-                "it_sigev_notify" => {
-                    self_.it_sigev_notify = fields::int_at(
-                        val,
-                        path,
-                        "it_sigev_notify",
-                        &fmt::PLAIN,
-                    )?;
-                    have_it_sigev_notify = true;
-                }
-                "sival_ptr" => {
-                    self_.sival_ptr = fields::int_at(
-                        val,
-                        path,
-                        "sival_ptr",
-                        &fmt::PLAIN,
-                    )?;
-                    have_sival_ptr = true;
-                }
-                "overrun" => {
-                    self_.overrun = fields::int_at(val, path, "overrun", &fmt::PLAIN)?;
-                    have_overrun = true;
-                }
-                "isec" => {
-                    self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
-                    have_isec = true;
-                }
-                "insec" => {
-                    self_.insec = fields::int_at(val, path, "insec", &fmt::PLAIN)?;
-                    have_insec = true;
-                }
-                "vsec" => {
-                    self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
-                    have_vsec = true;
-                }
-                "vnsec" => {
-                    self_.vnsec = fields::int_at(val, path, "vnsec", &fmt::PLAIN)?;
-                    have_vnsec = true;
-                }
-                "notify_thread_id" => {
-                    self_.notify_thread_id = Some(
-                        fields::int_at(val, path, "notify_thread_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "posix_timer_entry",
-                        other,
-                        &[
-                            "it_id",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.it_id = fields::int_at(val, path, "it_id", &fmt::PLAIN)?;
+                        have_it_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.clock_id = fields::int_at(
+                            val,
+                            path,
                             "clock_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_clock_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.si_signo = fields::int_at(
+                            val,
+                            path,
                             "si_signo",
+                            &fmt::PLAIN,
+                        )?;
+                        have_si_signo = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.it_sigev_notify = fields::int_at(
+                            val,
+                            path,
                             "it_sigev_notify",
+                            &fmt::PLAIN,
+                        )?;
+                        have_it_sigev_notify = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.sival_ptr = fields::int_at(
+                            val,
+                            path,
                             "sival_ptr",
+                            &fmt::PLAIN,
+                        )?;
+                        have_sival_ptr = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.overrun = fields::int_at(
+                            val,
+                            path,
                             "overrun",
-                            "isec",
-                            "insec",
-                            "vsec",
-                            "vnsec",
-                            "notify_thread_id",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::PLAIN,
+                        )?;
+                        have_overrun = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
+                        have_isec = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.insec = fields::int_at(val, path, "insec", &fmt::PLAIN)?;
+                        have_insec = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
+                        have_vsec = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.vnsec = fields::int_at(val, path, "vnsec", &fmt::PLAIN)?;
+                        have_vnsec = true;
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.notify_thread_id = Some(
+                            fields::int_at(val, path, "notify_thread_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "posix_timer_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_it_id {
-            return Err(fields::missing(path, "posix_timer_entry", "it_id"));
+            return Err(fields::missing(path, "posix_timer_entry", "it_id").into());
         }
         if !have_clock_id {
-            return Err(fields::missing(path, "posix_timer_entry", "clock_id"));
+            return Err(fields::missing(path, "posix_timer_entry", "clock_id").into());
         }
         if !have_si_signo {
-            return Err(fields::missing(path, "posix_timer_entry", "si_signo"));
+            return Err(fields::missing(path, "posix_timer_entry", "si_signo").into());
         }
         if !have_it_sigev_notify {
-            return Err(fields::missing(path, "posix_timer_entry", "it_sigev_notify"));
+            return Err(
+                fields::missing(path, "posix_timer_entry", "it_sigev_notify").into(),
+            );
         }
         if !have_sival_ptr {
-            return Err(fields::missing(path, "posix_timer_entry", "sival_ptr"));
+            return Err(fields::missing(path, "posix_timer_entry", "sival_ptr").into());
         }
         if !have_overrun {
-            return Err(fields::missing(path, "posix_timer_entry", "overrun"));
+            return Err(fields::missing(path, "posix_timer_entry", "overrun").into());
         }
         if !have_isec {
-            return Err(fields::missing(path, "posix_timer_entry", "isec"));
+            return Err(fields::missing(path, "posix_timer_entry", "isec").into());
         }
         if !have_insec {
-            return Err(fields::missing(path, "posix_timer_entry", "insec"));
+            return Err(fields::missing(path, "posix_timer_entry", "insec").into());
         }
         if !have_vsec {
-            return Err(fields::missing(path, "posix_timer_entry", "vsec"));
+            return Err(fields::missing(path, "posix_timer_entry", "vsec").into());
         }
         if !have_vnsec {
-            return Err(fields::missing(path, "posix_timer_entry", "vnsec"));
+            return Err(fields::missing(path, "posix_timer_entry", "vnsec").into());
         }
         Ok(self_)
     }
@@ -360,76 +408,75 @@ impl crate::support::fields::Message for TaskTimersEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TaskTimersEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["real", "virt", "prof", "posix"];
         let mut self_ = Self::default();
         let mut have_real = false;
         let mut have_virt = false;
         let mut have_prof = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "real" => {
-                    self_.real = crate::owned::ItimerEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "real").to_string(),
-                        unknown,
-                    )?;
-                    have_real = true;
-                }
-                "virt" => {
-                    self_.virt = crate::owned::ItimerEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "virt").to_string(),
-                        unknown,
-                    )?;
-                    have_virt = true;
-                }
-                "prof" => {
-                    self_.prof = crate::owned::ItimerEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "prof").to_string(),
-                        unknown,
-                    )?;
-                    have_prof = true;
-                }
-                "posix" => {
-                    self_.posix = fields::json_array(
-                        val,
-                        path,
-                        "posix",
-                        |val, path| crate::owned::PosixTimerEntry::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.real = json_src::message::<
+                            S,
+                            crate::owned::ItimerEntry,
+                        >(src, path, "real", unknown)?;
+                        have_real = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.virt = json_src::message::<
+                            S,
+                            crate::owned::ItimerEntry,
+                        >(src, path, "virt", unknown)?;
+                        have_virt = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.prof = json_src::message::<
+                            S,
+                            crate::owned::ItimerEntry,
+                        >(src, path, "prof", unknown)?;
+                        have_prof = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.posix = json_src::messages::<
+                            S,
+                            crate::owned::PosixTimerEntry,
+                        >(src, path, "posix", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "task_timers_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "task_timers_entry",
-                        other,
-                        &["real", "virt", "prof", "posix"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_real {
-            return Err(fields::missing(path, "task_timers_entry", "real"));
+            return Err(fields::missing(path, "task_timers_entry", "real").into());
         }
         if !have_virt {
-            return Err(fields::missing(path, "task_timers_entry", "virt"));
+            return Err(fields::missing(path, "task_timers_entry", "virt").into());
         }
         if !have_prof {
-            return Err(fields::missing(path, "task_timers_entry", "prof"));
+            return Err(fields::missing(path, "task_timers_entry", "prof").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `timerfd_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -78,12 +78,23 @@ impl crate::support::fields::Message for TimerfdEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TimerfdEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "flags",
+            "fown",
+            "clockid",
+            "ticks",
+            "settime_flags",
+            "vsec",
+            "vnsec",
+            "isec",
+            "insec",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_flags = false;
@@ -95,111 +106,121 @@ impl crate::support::fields::Message for TimerfdEntry {
         let mut have_vnsec = false;
         let mut have_isec = false;
         let mut have_insec = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "clockid" => {
-                    self_.clockid = fields::int_at(val, path, "clockid", &fmt::PLAIN)?;
-                    have_clockid = true;
-                }
-                "ticks" => {
-                    self_.ticks = fields::int_at(val, path, "ticks", &fmt::PLAIN)?;
-                    have_ticks = true;
-                }
-                "settime_flags" => {
-                    self_.settime_flags = fields::int_at(
-                        val,
-                        path,
-                        "settime_flags",
-                        &fmt::HEX,
-                    )?;
-                    have_settime_flags = true;
-                }
-                "vsec" => {
-                    self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
-                    have_vsec = true;
-                }
-                "vnsec" => {
-                    self_.vnsec = fields::int_at(val, path, "vnsec", &fmt::PLAIN)?;
-                    have_vnsec = true;
-                }
-                "isec" => {
-                    self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
-                    have_isec = true;
-                }
-                "insec" => {
-                    self_.insec = fields::int_at(val, path, "insec", &fmt::PLAIN)?;
-                    have_insec = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "timerfd_entry",
-                        other,
-                        &[
-                            "id",
-                            "flags",
-                            "fown",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.clockid = fields::int_at(
+                            val,
+                            path,
                             "clockid",
-                            "ticks",
+                            &fmt::PLAIN,
+                        )?;
+                        have_clockid = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.ticks = fields::int_at(val, path, "ticks", &fmt::PLAIN)?;
+                        have_ticks = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.settime_flags = fields::int_at(
+                            val,
+                            path,
                             "settime_flags",
-                            "vsec",
-                            "vnsec",
-                            "isec",
-                            "insec",
-                        ],
-                        unknown,
-                    )?
+                            &fmt::HEX,
+                        )?;
+                        have_settime_flags = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
+                        have_vsec = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.vnsec = fields::int_at(val, path, "vnsec", &fmt::PLAIN)?;
+                        have_vnsec = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
+                        have_isec = true;
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.insec = fields::int_at(val, path, "insec", &fmt::PLAIN)?;
+                        have_insec = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "timerfd_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "timerfd_entry", "id"));
+            return Err(fields::missing(path, "timerfd_entry", "id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "timerfd_entry", "flags"));
+            return Err(fields::missing(path, "timerfd_entry", "flags").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "timerfd_entry", "fown"));
+            return Err(fields::missing(path, "timerfd_entry", "fown").into());
         }
         if !have_clockid {
-            return Err(fields::missing(path, "timerfd_entry", "clockid"));
+            return Err(fields::missing(path, "timerfd_entry", "clockid").into());
         }
         if !have_ticks {
-            return Err(fields::missing(path, "timerfd_entry", "ticks"));
+            return Err(fields::missing(path, "timerfd_entry", "ticks").into());
         }
         if !have_settime_flags {
-            return Err(fields::missing(path, "timerfd_entry", "settime_flags"));
+            return Err(fields::missing(path, "timerfd_entry", "settime_flags").into());
         }
         if !have_vsec {
-            return Err(fields::missing(path, "timerfd_entry", "vsec"));
+            return Err(fields::missing(path, "timerfd_entry", "vsec").into());
         }
         if !have_vnsec {
-            return Err(fields::missing(path, "timerfd_entry", "vnsec"));
+            return Err(fields::missing(path, "timerfd_entry", "vnsec").into());
         }
         if !have_isec {
-            return Err(fields::missing(path, "timerfd_entry", "isec"));
+            return Err(fields::missing(path, "timerfd_entry", "isec").into());
         }
         if !have_insec {
-            return Err(fields::missing(path, "timerfd_entry", "insec"));
+            return Err(fields::missing(path, "timerfd_entry", "insec").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `winsize_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,70 +48,82 @@ impl crate::support::fields::Message for WinsizeEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::WinsizeEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["ws_row", "ws_col", "ws_xpixel", "ws_ypixel"];
         let mut self_ = Self::default();
         let mut have_ws_row = false;
         let mut have_ws_col = false;
         let mut have_ws_xpixel = false;
         let mut have_ws_ypixel = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "ws_row" => {
-                    self_.ws_row = fields::int_at(val, path, "ws_row", &fmt::PLAIN)?;
-                    have_ws_row = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.ws_row = fields::int_at(val, path, "ws_row", &fmt::PLAIN)?;
+                        have_ws_row = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.ws_col = fields::int_at(val, path, "ws_col", &fmt::PLAIN)?;
+                        have_ws_col = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.ws_xpixel = fields::int_at(
+                            val,
+                            path,
+                            "ws_xpixel",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ws_xpixel = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.ws_ypixel = fields::int_at(
+                            val,
+                            path,
+                            "ws_ypixel",
+                            &fmt::PLAIN,
+                        )?;
+                        have_ws_ypixel = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "winsize_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "ws_col" => {
-                    self_.ws_col = fields::int_at(val, path, "ws_col", &fmt::PLAIN)?;
-                    have_ws_col = true;
-                }
-                "ws_xpixel" => {
-                    self_.ws_xpixel = fields::int_at(
-                        val,
-                        path,
-                        "ws_xpixel",
-                        &fmt::PLAIN,
-                    )?;
-                    have_ws_xpixel = true;
-                }
-                "ws_ypixel" => {
-                    self_.ws_ypixel = fields::int_at(
-                        val,
-                        path,
-                        "ws_ypixel",
-                        &fmt::PLAIN,
-                    )?;
-                    have_ws_ypixel = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "winsize_entry",
-                        other,
-                        &["ws_row", "ws_col", "ws_xpixel", "ws_ypixel"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_ws_row {
-            return Err(fields::missing(path, "winsize_entry", "ws_row"));
+            return Err(fields::missing(path, "winsize_entry", "ws_row").into());
         }
         if !have_ws_col {
-            return Err(fields::missing(path, "winsize_entry", "ws_col"));
+            return Err(fields::missing(path, "winsize_entry", "ws_col").into());
         }
         if !have_ws_xpixel {
-            return Err(fields::missing(path, "winsize_entry", "ws_xpixel"));
+            return Err(fields::missing(path, "winsize_entry", "ws_xpixel").into());
         }
         if !have_ws_ypixel {
-            return Err(fields::missing(path, "winsize_entry", "ws_ypixel"));
+            return Err(fields::missing(path, "winsize_entry", "ws_ypixel").into());
         }
         Ok(self_)
     }
@@ -179,12 +191,21 @@ impl crate::support::fields::Message for TermiosEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TermiosEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "c_iflag",
+            "c_oflag",
+            "c_cflag",
+            "c_lflag",
+            "c_line",
+            "c_ispeed",
+            "c_ospeed",
+            "c_cc",
+        ];
         let mut self_ = Self::default();
         let mut have_c_iflag = false;
         let mut have_c_oflag = false;
@@ -193,91 +214,128 @@ impl crate::support::fields::Message for TermiosEntry {
         let mut have_c_line = false;
         let mut have_c_ispeed = false;
         let mut have_c_ospeed = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "c_iflag" => {
-                    self_.c_iflag = fields::int_at(val, path, "c_iflag", &fmt::PLAIN)?;
-                    have_c_iflag = true;
-                }
-                "c_oflag" => {
-                    self_.c_oflag = fields::int_at(val, path, "c_oflag", &fmt::PLAIN)?;
-                    have_c_oflag = true;
-                }
-                "c_cflag" => {
-                    self_.c_cflag = fields::int_at(val, path, "c_cflag", &fmt::PLAIN)?;
-                    have_c_cflag = true;
-                }
-                "c_lflag" => {
-                    self_.c_lflag = fields::int_at(val, path, "c_lflag", &fmt::PLAIN)?;
-                    have_c_lflag = true;
-                }
-                "c_line" => {
-                    self_.c_line = fields::int_at(val, path, "c_line", &fmt::PLAIN)?;
-                    have_c_line = true;
-                }
-                "c_ispeed" => {
-                    self_.c_ispeed = fields::int_at(val, path, "c_ispeed", &fmt::PLAIN)?;
-                    have_c_ispeed = true;
-                }
-                "c_ospeed" => {
-                    self_.c_ospeed = fields::int_at(val, path, "c_ospeed", &fmt::PLAIN)?;
-                    have_c_ospeed = true;
-                }
-                "c_cc" => {
-                    self_.c_cc = fields::json_array(
-                        val,
-                        path,
-                        "c_cc",
-                        |val, path| fields::json_int(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.c_iflag = fields::int_at(
                             val,
-                            &fmt::PLAIN,
-                            &fields::Path::text(path),
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "termios_entry",
-                        other,
-                        &[
+                            path,
                             "c_iflag",
+                            &fmt::PLAIN,
+                        )?;
+                        have_c_iflag = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.c_oflag = fields::int_at(
+                            val,
+                            path,
                             "c_oflag",
+                            &fmt::PLAIN,
+                        )?;
+                        have_c_oflag = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.c_cflag = fields::int_at(
+                            val,
+                            path,
                             "c_cflag",
+                            &fmt::PLAIN,
+                        )?;
+                        have_c_cflag = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.c_lflag = fields::int_at(
+                            val,
+                            path,
                             "c_lflag",
-                            "c_line",
+                            &fmt::PLAIN,
+                        )?;
+                        have_c_lflag = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.c_line = fields::int_at(val, path, "c_line", &fmt::PLAIN)?;
+                        have_c_line = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.c_ispeed = fields::int_at(
+                            val,
+                            path,
                             "c_ispeed",
+                            &fmt::PLAIN,
+                        )?;
+                        have_c_ispeed = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.c_ospeed = fields::int_at(
+                            val,
+                            path,
                             "c_ospeed",
+                            &fmt::PLAIN,
+                        )?;
+                        have_c_ospeed = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.c_cc = fields::json_array(
+                            val,
+                            path,
                             "c_cc",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_int(
+                                val,
+                                &fmt::PLAIN,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "termios_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_c_iflag {
-            return Err(fields::missing(path, "termios_entry", "c_iflag"));
+            return Err(fields::missing(path, "termios_entry", "c_iflag").into());
         }
         if !have_c_oflag {
-            return Err(fields::missing(path, "termios_entry", "c_oflag"));
+            return Err(fields::missing(path, "termios_entry", "c_oflag").into());
         }
         if !have_c_cflag {
-            return Err(fields::missing(path, "termios_entry", "c_cflag"));
+            return Err(fields::missing(path, "termios_entry", "c_cflag").into());
         }
         if !have_c_lflag {
-            return Err(fields::missing(path, "termios_entry", "c_lflag"));
+            return Err(fields::missing(path, "termios_entry", "c_lflag").into());
         }
         if !have_c_line {
-            return Err(fields::missing(path, "termios_entry", "c_line"));
+            return Err(fields::missing(path, "termios_entry", "c_line").into());
         }
         if !have_c_ispeed {
-            return Err(fields::missing(path, "termios_entry", "c_ispeed"));
+            return Err(fields::missing(path, "termios_entry", "c_ispeed").into());
         }
         if !have_c_ospeed {
-            return Err(fields::missing(path, "termios_entry", "c_ospeed"));
+            return Err(fields::missing(path, "termios_entry", "c_ospeed").into());
         }
         Ok(self_)
     }
@@ -306,36 +364,45 @@ impl crate::support::fields::Message for TtyPtyEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyPtyEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["index"];
         let mut self_ = Self::default();
         let mut have_index = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "index" => {
-                    self_.index = fields::int_at(val, path, "index", &fmt::PLAIN)?;
-                    have_index = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.index = fields::int_at(val, path, "index", &fmt::PLAIN)?;
+                        have_index = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tty_pty_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tty_pty_entry",
-                        other,
-                        &["index"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_index {
-            return Err(fields::missing(path, "tty_pty_entry", "index"));
+            return Err(fields::missing(path, "tty_pty_entry", "index").into());
         }
         Ok(self_)
     }
@@ -369,48 +436,58 @@ impl crate::support::fields::Message for TtyDataEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyDataEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["tty_id", "data"];
         let mut self_ = Self::default();
         let mut have_tty_id = false;
         let mut have_data = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "tty_id" => {
-                    self_.tty_id = fields::int_at(val, path, "tty_id", &fmt::PLAIN)?;
-                    have_tty_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.tty_id = fields::int_at(val, path, "tty_id", &fmt::PLAIN)?;
+                        have_tty_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.data = fields::json_bytes(
+                            val,
+                            false,
+                            &fields::Path::field(path, "data"),
+                        )?;
+                        have_data = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tty_data_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "data" => {
-                    self_.data = fields::json_bytes(
-                        val,
-                        false,
-                        &fields::Path::field(path, "data"),
-                    )?;
-                    have_data = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tty_data_entry",
-                        other,
-                        &["tty_id", "data"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_tty_id {
-            return Err(fields::missing(path, "tty_data_entry", "tty_id"));
+            return Err(fields::missing(path, "tty_data_entry", "tty_id").into());
         }
         if !have_data {
-            return Err(fields::missing(path, "tty_data_entry", "data"));
+            return Err(fields::missing(path, "tty_data_entry", "data").into());
         }
         Ok(self_)
     }
@@ -537,12 +614,28 @@ impl crate::support::fields::Message for TtyInfoEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyInfoEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "type",
+            "locked",
+            "exclusive",
+            "packet_mode",
+            "sid",
+            "pgrp",
+            "rdev",
+            "termios",
+            "termios_locked",
+            "winsize",
+            "pty",
+            "dev",
+            "uid",
+            "gid",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_type = false;
@@ -552,146 +645,153 @@ impl crate::support::fields::Message for TtyInfoEntry {
         let mut have_sid = false;
         let mut have_pgrp = false;
         let mut have_rdev = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "type" => {
-                    self_.type_ = fields::json_enum(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.type_ = fields::json_enum(
+                                val,
+                                |s| {
+                                    crate::schema::enums::TtyType::from_name(s).map(|e| e.0)
+                                },
+                                &fields::Path::field(path, "type"),
+                            )
+                            .map(crate::schema::enums::TtyType)?;
+                        have_type = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.locked = fields::json_bool(
                             val,
-                            |s| crate::schema::enums::TtyType::from_name(s).map(|e| e.0),
-                            &fields::Path::field(path, "type"),
-                        )
-                        .map(crate::schema::enums::TtyType)?;
-                    have_type = true;
-                }
-                "locked" => {
-                    self_.locked = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "locked"),
-                    )?;
-                    have_locked = true;
-                }
-                "exclusive" => {
-                    self_.exclusive = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "exclusive"),
-                    )?;
-                    have_exclusive = true;
-                }
-                "packet_mode" => {
-                    self_.packet_mode = fields::json_bool(
-                        val,
-                        &fields::Path::field(path, "packet_mode"),
-                    )?;
-                    have_packet_mode = true;
-                }
-                "sid" => {
-                    self_.sid = fields::int_at(val, path, "sid", &fmt::PLAIN)?;
-                    have_sid = true;
-                }
-                "pgrp" => {
-                    self_.pgrp = fields::int_at(val, path, "pgrp", &fmt::PLAIN)?;
-                    have_pgrp = true;
-                }
-                "rdev" => {
-                    self_.rdev = fields::int_at(val, path, "rdev", &fmt::PLAIN)?;
-                    have_rdev = true;
-                }
-                "termios" => {
-                    self_.termios = Some(
-                        crate::owned::TermiosEntry::from_json_with(
+                            &fields::Path::field(path, "locked"),
+                        )?;
+                        have_locked = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.exclusive = fields::json_bool(
                             val,
-                            &&fields::Path::field(path, "termios").to_string(),
+                            &fields::Path::field(path, "exclusive"),
+                        )?;
+                        have_exclusive = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.packet_mode = fields::json_bool(
+                            val,
+                            &fields::Path::field(path, "packet_mode"),
+                        )?;
+                        have_packet_mode = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.sid = fields::int_at(val, path, "sid", &fmt::PLAIN)?;
+                        have_sid = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.pgrp = fields::int_at(val, path, "pgrp", &fmt::PLAIN)?;
+                        have_pgrp = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.rdev = fields::int_at(val, path, "rdev", &fmt::PLAIN)?;
+                        have_rdev = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        self_.termios = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TermiosEntry,
+                            >(src, path, "termios", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        self_.termios_locked = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TermiosEntry,
+                            >(src, path, "termios_locked", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(10) => {
+                        self_.winsize = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::WinsizeEntry,
+                            >(src, path, "winsize", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        self_.pty = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::TtyPtyEntry,
+                            >(src, path, "pty", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(12) => {
+                        let val = &*src.value()?;
+                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(13) => {
+                        let val = &*src.value()?;
+                        self_.uid = Some(fields::int_at(val, path, "uid", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::Known(14) => {
+                        let val = &*src.value()?;
+                        self_.gid = Some(fields::int_at(val, path, "gid", &fmt::PLAIN)?);
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tty_info_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        )?,
-                    );
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "termios_locked" => {
-                    self_.termios_locked = Some(
-                        crate::owned::TermiosEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "termios_locked").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "winsize" => {
-                    self_.winsize = Some(
-                        crate::owned::WinsizeEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "winsize").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "pty" => {
-                    self_.pty = Some(
-                        crate::owned::TtyPtyEntry::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "pty").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "dev" => self_.dev = Some(fields::int_at(val, path, "dev", &fmt::PLAIN)?),
-                "uid" => self_.uid = Some(fields::int_at(val, path, "uid", &fmt::PLAIN)?),
-                "gid" => self_.gid = Some(fields::int_at(val, path, "gid", &fmt::PLAIN)?),
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tty_info_entry",
-                        other,
-                        &[
-                            "id",
-                            "type",
-                            "locked",
-                            "exclusive",
-                            "packet_mode",
-                            "sid",
-                            "pgrp",
-                            "rdev",
-                            "termios",
-                            "termios_locked",
-                            "winsize",
-                            "pty",
-                            "dev",
-                            "uid",
-                            "gid",
-                        ],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "tty_info_entry", "id"));
+            return Err(fields::missing(path, "tty_info_entry", "id").into());
         }
         if !have_type {
-            return Err(fields::missing(path, "tty_info_entry", "type"));
+            return Err(fields::missing(path, "tty_info_entry", "type").into());
         }
         if !have_locked {
-            return Err(fields::missing(path, "tty_info_entry", "locked"));
+            return Err(fields::missing(path, "tty_info_entry", "locked").into());
         }
         if !have_exclusive {
-            return Err(fields::missing(path, "tty_info_entry", "exclusive"));
+            return Err(fields::missing(path, "tty_info_entry", "exclusive").into());
         }
         if !have_packet_mode {
-            return Err(fields::missing(path, "tty_info_entry", "packet_mode"));
+            return Err(fields::missing(path, "tty_info_entry", "packet_mode").into());
         }
         if !have_sid {
-            return Err(fields::missing(path, "tty_info_entry", "sid"));
+            return Err(fields::missing(path, "tty_info_entry", "sid").into());
         }
         if !have_pgrp {
-            return Err(fields::missing(path, "tty_info_entry", "pgrp"));
+            return Err(fields::missing(path, "tty_info_entry", "pgrp").into());
         }
         if !have_rdev {
-            return Err(fields::missing(path, "tty_info_entry", "rdev"));
+            return Err(fields::missing(path, "tty_info_entry", "rdev").into());
         }
         Ok(self_)
     }
@@ -744,74 +844,85 @@ impl crate::support::fields::Message for TtyFileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TtyFileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "tty_info_id", "flags", "fown", "regf_id"];
         let mut self_ = Self::default();
         let mut have_id = false;
         let mut have_tty_info_id = false;
         let mut have_flags = false;
         let mut have_fown = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.tty_info_id = fields::int_at(
+                            val,
+                            path,
+                            "tty_info_id",
+                            &fmt::PLAIN,
+                        )?;
+                        have_tty_info_id = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        self_.fown = json_src::message::<
+                            S,
+                            crate::owned::FownEntry,
+                        >(src, path, "fown", unknown)?;
+                        have_fown = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.regf_id = Some(
+                            fields::int_at(val, path, "regf_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tty_file_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "tty_info_id" => {
-                    self_.tty_info_id = fields::int_at(
-                        val,
-                        path,
-                        "tty_info_id",
-                        &fmt::PLAIN,
-                    )?;
-                    have_tty_info_id = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
-                }
-                "fown" => {
-                    self_.fown = crate::owned::FownEntry::from_json_with(
-                        val,
-                        &&fields::Path::field(path, "fown").to_string(),
-                        unknown,
-                    )?;
-                    have_fown = true;
-                }
-                "regf_id" => {
-                    self_.regf_id = Some(
-                        fields::int_at(val, path, "regf_id", &fmt::PLAIN)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tty_file_entry",
-                        other,
-                        &["id", "tty_info_id", "flags", "fown", "regf_id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "tty_file_entry", "id"));
+            return Err(fields::missing(path, "tty_file_entry", "id").into());
         }
         if !have_tty_info_id {
-            return Err(fields::missing(path, "tty_file_entry", "tty_info_id"));
+            return Err(fields::missing(path, "tty_file_entry", "tty_info_id").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "tty_file_entry", "flags"));
+            return Err(fields::missing(path, "tty_file_entry", "flags").into());
         }
         if !have_fown {
-            return Err(fields::missing(path, "tty_file_entry", "fown"));
+            return Err(fields::missing(path, "tty_file_entry", "fown").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `tunfile_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -60,49 +60,69 @@ impl crate::support::fields::Message for TunfileEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TunfileEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["id", "netdev", "detached", "ns_id"];
         let mut self_ = Self::default();
         let mut have_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.netdev = Some(
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "netdev"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.detached = Some(
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "detached"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.ns_id = Some(
+                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tunfile_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "netdev" => {
-                    self_.netdev = Some(
-                        fields::json_string(val, &fields::Path::field(path, "netdev"))?,
-                    );
-                }
-                "detached" => {
-                    self_.detached = Some(
-                        fields::json_bool(val, &fields::Path::field(path, "detached"))?,
-                    );
-                }
-                "ns_id" => {
-                    self_.ns_id = Some(fields::int_at(val, path, "ns_id", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tunfile_entry",
-                        other,
-                        &["id", "netdev", "detached", "ns_id"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "tunfile_entry", "id"));
+            return Err(fields::missing(path, "tunfile_entry", "id").into());
         }
         Ok(self_)
     }
@@ -151,68 +171,86 @@ impl crate::support::fields::Message for TunLinkEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::TunLinkEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["flags", "owner", "group", "vnethdr", "sndbuf"];
         let mut self_ = Self::default();
         let mut have_flags = false;
         let mut have_owner = false;
         let mut have_group = false;
         let mut have_vnethdr = false;
         let mut have_sndbuf = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "flags" => {
-                    self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
-                    have_flags = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.owner = fields::int_at(val, path, "owner", &fmt::PLAIN)?;
+                        have_owner = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.group = fields::int_at(val, path, "group", &fmt::PLAIN)?;
+                        have_group = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.vnethdr = fields::int_at(
+                            val,
+                            path,
+                            "vnethdr",
+                            &fmt::PLAIN,
+                        )?;
+                        have_vnethdr = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.sndbuf = fields::int_at(val, path, "sndbuf", &fmt::PLAIN)?;
+                        have_sndbuf = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "tun_link_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "owner" => {
-                    self_.owner = fields::int_at(val, path, "owner", &fmt::PLAIN)?;
-                    have_owner = true;
-                }
-                "group" => {
-                    self_.group = fields::int_at(val, path, "group", &fmt::PLAIN)?;
-                    have_group = true;
-                }
-                "vnethdr" => {
-                    self_.vnethdr = fields::int_at(val, path, "vnethdr", &fmt::PLAIN)?;
-                    have_vnethdr = true;
-                }
-                "sndbuf" => {
-                    self_.sndbuf = fields::int_at(val, path, "sndbuf", &fmt::PLAIN)?;
-                    have_sndbuf = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "tun_link_entry",
-                        other,
-                        &["flags", "owner", "group", "vnethdr", "sndbuf"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_flags {
-            return Err(fields::missing(path, "tun_link_entry", "flags"));
+            return Err(fields::missing(path, "tun_link_entry", "flags").into());
         }
         if !have_owner {
-            return Err(fields::missing(path, "tun_link_entry", "owner"));
+            return Err(fields::missing(path, "tun_link_entry", "owner").into());
         }
         if !have_group {
-            return Err(fields::missing(path, "tun_link_entry", "group"));
+            return Err(fields::missing(path, "tun_link_entry", "group").into());
         }
         if !have_vnethdr {
-            return Err(fields::missing(path, "tun_link_entry", "vnethdr"));
+            return Err(fields::missing(path, "tun_link_entry", "vnethdr").into());
         }
         if !have_sndbuf {
-            return Err(fields::missing(path, "tun_link_entry", "sndbuf"));
+            return Err(fields::missing(path, "tun_link_entry", "sndbuf").into());
         }
         Ok(self_)
     }

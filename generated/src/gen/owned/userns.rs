@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `uid_gid_extent`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,57 +43,68 @@ impl crate::support::fields::Message for UidGidExtent {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UidGidExtent::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["first", "lower_first", "count"];
         let mut self_ = Self::default();
         let mut have_first = false;
         let mut have_lower_first = false;
         let mut have_count = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "first" => {
-                    self_.first = fields::int_at(val, path, "first", &fmt::PLAIN)?;
-                    have_first = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.first = fields::int_at(val, path, "first", &fmt::PLAIN)?;
+                        have_first = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.lower_first = fields::int_at(
+                            val,
+                            path,
+                            "lower_first",
+                            &fmt::PLAIN,
+                        )?;
+                        have_lower_first = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.count = fields::int_at(val, path, "count", &fmt::PLAIN)?;
+                        have_count = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "uid_gid_extent",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "lower_first" => {
-                    self_.lower_first = fields::int_at(
-                        val,
-                        path,
-                        "lower_first",
-                        &fmt::PLAIN,
-                    )?;
-                    have_lower_first = true;
-                }
-                "count" => {
-                    self_.count = fields::int_at(val, path, "count", &fmt::PLAIN)?;
-                    have_count = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "uid_gid_extent",
-                        other,
-                        &["first", "lower_first", "count"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_first {
-            return Err(fields::missing(path, "uid_gid_extent", "first"));
+            return Err(fields::missing(path, "uid_gid_extent", "first").into());
         }
         if !have_lower_first {
-            return Err(fields::missing(path, "uid_gid_extent", "lower_first"));
+            return Err(fields::missing(path, "uid_gid_extent", "lower_first").into());
         }
         if !have_count {
-            return Err(fields::missing(path, "uid_gid_extent", "count"));
+            return Err(fields::missing(path, "uid_gid_extent", "count").into());
         }
         Ok(self_)
     }
@@ -135,50 +146,46 @@ impl crate::support::fields::Message for UsernsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UsernsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["uid_map", "gid_map"];
         let mut self_ = Self::default();
-        for (key, val) in members {
-            match key.as_str() {
-                "uid_map" => {
-                    self_.uid_map = fields::json_array(
-                        val,
-                        path,
-                        "uid_map",
-                        |val, path| crate::owned::UidGidExtent::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        self_.uid_map = json_src::messages::<
+                            S,
+                            crate::owned::UidGidExtent,
+                        >(src, path, "uid_map", unknown)?;
+                    }
+                    json_src::Key::Known(1) => {
+                        self_.gid_map = json_src::messages::<
+                            S,
+                            crate::owned::UidGidExtent,
+                        >(src, path, "gid_map", unknown)?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "userns_entry",
+                            &other,
+                            KEYS,
                             unknown,
-                        ),
-                    )?;
+                        )?;
+                        src.skip()?;
+                    }
                 }
-                "gid_map" => {
-                    self_.gid_map = fields::json_array(
-                        val,
-                        path,
-                        "gid_map",
-                        |val, path| crate::owned::UidGidExtent::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "userns_entry",
-                        other,
-                        &["uid_map", "gid_map"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }

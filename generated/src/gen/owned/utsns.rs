@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `utsns_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,50 +38,54 @@ impl crate::support::fields::Message for UtsnsEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::UtsnsEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["nodename", "domainname"];
         let mut self_ = Self::default();
         let mut have_nodename = false;
         let mut have_domainname = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "nodename" => {
-                    self_.nodename = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "nodename"),
-                    )?;
-                    have_nodename = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.nodename = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "nodename"),
+                        )?;
+                        have_nodename = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.domainname = fields::json_string(
+                            val,
+                            &fields::Path::field(path, "domainname"),
+                        )?;
+                        have_domainname = true;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "utsns_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "domainname" => {
-                    self_.domainname = fields::json_string(
-                        val,
-                        &fields::Path::field(path, "domainname"),
-                    )?;
-                    have_domainname = true;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "utsns_entry",
-                        other,
-                        &["nodename", "domainname"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_nodename {
-            return Err(fields::missing(path, "utsns_entry", "nodename"));
+            return Err(fields::missing(path, "utsns_entry", "nodename").into());
         }
         if !have_domainname {
-            return Err(fields::missing(path, "utsns_entry", "domainname"));
+            return Err(fields::missing(path, "utsns_entry", "domainname").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `vma_entry`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -86,12 +86,23 @@ impl crate::support::fields::Message for VmaEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::VmaEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "start",
+            "end",
+            "pgoff",
+            "shmid",
+            "prot",
+            "flags",
+            "status",
+            "fd",
+            "madv",
+            "fdflags",
+        ];
         let mut self_ = Self::default();
         let mut have_start = false;
         let mut have_end = false;
@@ -101,111 +112,112 @@ impl crate::support::fields::Message for VmaEntry {
         let mut have_flags = false;
         let mut have_status = false;
         let mut have_fd = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "start" => {
-                    self_.start = fields::int_at(val, path, "start", &fmt::HEX)?;
-                    have_start = true;
-                }
-                "end" => {
-                    self_.end = fields::int_at(val, path, "end", &fmt::HEX)?;
-                    have_end = true;
-                }
-                "pgoff" => {
-                    self_.pgoff = fields::int_at(val, path, "pgoff", &fmt::PLAIN)?;
-                    have_pgoff = true;
-                }
-                "shmid" => {
-                    self_.shmid = fields::int_at(val, path, "shmid", &fmt::PLAIN)?;
-                    have_shmid = true;
-                }
-                "prot" => {
-                    self_.prot = fields::int_at(
-                        val,
-                        path,
-                        "prot",
-                        &tables::FMT_MMAP_PROT,
-                    )?;
-                    have_prot = true;
-                }
-                "flags" => {
-                    self_.flags = fields::int_at(
-                        val,
-                        path,
-                        "flags",
-                        &tables::FMT_MMAP_FLAGS,
-                    )?;
-                    have_flags = true;
-                }
-                "status" => {
-                    self_.status = fields::int_at(
-                        val,
-                        path,
-                        "status",
-                        &tables::FMT_MMAP_STATUS,
-                    )?;
-                    have_status = true;
-                }
-                "fd" => {
-                    self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
-                    have_fd = true;
-                }
-                "madv" => {
-                    self_.madv = Some(fields::int_at(val, path, "madv", &fmt::HEX)?);
-                }
-                "fdflags" => {
-                    self_.fdflags = Some(
-                        fields::int_at(val, path, "fdflags", &fmt::HEX)?,
-                    );
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "vma_entry",
-                        other,
-                        &[
-                            "start",
-                            "end",
-                            "pgoff",
-                            "shmid",
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.start = fields::int_at(val, path, "start", &fmt::HEX)?;
+                        have_start = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.end = fields::int_at(val, path, "end", &fmt::HEX)?;
+                        have_end = true;
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.pgoff = fields::int_at(val, path, "pgoff", &fmt::PLAIN)?;
+                        have_pgoff = true;
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.shmid = fields::int_at(val, path, "shmid", &fmt::PLAIN)?;
+                        have_shmid = true;
+                    }
+                    json_src::Key::Known(4) => {
+                        let val = &*src.value()?;
+                        self_.prot = fields::int_at(
+                            val,
+                            path,
                             "prot",
+                            &tables::FMT_MMAP_PROT,
+                        )?;
+                        have_prot = true;
+                    }
+                    json_src::Key::Known(5) => {
+                        let val = &*src.value()?;
+                        self_.flags = fields::int_at(
+                            val,
+                            path,
                             "flags",
+                            &tables::FMT_MMAP_FLAGS,
+                        )?;
+                        have_flags = true;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.status = fields::int_at(
+                            val,
+                            path,
                             "status",
-                            "fd",
-                            "madv",
-                            "fdflags",
-                        ],
-                        unknown,
-                    )?
+                            &tables::FMT_MMAP_STATUS,
+                        )?;
+                        have_status = true;
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        have_fd = true;
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.madv = Some(fields::int_at(val, path, "madv", &fmt::HEX)?);
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.fdflags = Some(
+                            fields::int_at(val, path, "fdflags", &fmt::HEX)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "vma_entry", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_start {
-            return Err(fields::missing(path, "vma_entry", "start"));
+            return Err(fields::missing(path, "vma_entry", "start").into());
         }
         if !have_end {
-            return Err(fields::missing(path, "vma_entry", "end"));
+            return Err(fields::missing(path, "vma_entry", "end").into());
         }
         if !have_pgoff {
-            return Err(fields::missing(path, "vma_entry", "pgoff"));
+            return Err(fields::missing(path, "vma_entry", "pgoff").into());
         }
         if !have_shmid {
-            return Err(fields::missing(path, "vma_entry", "shmid"));
+            return Err(fields::missing(path, "vma_entry", "shmid").into());
         }
         if !have_prot {
-            return Err(fields::missing(path, "vma_entry", "prot"));
+            return Err(fields::missing(path, "vma_entry", "prot").into());
         }
         if !have_flags {
-            return Err(fields::missing(path, "vma_entry", "flags"));
+            return Err(fields::missing(path, "vma_entry", "flags").into());
         }
         if !have_status {
-            return Err(fields::missing(path, "vma_entry", "status"));
+            return Err(fields::missing(path, "vma_entry", "status").into());
         }
         if !have_fd {
-            return Err(fields::missing(path, "vma_entry", "fd"));
+            return Err(fields::missing(path, "vma_entry", "fd").into());
         }
         Ok(self_)
     }

@@ -5,9 +5,9 @@
 
 use crate::schema::tables;
 use crate::support::fields::{self, fmt};
-use crate::support::json_in::Value;
+use crate::support::json_src;
 use crate::support::wire::{self, Scalar as _};
-use crate::support::{DecodeError, EncodeError, UnknownFields};
+use crate::support::{DecodeError, UnknownFields};
 use crate::support::fields::Message as _;
 /// `inner`, owned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,39 +42,45 @@ impl crate::support::fields::Message for Inner {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::Inner::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &["addr", "delta"];
         let mut self_ = Self::default();
         let mut have_addr = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "addr" => {
-                    self_.addr = fields::int_at(val, path, "addr", &fmt::HEX)?;
-                    have_addr = true;
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.addr = fields::int_at(val, path, "addr", &fmt::HEX)?;
+                        have_addr = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.delta = Some(
+                            fields::int_at(val, path, "delta", &fmt::PLAIN)?,
+                        );
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(path, "inner", &other, KEYS, unknown)?;
+                        src.skip()?;
+                    }
                 }
-                "delta" => {
-                    self_.delta = Some(fields::int_at(val, path, "delta", &fmt::PLAIN)?);
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "inner",
-                        other,
-                        &["addr", "delta"],
-                        unknown,
-                    )?
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_addr {
-            return Err(fields::missing(path, "inner", "addr"));
+            return Err(fields::missing(path, "inner", "addr").into());
         }
         Ok(self_)
     }
@@ -202,127 +208,145 @@ impl crate::support::fields::Message for SampleEntry {
     fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         crate::view::SampleEntry::parse(buf).map(|v| v.to_msg())
     }
-    fn from_json_with(
-        v: &Value,
+    fn from_json_src<S: json_src::JsonSource>(
+        src: &mut S,
         path: &str,
         unknown: fields::UnknownKeys,
-    ) -> Result<Self, EncodeError> {
-        let members = fields::json_object(v, path)?;
+    ) -> Result<Self, S::Error> {
+        const KEYS: &[&str] = &[
+            "id",
+            "name",
+            "blob",
+            "addr",
+            "in",
+            "more",
+            "col",
+            "m",
+            "prot",
+            "dev",
+            "type",
+            "tags",
+        ];
         let mut self_ = Self::default();
         let mut have_id = false;
-        for (key, val) in members {
-            match key.as_str() {
-                "id" => {
-                    self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
-                    have_id = true;
-                }
-                "name" => {
-                    self_.name = Some(
-                        fields::json_string(val, &fields::Path::field(path, "name"))?,
-                    );
-                }
-                "blob" => {
-                    self_.blob = Some(
-                        fields::json_bytes(
-                            val,
-                            true,
-                            &fields::Path::field(path, "blob"),
-                        )?,
-                    );
-                }
-                "addr" => self_.addr = fields::json_ipadd(val, path, "addr")?,
-                "in" => {
-                    self_.in_ = Some(
-                        crate::owned::Inner::from_json_with(
-                            val,
-                            &&fields::Path::field(path, "in").to_string(),
-                            unknown,
-                        )?,
-                    );
-                }
-                "more" => {
-                    self_.more = fields::json_array(
-                        val,
-                        path,
-                        "more",
-                        |val, path| crate::owned::Inner::from_json_with(
-                            val,
-                            &&fields::Path::text(path).to_string(),
-                            unknown,
-                        ),
-                    )?;
-                }
-                "col" => {
-                    self_.col = Some(
-                        fields::json_enum(
+        if src.begin_object(path)? {
+            loop {
+                match src.key(KEYS)? {
+                    json_src::Key::Known(0) => {
+                        let val = &*src.value()?;
+                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        have_id = true;
+                    }
+                    json_src::Key::Known(1) => {
+                        let val = &*src.value()?;
+                        self_.name = Some(
+                            fields::json_string(val, &fields::Path::field(path, "name"))?,
+                        );
+                    }
+                    json_src::Key::Known(2) => {
+                        let val = &*src.value()?;
+                        self_.blob = Some(
+                            fields::json_bytes(
                                 val,
-                                |s| crate::schema::enums::Colour::from_name(s).map(|e| e.0),
-                                &fields::Path::field(path, "col"),
-                            )
-                            .map(crate::schema::enums::Colour)?,
-                    );
-                }
-                "m" => {
-                    self_.m = Some(
-                        fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::SampleEntryMode::from_name(s)
-                                        .map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "m"),
-                            )
-                            .map(crate::schema::enums::SampleEntryMode)?,
-                    );
-                }
-                "prot" => {
-                    self_.prot = Some(
-                        fields::int_at(val, path, "prot", &tables::FMT_MMAP_PROT)?,
-                    );
-                }
-                "dev" => self_.dev = Some(fields::int_at(val, path, "dev", &fmt::ODEV)?),
-                "type" => {
-                    self_.type_ = Some(
-                        fields::int_at(val, path, "type", &tables::FMT_DICT_SK_TYPE)?,
-                    );
-                }
-                "tags" => {
-                    self_.tags = fields::json_array(
-                        val,
-                        path,
-                        "tags",
-                        |val, path| fields::json_string(val, &fields::Path::text(path)),
-                    )?;
-                }
-                "_unknown_fields" => {
-                    self_.unknown_fields = fields::json_unknown(val, path)?;
-                }
-                other => {
-                    fields::unknown_key(
-                        path,
-                        "sample_entry",
-                        other,
-                        &[
-                            "id",
-                            "name",
-                            "blob",
-                            "addr",
-                            "in",
-                            "more",
-                            "col",
-                            "m",
-                            "prot",
-                            "dev",
-                            "type",
+                                true,
+                                &fields::Path::field(path, "blob"),
+                            )?,
+                        );
+                    }
+                    json_src::Key::Known(3) => {
+                        let val = &*src.value()?;
+                        self_.addr = fields::json_ipadd(val, path, "addr")?;
+                    }
+                    json_src::Key::Known(4) => {
+                        self_.in_ = Some(
+                            json_src::message::<
+                                S,
+                                crate::owned::Inner,
+                            >(src, path, "in", unknown)?,
+                        );
+                    }
+                    json_src::Key::Known(5) => {
+                        self_.more = json_src::messages::<
+                            S,
+                            crate::owned::Inner,
+                        >(src, path, "more", unknown)?;
+                    }
+                    json_src::Key::Known(6) => {
+                        let val = &*src.value()?;
+                        self_.col = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| crate::schema::enums::Colour::from_name(s).map(|e| e.0),
+                                    &fields::Path::field(path, "col"),
+                                )
+                                .map(crate::schema::enums::Colour)?,
+                        );
+                    }
+                    json_src::Key::Known(7) => {
+                        let val = &*src.value()?;
+                        self_.m = Some(
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::SampleEntryMode::from_name(s)
+                                            .map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "m"),
+                                )
+                                .map(crate::schema::enums::SampleEntryMode)?,
+                        );
+                    }
+                    json_src::Key::Known(8) => {
+                        let val = &*src.value()?;
+                        self_.prot = Some(
+                            fields::int_at(val, path, "prot", &tables::FMT_MMAP_PROT)?,
+                        );
+                    }
+                    json_src::Key::Known(9) => {
+                        let val = &*src.value()?;
+                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::ODEV)?);
+                    }
+                    json_src::Key::Known(10) => {
+                        let val = &*src.value()?;
+                        self_.type_ = Some(
+                            fields::int_at(val, path, "type", &tables::FMT_DICT_SK_TYPE)?,
+                        );
+                    }
+                    json_src::Key::Known(11) => {
+                        let val = &*src.value()?;
+                        self_.tags = fields::json_array(
+                            val,
+                            path,
                             "tags",
-                        ],
-                        unknown,
-                    )?
+                            |val, path| fields::json_string(
+                                val,
+                                &fields::Path::text(path),
+                            ),
+                        )?;
+                    }
+                    json_src::Key::UnknownFields => {
+                        let val = &*src.value()?;
+                        self_.unknown_fields = fields::json_unknown(val, path)?;
+                    }
+                    json_src::Key::Known(_) => unreachable!("a key index past the list"),
+                    json_src::Key::Other(other) => {
+                        fields::unknown_key(
+                            path,
+                            "sample_entry",
+                            &other,
+                            KEYS,
+                            unknown,
+                        )?;
+                        src.skip()?;
+                    }
+                }
+                if !src.next_member()? {
+                    break;
                 }
             }
         }
         if !have_id {
-            return Err(fields::missing(path, "sample_entry", "id"));
+            return Err(fields::missing(path, "sample_entry", "id").into());
         }
         Ok(self_)
     }
