@@ -127,6 +127,11 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             Ty::Message(m) => Some(format_ident!("{}", m)),
             _ => None,
         };
+        // An integer field is read in place when the source can (no value is built).
+        let int = match &f.ty {
+            Ty::Scalar(s) if *s != Scalar::Bool && !f.opts.ipadd => Some(int_fmt(model, f)),
+            _ => None,
+        };
         let set = match (f.label, &msg) {
             (Label::Required, Some(t)) => {
                 let flag = format_ident!("have_{}", f.name);
@@ -140,9 +145,15 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 let flag = format_ident!("have_{}", f.name);
                 required_flags.push(quote!(let mut #flag = false;));
                 required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname).into()); }));
-                quote!({ let val = &*src.value()?; self_.#id = #one?; #flag = true; })
+                match &int {
+                    Some(fmt) => quote!({ self_.#id = src.int(path, #fname, #fmt)?; #flag = true; }),
+                    None => quote!({ let val = &*src.value()?; self_.#id = #one?; #flag = true; }),
+                }
             }
-            (Label::Optional, None) => quote!({ let val = &*src.value()?; self_.#id = Some(#one?); }),
+            (Label::Optional, None) => match &int {
+                Some(fmt) => quote!({ self_.#id = Some(src.int(path, #fname, #fmt)?); }),
+                None => quote!({ let val = &*src.value()?; self_.#id = Some(#one?); }),
+            },
             (Label::Repeated, None) => {
                 if f.opts.ipadd {
                     quote!({ let val = &*src.value()?; self_.#id = fields::json_ipadd(val, path, #fname)?; })

@@ -346,14 +346,23 @@ json_int!(i64, "int64");
 /// An integer field: a JSON integer, or a string in any of crit's forms (dev `"maj:min"`, flags
 /// `"A | B | 0x10"`, dict names, and Python `int(s, 0)` text such as `"0x1f"`).
 pub fn json_int<T: JsonInt>(v: &Value, fmt: &IntFmt, path: &Path<'_>) -> Result<T, EncodeError> {
-    let wide: i128 = match v {
-        Value::Number(text) => parse_json_integer(text).ok_or_else(|| path.err(format!("{text} is not an integer")))?,
-        Value::String(bytes) => {
-            let s = std::str::from_utf8(bytes).map_err(|_| path.err("integer text is not UTF-8"))?;
-            int_from_str(s, fmt).ok_or_else(|| path.err(format!("cannot read {s:?} as an integer")))?
-        }
-        other => return Err(path.err(format!("expected an integer, found {}", other.type_name()))),
-    };
+    match v {
+        Value::Number(text) => int_of_number(text, path),
+        Value::String(bytes) => int_of_string(bytes, fmt, path),
+        other => Err(path.err(format!("expected an integer, found {}", other.type_name()))),
+    }
+}
+
+/// [`json_int`] of a JSON number's text.
+pub fn int_of_number<T: JsonInt>(text: &str, path: &Path<'_>) -> Result<T, EncodeError> {
+    let wide = parse_json_integer(text).ok_or_else(|| path.err(format!("{text} is not an integer")))?;
+    T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
+}
+
+/// [`json_int`] of a JSON string's bytes.
+pub fn int_of_string<T: JsonInt>(bytes: &[u8], fmt: &IntFmt, path: &Path<'_>) -> Result<T, EncodeError> {
+    let s = std::str::from_utf8(bytes).map_err(|_| path.err("integer text is not UTF-8"))?;
+    let wide = int_from_str(s, fmt).ok_or_else(|| path.err(format!("cannot read {s:?} as an integer")))?;
     T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
 }
 
@@ -364,6 +373,16 @@ pub fn int_at<T: JsonInt>(v: &Value, parent: &str, field: &str, fmt: &IntFmt) ->
 }
 
 fn parse_json_integer(text: &str) -> Option<i128> {
+    // Up to 18 digits fit an i64 whatever they are: the common case, without i128 arithmetic.
+    let b = text.as_bytes();
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+        let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        return Some(i128::from(if neg { -v } else { v }));
+    }
     text.parse::<i128>().ok()
 }
 

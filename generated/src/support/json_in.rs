@@ -98,6 +98,15 @@ pub struct Reader<R> {
     buf: Vec<u8>,
 }
 
+/// A value [`Reader::simple_scalar`] reads in place.
+#[derive(Debug, Clone, Copy)]
+pub enum Simple<'a> {
+    /// An integer's text (`-12`).
+    Int(&'a str),
+    /// A string's bytes, which need no unescaping.
+    Str(&'a [u8]),
+}
+
 /// What [`Reader::key_in`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyMatch {
@@ -162,6 +171,17 @@ impl<R: std::io::BufRead> Reader<R> {
     pub fn skip_ws(&mut self) -> Result<(), ReadError> {
         loop {
             let chunk = self.r.fill_buf()?;
+            let ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\n' | b'\r'));
+            if !ws(chunk.first()) {
+                return Ok(());
+            }
+            // What crit writes between tokens: one space (plain JSON).
+            if chunk[0] == b' ' && chunk.len() > 1 && !ws(chunk.get(1)) {
+                self.offset += 1;
+                self.column += 1;
+                self.r.consume(1);
+                return Ok(());
+            }
             let n = chunk.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
             if n == 0 {
                 return Ok(());
@@ -258,6 +278,46 @@ impl<R: std::io::BufRead> Reader<R> {
             Some(i) => KeyMatch::Known(i),
             None => KeyMatch::Other(key),
         })
+    }
+
+    /// Gives `f` the integer or string at the next byte, when it lies whole in the buffered
+    /// input in its simplest form (an integer without fraction or exponent, a string without
+    /// escapes or control characters), and consumes it; `Ok(None)` (nothing consumed) for any
+    /// other value, which [`Reader::value`] then reads (with its errors, if it is not JSON).
+    pub fn simple_scalar<T>(&mut self, f: impl FnOnce(Simple<'_>) -> T) -> Result<Option<T>, ReadError> {
+        let Reader { r, offset, line, column, .. } = self;
+        let chunk = r.fill_buf()?;
+        let (n, simple) = match chunk.first() {
+            Some(b'"') => {
+                let Some(j) = chunk[1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else { return Ok(None) };
+                let bytes = &chunk[1..1 + j];
+                // Text that is not UTF-8 is a syntax error, which `value` reports.
+                if chunk[1 + j] != b'"' || !(bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
+                    return Ok(None);
+                }
+                (j + 2, Simple::Str(bytes))
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let neg = usize::from(chunk[0] == b'-');
+                let digits = chunk[neg..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let n = neg + digits;
+                // Whole (something follows in the buffer), no fraction or exponent, no leading
+                // zero before more digits (which a whole parse refuses after the `0`).
+                let simple = digits > 0
+                    && chunk.get(n).is_some_and(|b| !matches!(b, b'.' | b'e' | b'E'))
+                    && !(digits > 1 && chunk[neg] == b'0');
+                if !simple {
+                    return Ok(None);
+                }
+                // ASCII digits.
+                (n, Simple::Int(std::str::from_utf8(&chunk[..n]).unwrap_or("")))
+            }
+            _ => return Ok(None),
+        };
+        let out = f(simple);
+        advance(&chunk[..n], offset, line, column);
+        r.consume(n);
+        Ok(Some(out))
     }
 
     /// Enters the array or object (`open` is `[` or `{`) at the next byte, nested inside

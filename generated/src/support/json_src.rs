@@ -13,8 +13,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::EncodeError;
-use super::fields::{Message, Path, UnknownKeys};
-use super::json_in::{KeyMatch, ReadError, Reader, Value};
+use super::fields::{self, IntFmt, JsonInt, Message, Path, UnknownKeys};
+use super::json_in::{KeyMatch, ReadError, Reader, Simple, Value};
 
 /// A key of a message's object, as the generated code matches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,12 @@ pub trait JsonSource {
     fn key(&mut self, keys: &[&str]) -> Result<Key, Self::Error>;
     /// The current member's value (a scalar field, or a repeated scalar one).
     fn value(&mut self) -> Result<Cow<'_, Value>, Self::Error>;
+    /// The current member's value as integer field `field` of the message at `path` (what
+    /// [`fields::int_at`] reads from the value).
+    fn int<T: JsonInt>(&mut self, path: &str, field: &str, fmt: &IntFmt) -> Result<T, Self::Error> {
+        let v = self.value()?;
+        Ok(fields::int_at(&v, path, field, fmt)?)
+    }
     /// Passes over the current member's value (a key that is not a field, when allowed).
     fn skip(&mut self) -> Result<(), Self::Error>;
     /// Moves to the next member: `Ok(false)` when the object ends (and is left).
@@ -293,6 +299,21 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
 
     fn value(&mut self) -> Result<Cow<'_, Value>, SourceError> {
         Ok(Cow::Owned(self.r.value(self.depth)?))
+    }
+
+    fn int<T: JsonInt>(&mut self, path: &str, field: &str, fmt: &IntFmt) -> Result<T, SourceError> {
+        let p = Path::field(path, field);
+        let read = self.r.simple_scalar(|s| match s {
+            Simple::Int(text) => fields::int_of_number(text, &p),
+            Simple::Str(bytes) => fields::int_of_string(bytes, fmt, &p),
+        })?;
+        match read {
+            Some(v) => Ok(v?),
+            None => {
+                let v = self.r.value(self.depth)?;
+                Ok(fields::int_at(&v, path, field, fmt)?)
+            }
+        }
     }
 
     fn skip(&mut self) -> Result<(), SourceError> {

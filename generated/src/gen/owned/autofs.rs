@@ -112,63 +112,37 @@ impl crate::support::fields::Message for AutofsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        self_.fd = src.int(path, "fd", &fmt::PLAIN)?;
                         have_fd = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.pgrp = fields::int_at(val, path, "pgrp", &fmt::PLAIN)?;
+                        self_.pgrp = src.int(path, "pgrp", &fmt::PLAIN)?;
                         have_pgrp = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.timeout = fields::int_at(
-                            val,
-                            path,
-                            "timeout",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.timeout = src.int(path, "timeout", &fmt::PLAIN)?;
                         have_timeout = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.minproto = fields::int_at(
-                            val,
-                            path,
-                            "minproto",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.minproto = src.int(path, "minproto", &fmt::PLAIN)?;
                         have_minproto = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.maxproto = fields::int_at(
-                            val,
-                            path,
-                            "maxproto",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.maxproto = src.int(path, "maxproto", &fmt::PLAIN)?;
                         have_maxproto = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        self_.mode = src.int(path, "mode", &fmt::PLAIN)?;
                         have_mode = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.uid = Some(fields::int_at(val, path, "uid", &fmt::PLAIN)?);
+                        self_.uid = Some(src.int(path, "uid", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.gid = Some(fields::int_at(val, path, "gid", &fmt::PLAIN)?);
+                        self_.gid = Some(src.int(path, "gid", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.read_fd = Some(
-                            fields::int_at(val, path, "read_fd", &fmt::PLAIN)?,
-                        );
+                        self_.read_fd = Some(src.int(path, "read_fd", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -168,10 +168,7 @@ impl crate::support::fields::Message for BinfmtMiscEntry {
                         );
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.offset = Some(
-                            fields::int_at(val, path, "offset", &fmt::PLAIN)?,
-                        );
+                        self_.offset = Some(src.int(path, "offset", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

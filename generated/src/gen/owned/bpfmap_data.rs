@@ -63,33 +63,19 @@ impl crate::support::fields::Message for BpfmapDataEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.map_id = fields::int_at(val, path, "map_id", &fmt::PLAIN)?;
+                        self_.map_id = src.int(path, "map_id", &fmt::PLAIN)?;
                         have_map_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.keys_bytes = fields::int_at(
-                            val,
-                            path,
-                            "keys_bytes",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.keys_bytes = src.int(path, "keys_bytes", &fmt::PLAIN)?;
                         have_keys_bytes = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.values_bytes = fields::int_at(
-                            val,
-                            path,
-                            "values_bytes",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.values_bytes = src.int(path, "values_bytes", &fmt::PLAIN)?;
                         have_values_bytes = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.count = fields::int_at(val, path, "count", &fmt::PLAIN)?;
+                        self_.count = src.int(path, "count", &fmt::PLAIN)?;
                         have_count = true;
                     }
                     json_src::Key::UnknownFields => {

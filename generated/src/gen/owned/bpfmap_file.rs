@@ -158,23 +158,15 @@ impl crate::support::fields::Message for BpfmapFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(
-                            val,
-                            path,
-                            "flags",
-                            &tables::FMT_RFILE_FLAGS,
-                        )?;
+                        self_.flags = src.int(path, "flags", &tables::FMT_RFILE_FLAGS)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
+                        self_.pos = src.int(path, "pos", &fmt::PLAIN)?;
                         have_pos = true;
                     }
                     json_src::Key::Known(3) => {
@@ -185,68 +177,31 @@ impl crate::support::fields::Message for BpfmapFileEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.map_type = fields::int_at(
-                            val,
-                            path,
-                            "map_type",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.map_type = src.int(path, "map_type", &fmt::PLAIN)?;
                         have_map_type = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.key_size = fields::int_at(
-                            val,
-                            path,
-                            "key_size",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.key_size = src.int(path, "key_size", &fmt::PLAIN)?;
                         have_key_size = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.value_size = fields::int_at(
-                            val,
-                            path,
-                            "value_size",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.value_size = src.int(path, "value_size", &fmt::PLAIN)?;
                         have_value_size = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.map_id = fields::int_at(val, path, "map_id", &fmt::PLAIN)?;
+                        self_.map_id = src.int(path, "map_id", &fmt::PLAIN)?;
                         have_map_id = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.max_entries = fields::int_at(
-                            val,
-                            path,
-                            "max_entries",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.max_entries = src.int(path, "max_entries", &fmt::PLAIN)?;
                         have_max_entries = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.map_flags = fields::int_at(
-                            val,
-                            path,
-                            "map_flags",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.map_flags = src.int(path, "map_flags", &fmt::PLAIN)?;
                         have_map_flags = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.memlock = fields::int_at(
-                            val,
-                            path,
-                            "memlock",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.memlock = src.int(path, "memlock", &fmt::PLAIN)?;
                         have_memlock = true;
                     }
                     json_src::Key::Known(11) => {
@@ -266,26 +221,14 @@ impl crate::support::fields::Message for BpfmapFileEntry {
                         have_map_name = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.ifindex = fields::int_at(
-                            val,
-                            path,
-                            "ifindex",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ifindex = src.int(path, "ifindex", &fmt::PLAIN)?;
                         have_ifindex = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.mnt_id = Some(
-                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                        );
+                        self_.mnt_id = Some(src.int(path, "mnt_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.map_extra = Some(
-                            fields::int_at(val, path, "map_extra", &fmt::PLAIN)?,
-                        );
+                        self_.map_extra = Some(src.int(path, "map_extra", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -57,18 +57,15 @@ impl crate::support::fields::Message for CgroupPerms {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        self_.mode = src.int(path, "mode", &fmt::PLAIN)?;
                         have_mode = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        self_.uid = src.int(path, "uid", &fmt::PLAIN)?;
                         have_uid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        self_.gid = src.int(path, "gid", &fmt::PLAIN)?;
                         have_gid = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -499,9 +496,8 @@ impl crate::support::fields::Message for CgMemberEntry {
                         have_path = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
                         self_.cgns_prefix = Some(
-                            fields::int_at(val, path, "cgns_prefix", &fmt::PLAIN)?,
+                            src.int(path, "cgns_prefix", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {
@@ -579,8 +575,7 @@ impl crate::support::fields::Message for CgSetEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {

@@ -212,48 +212,24 @@ impl crate::support::fields::Message for TaskCoreEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.task_state = fields::int_at(
-                            val,
-                            path,
-                            "task_state",
-                            &tables::FMT_DICT_GEN_TASK_STATE,
-                        )?;
+                        self_.task_state = src
+                            .int(path, "task_state", &tables::FMT_DICT_GEN_TASK_STATE)?;
                         have_task_state = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.exit_code = fields::int_at(
-                            val,
-                            path,
-                            "exit_code",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.exit_code = src.int(path, "exit_code", &fmt::PLAIN)?;
                         have_exit_code = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.personality = fields::int_at(
-                            val,
-                            path,
-                            "personality",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.personality = src.int(path, "personality", &fmt::PLAIN)?;
                         have_personality = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.blk_sigset = fields::int_at(
-                            val,
-                            path,
-                            "blk_sigset",
-                            &fmt::HEX,
-                        )?;
+                        self_.blk_sigset = src.int(path, "blk_sigset", &fmt::HEX)?;
                         have_blk_sigset = true;
                     }
                     json_src::Key::Known(5) => {
@@ -281,10 +257,7 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.cg_set = Some(
-                            fields::int_at(val, path, "cg_set", &fmt::PLAIN)?,
-                        );
+                        self_.cg_set = Some(src.int(path, "cg_set", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(9) => {
                         self_.signals_s = Some(
@@ -308,21 +281,16 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.old_seccomp_filter = Some(
-                            fields::int_at(val, path, "old_seccomp_filter", &fmt::PLAIN)?,
+                            src.int(path, "old_seccomp_filter", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.loginuid = Some(
-                            fields::int_at(val, path, "loginuid", &fmt::PLAIN)?,
-                        );
+                        self_.loginuid = Some(src.int(path, "loginuid", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
                         self_.oom_score_adj = Some(
-                            fields::int_at(val, path, "oom_score_adj", &fmt::PLAIN)?,
+                            src.int(path, "oom_score_adj", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(14) => {
@@ -341,26 +309,18 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         );
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
                         self_.blk_sigset_extended = Some(
-                            fields::int_at(val, path, "blk_sigset_extended", &fmt::HEX)?,
+                            src.int(path, "blk_sigset_extended", &fmt::HEX)?,
                         );
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
                         self_.stop_signo = Some(
-                            fields::int_at(val, path, "stop_signo", &fmt::PLAIN)?,
+                            src.int(path, "stop_signo", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
                         self_.membarrier_registration_mask = Some(
-                            fields::int_at(
-                                val,
-                                path,
-                                "membarrier_registration_mask",
-                                &fmt::HEX,
-                            )?,
+                            src.int(path, "membarrier_registration_mask", &fmt::HEX)?,
                         );
                     }
                     json_src::Key::UnknownFields => {
@@ -544,81 +504,49 @@ impl crate::support::fields::Message for TaskKobjIdsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.vm_id = fields::int_at(val, path, "vm_id", &fmt::PLAIN)?;
+                        self_.vm_id = src.int(path, "vm_id", &fmt::PLAIN)?;
                         have_vm_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.files_id = fields::int_at(
-                            val,
-                            path,
-                            "files_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.files_id = src.int(path, "files_id", &fmt::PLAIN)?;
                         have_files_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.fs_id = fields::int_at(val, path, "fs_id", &fmt::PLAIN)?;
+                        self_.fs_id = src.int(path, "fs_id", &fmt::PLAIN)?;
                         have_fs_id = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.sighand_id = fields::int_at(
-                            val,
-                            path,
-                            "sighand_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.sighand_id = src.int(path, "sighand_id", &fmt::PLAIN)?;
                         have_sighand_id = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.pid_ns_id = Some(
-                            fields::int_at(val, path, "pid_ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.pid_ns_id = Some(src.int(path, "pid_ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.net_ns_id = Some(
-                            fields::int_at(val, path, "net_ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.net_ns_id = Some(src.int(path, "net_ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.ipc_ns_id = Some(
-                            fields::int_at(val, path, "ipc_ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.ipc_ns_id = Some(src.int(path, "ipc_ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.uts_ns_id = Some(
-                            fields::int_at(val, path, "uts_ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.uts_ns_id = Some(src.int(path, "uts_ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.mnt_ns_id = Some(
-                            fields::int_at(val, path, "mnt_ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.mnt_ns_id = Some(src.int(path, "mnt_ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
                         self_.user_ns_id = Some(
-                            fields::int_at(val, path, "user_ns_id", &fmt::PLAIN)?,
+                            src.int(path, "user_ns_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
                         self_.cgroup_ns_id = Some(
-                            fields::int_at(val, path, "cgroup_ns_id", &fmt::PLAIN)?,
+                            src.int(path, "cgroup_ns_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.time_ns_id = Some(
-                            fields::int_at(val, path, "time_ns_id", &fmt::PLAIN)?,
+                            src.int(path, "time_ns_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {
@@ -707,28 +635,15 @@ impl crate::support::fields::Message for ThreadSasEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.ss_sp = fields::int_at(val, path, "ss_sp", &fmt::PLAIN)?;
+                        self_.ss_sp = src.int(path, "ss_sp", &fmt::PLAIN)?;
                         have_ss_sp = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ss_size = fields::int_at(
-                            val,
-                            path,
-                            "ss_size",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ss_size = src.int(path, "ss_size", &fmt::PLAIN)?;
                         have_ss_size = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.ss_flags = fields::int_at(
-                            val,
-                            path,
-                            "ss_flags",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ss_flags = src.int(path, "ss_flags", &fmt::PLAIN)?;
                         have_ss_flags = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -949,47 +864,32 @@ impl crate::support::fields::Message for ThreadCoreEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.futex_rla = fields::int_at(
-                            val,
-                            path,
-                            "futex_rla",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.futex_rla = src.int(path, "futex_rla", &fmt::PLAIN)?;
                         have_futex_rla = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.futex_rla_len = fields::int_at(
-                            val,
-                            path,
-                            "futex_rla_len",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.futex_rla_len = src
+                            .int(path, "futex_rla_len", &fmt::PLAIN)?;
                         have_futex_rla_len = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
                         self_.sched_nice = Some(
-                            fields::int_at(val, path, "sched_nice", &fmt::PLAIN)?,
+                            src.int(path, "sched_nice", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
                         self_.sched_policy = Some(
-                            fields::int_at(val, path, "sched_policy", &fmt::PLAIN)?,
+                            src.int(path, "sched_policy", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
                         self_.sched_prio = Some(
-                            fields::int_at(val, path, "sched_prio", &fmt::PLAIN)?,
+                            src.int(path, "sched_prio", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
                         self_.blk_sigset = Some(
-                            fields::int_at(val, path, "blk_sigset", &fmt::PLAIN)?,
+                            src.int(path, "blk_sigset", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(6) => {
@@ -1001,9 +901,8 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                         );
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.pdeath_sig = Some(
-                            fields::int_at(val, path, "pdeath_sig", &fmt::PLAIN)?,
+                            src.int(path, "pdeath_sig", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
@@ -1036,9 +935,8 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.seccomp_filter = Some(
-                            fields::int_at(val, path, "seccomp_filter", &fmt::PLAIN)?,
+                            src.int(path, "seccomp_filter", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(12) => {
@@ -1048,14 +946,8 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                         );
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
                         self_.blk_sigset_extended = Some(
-                            fields::int_at(
-                                val,
-                                path,
-                                "blk_sigset_extended",
-                                &fmt::PLAIN,
-                            )?,
+                            src.int(path, "blk_sigset_extended", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(14) => {
@@ -1067,10 +959,7 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                         );
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.cg_set = Some(
-                            fields::int_at(val, path, "cg_set", &fmt::PLAIN)?,
-                        );
+                        self_.cg_set = Some(src.int(path, "cg_set", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -79,18 +79,15 @@ impl crate::support::fields::Message for UserAarch64RegsEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        self_.sp = src.int(path, "sp", &fmt::PLAIN)?;
                         have_sp = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        self_.pc = src.int(path, "pc", &fmt::PLAIN)?;
                         have_pc = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.pstate = fields::int_at(val, path, "pstate", &fmt::PLAIN)?;
+                        self_.pstate = src.int(path, "pstate", &fmt::PLAIN)?;
                         have_pstate = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -192,13 +189,11 @@ impl crate::support::fields::Message for UserAarch64FpsimdContextEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.fpsr = fields::int_at(val, path, "fpsr", &fmt::PLAIN)?;
+                        self_.fpsr = src.int(path, "fpsr", &fmt::PLAIN)?;
                         have_fpsr = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.fpcr = fields::int_at(val, path, "fpcr", &fmt::PLAIN)?;
+                        self_.fpcr = src.int(path, "fpcr", &fmt::PLAIN)?;
                         have_fpcr = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -329,93 +324,40 @@ impl crate::support::fields::Message for PacAddressKeys {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.apiakey_lo = fields::int_at(
-                            val,
-                            path,
-                            "apiakey_lo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apiakey_lo = src.int(path, "apiakey_lo", &fmt::PLAIN)?;
                         have_apiakey_lo = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.apiakey_hi = fields::int_at(
-                            val,
-                            path,
-                            "apiakey_hi",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apiakey_hi = src.int(path, "apiakey_hi", &fmt::PLAIN)?;
                         have_apiakey_hi = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.apibkey_lo = fields::int_at(
-                            val,
-                            path,
-                            "apibkey_lo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apibkey_lo = src.int(path, "apibkey_lo", &fmt::PLAIN)?;
                         have_apibkey_lo = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.apibkey_hi = fields::int_at(
-                            val,
-                            path,
-                            "apibkey_hi",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apibkey_hi = src.int(path, "apibkey_hi", &fmt::PLAIN)?;
                         have_apibkey_hi = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.apdakey_lo = fields::int_at(
-                            val,
-                            path,
-                            "apdakey_lo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apdakey_lo = src.int(path, "apdakey_lo", &fmt::PLAIN)?;
                         have_apdakey_lo = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.apdakey_hi = fields::int_at(
-                            val,
-                            path,
-                            "apdakey_hi",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apdakey_hi = src.int(path, "apdakey_hi", &fmt::PLAIN)?;
                         have_apdakey_hi = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.apdbkey_lo = fields::int_at(
-                            val,
-                            path,
-                            "apdbkey_lo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apdbkey_lo = src.int(path, "apdbkey_lo", &fmt::PLAIN)?;
                         have_apdbkey_lo = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.apdbkey_hi = fields::int_at(
-                            val,
-                            path,
-                            "apdbkey_hi",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apdbkey_hi = src.int(path, "apdbkey_hi", &fmt::PLAIN)?;
                         have_apdbkey_hi = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.pac_enabled_key = fields::int_at(
-                            val,
-                            path,
-                            "pac_enabled_key",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pac_enabled_key = src
+                            .int(path, "pac_enabled_key", &fmt::PLAIN)?;
                         have_pac_enabled_key = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -513,23 +455,11 @@ impl crate::support::fields::Message for PacGenericKeys {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.apgakey_lo = fields::int_at(
-                            val,
-                            path,
-                            "apgakey_lo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apgakey_lo = src.int(path, "apgakey_lo", &fmt::PLAIN)?;
                         have_apgakey_lo = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.apgakey_hi = fields::int_at(
-                            val,
-                            path,
-                            "apgakey_hi",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.apgakey_hi = src.int(path, "apgakey_hi", &fmt::PLAIN)?;
                         have_apgakey_hi = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -706,18 +636,12 @@ impl crate::support::fields::Message for ThreadInfoAarch64 {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        self_.tls = src.int(path, "tls", &fmt::PLAIN)?;
                         have_tls = true;
                     }
                     json_src::Key::Known(2) => {

@@ -166,98 +166,75 @@ impl crate::support::fields::Message for UserArmRegsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
+                        self_.r0 = src.int(path, "r0", &fmt::PLAIN)?;
                         have_r0 = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
+                        self_.r1 = src.int(path, "r1", &fmt::PLAIN)?;
                         have_r1 = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
+                        self_.r2 = src.int(path, "r2", &fmt::PLAIN)?;
                         have_r2 = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
+                        self_.r3 = src.int(path, "r3", &fmt::PLAIN)?;
                         have_r3 = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
+                        self_.r4 = src.int(path, "r4", &fmt::PLAIN)?;
                         have_r4 = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
+                        self_.r5 = src.int(path, "r5", &fmt::PLAIN)?;
                         have_r5 = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
+                        self_.r6 = src.int(path, "r6", &fmt::PLAIN)?;
                         have_r6 = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
+                        self_.r7 = src.int(path, "r7", &fmt::PLAIN)?;
                         have_r7 = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        self_.r8 = src.int(path, "r8", &fmt::PLAIN)?;
                         have_r8 = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        self_.r9 = src.int(path, "r9", &fmt::PLAIN)?;
                         have_r9 = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        self_.r10 = src.int(path, "r10", &fmt::PLAIN)?;
                         have_r10 = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.fp = fields::int_at(val, path, "fp", &fmt::PLAIN)?;
+                        self_.fp = src.int(path, "fp", &fmt::PLAIN)?;
                         have_fp = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.ip = fields::int_at(val, path, "ip", &fmt::PLAIN)?;
+                        self_.ip = src.int(path, "ip", &fmt::PLAIN)?;
                         have_ip = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        self_.sp = src.int(path, "sp", &fmt::PLAIN)?;
                         have_sp = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.lr = fields::int_at(val, path, "lr", &fmt::PLAIN)?;
+                        self_.lr = src.int(path, "lr", &fmt::PLAIN)?;
                         have_lr = true;
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        self_.pc = src.int(path, "pc", &fmt::PLAIN)?;
                         have_pc = true;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.cpsr = fields::int_at(val, path, "cpsr", &fmt::PLAIN)?;
+                        self_.cpsr = src.int(path, "cpsr", &fmt::PLAIN)?;
                         have_cpsr = true;
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.orig_r0 = fields::int_at(
-                            val,
-                            path,
-                            "orig_r0",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.orig_r0 = src.int(path, "orig_r0", &fmt::PLAIN)?;
                         have_orig_r0 = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -414,28 +391,19 @@ impl crate::support::fields::Message for UserArmVfpstateEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.fpscr = fields::int_at(val, path, "fpscr", &fmt::PLAIN)?;
+                        self_.fpscr = src.int(path, "fpscr", &fmt::PLAIN)?;
                         have_fpscr = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.fpexc = fields::int_at(val, path, "fpexc", &fmt::PLAIN)?;
+                        self_.fpexc = src.int(path, "fpexc", &fmt::PLAIN)?;
                         have_fpexc = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.fpinst = fields::int_at(val, path, "fpinst", &fmt::PLAIN)?;
+                        self_.fpinst = src.int(path, "fpinst", &fmt::PLAIN)?;
                         have_fpinst = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.fpinst2 = fields::int_at(
-                            val,
-                            path,
-                            "fpinst2",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.fpinst2 = src.int(path, "fpinst2", &fmt::PLAIN)?;
                         have_fpinst2 = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -532,18 +500,12 @@ impl crate::support::fields::Message for ThreadInfoArm {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        self_.tls = src.int(path, "tls", &fmt::PLAIN)?;
                         have_tls = true;
                     }
                     json_src::Key::Known(2) => {

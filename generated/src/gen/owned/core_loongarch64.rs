@@ -67,8 +67,7 @@ impl crate::support::fields::Message for UserLoongarch64GpregsEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        self_.pc = src.int(path, "pc", &fmt::PLAIN)?;
                         have_pc = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -164,13 +163,11 @@ impl crate::support::fields::Message for UserLoongarch64FpregsEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.fcc = fields::int_at(val, path, "fcc", &fmt::PLAIN)?;
+                        self_.fcc = src.int(path, "fcc", &fmt::PLAIN)?;
                         have_fcc = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.fcsr = fields::int_at(val, path, "fcsr", &fmt::PLAIN)?;
+                        self_.fcsr = src.int(path, "fcsr", &fmt::PLAIN)?;
                         have_fcsr = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -261,18 +258,12 @@ impl crate::support::fields::Message for ThreadInfoLoongarch64 {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        self_.tls = src.int(path, "tls", &fmt::PLAIN)?;
                         have_tls = true;
                     }
                     json_src::Key::Known(2) => {

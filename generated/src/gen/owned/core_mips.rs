@@ -306,213 +306,155 @@ impl crate::support::fields::Message for UserMipsRegsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
+                        self_.r0 = src.int(path, "r0", &fmt::PLAIN)?;
                         have_r0 = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
+                        self_.r1 = src.int(path, "r1", &fmt::PLAIN)?;
                         have_r1 = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
+                        self_.r2 = src.int(path, "r2", &fmt::PLAIN)?;
                         have_r2 = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
+                        self_.r3 = src.int(path, "r3", &fmt::PLAIN)?;
                         have_r3 = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
+                        self_.r4 = src.int(path, "r4", &fmt::PLAIN)?;
                         have_r4 = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
+                        self_.r5 = src.int(path, "r5", &fmt::PLAIN)?;
                         have_r5 = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
+                        self_.r6 = src.int(path, "r6", &fmt::PLAIN)?;
                         have_r6 = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
+                        self_.r7 = src.int(path, "r7", &fmt::PLAIN)?;
                         have_r7 = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        self_.r8 = src.int(path, "r8", &fmt::PLAIN)?;
                         have_r8 = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        self_.r9 = src.int(path, "r9", &fmt::PLAIN)?;
                         have_r9 = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        self_.r10 = src.int(path, "r10", &fmt::PLAIN)?;
                         have_r10 = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
+                        self_.r11 = src.int(path, "r11", &fmt::PLAIN)?;
                         have_r11 = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
+                        self_.r12 = src.int(path, "r12", &fmt::PLAIN)?;
                         have_r12 = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
+                        self_.r13 = src.int(path, "r13", &fmt::PLAIN)?;
                         have_r13 = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
+                        self_.r14 = src.int(path, "r14", &fmt::PLAIN)?;
                         have_r14 = true;
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
+                        self_.r15 = src.int(path, "r15", &fmt::PLAIN)?;
                         have_r15 = true;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.r16 = fields::int_at(val, path, "r16", &fmt::PLAIN)?;
+                        self_.r16 = src.int(path, "r16", &fmt::PLAIN)?;
                         have_r16 = true;
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.r17 = fields::int_at(val, path, "r17", &fmt::PLAIN)?;
+                        self_.r17 = src.int(path, "r17", &fmt::PLAIN)?;
                         have_r17 = true;
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
-                        self_.r18 = fields::int_at(val, path, "r18", &fmt::PLAIN)?;
+                        self_.r18 = src.int(path, "r18", &fmt::PLAIN)?;
                         have_r18 = true;
                     }
                     json_src::Key::Known(19) => {
-                        let val = &*src.value()?;
-                        self_.r19 = fields::int_at(val, path, "r19", &fmt::PLAIN)?;
+                        self_.r19 = src.int(path, "r19", &fmt::PLAIN)?;
                         have_r19 = true;
                     }
                     json_src::Key::Known(20) => {
-                        let val = &*src.value()?;
-                        self_.r20 = fields::int_at(val, path, "r20", &fmt::PLAIN)?;
+                        self_.r20 = src.int(path, "r20", &fmt::PLAIN)?;
                         have_r20 = true;
                     }
                     json_src::Key::Known(21) => {
-                        let val = &*src.value()?;
-                        self_.r21 = fields::int_at(val, path, "r21", &fmt::PLAIN)?;
+                        self_.r21 = src.int(path, "r21", &fmt::PLAIN)?;
                         have_r21 = true;
                     }
                     json_src::Key::Known(22) => {
-                        let val = &*src.value()?;
-                        self_.r22 = fields::int_at(val, path, "r22", &fmt::PLAIN)?;
+                        self_.r22 = src.int(path, "r22", &fmt::PLAIN)?;
                         have_r22 = true;
                     }
                     json_src::Key::Known(23) => {
-                        let val = &*src.value()?;
-                        self_.r23 = fields::int_at(val, path, "r23", &fmt::PLAIN)?;
+                        self_.r23 = src.int(path, "r23", &fmt::PLAIN)?;
                         have_r23 = true;
                     }
                     json_src::Key::Known(24) => {
-                        let val = &*src.value()?;
-                        self_.r24 = fields::int_at(val, path, "r24", &fmt::PLAIN)?;
+                        self_.r24 = src.int(path, "r24", &fmt::PLAIN)?;
                         have_r24 = true;
                     }
                     json_src::Key::Known(25) => {
-                        let val = &*src.value()?;
-                        self_.r25 = fields::int_at(val, path, "r25", &fmt::PLAIN)?;
+                        self_.r25 = src.int(path, "r25", &fmt::PLAIN)?;
                         have_r25 = true;
                     }
                     json_src::Key::Known(26) => {
-                        let val = &*src.value()?;
-                        self_.r26 = fields::int_at(val, path, "r26", &fmt::PLAIN)?;
+                        self_.r26 = src.int(path, "r26", &fmt::PLAIN)?;
                         have_r26 = true;
                     }
                     json_src::Key::Known(27) => {
-                        let val = &*src.value()?;
-                        self_.r27 = fields::int_at(val, path, "r27", &fmt::PLAIN)?;
+                        self_.r27 = src.int(path, "r27", &fmt::PLAIN)?;
                         have_r27 = true;
                     }
                     json_src::Key::Known(28) => {
-                        let val = &*src.value()?;
-                        self_.r28 = fields::int_at(val, path, "r28", &fmt::PLAIN)?;
+                        self_.r28 = src.int(path, "r28", &fmt::PLAIN)?;
                         have_r28 = true;
                     }
                     json_src::Key::Known(29) => {
-                        let val = &*src.value()?;
-                        self_.r29 = fields::int_at(val, path, "r29", &fmt::PLAIN)?;
+                        self_.r29 = src.int(path, "r29", &fmt::PLAIN)?;
                         have_r29 = true;
                     }
                     json_src::Key::Known(30) => {
-                        let val = &*src.value()?;
-                        self_.r30 = fields::int_at(val, path, "r30", &fmt::PLAIN)?;
+                        self_.r30 = src.int(path, "r30", &fmt::PLAIN)?;
                         have_r30 = true;
                     }
                     json_src::Key::Known(31) => {
-                        let val = &*src.value()?;
-                        self_.r31 = fields::int_at(val, path, "r31", &fmt::PLAIN)?;
+                        self_.r31 = src.int(path, "r31", &fmt::PLAIN)?;
                         have_r31 = true;
                     }
                     json_src::Key::Known(32) => {
-                        let val = &*src.value()?;
-                        self_.lo = fields::int_at(val, path, "lo", &fmt::PLAIN)?;
+                        self_.lo = src.int(path, "lo", &fmt::PLAIN)?;
                         have_lo = true;
                     }
                     json_src::Key::Known(33) => {
-                        let val = &*src.value()?;
-                        self_.hi = fields::int_at(val, path, "hi", &fmt::PLAIN)?;
+                        self_.hi = src.int(path, "hi", &fmt::PLAIN)?;
                         have_hi = true;
                     }
                     json_src::Key::Known(34) => {
-                        let val = &*src.value()?;
-                        self_.cp0_epc = fields::int_at(
-                            val,
-                            path,
-                            "cp0_epc",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.cp0_epc = src.int(path, "cp0_epc", &fmt::PLAIN)?;
                         have_cp0_epc = true;
                     }
                     json_src::Key::Known(35) => {
-                        let val = &*src.value()?;
-                        self_.cp0_badvaddr = fields::int_at(
-                            val,
-                            path,
-                            "cp0_badvaddr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.cp0_badvaddr = src.int(path, "cp0_badvaddr", &fmt::PLAIN)?;
                         have_cp0_badvaddr = true;
                     }
                     json_src::Key::Known(36) => {
-                        let val = &*src.value()?;
-                        self_.cp0_status = fields::int_at(
-                            val,
-                            path,
-                            "cp0_status",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.cp0_status = src.int(path, "cp0_status", &fmt::PLAIN)?;
                         have_cp0_status = true;
                     }
                     json_src::Key::Known(37) => {
-                        let val = &*src.value()?;
-                        self_.cp0_cause = fields::int_at(
-                            val,
-                            path,
-                            "cp0_cause",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.cp0_cause = src.int(path, "cp0_cause", &fmt::PLAIN)?;
                         have_cp0_cause = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -942,188 +884,147 @@ impl crate::support::fields::Message for UserMipsFpregsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.r0 = fields::int_at(val, path, "r0", &fmt::PLAIN)?;
+                        self_.r0 = src.int(path, "r0", &fmt::PLAIN)?;
                         have_r0 = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.r1 = fields::int_at(val, path, "r1", &fmt::PLAIN)?;
+                        self_.r1 = src.int(path, "r1", &fmt::PLAIN)?;
                         have_r1 = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.r2 = fields::int_at(val, path, "r2", &fmt::PLAIN)?;
+                        self_.r2 = src.int(path, "r2", &fmt::PLAIN)?;
                         have_r2 = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.r3 = fields::int_at(val, path, "r3", &fmt::PLAIN)?;
+                        self_.r3 = src.int(path, "r3", &fmt::PLAIN)?;
                         have_r3 = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.r4 = fields::int_at(val, path, "r4", &fmt::PLAIN)?;
+                        self_.r4 = src.int(path, "r4", &fmt::PLAIN)?;
                         have_r4 = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.r5 = fields::int_at(val, path, "r5", &fmt::PLAIN)?;
+                        self_.r5 = src.int(path, "r5", &fmt::PLAIN)?;
                         have_r5 = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.r6 = fields::int_at(val, path, "r6", &fmt::PLAIN)?;
+                        self_.r6 = src.int(path, "r6", &fmt::PLAIN)?;
                         have_r6 = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.r7 = fields::int_at(val, path, "r7", &fmt::PLAIN)?;
+                        self_.r7 = src.int(path, "r7", &fmt::PLAIN)?;
                         have_r7 = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        self_.r8 = src.int(path, "r8", &fmt::PLAIN)?;
                         have_r8 = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        self_.r9 = src.int(path, "r9", &fmt::PLAIN)?;
                         have_r9 = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        self_.r10 = src.int(path, "r10", &fmt::PLAIN)?;
                         have_r10 = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
+                        self_.r11 = src.int(path, "r11", &fmt::PLAIN)?;
                         have_r11 = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
+                        self_.r12 = src.int(path, "r12", &fmt::PLAIN)?;
                         have_r12 = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
+                        self_.r13 = src.int(path, "r13", &fmt::PLAIN)?;
                         have_r13 = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
+                        self_.r14 = src.int(path, "r14", &fmt::PLAIN)?;
                         have_r14 = true;
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
+                        self_.r15 = src.int(path, "r15", &fmt::PLAIN)?;
                         have_r15 = true;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.r16 = fields::int_at(val, path, "r16", &fmt::PLAIN)?;
+                        self_.r16 = src.int(path, "r16", &fmt::PLAIN)?;
                         have_r16 = true;
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.r17 = fields::int_at(val, path, "r17", &fmt::PLAIN)?;
+                        self_.r17 = src.int(path, "r17", &fmt::PLAIN)?;
                         have_r17 = true;
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
-                        self_.r18 = fields::int_at(val, path, "r18", &fmt::PLAIN)?;
+                        self_.r18 = src.int(path, "r18", &fmt::PLAIN)?;
                         have_r18 = true;
                     }
                     json_src::Key::Known(19) => {
-                        let val = &*src.value()?;
-                        self_.r19 = fields::int_at(val, path, "r19", &fmt::PLAIN)?;
+                        self_.r19 = src.int(path, "r19", &fmt::PLAIN)?;
                         have_r19 = true;
                     }
                     json_src::Key::Known(20) => {
-                        let val = &*src.value()?;
-                        self_.r20 = fields::int_at(val, path, "r20", &fmt::PLAIN)?;
+                        self_.r20 = src.int(path, "r20", &fmt::PLAIN)?;
                         have_r20 = true;
                     }
                     json_src::Key::Known(21) => {
-                        let val = &*src.value()?;
-                        self_.r21 = fields::int_at(val, path, "r21", &fmt::PLAIN)?;
+                        self_.r21 = src.int(path, "r21", &fmt::PLAIN)?;
                         have_r21 = true;
                     }
                     json_src::Key::Known(22) => {
-                        let val = &*src.value()?;
-                        self_.r22 = fields::int_at(val, path, "r22", &fmt::PLAIN)?;
+                        self_.r22 = src.int(path, "r22", &fmt::PLAIN)?;
                         have_r22 = true;
                     }
                     json_src::Key::Known(23) => {
-                        let val = &*src.value()?;
-                        self_.r23 = fields::int_at(val, path, "r23", &fmt::PLAIN)?;
+                        self_.r23 = src.int(path, "r23", &fmt::PLAIN)?;
                         have_r23 = true;
                     }
                     json_src::Key::Known(24) => {
-                        let val = &*src.value()?;
-                        self_.r24 = fields::int_at(val, path, "r24", &fmt::PLAIN)?;
+                        self_.r24 = src.int(path, "r24", &fmt::PLAIN)?;
                         have_r24 = true;
                     }
                     json_src::Key::Known(25) => {
-                        let val = &*src.value()?;
-                        self_.r25 = fields::int_at(val, path, "r25", &fmt::PLAIN)?;
+                        self_.r25 = src.int(path, "r25", &fmt::PLAIN)?;
                         have_r25 = true;
                     }
                     json_src::Key::Known(26) => {
-                        let val = &*src.value()?;
-                        self_.r26 = fields::int_at(val, path, "r26", &fmt::PLAIN)?;
+                        self_.r26 = src.int(path, "r26", &fmt::PLAIN)?;
                         have_r26 = true;
                     }
                     json_src::Key::Known(27) => {
-                        let val = &*src.value()?;
-                        self_.r27 = fields::int_at(val, path, "r27", &fmt::PLAIN)?;
+                        self_.r27 = src.int(path, "r27", &fmt::PLAIN)?;
                         have_r27 = true;
                     }
                     json_src::Key::Known(28) => {
-                        let val = &*src.value()?;
-                        self_.r28 = fields::int_at(val, path, "r28", &fmt::PLAIN)?;
+                        self_.r28 = src.int(path, "r28", &fmt::PLAIN)?;
                         have_r28 = true;
                     }
                     json_src::Key::Known(29) => {
-                        let val = &*src.value()?;
-                        self_.r29 = fields::int_at(val, path, "r29", &fmt::PLAIN)?;
+                        self_.r29 = src.int(path, "r29", &fmt::PLAIN)?;
                         have_r29 = true;
                     }
                     json_src::Key::Known(30) => {
-                        let val = &*src.value()?;
-                        self_.r30 = fields::int_at(val, path, "r30", &fmt::PLAIN)?;
+                        self_.r30 = src.int(path, "r30", &fmt::PLAIN)?;
                         have_r30 = true;
                     }
                     json_src::Key::Known(31) => {
-                        let val = &*src.value()?;
-                        self_.r31 = fields::int_at(val, path, "r31", &fmt::PLAIN)?;
+                        self_.r31 = src.int(path, "r31", &fmt::PLAIN)?;
                         have_r31 = true;
                     }
                     json_src::Key::Known(32) => {
-                        let val = &*src.value()?;
-                        self_.lo = fields::int_at(val, path, "lo", &fmt::PLAIN)?;
+                        self_.lo = src.int(path, "lo", &fmt::PLAIN)?;
                         have_lo = true;
                     }
                     json_src::Key::Known(33) => {
-                        let val = &*src.value()?;
-                        self_.hi = fields::int_at(val, path, "hi", &fmt::PLAIN)?;
+                        self_.hi = src.int(path, "hi", &fmt::PLAIN)?;
                         have_hi = true;
                     }
                     json_src::Key::Known(34) => {
-                        let val = &*src.value()?;
-                        self_.fpu_fcr31 = fields::int_at(
-                            val,
-                            path,
-                            "fpu_fcr31",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.fpu_fcr31 = src.int(path, "fpu_fcr31", &fmt::PLAIN)?;
                         have_fpu_fcr31 = true;
                     }
                     json_src::Key::Known(35) => {
-                        let val = &*src.value()?;
-                        self_.fpu_id = fields::int_at(val, path, "fpu_id", &fmt::PLAIN)?;
+                        self_.fpu_id = src.int(path, "fpu_id", &fmt::PLAIN)?;
                         have_fpu_id = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -1314,18 +1215,12 @@ impl crate::support::fields::Message for ThreadInfoMips {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        self_.tls = src.int(path, "tls", &fmt::PLAIN)?;
                         have_tls = true;
                     }
                     json_src::Key::Known(2) => {

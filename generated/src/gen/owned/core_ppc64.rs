@@ -149,67 +149,45 @@ impl crate::support::fields::Message for UserPpc64RegsEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.nip = fields::int_at(val, path, "nip", &fmt::PLAIN)?;
+                        self_.nip = src.int(path, "nip", &fmt::PLAIN)?;
                         have_nip = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.msr = fields::int_at(val, path, "msr", &fmt::PLAIN)?;
+                        self_.msr = src.int(path, "msr", &fmt::PLAIN)?;
                         have_msr = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.orig_gpr3 = fields::int_at(
-                            val,
-                            path,
-                            "orig_gpr3",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.orig_gpr3 = src.int(path, "orig_gpr3", &fmt::PLAIN)?;
                         have_orig_gpr3 = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.ctr = fields::int_at(val, path, "ctr", &fmt::PLAIN)?;
+                        self_.ctr = src.int(path, "ctr", &fmt::PLAIN)?;
                         have_ctr = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.link = fields::int_at(val, path, "link", &fmt::PLAIN)?;
+                        self_.link = src.int(path, "link", &fmt::PLAIN)?;
                         have_link = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.xer = fields::int_at(val, path, "xer", &fmt::PLAIN)?;
+                        self_.xer = src.int(path, "xer", &fmt::PLAIN)?;
                         have_xer = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.ccr = fields::int_at(val, path, "ccr", &fmt::PLAIN)?;
+                        self_.ccr = src.int(path, "ccr", &fmt::PLAIN)?;
                         have_ccr = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.trap = fields::int_at(val, path, "trap", &fmt::PLAIN)?;
+                        self_.trap = src.int(path, "trap", &fmt::PLAIN)?;
                         have_trap = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.texasr = Some(
-                            fields::int_at(val, path, "texasr", &fmt::PLAIN)?,
-                        );
+                        self_.texasr = Some(src.int(path, "texasr", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.tfhar = Some(
-                            fields::int_at(val, path, "tfhar", &fmt::PLAIN)?,
-                        );
+                        self_.tfhar = Some(src.int(path, "tfhar", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.tfiar = Some(
-                            fields::int_at(val, path, "tfiar", &fmt::PLAIN)?,
-                        );
+                        self_.tfiar = Some(src.int(path, "tfiar", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -394,8 +372,7 @@ impl crate::support::fields::Message for UserPpc64VrstateEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.vrsave = fields::int_at(val, path, "vrsave", &fmt::PLAIN)?;
+                        self_.vrsave = src.int(path, "vrsave", &fmt::PLAIN)?;
                         have_vrsave = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -709,13 +686,8 @@ impl crate::support::fields::Message for ThreadInfoPpc64 {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {

@@ -264,163 +264,131 @@ impl crate::support::fields::Message for UserRiscv64RegsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.pc = fields::int_at(val, path, "pc", &fmt::PLAIN)?;
+                        self_.pc = src.int(path, "pc", &fmt::PLAIN)?;
                         have_pc = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ra = fields::int_at(val, path, "ra", &fmt::PLAIN)?;
+                        self_.ra = src.int(path, "ra", &fmt::PLAIN)?;
                         have_ra = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        self_.sp = src.int(path, "sp", &fmt::PLAIN)?;
                         have_sp = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.gp = fields::int_at(val, path, "gp", &fmt::PLAIN)?;
+                        self_.gp = src.int(path, "gp", &fmt::PLAIN)?;
                         have_gp = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.tp = fields::int_at(val, path, "tp", &fmt::PLAIN)?;
+                        self_.tp = src.int(path, "tp", &fmt::PLAIN)?;
                         have_tp = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.t0 = fields::int_at(val, path, "t0", &fmt::PLAIN)?;
+                        self_.t0 = src.int(path, "t0", &fmt::PLAIN)?;
                         have_t0 = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.t1 = fields::int_at(val, path, "t1", &fmt::PLAIN)?;
+                        self_.t1 = src.int(path, "t1", &fmt::PLAIN)?;
                         have_t1 = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.t2 = fields::int_at(val, path, "t2", &fmt::PLAIN)?;
+                        self_.t2 = src.int(path, "t2", &fmt::PLAIN)?;
                         have_t2 = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.s0 = fields::int_at(val, path, "s0", &fmt::PLAIN)?;
+                        self_.s0 = src.int(path, "s0", &fmt::PLAIN)?;
                         have_s0 = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.s1 = fields::int_at(val, path, "s1", &fmt::PLAIN)?;
+                        self_.s1 = src.int(path, "s1", &fmt::PLAIN)?;
                         have_s1 = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.a0 = fields::int_at(val, path, "a0", &fmt::PLAIN)?;
+                        self_.a0 = src.int(path, "a0", &fmt::PLAIN)?;
                         have_a0 = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.a1 = fields::int_at(val, path, "a1", &fmt::PLAIN)?;
+                        self_.a1 = src.int(path, "a1", &fmt::PLAIN)?;
                         have_a1 = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.a2 = fields::int_at(val, path, "a2", &fmt::PLAIN)?;
+                        self_.a2 = src.int(path, "a2", &fmt::PLAIN)?;
                         have_a2 = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.a3 = fields::int_at(val, path, "a3", &fmt::PLAIN)?;
+                        self_.a3 = src.int(path, "a3", &fmt::PLAIN)?;
                         have_a3 = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.a4 = fields::int_at(val, path, "a4", &fmt::PLAIN)?;
+                        self_.a4 = src.int(path, "a4", &fmt::PLAIN)?;
                         have_a4 = true;
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.a5 = fields::int_at(val, path, "a5", &fmt::PLAIN)?;
+                        self_.a5 = src.int(path, "a5", &fmt::PLAIN)?;
                         have_a5 = true;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.a6 = fields::int_at(val, path, "a6", &fmt::PLAIN)?;
+                        self_.a6 = src.int(path, "a6", &fmt::PLAIN)?;
                         have_a6 = true;
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.a7 = fields::int_at(val, path, "a7", &fmt::PLAIN)?;
+                        self_.a7 = src.int(path, "a7", &fmt::PLAIN)?;
                         have_a7 = true;
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
-                        self_.s2 = fields::int_at(val, path, "s2", &fmt::PLAIN)?;
+                        self_.s2 = src.int(path, "s2", &fmt::PLAIN)?;
                         have_s2 = true;
                     }
                     json_src::Key::Known(19) => {
-                        let val = &*src.value()?;
-                        self_.s3 = fields::int_at(val, path, "s3", &fmt::PLAIN)?;
+                        self_.s3 = src.int(path, "s3", &fmt::PLAIN)?;
                         have_s3 = true;
                     }
                     json_src::Key::Known(20) => {
-                        let val = &*src.value()?;
-                        self_.s4 = fields::int_at(val, path, "s4", &fmt::PLAIN)?;
+                        self_.s4 = src.int(path, "s4", &fmt::PLAIN)?;
                         have_s4 = true;
                     }
                     json_src::Key::Known(21) => {
-                        let val = &*src.value()?;
-                        self_.s5 = fields::int_at(val, path, "s5", &fmt::PLAIN)?;
+                        self_.s5 = src.int(path, "s5", &fmt::PLAIN)?;
                         have_s5 = true;
                     }
                     json_src::Key::Known(22) => {
-                        let val = &*src.value()?;
-                        self_.s6 = fields::int_at(val, path, "s6", &fmt::PLAIN)?;
+                        self_.s6 = src.int(path, "s6", &fmt::PLAIN)?;
                         have_s6 = true;
                     }
                     json_src::Key::Known(23) => {
-                        let val = &*src.value()?;
-                        self_.s7 = fields::int_at(val, path, "s7", &fmt::PLAIN)?;
+                        self_.s7 = src.int(path, "s7", &fmt::PLAIN)?;
                         have_s7 = true;
                     }
                     json_src::Key::Known(24) => {
-                        let val = &*src.value()?;
-                        self_.s8 = fields::int_at(val, path, "s8", &fmt::PLAIN)?;
+                        self_.s8 = src.int(path, "s8", &fmt::PLAIN)?;
                         have_s8 = true;
                     }
                     json_src::Key::Known(25) => {
-                        let val = &*src.value()?;
-                        self_.s9 = fields::int_at(val, path, "s9", &fmt::PLAIN)?;
+                        self_.s9 = src.int(path, "s9", &fmt::PLAIN)?;
                         have_s9 = true;
                     }
                     json_src::Key::Known(26) => {
-                        let val = &*src.value()?;
-                        self_.s10 = fields::int_at(val, path, "s10", &fmt::PLAIN)?;
+                        self_.s10 = src.int(path, "s10", &fmt::PLAIN)?;
                         have_s10 = true;
                     }
                     json_src::Key::Known(27) => {
-                        let val = &*src.value()?;
-                        self_.s11 = fields::int_at(val, path, "s11", &fmt::PLAIN)?;
+                        self_.s11 = src.int(path, "s11", &fmt::PLAIN)?;
                         have_s11 = true;
                     }
                     json_src::Key::Known(28) => {
-                        let val = &*src.value()?;
-                        self_.t3 = fields::int_at(val, path, "t3", &fmt::PLAIN)?;
+                        self_.t3 = src.int(path, "t3", &fmt::PLAIN)?;
                         have_t3 = true;
                     }
                     json_src::Key::Known(29) => {
-                        let val = &*src.value()?;
-                        self_.t4 = fields::int_at(val, path, "t4", &fmt::PLAIN)?;
+                        self_.t4 = src.int(path, "t4", &fmt::PLAIN)?;
                         have_t4 = true;
                     }
                     json_src::Key::Known(30) => {
-                        let val = &*src.value()?;
-                        self_.t5 = fields::int_at(val, path, "t5", &fmt::PLAIN)?;
+                        self_.t5 = src.int(path, "t5", &fmt::PLAIN)?;
                         have_t5 = true;
                     }
                     json_src::Key::Known(31) => {
-                        let val = &*src.value()?;
-                        self_.t6 = fields::int_at(val, path, "t6", &fmt::PLAIN)?;
+                        self_.t6 = src.int(path, "t6", &fmt::PLAIN)?;
                         have_t6 = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -601,8 +569,7 @@ impl crate::support::fields::Message for UserRiscv64DExtEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.fcsr = fields::int_at(val, path, "fcsr", &fmt::PLAIN)?;
+                        self_.fcsr = src.int(path, "fcsr", &fmt::PLAIN)?;
                         have_fcsr = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -686,18 +653,12 @@ impl crate::support::fields::Message for ThreadInfoRiscv64 {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tls = fields::int_at(val, path, "tls", &fmt::PLAIN)?;
+                        self_.tls = src.int(path, "tls", &fmt::PLAIN)?;
                         have_tls = true;
                     }
                     json_src::Key::Known(2) => {

@@ -88,23 +88,11 @@ impl crate::support::fields::Message for UserS390RegsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.psw_mask = fields::int_at(
-                            val,
-                            path,
-                            "psw_mask",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.psw_mask = src.int(path, "psw_mask", &fmt::PLAIN)?;
                         have_psw_mask = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.psw_addr = fields::int_at(
-                            val,
-                            path,
-                            "psw_addr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.psw_addr = src.int(path, "psw_addr", &fmt::PLAIN)?;
                         have_psw_addr = true;
                     }
                     json_src::Key::Known(2) => {
@@ -134,23 +122,11 @@ impl crate::support::fields::Message for UserS390RegsEntry {
                         )?;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.orig_gpr2 = fields::int_at(
-                            val,
-                            path,
-                            "orig_gpr2",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.orig_gpr2 = src.int(path, "orig_gpr2", &fmt::PLAIN)?;
                         have_orig_gpr2 = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.system_call = fields::int_at(
-                            val,
-                            path,
-                            "system_call",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.system_call = src.int(path, "system_call", &fmt::PLAIN)?;
                         have_system_call = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -388,8 +364,7 @@ impl crate::support::fields::Message for UserS390FpregsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.fpc = fields::int_at(val, path, "fpc", &fmt::PLAIN)?;
+                        self_.fpc = src.int(path, "fpc", &fmt::PLAIN)?;
                         have_fpc = true;
                     }
                     json_src::Key::Known(1) => {
@@ -552,8 +527,7 @@ impl crate::support::fields::Message for UserS390RiEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.ri_on = fields::int_at(val, path, "ri_on", &fmt::PLAIN)?;
+                        self_.ri_on = src.int(path, "ri_on", &fmt::PLAIN)?;
                         have_ri_on = true;
                     }
                     json_src::Key::Known(1) => {
@@ -698,13 +672,8 @@ impl crate::support::fields::Message for ThreadInfoS390 {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {

@@ -239,153 +239,111 @@ impl crate::support::fields::Message for UserX86RegsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.r15 = fields::int_at(val, path, "r15", &fmt::PLAIN)?;
+                        self_.r15 = src.int(path, "r15", &fmt::PLAIN)?;
                         have_r15 = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.r14 = fields::int_at(val, path, "r14", &fmt::PLAIN)?;
+                        self_.r14 = src.int(path, "r14", &fmt::PLAIN)?;
                         have_r14 = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.r13 = fields::int_at(val, path, "r13", &fmt::PLAIN)?;
+                        self_.r13 = src.int(path, "r13", &fmt::PLAIN)?;
                         have_r13 = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.r12 = fields::int_at(val, path, "r12", &fmt::PLAIN)?;
+                        self_.r12 = src.int(path, "r12", &fmt::PLAIN)?;
                         have_r12 = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.bp = fields::int_at(val, path, "bp", &fmt::PLAIN)?;
+                        self_.bp = src.int(path, "bp", &fmt::PLAIN)?;
                         have_bp = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.bx = fields::int_at(val, path, "bx", &fmt::PLAIN)?;
+                        self_.bx = src.int(path, "bx", &fmt::PLAIN)?;
                         have_bx = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.r11 = fields::int_at(val, path, "r11", &fmt::PLAIN)?;
+                        self_.r11 = src.int(path, "r11", &fmt::PLAIN)?;
                         have_r11 = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.r10 = fields::int_at(val, path, "r10", &fmt::PLAIN)?;
+                        self_.r10 = src.int(path, "r10", &fmt::PLAIN)?;
                         have_r10 = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.r9 = fields::int_at(val, path, "r9", &fmt::PLAIN)?;
+                        self_.r9 = src.int(path, "r9", &fmt::PLAIN)?;
                         have_r9 = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.r8 = fields::int_at(val, path, "r8", &fmt::PLAIN)?;
+                        self_.r8 = src.int(path, "r8", &fmt::PLAIN)?;
                         have_r8 = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.ax = fields::int_at(val, path, "ax", &fmt::PLAIN)?;
+                        self_.ax = src.int(path, "ax", &fmt::PLAIN)?;
                         have_ax = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.cx = fields::int_at(val, path, "cx", &fmt::PLAIN)?;
+                        self_.cx = src.int(path, "cx", &fmt::PLAIN)?;
                         have_cx = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.dx = fields::int_at(val, path, "dx", &fmt::PLAIN)?;
+                        self_.dx = src.int(path, "dx", &fmt::PLAIN)?;
                         have_dx = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.si = fields::int_at(val, path, "si", &fmt::PLAIN)?;
+                        self_.si = src.int(path, "si", &fmt::PLAIN)?;
                         have_si = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.di = fields::int_at(val, path, "di", &fmt::PLAIN)?;
+                        self_.di = src.int(path, "di", &fmt::PLAIN)?;
                         have_di = true;
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.orig_ax = fields::int_at(
-                            val,
-                            path,
-                            "orig_ax",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.orig_ax = src.int(path, "orig_ax", &fmt::PLAIN)?;
                         have_orig_ax = true;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.ip = fields::int_at(val, path, "ip", &fmt::PLAIN)?;
+                        self_.ip = src.int(path, "ip", &fmt::PLAIN)?;
                         have_ip = true;
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.cs = fields::int_at(val, path, "cs", &fmt::PLAIN)?;
+                        self_.cs = src.int(path, "cs", &fmt::PLAIN)?;
                         have_cs = true;
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(19) => {
-                        let val = &*src.value()?;
-                        self_.sp = fields::int_at(val, path, "sp", &fmt::PLAIN)?;
+                        self_.sp = src.int(path, "sp", &fmt::PLAIN)?;
                         have_sp = true;
                     }
                     json_src::Key::Known(20) => {
-                        let val = &*src.value()?;
-                        self_.ss = fields::int_at(val, path, "ss", &fmt::PLAIN)?;
+                        self_.ss = src.int(path, "ss", &fmt::PLAIN)?;
                         have_ss = true;
                     }
                     json_src::Key::Known(21) => {
-                        let val = &*src.value()?;
-                        self_.fs_base = fields::int_at(
-                            val,
-                            path,
-                            "fs_base",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.fs_base = src.int(path, "fs_base", &fmt::PLAIN)?;
                         have_fs_base = true;
                     }
                     json_src::Key::Known(22) => {
-                        let val = &*src.value()?;
-                        self_.gs_base = fields::int_at(
-                            val,
-                            path,
-                            "gs_base",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.gs_base = src.int(path, "gs_base", &fmt::PLAIN)?;
                         have_gs_base = true;
                     }
                     json_src::Key::Known(23) => {
-                        let val = &*src.value()?;
-                        self_.ds = fields::int_at(val, path, "ds", &fmt::PLAIN)?;
+                        self_.ds = src.int(path, "ds", &fmt::PLAIN)?;
                         have_ds = true;
                     }
                     json_src::Key::Known(24) => {
-                        let val = &*src.value()?;
-                        self_.es = fields::int_at(val, path, "es", &fmt::PLAIN)?;
+                        self_.es = src.int(path, "es", &fmt::PLAIN)?;
                         have_es = true;
                     }
                     json_src::Key::Known(25) => {
-                        let val = &*src.value()?;
-                        self_.fs = fields::int_at(val, path, "fs", &fmt::PLAIN)?;
+                        self_.fs = src.int(path, "fs", &fmt::PLAIN)?;
                         have_fs = true;
                     }
                     json_src::Key::Known(26) => {
-                        let val = &*src.value()?;
-                        self_.gs = fields::int_at(val, path, "gs", &fmt::PLAIN)?;
+                        self_.gs = src.int(path, "gs", &fmt::PLAIN)?;
                         have_gs = true;
                     }
                     json_src::Key::Known(27) => {
@@ -549,13 +507,11 @@ impl crate::support::fields::Message for UserX86CetEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.cet = fields::int_at(val, path, "cet", &fmt::HEX)?;
+                        self_.cet = src.int(path, "cet", &fmt::HEX)?;
                         have_cet = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ssp = fields::int_at(val, path, "ssp", &fmt::HEX)?;
+                        self_.ssp = src.int(path, "ssp", &fmt::HEX)?;
                         have_ssp = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -706,13 +662,7 @@ impl crate::support::fields::Message for UserX86XsaveEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.xstate_bv = fields::int_at(
-                            val,
-                            path,
-                            "xstate_bv",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.xstate_bv = src.int(path, "xstate_bv", &fmt::PLAIN)?;
                         have_xstate_bv = true;
                     }
                     json_src::Key::Known(1) => {
@@ -970,48 +920,35 @@ impl crate::support::fields::Message for UserX86FpregsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.cwd = fields::int_at(val, path, "cwd", &fmt::PLAIN)?;
+                        self_.cwd = src.int(path, "cwd", &fmt::PLAIN)?;
                         have_cwd = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.swd = fields::int_at(val, path, "swd", &fmt::PLAIN)?;
+                        self_.swd = src.int(path, "swd", &fmt::PLAIN)?;
                         have_swd = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.twd = fields::int_at(val, path, "twd", &fmt::PLAIN)?;
+                        self_.twd = src.int(path, "twd", &fmt::PLAIN)?;
                         have_twd = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.fop = fields::int_at(val, path, "fop", &fmt::PLAIN)?;
+                        self_.fop = src.int(path, "fop", &fmt::PLAIN)?;
                         have_fop = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.rip = fields::int_at(val, path, "rip", &fmt::PLAIN)?;
+                        self_.rip = src.int(path, "rip", &fmt::PLAIN)?;
                         have_rip = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.rdp = fields::int_at(val, path, "rdp", &fmt::PLAIN)?;
+                        self_.rdp = src.int(path, "rdp", &fmt::PLAIN)?;
                         have_rdp = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.mxcsr = fields::int_at(val, path, "mxcsr", &fmt::PLAIN)?;
+                        self_.mxcsr = src.int(path, "mxcsr", &fmt::PLAIN)?;
                         have_mxcsr = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.mxcsr_mask = fields::int_at(
-                            val,
-                            path,
-                            "mxcsr_mask",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.mxcsr_mask = src.int(path, "mxcsr_mask", &fmt::PLAIN)?;
                         have_mxcsr_mask = true;
                     }
                     json_src::Key::Known(8) => {
@@ -1212,28 +1149,15 @@ impl crate::support::fields::Message for UserDescT {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.entry_number = fields::int_at(
-                            val,
-                            path,
-                            "entry_number",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.entry_number = src.int(path, "entry_number", &fmt::PLAIN)?;
                         have_entry_number = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.base_addr = fields::int_at(
-                            val,
-                            path,
-                            "base_addr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.base_addr = src.int(path, "base_addr", &fmt::PLAIN)?;
                         have_base_addr = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.limit = fields::int_at(val, path, "limit", &fmt::PLAIN)?;
+                        self_.limit = src.int(path, "limit", &fmt::PLAIN)?;
                         have_limit = true;
                     }
                     json_src::Key::Known(3) => {
@@ -1397,13 +1321,8 @@ impl crate::support::fields::Message for ThreadInfoX86 {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.clear_tid_addr = fields::int_at(
-                            val,
-                            path,
-                            "clear_tid_addr",
-                            &fmt::HEX,
-                        )?;
+                        self_.clear_tid_addr = src
+                            .int(path, "clear_tid_addr", &fmt::HEX)?;
                         have_clear_tid_addr = true;
                     }
                     json_src::Key::Known(1) => {

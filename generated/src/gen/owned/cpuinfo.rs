@@ -138,38 +138,20 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
                         have_vendor_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.cpu_family = fields::int_at(
-                            val,
-                            path,
-                            "cpu_family",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.cpu_family = src.int(path, "cpu_family", &fmt::PLAIN)?;
                         have_cpu_family = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.model = fields::int_at(val, path, "model", &fmt::PLAIN)?;
+                        self_.model = src.int(path, "model", &fmt::PLAIN)?;
                         have_model = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.stepping = fields::int_at(
-                            val,
-                            path,
-                            "stepping",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.stepping = src.int(path, "stepping", &fmt::PLAIN)?;
                         have_stepping = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.capability_ver = fields::int_at(
-                            val,
-                            path,
-                            "capability_ver",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.capability_ver = src
+                            .int(path, "capability_ver", &fmt::PLAIN)?;
                         have_capability_ver = true;
                     }
                     json_src::Key::Known(5) => {
@@ -195,21 +177,18 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
                         );
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.xfeatures_mask = Some(
-                            fields::int_at(val, path, "xfeatures_mask", &fmt::PLAIN)?,
+                            src.int(path, "xfeatures_mask", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
                         self_.xsave_size = Some(
-                            fields::int_at(val, path, "xsave_size", &fmt::PLAIN)?,
+                            src.int(path, "xsave_size", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
                         self_.xsave_size_max = Some(
-                            fields::int_at(val, path, "xsave_size_max", &fmt::PLAIN)?,
+                            src.int(path, "xsave_size_max", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

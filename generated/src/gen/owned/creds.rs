@@ -203,43 +203,35 @@ impl crate::support::fields::Message for CredsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        self_.uid = src.int(path, "uid", &fmt::PLAIN)?;
                         have_uid = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        self_.gid = src.int(path, "gid", &fmt::PLAIN)?;
                         have_gid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.euid = fields::int_at(val, path, "euid", &fmt::PLAIN)?;
+                        self_.euid = src.int(path, "euid", &fmt::PLAIN)?;
                         have_euid = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.egid = fields::int_at(val, path, "egid", &fmt::PLAIN)?;
+                        self_.egid = src.int(path, "egid", &fmt::PLAIN)?;
                         have_egid = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.suid = fields::int_at(val, path, "suid", &fmt::PLAIN)?;
+                        self_.suid = src.int(path, "suid", &fmt::PLAIN)?;
                         have_suid = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.sgid = fields::int_at(val, path, "sgid", &fmt::PLAIN)?;
+                        self_.sgid = src.int(path, "sgid", &fmt::PLAIN)?;
                         have_sgid = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.fsuid = fields::int_at(val, path, "fsuid", &fmt::PLAIN)?;
+                        self_.fsuid = src.int(path, "fsuid", &fmt::PLAIN)?;
                         have_fsuid = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.fsgid = fields::int_at(val, path, "fsgid", &fmt::PLAIN)?;
+                        self_.fsgid = src.int(path, "fsgid", &fmt::PLAIN)?;
                         have_fsgid = true;
                     }
                     json_src::Key::Known(8) => {
@@ -295,13 +287,7 @@ impl crate::support::fields::Message for CredsEntry {
                         )?;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.secbits = fields::int_at(
-                            val,
-                            path,
-                            "secbits",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.secbits = src.int(path, "secbits", &fmt::PLAIN)?;
                         have_secbits = true;
                     }
                     json_src::Key::Known(13) => {
@@ -346,9 +332,8 @@ impl crate::support::fields::Message for CredsEntry {
                         );
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
                         self_.no_new_privs = Some(
-                            fields::int_at(val, path, "no_new_privs", &fmt::PLAIN)?,
+                            src.int(path, "no_new_privs", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(18) => {

@@ -63,13 +63,11 @@ impl crate::support::fields::Message for EventfdFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
@@ -80,13 +78,7 @@ impl crate::support::fields::Message for EventfdFileEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.counter = fields::int_at(
-                            val,
-                            path,
-                            "counter",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.counter = src.int(path, "counter", &fmt::PLAIN)?;
                         have_counter = true;
                     }
                     json_src::Key::UnknownFields => {

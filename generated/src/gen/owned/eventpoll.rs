@@ -90,38 +90,29 @@ impl crate::support::fields::Message for EventpollTfdEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tfd = fields::int_at(val, path, "tfd", &fmt::PLAIN)?;
+                        self_.tfd = src.int(path, "tfd", &fmt::PLAIN)?;
                         have_tfd = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.events = fields::int_at(val, path, "events", &fmt::PLAIN)?;
+                        self_.events = src.int(path, "events", &fmt::PLAIN)?;
                         have_events = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.data = fields::int_at(val, path, "data", &fmt::PLAIN)?;
+                        self_.data = src.int(path, "data", &fmt::PLAIN)?;
                         have_data = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::PLAIN)?);
+                        self_.dev = Some(src.int(path, "dev", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.inode = Some(
-                            fields::int_at(val, path, "inode", &fmt::PLAIN)?,
-                        );
+                        self_.inode = Some(src.int(path, "inode", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.pos = Some(fields::int_at(val, path, "pos", &fmt::PLAIN)?);
+                        self_.pos = Some(src.int(path, "pos", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -216,13 +207,11 @@ impl crate::support::fields::Message for EventpollFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {

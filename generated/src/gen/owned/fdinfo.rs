@@ -72,13 +72,11 @@ impl crate::support::fields::Message for FdinfoEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
@@ -94,8 +92,7 @@ impl crate::support::fields::Message for FdinfoEntry {
                         have_type = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        self_.fd = src.int(path, "fd", &fmt::PLAIN)?;
                         have_fd = true;
                     }
                     json_src::Key::Known(4) => {
@@ -400,8 +397,7 @@ impl crate::support::fields::Message for FileEntry {
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(2) => {

@@ -78,13 +78,11 @@ impl crate::support::fields::Message for FhEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.bytes = fields::int_at(val, path, "bytes", &fmt::PLAIN)?;
+                        self_.bytes = src.int(path, "bytes", &fmt::PLAIN)?;
                         have_bytes = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        self_.type_ = src.int(path, "type", &fmt::PLAIN)?;
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
@@ -107,10 +105,7 @@ impl crate::support::fields::Message for FhEntry {
                         );
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.mnt_id = Some(
-                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                        );
+                        self_.mnt_id = Some(src.int(path, "mnt_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -184,13 +179,11 @@ impl crate::support::fields::Message for IrmapCacheEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.dev = fields::int_at(val, path, "dev", &fmt::ODEV)?;
+                        self_.dev = src.int(path, "dev", &fmt::ODEV)?;
                         have_dev = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.inode = fields::int_at(val, path, "inode", &fmt::PLAIN)?;
+                        self_.inode = src.int(path, "inode", &fmt::PLAIN)?;
                         have_inode = true;
                     }
                     json_src::Key::Known(2) => {

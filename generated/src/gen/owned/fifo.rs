@@ -60,25 +60,15 @@ impl crate::support::fields::Message for FifoEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.pipe_id = fields::int_at(
-                            val,
-                            path,
-                            "pipe_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pipe_id = src.int(path, "pipe_id", &fmt::PLAIN)?;
                         have_pipe_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.regf_id = Some(
-                            fields::int_at(val, path, "regf_id", &fmt::PLAIN)?,
-                        );
+                        self_.regf_id = Some(src.int(path, "regf_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

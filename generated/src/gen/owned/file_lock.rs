@@ -75,33 +75,27 @@ impl crate::support::fields::Message for FileLockEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.flag = fields::int_at(val, path, "flag", &fmt::PLAIN)?;
+                        self_.flag = src.int(path, "flag", &fmt::PLAIN)?;
                         have_flag = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        self_.type_ = src.int(path, "type", &fmt::PLAIN)?;
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
+                        self_.pid = src.int(path, "pid", &fmt::PLAIN)?;
                         have_pid = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        self_.fd = src.int(path, "fd", &fmt::PLAIN)?;
                         have_fd = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.start = fields::int_at(val, path, "start", &fmt::PLAIN)?;
+                        self_.start = src.int(path, "start", &fmt::PLAIN)?;
                         have_start = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.len = fields::int_at(val, path, "len", &fmt::PLAIN)?;
+                        self_.len = src.int(path, "len", &fmt::PLAIN)?;
                         have_len = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -69,33 +69,23 @@ impl crate::support::fields::Message for FownEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        self_.uid = src.int(path, "uid", &fmt::PLAIN)?;
                         have_uid = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.euid = fields::int_at(val, path, "euid", &fmt::PLAIN)?;
+                        self_.euid = src.int(path, "euid", &fmt::PLAIN)?;
                         have_euid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.signum = fields::int_at(val, path, "signum", &fmt::PLAIN)?;
+                        self_.signum = src.int(path, "signum", &fmt::PLAIN)?;
                         have_signum = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.pid_type = fields::int_at(
-                            val,
-                            path,
-                            "pid_type",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pid_type = src.int(path, "pid_type", &fmt::PLAIN)?;
                         have_pid_type = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
+                        self_.pid = src.int(path, "pid", &fmt::PLAIN)?;
                         have_pid = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -60,25 +60,15 @@ impl crate::support::fields::Message for FsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.cwd_id = fields::int_at(val, path, "cwd_id", &fmt::PLAIN)?;
+                        self_.cwd_id = src.int(path, "cwd_id", &fmt::PLAIN)?;
                         have_cwd_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.root_id = fields::int_at(
-                            val,
-                            path,
-                            "root_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.root_id = src.int(path, "root_id", &fmt::PLAIN)?;
                         have_root_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.umask = Some(
-                            fields::int_at(val, path, "umask", &fmt::PLAIN)?,
-                        );
+                        self_.umask = Some(src.int(path, "umask", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

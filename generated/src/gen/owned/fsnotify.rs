@@ -89,38 +89,27 @@ impl crate::support::fields::Message for InotifyWdEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.i_ino = fields::int_at(val, path, "i_ino", &fmt::PLAIN)?;
+                        self_.i_ino = src.int(path, "i_ino", &fmt::PLAIN)?;
                         have_i_ino = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
+                        self_.mask = src.int(path, "mask", &fmt::HEX)?;
                         have_mask = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.ignored_mask = fields::int_at(
-                            val,
-                            path,
-                            "ignored_mask",
-                            &fmt::HEX,
-                        )?;
+                        self_.ignored_mask = src.int(path, "ignored_mask", &fmt::HEX)?;
                         have_ignored_mask = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.s_dev = fields::int_at(val, path, "s_dev", &fmt::DEV)?;
+                        self_.s_dev = src.int(path, "s_dev", &fmt::DEV)?;
                         have_s_dev = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.wd = fields::int_at(val, path, "wd", &fmt::PLAIN)?;
+                        self_.wd = src.int(path, "wd", &fmt::PLAIN)?;
                         have_wd = true;
                     }
                     json_src::Key::Known(6) => {
@@ -232,13 +221,11 @@ impl crate::support::fields::Message for InotifyFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
@@ -329,8 +316,7 @@ impl crate::support::fields::Message for FanotifyInodeMarkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.i_ino = fields::int_at(val, path, "i_ino", &fmt::PLAIN)?;
+                        self_.i_ino = src.int(path, "i_ino", &fmt::PLAIN)?;
                         have_i_ino = true;
                     }
                     json_src::Key::Known(1) => {
@@ -419,8 +405,7 @@ impl crate::support::fields::Message for FanotifyMountMarkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mnt_id = fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?;
+                        self_.mnt_id = src.int(path, "mnt_id", &fmt::PLAIN)?;
                         have_mnt_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -551,8 +536,7 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -568,28 +552,19 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.mflags = fields::int_at(val, path, "mflags", &fmt::HEX)?;
+                        self_.mflags = src.int(path, "mflags", &fmt::HEX)?;
                         have_mflags = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
+                        self_.mask = src.int(path, "mask", &fmt::HEX)?;
                         have_mask = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.ignored_mask = fields::int_at(
-                            val,
-                            path,
-                            "ignored_mask",
-                            &fmt::HEX,
-                        )?;
+                        self_.ignored_mask = src.int(path, "ignored_mask", &fmt::HEX)?;
                         have_ignored_mask = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.s_dev = fields::int_at(val, path, "s_dev", &fmt::DEV)?;
+                        self_.s_dev = src.int(path, "s_dev", &fmt::DEV)?;
                         have_s_dev = true;
                     }
                     json_src::Key::Known(6) => {
@@ -721,13 +696,11 @@ impl crate::support::fields::Message for FanotifyFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
@@ -738,13 +711,11 @@ impl crate::support::fields::Message for FanotifyFileEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.faflags = fields::int_at(val, path, "faflags", &fmt::HEX)?;
+                        self_.faflags = src.int(path, "faflags", &fmt::HEX)?;
                         have_faflags = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.evflags = fields::int_at(val, path, "evflags", &fmt::HEX)?;
+                        self_.evflags = src.int(path, "evflags", &fmt::HEX)?;
                         have_evflags = true;
                     }
                     json_src::Key::Known(5) => {

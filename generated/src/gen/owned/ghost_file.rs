@@ -141,33 +141,25 @@ impl crate::support::fields::Message for GhostFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        self_.uid = src.int(path, "uid", &fmt::PLAIN)?;
                         have_uid = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        self_.gid = src.int(path, "gid", &fmt::PLAIN)?;
                         have_gid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        self_.mode = src.int(path, "mode", &fmt::PLAIN)?;
                         have_mode = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::DEV)?);
+                        self_.dev = Some(src.int(path, "dev", &fmt::DEV)?);
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.ino = Some(fields::int_at(val, path, "ino", &fmt::PLAIN)?);
+                        self_.ino = Some(src.int(path, "ino", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.rdev = Some(
-                            fields::int_at(val, path, "rdev", &fmt::ODEV)?,
-                        );
+                        self_.rdev = Some(src.int(path, "rdev", &fmt::ODEV)?);
                     }
                     json_src::Key::Known(6) => {
                         self_.atim = Some(
@@ -192,10 +184,7 @@ impl crate::support::fields::Message for GhostFileEntry {
                         );
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.size = Some(
-                            fields::int_at(val, path, "size", &fmt::PLAIN)?,
-                        );
+                        self_.size = Some(src.int(path, "size", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(10) => {
                         let val = &*src.value()?;
@@ -281,13 +270,11 @@ impl crate::support::fields::Message for GhostChunkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.len = fields::int_at(val, path, "len", &fmt::PLAIN)?;
+                        self_.len = src.int(path, "len", &fmt::PLAIN)?;
                         have_len = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.off = fields::int_at(val, path, "off", &fmt::PLAIN)?;
+                        self_.off = src.int(path, "off", &fmt::PLAIN)?;
                         have_off = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -241,13 +241,7 @@ impl crate::support::fields::Message for InventoryEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.img_version = fields::int_at(
-                            val,
-                            path,
-                            "img_version",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.img_version = src.int(path, "img_version", &fmt::PLAIN)?;
                         have_img_version = true;
                     }
                     json_src::Key::Known(1) => {
@@ -277,9 +271,8 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
                         self_.root_cg_set = Some(
-                            fields::int_at(val, path, "root_cg_set", &fmt::PLAIN)?,
+                            src.int(path, "root_cg_set", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(5) => {
@@ -296,15 +289,13 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
                         self_.dump_uptime = Some(
-                            fields::int_at(val, path, "dump_uptime", &fmt::PLAIN)?,
+                            src.int(path, "dump_uptime", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.pre_dump_mode = Some(
-                            fields::int_at(val, path, "pre_dump_mode", &fmt::PLAIN)?,
+                            src.int(path, "pre_dump_mode", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
@@ -317,14 +308,8 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
                         self_.network_lock_method = Some(
-                            fields::int_at(
-                                val,
-                                path,
-                                "network_lock_method",
-                                &fmt::PLAIN,
-                            )?,
+                            src.int(path, "network_lock_method", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(10) => {

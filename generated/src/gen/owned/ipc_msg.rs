@@ -51,13 +51,11 @@ impl crate::support::fields::Message for IpcMsg {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mtype = fields::int_at(val, path, "mtype", &fmt::PLAIN)?;
+                        self_.mtype = src.int(path, "mtype", &fmt::PLAIN)?;
                         have_mtype = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.msize = fields::int_at(val, path, "msize", &fmt::PLAIN)?;
+                        self_.msize = src.int(path, "msize", &fmt::PLAIN)?;
                         have_msize = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -139,13 +137,11 @@ impl crate::support::fields::Message for IpcMsgEntry {
                         have_desc = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.qbytes = fields::int_at(val, path, "qbytes", &fmt::PLAIN)?;
+                        self_.qbytes = src.int(path, "qbytes", &fmt::PLAIN)?;
                         have_qbytes = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.qnum = fields::int_at(val, path, "qnum", &fmt::PLAIN)?;
+                        self_.qnum = src.int(path, "qnum", &fmt::PLAIN)?;
                         have_qnum = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -58,8 +58,7 @@ impl crate::support::fields::Message for IpcSemEntry {
                         have_desc = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.nsems = fields::int_at(val, path, "nsems", &fmt::PLAIN)?;
+                        self_.nsems = src.int(path, "nsems", &fmt::PLAIN)?;
                         have_nsems = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -76,8 +76,7 @@ impl crate::support::fields::Message for IpcShmEntry {
                         have_desc = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.size = fields::int_at(val, path, "size", &fmt::PLAIN)?;
+                        self_.size = src.int(path, "size", &fmt::PLAIN)?;
                         have_size = true;
                     }
                     json_src::Key::Known(2) => {
@@ -90,9 +89,8 @@ impl crate::support::fields::Message for IpcShmEntry {
                         );
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
                         self_.hugetlb_flag = Some(
-                            fields::int_at(val, path, "hugetlb_flag", &fmt::PLAIN)?,
+                            src.int(path, "hugetlb_flag", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

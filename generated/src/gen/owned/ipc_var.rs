@@ -190,143 +190,75 @@ impl crate::support::fields::Message for IpcVarEntry {
                         )?;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.msg_ctlmax = fields::int_at(
-                            val,
-                            path,
-                            "msg_ctlmax",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.msg_ctlmax = src.int(path, "msg_ctlmax", &fmt::PLAIN)?;
                         have_msg_ctlmax = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.msg_ctlmnb = fields::int_at(
-                            val,
-                            path,
-                            "msg_ctlmnb",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.msg_ctlmnb = src.int(path, "msg_ctlmnb", &fmt::PLAIN)?;
                         have_msg_ctlmnb = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.msg_ctlmni = fields::int_at(
-                            val,
-                            path,
-                            "msg_ctlmni",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.msg_ctlmni = src.int(path, "msg_ctlmni", &fmt::PLAIN)?;
                         have_msg_ctlmni = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.auto_msgmni = fields::int_at(
-                            val,
-                            path,
-                            "auto_msgmni",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.auto_msgmni = src.int(path, "auto_msgmni", &fmt::PLAIN)?;
                         have_auto_msgmni = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.shm_ctlmax = fields::int_at(
-                            val,
-                            path,
-                            "shm_ctlmax",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.shm_ctlmax = src.int(path, "shm_ctlmax", &fmt::PLAIN)?;
                         have_shm_ctlmax = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.shm_ctlall = fields::int_at(
-                            val,
-                            path,
-                            "shm_ctlall",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.shm_ctlall = src.int(path, "shm_ctlall", &fmt::PLAIN)?;
                         have_shm_ctlall = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.shm_ctlmni = fields::int_at(
-                            val,
-                            path,
-                            "shm_ctlmni",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.shm_ctlmni = src.int(path, "shm_ctlmni", &fmt::PLAIN)?;
                         have_shm_ctlmni = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.shm_rmid_forced = fields::int_at(
-                            val,
-                            path,
-                            "shm_rmid_forced",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.shm_rmid_forced = src
+                            .int(path, "shm_rmid_forced", &fmt::PLAIN)?;
                         have_shm_rmid_forced = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.mq_queues_max = fields::int_at(
-                            val,
-                            path,
-                            "mq_queues_max",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.mq_queues_max = src
+                            .int(path, "mq_queues_max", &fmt::PLAIN)?;
                         have_mq_queues_max = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.mq_msg_max = fields::int_at(
-                            val,
-                            path,
-                            "mq_msg_max",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.mq_msg_max = src.int(path, "mq_msg_max", &fmt::PLAIN)?;
                         have_mq_msg_max = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.mq_msgsize_max = fields::int_at(
-                            val,
-                            path,
-                            "mq_msgsize_max",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.mq_msgsize_max = src
+                            .int(path, "mq_msgsize_max", &fmt::PLAIN)?;
                         have_mq_msgsize_max = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
                         self_.mq_msg_default = Some(
-                            fields::int_at(val, path, "mq_msg_default", &fmt::PLAIN)?,
+                            src.int(path, "mq_msg_default", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
                         self_.mq_msgsize_default = Some(
-                            fields::int_at(val, path, "mq_msgsize_default", &fmt::PLAIN)?,
+                            src.int(path, "mq_msgsize_default", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
                         self_.msg_next_id = Some(
-                            fields::int_at(val, path, "msg_next_id", &fmt::PLAIN)?,
+                            src.int(path, "msg_next_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
                         self_.sem_next_id = Some(
-                            fields::int_at(val, path, "sem_next_id", &fmt::PLAIN)?,
+                            src.int(path, "sem_next_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
                         self_.shm_next_id = Some(
-                            fields::int_at(val, path, "shm_next_id", &fmt::PLAIN)?,
+                            src.int(path, "shm_next_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

@@ -54,15 +54,11 @@ impl crate::support::fields::Message for MacvlanLinkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        self_.mode = src.int(path, "mode", &fmt::PLAIN)?;
                         have_mode = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = Some(
-                            fields::int_at(val, path, "flags", &fmt::PLAIN)?,
-                        );
+                        self_.flags = Some(src.int(path, "flags", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

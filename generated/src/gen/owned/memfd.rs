@@ -69,23 +69,15 @@ impl crate::support::fields::Message for MemfdFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(
-                            val,
-                            path,
-                            "flags",
-                            &tables::FMT_RFILE_FLAGS,
-                        )?;
+                        self_.flags = src.int(path, "flags", &tables::FMT_RFILE_FLAGS)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
+                        self_.pos = src.int(path, "pos", &fmt::PLAIN)?;
                         have_pos = true;
                     }
                     json_src::Key::Known(3) => {
@@ -96,13 +88,7 @@ impl crate::support::fields::Message for MemfdFileEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.inode_id = fields::int_at(
-                            val,
-                            path,
-                            "inode_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.inode_id = src.int(path, "inode_id", &fmt::PLAIN)?;
                         have_inode_id = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -252,56 +238,36 @@ impl crate::support::fields::Message for MemfdInodeEntry {
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        self_.uid = src.int(path, "uid", &fmt::PLAIN)?;
                         have_uid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        self_.gid = src.int(path, "gid", &fmt::PLAIN)?;
                         have_gid = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.size = fields::int_at(val, path, "size", &fmt::PLAIN)?;
+                        self_.size = src.int(path, "size", &fmt::PLAIN)?;
                         have_size = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.shmid = fields::int_at(val, path, "shmid", &fmt::PLAIN)?;
+                        self_.shmid = src.int(path, "shmid", &fmt::PLAIN)?;
                         have_shmid = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.seals = fields::int_at(
-                            val,
-                            path,
-                            "seals",
-                            &tables::FMT_SEALS_FLAGS,
-                        )?;
+                        self_.seals = src.int(path, "seals", &tables::FMT_SEALS_FLAGS)?;
                         have_seals = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.inode_id = fields::int_at(
-                            val,
-                            path,
-                            "inode_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.inode_id = src.int(path, "inode_id", &fmt::PLAIN)?;
                         have_inode_id = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.hugetlb_flag = Some(
-                            fields::int_at(val, path, "hugetlb_flag", &fmt::PLAIN)?,
+                            src.int(path, "hugetlb_flag", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.mode = Some(
-                            fields::int_at(val, path, "mode", &fmt::PLAIN)?,
-                        );
+                        self_.mode = Some(src.int(path, "mode", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

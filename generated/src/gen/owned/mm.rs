@@ -57,23 +57,15 @@ impl crate::support::fields::Message for AioRingEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.nr_req = fields::int_at(val, path, "nr_req", &fmt::PLAIN)?;
+                        self_.nr_req = src.int(path, "nr_req", &fmt::PLAIN)?;
                         have_nr_req = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.ring_len = fields::int_at(
-                            val,
-                            path,
-                            "ring_len",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ring_len = src.int(path, "ring_len", &fmt::PLAIN)?;
                         have_ring_len = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -274,118 +266,52 @@ impl crate::support::fields::Message for MmEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mm_start_code = fields::int_at(
-                            val,
-                            path,
-                            "mm_start_code",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_start_code = src.int(path, "mm_start_code", &fmt::HEX)?;
                         have_mm_start_code = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.mm_end_code = fields::int_at(
-                            val,
-                            path,
-                            "mm_end_code",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_end_code = src.int(path, "mm_end_code", &fmt::HEX)?;
                         have_mm_end_code = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.mm_start_data = fields::int_at(
-                            val,
-                            path,
-                            "mm_start_data",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_start_data = src.int(path, "mm_start_data", &fmt::HEX)?;
                         have_mm_start_data = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.mm_end_data = fields::int_at(
-                            val,
-                            path,
-                            "mm_end_data",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_end_data = src.int(path, "mm_end_data", &fmt::HEX)?;
                         have_mm_end_data = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.mm_start_stack = fields::int_at(
-                            val,
-                            path,
-                            "mm_start_stack",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_start_stack = src
+                            .int(path, "mm_start_stack", &fmt::HEX)?;
                         have_mm_start_stack = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.mm_start_brk = fields::int_at(
-                            val,
-                            path,
-                            "mm_start_brk",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_start_brk = src.int(path, "mm_start_brk", &fmt::HEX)?;
                         have_mm_start_brk = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.mm_brk = fields::int_at(val, path, "mm_brk", &fmt::HEX)?;
+                        self_.mm_brk = src.int(path, "mm_brk", &fmt::HEX)?;
                         have_mm_brk = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.mm_arg_start = fields::int_at(
-                            val,
-                            path,
-                            "mm_arg_start",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_arg_start = src.int(path, "mm_arg_start", &fmt::HEX)?;
                         have_mm_arg_start = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.mm_arg_end = fields::int_at(
-                            val,
-                            path,
-                            "mm_arg_end",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_arg_end = src.int(path, "mm_arg_end", &fmt::HEX)?;
                         have_mm_arg_end = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.mm_env_start = fields::int_at(
-                            val,
-                            path,
-                            "mm_env_start",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_env_start = src.int(path, "mm_env_start", &fmt::HEX)?;
                         have_mm_env_start = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.mm_env_end = fields::int_at(
-                            val,
-                            path,
-                            "mm_env_end",
-                            &fmt::HEX,
-                        )?;
+                        self_.mm_env_end = src.int(path, "mm_env_end", &fmt::HEX)?;
                         have_mm_env_end = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.exe_file_id = fields::int_at(
-                            val,
-                            path,
-                            "exe_file_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.exe_file_id = src.int(path, "exe_file_id", &fmt::PLAIN)?;
                         have_exe_file_id = true;
                     }
                     json_src::Key::Known(12) => {
@@ -408,10 +334,7 @@ impl crate::support::fields::Message for MmEntry {
                         >(src, path, "vmas", unknown)?;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.dumpable = Some(
-                            fields::int_at(val, path, "dumpable", &fmt::PLAIN)?,
-                        );
+                        self_.dumpable = Some(src.int(path, "dumpable", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(15) => {
                         self_.aios = json_src::messages::<

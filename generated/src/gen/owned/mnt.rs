@@ -193,38 +193,24 @@ impl crate::support::fields::Message for MntEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.fstype = fields::int_at(val, path, "fstype", &fmt::PLAIN)?;
+                        self_.fstype = src.int(path, "fstype", &fmt::PLAIN)?;
                         have_fstype = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.mnt_id = fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?;
+                        self_.mnt_id = src.int(path, "mnt_id", &fmt::PLAIN)?;
                         have_mnt_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.root_dev = fields::int_at(
-                            val,
-                            path,
-                            "root_dev",
-                            &fmt::DEV,
-                        )?;
+                        self_.root_dev = src.int(path, "root_dev", &fmt::DEV)?;
                         have_root_dev = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.parent_mnt_id = fields::int_at(
-                            val,
-                            path,
-                            "parent_mnt_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.parent_mnt_id = src
+                            .int(path, "parent_mnt_id", &fmt::PLAIN)?;
                         have_parent_mnt_id = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(5) => {
@@ -260,16 +246,10 @@ impl crate::support::fields::Message for MntEntry {
                         have_options = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.shared_id = Some(
-                            fields::int_at(val, path, "shared_id", &fmt::PLAIN)?,
-                        );
+                        self_.shared_id = Some(src.int(path, "shared_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.master_id = Some(
-                            fields::int_at(val, path, "master_id", &fmt::PLAIN)?,
-                        );
+                        self_.master_id = Some(src.int(path, "master_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(11) => {
                         let val = &*src.value()?;
@@ -317,10 +297,7 @@ impl crate::support::fields::Message for MntEntry {
                         );
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.sb_flags = Some(
-                            fields::int_at(val, path, "sb_flags", &fmt::HEX)?,
-                        );
+                        self_.sb_flags = Some(src.int(path, "sb_flags", &fmt::HEX)?);
                     }
                     json_src::Key::Known(17) => {
                         let val = &*src.value()?;

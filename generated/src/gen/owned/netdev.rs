@@ -185,23 +185,15 @@ impl crate::support::fields::Message for NetDeviceEntry {
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ifindex = fields::int_at(
-                            val,
-                            path,
-                            "ifindex",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ifindex = src.int(path, "ifindex", &fmt::PLAIN)?;
                         have_ifindex = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.mtu = fields::int_at(val, path, "mtu", &fmt::PLAIN)?;
+                        self_.mtu = src.int(path, "mtu", &fmt::PLAIN)?;
                         have_mtu = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(4) => {
@@ -264,22 +256,15 @@ impl crate::support::fields::Message for NetDeviceEntry {
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.peer_ifindex = Some(
-                            fields::int_at(val, path, "peer_ifindex", &fmt::PLAIN)?,
+                            src.int(path, "peer_ifindex", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.peer_nsid = Some(
-                            fields::int_at(val, path, "peer_nsid", &fmt::PLAIN)?,
-                        );
+                        self_.peer_nsid = Some(src.int(path, "peer_nsid", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.master = Some(
-                            fields::int_at(val, path, "master", &fmt::PLAIN)?,
-                        );
+                        self_.master = Some(src.int(path, "master", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(14) => {
                         self_.sit = Some(
@@ -370,23 +355,12 @@ impl crate::support::fields::Message for NetnsId {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.target_ns_id = fields::int_at(
-                            val,
-                            path,
-                            "target_ns_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.target_ns_id = src.int(path, "target_ns_id", &fmt::PLAIN)?;
                         have_target_ns_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.netnsid_value = fields::int_at(
-                            val,
-                            path,
-                            "netnsid_value",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.netnsid_value = src
+                            .int(path, "netnsid_value", &fmt::PLAIN)?;
                         have_netnsid_value = true;
                     }
                     json_src::Key::UnknownFields => {

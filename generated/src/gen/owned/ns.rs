@@ -63,28 +63,19 @@ impl crate::support::fields::Message for NsFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ns_id = fields::int_at(val, path, "ns_id", &fmt::PLAIN)?;
+                        self_.ns_id = src.int(path, "ns_id", &fmt::PLAIN)?;
                         have_ns_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.ns_cflag = fields::int_at(
-                            val,
-                            path,
-                            "ns_cflag",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ns_cflag = src.int(path, "ns_cflag", &fmt::PLAIN)?;
                         have_ns_cflag = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::UnknownFields => {

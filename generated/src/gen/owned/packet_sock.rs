@@ -57,13 +57,11 @@ impl crate::support::fields::Message for PacketMclist {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.index = fields::int_at(val, path, "index", &fmt::PLAIN)?;
+                        self_.index = src.int(path, "index", &fmt::PLAIN)?;
                         have_index = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        self_.type_ = src.int(path, "type", &fmt::PLAIN)?;
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
@@ -188,73 +186,31 @@ impl crate::support::fields::Message for PacketRing {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.block_size = fields::int_at(
-                            val,
-                            path,
-                            "block_size",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.block_size = src.int(path, "block_size", &fmt::PLAIN)?;
                         have_block_size = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.block_nr = fields::int_at(
-                            val,
-                            path,
-                            "block_nr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.block_nr = src.int(path, "block_nr", &fmt::PLAIN)?;
                         have_block_nr = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.frame_size = fields::int_at(
-                            val,
-                            path,
-                            "frame_size",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.frame_size = src.int(path, "frame_size", &fmt::PLAIN)?;
                         have_frame_size = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.frame_nr = fields::int_at(
-                            val,
-                            path,
-                            "frame_nr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.frame_nr = src.int(path, "frame_nr", &fmt::PLAIN)?;
                         have_frame_nr = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.retire_tmo = fields::int_at(
-                            val,
-                            path,
-                            "retire_tmo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.retire_tmo = src.int(path, "retire_tmo", &fmt::PLAIN)?;
                         have_retire_tmo = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.sizeof_priv = fields::int_at(
-                            val,
-                            path,
-                            "sizeof_priv",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.sizeof_priv = src.int(path, "sizeof_priv", &fmt::PLAIN)?;
                         have_sizeof_priv = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.features = fields::int_at(
-                            val,
-                            path,
-                            "features",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.features = src.int(path, "features", &fmt::PLAIN)?;
                         have_features = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -482,38 +438,23 @@ impl crate::support::fields::Message for PacketSockEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        self_.type_ = src.int(path, "type", &fmt::PLAIN)?;
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.protocol = fields::int_at(
-                            val,
-                            path,
-                            "protocol",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.protocol = src.int(path, "protocol", &fmt::PLAIN)?;
                         have_protocol = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.ifindex = fields::int_at(
-                            val,
-                            path,
-                            "ifindex",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ifindex = src.int(path, "ifindex", &fmt::PLAIN)?;
                         have_ifindex = true;
                     }
                     json_src::Key::Known(5) => {
@@ -531,23 +472,11 @@ impl crate::support::fields::Message for PacketSockEntry {
                         have_opts = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.version = fields::int_at(
-                            val,
-                            path,
-                            "version",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.version = src.int(path, "version", &fmt::PLAIN)?;
                         have_version = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.reserve = fields::int_at(
-                            val,
-                            path,
-                            "reserve",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.reserve = src.int(path, "reserve", &fmt::PLAIN)?;
                         have_reserve = true;
                     }
                     json_src::Key::Known(9) => {
@@ -583,23 +512,11 @@ impl crate::support::fields::Message for PacketSockEntry {
                         have_loss = true;
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.timestamp = fields::int_at(
-                            val,
-                            path,
-                            "timestamp",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.timestamp = src.int(path, "timestamp", &fmt::PLAIN)?;
                         have_timestamp = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.copy_thresh = fields::int_at(
-                            val,
-                            path,
-                            "copy_thresh",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.copy_thresh = src.int(path, "copy_thresh", &fmt::PLAIN)?;
                         have_copy_thresh = true;
                     }
                     json_src::Key::Known(15) => {
@@ -609,10 +526,7 @@ impl crate::support::fields::Message for PacketSockEntry {
                         >(src, path, "mclist", unknown)?;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.fanout = Some(
-                            fields::int_at(val, path, "fanout", &fmt::PLAIN)?,
-                        );
+                        self_.fanout = Some(src.int(path, "fanout", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(17) => {
                         self_.rx_ring = Some(
@@ -631,10 +545,7 @@ impl crate::support::fields::Message for PacketSockEntry {
                         );
                     }
                     json_src::Key::Known(19) => {
-                        let val = &*src.value()?;
-                        self_.ns_id = Some(
-                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -45,13 +45,7 @@ impl crate::support::fields::Message for PagemapHead {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.pages_id = fields::int_at(
-                            val,
-                            path,
-                            "pages_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_id = src.int(path, "pages_id", &fmt::PLAIN)?;
                         have_pages_id = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -156,18 +150,12 @@ impl crate::support::fields::Message for PagemapEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.vaddr = fields::int_at(val, path, "vaddr", &fmt::HEX)?;
+                        self_.vaddr = src.int(path, "vaddr", &fmt::HEX)?;
                         have_vaddr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.compat_nr_pages = fields::int_at(
-                            val,
-                            path,
-                            "compat_nr_pages",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.compat_nr_pages = src
+                            .int(path, "compat_nr_pages", &fmt::PLAIN)?;
                         have_compat_nr_pages = true;
                     }
                     json_src::Key::Known(2) => {
@@ -180,16 +168,12 @@ impl crate::support::fields::Message for PagemapEntry {
                         );
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
                         self_.flags = Some(
-                            fields::int_at(val, path, "flags", &tables::FMT_PMAP_FLAGS)?,
+                            src.int(path, "flags", &tables::FMT_PMAP_FLAGS)?,
                         );
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.nr_pages = Some(
-                            fields::int_at(val, path, "nr_pages", &fmt::PLAIN)?,
-                        );
+                        self_.nr_pages = Some(src.int(path, "nr_pages", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

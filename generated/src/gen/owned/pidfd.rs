@@ -69,23 +69,19 @@ impl crate::support::fields::Message for PidfdEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        self_.ino = src.int(path, "ino", &fmt::PLAIN)?;
                         have_ino = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::PLAIN)?;
+                        self_.flags = src.int(path, "flags", &fmt::PLAIN)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.nspid = fields::int_at(val, path, "nspid", &fmt::PLAIN)?;
+                        self_.nspid = src.int(path, "nspid", &fmt::PLAIN)?;
                         have_nspid = true;
                     }
                     json_src::Key::Known(4) => {

@@ -60,25 +60,15 @@ impl crate::support::fields::Message for PipeDataEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.pipe_id = fields::int_at(
-                            val,
-                            path,
-                            "pipe_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pipe_id = src.int(path, "pipe_id", &fmt::PLAIN)?;
                         have_pipe_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.bytes = fields::int_at(val, path, "bytes", &fmt::PLAIN)?;
+                        self_.bytes = src.int(path, "bytes", &fmt::PLAIN)?;
                         have_bytes = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.size = Some(
-                            fields::int_at(val, path, "size", &fmt::PLAIN)?,
-                        );
+                        self_.size = Some(src.int(path, "size", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

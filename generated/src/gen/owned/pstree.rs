@@ -72,23 +72,19 @@ impl crate::support::fields::Message for PstreeEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.pid = fields::int_at(val, path, "pid", &fmt::PLAIN)?;
+                        self_.pid = src.int(path, "pid", &fmt::PLAIN)?;
                         have_pid = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ppid = fields::int_at(val, path, "ppid", &fmt::PLAIN)?;
+                        self_.ppid = src.int(path, "ppid", &fmt::PLAIN)?;
                         have_ppid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pgid = fields::int_at(val, path, "pgid", &fmt::PLAIN)?;
+                        self_.pgid = src.int(path, "pgid", &fmt::PLAIN)?;
                         have_pgid = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.sid = fields::int_at(val, path, "sid", &fmt::PLAIN)?;
+                        self_.sid = src.int(path, "sid", &fmt::PLAIN)?;
                         have_sid = true;
                     }
                     json_src::Key::Known(4) => {

@@ -155,23 +155,15 @@ impl crate::support::fields::Message for RegFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(
-                            val,
-                            path,
-                            "flags",
-                            &tables::FMT_RFILE_FLAGS,
-                        )?;
+                        self_.flags = src.int(path, "flags", &tables::FMT_RFILE_FLAGS)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pos = fields::int_at(val, path, "pos", &fmt::PLAIN)?;
+                        self_.pos = src.int(path, "pos", &fmt::PLAIN)?;
                         have_pos = true;
                     }
                     json_src::Key::Known(3) => {
@@ -190,16 +182,10 @@ impl crate::support::fields::Message for RegFileEntry {
                         have_name = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.mnt_id = Some(
-                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                        );
+                        self_.mnt_id = Some(src.int(path, "mnt_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.size = Some(
-                            fields::int_at(val, path, "size", &fmt::PLAIN)?,
-                        );
+                        self_.size = Some(src.int(path, "size", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(7) => {
                         let val = &*src.value()?;
@@ -208,10 +194,7 @@ impl crate::support::fields::Message for RegFileEntry {
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.mode = Some(
-                            fields::int_at(val, path, "mode", &fmt::PLAIN)?,
-                        );
+                        self_.mode = Some(src.int(path, "mode", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(9) => {
                         let val = &*src.value()?;
@@ -227,21 +210,16 @@ impl crate::support::fields::Message for RegFileEntry {
                         )?;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.checksum = Some(
-                            fields::int_at(val, path, "checksum", &fmt::PLAIN)?,
-                        );
+                        self_.checksum = Some(src.int(path, "checksum", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.checksum_config = Some(
-                            fields::int_at(val, path, "checksum_config", &fmt::PLAIN)?,
+                            src.int(path, "checksum_config", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
                         self_.checksum_parameter = Some(
-                            fields::int_at(val, path, "checksum_parameter", &fmt::PLAIN)?,
+                            src.int(path, "checksum_parameter", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

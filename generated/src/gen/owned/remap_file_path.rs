@@ -60,23 +60,11 @@ impl crate::support::fields::Message for RemapFilePathEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.orig_id = fields::int_at(
-                            val,
-                            path,
-                            "orig_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.orig_id = src.int(path, "orig_id", &fmt::PLAIN)?;
                         have_orig_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.remap_id = fields::int_at(
-                            val,
-                            path,
-                            "remap_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.remap_id = src.int(path, "remap_id", &fmt::PLAIN)?;
                         have_remap_id = true;
                     }
                     json_src::Key::Known(2) => {

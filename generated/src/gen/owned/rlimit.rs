@@ -51,13 +51,11 @@ impl crate::support::fields::Message for RlimitEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.cur = fields::int_at(val, path, "cur", &fmt::PLAIN)?;
+                        self_.cur = src.int(path, "cur", &fmt::PLAIN)?;
                         have_cur = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.max = fields::int_at(val, path, "max", &fmt::PLAIN)?;
+                        self_.max = src.int(path, "max", &fmt::PLAIN)?;
                         have_max = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -71,39 +71,22 @@ impl crate::support::fields::Message for RseqEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.rseq_abi_pointer = fields::int_at(
-                            val,
-                            path,
-                            "rseq_abi_pointer",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.rseq_abi_pointer = src
+                            .int(path, "rseq_abi_pointer", &fmt::PLAIN)?;
                         have_rseq_abi_pointer = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.rseq_abi_size = fields::int_at(
-                            val,
-                            path,
-                            "rseq_abi_size",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.rseq_abi_size = src
+                            .int(path, "rseq_abi_size", &fmt::PLAIN)?;
                         have_rseq_abi_size = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.signature = fields::int_at(
-                            val,
-                            path,
-                            "signature",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.signature = src.int(path, "signature", &fmt::PLAIN)?;
                         have_signature = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
                         self_.rseq_cs_pointer = Some(
-                            fields::int_at(val, path, "rseq_cs_pointer", &fmt::PLAIN)?,
+                            src.int(path, "rseq_cs_pointer", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

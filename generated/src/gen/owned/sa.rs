@@ -88,33 +88,19 @@ impl crate::support::fields::Message for SaEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.sigaction = fields::int_at(
-                            val,
-                            path,
-                            "sigaction",
-                            &fmt::HEX,
-                        )?;
+                        self_.sigaction = src.int(path, "sigaction", &fmt::HEX)?;
                         have_sigaction = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.restorer = fields::int_at(
-                            val,
-                            path,
-                            "restorer",
-                            &fmt::HEX,
-                        )?;
+                        self_.restorer = src.int(path, "restorer", &fmt::HEX)?;
                         have_restorer = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.mask = fields::int_at(val, path, "mask", &fmt::HEX)?;
+                        self_.mask = src.int(path, "mask", &fmt::HEX)?;
                         have_mask = true;
                     }
                     json_src::Key::Known(4) => {
@@ -127,9 +113,8 @@ impl crate::support::fields::Message for SaEntry {
                         );
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
                         self_.mask_extended = Some(
-                            fields::int_at(val, path, "mask_extended", &fmt::HEX)?,
+                            src.int(path, "mask_extended", &fmt::HEX)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

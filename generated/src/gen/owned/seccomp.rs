@@ -72,16 +72,10 @@ impl crate::support::fields::Message for SeccompFilter {
                         have_filter = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.prev = Some(
-                            fields::int_at(val, path, "prev", &fmt::PLAIN)?,
-                        );
+                        self_.prev = Some(src.int(path, "prev", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.flags = Some(
-                            fields::int_at(val, path, "flags", &fmt::PLAIN)?,
-                        );
+                        self_.flags = Some(src.int(path, "flags", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -63,13 +63,11 @@ impl crate::support::fields::Message for SignalfdEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
@@ -80,8 +78,7 @@ impl crate::support::fields::Message for SignalfdEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.sigmask = fields::int_at(val, path, "sigmask", &fmt::HEX)?;
+                        self_.sigmask = src.int(path, "sigmask", &fmt::HEX)?;
                         have_sigmask = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -200,10 +200,7 @@ impl crate::support::fields::Message for SitEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.link = Some(
-                            fields::int_at(val, path, "link", &fmt::PLAIN)?,
-                        );
+                        self_.link = Some(src.int(path, "link", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(1) => {
                         let val = &*src.value()?;
@@ -214,12 +211,10 @@ impl crate::support::fields::Message for SitEntry {
                         self_.remote = fields::json_ipadd(val, path, "remote")?;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.ttl = Some(fields::int_at(val, path, "ttl", &fmt::PLAIN)?);
+                        self_.ttl = Some(src.int(path, "ttl", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.tos = Some(fields::int_at(val, path, "tos", &fmt::PLAIN)?);
+                        self_.tos = Some(src.int(path, "tos", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(5) => {
                         let val = &*src.value()?;
@@ -231,45 +226,34 @@ impl crate::support::fields::Message for SitEntry {
                         );
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.proto = Some(
-                            fields::int_at(val, path, "proto", &fmt::PLAIN)?,
-                        );
+                        self_.proto = Some(src.int(path, "proto", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.flags = Some(
-                            fields::int_at(val, path, "flags", &fmt::PLAIN)?,
-                        );
+                        self_.flags = Some(src.int(path, "flags", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
                         self_.encap_type = Some(
-                            fields::int_at(val, path, "encap_type", &fmt::PLAIN)?,
+                            src.int(path, "encap_type", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
                         self_.encap_flags = Some(
-                            fields::int_at(val, path, "encap_flags", &fmt::PLAIN)?,
+                            src.int(path, "encap_flags", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
                         self_.encap_sport = Some(
-                            fields::int_at(val, path, "encap_sport", &fmt::PLAIN)?,
+                            src.int(path, "encap_sport", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.encap_dport = Some(
-                            fields::int_at(val, path, "encap_dport", &fmt::PLAIN)?,
+                            src.int(path, "encap_dport", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
                         self_.rd_prefixlen = Some(
-                            fields::int_at(val, path, "rd_prefixlen", &fmt::PLAIN)?,
+                            src.int(path, "rd_prefixlen", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(13) => {
@@ -277,9 +261,8 @@ impl crate::support::fields::Message for SitEntry {
                         self_.rd_prefix = fields::json_ipadd(val, path, "rd_prefix")?;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
                         self_.relay_prefixlen = Some(
-                            fields::int_at(val, path, "relay_prefixlen", &fmt::PLAIN)?,
+                            src.int(path, "relay_prefixlen", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(15) => {

@@ -239,12 +239,10 @@ impl crate::support::fields::Message for IpOptsEntry {
                         );
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.tos = Some(fields::int_at(val, path, "tos", &fmt::PLAIN)?);
+                        self_.tos = Some(src.int(path, "tos", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.ttl = Some(fields::int_at(val, path, "ttl", &fmt::PLAIN)?);
+                        self_.ttl = Some(src.int(path, "ttl", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -465,88 +463,46 @@ impl crate::support::fields::Message for InetSkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        self_.ino = src.int(path, "ino", &fmt::PLAIN)?;
                         have_ino = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.family = fields::int_at(
-                            val,
-                            path,
-                            "family",
-                            &tables::FMT_DICT_SK_FAMILY,
-                        )?;
+                        self_.family = src
+                            .int(path, "family", &tables::FMT_DICT_SK_FAMILY)?;
                         have_family = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(
-                            val,
-                            path,
-                            "type",
-                            &tables::FMT_DICT_SK_TYPE,
-                        )?;
+                        self_.type_ = src.int(path, "type", &tables::FMT_DICT_SK_TYPE)?;
                         have_type = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.proto = fields::int_at(
-                            val,
-                            path,
-                            "proto",
-                            &tables::FMT_DICT_SK_PROTO,
-                        )?;
+                        self_.proto = src
+                            .int(path, "proto", &tables::FMT_DICT_SK_PROTO)?;
                         have_proto = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.state = fields::int_at(
-                            val,
-                            path,
-                            "state",
-                            &tables::FMT_DICT_SK_STATE,
-                        )?;
+                        self_.state = src
+                            .int(path, "state", &tables::FMT_DICT_SK_STATE)?;
                         have_state = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.src_port = fields::int_at(
-                            val,
-                            path,
-                            "src_port",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.src_port = src.int(path, "src_port", &fmt::PLAIN)?;
                         have_src_port = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.dst_port = fields::int_at(
-                            val,
-                            path,
-                            "dst_port",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.dst_port = src.int(path, "dst_port", &fmt::PLAIN)?;
                         have_dst_port = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.backlog = fields::int_at(
-                            val,
-                            path,
-                            "backlog",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.backlog = src.int(path, "backlog", &fmt::PLAIN)?;
                         have_backlog = true;
                     }
                     json_src::Key::Known(10) => {
@@ -595,10 +551,7 @@ impl crate::support::fields::Message for InetSkEntry {
                         );
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.ns_id = Some(
-                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(18) => {
                         let val = &*src.value()?;

@@ -130,38 +130,27 @@ impl crate::support::fields::Message for NetlinkSkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        self_.ino = src.int(path, "ino", &fmt::PLAIN)?;
                         have_ino = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.protocol = fields::int_at(
-                            val,
-                            path,
-                            "protocol",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.protocol = src.int(path, "protocol", &fmt::PLAIN)?;
                         have_protocol = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.state = fields::int_at(val, path, "state", &fmt::PLAIN)?;
+                        self_.state = src.int(path, "state", &fmt::PLAIN)?;
                         have_state = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.portid = fields::int_at(val, path, "portid", &fmt::PLAIN)?;
+                        self_.portid = src.int(path, "portid", &fmt::PLAIN)?;
                         have_portid = true;
                     }
                     json_src::Key::Known(6) => {
@@ -178,23 +167,11 @@ impl crate::support::fields::Message for NetlinkSkEntry {
                         )?;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.dst_portid = fields::int_at(
-                            val,
-                            path,
-                            "dst_portid",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.dst_portid = src.int(path, "dst_portid", &fmt::PLAIN)?;
                         have_dst_portid = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.dst_group = fields::int_at(
-                            val,
-                            path,
-                            "dst_group",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.dst_group = src.int(path, "dst_group", &fmt::PLAIN)?;
                         have_dst_group = true;
                     }
                     json_src::Key::Known(9) => {
@@ -212,10 +189,7 @@ impl crate::support::fields::Message for NetlinkSkEntry {
                         have_opts = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.ns_id = Some(
-                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

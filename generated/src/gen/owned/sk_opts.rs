@@ -272,63 +272,31 @@ impl crate::support::fields::Message for SkOptsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.so_sndbuf = fields::int_at(
-                            val,
-                            path,
-                            "so_sndbuf",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.so_sndbuf = src.int(path, "so_sndbuf", &fmt::PLAIN)?;
                         have_so_sndbuf = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.so_rcvbuf = fields::int_at(
-                            val,
-                            path,
-                            "so_rcvbuf",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.so_rcvbuf = src.int(path, "so_rcvbuf", &fmt::PLAIN)?;
                         have_so_rcvbuf = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.so_snd_tmo_sec = fields::int_at(
-                            val,
-                            path,
-                            "so_snd_tmo_sec",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.so_snd_tmo_sec = src
+                            .int(path, "so_snd_tmo_sec", &fmt::PLAIN)?;
                         have_so_snd_tmo_sec = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.so_snd_tmo_usec = fields::int_at(
-                            val,
-                            path,
-                            "so_snd_tmo_usec",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.so_snd_tmo_usec = src
+                            .int(path, "so_snd_tmo_usec", &fmt::PLAIN)?;
                         have_so_snd_tmo_usec = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.so_rcv_tmo_sec = fields::int_at(
-                            val,
-                            path,
-                            "so_rcv_tmo_sec",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.so_rcv_tmo_sec = src
+                            .int(path, "so_rcv_tmo_sec", &fmt::PLAIN)?;
                         have_so_rcv_tmo_sec = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.so_rcv_tmo_usec = fields::int_at(
-                            val,
-                            path,
-                            "so_rcv_tmo_usec",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.so_rcv_tmo_usec = src
+                            .int(path, "so_rcv_tmo_usec", &fmt::PLAIN)?;
                         have_so_rcv_tmo_usec = true;
                     }
                     json_src::Key::Known(6) => {
@@ -341,22 +309,17 @@ impl crate::support::fields::Message for SkOptsEntry {
                         );
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.so_priority = Some(
-                            fields::int_at(val, path, "so_priority", &fmt::PLAIN)?,
+                            src.int(path, "so_priority", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
                         self_.so_rcvlowat = Some(
-                            fields::int_at(val, path, "so_rcvlowat", &fmt::PLAIN)?,
+                            src.int(path, "so_rcvlowat", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.so_mark = Some(
-                            fields::int_at(val, path, "so_mark", &fmt::PLAIN)?,
-                        );
+                        self_.so_mark = Some(src.int(path, "so_mark", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(10) => {
                         let val = &*src.value()?;
@@ -444,39 +407,31 @@ impl crate::support::fields::Message for SkOptsEntry {
                         );
                     }
                     json_src::Key::Known(19) => {
-                        let val = &*src.value()?;
                         self_.tcp_keepcnt = Some(
-                            fields::int_at(val, path, "tcp_keepcnt", &fmt::PLAIN)?,
+                            src.int(path, "tcp_keepcnt", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(20) => {
-                        let val = &*src.value()?;
                         self_.tcp_keepidle = Some(
-                            fields::int_at(val, path, "tcp_keepidle", &fmt::PLAIN)?,
+                            src.int(path, "tcp_keepidle", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(21) => {
-                        let val = &*src.value()?;
                         self_.tcp_keepintvl = Some(
-                            fields::int_at(val, path, "tcp_keepintvl", &fmt::PLAIN)?,
+                            src.int(path, "tcp_keepintvl", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(22) => {
-                        let val = &*src.value()?;
                         self_.so_oobinline = Some(
-                            fields::int_at(val, path, "so_oobinline", &fmt::PLAIN)?,
+                            src.int(path, "so_oobinline", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(23) => {
-                        let val = &*src.value()?;
-                        self_.so_linger = Some(
-                            fields::int_at(val, path, "so_linger", &fmt::PLAIN)?,
-                        );
+                        self_.so_linger = Some(src.int(path, "so_linger", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(24) => {
-                        let val = &*src.value()?;
                         self_.so_buf_lock = Some(
-                            fields::int_at(val, path, "so_buf_lock", &fmt::PLAIN)?,
+                            src.int(path, "so_buf_lock", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

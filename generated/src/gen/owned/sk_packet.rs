@@ -54,8 +54,7 @@ impl crate::support::fields::Message for ScmEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(val, path, "type", &fmt::PLAIN)?;
+                        self_.type_ = src.int(path, "type", &fmt::PLAIN)?;
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {
@@ -143,13 +142,11 @@ impl crate::support::fields::Message for SkPacketEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id_for = fields::int_at(val, path, "id_for", &fmt::PLAIN)?;
+                        self_.id_for = src.int(path, "id_for", &fmt::PLAIN)?;
                         have_id_for = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.length = fields::int_at(val, path, "length", &fmt::PLAIN)?;
+                        self_.length = src.int(path, "length", &fmt::PLAIN)?;
                         have_length = true;
                     }
                     json_src::Key::Known(2) => {

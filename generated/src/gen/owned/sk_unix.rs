@@ -57,18 +57,15 @@ impl crate::support::fields::Message for FilePermsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mode = fields::int_at(val, path, "mode", &fmt::PLAIN)?;
+                        self_.mode = src.int(path, "mode", &fmt::PLAIN)?;
                         have_mode = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.uid = fields::int_at(val, path, "uid", &fmt::PLAIN)?;
+                        self_.uid = src.int(path, "uid", &fmt::PLAIN)?;
                         have_uid = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.gid = fields::int_at(val, path, "gid", &fmt::PLAIN)?;
+                        self_.gid = src.int(path, "gid", &fmt::PLAIN)?;
                         have_gid = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -272,58 +269,36 @@ impl crate::support::fields::Message for UnixSkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ino = fields::int_at(val, path, "ino", &fmt::PLAIN)?;
+                        self_.ino = src.int(path, "ino", &fmt::PLAIN)?;
                         have_ino = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::int_at(
-                            val,
-                            path,
-                            "type",
-                            &tables::FMT_DICT_SK_TYPE,
-                        )?;
+                        self_.type_ = src.int(path, "type", &tables::FMT_DICT_SK_TYPE)?;
                         have_type = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.state = fields::int_at(
-                            val,
-                            path,
-                            "state",
-                            &tables::FMT_DICT_SK_STATE,
-                        )?;
+                        self_.state = src
+                            .int(path, "state", &tables::FMT_DICT_SK_STATE)?;
                         have_state = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.uflags = fields::int_at(val, path, "uflags", &fmt::HEX)?;
+                        self_.uflags = src.int(path, "uflags", &fmt::HEX)?;
                         have_uflags = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.backlog = fields::int_at(
-                            val,
-                            path,
-                            "backlog",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.backlog = src.int(path, "backlog", &fmt::PLAIN)?;
                         have_backlog = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.peer = fields::int_at(val, path, "peer", &fmt::PLAIN)?;
+                        self_.peer = src.int(path, "peer", &fmt::PLAIN)?;
                         have_peer = true;
                     }
                     json_src::Key::Known(8) => {
@@ -389,16 +364,10 @@ impl crate::support::fields::Message for UnixSkEntry {
                         );
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.ns_id = Some(
-                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.mnt_id = Some(
-                            fields::int_at(val, path, "mnt_id", &fmt::PLAIN)?,
-                        );
+                        self_.mnt_id = Some(src.int(path, "mnt_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -156,124 +156,70 @@ impl crate::support::fields::Message for DumpStatsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.freezing_time = fields::int_at(
-                            val,
-                            path,
-                            "freezing_time",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.freezing_time = src
+                            .int(path, "freezing_time", &fmt::PLAIN)?;
                         have_freezing_time = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.frozen_time = fields::int_at(
-                            val,
-                            path,
-                            "frozen_time",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.frozen_time = src.int(path, "frozen_time", &fmt::PLAIN)?;
                         have_frozen_time = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.memdump_time = fields::int_at(
-                            val,
-                            path,
-                            "memdump_time",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.memdump_time = src.int(path, "memdump_time", &fmt::PLAIN)?;
                         have_memdump_time = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.memwrite_time = fields::int_at(
-                            val,
-                            path,
-                            "memwrite_time",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.memwrite_time = src
+                            .int(path, "memwrite_time", &fmt::PLAIN)?;
                         have_memwrite_time = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.pages_scanned = fields::int_at(
-                            val,
-                            path,
-                            "pages_scanned",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_scanned = src
+                            .int(path, "pages_scanned", &fmt::PLAIN)?;
                         have_pages_scanned = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.pages_skipped_parent = fields::int_at(
-                            val,
-                            path,
-                            "pages_skipped_parent",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_skipped_parent = src
+                            .int(path, "pages_skipped_parent", &fmt::PLAIN)?;
                         have_pages_skipped_parent = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.pages_written = fields::int_at(
-                            val,
-                            path,
-                            "pages_written",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_written = src
+                            .int(path, "pages_written", &fmt::PLAIN)?;
                         have_pages_written = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.irmap_resolve = Some(
-                            fields::int_at(val, path, "irmap_resolve", &fmt::PLAIN)?,
+                            src.int(path, "irmap_resolve", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.pages_lazy = fields::int_at(
-                            val,
-                            path,
-                            "pages_lazy",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_lazy = src.int(path, "pages_lazy", &fmt::PLAIN)?;
                         have_pages_lazy = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
                         self_.page_pipes = Some(
-                            fields::int_at(val, path, "page_pipes", &fmt::PLAIN)?,
+                            src.int(path, "page_pipes", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
                         self_.page_pipe_bufs = Some(
-                            fields::int_at(val, path, "page_pipe_bufs", &fmt::PLAIN)?,
+                            src.int(path, "page_pipe_bufs", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
                         self_.shpages_scanned = Some(
-                            fields::int_at(val, path, "shpages_scanned", &fmt::PLAIN)?,
+                            src.int(path, "shpages_scanned", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
                         self_.shpages_skipped_parent = Some(
-                            fields::int_at(
-                                val,
-                                path,
-                                "shpages_skipped_parent",
-                                &fmt::PLAIN,
-                            )?,
+                            src.int(path, "shpages_skipped_parent", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
                         self_.shpages_written = Some(
-                            fields::int_at(val, path, "shpages_written", &fmt::PLAIN)?,
+                            src.int(path, "shpages_written", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {
@@ -403,49 +349,26 @@ impl crate::support::fields::Message for RestoreStatsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.pages_compared = fields::int_at(
-                            val,
-                            path,
-                            "pages_compared",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_compared = src
+                            .int(path, "pages_compared", &fmt::PLAIN)?;
                         have_pages_compared = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.pages_skipped_cow = fields::int_at(
-                            val,
-                            path,
-                            "pages_skipped_cow",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.pages_skipped_cow = src
+                            .int(path, "pages_skipped_cow", &fmt::PLAIN)?;
                         have_pages_skipped_cow = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.forking_time = fields::int_at(
-                            val,
-                            path,
-                            "forking_time",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.forking_time = src.int(path, "forking_time", &fmt::PLAIN)?;
                         have_forking_time = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.restore_time = fields::int_at(
-                            val,
-                            path,
-                            "restore_time",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.restore_time = src.int(path, "restore_time", &fmt::PLAIN)?;
                         have_restore_time = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
                         self_.pages_restored = Some(
-                            fields::int_at(val, path, "pages_restored", &fmt::PLAIN)?,
+                            src.int(path, "pages_restored", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

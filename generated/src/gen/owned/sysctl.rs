@@ -75,10 +75,7 @@ impl crate::support::fields::Message for SysctlEntry {
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.iarg = Some(
-                            fields::int_at(val, path, "iarg", &fmt::PLAIN)?,
-                        );
+                        self_.iarg = Some(src.int(path, "iarg", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(2) => {
                         let val = &*src.value()?;

@@ -99,22 +99,13 @@ impl crate::support::fields::Message for TcpOptsEntry {
                         );
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.keepcnt = Some(
-                            fields::int_at(val, path, "keepcnt", &fmt::PLAIN)?,
-                        );
+                        self_.keepcnt = Some(src.int(path, "keepcnt", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.keepidle = Some(
-                            fields::int_at(val, path, "keepidle", &fmt::PLAIN)?,
-                        );
+                        self_.keepidle = Some(src.int(path, "keepidle", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.keepintvl = Some(
-                            fields::int_at(val, path, "keepintvl", &fmt::PLAIN)?,
-                        );
+                        self_.keepintvl = Some(src.int(path, "keepintvl", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -320,86 +311,40 @@ impl crate::support::fields::Message for TcpStreamEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.inq_len = fields::int_at(
-                            val,
-                            path,
-                            "inq_len",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.inq_len = src.int(path, "inq_len", &fmt::PLAIN)?;
                         have_inq_len = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.inq_seq = fields::int_at(
-                            val,
-                            path,
-                            "inq_seq",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.inq_seq = src.int(path, "inq_seq", &fmt::PLAIN)?;
                         have_inq_seq = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.outq_len = fields::int_at(
-                            val,
-                            path,
-                            "outq_len",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.outq_len = src.int(path, "outq_len", &fmt::PLAIN)?;
                         have_outq_len = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.outq_seq = fields::int_at(
-                            val,
-                            path,
-                            "outq_seq",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.outq_seq = src.int(path, "outq_seq", &fmt::PLAIN)?;
                         have_outq_seq = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.opt_mask = fields::int_at(
-                            val,
-                            path,
-                            "opt_mask",
-                            &fmt::HEX,
-                        )?;
+                        self_.opt_mask = src.int(path, "opt_mask", &fmt::HEX)?;
                         have_opt_mask = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.snd_wscale = fields::int_at(
-                            val,
-                            path,
-                            "snd_wscale",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.snd_wscale = src.int(path, "snd_wscale", &fmt::PLAIN)?;
                         have_snd_wscale = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.mss_clamp = fields::int_at(
-                            val,
-                            path,
-                            "mss_clamp",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.mss_clamp = src.int(path, "mss_clamp", &fmt::PLAIN)?;
                         have_mss_clamp = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
                         self_.rcv_wscale = Some(
-                            fields::int_at(val, path, "rcv_wscale", &fmt::PLAIN)?,
+                            src.int(path, "rcv_wscale", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.timestamp = Some(
-                            fields::int_at(val, path, "timestamp", &fmt::PLAIN)?,
-                        );
+                        self_.timestamp = Some(src.int(path, "timestamp", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(9) => {
                         let val = &*src.value()?;
@@ -417,40 +362,24 @@ impl crate::support::fields::Message for TcpStreamEntry {
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.unsq_len = Some(
-                            fields::int_at(val, path, "unsq_len", &fmt::PLAIN)?,
-                        );
+                        self_.unsq_len = Some(src.int(path, "unsq_len", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.snd_wl1 = Some(
-                            fields::int_at(val, path, "snd_wl1", &fmt::PLAIN)?,
-                        );
+                        self_.snd_wl1 = Some(src.int(path, "snd_wl1", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.snd_wnd = Some(
-                            fields::int_at(val, path, "snd_wnd", &fmt::PLAIN)?,
-                        );
+                        self_.snd_wnd = Some(src.int(path, "snd_wnd", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
                         self_.max_window = Some(
-                            fields::int_at(val, path, "max_window", &fmt::PLAIN)?,
+                            src.int(path, "max_window", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.rcv_wnd = Some(
-                            fields::int_at(val, path, "rcv_wnd", &fmt::PLAIN)?,
-                        );
+                        self_.rcv_wnd = Some(src.int(path, "rcv_wnd", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.rcv_wup = Some(
-                            fields::int_at(val, path, "rcv_wup", &fmt::PLAIN)?,
-                        );
+                        self_.rcv_wup = Some(src.int(path, "rcv_wup", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

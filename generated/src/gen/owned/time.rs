@@ -51,18 +51,11 @@ impl crate::support::fields::Message for Timeval {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.tv_sec = fields::int_at(val, path, "tv_sec", &fmt::PLAIN)?;
+                        self_.tv_sec = src.int(path, "tv_sec", &fmt::PLAIN)?;
                         have_tv_sec = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tv_usec = fields::int_at(
-                            val,
-                            path,
-                            "tv_usec",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.tv_usec = src.int(path, "tv_usec", &fmt::PLAIN)?;
                         have_tv_usec = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -51,18 +51,11 @@ impl crate::support::fields::Message for Timespec {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.tv_sec = fields::int_at(val, path, "tv_sec", &fmt::PLAIN)?;
+                        self_.tv_sec = src.int(path, "tv_sec", &fmt::PLAIN)?;
                         have_tv_sec = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tv_nsec = fields::int_at(
-                            val,
-                            path,
-                            "tv_nsec",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.tv_nsec = src.int(path, "tv_nsec", &fmt::PLAIN)?;
                         have_tv_nsec = true;
                     }
                     json_src::Key::UnknownFields => {

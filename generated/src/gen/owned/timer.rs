@@ -63,23 +63,19 @@ impl crate::support::fields::Message for ItimerEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
+                        self_.isec = src.int(path, "isec", &fmt::PLAIN)?;
                         have_isec = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.iusec = fields::int_at(val, path, "iusec", &fmt::PLAIN)?;
+                        self_.iusec = src.int(path, "iusec", &fmt::PLAIN)?;
                         have_iusec = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
+                        self_.vsec = src.int(path, "vsec", &fmt::PLAIN)?;
                         have_vsec = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.vusec = fields::int_at(val, path, "vusec", &fmt::PLAIN)?;
+                        self_.vusec = src.int(path, "vusec", &fmt::PLAIN)?;
                         have_vusec = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -229,84 +225,49 @@ impl crate::support::fields::Message for PosixTimerEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.it_id = fields::int_at(val, path, "it_id", &fmt::PLAIN)?;
+                        self_.it_id = src.int(path, "it_id", &fmt::PLAIN)?;
                         have_it_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.clock_id = fields::int_at(
-                            val,
-                            path,
-                            "clock_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.clock_id = src.int(path, "clock_id", &fmt::PLAIN)?;
                         have_clock_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.si_signo = fields::int_at(
-                            val,
-                            path,
-                            "si_signo",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.si_signo = src.int(path, "si_signo", &fmt::PLAIN)?;
                         have_si_signo = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.it_sigev_notify = fields::int_at(
-                            val,
-                            path,
-                            "it_sigev_notify",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.it_sigev_notify = src
+                            .int(path, "it_sigev_notify", &fmt::PLAIN)?;
                         have_it_sigev_notify = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.sival_ptr = fields::int_at(
-                            val,
-                            path,
-                            "sival_ptr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.sival_ptr = src.int(path, "sival_ptr", &fmt::PLAIN)?;
                         have_sival_ptr = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.overrun = fields::int_at(
-                            val,
-                            path,
-                            "overrun",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.overrun = src.int(path, "overrun", &fmt::PLAIN)?;
                         have_overrun = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
+                        self_.isec = src.int(path, "isec", &fmt::PLAIN)?;
                         have_isec = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.insec = fields::int_at(val, path, "insec", &fmt::PLAIN)?;
+                        self_.insec = src.int(path, "insec", &fmt::PLAIN)?;
                         have_insec = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
+                        self_.vsec = src.int(path, "vsec", &fmt::PLAIN)?;
                         have_vsec = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.vnsec = fields::int_at(val, path, "vnsec", &fmt::PLAIN)?;
+                        self_.vnsec = src.int(path, "vnsec", &fmt::PLAIN)?;
                         have_vnsec = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
                         self_.notify_thread_id = Some(
-                            fields::int_at(val, path, "notify_thread_id", &fmt::PLAIN)?,
+                            src.int(path, "notify_thread_id", &fmt::PLAIN)?,
                         );
                     }
                     json_src::Key::UnknownFields => {

@@ -110,13 +110,11 @@ impl crate::support::fields::Message for TimerfdEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
@@ -127,48 +125,31 @@ impl crate::support::fields::Message for TimerfdEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.clockid = fields::int_at(
-                            val,
-                            path,
-                            "clockid",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.clockid = src.int(path, "clockid", &fmt::PLAIN)?;
                         have_clockid = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.ticks = fields::int_at(val, path, "ticks", &fmt::PLAIN)?;
+                        self_.ticks = src.int(path, "ticks", &fmt::PLAIN)?;
                         have_ticks = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.settime_flags = fields::int_at(
-                            val,
-                            path,
-                            "settime_flags",
-                            &fmt::HEX,
-                        )?;
+                        self_.settime_flags = src.int(path, "settime_flags", &fmt::HEX)?;
                         have_settime_flags = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.vsec = fields::int_at(val, path, "vsec", &fmt::PLAIN)?;
+                        self_.vsec = src.int(path, "vsec", &fmt::PLAIN)?;
                         have_vsec = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.vnsec = fields::int_at(val, path, "vnsec", &fmt::PLAIN)?;
+                        self_.vnsec = src.int(path, "vnsec", &fmt::PLAIN)?;
                         have_vnsec = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.isec = fields::int_at(val, path, "isec", &fmt::PLAIN)?;
+                        self_.isec = src.int(path, "isec", &fmt::PLAIN)?;
                         have_isec = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.insec = fields::int_at(val, path, "insec", &fmt::PLAIN)?;
+                        self_.insec = src.int(path, "insec", &fmt::PLAIN)?;
                         have_insec = true;
                     }
                     json_src::Key::UnknownFields => {

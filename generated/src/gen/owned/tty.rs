@@ -63,33 +63,19 @@ impl crate::support::fields::Message for WinsizeEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.ws_row = fields::int_at(val, path, "ws_row", &fmt::PLAIN)?;
+                        self_.ws_row = src.int(path, "ws_row", &fmt::PLAIN)?;
                         have_ws_row = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.ws_col = fields::int_at(val, path, "ws_col", &fmt::PLAIN)?;
+                        self_.ws_col = src.int(path, "ws_col", &fmt::PLAIN)?;
                         have_ws_col = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.ws_xpixel = fields::int_at(
-                            val,
-                            path,
-                            "ws_xpixel",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ws_xpixel = src.int(path, "ws_xpixel", &fmt::PLAIN)?;
                         have_ws_xpixel = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.ws_ypixel = fields::int_at(
-                            val,
-                            path,
-                            "ws_ypixel",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.ws_ypixel = src.int(path, "ws_ypixel", &fmt::PLAIN)?;
                         have_ws_ypixel = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -218,68 +204,31 @@ impl crate::support::fields::Message for TermiosEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.c_iflag = fields::int_at(
-                            val,
-                            path,
-                            "c_iflag",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.c_iflag = src.int(path, "c_iflag", &fmt::PLAIN)?;
                         have_c_iflag = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.c_oflag = fields::int_at(
-                            val,
-                            path,
-                            "c_oflag",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.c_oflag = src.int(path, "c_oflag", &fmt::PLAIN)?;
                         have_c_oflag = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.c_cflag = fields::int_at(
-                            val,
-                            path,
-                            "c_cflag",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.c_cflag = src.int(path, "c_cflag", &fmt::PLAIN)?;
                         have_c_cflag = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.c_lflag = fields::int_at(
-                            val,
-                            path,
-                            "c_lflag",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.c_lflag = src.int(path, "c_lflag", &fmt::PLAIN)?;
                         have_c_lflag = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.c_line = fields::int_at(val, path, "c_line", &fmt::PLAIN)?;
+                        self_.c_line = src.int(path, "c_line", &fmt::PLAIN)?;
                         have_c_line = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.c_ispeed = fields::int_at(
-                            val,
-                            path,
-                            "c_ispeed",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.c_ispeed = src.int(path, "c_ispeed", &fmt::PLAIN)?;
                         have_c_ispeed = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.c_ospeed = fields::int_at(
-                            val,
-                            path,
-                            "c_ospeed",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.c_ospeed = src.int(path, "c_ospeed", &fmt::PLAIN)?;
                         have_c_ospeed = true;
                     }
                     json_src::Key::Known(7) => {
@@ -376,8 +325,7 @@ impl crate::support::fields::Message for TtyPtyEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.index = fields::int_at(val, path, "index", &fmt::PLAIN)?;
+                        self_.index = src.int(path, "index", &fmt::PLAIN)?;
                         have_index = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -449,8 +397,7 @@ impl crate::support::fields::Message for TtyDataEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.tty_id = fields::int_at(val, path, "tty_id", &fmt::PLAIN)?;
+                        self_.tty_id = src.int(path, "tty_id", &fmt::PLAIN)?;
                         have_tty_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -649,8 +596,7 @@ impl crate::support::fields::Message for TtyInfoEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -690,18 +636,15 @@ impl crate::support::fields::Message for TtyInfoEntry {
                         have_packet_mode = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.sid = fields::int_at(val, path, "sid", &fmt::PLAIN)?;
+                        self_.sid = src.int(path, "sid", &fmt::PLAIN)?;
                         have_sid = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.pgrp = fields::int_at(val, path, "pgrp", &fmt::PLAIN)?;
+                        self_.pgrp = src.int(path, "pgrp", &fmt::PLAIN)?;
                         have_pgrp = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.rdev = fields::int_at(val, path, "rdev", &fmt::PLAIN)?;
+                        self_.rdev = src.int(path, "rdev", &fmt::PLAIN)?;
                         have_rdev = true;
                     }
                     json_src::Key::Known(8) => {
@@ -737,16 +680,13 @@ impl crate::support::fields::Message for TtyInfoEntry {
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::PLAIN)?);
+                        self_.dev = Some(src.int(path, "dev", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.uid = Some(fields::int_at(val, path, "uid", &fmt::PLAIN)?);
+                        self_.uid = Some(src.int(path, "uid", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.gid = Some(fields::int_at(val, path, "gid", &fmt::PLAIN)?);
+                        self_.gid = Some(src.int(path, "gid", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -859,23 +799,15 @@ impl crate::support::fields::Message for TtyFileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.tty_info_id = fields::int_at(
-                            val,
-                            path,
-                            "tty_info_id",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.tty_info_id = src.int(path, "tty_info_id", &fmt::PLAIN)?;
                         have_tty_info_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(3) => {
@@ -886,10 +818,7 @@ impl crate::support::fields::Message for TtyFileEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.regf_id = Some(
-                            fields::int_at(val, path, "regf_id", &fmt::PLAIN)?,
-                        );
+                        self_.regf_id = Some(src.int(path, "regf_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -72,8 +72,7 @@ impl crate::support::fields::Message for TunfileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -95,10 +94,7 @@ impl crate::support::fields::Message for TunfileEntry {
                         );
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.ns_id = Some(
-                            fields::int_at(val, path, "ns_id", &fmt::PLAIN)?,
-                        );
+                        self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -187,33 +183,23 @@ impl crate::support::fields::Message for TunLinkEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(val, path, "flags", &fmt::HEX)?;
+                        self_.flags = src.int(path, "flags", &fmt::HEX)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.owner = fields::int_at(val, path, "owner", &fmt::PLAIN)?;
+                        self_.owner = src.int(path, "owner", &fmt::PLAIN)?;
                         have_owner = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.group = fields::int_at(val, path, "group", &fmt::PLAIN)?;
+                        self_.group = src.int(path, "group", &fmt::PLAIN)?;
                         have_group = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.vnethdr = fields::int_at(
-                            val,
-                            path,
-                            "vnethdr",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.vnethdr = src.int(path, "vnethdr", &fmt::PLAIN)?;
                         have_vnethdr = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.sndbuf = fields::int_at(val, path, "sndbuf", &fmt::PLAIN)?;
+                        self_.sndbuf = src.int(path, "sndbuf", &fmt::PLAIN)?;
                         have_sndbuf = true;
                     }
                     json_src::Key::UnknownFields => {

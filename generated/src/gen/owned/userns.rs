@@ -57,23 +57,15 @@ impl crate::support::fields::Message for UidGidExtent {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.first = fields::int_at(val, path, "first", &fmt::PLAIN)?;
+                        self_.first = src.int(path, "first", &fmt::PLAIN)?;
                         have_first = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.lower_first = fields::int_at(
-                            val,
-                            path,
-                            "lower_first",
-                            &fmt::PLAIN,
-                        )?;
+                        self_.lower_first = src.int(path, "lower_first", &fmt::PLAIN)?;
                         have_lower_first = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.count = fields::int_at(val, path, "count", &fmt::PLAIN)?;
+                        self_.count = src.int(path, "count", &fmt::PLAIN)?;
                         have_count = true;
                     }
                     json_src::Key::UnknownFields => {

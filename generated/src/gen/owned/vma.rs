@@ -116,69 +116,43 @@ impl crate::support::fields::Message for VmaEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.start = fields::int_at(val, path, "start", &fmt::HEX)?;
+                        self_.start = src.int(path, "start", &fmt::HEX)?;
                         have_start = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.end = fields::int_at(val, path, "end", &fmt::HEX)?;
+                        self_.end = src.int(path, "end", &fmt::HEX)?;
                         have_end = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pgoff = fields::int_at(val, path, "pgoff", &fmt::PLAIN)?;
+                        self_.pgoff = src.int(path, "pgoff", &fmt::PLAIN)?;
                         have_pgoff = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.shmid = fields::int_at(val, path, "shmid", &fmt::PLAIN)?;
+                        self_.shmid = src.int(path, "shmid", &fmt::PLAIN)?;
                         have_shmid = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.prot = fields::int_at(
-                            val,
-                            path,
-                            "prot",
-                            &tables::FMT_MMAP_PROT,
-                        )?;
+                        self_.prot = src.int(path, "prot", &tables::FMT_MMAP_PROT)?;
                         have_prot = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.flags = fields::int_at(
-                            val,
-                            path,
-                            "flags",
-                            &tables::FMT_MMAP_FLAGS,
-                        )?;
+                        self_.flags = src.int(path, "flags", &tables::FMT_MMAP_FLAGS)?;
                         have_flags = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.status = fields::int_at(
-                            val,
-                            path,
-                            "status",
-                            &tables::FMT_MMAP_STATUS,
-                        )?;
+                        self_.status = src
+                            .int(path, "status", &tables::FMT_MMAP_STATUS)?;
                         have_status = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.fd = fields::int_at(val, path, "fd", &fmt::PLAIN)?;
+                        self_.fd = src.int(path, "fd", &fmt::PLAIN)?;
                         have_fd = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.madv = Some(fields::int_at(val, path, "madv", &fmt::HEX)?);
+                        self_.madv = Some(src.int(path, "madv", &fmt::HEX)?);
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.fdflags = Some(
-                            fields::int_at(val, path, "fdflags", &fmt::HEX)?,
-                        );
+                        self_.fdflags = Some(src.int(path, "fdflags", &fmt::HEX)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -54,15 +54,11 @@ impl crate::support::fields::Message for Inner {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.addr = fields::int_at(val, path, "addr", &fmt::HEX)?;
+                        self_.addr = src.int(path, "addr", &fmt::HEX)?;
                         have_addr = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.delta = Some(
-                            fields::int_at(val, path, "delta", &fmt::PLAIN)?,
-                        );
+                        self_.delta = Some(src.int(path, "delta", &fmt::PLAIN)?);
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -233,8 +229,7 @@ impl crate::support::fields::Message for SampleEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.id = fields::int_at(val, path, "id", &fmt::PLAIN)?;
+                        self_.id = src.int(path, "id", &fmt::PLAIN)?;
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -297,19 +292,16 @@ impl crate::support::fields::Message for SampleEntry {
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
                         self_.prot = Some(
-                            fields::int_at(val, path, "prot", &tables::FMT_MMAP_PROT)?,
+                            src.int(path, "prot", &tables::FMT_MMAP_PROT)?,
                         );
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.dev = Some(fields::int_at(val, path, "dev", &fmt::ODEV)?);
+                        self_.dev = Some(src.int(path, "dev", &fmt::ODEV)?);
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
                         self_.type_ = Some(
-                            fields::int_at(val, path, "type", &tables::FMT_DICT_SK_TYPE)?,
+                            src.int(path, "type", &tables::FMT_DICT_SK_TYPE)?,
                         );
                     }
                     json_src::Key::Known(11) => {
