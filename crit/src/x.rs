@@ -78,7 +78,7 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 
 /// Opens a checkpoint directory or archive; `-` is an archive on standard input.
 pub fn open(path: &std::path::Path, max_archive_size: u64) -> Result<Checkpoint> {
-    let opts = OpenOptions { max_decompressed: max_archive_size };
+    let opts = OpenOptions { max_decompressed: max_archive_size, ..Default::default() };
     if path.as_os_str() == "-" {
         use std::io::Read;
         let mut bytes = Vec::new();

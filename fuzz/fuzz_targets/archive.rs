@@ -27,11 +27,31 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => ruzstd::encoding::compress_to_vec(rest, ruzstd::encoding::CompressionLevel::Uncompressed),
     };
-    let opts = OpenOptions { max_decompressed: LIMIT };
+    // Members of a tar.gz from 1 KiB on stay compressed (resume points every 4 KiB), so that
+    // the deferred reads see hostile streams too.
+    let opts = OpenOptions { max_decompressed: LIMIT, defer_from: 1024 };
     let Ok(ckpt) = Checkpoint::from_archive_bytes(Path::new("fuzz.tar"), bytes, &opts) else { return };
     let names: Vec<String> = ckpt.names().map(str::to_string).collect();
     for n in &names {
-        let _ = ckpt.read(n);
+        // Ranges first (from resume points, while the member is still compressed), then the
+        // whole: what the ranges gave must be what the whole holds.
+        let len = ckpt.file_len(n).unwrap_or(0);
+        let mut ranges = Vec::new();
+        for (off, want) in [(0, 10), (len / 3, 5000), (len.saturating_sub(1), 1), (4096, 4097)] {
+            let want = want.min(len.saturating_sub(off));
+            let mut got = Vec::new();
+            if ckpt.read_range(n, off, want, &mut |b| {
+                got.extend_from_slice(b);
+                std::ops::ControlFlow::Continue(())
+            }).is_ok() {
+                ranges.push((off, got));
+            }
+        }
+        if let Ok(Some(whole)) = ckpt.read(n) {
+            for (off, got) in ranges {
+                assert!(whole[off as usize..].starts_with(&got), "{n}: range at {off} differs from the whole");
+            }
+        }
         let _ = ckpt.file_len(n);
         let _ = ckpt.image(n);
     }

@@ -75,5 +75,5 @@ pub fn tar(files: &[(String, &[u8])]) -> Vec<u8> {
 /// `files` opened as a checkpoint (through an in-memory tar), or `None` if the archive reader
 /// refuses it (names it does not keep, say).
 pub fn checkpoint(files: &[(String, &[u8])]) -> Option<Checkpoint> {
-    Checkpoint::from_archive_bytes(Path::new("fuzz.tar"), tar(files), &OpenOptions { max_decompressed: 64 << 20 }).ok()
+    Checkpoint::from_archive_bytes(Path::new("fuzz.tar"), tar(files), &OpenOptions { max_decompressed: 64 << 20, ..Default::default() }).ok()
 }

@@ -310,7 +310,7 @@ fn zstd_archives_of_several_frames_and_skippable_frames() {
 #[test]
 fn decompressed_size_is_bounded() {
     let tar = tar_of(&support::fixture("sleep"), Layout::Flat);
-    let limit = OpenOptions { max_decompressed: tar.len() as u64 - 1 };
+    let limit = OpenOptions { max_decompressed: tar.len() as u64 - 1, ..Default::default() };
     for bytes in [gzip(&tar), zstd(&tar)] {
         let err = Checkpoint::from_archive_bytes(Path::new("big.tar.x"), bytes.clone(), &limit).unwrap_err();
         assert!(matches!(err, CheckpointError::TooLarge { limit: l, .. } if l == tar.len() as u64 - 1), "{err}");
@@ -318,7 +318,7 @@ fn decompressed_size_is_bounded() {
         assert!(msg.starts_with("big.tar.x: the archive decompresses to more than"), "{msg}");
         assert!(msg.contains("--max-archive-size"), "{msg}");
         // Exactly the size is fine.
-        let ok = OpenOptions { max_decompressed: tar.len() as u64 };
+        let ok = OpenOptions { max_decompressed: tar.len() as u64, ..Default::default() };
         Checkpoint::from_archive_bytes(Path::new("x"), bytes, &ok).unwrap();
     }
 }
@@ -703,7 +703,7 @@ fn sparse_members_are_expanded() {
     // Expanded members count against the memory limit (when the file system made a hole, so
     // that the member is sparse: the archive is then much smaller than the file).
     assert!(tar.len() < 1 << 20, "the builder did not store a sparse member ({} bytes)", tar.len());
-    let small = OpenOptions { max_decompressed: 1 << 20 };
+    let small = OpenOptions { max_decompressed: 1 << 20, ..Default::default() };
     let err = Checkpoint::from_archive_bytes(Path::new("s.tar"), tar, &small).unwrap_err();
     assert!(matches!(err, CheckpointError::TooLarge { .. }), "{err}");
 }

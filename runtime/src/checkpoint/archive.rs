@@ -18,7 +18,7 @@ pub(super) fn read(path: &Path, src: Source, opts: &OpenOptions) -> Result<(Form
     let format = detect_format(&src)
         .ok_or_else(|| bad("not a checkpoint directory nor a checkpoint archive (no tar, gzip or zstd magic)".into()))?;
     if format == Format::TarGzip {
-        let all = gunzip_tar(&src, opts.max_decompressed, path)?;
+        let all = gunzip_tar(&src, opts, path)?;
         if image_dir(&all).is_none() && all.contains_key(OCI_LAYOUT) && all.contains_key(OCI_INDEX) {
             let used = all.values().map(Member::len).sum::<u64>();
             return oci_image(path, &src, &all, opts.max_decompressed.saturating_sub(used));
@@ -147,13 +147,10 @@ fn gunzip(data: &[u8], limit: u64, path: &Path) -> Result<Source, CheckpointErro
     read_all(&mut r, GzMembers::size_hint(data), limit, path)
 }
 
-/// From this size on, a member of a tar.gz is not kept when the archive is opened, only resume
-/// points into it ([`Deferred`]): the pages files, which are most of a checkpoint, are read
-/// when and where they are asked for.
-const DEFER_FROM: u64 = 4 << 20;
-
-/// The distance between two resume points of a deferred member: reading a range costs at most
-/// this much decompression before it, and the points cost about 45 KiB each (1 % of this).
+/// The most distance between two resume points of a deferred member (a member of a tar.gz of
+/// [`OpenOptions::defer_from`] bytes or more, of which only resume points are kept: the pages
+/// files, read when and where they are asked for): reading a range costs at most this much
+/// decompression before it, and the points cost about 45 KiB each (1 % of this).
 const POINT_EVERY: u64 = 4 << 20;
 
 /// A large member of a tar.gz, decompressed on demand from the compressed bytes: from its start
@@ -207,7 +204,7 @@ impl Deferred {
     }
 
     /// `[offset, offset + len)` to `f` in pieces: slices of the whole when it was decompressed,
-    /// else decompressed from the resume point before `offset` (at most [`POINT_EVERY`] more).
+    /// else decompressed from the resume point before `offset` (at most [`POINT_EVERY`] before it).
     pub(super) fn read_range(
         &self,
         compressed: &[u8],
@@ -269,10 +266,12 @@ impl Read for &Shared<'_> {
     }
 }
 
-/// A tar.gz listed in one pass over its decompressed stream, within `limit` decompressed
-/// bytes: members smaller than [`DEFER_FROM`] kept, larger ones [`Deferred`]; every gzip
-/// member's CRC checked to the end of the file.
-fn gunzip_tar(data: &[u8], limit: u64, path: &Path) -> Result<Members, CheckpointError> {
+/// A tar.gz listed in one pass over its decompressed stream, within `opts.max_decompressed`
+/// decompressed bytes: members smaller than `opts.defer_from` kept, larger ones [`Deferred`];
+/// every gzip member's CRC checked to the end of the file.
+fn gunzip_tar(data: &[u8], opts: &OpenOptions, path: &Path) -> Result<Members, CheckpointError> {
+    let limit = opts.max_decompressed;
+    let point_every = opts.defer_from.clamp(4096, POINT_EVERY);
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
     let derr = |e: io::Error| decompress_error(path, e);
     let mut head = [0u8; 512];
@@ -301,7 +300,7 @@ fn gunzip_tar(data: &[u8], limit: u64, path: &Path) -> Result<Members, Checkpoin
                 return Err(too_large());
             }
             let short = || bad(format!("{name}: the member runs past the end of the archive (truncated tar?)"));
-            if kind.is_gnu_sparse() || size < DEFER_FROM {
+            if kind.is_gnu_sparse() || size < opts.defer_from {
                 let mut v = Vec::with_capacity(size as usize);
                 entry.read_to_end(&mut v).map_err(|e| bad(format!("{name}: {e}")))?;
                 if !kind.is_gnu_sparse() && v.len() as u64 != size {
@@ -315,7 +314,7 @@ fn gunzip_tar(data: &[u8], limit: u64, path: &Path) -> Result<Members, Checkpoin
             let mut points = vec![(0, shared.0.borrow().state().try_clone().map_err(derr)?)];
             let mut at = 0u64;
             while at < size {
-                let next = (at / POINT_EVERY + 1) * POINT_EVERY;
+                let next = (at / point_every + 1) * point_every;
                 let want = (size.min(next) - at).min(scratch.len() as u64) as usize;
                 let n = entry.read(&mut scratch[..want]).map_err(|e| bad(format!("{name}: {e}")))?;
                 if n == 0 {
@@ -631,7 +630,7 @@ mod tests {
             }
             assert!(rootfs.bytes(&data, Path::new("x")).unwrap() == &pad[..]);
             // The limit still holds on this path.
-            let small = OpenOptions { max_decompressed: tar.len() as u64 - 1 };
+            let small = OpenOptions { max_decompressed: tar.len() as u64 - 1, ..Default::default() };
             assert!(matches!(read(Path::new("x"), Source::Owned(bytes), &small), Err(CheckpointError::TooLarge { .. })), "{want}");
         }
     }

@@ -150,14 +150,23 @@ pub struct OpenOptions {
     /// memory (a tar.gz's large members only once they are read whole), so this bounds what a
     /// hostile or mistaken input can make us allocate.
     pub max_decompressed: u64,
+    /// A tar.gz member of at least this size is not kept when the archive is opened: it is
+    /// decompressed when read, in ranges or whole ([`Checkpoint::read_range`]), from resume
+    /// points taken every 4 MiB (or every `defer_from` bytes, when smaller, down to 4 KiB). The
+    /// default is [`DEFAULT_DEFER_FROM`]; `u64::MAX` keeps every member.
+    pub defer_from: u64,
 }
+
+/// The default [`OpenOptions::defer_from`]: 4 MiB, which leaves a checkpoint's pages files
+/// compressed and keeps everything else.
+pub const DEFAULT_DEFER_FROM: u64 = 4 << 20;
 
 /// The default [`OpenOptions::max_decompressed`]: 4 GiB.
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { max_decompressed: DEFAULT_MAX_DECOMPRESSED }
+        OpenOptions { max_decompressed: DEFAULT_MAX_DECOMPRESSED, defer_from: DEFAULT_DEFER_FROM }
     }
 }
 
