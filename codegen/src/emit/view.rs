@@ -105,6 +105,12 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     for f in &m.fields {
         let slot = slot_ident(f);
         let fname = &f.name;
+        // Written with `plain_key` (no escaping): protobuf field names are identifiers.
+        assert!(
+            fname.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{}.{fname}: a field name JSON would need to escape",
+            m.proto_name
+        );
         let acc = format_ident!("{}", f.rust_name);
         let num = proc_macro2::Literal::u32_unsuffixed(f.number);
         known.push(num.clone());
@@ -125,7 +131,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> Option<#t> { self.#slot }));
                 }
                 let write = write_scalar(model, f, *s, quote!(v));
-                json.push(quote!(if let Some(v) = self.#slot { w.key(#fname); #write }));
+                json.push(quote!(if let Some(v) = self.#slot { w.plain_key(#fname); #write }));
             }
             (Ty::Enum(e), false) => {
                 let et = format_ident!("{}", e);
@@ -137,7 +143,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 } else {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> Option<crate::schema::enums::#et> { self.#slot.map(crate::schema::enums::#et) }));
                 }
-                json.push(quote!(if let Some(v) = self.#slot { w.key(#fname); fields::write_enum(w, v, crate::schema::enums::#et(v).name()); }));
+                json.push(quote!(if let Some(v) = self.#slot { w.plain_key(#fname); fields::write_enum(w, v, crate::schema::enums::#et(v).name()); }));
             }
             (Ty::String | Ty::Bytes, false) => {
                 slots.push(quote!(#slot: Option<&'a [u8]>));
@@ -154,7 +160,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                     accessors.push(quote!(#[doc = #doc] #[inline] pub fn #acc_str(&self) -> Option<&'a str> { self.#slot.and_then(|b| std::str::from_utf8(b).ok()) }));
                 }
                 let write = write_len_value(f, quote!(v));
-                json.push(quote!(if let Some(v) = self.#slot { w.key(#fname); #write }));
+                json.push(quote!(if let Some(v) = self.#slot { w.plain_key(#fname); #write }));
             }
             (Ty::Message(child), false) => {
                 let ct = format_ident!("{}", child);
@@ -167,7 +173,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> Option<crate::view::#ct<'a>> { self.#slot.map(crate::view::#ct::trusted) }));
                 }
                 let hex = f.opts.hex;
-                json.push(quote!(if let Some(b) = self.#slot { w.key(#fname); crate::view::#ct::trusted(b).write_json(w, hex || #hex); }));
+                json.push(quote!(if let Some(b) = self.#slot { w.plain_key(#fname); crate::view::#ct::trusted(b).write_json(w, hex || #hex); }));
             }
             (Ty::Scalar(s), true) => {
                 let c = scalar_codec(*s);
@@ -179,11 +185,11 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 }));
                 accessors.push(quote!(#[inline] pub fn #acc(&self) -> Repeated<'a, #c> { Repeated::new(self.buf, #num, self.#slot) }));
                 if f.opts.ipadd {
-                    json.push(quote!(if self.#slot.count > 0 { w.key(#fname); fields::write_ipadd(w, self.#acc()); }));
+                    json.push(quote!(if self.#slot.count > 0 { w.plain_key(#fname); fields::write_ipadd(w, self.#acc()); }));
                 } else {
                     let write = write_scalar(model, f, *s, quote!(v));
                     json.push(quote!(if self.#slot.count > 0 {
-                        w.key(#fname);
+                        w.plain_key(#fname);
                         w.begin_array();
                         for v in self.#acc() { #write }
                         w.end_array();
@@ -200,7 +206,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 }));
                 accessors.push(quote!(#[inline] pub fn #acc(&self) -> Repeated<'a, wire::Enum> { Repeated::new(self.buf, #num, self.#slot) }));
                 json.push(quote!(if self.#slot.count > 0 {
-                    w.key(#fname);
+                    w.plain_key(#fname);
                     w.begin_array();
                     for v in self.#acc() { fields::write_enum(w, v, crate::schema::enums::#et(v).name()); }
                     w.end_array();
@@ -216,7 +222,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 accessors.push(quote!(#[inline] pub fn #acc(&self) -> RepeatedLen<'a, &'a [u8]> { RepeatedLen::new(self.buf, #num, self.#slot, Some) }));
                 let write = write_len_value(f, quote!(v));
                 json.push(quote!(if self.#slot.count > 0 {
-                    w.key(#fname);
+                    w.plain_key(#fname);
                     w.begin_array();
                     for v in self.#acc() { #write }
                     w.end_array();
@@ -235,7 +241,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 }));
                 let hex = f.opts.hex;
                 json.push(quote!(if self.#slot.count > 0 {
-                    w.key(#fname);
+                    w.plain_key(#fname);
                     w.begin_array();
                     for v in self.#acc() { v.write_json(w, hex || #hex); }
                     w.end_array();
@@ -352,7 +358,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             pub fn write_json_fields(&self, w: &mut JsonWriter, #hex: bool) {
                 #( #json )*
                 if self.unknown {
-                    w.key("_unknown_fields");
+                    w.plain_key("_unknown_fields");
                     w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
                 }
             }

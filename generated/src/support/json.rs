@@ -147,6 +147,20 @@ impl<'s> JsonWriter<'s> {
         self.after_key = true;
     }
 
+    /// A key that needs no escaping (the schema's field names, which codegen checks): written
+    /// as it is. Inlined, so that a literal key is a copy of known length.
+    #[inline(always)]
+    pub fn plain_key(&mut self, k: &'static str) {
+        self.after_key = false;
+        self.element_separator();
+        let kb = k.as_bytes();
+        self.buf.reserve(kb.len() + 4);
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(kb);
+        self.buf.extend_from_slice(b"\": ");
+        self.after_key = true;
+    }
+
     /// `true` or `false`.
     pub fn bool(&mut self, v: bool) {
         self.before_value();

@@ -109,15 +109,15 @@ impl<'a> AaPolicy<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, _hex: bool) {
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_blob {
-            w.key("blob");
+            w.plain_key("blob");
             w.base64(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -283,11 +283,11 @@ impl<'a> AaNamespace<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if self.f_policies.count > 0 {
-            w.key("policies");
+            w.plain_key("policies");
             w.begin_array();
             for v in self.policies() {
                 v.write_json(w, hex || false);
@@ -295,7 +295,7 @@ impl<'a> AaNamespace<'a> {
             w.end_array();
         }
         if self.f_namespaces.count > 0 {
-            w.key("namespaces");
+            w.plain_key("namespaces");
             w.begin_array();
             for v in self.namespaces() {
                 v.write_json(w, hex || false);
@@ -303,7 +303,7 @@ impl<'a> AaNamespace<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -430,7 +430,7 @@ impl<'a> ApparmorEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_namespaces.count > 0 {
-            w.key("namespaces");
+            w.plain_key("namespaces");
             w.begin_array();
             for v in self.namespaces() {
                 v.write_json(w, hex || false);
@@ -438,7 +438,7 @@ impl<'a> ApparmorEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

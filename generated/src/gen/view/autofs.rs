@@ -186,43 +186,43 @@ impl<'a> AutofsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_fd {
-            w.key("fd");
+            w.plain_key("fd");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pgrp {
-            w.key("pgrp");
+            w.plain_key("pgrp");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_timeout {
-            w.key("timeout");
+            w.plain_key("timeout");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_minproto {
-            w.key("minproto");
+            w.plain_key("minproto");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_maxproto {
-            w.key("maxproto");
+            w.plain_key("maxproto");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_read_fd {
-            w.key("read_fd");
+            w.plain_key("read_fd");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -192,39 +192,39 @@ impl<'a> BinfmtMiscEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_enabled {
-            w.key("enabled");
+            w.plain_key("enabled");
             w.bool(v);
         }
         if let Some(v) = self.f_interpreter {
-            w.key("interpreter");
+            w.plain_key("interpreter");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_extension {
-            w.key("extension");
+            w.plain_key("extension");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_magic {
-            w.key("magic");
+            w.plain_key("magic");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_mask {
-            w.key("mask");
+            w.plain_key("mask");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_offset {
-            w.key("offset");
+            w.plain_key("offset");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -317,71 +317,71 @@ impl<'a> BpfmapFileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &tables::FMT_RFILE_FLAGS, hex);
         }
         if let Some(v) = self.f_pos {
-            w.key("pos");
+            w.plain_key("pos");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_map_type {
-            w.key("map_type");
+            w.plain_key("map_type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_key_size {
-            w.key("key_size");
+            w.plain_key("key_size");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_value_size {
-            w.key("value_size");
+            w.plain_key("value_size");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_map_id {
-            w.key("map_id");
+            w.plain_key("map_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_max_entries {
-            w.key("max_entries");
+            w.plain_key("max_entries");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_map_flags {
-            w.key("map_flags");
+            w.plain_key("map_flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_memlock {
-            w.key("memlock");
+            w.plain_key("memlock");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_frozen {
-            w.key("frozen");
+            w.plain_key("frozen");
             w.bool(v);
         }
         if let Some(v) = self.f_map_name {
-            w.key("map_name");
+            w.plain_key("map_name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_ifindex {
-            w.key("ifindex");
+            w.plain_key("ifindex");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mnt_id {
-            w.key("mnt_id");
+            w.plain_key("mnt_id");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_map_extra {
-            w.key("map_extra");
+            w.plain_key("map_extra");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

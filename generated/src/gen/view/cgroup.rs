@@ -115,19 +115,19 @@ impl<'a> CgroupPerms<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -281,19 +281,19 @@ impl<'a> CgroupPropEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_value {
-            w.key("value");
+            w.plain_key("value");
             w.str_bytes(v);
         }
         if let Some(b) = self.f_perms {
-            w.key("perms");
+            w.plain_key("perms");
             crate::view::CgroupPerms::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -480,11 +480,11 @@ impl<'a> CgroupDirEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_dir_name {
-            w.key("dir_name");
+            w.plain_key("dir_name");
             w.str_bytes(v);
         }
         if self.f_children.count > 0 {
-            w.key("children");
+            w.plain_key("children");
             w.begin_array();
             for v in self.children() {
                 v.write_json(w, hex || false);
@@ -492,7 +492,7 @@ impl<'a> CgroupDirEntry<'a> {
             w.end_array();
         }
         if self.f_properties.count > 0 {
-            w.key("properties");
+            w.plain_key("properties");
             w.begin_array();
             for v in self.properties() {
                 v.write_json(w, hex || false);
@@ -500,11 +500,11 @@ impl<'a> CgroupDirEntry<'a> {
             w.end_array();
         }
         if let Some(b) = self.f_dir_perms {
-            w.key("dir_perms");
+            w.plain_key("dir_perms");
             crate::view::CgroupPerms::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -661,7 +661,7 @@ impl<'a> CgControllerEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_cnames.count > 0 {
-            w.key("cnames");
+            w.plain_key("cnames");
             w.begin_array();
             for v in self.cnames() {
                 w.str_bytes(v);
@@ -669,7 +669,7 @@ impl<'a> CgControllerEntry<'a> {
             w.end_array();
         }
         if self.f_dirs.count > 0 {
-            w.key("dirs");
+            w.plain_key("dirs");
             w.begin_array();
             for v in self.dirs() {
                 v.write_json(w, hex || false);
@@ -677,11 +677,11 @@ impl<'a> CgControllerEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_is_threaded {
-            w.key("is_threaded");
+            w.plain_key("is_threaded");
             w.bool(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -830,19 +830,19 @@ impl<'a> CgMemberEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_path {
-            w.key("path");
+            w.plain_key("path");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_cgns_prefix {
-            w.key("cgns_prefix");
+            w.plain_key("cgns_prefix");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -980,11 +980,11 @@ impl<'a> CgSetEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_ctls.count > 0 {
-            w.key("ctls");
+            w.plain_key("ctls");
             w.begin_array();
             for v in self.ctls() {
                 v.write_json(w, hex || false);
@@ -992,7 +992,7 @@ impl<'a> CgSetEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1142,7 +1142,7 @@ impl<'a> CgroupEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_sets.count > 0 {
-            w.key("sets");
+            w.plain_key("sets");
             w.begin_array();
             for v in self.sets() {
                 v.write_json(w, hex || false);
@@ -1150,7 +1150,7 @@ impl<'a> CgroupEntry<'a> {
             w.end_array();
         }
         if self.f_controllers.count > 0 {
-            w.key("controllers");
+            w.plain_key("controllers");
             w.begin_array();
             for v in self.controllers() {
                 v.write_json(w, hex || false);
@@ -1158,7 +1158,7 @@ impl<'a> CgroupEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

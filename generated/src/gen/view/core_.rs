@@ -397,63 +397,63 @@ impl<'a> TaskCoreEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_task_state {
-            w.key("task_state");
+            w.plain_key("task_state");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_GEN_TASK_STATE, hex);
         }
         if let Some(v) = self.f_exit_code {
-            w.key("exit_code");
+            w.plain_key("exit_code");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_personality {
-            w.key("personality");
+            w.plain_key("personality");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_blk_sigset {
-            w.key("blk_sigset");
+            w.plain_key("blk_sigset");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_comm {
-            w.key("comm");
+            w.plain_key("comm");
             w.str_bytes(v);
         }
         if let Some(b) = self.f_timers {
-            w.key("timers");
+            w.plain_key("timers");
             crate::view::TaskTimersEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_rlimits {
-            w.key("rlimits");
+            w.plain_key("rlimits");
             crate::view::TaskRlimitsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_cg_set {
-            w.key("cg_set");
+            w.plain_key("cg_set");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_signals_s {
-            w.key("signals_s");
+            w.plain_key("signals_s");
             crate::view::SignalQueueEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_old_seccomp_mode {
-            w.key("old_seccomp_mode");
+            w.plain_key("old_seccomp_mode");
             fields::write_enum(w, v, crate::schema::enums::SeccompMode(v).name());
         }
         if let Some(v) = self.f_old_seccomp_filter {
-            w.key("old_seccomp_filter");
+            w.plain_key("old_seccomp_filter");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_loginuid {
-            w.key("loginuid");
+            w.plain_key("loginuid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_oom_score_adj {
-            w.key("oom_score_adj");
+            w.plain_key("oom_score_adj");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_sigactions.count > 0 {
-            w.key("sigactions");
+            w.plain_key("sigactions");
             w.begin_array();
             for v in self.sigactions() {
                 v.write_json(w, hex || false);
@@ -461,23 +461,23 @@ impl<'a> TaskCoreEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_child_subreaper {
-            w.key("child_subreaper");
+            w.plain_key("child_subreaper");
             w.bool(v);
         }
         if let Some(v) = self.f_blk_sigset_extended {
-            w.key("blk_sigset_extended");
+            w.plain_key("blk_sigset_extended");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_stop_signo {
-            w.key("stop_signo");
+            w.plain_key("stop_signo");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_membarrier_registration_mask {
-            w.key("membarrier_registration_mask");
+            w.plain_key("membarrier_registration_mask");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -773,55 +773,55 @@ impl<'a> TaskKobjIdsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_vm_id {
-            w.key("vm_id");
+            w.plain_key("vm_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_files_id {
-            w.key("files_id");
+            w.plain_key("files_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fs_id {
-            w.key("fs_id");
+            w.plain_key("fs_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sighand_id {
-            w.key("sighand_id");
+            w.plain_key("sighand_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pid_ns_id {
-            w.key("pid_ns_id");
+            w.plain_key("pid_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_net_ns_id {
-            w.key("net_ns_id");
+            w.plain_key("net_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ipc_ns_id {
-            w.key("ipc_ns_id");
+            w.plain_key("ipc_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_uts_ns_id {
-            w.key("uts_ns_id");
+            w.plain_key("uts_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mnt_ns_id {
-            w.key("mnt_ns_id");
+            w.plain_key("mnt_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_user_ns_id {
-            w.key("user_ns_id");
+            w.plain_key("user_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cgroup_ns_id {
-            w.key("cgroup_ns_id");
+            w.plain_key("cgroup_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_time_ns_id {
-            w.key("time_ns_id");
+            w.plain_key("time_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -974,19 +974,19 @@ impl<'a> ThreadSasEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_ss_sp {
-            w.key("ss_sp");
+            w.plain_key("ss_sp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ss_size {
-            w.key("ss_size");
+            w.plain_key("ss_size");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ss_flags {
-            w.key("ss_flags");
+            w.plain_key("ss_flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1347,71 +1347,71 @@ impl<'a> ThreadCoreEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_futex_rla {
-            w.key("futex_rla");
+            w.plain_key("futex_rla");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_futex_rla_len {
-            w.key("futex_rla_len");
+            w.plain_key("futex_rla_len");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sched_nice {
-            w.key("sched_nice");
+            w.plain_key("sched_nice");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sched_policy {
-            w.key("sched_policy");
+            w.plain_key("sched_policy");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sched_prio {
-            w.key("sched_prio");
+            w.plain_key("sched_prio");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_blk_sigset {
-            w.key("blk_sigset");
+            w.plain_key("blk_sigset");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_sas {
-            w.key("sas");
+            w.plain_key("sas");
             crate::view::ThreadSasEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_pdeath_sig {
-            w.key("pdeath_sig");
+            w.plain_key("pdeath_sig");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_signals_p {
-            w.key("signals_p");
+            w.plain_key("signals_p");
             crate::view::SignalQueueEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_creds {
-            w.key("creds");
+            w.plain_key("creds");
             crate::view::CredsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_seccomp_mode {
-            w.key("seccomp_mode");
+            w.plain_key("seccomp_mode");
             fields::write_enum(w, v, crate::schema::enums::SeccompMode(v).name());
         }
         if let Some(v) = self.f_seccomp_filter {
-            w.key("seccomp_filter");
+            w.plain_key("seccomp_filter");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_comm {
-            w.key("comm");
+            w.plain_key("comm");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_blk_sigset_extended {
-            w.key("blk_sigset_extended");
+            w.plain_key("blk_sigset_extended");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_rseq_entry {
-            w.key("rseq_entry");
+            w.plain_key("rseq_entry");
             crate::view::RseqEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_cg_set {
-            w.key("cg_set");
+            w.plain_key("cg_set");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1551,7 +1551,7 @@ impl<'a> TaskRlimitsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_rlimits.count > 0 {
-            w.key("rlimits");
+            w.plain_key("rlimits");
             w.begin_array();
             for v in self.rlimits() {
                 v.write_json(w, hex || false);
@@ -1559,7 +1559,7 @@ impl<'a> TaskRlimitsEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1890,55 +1890,55 @@ impl<'a> CoreEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_mtype {
-            w.key("mtype");
+            w.plain_key("mtype");
             fields::write_enum(w, v, crate::schema::enums::CoreEntryMarch(v).name());
         }
         if let Some(b) = self.f_thread_info {
-            w.key("thread_info");
+            w.plain_key("thread_info");
             crate::view::ThreadInfoX86::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_tc {
-            w.key("tc");
+            w.plain_key("tc");
             crate::view::TaskCoreEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ids {
-            w.key("ids");
+            w.plain_key("ids");
             crate::view::TaskKobjIdsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_thread_core {
-            w.key("thread_core");
+            w.plain_key("thread_core");
             crate::view::ThreadCoreEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_arm {
-            w.key("ti_arm");
+            w.plain_key("ti_arm");
             crate::view::ThreadInfoArm::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_aarch64 {
-            w.key("ti_aarch64");
+            w.plain_key("ti_aarch64");
             crate::view::ThreadInfoAarch64::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_ppc64 {
-            w.key("ti_ppc64");
+            w.plain_key("ti_ppc64");
             crate::view::ThreadInfoPpc64::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_s390 {
-            w.key("ti_s390");
+            w.plain_key("ti_s390");
             crate::view::ThreadInfoS390::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_mips {
-            w.key("ti_mips");
+            w.plain_key("ti_mips");
             crate::view::ThreadInfoMips::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_loongarch64 {
-            w.key("ti_loongarch64");
+            w.plain_key("ti_loongarch64");
             crate::view::ThreadInfoLoongarch64::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ti_riscv64 {
-            w.key("ti_riscv64");
+            w.plain_key("ti_riscv64");
             crate::view::ThreadInfoRiscv64::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

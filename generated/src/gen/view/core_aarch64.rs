@@ -127,7 +127,7 @@ impl<'a> UserAarch64RegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -135,19 +135,19 @@ impl<'a> UserAarch64RegsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_sp {
-            w.key("sp");
+            w.plain_key("sp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pc {
-            w.key("pc");
+            w.plain_key("pc");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pstate {
-            w.key("pstate");
+            w.plain_key("pstate");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -284,7 +284,7 @@ impl<'a> UserAarch64FpsimdContextEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_vregs.count > 0 {
-            w.key("vregs");
+            w.plain_key("vregs");
             w.begin_array();
             for v in self.vregs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -292,15 +292,15 @@ impl<'a> UserAarch64FpsimdContextEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_fpsr {
-            w.key("fpsr");
+            w.plain_key("fpsr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fpcr {
-            w.key("fpcr");
+            w.plain_key("fpcr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -564,43 +564,43 @@ impl<'a> PacAddressKeys<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_apiakey_lo {
-            w.key("apiakey_lo");
+            w.plain_key("apiakey_lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apiakey_hi {
-            w.key("apiakey_hi");
+            w.plain_key("apiakey_hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apibkey_lo {
-            w.key("apibkey_lo");
+            w.plain_key("apibkey_lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apibkey_hi {
-            w.key("apibkey_hi");
+            w.plain_key("apibkey_hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apdakey_lo {
-            w.key("apdakey_lo");
+            w.plain_key("apdakey_lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apdakey_hi {
-            w.key("apdakey_hi");
+            w.plain_key("apdakey_hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apdbkey_lo {
-            w.key("apdbkey_lo");
+            w.plain_key("apdbkey_lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apdbkey_hi {
-            w.key("apdbkey_hi");
+            w.plain_key("apdbkey_hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pac_enabled_key {
-            w.key("pac_enabled_key");
+            w.plain_key("pac_enabled_key");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -744,15 +744,15 @@ impl<'a> PacGenericKeys<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_apgakey_lo {
-            w.key("apgakey_lo");
+            w.plain_key("apgakey_lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_apgakey_hi {
-            w.key("apgakey_hi");
+            w.plain_key("apgakey_hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -893,15 +893,15 @@ impl<'a> PacKeys<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_pac_address_keys {
-            w.key("pac_address_keys");
+            w.plain_key("pac_address_keys");
             crate::view::PacAddressKeys::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_pac_generic_keys {
-            w.key("pac_generic_keys");
+            w.plain_key("pac_generic_keys");
             crate::view::PacGenericKeys::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1099,28 +1099,28 @@ impl<'a> ThreadInfoAarch64<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_tls {
-            w.key("tls");
+            w.plain_key("tls");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserAarch64RegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpsimd {
-            w.key("fpsimd");
+            w.plain_key("fpsimd");
             crate::view::UserAarch64FpsimdContextEntry::trusted(b)
                 .write_json(w, hex || false);
         }
         if let Some(b) = self.f_pac_keys {
-            w.key("pac_keys");
+            w.plain_key("pac_keys");
             crate::view::PacKeys::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -285,79 +285,79 @@ impl<'a> UserArmRegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_r0 {
-            w.key("r0");
+            w.plain_key("r0");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r1 {
-            w.key("r1");
+            w.plain_key("r1");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r2 {
-            w.key("r2");
+            w.plain_key("r2");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r3 {
-            w.key("r3");
+            w.plain_key("r3");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r4 {
-            w.key("r4");
+            w.plain_key("r4");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r5 {
-            w.key("r5");
+            w.plain_key("r5");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r6 {
-            w.key("r6");
+            w.plain_key("r6");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r7 {
-            w.key("r7");
+            w.plain_key("r7");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r8 {
-            w.key("r8");
+            w.plain_key("r8");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r9 {
-            w.key("r9");
+            w.plain_key("r9");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r10 {
-            w.key("r10");
+            w.plain_key("r10");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fp {
-            w.key("fp");
+            w.plain_key("fp");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ip {
-            w.key("ip");
+            w.plain_key("ip");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sp {
-            w.key("sp");
+            w.plain_key("sp");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_lr {
-            w.key("lr");
+            w.plain_key("lr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pc {
-            w.key("pc");
+            w.plain_key("pc");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cpsr {
-            w.key("cpsr");
+            w.plain_key("cpsr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_orig_r0 {
-            w.key("orig_r0");
+            w.plain_key("orig_r0");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -532,7 +532,7 @@ impl<'a> UserArmVfpstateEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_vfp_regs.count > 0 {
-            w.key("vfp_regs");
+            w.plain_key("vfp_regs");
             w.begin_array();
             for v in self.vfp_regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -540,23 +540,23 @@ impl<'a> UserArmVfpstateEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_fpscr {
-            w.key("fpscr");
+            w.plain_key("fpscr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fpexc {
-            w.key("fpexc");
+            w.plain_key("fpexc");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fpinst {
-            w.key("fpinst");
+            w.plain_key("fpinst");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fpinst2 {
-            w.key("fpinst2");
+            w.plain_key("fpinst2");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -735,23 +735,23 @@ impl<'a> ThreadInfoArm<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_tls {
-            w.key("tls");
+            w.plain_key("tls");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserArmRegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpstate {
-            w.key("fpstate");
+            w.plain_key("fpstate");
             crate::view::UserArmVfpstateEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -105,7 +105,7 @@ impl<'a> UserLoongarch64GpregsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -113,11 +113,11 @@ impl<'a> UserLoongarch64GpregsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_pc {
-            w.key("pc");
+            w.plain_key("pc");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -252,7 +252,7 @@ impl<'a> UserLoongarch64FpregsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -260,15 +260,15 @@ impl<'a> UserLoongarch64FpregsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_fcc {
-            w.key("fcc");
+            w.plain_key("fcc");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fcsr {
-            w.key("fcsr");
+            w.plain_key("fcsr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -449,25 +449,25 @@ impl<'a> ThreadInfoLoongarch64<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_tls {
-            w.key("tls");
+            w.plain_key("tls");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserLoongarch64GpregsEntry::trusted(b)
                 .write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpregs {
-            w.key("fpregs");
+            w.plain_key("fpregs");
             crate::view::UserLoongarch64FpregsEntry::trusted(b)
                 .write_json(w, hex || true);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

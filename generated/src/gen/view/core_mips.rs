@@ -527,159 +527,159 @@ impl<'a> UserMipsRegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_r0 {
-            w.key("r0");
+            w.plain_key("r0");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r1 {
-            w.key("r1");
+            w.plain_key("r1");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r2 {
-            w.key("r2");
+            w.plain_key("r2");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r3 {
-            w.key("r3");
+            w.plain_key("r3");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r4 {
-            w.key("r4");
+            w.plain_key("r4");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r5 {
-            w.key("r5");
+            w.plain_key("r5");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r6 {
-            w.key("r6");
+            w.plain_key("r6");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r7 {
-            w.key("r7");
+            w.plain_key("r7");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r8 {
-            w.key("r8");
+            w.plain_key("r8");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r9 {
-            w.key("r9");
+            w.plain_key("r9");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r10 {
-            w.key("r10");
+            w.plain_key("r10");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r11 {
-            w.key("r11");
+            w.plain_key("r11");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r12 {
-            w.key("r12");
+            w.plain_key("r12");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r13 {
-            w.key("r13");
+            w.plain_key("r13");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r14 {
-            w.key("r14");
+            w.plain_key("r14");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r15 {
-            w.key("r15");
+            w.plain_key("r15");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r16 {
-            w.key("r16");
+            w.plain_key("r16");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r17 {
-            w.key("r17");
+            w.plain_key("r17");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r18 {
-            w.key("r18");
+            w.plain_key("r18");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r19 {
-            w.key("r19");
+            w.plain_key("r19");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r20 {
-            w.key("r20");
+            w.plain_key("r20");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r21 {
-            w.key("r21");
+            w.plain_key("r21");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r22 {
-            w.key("r22");
+            w.plain_key("r22");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r23 {
-            w.key("r23");
+            w.plain_key("r23");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r24 {
-            w.key("r24");
+            w.plain_key("r24");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r25 {
-            w.key("r25");
+            w.plain_key("r25");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r26 {
-            w.key("r26");
+            w.plain_key("r26");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r27 {
-            w.key("r27");
+            w.plain_key("r27");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r28 {
-            w.key("r28");
+            w.plain_key("r28");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r29 {
-            w.key("r29");
+            w.plain_key("r29");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r30 {
-            w.key("r30");
+            w.plain_key("r30");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r31 {
-            w.key("r31");
+            w.plain_key("r31");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_lo {
-            w.key("lo");
+            w.plain_key("lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_hi {
-            w.key("hi");
+            w.plain_key("hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cp0_epc {
-            w.key("cp0_epc");
+            w.plain_key("cp0_epc");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cp0_badvaddr {
-            w.key("cp0_badvaddr");
+            w.plain_key("cp0_badvaddr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cp0_status {
-            w.key("cp0_status");
+            w.plain_key("cp0_status");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cp0_cause {
-            w.key("cp0_cause");
+            w.plain_key("cp0_cause");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1223,151 +1223,151 @@ impl<'a> UserMipsFpregsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_r0 {
-            w.key("r0");
+            w.plain_key("r0");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r1 {
-            w.key("r1");
+            w.plain_key("r1");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r2 {
-            w.key("r2");
+            w.plain_key("r2");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r3 {
-            w.key("r3");
+            w.plain_key("r3");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r4 {
-            w.key("r4");
+            w.plain_key("r4");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r5 {
-            w.key("r5");
+            w.plain_key("r5");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r6 {
-            w.key("r6");
+            w.plain_key("r6");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r7 {
-            w.key("r7");
+            w.plain_key("r7");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r8 {
-            w.key("r8");
+            w.plain_key("r8");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r9 {
-            w.key("r9");
+            w.plain_key("r9");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r10 {
-            w.key("r10");
+            w.plain_key("r10");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r11 {
-            w.key("r11");
+            w.plain_key("r11");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r12 {
-            w.key("r12");
+            w.plain_key("r12");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r13 {
-            w.key("r13");
+            w.plain_key("r13");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r14 {
-            w.key("r14");
+            w.plain_key("r14");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r15 {
-            w.key("r15");
+            w.plain_key("r15");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r16 {
-            w.key("r16");
+            w.plain_key("r16");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r17 {
-            w.key("r17");
+            w.plain_key("r17");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r18 {
-            w.key("r18");
+            w.plain_key("r18");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r19 {
-            w.key("r19");
+            w.plain_key("r19");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r20 {
-            w.key("r20");
+            w.plain_key("r20");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r21 {
-            w.key("r21");
+            w.plain_key("r21");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r22 {
-            w.key("r22");
+            w.plain_key("r22");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r23 {
-            w.key("r23");
+            w.plain_key("r23");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r24 {
-            w.key("r24");
+            w.plain_key("r24");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r25 {
-            w.key("r25");
+            w.plain_key("r25");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r26 {
-            w.key("r26");
+            w.plain_key("r26");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r27 {
-            w.key("r27");
+            w.plain_key("r27");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r28 {
-            w.key("r28");
+            w.plain_key("r28");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r29 {
-            w.key("r29");
+            w.plain_key("r29");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r30 {
-            w.key("r30");
+            w.plain_key("r30");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r31 {
-            w.key("r31");
+            w.plain_key("r31");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_lo {
-            w.key("lo");
+            w.plain_key("lo");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_hi {
-            w.key("hi");
+            w.plain_key("hi");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fpu_fcr31 {
-            w.key("fpu_fcr31");
+            w.plain_key("fpu_fcr31");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fpu_id {
-            w.key("fpu_id");
+            w.plain_key("fpu_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1577,23 +1577,23 @@ impl<'a> ThreadInfoMips<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_tls {
-            w.key("tls");
+            w.plain_key("tls");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserMipsRegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpregs {
-            w.key("fpregs");
+            w.plain_key("fpregs");
             crate::view::UserMipsFpregsEntry::trusted(b).write_json(w, hex || true);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

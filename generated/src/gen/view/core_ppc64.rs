@@ -213,7 +213,7 @@ impl<'a> UserPpc64RegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_gpr.count > 0 {
-            w.key("gpr");
+            w.plain_key("gpr");
             w.begin_array();
             for v in self.gpr() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -221,51 +221,51 @@ impl<'a> UserPpc64RegsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_nip {
-            w.key("nip");
+            w.plain_key("nip");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_msr {
-            w.key("msr");
+            w.plain_key("msr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_orig_gpr3 {
-            w.key("orig_gpr3");
+            w.plain_key("orig_gpr3");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ctr {
-            w.key("ctr");
+            w.plain_key("ctr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_link {
-            w.key("link");
+            w.plain_key("link");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_xer {
-            w.key("xer");
+            w.plain_key("xer");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ccr {
-            w.key("ccr");
+            w.plain_key("ccr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_trap {
-            w.key("trap");
+            w.plain_key("trap");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_texasr {
-            w.key("texasr");
+            w.plain_key("texasr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tfhar {
-            w.key("tfhar");
+            w.plain_key("tfhar");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tfiar {
-            w.key("tfiar");
+            w.plain_key("tfiar");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -388,7 +388,7 @@ impl<'a> UserPpc64FpstateEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_fpregs.count > 0 {
-            w.key("fpregs");
+            w.plain_key("fpregs");
             w.begin_array();
             for v in self.fpregs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -396,7 +396,7 @@ impl<'a> UserPpc64FpstateEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -519,7 +519,7 @@ impl<'a> UserPpc64VrstateEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_vrregs.count > 0 {
-            w.key("vrregs");
+            w.plain_key("vrregs");
             w.begin_array();
             for v in self.vrregs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -527,11 +527,11 @@ impl<'a> UserPpc64VrstateEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_vrsave {
-            w.key("vrsave");
+            w.plain_key("vrsave");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -644,7 +644,7 @@ impl<'a> UserPpc64VsxstateEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_vsxregs.count > 0 {
-            w.key("vsxregs");
+            w.plain_key("vsxregs");
             w.begin_array();
             for v in self.vsxregs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -652,7 +652,7 @@ impl<'a> UserPpc64VsxstateEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -835,23 +835,23 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserPpc64RegsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_fpstate {
-            w.key("fpstate");
+            w.plain_key("fpstate");
             crate::view::UserPpc64FpstateEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_vrstate {
-            w.key("vrstate");
+            w.plain_key("vrstate");
             crate::view::UserPpc64VrstateEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_vsxstate {
-            w.key("vsxstate");
+            w.plain_key("vsxstate");
             crate::view::UserPpc64VsxstateEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1075,31 +1075,31 @@ impl<'a> ThreadInfoPpc64<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserPpc64RegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpstate {
-            w.key("fpstate");
+            w.plain_key("fpstate");
             crate::view::UserPpc64FpstateEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_vrstate {
-            w.key("vrstate");
+            w.plain_key("vrstate");
             crate::view::UserPpc64VrstateEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_vsxstate {
-            w.key("vsxstate");
+            w.plain_key("vsxstate");
             crate::view::UserPpc64VsxstateEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_tmstate {
-            w.key("tmstate");
+            w.plain_key("tmstate");
             crate::view::UserPpc64TmRegsEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -437,135 +437,135 @@ impl<'a> UserRiscv64RegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_pc {
-            w.key("pc");
+            w.plain_key("pc");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ra {
-            w.key("ra");
+            w.plain_key("ra");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sp {
-            w.key("sp");
+            w.plain_key("sp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gp {
-            w.key("gp");
+            w.plain_key("gp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tp {
-            w.key("tp");
+            w.plain_key("tp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t0 {
-            w.key("t0");
+            w.plain_key("t0");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t1 {
-            w.key("t1");
+            w.plain_key("t1");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t2 {
-            w.key("t2");
+            w.plain_key("t2");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s0 {
-            w.key("s0");
+            w.plain_key("s0");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s1 {
-            w.key("s1");
+            w.plain_key("s1");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a0 {
-            w.key("a0");
+            w.plain_key("a0");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a1 {
-            w.key("a1");
+            w.plain_key("a1");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a2 {
-            w.key("a2");
+            w.plain_key("a2");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a3 {
-            w.key("a3");
+            w.plain_key("a3");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a4 {
-            w.key("a4");
+            w.plain_key("a4");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a5 {
-            w.key("a5");
+            w.plain_key("a5");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a6 {
-            w.key("a6");
+            w.plain_key("a6");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_a7 {
-            w.key("a7");
+            w.plain_key("a7");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s2 {
-            w.key("s2");
+            w.plain_key("s2");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s3 {
-            w.key("s3");
+            w.plain_key("s3");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s4 {
-            w.key("s4");
+            w.plain_key("s4");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s5 {
-            w.key("s5");
+            w.plain_key("s5");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s6 {
-            w.key("s6");
+            w.plain_key("s6");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s7 {
-            w.key("s7");
+            w.plain_key("s7");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s8 {
-            w.key("s8");
+            w.plain_key("s8");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s9 {
-            w.key("s9");
+            w.plain_key("s9");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s10 {
-            w.key("s10");
+            w.plain_key("s10");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_s11 {
-            w.key("s11");
+            w.plain_key("s11");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t3 {
-            w.key("t3");
+            w.plain_key("t3");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t4 {
-            w.key("t4");
+            w.plain_key("t4");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t5 {
-            w.key("t5");
+            w.plain_key("t5");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_t6 {
-            w.key("t6");
+            w.plain_key("t6");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -719,7 +719,7 @@ impl<'a> UserRiscv64DExtEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_f.count > 0 {
-            w.key("f");
+            w.plain_key("f");
             w.begin_array();
             for v in self.f() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -727,11 +727,11 @@ impl<'a> UserRiscv64DExtEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_fcsr {
-            w.key("fcsr");
+            w.plain_key("fcsr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -907,23 +907,23 @@ impl<'a> ThreadInfoRiscv64<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_tls {
-            w.key("tls");
+            w.plain_key("tls");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserRiscv64RegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpsimd {
-            w.key("fpsimd");
+            w.plain_key("fpsimd");
             crate::view::UserRiscv64DExtEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

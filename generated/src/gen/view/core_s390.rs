@@ -177,15 +177,15 @@ impl<'a> UserS390RegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_psw_mask {
-            w.key("psw_mask");
+            w.plain_key("psw_mask");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_psw_addr {
-            w.key("psw_addr");
+            w.plain_key("psw_addr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.f_gprs.count > 0 {
-            w.key("gprs");
+            w.plain_key("gprs");
             w.begin_array();
             for v in self.gprs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -193,7 +193,7 @@ impl<'a> UserS390RegsEntry<'a> {
             w.end_array();
         }
         if self.f_acrs.count > 0 {
-            w.key("acrs");
+            w.plain_key("acrs");
             w.begin_array();
             for v in self.acrs() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -201,15 +201,15 @@ impl<'a> UserS390RegsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_orig_gpr2 {
-            w.key("orig_gpr2");
+            w.plain_key("orig_gpr2");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_system_call {
-            w.key("system_call");
+            w.plain_key("system_call");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -326,7 +326,7 @@ impl<'a> UserS390VxrsLowEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -334,7 +334,7 @@ impl<'a> UserS390VxrsLowEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -446,7 +446,7 @@ impl<'a> UserS390VxrsHighEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -454,7 +454,7 @@ impl<'a> UserS390VxrsHighEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -577,11 +577,11 @@ impl<'a> UserS390FpregsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_fpc {
-            w.key("fpc");
+            w.plain_key("fpc");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_fprs.count > 0 {
-            w.key("fprs");
+            w.plain_key("fprs");
             w.begin_array();
             for v in self.fprs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -589,7 +589,7 @@ impl<'a> UserS390FpregsEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -702,7 +702,7 @@ impl<'a> UserS390GsCbEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -710,7 +710,7 @@ impl<'a> UserS390GsCbEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -833,11 +833,11 @@ impl<'a> UserS390RiEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_ri_on {
-            w.key("ri_on");
+            w.plain_key("ri_on");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_regs.count > 0 {
-            w.key("regs");
+            w.plain_key("regs");
             w.begin_array();
             for v in self.regs() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -845,7 +845,7 @@ impl<'a> UserS390RiEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1110,39 +1110,39 @@ impl<'a> ThreadInfoS390<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserS390RegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpregs {
-            w.key("fpregs");
+            w.plain_key("fpregs");
             crate::view::UserS390FpregsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_vxrs_low {
-            w.key("vxrs_low");
+            w.plain_key("vxrs_low");
             crate::view::UserS390VxrsLowEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_vxrs_high {
-            w.key("vxrs_high");
+            w.plain_key("vxrs_high");
             crate::view::UserS390VxrsHighEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_gs_cb {
-            w.key("gs_cb");
+            w.plain_key("gs_cb");
             crate::view::UserS390GsCbEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_gs_bc {
-            w.key("gs_bc");
+            w.plain_key("gs_bc");
             crate::view::UserS390GsCbEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_ri_cb {
-            w.key("ri_cb");
+            w.plain_key("ri_cb");
             crate::view::UserS390RiEntry::trusted(b).write_json(w, hex || true);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -396,119 +396,119 @@ impl<'a> UserX86RegsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_r15 {
-            w.key("r15");
+            w.plain_key("r15");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r14 {
-            w.key("r14");
+            w.plain_key("r14");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r13 {
-            w.key("r13");
+            w.plain_key("r13");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r12 {
-            w.key("r12");
+            w.plain_key("r12");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_bp {
-            w.key("bp");
+            w.plain_key("bp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_bx {
-            w.key("bx");
+            w.plain_key("bx");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r11 {
-            w.key("r11");
+            w.plain_key("r11");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r10 {
-            w.key("r10");
+            w.plain_key("r10");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r9 {
-            w.key("r9");
+            w.plain_key("r9");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_r8 {
-            w.key("r8");
+            w.plain_key("r8");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ax {
-            w.key("ax");
+            w.plain_key("ax");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cx {
-            w.key("cx");
+            w.plain_key("cx");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_dx {
-            w.key("dx");
+            w.plain_key("dx");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_si {
-            w.key("si");
+            w.plain_key("si");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_di {
-            w.key("di");
+            w.plain_key("di");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_orig_ax {
-            w.key("orig_ax");
+            w.plain_key("orig_ax");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ip {
-            w.key("ip");
+            w.plain_key("ip");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cs {
-            w.key("cs");
+            w.plain_key("cs");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sp {
-            w.key("sp");
+            w.plain_key("sp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ss {
-            w.key("ss");
+            w.plain_key("ss");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fs_base {
-            w.key("fs_base");
+            w.plain_key("fs_base");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gs_base {
-            w.key("gs_base");
+            w.plain_key("gs_base");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ds {
-            w.key("ds");
+            w.plain_key("ds");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_es {
-            w.key("es");
+            w.plain_key("es");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fs {
-            w.key("fs");
+            w.plain_key("fs");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gs {
-            w.key("gs");
+            w.plain_key("gs");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_enum(w, v, crate::schema::enums::UserX86RegsMode(v).name());
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -657,15 +657,15 @@ impl<'a> UserX86CetEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_cet {
-            w.key("cet");
+            w.plain_key("cet");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_ssp {
-            w.key("ssp");
+            w.plain_key("ssp");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -892,11 +892,11 @@ impl<'a> UserX86XsaveEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_xstate_bv {
-            w.key("xstate_bv");
+            w.plain_key("xstate_bv");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.f_ymmh_space.count > 0 {
-            w.key("ymmh_space");
+            w.plain_key("ymmh_space");
             w.begin_array();
             for v in self.ymmh_space() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -904,7 +904,7 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if self.f_bndreg_state.count > 0 {
-            w.key("bndreg_state");
+            w.plain_key("bndreg_state");
             w.begin_array();
             for v in self.bndreg_state() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -912,7 +912,7 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if self.f_bndcsr_state.count > 0 {
-            w.key("bndcsr_state");
+            w.plain_key("bndcsr_state");
             w.begin_array();
             for v in self.bndcsr_state() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -920,7 +920,7 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if self.f_opmask_reg.count > 0 {
-            w.key("opmask_reg");
+            w.plain_key("opmask_reg");
             w.begin_array();
             for v in self.opmask_reg() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -928,7 +928,7 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if self.f_zmm_upper.count > 0 {
-            w.key("zmm_upper");
+            w.plain_key("zmm_upper");
             w.begin_array();
             for v in self.zmm_upper() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -936,7 +936,7 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if self.f_hi16_zmm.count > 0 {
-            w.key("hi16_zmm");
+            w.plain_key("hi16_zmm");
             w.begin_array();
             for v in self.hi16_zmm() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -944,7 +944,7 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if self.f_pkru.count > 0 {
-            w.key("pkru");
+            w.plain_key("pkru");
             w.begin_array();
             for v in self.pkru() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -952,11 +952,11 @@ impl<'a> UserX86XsaveEntry<'a> {
             w.end_array();
         }
         if let Some(b) = self.f_cet {
-            w.key("cet");
+            w.plain_key("cet");
             crate::view::UserX86CetEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1213,39 +1213,39 @@ impl<'a> UserX86FpregsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_cwd {
-            w.key("cwd");
+            w.plain_key("cwd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_swd {
-            w.key("swd");
+            w.plain_key("swd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_twd {
-            w.key("twd");
+            w.plain_key("twd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fop {
-            w.key("fop");
+            w.plain_key("fop");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rip {
-            w.key("rip");
+            w.plain_key("rip");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rdp {
-            w.key("rdp");
+            w.plain_key("rdp");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mxcsr {
-            w.key("mxcsr");
+            w.plain_key("mxcsr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mxcsr_mask {
-            w.key("mxcsr_mask");
+            w.plain_key("mxcsr_mask");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_st_space.count > 0 {
-            w.key("st_space");
+            w.plain_key("st_space");
             w.begin_array();
             for v in self.st_space() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1253,7 +1253,7 @@ impl<'a> UserX86FpregsEntry<'a> {
             w.end_array();
         }
         if self.f_xmm_space.count > 0 {
-            w.key("xmm_space");
+            w.plain_key("xmm_space");
             w.begin_array();
             for v in self.xmm_space() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1261,7 +1261,7 @@ impl<'a> UserX86FpregsEntry<'a> {
             w.end_array();
         }
         if self.f_padding.count > 0 {
-            w.key("padding");
+            w.plain_key("padding");
             w.begin_array();
             for v in self.padding() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1269,11 +1269,11 @@ impl<'a> UserX86FpregsEntry<'a> {
             w.end_array();
         }
         if let Some(b) = self.f_xsave {
-            w.key("xsave");
+            w.plain_key("xsave");
             crate::view::UserX86XsaveEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1550,47 +1550,47 @@ impl<'a> UserDescT<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_entry_number {
-            w.key("entry_number");
+            w.plain_key("entry_number");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_base_addr {
-            w.key("base_addr");
+            w.plain_key("base_addr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_limit {
-            w.key("limit");
+            w.plain_key("limit");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_seg_32bit {
-            w.key("seg_32bit");
+            w.plain_key("seg_32bit");
             w.bool(v);
         }
         if let Some(v) = self.f_contents_h {
-            w.key("contents_h");
+            w.plain_key("contents_h");
             w.bool(v);
         }
         if let Some(v) = self.f_contents_l {
-            w.key("contents_l");
+            w.plain_key("contents_l");
             w.bool(v);
         }
         if let Some(v) = self.f_read_exec_only {
-            w.key("read_exec_only");
+            w.plain_key("read_exec_only");
             w.bool(v);
         }
         if let Some(v) = self.f_limit_in_pages {
-            w.key("limit_in_pages");
+            w.plain_key("limit_in_pages");
             w.bool(v);
         }
         if let Some(v) = self.f_seg_not_present {
-            w.key("seg_not_present");
+            w.plain_key("seg_not_present");
             w.bool(v);
         }
         if let Some(v) = self.f_usable {
-            w.key("usable");
+            w.plain_key("usable");
             w.bool(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1788,19 +1788,19 @@ impl<'a> ThreadInfoX86<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_clear_tid_addr {
-            w.key("clear_tid_addr");
+            w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(b) = self.f_gpregs {
-            w.key("gpregs");
+            w.plain_key("gpregs");
             crate::view::UserX86RegsEntry::trusted(b).write_json(w, hex || true);
         }
         if let Some(b) = self.f_fpregs {
-            w.key("fpregs");
+            w.plain_key("fpregs");
             crate::view::UserX86FpregsEntry::trusted(b).write_json(w, hex || false);
         }
         if self.f_tls.count > 0 {
-            w.key("tls");
+            w.plain_key("tls");
             w.begin_array();
             for v in self.tls() {
                 v.write_json(w, hex || false);
@@ -1808,7 +1808,7 @@ impl<'a> ThreadInfoX86<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -235,7 +235,7 @@ impl<'a> CpuinfoX86Entry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_vendor_id {
-            w.key("vendor_id");
+            w.plain_key("vendor_id");
             fields::write_enum(
                 w,
                 v,
@@ -243,23 +243,23 @@ impl<'a> CpuinfoX86Entry<'a> {
             );
         }
         if let Some(v) = self.f_cpu_family {
-            w.key("cpu_family");
+            w.plain_key("cpu_family");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_model {
-            w.key("model");
+            w.plain_key("model");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_stepping {
-            w.key("stepping");
+            w.plain_key("stepping");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_capability_ver {
-            w.key("capability_ver");
+            w.plain_key("capability_ver");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_capability.count > 0 {
-            w.key("capability");
+            w.plain_key("capability");
             w.begin_array();
             for v in self.capability() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -267,23 +267,23 @@ impl<'a> CpuinfoX86Entry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_model_id {
-            w.key("model_id");
+            w.plain_key("model_id");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_xfeatures_mask {
-            w.key("xfeatures_mask");
+            w.plain_key("xfeatures_mask");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_xsave_size {
-            w.key("xsave_size");
+            w.plain_key("xsave_size");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_xsave_size_max {
-            w.key("xsave_size_max");
+            w.plain_key("xsave_size_max");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -417,7 +417,7 @@ impl<'a> CpuinfoPpc64Entry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_endian {
-            w.key("endian");
+            w.plain_key("endian");
             fields::write_enum(
                 w,
                 v,
@@ -425,7 +425,7 @@ impl<'a> CpuinfoPpc64Entry<'a> {
             );
         }
         if self.f_hwcap.count > 0 {
-            w.key("hwcap");
+            w.plain_key("hwcap");
             w.begin_array();
             for v in self.hwcap() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -433,7 +433,7 @@ impl<'a> CpuinfoPpc64Entry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -546,7 +546,7 @@ impl<'a> CpuinfoS390Entry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_hwcap.count > 0 {
-            w.key("hwcap");
+            w.plain_key("hwcap");
             w.begin_array();
             for v in self.hwcap() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -554,7 +554,7 @@ impl<'a> CpuinfoS390Entry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -727,7 +727,7 @@ impl<'a> CpuinfoEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_x86_entry.count > 0 {
-            w.key("x86_entry");
+            w.plain_key("x86_entry");
             w.begin_array();
             for v in self.x86_entry() {
                 v.write_json(w, hex || false);
@@ -735,7 +735,7 @@ impl<'a> CpuinfoEntry<'a> {
             w.end_array();
         }
         if self.f_ppc64_entry.count > 0 {
-            w.key("ppc64_entry");
+            w.plain_key("ppc64_entry");
             w.begin_array();
             for v in self.ppc64_entry() {
                 v.write_json(w, hex || false);
@@ -743,7 +743,7 @@ impl<'a> CpuinfoEntry<'a> {
             w.end_array();
         }
         if self.f_s390_entry.count > 0 {
-            w.key("s390_entry");
+            w.plain_key("s390_entry");
             w.begin_array();
             for v in self.s390_entry() {
                 v.write_json(w, hex || false);
@@ -751,7 +751,7 @@ impl<'a> CpuinfoEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

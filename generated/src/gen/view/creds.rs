@@ -323,39 +323,39 @@ impl<'a> CredsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_euid {
-            w.key("euid");
+            w.plain_key("euid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_egid {
-            w.key("egid");
+            w.plain_key("egid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_suid {
-            w.key("suid");
+            w.plain_key("suid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sgid {
-            w.key("sgid");
+            w.plain_key("sgid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fsuid {
-            w.key("fsuid");
+            w.plain_key("fsuid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fsgid {
-            w.key("fsgid");
+            w.plain_key("fsgid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_cap_inh.count > 0 {
-            w.key("cap_inh");
+            w.plain_key("cap_inh");
             w.begin_array();
             for v in self.cap_inh() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -363,7 +363,7 @@ impl<'a> CredsEntry<'a> {
             w.end_array();
         }
         if self.f_cap_prm.count > 0 {
-            w.key("cap_prm");
+            w.plain_key("cap_prm");
             w.begin_array();
             for v in self.cap_prm() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -371,7 +371,7 @@ impl<'a> CredsEntry<'a> {
             w.end_array();
         }
         if self.f_cap_eff.count > 0 {
-            w.key("cap_eff");
+            w.plain_key("cap_eff");
             w.begin_array();
             for v in self.cap_eff() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -379,7 +379,7 @@ impl<'a> CredsEntry<'a> {
             w.end_array();
         }
         if self.f_cap_bnd.count > 0 {
-            w.key("cap_bnd");
+            w.plain_key("cap_bnd");
             w.begin_array();
             for v in self.cap_bnd() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -387,11 +387,11 @@ impl<'a> CredsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_secbits {
-            w.key("secbits");
+            w.plain_key("secbits");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_groups.count > 0 {
-            w.key("groups");
+            w.plain_key("groups");
             w.begin_array();
             for v in self.groups() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -399,23 +399,23 @@ impl<'a> CredsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_lsm_profile {
-            w.key("lsm_profile");
+            w.plain_key("lsm_profile");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_lsm_sockcreate {
-            w.key("lsm_sockcreate");
+            w.plain_key("lsm_sockcreate");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_apparmor_data {
-            w.key("apparmor_data");
+            w.plain_key("apparmor_data");
             w.base64(v);
         }
         if let Some(v) = self.f_no_new_privs {
-            w.key("no_new_privs");
+            w.plain_key("no_new_privs");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_cap_amb.count > 0 {
-            w.key("cap_amb");
+            w.plain_key("cap_amb");
             w.begin_array();
             for v in self.cap_amb() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -423,7 +423,7 @@ impl<'a> CredsEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

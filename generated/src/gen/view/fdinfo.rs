@@ -146,27 +146,27 @@ impl<'a> FdinfoEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::FdTypes(v).name());
         }
         if let Some(v) = self.f_fd {
-            w.key("fd");
+            w.plain_key("fd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_xattr_security_selinux {
-            w.key("xattr_security_selinux");
+            w.plain_key("xattr_security_selinux");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -695,95 +695,95 @@ impl<'a> FileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::FdTypes(v).name());
         }
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_reg {
-            w.key("reg");
+            w.plain_key("reg");
             crate::view::RegFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_isk {
-            w.key("isk");
+            w.plain_key("isk");
             crate::view::InetSkEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_nsf {
-            w.key("nsf");
+            w.plain_key("nsf");
             crate::view::NsFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_psk {
-            w.key("psk");
+            w.plain_key("psk");
             crate::view::PacketSockEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_nlsk {
-            w.key("nlsk");
+            w.plain_key("nlsk");
             crate::view::NetlinkSkEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_efd {
-            w.key("efd");
+            w.plain_key("efd");
             crate::view::EventfdFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_epfd {
-            w.key("epfd");
+            w.plain_key("epfd");
             crate::view::EventpollFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_sgfd {
-            w.key("sgfd");
+            w.plain_key("sgfd");
             crate::view::SignalfdEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_tunf {
-            w.key("tunf");
+            w.plain_key("tunf");
             crate::view::TunfileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_tfd {
-            w.key("tfd");
+            w.plain_key("tfd");
             crate::view::TimerfdEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ify {
-            w.key("ify");
+            w.plain_key("ify");
             crate::view::InotifyFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ffy {
-            w.key("ffy");
+            w.plain_key("ffy");
             crate::view::FanotifyFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_ext {
-            w.key("ext");
+            w.plain_key("ext");
             crate::view::ExtFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_usk {
-            w.key("usk");
+            w.plain_key("usk");
             crate::view::UnixSkEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_fifo {
-            w.key("fifo");
+            w.plain_key("fifo");
             crate::view::FifoEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_pipe {
-            w.key("pipe");
+            w.plain_key("pipe");
             crate::view::PipeEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_tty {
-            w.key("tty");
+            w.plain_key("tty");
             crate::view::TtyFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_memfd {
-            w.key("memfd");
+            w.plain_key("memfd");
             crate::view::MemfdFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_bpf {
-            w.key("bpf");
+            w.plain_key("bpf");
             crate::view::BpfmapFileEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_pidfd {
-            w.key("pidfd");
+            w.plain_key("pidfd");
             crate::view::PidfdEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -137,15 +137,15 @@ impl<'a> FhEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_bytes {
-            w.key("bytes");
+            w.plain_key("bytes");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_handle.count > 0 {
-            w.key("handle");
+            w.plain_key("handle");
             w.begin_array();
             for v in self.handle() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -153,15 +153,15 @@ impl<'a> FhEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_path {
-            w.key("path");
+            w.plain_key("path");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_mnt_id {
-            w.key("mnt_id");
+            w.plain_key("mnt_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -303,19 +303,19 @@ impl<'a> IrmapCacheEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_dev {
-            w.key("dev");
+            w.plain_key("dev");
             fields::write_uint(w, u64::from(v), &fmt::ODEV, hex);
         }
         if let Some(v) = self.f_inode {
-            w.key("inode");
+            w.plain_key("inode");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_path {
-            w.key("path");
+            w.plain_key("path");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

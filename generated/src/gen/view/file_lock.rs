@@ -148,31 +148,31 @@ impl<'a> FileLockEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_flag {
-            w.key("flag");
+            w.plain_key("flag");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pid {
-            w.key("pid");
+            w.plain_key("pid");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fd {
-            w.key("fd");
+            w.plain_key("fd");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_start {
-            w.key("start");
+            w.plain_key("start");
             fields::write_int(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_len {
-            w.key("len");
+            w.plain_key("len");
             fields::write_int(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -178,35 +178,35 @@ impl<'a> InotifyWdEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_i_ino {
-            w.key("i_ino");
+            w.plain_key("i_ino");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mask {
-            w.key("mask");
+            w.plain_key("mask");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_ignored_mask {
-            w.key("ignored_mask");
+            w.plain_key("ignored_mask");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_s_dev {
-            w.key("s_dev");
+            w.plain_key("s_dev");
             fields::write_uint(w, u64::from(v), &fmt::DEV, hex);
         }
         if let Some(v) = self.f_wd {
-            w.key("wd");
+            w.plain_key("wd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_f_handle {
-            w.key("f_handle");
+            w.plain_key("f_handle");
             crate::view::FhEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -382,19 +382,19 @@ impl<'a> InotifyFileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if self.f_wd.count > 0 {
-            w.key("wd");
+            w.plain_key("wd");
             w.begin_array();
             for v in self.wd() {
                 v.write_json(w, hex || false);
@@ -402,7 +402,7 @@ impl<'a> InotifyFileEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -539,15 +539,15 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_i_ino {
-            w.key("i_ino");
+            w.plain_key("i_ino");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_f_handle {
-            w.key("f_handle");
+            w.plain_key("f_handle");
             crate::view::FhEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -672,15 +672,15 @@ impl<'a> FanotifyMountMarkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_mnt_id {
-            w.key("mnt_id");
+            w.plain_key("mnt_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_path {
-            w.key("path");
+            w.plain_key("path");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -894,39 +894,39 @@ impl<'a> FanotifyMarkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::MarkType(v).name());
         }
         if let Some(v) = self.f_mflags {
-            w.key("mflags");
+            w.plain_key("mflags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mask {
-            w.key("mask");
+            w.plain_key("mask");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_ignored_mask {
-            w.key("ignored_mask");
+            w.plain_key("ignored_mask");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_s_dev {
-            w.key("s_dev");
+            w.plain_key("s_dev");
             fields::write_uint(w, u64::from(v), &fmt::DEV, hex);
         }
         if let Some(b) = self.f_ie {
-            w.key("ie");
+            w.plain_key("ie");
             crate::view::FanotifyInodeMarkEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_me {
-            w.key("me");
+            w.plain_key("me");
             crate::view::FanotifyMountMarkEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1129,27 +1129,27 @@ impl<'a> FanotifyFileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_faflags {
-            w.key("faflags");
+            w.plain_key("faflags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_evflags {
-            w.key("evflags");
+            w.plain_key("evflags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if self.f_mark.count > 0 {
-            w.key("mark");
+            w.plain_key("mark");
             w.begin_array();
             for v in self.mark() {
                 v.write_json(w, hex || false);
@@ -1157,7 +1157,7 @@ impl<'a> FanotifyFileEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

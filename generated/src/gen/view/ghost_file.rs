@@ -215,51 +215,51 @@ impl<'a> GhostFileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_dev {
-            w.key("dev");
+            w.plain_key("dev");
             fields::write_uint(w, u64::from(v), &fmt::DEV, hex);
         }
         if let Some(v) = self.f_ino {
-            w.key("ino");
+            w.plain_key("ino");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rdev {
-            w.key("rdev");
+            w.plain_key("rdev");
             fields::write_uint(w, u64::from(v), &fmt::ODEV, hex);
         }
         if let Some(b) = self.f_atim {
-            w.key("atim");
+            w.plain_key("atim");
             crate::view::Timeval::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_mtim {
-            w.key("mtim");
+            w.plain_key("mtim");
             crate::view::Timeval::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_chunks {
-            w.key("chunks");
+            w.plain_key("chunks");
             w.bool(v);
         }
         if let Some(v) = self.f_size {
-            w.key("size");
+            w.plain_key("size");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_symlnk_target {
-            w.key("symlnk_target");
+            w.plain_key("symlnk_target");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -391,15 +391,15 @@ impl<'a> GhostChunkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_len {
-            w.key("len");
+            w.plain_key("len");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_off {
-            w.key("off");
+            w.plain_key("off");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

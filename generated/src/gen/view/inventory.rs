@@ -97,7 +97,7 @@ impl<'a> PluginsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, _hex: bool) {
         if self.f_plugins.count > 0 {
-            w.key("plugins");
+            w.plain_key("plugins");
             w.begin_array();
             for v in self.plugins() {
                 w.str_bytes(v);
@@ -105,7 +105,7 @@ impl<'a> PluginsEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -411,59 +411,59 @@ impl<'a> InventoryEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_img_version {
-            w.key("img_version");
+            w.plain_key("img_version");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_fdinfo_per_id {
-            w.key("fdinfo_per_id");
+            w.plain_key("fdinfo_per_id");
             w.bool(v);
         }
         if let Some(b) = self.f_root_ids {
-            w.key("root_ids");
+            w.plain_key("root_ids");
             crate::view::TaskKobjIdsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_ns_per_id {
-            w.key("ns_per_id");
+            w.plain_key("ns_per_id");
             w.bool(v);
         }
         if let Some(v) = self.f_root_cg_set {
-            w.key("root_cg_set");
+            w.plain_key("root_cg_set");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_lsmtype {
-            w.key("lsmtype");
+            w.plain_key("lsmtype");
             fields::write_enum(w, v, crate::schema::enums::Lsmtype(v).name());
         }
         if let Some(v) = self.f_dump_uptime {
-            w.key("dump_uptime");
+            w.plain_key("dump_uptime");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pre_dump_mode {
-            w.key("pre_dump_mode");
+            w.plain_key("pre_dump_mode");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tcp_close {
-            w.key("tcp_close");
+            w.plain_key("tcp_close");
             w.bool(v);
         }
         if let Some(v) = self.f_network_lock_method {
-            w.key("network_lock_method");
+            w.plain_key("network_lock_method");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_plugins_entry {
-            w.key("plugins_entry");
+            w.plain_key("plugins_entry");
             crate::view::PluginsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_dump_criu_run_id {
-            w.key("dump_criu_run_id");
+            w.plain_key("dump_criu_run_id");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_allow_uprobes {
-            w.key("allow_uprobes");
+            w.plain_key("allow_uprobes");
             w.bool(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

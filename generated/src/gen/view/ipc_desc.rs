@@ -159,35 +159,35 @@ impl<'a> IpcDescEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_key {
-            w.key("key");
+            w.plain_key("key");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cuid {
-            w.key("cuid");
+            w.plain_key("cuid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cgid {
-            w.key("cgid");
+            w.plain_key("cgid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -104,15 +104,15 @@ impl<'a> IpcMsg<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_mtype {
-            w.key("mtype");
+            w.plain_key("mtype");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_msize {
-            w.key("msize");
+            w.plain_key("msize");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -258,19 +258,19 @@ impl<'a> IpcMsgEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_desc {
-            w.key("desc");
+            w.plain_key("desc");
             crate::view::IpcDescEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_qbytes {
-            w.key("qbytes");
+            w.plain_key("qbytes");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_qnum {
-            w.key("qnum");
+            w.plain_key("qnum");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

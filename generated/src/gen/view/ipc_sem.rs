@@ -116,15 +116,15 @@ impl<'a> IpcSemEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_desc {
-            w.key("desc");
+            w.plain_key("desc");
             crate::view::IpcDescEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_nsems {
-            w.key("nsems");
+            w.plain_key("nsems");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

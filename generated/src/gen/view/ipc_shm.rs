@@ -146,23 +146,23 @@ impl<'a> IpcShmEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_desc {
-            w.key("desc");
+            w.plain_key("desc");
             crate::view::IpcDescEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_size {
-            w.key("size");
+            w.plain_key("size");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_in_pagemaps {
-            w.key("in_pagemaps");
+            w.plain_key("in_pagemaps");
             w.bool(v);
         }
         if let Some(v) = self.f_hugetlb_flag {
-            w.key("hugetlb_flag");
+            w.plain_key("hugetlb_flag");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -370,7 +370,7 @@ impl<'a> IpcVarEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_sem_ctls.count > 0 {
-            w.key("sem_ctls");
+            w.plain_key("sem_ctls");
             w.begin_array();
             for v in self.sem_ctls() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -378,71 +378,71 @@ impl<'a> IpcVarEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_msg_ctlmax {
-            w.key("msg_ctlmax");
+            w.plain_key("msg_ctlmax");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_msg_ctlmnb {
-            w.key("msg_ctlmnb");
+            w.plain_key("msg_ctlmnb");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_msg_ctlmni {
-            w.key("msg_ctlmni");
+            w.plain_key("msg_ctlmni");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_auto_msgmni {
-            w.key("auto_msgmni");
+            w.plain_key("auto_msgmni");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shm_ctlmax {
-            w.key("shm_ctlmax");
+            w.plain_key("shm_ctlmax");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shm_ctlall {
-            w.key("shm_ctlall");
+            w.plain_key("shm_ctlall");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shm_ctlmni {
-            w.key("shm_ctlmni");
+            w.plain_key("shm_ctlmni");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shm_rmid_forced {
-            w.key("shm_rmid_forced");
+            w.plain_key("shm_rmid_forced");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mq_queues_max {
-            w.key("mq_queues_max");
+            w.plain_key("mq_queues_max");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mq_msg_max {
-            w.key("mq_msg_max");
+            w.plain_key("mq_msg_max");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mq_msgsize_max {
-            w.key("mq_msgsize_max");
+            w.plain_key("mq_msgsize_max");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mq_msg_default {
-            w.key("mq_msg_default");
+            w.plain_key("mq_msg_default");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mq_msgsize_default {
-            w.key("mq_msgsize_default");
+            w.plain_key("mq_msgsize_default");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_msg_next_id {
-            w.key("msg_next_id");
+            w.plain_key("msg_next_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sem_next_id {
-            w.key("sem_next_id");
+            w.plain_key("sem_next_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shm_next_id {
-            w.key("shm_next_id");
+            w.plain_key("shm_next_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

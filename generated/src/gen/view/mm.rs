@@ -122,19 +122,19 @@ impl<'a> AioRingEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_nr_req {
-            w.key("nr_req");
+            w.plain_key("nr_req");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ring_len {
-            w.key("ring_len");
+            w.plain_key("ring_len");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -543,55 +543,55 @@ impl<'a> MmEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_mm_start_code {
-            w.key("mm_start_code");
+            w.plain_key("mm_start_code");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_end_code {
-            w.key("mm_end_code");
+            w.plain_key("mm_end_code");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_start_data {
-            w.key("mm_start_data");
+            w.plain_key("mm_start_data");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_end_data {
-            w.key("mm_end_data");
+            w.plain_key("mm_end_data");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_start_stack {
-            w.key("mm_start_stack");
+            w.plain_key("mm_start_stack");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_start_brk {
-            w.key("mm_start_brk");
+            w.plain_key("mm_start_brk");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_brk {
-            w.key("mm_brk");
+            w.plain_key("mm_brk");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_arg_start {
-            w.key("mm_arg_start");
+            w.plain_key("mm_arg_start");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_arg_end {
-            w.key("mm_arg_end");
+            w.plain_key("mm_arg_end");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_env_start {
-            w.key("mm_env_start");
+            w.plain_key("mm_env_start");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mm_env_end {
-            w.key("mm_env_end");
+            w.plain_key("mm_env_end");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_exe_file_id {
-            w.key("exe_file_id");
+            w.plain_key("exe_file_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_mm_saved_auxv.count > 0 {
-            w.key("mm_saved_auxv");
+            w.plain_key("mm_saved_auxv");
             w.begin_array();
             for v in self.mm_saved_auxv() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -599,7 +599,7 @@ impl<'a> MmEntry<'a> {
             w.end_array();
         }
         if self.f_vmas.count > 0 {
-            w.key("vmas");
+            w.plain_key("vmas");
             w.begin_array();
             for v in self.vmas() {
                 v.write_json(w, hex || false);
@@ -607,11 +607,11 @@ impl<'a> MmEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_dumpable {
-            w.key("dumpable");
+            w.plain_key("dumpable");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_aios.count > 0 {
-            w.key("aios");
+            w.plain_key("aios");
             w.begin_array();
             for v in self.aios() {
                 v.write_json(w, hex || false);
@@ -619,11 +619,11 @@ impl<'a> MmEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_thp_disabled {
-            w.key("thp_disabled");
+            w.plain_key("thp_disabled");
             w.bool(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

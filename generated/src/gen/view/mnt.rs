@@ -342,79 +342,79 @@ impl<'a> MntEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_fstype {
-            w.key("fstype");
+            w.plain_key("fstype");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mnt_id {
-            w.key("mnt_id");
+            w.plain_key("mnt_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_root_dev {
-            w.key("root_dev");
+            w.plain_key("root_dev");
             fields::write_uint(w, u64::from(v), &fmt::DEV, hex);
         }
         if let Some(v) = self.f_parent_mnt_id {
-            w.key("parent_mnt_id");
+            w.plain_key("parent_mnt_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_root {
-            w.key("root");
+            w.plain_key("root");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_mountpoint {
-            w.key("mountpoint");
+            w.plain_key("mountpoint");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_source {
-            w.key("source");
+            w.plain_key("source");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_options {
-            w.key("options");
+            w.plain_key("options");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_shared_id {
-            w.key("shared_id");
+            w.plain_key("shared_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_master_id {
-            w.key("master_id");
+            w.plain_key("master_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_with_plugin {
-            w.key("with_plugin");
+            w.plain_key("with_plugin");
             w.bool(v);
         }
         if let Some(v) = self.f_ext_mount {
-            w.key("ext_mount");
+            w.plain_key("ext_mount");
             w.bool(v);
         }
         if let Some(v) = self.f_fsname {
-            w.key("fsname");
+            w.plain_key("fsname");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_internal_sharing {
-            w.key("internal_sharing");
+            w.plain_key("internal_sharing");
             w.bool(v);
         }
         if let Some(v) = self.f_deleted {
-            w.key("deleted");
+            w.plain_key("deleted");
             w.bool(v);
         }
         if let Some(v) = self.f_sb_flags {
-            w.key("sb_flags");
+            w.plain_key("sb_flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_ext_key {
-            w.key("ext_key");
+            w.plain_key("ext_key");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -310,35 +310,35 @@ impl<'a> NetDeviceEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::NdType(v).name());
         }
         if let Some(v) = self.f_ifindex {
-            w.key("ifindex");
+            w.plain_key("ifindex");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mtu {
-            w.key("mtu");
+            w.plain_key("mtu");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(b) = self.f_tun {
-            w.key("tun");
+            w.plain_key("tun");
             crate::view::TunLinkEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_address {
-            w.key("address");
+            w.plain_key("address");
             w.base64(v);
         }
         if self.f_conf.count > 0 {
-            w.key("conf");
+            w.plain_key("conf");
             w.begin_array();
             for v in self.conf() {
                 fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
@@ -346,7 +346,7 @@ impl<'a> NetDeviceEntry<'a> {
             w.end_array();
         }
         if self.f_conf4.count > 0 {
-            w.key("conf4");
+            w.plain_key("conf4");
             w.begin_array();
             for v in self.conf4() {
                 v.write_json(w, hex || false);
@@ -354,7 +354,7 @@ impl<'a> NetDeviceEntry<'a> {
             w.end_array();
         }
         if self.f_conf6.count > 0 {
-            w.key("conf6");
+            w.plain_key("conf6");
             w.begin_array();
             for v in self.conf6() {
                 v.write_json(w, hex || false);
@@ -362,27 +362,27 @@ impl<'a> NetDeviceEntry<'a> {
             w.end_array();
         }
         if let Some(b) = self.f_macvlan {
-            w.key("macvlan");
+            w.plain_key("macvlan");
             crate::view::MacvlanLinkEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_peer_ifindex {
-            w.key("peer_ifindex");
+            w.plain_key("peer_ifindex");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_peer_nsid {
-            w.key("peer_nsid");
+            w.plain_key("peer_nsid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_master {
-            w.key("master");
+            w.plain_key("master");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_sit {
-            w.key("sit");
+            w.plain_key("sit");
             crate::view::SitEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -532,15 +532,15 @@ impl<'a> NetnsId<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_target_ns_id {
-            w.key("target_ns_id");
+            w.plain_key("target_ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_netnsid_value {
-            w.key("netnsid_value");
+            w.plain_key("netnsid_value");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -845,7 +845,7 @@ impl<'a> NetnsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_def_conf.count > 0 {
-            w.key("def_conf");
+            w.plain_key("def_conf");
             w.begin_array();
             for v in self.def_conf() {
                 fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
@@ -853,7 +853,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_all_conf.count > 0 {
-            w.key("all_conf");
+            w.plain_key("all_conf");
             w.begin_array();
             for v in self.all_conf() {
                 fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
@@ -861,7 +861,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_def_conf4.count > 0 {
-            w.key("def_conf4");
+            w.plain_key("def_conf4");
             w.begin_array();
             for v in self.def_conf4() {
                 v.write_json(w, hex || false);
@@ -869,7 +869,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_all_conf4.count > 0 {
-            w.key("all_conf4");
+            w.plain_key("all_conf4");
             w.begin_array();
             for v in self.all_conf4() {
                 v.write_json(w, hex || false);
@@ -877,7 +877,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_def_conf6.count > 0 {
-            w.key("def_conf6");
+            w.plain_key("def_conf6");
             w.begin_array();
             for v in self.def_conf6() {
                 v.write_json(w, hex || false);
@@ -885,7 +885,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_all_conf6.count > 0 {
-            w.key("all_conf6");
+            w.plain_key("all_conf6");
             w.begin_array();
             for v in self.all_conf6() {
                 v.write_json(w, hex || false);
@@ -893,7 +893,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_nsids.count > 0 {
-            w.key("nsids");
+            w.plain_key("nsids");
             w.begin_array();
             for v in self.nsids() {
                 v.write_json(w, hex || false);
@@ -901,11 +901,11 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_ext_key {
-            w.key("ext_key");
+            w.plain_key("ext_key");
             w.str_bytes(v);
         }
         if self.f_unix_conf.count > 0 {
-            w.key("unix_conf");
+            w.plain_key("unix_conf");
             w.begin_array();
             for v in self.unix_conf() {
                 v.write_json(w, hex || false);
@@ -913,7 +913,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.f_ipv4_sysctl.count > 0 {
-            w.key("ipv4_sysctl");
+            w.plain_key("ipv4_sysctl");
             w.begin_array();
             for v in self.ipv4_sysctl() {
                 v.write_json(w, hex || false);
@@ -921,7 +921,7 @@ impl<'a> NetnsEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

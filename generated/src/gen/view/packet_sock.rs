@@ -115,19 +115,19 @@ impl<'a> PacketMclist<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_index {
-            w.key("index");
+            w.plain_key("index");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_addr {
-            w.key("addr");
+            w.plain_key("addr");
             w.base64(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -355,35 +355,35 @@ impl<'a> PacketRing<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_block_size {
-            w.key("block_size");
+            w.plain_key("block_size");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_block_nr {
-            w.key("block_nr");
+            w.plain_key("block_nr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_frame_size {
-            w.key("frame_size");
+            w.plain_key("frame_size");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_frame_nr {
-            w.key("frame_nr");
+            w.plain_key("frame_nr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_retire_tmo {
-            w.key("retire_tmo");
+            w.plain_key("retire_tmo");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sizeof_priv {
-            w.key("sizeof_priv");
+            w.plain_key("sizeof_priv");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_features {
-            w.key("features");
+            w.plain_key("features");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -795,67 +795,67 @@ impl<'a> PacketSockEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_protocol {
-            w.key("protocol");
+            w.plain_key("protocol");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_ifindex {
-            w.key("ifindex");
+            w.plain_key("ifindex");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_opts {
-            w.key("opts");
+            w.plain_key("opts");
             crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_version {
-            w.key("version");
+            w.plain_key("version");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_reserve {
-            w.key("reserve");
+            w.plain_key("reserve");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_aux_data {
-            w.key("aux_data");
+            w.plain_key("aux_data");
             w.bool(v);
         }
         if let Some(v) = self.f_orig_dev {
-            w.key("orig_dev");
+            w.plain_key("orig_dev");
             w.bool(v);
         }
         if let Some(v) = self.f_vnet_hdr {
-            w.key("vnet_hdr");
+            w.plain_key("vnet_hdr");
             w.bool(v);
         }
         if let Some(v) = self.f_loss {
-            w.key("loss");
+            w.plain_key("loss");
             w.bool(v);
         }
         if let Some(v) = self.f_timestamp {
-            w.key("timestamp");
+            w.plain_key("timestamp");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_copy_thresh {
-            w.key("copy_thresh");
+            w.plain_key("copy_thresh");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_mclist.count > 0 {
-            w.key("mclist");
+            w.plain_key("mclist");
             w.begin_array();
             for v in self.mclist() {
                 v.write_json(w, hex || false);
@@ -863,23 +863,23 @@ impl<'a> PacketSockEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_fanout {
-            w.key("fanout");
+            w.plain_key("fanout");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_rx_ring {
-            w.key("rx_ring");
+            w.plain_key("rx_ring");
             crate::view::PacketRing::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_tx_ring {
-            w.key("tx_ring");
+            w.plain_key("tx_ring");
             crate::view::PacketRing::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_ns_id {
-            w.key("ns_id");
+            w.plain_key("ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

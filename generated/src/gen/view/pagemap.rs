@@ -100,11 +100,11 @@ impl<'a> PagemapHead<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_pages_id {
-            w.key("pages_id");
+            w.plain_key("pages_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -271,27 +271,27 @@ impl<'a> PagemapEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_vaddr {
-            w.key("vaddr");
+            w.plain_key("vaddr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_compat_nr_pages {
-            w.key("compat_nr_pages");
+            w.plain_key("compat_nr_pages");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_in_parent {
-            w.key("in_parent");
+            w.plain_key("in_parent");
             w.bool(v);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &tables::FMT_PMAP_FLAGS, hex);
         }
         if let Some(v) = self.f_nr_pages {
-            w.key("nr_pages");
+            w.plain_key("nr_pages");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

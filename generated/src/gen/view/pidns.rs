@@ -95,11 +95,11 @@ impl<'a> PidnsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, _hex: bool) {
         if let Some(v) = self.f_ext_key {
-            w.key("ext_key");
+            w.plain_key("ext_key");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

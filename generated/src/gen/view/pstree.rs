@@ -138,23 +138,23 @@ impl<'a> PstreeEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_pid {
-            w.key("pid");
+            w.plain_key("pid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ppid {
-            w.key("ppid");
+            w.plain_key("ppid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pgid {
-            w.key("pgid");
+            w.plain_key("pgid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sid {
-            w.key("sid");
+            w.plain_key("sid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_threads.count > 0 {
-            w.key("threads");
+            w.plain_key("threads");
             w.begin_array();
             for v in self.threads() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -162,7 +162,7 @@ impl<'a> PstreeEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

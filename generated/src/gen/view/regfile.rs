@@ -243,43 +243,43 @@ impl<'a> RegFileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &tables::FMT_RFILE_FLAGS, hex);
         }
         if let Some(v) = self.f_pos {
-            w.key("pos");
+            w.plain_key("pos");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_mnt_id {
-            w.key("mnt_id");
+            w.plain_key("mnt_id");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_size {
-            w.key("size");
+            w.plain_key("size");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ext {
-            w.key("ext");
+            w.plain_key("ext");
             w.bool(v);
         }
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_build_id.count > 0 {
-            w.key("build_id");
+            w.plain_key("build_id");
             w.begin_array();
             for v in self.build_id() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -287,19 +287,19 @@ impl<'a> RegFileEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_checksum {
-            w.key("checksum");
+            w.plain_key("checksum");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_checksum_config {
-            w.key("checksum_config");
+            w.plain_key("checksum_config");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_checksum_parameter {
-            w.key("checksum_parameter");
+            w.plain_key("checksum_parameter");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

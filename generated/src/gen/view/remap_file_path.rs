@@ -128,19 +128,19 @@ impl<'a> RemapFilePathEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_orig_id {
-            w.key("orig_id");
+            w.plain_key("orig_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_remap_id {
-            w.key("remap_id");
+            w.plain_key("remap_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_remap_type {
-            w.key("remap_type");
+            w.plain_key("remap_type");
             fields::write_enum(w, v, crate::schema::enums::RemapType(v).name());
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

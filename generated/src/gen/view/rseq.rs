@@ -151,23 +151,23 @@ impl<'a> RseqEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_rseq_abi_pointer {
-            w.key("rseq_abi_pointer");
+            w.plain_key("rseq_abi_pointer");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rseq_abi_size {
-            w.key("rseq_abi_size");
+            w.plain_key("rseq_abi_size");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_signature {
-            w.key("signature");
+            w.plain_key("signature");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rseq_cs_pointer {
-            w.key("rseq_cs_pointer");
+            w.plain_key("rseq_cs_pointer");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -170,31 +170,31 @@ impl<'a> SaEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_sigaction {
-            w.key("sigaction");
+            w.plain_key("sigaction");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_restorer {
-            w.key("restorer");
+            w.plain_key("restorer");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_mask {
-            w.key("mask");
+            w.plain_key("mask");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_compat_sigaction {
-            w.key("compat_sigaction");
+            w.plain_key("compat_sigaction");
             w.bool(v);
         }
         if let Some(v) = self.f_mask_extended {
-            w.key("mask_extended");
+            w.plain_key("mask_extended");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -109,19 +109,19 @@ impl<'a> SeccompFilter<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_filter {
-            w.key("filter");
+            w.plain_key("filter");
             w.base64(v);
         }
         if let Some(v) = self.f_prev {
-            w.key("prev");
+            w.plain_key("prev");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -248,7 +248,7 @@ impl<'a> SeccompEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_seccomp_filters.count > 0 {
-            w.key("seccomp_filters");
+            w.plain_key("seccomp_filters");
             w.begin_array();
             for v in self.seccomp_filters() {
                 v.write_json(w, hex || false);
@@ -256,7 +256,7 @@ impl<'a> SeccompEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

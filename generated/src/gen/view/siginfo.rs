@@ -93,11 +93,11 @@ impl<'a> SiginfoEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, _hex: bool) {
         if let Some(v) = self.f_siginfo {
-            w.key("siginfo");
+            w.plain_key("siginfo");
             w.base64(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -222,7 +222,7 @@ impl<'a> SignalQueueEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_signals.count > 0 {
-            w.key("signals");
+            w.plain_key("signals");
             w.begin_array();
             for v in self.signals() {
                 v.write_json(w, hex || false);
@@ -230,7 +230,7 @@ impl<'a> SignalQueueEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -274,71 +274,71 @@ impl<'a> SitEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_link {
-            w.key("link");
+            w.plain_key("link");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_local.count > 0 {
-            w.key("local");
+            w.plain_key("local");
             fields::write_ipadd(w, self.local());
         }
         if self.f_remote.count > 0 {
-            w.key("remote");
+            w.plain_key("remote");
             fields::write_ipadd(w, self.remote());
         }
         if let Some(v) = self.f_ttl {
-            w.key("ttl");
+            w.plain_key("ttl");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tos {
-            w.key("tos");
+            w.plain_key("tos");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pmtudisc {
-            w.key("pmtudisc");
+            w.plain_key("pmtudisc");
             w.bool(v);
         }
         if let Some(v) = self.f_proto {
-            w.key("proto");
+            w.plain_key("proto");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_encap_type {
-            w.key("encap_type");
+            w.plain_key("encap_type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_encap_flags {
-            w.key("encap_flags");
+            w.plain_key("encap_flags");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_encap_sport {
-            w.key("encap_sport");
+            w.plain_key("encap_sport");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_encap_dport {
-            w.key("encap_dport");
+            w.plain_key("encap_dport");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rd_prefixlen {
-            w.key("rd_prefixlen");
+            w.plain_key("rd_prefixlen");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_rd_prefix.count > 0 {
-            w.key("rd_prefix");
+            w.plain_key("rd_prefix");
             fields::write_ipadd(w, self.rd_prefix());
         }
         if let Some(v) = self.f_relay_prefixlen {
-            w.key("relay_prefixlen");
+            w.plain_key("relay_prefixlen");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_relay_prefix.count > 0 {
-            w.key("relay_prefix");
+            w.plain_key("relay_prefix");
             fields::write_ipadd(w, self.relay_prefix());
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -127,19 +127,19 @@ impl<'a> IpOptsRawEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_hdrincl {
-            w.key("hdrincl");
+            w.plain_key("hdrincl");
             w.bool(v);
         }
         if let Some(v) = self.f_nodefrag {
-            w.key("nodefrag");
+            w.plain_key("nodefrag");
             w.bool(v);
         }
         if let Some(v) = self.f_checksum {
-            w.key("checksum");
+            w.plain_key("checksum");
             w.bool(v);
         }
         if self.f_icmpv_filter.count > 0 {
-            w.key("icmpv_filter");
+            w.plain_key("icmpv_filter");
             w.begin_array();
             for v in self.icmpv_filter() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -147,7 +147,7 @@ impl<'a> IpOptsRawEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -304,27 +304,27 @@ impl<'a> IpOptsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_freebind {
-            w.key("freebind");
+            w.plain_key("freebind");
             w.bool(v);
         }
         if let Some(b) = self.f_raw {
-            w.key("raw");
+            w.plain_key("raw");
             crate::view::IpOptsRawEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_pktinfo {
-            w.key("pktinfo");
+            w.plain_key("pktinfo");
             w.bool(v);
         }
         if let Some(v) = self.f_tos {
-            w.key("tos");
+            w.plain_key("tos");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ttl {
-            w.key("ttl");
+            w.plain_key("ttl");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -705,87 +705,87 @@ impl<'a> InetSkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ino {
-            w.key("ino");
+            w.plain_key("ino");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_family {
-            w.key("family");
+            w.plain_key("family");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_FAMILY, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_TYPE, hex);
         }
         if let Some(v) = self.f_proto {
-            w.key("proto");
+            w.plain_key("proto");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_PROTO, hex);
         }
         if let Some(v) = self.f_state {
-            w.key("state");
+            w.plain_key("state");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_STATE, hex);
         }
         if let Some(v) = self.f_src_port {
-            w.key("src_port");
+            w.plain_key("src_port");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_dst_port {
-            w.key("dst_port");
+            w.plain_key("dst_port");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_backlog {
-            w.key("backlog");
+            w.plain_key("backlog");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_src_addr.count > 0 {
-            w.key("src_addr");
+            w.plain_key("src_addr");
             fields::write_ipadd(w, self.src_addr());
         }
         if self.f_dst_addr.count > 0 {
-            w.key("dst_addr");
+            w.plain_key("dst_addr");
             fields::write_ipadd(w, self.dst_addr());
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_opts {
-            w.key("opts");
+            w.plain_key("opts");
             crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_v6only {
-            w.key("v6only");
+            w.plain_key("v6only");
             w.bool(v);
         }
         if let Some(b) = self.f_ip_opts {
-            w.key("ip_opts");
+            w.plain_key("ip_opts");
             crate::view::IpOptsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_ifname {
-            w.key("ifname");
+            w.plain_key("ifname");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_ns_id {
-            w.key("ns_id");
+            w.plain_key("ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shutdown {
-            w.key("shutdown");
+            w.plain_key("shutdown");
             fields::write_enum(w, v, crate::schema::enums::SkShutdown(v).name());
         }
         if let Some(b) = self.f_tcp_opts {
-            w.key("tcp_opts");
+            w.plain_key("tcp_opts");
             crate::view::TcpOptsEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

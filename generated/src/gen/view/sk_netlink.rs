@@ -257,31 +257,31 @@ impl<'a> NetlinkSkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ino {
-            w.key("ino");
+            w.plain_key("ino");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_protocol {
-            w.key("protocol");
+            w.plain_key("protocol");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_state {
-            w.key("state");
+            w.plain_key("state");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_portid {
-            w.key("portid");
+            w.plain_key("portid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_groups.count > 0 {
-            w.key("groups");
+            w.plain_key("groups");
             w.begin_array();
             for v in self.groups() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -289,27 +289,27 @@ impl<'a> NetlinkSkEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_dst_portid {
-            w.key("dst_portid");
+            w.plain_key("dst_portid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_dst_group {
-            w.key("dst_group");
+            w.plain_key("dst_group");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_opts {
-            w.key("opts");
+            w.plain_key("opts");
             crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_ns_id {
-            w.key("ns_id");
+            w.plain_key("ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

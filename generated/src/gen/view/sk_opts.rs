@@ -475,67 +475,67 @@ impl<'a> SkOptsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_so_sndbuf {
-            w.key("so_sndbuf");
+            w.plain_key("so_sndbuf");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_rcvbuf {
-            w.key("so_rcvbuf");
+            w.plain_key("so_rcvbuf");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_snd_tmo_sec {
-            w.key("so_snd_tmo_sec");
+            w.plain_key("so_snd_tmo_sec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_snd_tmo_usec {
-            w.key("so_snd_tmo_usec");
+            w.plain_key("so_snd_tmo_usec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_rcv_tmo_sec {
-            w.key("so_rcv_tmo_sec");
+            w.plain_key("so_rcv_tmo_sec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_rcv_tmo_usec {
-            w.key("so_rcv_tmo_usec");
+            w.plain_key("so_rcv_tmo_usec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_reuseaddr {
-            w.key("reuseaddr");
+            w.plain_key("reuseaddr");
             w.bool(v);
         }
         if let Some(v) = self.f_so_priority {
-            w.key("so_priority");
+            w.plain_key("so_priority");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_rcvlowat {
-            w.key("so_rcvlowat");
+            w.plain_key("so_rcvlowat");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_mark {
-            w.key("so_mark");
+            w.plain_key("so_mark");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_passcred {
-            w.key("so_passcred");
+            w.plain_key("so_passcred");
             w.bool(v);
         }
         if let Some(v) = self.f_so_passsec {
-            w.key("so_passsec");
+            w.plain_key("so_passsec");
             w.bool(v);
         }
         if let Some(v) = self.f_so_dontroute {
-            w.key("so_dontroute");
+            w.plain_key("so_dontroute");
             w.bool(v);
         }
         if let Some(v) = self.f_so_no_check {
-            w.key("so_no_check");
+            w.plain_key("so_no_check");
             w.bool(v);
         }
         if let Some(v) = self.f_so_bound_dev {
-            w.key("so_bound_dev");
+            w.plain_key("so_bound_dev");
             w.str_bytes(v);
         }
         if self.f_so_filter.count > 0 {
-            w.key("so_filter");
+            w.plain_key("so_filter");
             w.begin_array();
             for v in self.so_filter() {
                 fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -543,43 +543,43 @@ impl<'a> SkOptsEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_so_reuseport {
-            w.key("so_reuseport");
+            w.plain_key("so_reuseport");
             w.bool(v);
         }
         if let Some(v) = self.f_so_broadcast {
-            w.key("so_broadcast");
+            w.plain_key("so_broadcast");
             w.bool(v);
         }
         if let Some(v) = self.f_so_keepalive {
-            w.key("so_keepalive");
+            w.plain_key("so_keepalive");
             w.bool(v);
         }
         if let Some(v) = self.f_tcp_keepcnt {
-            w.key("tcp_keepcnt");
+            w.plain_key("tcp_keepcnt");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tcp_keepidle {
-            w.key("tcp_keepidle");
+            w.plain_key("tcp_keepidle");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tcp_keepintvl {
-            w.key("tcp_keepintvl");
+            w.plain_key("tcp_keepintvl");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_oobinline {
-            w.key("so_oobinline");
+            w.plain_key("so_oobinline");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_linger {
-            w.key("so_linger");
+            w.plain_key("so_linger");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_so_buf_lock {
-            w.key("so_buf_lock");
+            w.plain_key("so_buf_lock");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -105,11 +105,11 @@ impl<'a> ScmEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_rights.count > 0 {
-            w.key("rights");
+            w.plain_key("rights");
             w.begin_array();
             for v in self.rights() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -117,7 +117,7 @@ impl<'a> ScmEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -265,15 +265,15 @@ impl<'a> SkPacketEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id_for {
-            w.key("id_for");
+            w.plain_key("id_for");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_length {
-            w.key("length");
+            w.plain_key("length");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_scm.count > 0 {
-            w.key("scm");
+            w.plain_key("scm");
             w.begin_array();
             for v in self.scm() {
                 v.write_json(w, hex || false);
@@ -281,7 +281,7 @@ impl<'a> SkPacketEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -115,19 +115,19 @@ impl<'a> FilePermsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_mode {
-            w.key("mode");
+            w.plain_key("mode");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -446,75 +446,75 @@ impl<'a> UnixSkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ino {
-            w.key("ino");
+            w.plain_key("ino");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_TYPE, hex);
         }
         if let Some(v) = self.f_state {
-            w.key("state");
+            w.plain_key("state");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_STATE, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_uflags {
-            w.key("uflags");
+            w.plain_key("uflags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_backlog {
-            w.key("backlog");
+            w.plain_key("backlog");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_peer {
-            w.key("peer");
+            w.plain_key("peer");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_opts {
-            w.key("opts");
+            w.plain_key("opts");
             crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.quopri(v);
         }
         if let Some(v) = self.f_shutdown {
-            w.key("shutdown");
+            w.plain_key("shutdown");
             fields::write_enum(w, v, crate::schema::enums::SkShutdown(v).name());
         }
         if let Some(b) = self.f_file_perms {
-            w.key("file_perms");
+            w.plain_key("file_perms");
             crate::view::FilePermsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_name_dir {
-            w.key("name_dir");
+            w.plain_key("name_dir");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_deleted {
-            w.key("deleted");
+            w.plain_key("deleted");
             w.bool(v);
         }
         if let Some(v) = self.f_ns_id {
-            w.key("ns_id");
+            w.plain_key("ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mnt_id {
-            w.key("mnt_id");
+            w.plain_key("mnt_id");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -316,63 +316,63 @@ impl<'a> DumpStatsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_freezing_time {
-            w.key("freezing_time");
+            w.plain_key("freezing_time");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_frozen_time {
-            w.key("frozen_time");
+            w.plain_key("frozen_time");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_memdump_time {
-            w.key("memdump_time");
+            w.plain_key("memdump_time");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_memwrite_time {
-            w.key("memwrite_time");
+            w.plain_key("memwrite_time");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pages_scanned {
-            w.key("pages_scanned");
+            w.plain_key("pages_scanned");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pages_skipped_parent {
-            w.key("pages_skipped_parent");
+            w.plain_key("pages_skipped_parent");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pages_written {
-            w.key("pages_written");
+            w.plain_key("pages_written");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_irmap_resolve {
-            w.key("irmap_resolve");
+            w.plain_key("irmap_resolve");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pages_lazy {
-            w.key("pages_lazy");
+            w.plain_key("pages_lazy");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_page_pipes {
-            w.key("page_pipes");
+            w.plain_key("page_pipes");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_page_pipe_bufs {
-            w.key("page_pipe_bufs");
+            w.plain_key("page_pipe_bufs");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shpages_scanned {
-            w.key("shpages_scanned");
+            w.plain_key("shpages_scanned");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shpages_skipped_parent {
-            w.key("shpages_skipped_parent");
+            w.plain_key("shpages_skipped_parent");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shpages_written {
-            w.key("shpages_written");
+            w.plain_key("shpages_written");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -572,27 +572,27 @@ impl<'a> RestoreStatsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_pages_compared {
-            w.key("pages_compared");
+            w.plain_key("pages_compared");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pages_skipped_cow {
-            w.key("pages_skipped_cow");
+            w.plain_key("pages_skipped_cow");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_forking_time {
-            w.key("forking_time");
+            w.plain_key("forking_time");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_restore_time {
-            w.key("restore_time");
+            w.plain_key("restore_time");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pages_restored {
-            w.key("pages_restored");
+            w.plain_key("pages_restored");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -736,15 +736,15 @@ impl<'a> StatsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_dump {
-            w.key("dump");
+            w.plain_key("dump");
             crate::view::DumpStatsEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_restore {
-            w.key("restore");
+            w.plain_key("restore");
             crate::view::RestoreStatsEntry::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -114,19 +114,19 @@ impl<'a> SysctlEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::SysctlType(v).name());
         }
         if let Some(v) = self.f_iarg {
-            w.key("iarg");
+            w.plain_key("iarg");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sarg {
-            w.key("sarg");
+            w.plain_key("sarg");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

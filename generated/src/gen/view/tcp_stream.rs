@@ -138,27 +138,27 @@ impl<'a> TcpOptsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_cork {
-            w.key("cork");
+            w.plain_key("cork");
             w.bool(v);
         }
         if let Some(v) = self.f_nodelay {
-            w.key("nodelay");
+            w.plain_key("nodelay");
             w.bool(v);
         }
         if let Some(v) = self.f_keepcnt {
-            w.key("keepcnt");
+            w.plain_key("keepcnt");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_keepidle {
-            w.key("keepidle");
+            w.plain_key("keepidle");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_keepintvl {
-            w.key("keepintvl");
+            w.plain_key("keepintvl");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -497,75 +497,75 @@ impl<'a> TcpStreamEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_inq_len {
-            w.key("inq_len");
+            w.plain_key("inq_len");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_inq_seq {
-            w.key("inq_seq");
+            w.plain_key("inq_seq");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_outq_len {
-            w.key("outq_len");
+            w.plain_key("outq_len");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_outq_seq {
-            w.key("outq_seq");
+            w.plain_key("outq_seq");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_opt_mask {
-            w.key("opt_mask");
+            w.plain_key("opt_mask");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_snd_wscale {
-            w.key("snd_wscale");
+            w.plain_key("snd_wscale");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_mss_clamp {
-            w.key("mss_clamp");
+            w.plain_key("mss_clamp");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rcv_wscale {
-            w.key("rcv_wscale");
+            w.plain_key("rcv_wscale");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_timestamp {
-            w.key("timestamp");
+            w.plain_key("timestamp");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_cork {
-            w.key("cork");
+            w.plain_key("cork");
             w.bool(v);
         }
         if let Some(v) = self.f_nodelay {
-            w.key("nodelay");
+            w.plain_key("nodelay");
             w.bool(v);
         }
         if let Some(v) = self.f_unsq_len {
-            w.key("unsq_len");
+            w.plain_key("unsq_len");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_snd_wl1 {
-            w.key("snd_wl1");
+            w.plain_key("snd_wl1");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_snd_wnd {
-            w.key("snd_wnd");
+            w.plain_key("snd_wnd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_max_window {
-            w.key("max_window");
+            w.plain_key("max_window");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rcv_wnd {
-            w.key("rcv_wnd");
+            w.plain_key("rcv_wnd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rcv_wup {
-            w.key("rcv_wup");
+            w.plain_key("rcv_wup");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -106,15 +106,15 @@ impl<'a> Timeval<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_tv_sec {
-            w.key("tv_sec");
+            w.plain_key("tv_sec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tv_usec {
-            w.key("tv_usec");
+            w.plain_key("tv_usec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

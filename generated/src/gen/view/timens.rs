@@ -106,15 +106,15 @@ impl<'a> Timespec<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_tv_sec {
-            w.key("tv_sec");
+            w.plain_key("tv_sec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tv_nsec {
-            w.key("tv_nsec");
+            w.plain_key("tv_nsec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -261,15 +261,15 @@ impl<'a> TimensEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_monotonic {
-            w.key("monotonic");
+            w.plain_key("monotonic");
             crate::view::Timespec::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_boottime {
-            w.key("boottime");
+            w.plain_key("boottime");
             crate::view::Timespec::trusted(b).write_json(w, hex || false);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

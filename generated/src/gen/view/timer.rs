@@ -126,23 +126,23 @@ impl<'a> ItimerEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_isec {
-            w.key("isec");
+            w.plain_key("isec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_iusec {
-            w.key("iusec");
+            w.plain_key("iusec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_vsec {
-            w.key("vsec");
+            w.plain_key("vsec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_vusec {
-            w.key("vusec");
+            w.plain_key("vusec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -400,51 +400,51 @@ impl<'a> PosixTimerEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_it_id {
-            w.key("it_id");
+            w.plain_key("it_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_clock_id {
-            w.key("clock_id");
+            w.plain_key("clock_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_si_signo {
-            w.key("si_signo");
+            w.plain_key("si_signo");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_it_sigev_notify {
-            w.key("it_sigev_notify");
+            w.plain_key("it_sigev_notify");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sival_ptr {
-            w.key("sival_ptr");
+            w.plain_key("sival_ptr");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_overrun {
-            w.key("overrun");
+            w.plain_key("overrun");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_isec {
-            w.key("isec");
+            w.plain_key("isec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_insec {
-            w.key("insec");
+            w.plain_key("insec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_vsec {
-            w.key("vsec");
+            w.plain_key("vsec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_vnsec {
-            w.key("vnsec");
+            w.plain_key("vnsec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_notify_thread_id {
-            w.key("notify_thread_id");
+            w.plain_key("notify_thread_id");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -648,19 +648,19 @@ impl<'a> TaskTimersEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(b) = self.f_real {
-            w.key("real");
+            w.plain_key("real");
             crate::view::ItimerEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_virt {
-            w.key("virt");
+            w.plain_key("virt");
             crate::view::ItimerEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_prof {
-            w.key("prof");
+            w.plain_key("prof");
             crate::view::ItimerEntry::trusted(b).write_json(w, hex || false);
         }
         if self.f_posix.count > 0 {
-            w.key("posix");
+            w.plain_key("posix");
             w.begin_array();
             for v in self.posix() {
                 v.write_json(w, hex || false);
@@ -668,7 +668,7 @@ impl<'a> TaskTimersEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -213,47 +213,47 @@ impl<'a> TimerfdEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_clockid {
-            w.key("clockid");
+            w.plain_key("clockid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ticks {
-            w.key("ticks");
+            w.plain_key("ticks");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_settime_flags {
-            w.key("settime_flags");
+            w.plain_key("settime_flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_vsec {
-            w.key("vsec");
+            w.plain_key("vsec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_vnsec {
-            w.key("vnsec");
+            w.plain_key("vnsec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_isec {
-            w.key("isec");
+            w.plain_key("isec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_insec {
-            w.key("insec");
+            w.plain_key("insec");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -140,23 +140,23 @@ impl<'a> WinsizeEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_ws_row {
-            w.key("ws_row");
+            w.plain_key("ws_row");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ws_col {
-            w.key("ws_col");
+            w.plain_key("ws_col");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ws_xpixel {
-            w.key("ws_xpixel");
+            w.plain_key("ws_xpixel");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_ws_ypixel {
-            w.key("ws_ypixel");
+            w.plain_key("ws_ypixel");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -370,35 +370,35 @@ impl<'a> TermiosEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_c_iflag {
-            w.key("c_iflag");
+            w.plain_key("c_iflag");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_c_oflag {
-            w.key("c_oflag");
+            w.plain_key("c_oflag");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_c_cflag {
-            w.key("c_cflag");
+            w.plain_key("c_cflag");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_c_lflag {
-            w.key("c_lflag");
+            w.plain_key("c_lflag");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_c_line {
-            w.key("c_line");
+            w.plain_key("c_line");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_c_ispeed {
-            w.key("c_ispeed");
+            w.plain_key("c_ispeed");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_c_ospeed {
-            w.key("c_ospeed");
+            w.plain_key("c_ospeed");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.f_c_cc.count > 0 {
-            w.key("c_cc");
+            w.plain_key("c_cc");
             w.begin_array();
             for v in self.c_cc() {
                 fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -406,7 +406,7 @@ impl<'a> TermiosEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -524,11 +524,11 @@ impl<'a> TtyPtyEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_index {
-            w.key("index");
+            w.plain_key("index");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -650,15 +650,15 @@ impl<'a> TtyDataEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_tty_id {
-            w.key("tty_id");
+            w.plain_key("tty_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_data {
-            w.key("data");
+            w.plain_key("data");
             w.base64(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -965,67 +965,67 @@ impl<'a> TtyInfoEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::TtyType(v).name());
         }
         if let Some(v) = self.f_locked {
-            w.key("locked");
+            w.plain_key("locked");
             w.bool(v);
         }
         if let Some(v) = self.f_exclusive {
-            w.key("exclusive");
+            w.plain_key("exclusive");
             w.bool(v);
         }
         if let Some(v) = self.f_packet_mode {
-            w.key("packet_mode");
+            w.plain_key("packet_mode");
             w.bool(v);
         }
         if let Some(v) = self.f_sid {
-            w.key("sid");
+            w.plain_key("sid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_pgrp {
-            w.key("pgrp");
+            w.plain_key("pgrp");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_rdev {
-            w.key("rdev");
+            w.plain_key("rdev");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_termios {
-            w.key("termios");
+            w.plain_key("termios");
             crate::view::TermiosEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_termios_locked {
-            w.key("termios_locked");
+            w.plain_key("termios_locked");
             crate::view::TermiosEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_winsize {
-            w.key("winsize");
+            w.plain_key("winsize");
             crate::view::WinsizeEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(b) = self.f_pty {
-            w.key("pty");
+            w.plain_key("pty");
             crate::view::TtyPtyEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_dev {
-            w.key("dev");
+            w.plain_key("dev");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_uid {
-            w.key("uid");
+            w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_gid {
-            w.key("gid");
+            w.plain_key("gid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -1212,27 +1212,27 @@ impl<'a> TtyFileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_tty_info_id {
-            w.key("tty_info_id");
+            w.plain_key("tty_info_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(b) = self.f_fown {
-            w.key("fown");
+            w.plain_key("fown");
             crate::view::FownEntry::trusted(b).write_json(w, hex || false);
         }
         if let Some(v) = self.f_regf_id {
-            w.key("regf_id");
+            w.plain_key("regf_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

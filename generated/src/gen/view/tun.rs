@@ -124,23 +124,23 @@ impl<'a> TunfileEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_netdev {
-            w.key("netdev");
+            w.plain_key("netdev");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_detached {
-            w.key("detached");
+            w.plain_key("detached");
             w.bool(v);
         }
         if let Some(v) = self.f_ns_id {
-            w.key("ns_id");
+            w.plain_key("ns_id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -300,27 +300,27 @@ impl<'a> TunLinkEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if let Some(v) = self.f_owner {
-            w.key("owner");
+            w.plain_key("owner");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_group {
-            w.key("group");
+            w.plain_key("group");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_vnethdr {
-            w.key("vnethdr");
+            w.plain_key("vnethdr");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_sndbuf {
-            w.key("sndbuf");
+            w.plain_key("sndbuf");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -122,19 +122,19 @@ impl<'a> UidGidExtent<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_first {
-            w.key("first");
+            w.plain_key("first");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_lower_first {
-            w.key("lower_first");
+            w.plain_key("lower_first");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_count {
-            w.key("count");
+            w.plain_key("count");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -285,7 +285,7 @@ impl<'a> UsernsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if self.f_uid_map.count > 0 {
-            w.key("uid_map");
+            w.plain_key("uid_map");
             w.begin_array();
             for v in self.uid_map() {
                 v.write_json(w, hex || false);
@@ -293,7 +293,7 @@ impl<'a> UsernsEntry<'a> {
             w.end_array();
         }
         if self.f_gid_map.count > 0 {
-            w.key("gid_map");
+            w.plain_key("gid_map");
             w.begin_array();
             for v in self.gid_map() {
                 v.write_json(w, hex || false);
@@ -301,7 +301,7 @@ impl<'a> UsernsEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

@@ -114,15 +114,15 @@ impl<'a> UtsnsEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, _hex: bool) {
         if let Some(v) = self.f_nodename {
-            w.key("nodename");
+            w.plain_key("nodename");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_domainname {
-            w.key("domainname");
+            w.plain_key("domainname");
             w.str_bytes(v);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

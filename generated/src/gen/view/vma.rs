@@ -188,47 +188,47 @@ impl<'a> VmaEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_start {
-            w.key("start");
+            w.plain_key("start");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_end {
-            w.key("end");
+            w.plain_key("end");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_pgoff {
-            w.key("pgoff");
+            w.plain_key("pgoff");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_shmid {
-            w.key("shmid");
+            w.plain_key("shmid");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_prot {
-            w.key("prot");
+            w.plain_key("prot");
             fields::write_uint(w, u64::from(v), &tables::FMT_MMAP_PROT, hex);
         }
         if let Some(v) = self.f_flags {
-            w.key("flags");
+            w.plain_key("flags");
             fields::write_uint(w, u64::from(v), &tables::FMT_MMAP_FLAGS, hex);
         }
         if let Some(v) = self.f_status {
-            w.key("status");
+            w.plain_key("status");
             fields::write_uint(w, u64::from(v), &tables::FMT_MMAP_STATUS, hex);
         }
         if let Some(v) = self.f_fd {
-            w.key("fd");
+            w.plain_key("fd");
             fields::write_int(w, v, &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_madv {
-            w.key("madv");
+            w.plain_key("madv");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_fdflags {
-            w.key("fdflags");
+            w.plain_key("fdflags");
             fields::write_uint(w, u64::from(v), &fmt::HEX, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }

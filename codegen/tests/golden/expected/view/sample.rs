@@ -101,15 +101,15 @@ impl<'a> Inner<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_addr {
-            w.key("addr");
+            w.plain_key("addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(v) = self.f_delta {
-            w.key("delta");
+            w.plain_key("delta");
             fields::write_int(w, i64::from(v), &fmt::PLAIN, hex);
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
@@ -352,27 +352,27 @@ impl<'a> SampleEntry<'a> {
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
         if let Some(v) = self.f_id {
-            w.key("id");
+            w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(v) = self.f_name {
-            w.key("name");
+            w.plain_key("name");
             w.str_bytes(v);
         }
         if let Some(v) = self.f_blob {
-            w.key("blob");
+            w.plain_key("blob");
             w.quopri(v);
         }
         if self.f_addr.count > 0 {
-            w.key("addr");
+            w.plain_key("addr");
             fields::write_ipadd(w, self.addr());
         }
         if let Some(b) = self.f_in {
-            w.key("in");
+            w.plain_key("in");
             crate::view::Inner::trusted(b).write_json(w, hex || true);
         }
         if self.f_more.count > 0 {
-            w.key("more");
+            w.plain_key("more");
             w.begin_array();
             for v in self.more() {
                 v.write_json(w, hex || false);
@@ -380,27 +380,27 @@ impl<'a> SampleEntry<'a> {
             w.end_array();
         }
         if let Some(v) = self.f_col {
-            w.key("col");
+            w.plain_key("col");
             fields::write_enum(w, v, crate::schema::enums::Colour(v).name());
         }
         if let Some(v) = self.f_m {
-            w.key("m");
+            w.plain_key("m");
             fields::write_enum(w, v, crate::schema::enums::SampleEntryMode(v).name());
         }
         if let Some(v) = self.f_prot {
-            w.key("prot");
+            w.plain_key("prot");
             fields::write_uint(w, u64::from(v), &tables::FMT_MMAP_PROT, hex);
         }
         if let Some(v) = self.f_dev {
-            w.key("dev");
+            w.plain_key("dev");
             fields::write_uint(w, u64::from(v), &fmt::ODEV, hex);
         }
         if let Some(v) = self.f_type {
-            w.key("type");
+            w.plain_key("type");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_SK_TYPE, hex);
         }
         if self.f_tags.count > 0 {
-            w.key("tags");
+            w.plain_key("tags");
             w.begin_array();
             for v in self.tags() {
                 w.str_bytes(v);
@@ -408,7 +408,7 @@ impl<'a> SampleEntry<'a> {
             w.end_array();
         }
         if self.unknown {
-            w.key("_unknown_fields");
+            w.plain_key("_unknown_fields");
             w.base64(&UnknownFields::collect(self.buf, Self::is_known).raw());
         }
     }
