@@ -122,7 +122,8 @@ pub enum Format {
     Directory,
     /// An uncompressed tar archive (recognised by `ustar` at byte 257), mapped.
     Tar,
-    /// A gzip-compressed tar (magic `1f 8b`), decompressed once into memory.
+    /// A gzip-compressed tar (magic `1f 8b`), decompressed once as a stream; its members of 4 MiB
+    /// or more stay compressed until read.
     TarGzip,
     /// A zstd-compressed tar (magic `28 b5 2f fd`), decompressed once into memory.
     TarZstd,
