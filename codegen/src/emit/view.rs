@@ -101,6 +101,8 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     let mut json = Vec::new();
     let mut to_msg = Vec::new();
     let mut known = Vec::new();
+    // Scalar fields with one-byte keys, taken first in number order while they come in it.
+    let mut ordered: Vec<(u32, TokenStream)> = Vec::new();
 
     for f in &m.fields {
         let slot = slot_ident(f);
@@ -125,6 +127,10 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: Option<#t>));
                 empty.push(quote!(#slot: None));
                 arms.push(quote!(#num => s.#slot = #c::read_field(buf, &mut pos, wt, #fname)?,));
+                if f.number <= 15 {
+                    let n = proc_macro2::Literal::u8_unsuffixed(f.number as u8);
+                    ordered.push((f.number, quote!(#c::next_field(buf, &mut pos, #n, &mut s.#slot, #fname)?;)));
+                }
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> #t { self.#slot.unwrap_or_default() }));
                 } else {
@@ -138,6 +144,10 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: Option<i32>));
                 empty.push(quote!(#slot: None));
                 arms.push(quote!(#num => s.#slot = wire::Enum::read_field(buf, &mut pos, wt, #fname)?,));
+                if f.number <= 15 {
+                    let n = proc_macro2::Literal::u8_unsuffixed(f.number as u8);
+                    ordered.push((f.number, quote!(wire::Enum::next_field(buf, &mut pos, #n, &mut s.#slot, #fname)?;)));
+                }
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> crate::schema::enums::#et { crate::schema::enums::#et(self.#slot.unwrap_or_default()) }));
                 } else {
@@ -260,6 +270,13 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         to_msg.push(to_msg_field(f));
     }
 
+    // protobuf-c writes fields in number order: the scalar ones with one-byte keys are read
+    // first in that order, each when the next byte is its key, without the general loop's key
+    // decoding and dispatch. Whatever does not come so is left to the loop, which reads it as it
+    // would have anyway (each step only takes the next field, as the loop would).
+    ordered.sort_by_key(|(n, _)| *n);
+    let ordered = ordered.into_iter().map(|(_, t)| t);
+    let ordered = quote!(#( #ordered )*);
     let known_match = if known.is_empty() { quote!(false) } else { quote!(matches!(num, #( #known )|*)) };
     // Bind only what the arms use: the key's offset (repeated fields), whether to check nested
     // messages, the inherited hex of integer and message fields.
@@ -314,6 +331,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 }
                 let mut s = Self::empty(buf);
                 let mut pos = 0usize;
+                #ordered
                 while pos < buf.len() {
                     #key_at
                     let (num, wt) = wire::read_tag(buf, &mut pos)?;

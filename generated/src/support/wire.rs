@@ -171,6 +171,17 @@ pub trait Scalar: Copy {
     fn read_field(buf: &[u8], pos: &mut usize, wt: u8, field: &str) -> Result<Option<Self::Out>, DecodeError> {
         read_scalar::<Self>(buf, pos, wt).map(Some).map_err(|e| e.in_field(field, None))
     }
+    /// Field `num` (1 to 15: a one-byte key) read into `slot` when it is what comes next at
+    /// `pos`, as a view's parse loop would read it; nothing otherwise. Views try their scalar
+    /// fields this way first, in number order, the order protobuf-c writes them in.
+    #[inline(always)]
+    fn next_field(buf: &[u8], pos: &mut usize, num: u8, slot: &mut Option<Self::Out>, field: &str) -> Result<(), DecodeError> {
+        if buf.get(*pos) == Some(&((num << 3) | Self::WIRE)) {
+            *pos += 1;
+            *slot = Self::read_field(buf, pos, Self::WIRE, field)?;
+        }
+        Ok(())
+    }
     /// An occurrence of a repeated field at `pos` (its key read): one value, or a packed run of
     /// them when `wt` is [`LEN`]; how many values it holds. An error names `field`.
     #[inline(always)]

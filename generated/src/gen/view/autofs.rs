@@ -67,6 +67,15 @@ impl<'a> AutofsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Int32::next_field(buf, &mut pos, 1, &mut s.f_fd, "fd")?;
+        wire::Int32::next_field(buf, &mut pos, 2, &mut s.f_pgrp, "pgrp")?;
+        wire::Int32::next_field(buf, &mut pos, 3, &mut s.f_timeout, "timeout")?;
+        wire::Int32::next_field(buf, &mut pos, 4, &mut s.f_minproto, "minproto")?;
+        wire::Int32::next_field(buf, &mut pos, 5, &mut s.f_maxproto, "maxproto")?;
+        wire::Int32::next_field(buf, &mut pos, 6, &mut s.f_mode, "mode")?;
+        wire::Int32::next_field(buf, &mut pos, 7, &mut s.f_uid, "uid")?;
+        wire::Int32::next_field(buf, &mut pos, 8, &mut s.f_gid, "gid")?;
+        wire::Int32::next_field(buf, &mut pos, 9, &mut s.f_read_fd, "read_fd")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -65,6 +65,8 @@ impl<'a> BinfmtMiscEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Bool::next_field(buf, &mut pos, 2, &mut s.f_enabled, "enabled")?;
+        wire::Int32::next_field(buf, &mut pos, 8, &mut s.f_offset, "offset")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -57,6 +57,16 @@ impl<'a> BpfmapDataEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_map_id, "map_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_keys_bytes, "keys_bytes")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            3,
+            &mut s.f_values_bytes,
+            "values_bytes",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_count, "count")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

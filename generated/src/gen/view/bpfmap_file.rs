@@ -81,6 +81,19 @@ impl<'a> BpfmapFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pos, "pos")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_map_type, "map_type")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_key_size, "key_size")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_value_size, "value_size")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_map_id, "map_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_max_entries, "max_entries")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_map_flags, "map_flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 11, &mut s.f_memlock, "memlock")?;
+        wire::Bool::next_field(buf, &mut pos, 12, &mut s.f_frozen, "frozen")?;
+        wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_ifindex, "ifindex")?;
+        wire::SInt32::next_field(buf, &mut pos, 15, &mut s.f_mnt_id, "mnt_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -55,6 +55,9 @@ impl<'a> CgroupPerms<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_mode, "mode")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_gid, "gid")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -580,6 +583,7 @@ impl<'a> CgControllerEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_is_threaded, "is_threaded")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -756,6 +760,7 @@ impl<'a> CgMemberEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_cgns_prefix, "cgns_prefix")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -915,6 +920,7 @@ impl<'a> CgSetEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -87,6 +87,34 @@ impl<'a> TaskCoreEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_task_state, "task_state")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_exit_code, "exit_code")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_personality, "personality")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_blk_sigset, "blk_sigset")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_cg_set, "cg_set")?;
+        wire::Enum::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_old_seccomp_mode,
+            "old_seccomp_mode",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_old_seccomp_filter,
+            "old_seccomp_filter",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_loginuid, "loginuid")?;
+        wire::Int32::next_field(
+            buf,
+            &mut pos,
+            14,
+            &mut s.f_oom_score_adj,
+            "oom_score_adj",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -586,6 +614,24 @@ impl<'a> TaskKobjIdsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_vm_id, "vm_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_files_id, "files_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_fs_id, "fs_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_sighand_id, "sighand_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_pid_ns_id, "pid_ns_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_net_ns_id, "net_ns_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_ipc_ns_id, "ipc_ns_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_uts_ns_id, "uts_ns_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_mnt_ns_id, "mnt_ns_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_user_ns_id, "user_ns_id")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_cgroup_ns_id,
+            "cgroup_ns_id",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 12, &mut s.f_time_ns_id, "time_ns_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -905,6 +951,9 @@ impl<'a> ThreadSasEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_ss_sp, "ss_sp")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_ss_size, "ss_size")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_ss_flags, "ss_flags")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1087,6 +1136,46 @@ impl<'a> ThreadCoreEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_futex_rla, "futex_rla")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            2,
+            &mut s.f_futex_rla_len,
+            "futex_rla_len",
+        )?;
+        wire::SInt32::next_field(buf, &mut pos, 3, &mut s.f_sched_nice, "sched_nice")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_sched_policy,
+            "sched_policy",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_sched_prio, "sched_prio")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_blk_sigset, "blk_sigset")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_pdeath_sig, "pdeath_sig")?;
+        wire::Enum::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_seccomp_mode,
+            "seccomp_mode",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_seccomp_filter,
+            "seccomp_filter",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            14,
+            &mut s.f_blk_sigset_extended,
+            "blk_sigset_extended",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1650,6 +1739,7 @@ impl<'a> CoreEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_mtype, "mtype")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

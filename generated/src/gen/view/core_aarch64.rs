@@ -57,6 +57,9 @@ impl<'a> UserAarch64RegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_sp, "sp")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pc, "pc")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_pstate, "pstate")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -223,6 +226,8 @@ impl<'a> UserAarch64FpsimdContextEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_fpsr, "fpsr")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_fpcr, "fpcr")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -387,6 +392,21 @@ impl<'a> PacAddressKeys<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_apiakey_lo, "apiakey_lo")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_apiakey_hi, "apiakey_hi")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_apibkey_lo, "apibkey_lo")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_apibkey_hi, "apibkey_hi")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_apdakey_lo, "apdakey_lo")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_apdakey_hi, "apdakey_hi")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_apdbkey_lo, "apdbkey_lo")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_apdbkey_hi, "apdbkey_hi")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            9,
+            &mut s.f_pac_enabled_key,
+            "pac_enabled_key",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -679,6 +699,8 @@ impl<'a> PacGenericKeys<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_apgakey_lo, "apgakey_lo")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_apgakey_hi, "apgakey_hi")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -979,6 +1001,14 @@ impl<'a> ThreadInfoAarch64<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -85,6 +85,21 @@ impl<'a> UserArmRegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_r0, "r0")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_r1, "r1")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_r2, "r2")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_r3, "r3")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_r4, "r4")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_r5, "r5")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_r6, "r6")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_r7, "r7")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_r8, "r8")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_r9, "r9")?;
+        wire::UInt32::next_field(buf, &mut pos, 11, &mut s.f_r10, "r10")?;
+        wire::UInt32::next_field(buf, &mut pos, 12, &mut s.f_fp, "fp")?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_ip, "ip")?;
+        wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_sp, "sp")?;
+        wire::UInt32::next_field(buf, &mut pos, 15, &mut s.f_lr, "lr")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -451,6 +466,10 @@ impl<'a> UserArmVfpstateEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_fpscr, "fpscr")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_fpexc, "fpexc")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_fpinst, "fpinst")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_fpinst2, "fpinst2")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -635,6 +654,14 @@ impl<'a> ThreadInfoArm<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

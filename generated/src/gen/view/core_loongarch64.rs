@@ -53,6 +53,7 @@ impl<'a> UserLoongarch64GpregsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_pc, "pc")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -191,6 +192,8 @@ impl<'a> UserLoongarch64FpregsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_fcc, "fcc")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_fcsr, "fcsr")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -345,6 +348,14 @@ impl<'a> ThreadInfoLoongarch64<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -73,6 +73,17 @@ impl<'a> UserPpc64RegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_nip, "nip")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_msr, "msr")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_orig_gpr3, "orig_gpr3")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_ctr, "ctr")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_link, "link")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_xer, "xer")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_ccr, "ccr")?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_trap, "trap")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_texasr, "texasr")?;
+        wire::UInt64::next_field(buf, &mut pos, 11, &mut s.f_tfhar, "tfhar")?;
+        wire::UInt64::next_field(buf, &mut pos, 12, &mut s.f_tfiar, "tfiar")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -467,6 +478,7 @@ impl<'a> UserPpc64VrstateEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_vrsave, "vrsave")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -933,6 +945,13 @@ impl<'a> ThreadInfoPpc64<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -113,6 +113,21 @@ impl<'a> UserRiscv64RegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_pc, "pc")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_ra, "ra")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_sp, "sp")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_gp, "gp")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_tp, "tp")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_t0, "t0")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_t1, "t1")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_t2, "t2")?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_s0, "s0")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_s1, "s1")?;
+        wire::UInt64::next_field(buf, &mut pos, 11, &mut s.f_a0, "a0")?;
+        wire::UInt64::next_field(buf, &mut pos, 12, &mut s.f_a1, "a1")?;
+        wire::UInt64::next_field(buf, &mut pos, 13, &mut s.f_a2, "a2")?;
+        wire::UInt64::next_field(buf, &mut pos, 14, &mut s.f_a3, "a3")?;
+        wire::UInt64::next_field(buf, &mut pos, 15, &mut s.f_a4, "a4")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -667,6 +682,7 @@ impl<'a> UserRiscv64DExtEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_fcsr, "fcsr")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -807,6 +823,14 @@ impl<'a> ThreadInfoRiscv64<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -61,6 +61,10 @@ impl<'a> UserS390RegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_psw_mask, "psw_mask")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_psw_addr, "psw_addr")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_orig_gpr2, "orig_gpr2")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_system_call, "system_call")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -525,6 +529,7 @@ impl<'a> UserS390FpregsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_fpc, "fpc")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -781,6 +786,7 @@ impl<'a> UserS390RiEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_ri_on, "ri_on")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -929,6 +935,13 @@ impl<'a> ThreadInfoS390<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

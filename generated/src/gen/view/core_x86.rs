@@ -105,6 +105,21 @@ impl<'a> UserX86RegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_r15, "r15")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_r14, "r14")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_r13, "r13")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_r12, "r12")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_bp, "bp")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_bx, "bx")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_r11, "r11")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_r10, "r10")?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_r9, "r9")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_r8, "r8")?;
+        wire::UInt64::next_field(buf, &mut pos, 11, &mut s.f_ax, "ax")?;
+        wire::UInt64::next_field(buf, &mut pos, 12, &mut s.f_cx, "cx")?;
+        wire::UInt64::next_field(buf, &mut pos, 13, &mut s.f_dx, "dx")?;
+        wire::UInt64::next_field(buf, &mut pos, 14, &mut s.f_si, "si")?;
+        wire::UInt64::next_field(buf, &mut pos, 15, &mut s.f_di, "di")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -606,6 +621,8 @@ impl<'a> UserX86CetEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_cet, "cet")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_ssp, "ssp")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -751,6 +768,7 @@ impl<'a> UserX86XsaveEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_xstate_bv, "xstate_bv")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -1055,6 +1073,14 @@ impl<'a> UserX86FpregsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_cwd, "cwd")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_swd, "swd")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_twd, "twd")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_fop, "fop")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_rip, "rip")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_rdp, "rdp")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_mxcsr, "mxcsr")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_mxcsr_mask, "mxcsr_mask")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -1371,6 +1397,40 @@ impl<'a> UserDescT<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_entry_number,
+            "entry_number",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_base_addr, "base_addr")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_limit, "limit")?;
+        wire::Bool::next_field(buf, &mut pos, 4, &mut s.f_seg_32bit, "seg_32bit")?;
+        wire::Bool::next_field(buf, &mut pos, 5, &mut s.f_contents_h, "contents_h")?;
+        wire::Bool::next_field(buf, &mut pos, 6, &mut s.f_contents_l, "contents_l")?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            7,
+            &mut s.f_read_exec_only,
+            "read_exec_only",
+        )?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            8,
+            &mut s.f_limit_in_pages,
+            "limit_in_pages",
+        )?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            9,
+            &mut s.f_seg_not_present,
+            "seg_not_present",
+        )?;
+        wire::Bool::next_field(buf, &mut pos, 10, &mut s.f_usable, "usable")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1674,6 +1734,13 @@ impl<'a> ThreadInfoX86<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_clear_tid_addr,
+            "clear_tid_addr",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

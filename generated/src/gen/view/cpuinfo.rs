@@ -69,6 +69,32 @@ impl<'a> CpuinfoX86Entry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_vendor_id, "vendor_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_cpu_family, "cpu_family")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_model, "model")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_stepping, "stepping")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_capability_ver,
+            "capability_ver",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            8,
+            &mut s.f_xfeatures_mask,
+            "xfeatures_mask",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_xsave_size, "xsave_size")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            10,
+            &mut s.f_xsave_size_max,
+            "xsave_size_max",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -363,6 +389,7 @@ impl<'a> CpuinfoPpc64Entry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_endian, "endian")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

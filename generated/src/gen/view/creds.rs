@@ -87,6 +87,15 @@ impl<'a> CredsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_gid, "gid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_euid, "euid")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_egid, "egid")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_suid, "suid")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_sgid, "sgid")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_fsuid, "fsuid")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_fsgid, "fsgid")?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_secbits, "secbits")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -57,6 +57,9 @@ impl<'a> EventfdFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_counter, "counter")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

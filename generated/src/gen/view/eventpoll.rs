@@ -63,6 +63,13 @@ impl<'a> EventpollTfdEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_tfd, "tfd")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_events, "events")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_data, "data")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_dev, "dev")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_inode, "inode")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_pos, "pos")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -259,6 +266,8 @@ impl<'a> EventpollFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -59,6 +59,10 @@ impl<'a> FdinfoEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::Enum::next_field(buf, &mut pos, 3, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_fd, "fd")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -281,6 +285,8 @@ impl<'a> FileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_id, "id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

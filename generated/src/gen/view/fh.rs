@@ -59,6 +59,9 @@ impl<'a> FhEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_bytes, "bytes")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_mnt_id, "mnt_id")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -238,6 +241,8 @@ impl<'a> IrmapCacheEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_dev, "dev")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_inode, "inode")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

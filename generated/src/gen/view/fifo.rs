@@ -55,6 +55,9 @@ impl<'a> FifoEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_pipe_id, "pipe_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_regf_id, "regf_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

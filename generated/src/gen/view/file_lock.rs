@@ -61,6 +61,12 @@ impl<'a> FileLockEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_flag, "flag")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        wire::Int32::next_field(buf, &mut pos, 3, &mut s.f_pid, "pid")?;
+        wire::Int32::next_field(buf, &mut pos, 4, &mut s.f_fd, "fd")?;
+        wire::Int64::next_field(buf, &mut pos, 5, &mut s.f_start, "start")?;
+        wire::Int64::next_field(buf, &mut pos, 6, &mut s.f_len, "len")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

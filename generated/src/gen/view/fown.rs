@@ -59,6 +59,11 @@ impl<'a> FownEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_euid, "euid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_signum, "signum")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_pid_type, "pid_type")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_pid, "pid")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -63,6 +63,18 @@ impl<'a> InotifyWdEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_i_ino, "i_ino")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_mask, "mask")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_ignored_mask,
+            "ignored_mask",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_s_dev, "s_dev")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_wd, "wd")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -287,6 +299,8 @@ impl<'a> InotifyFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -476,6 +490,7 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_i_ino, "i_ino")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -619,6 +634,7 @@ impl<'a> FanotifyMountMarkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_mnt_id, "mnt_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -764,6 +780,18 @@ impl<'a> FanotifyMarkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::Enum::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_mflags, "mflags")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_mask, "mask")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_ignored_mask,
+            "ignored_mask",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_s_dev, "s_dev")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1012,6 +1040,10 @@ impl<'a> FanotifyFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_faflags, "faflags")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_evflags, "evflags")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -71,6 +71,14 @@ impl<'a> GhostFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_gid, "gid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_mode, "mode")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_dev, "dev")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_ino, "ino")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_rdev, "rdev")?;
+        wire::Bool::next_field(buf, &mut pos, 9, &mut s.f_chunks, "chunks")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_size, "size")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -340,6 +348,8 @@ impl<'a> GhostChunkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_len, "len")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_off, "off")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -198,6 +198,40 @@ impl<'a> InventoryEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_img_version, "img_version")?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            2,
+            &mut s.f_fdinfo_per_id,
+            "fdinfo_per_id",
+        )?;
+        wire::Bool::next_field(buf, &mut pos, 4, &mut s.f_ns_per_id, "ns_per_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_root_cg_set, "root_cg_set")?;
+        wire::Enum::next_field(buf, &mut pos, 6, &mut s.f_lsmtype, "lsmtype")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_dump_uptime, "dump_uptime")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            9,
+            &mut s.f_pre_dump_mode,
+            "pre_dump_mode",
+        )?;
+        wire::Bool::next_field(buf, &mut pos, 10, &mut s.f_tcp_close, "tcp_close")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_network_lock_method,
+            "network_lock_method",
+        )?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            14,
+            &mut s.f_allow_uprobes,
+            "allow_uprobes",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -63,6 +63,13 @@ impl<'a> IpcDescEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_key, "key")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_gid, "gid")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_cuid, "cuid")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_cgid, "cgid")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_mode, "mode")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_id, "id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -53,6 +53,8 @@ impl<'a> IpcMsg<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_mtype, "mtype")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_msize, "msize")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -186,6 +188,8 @@ impl<'a> IpcMsgEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_qbytes, "qbytes")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_qnum, "qnum")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -57,6 +57,15 @@ impl<'a> IpcShmEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_size, "size")?;
+        wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_in_pagemaps, "in_pagemaps")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_hugetlb_flag,
+            "hugetlb_flag",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

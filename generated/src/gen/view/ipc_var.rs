@@ -83,6 +83,56 @@ impl<'a> IpcVarEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_msg_ctlmax, "msg_ctlmax")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_msg_ctlmnb, "msg_ctlmnb")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_msg_ctlmni, "msg_ctlmni")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_auto_msgmni, "auto_msgmni")?;
+        wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_shm_ctlmax, "shm_ctlmax")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_shm_ctlall, "shm_ctlall")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_shm_ctlmni, "shm_ctlmni")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            9,
+            &mut s.f_shm_rmid_forced,
+            "shm_rmid_forced",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            10,
+            &mut s.f_mq_queues_max,
+            "mq_queues_max",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 11, &mut s.f_mq_msg_max, "mq_msg_max")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_mq_msgsize_max,
+            "mq_msgsize_max",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            13,
+            &mut s.f_mq_msg_default,
+            "mq_msg_default",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            14,
+            &mut s.f_mq_msgsize_default,
+            "mq_msgsize_default",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            15,
+            &mut s.f_msg_next_id,
+            "msg_next_id",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

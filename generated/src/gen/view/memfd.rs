@@ -59,6 +59,10 @@ impl<'a> MemfdFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pos, "pos")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_inode_id, "inode_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -265,6 +269,20 @@ impl<'a> MemfdInodeEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_gid, "gid")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_size, "size")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_shmid, "shmid")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_seals, "seals")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_inode_id, "inode_id")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            8,
+            &mut s.f_hugetlb_flag,
+            "hugetlb_flag",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_mode, "mode")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -55,6 +55,9 @@ impl<'a> AioRingEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_nr_req, "nr_req")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_ring_len, "ring_len")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -237,6 +240,61 @@ impl<'a> MmEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_mm_start_code,
+            "mm_start_code",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_mm_end_code, "mm_end_code")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            3,
+            &mut s.f_mm_start_data,
+            "mm_start_data",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_mm_end_data, "mm_end_data")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_mm_start_stack,
+            "mm_start_stack",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            6,
+            &mut s.f_mm_start_brk,
+            "mm_start_brk",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_mm_brk, "mm_brk")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            8,
+            &mut s.f_mm_arg_start,
+            "mm_arg_start",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_mm_arg_end, "mm_arg_end")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            10,
+            &mut s.f_mm_env_start,
+            "mm_env_start",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 11, &mut s.f_mm_env_end, "mm_env_end")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_exe_file_id,
+            "exe_file_id",
+        )?;
+        wire::Int32::next_field(buf, &mut pos, 15, &mut s.f_dumpable, "dumpable")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -85,6 +85,28 @@ impl<'a> MntEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_fstype, "fstype")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_mnt_id, "mnt_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_root_dev, "root_dev")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_parent_mnt_id,
+            "parent_mnt_id",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_shared_id, "shared_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 11, &mut s.f_master_id, "master_id")?;
+        wire::Bool::next_field(buf, &mut pos, 12, &mut s.f_with_plugin, "with_plugin")?;
+        wire::Bool::next_field(buf, &mut pos, 13, &mut s.f_ext_mount, "ext_mount")?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            15,
+            &mut s.f_internal_sharing,
+            "internal_sharing",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -79,6 +79,19 @@ impl<'a> NetDeviceEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ifindex, "ifindex")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_mtu, "mtu")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_peer_ifindex,
+            "peer_ifindex",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_peer_nsid, "peer_nsid")?;
+        wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_master, "master")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -467,6 +480,20 @@ impl<'a> NetnsId<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_target_ns_id,
+            "target_ns_id",
+        )?;
+        wire::Int32::next_field(
+            buf,
+            &mut pos,
+            2,
+            &mut s.f_netnsid_value,
+            "netnsid_value",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

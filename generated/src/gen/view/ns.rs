@@ -57,6 +57,10 @@ impl<'a> NsFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ns_id, "ns_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_ns_cflag, "ns_cflag")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -55,6 +55,8 @@ impl<'a> PacketMclist<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_index, "index")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -210,6 +212,13 @@ impl<'a> PacketRing<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_block_size, "block_size")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_block_nr, "block_nr")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_frame_size, "frame_size")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_frame_nr, "frame_nr")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_retire_tmo, "retire_tmo")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_sizeof_priv, "sizeof_priv")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_features, "features")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -496,6 +505,25 @@ impl<'a> PacketSockEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_protocol, "protocol")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_ifindex, "ifindex")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_version, "version")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_reserve, "reserve")?;
+        wire::Bool::next_field(buf, &mut pos, 10, &mut s.f_aux_data, "aux_data")?;
+        wire::Bool::next_field(buf, &mut pos, 11, &mut s.f_orig_dev, "orig_dev")?;
+        wire::Bool::next_field(buf, &mut pos, 12, &mut s.f_vnet_hdr, "vnet_hdr")?;
+        wire::Bool::next_field(buf, &mut pos, 13, &mut s.f_loss, "loss")?;
+        wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_timestamp, "timestamp")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            15,
+            &mut s.f_copy_thresh,
+            "copy_thresh",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -51,6 +51,7 @@ impl<'a> PagemapHead<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_pages_id, "pages_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -181,6 +182,17 @@ impl<'a> PagemapEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_vaddr, "vaddr")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            2,
+            &mut s.f_compat_nr_pages,
+            "compat_nr_pages",
+        )?;
+        wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_in_parent, "in_parent")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_nr_pages, "nr_pages")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -59,6 +59,10 @@ impl<'a> PidfdEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ino, "ino")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_flags, "flags")?;
+        wire::Int32::next_field(buf, &mut pos, 4, &mut s.f_nspid, "nspid")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -59,6 +59,10 @@ impl<'a> PstreeEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_pid, "pid")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ppid, "ppid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_pgid, "pgid")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_sid, "sid")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

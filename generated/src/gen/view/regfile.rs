@@ -75,6 +75,28 @@ impl<'a> RegFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pos, "pos")?;
+        wire::SInt32::next_field(buf, &mut pos, 7, &mut s.f_mnt_id, "mnt_id")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_size, "size")?;
+        wire::Bool::next_field(buf, &mut pos, 9, &mut s.f_ext, "ext")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_mode, "mode")?;
+        wire::UInt32::next_field(buf, &mut pos, 12, &mut s.f_checksum, "checksum")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            13,
+            &mut s.f_checksum_config,
+            "checksum_config",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            14,
+            &mut s.f_checksum_parameter,
+            "checksum_parameter",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

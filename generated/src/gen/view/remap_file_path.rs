@@ -55,6 +55,9 @@ impl<'a> RemapFilePathEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_orig_id, "orig_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_remap_id, "remap_id")?;
+        wire::Enum::next_field(buf, &mut pos, 3, &mut s.f_remap_type, "remap_type")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

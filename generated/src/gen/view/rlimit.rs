@@ -53,6 +53,8 @@ impl<'a> RlimitEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_cur, "cur")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_max, "max")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -57,6 +57,28 @@ impl<'a> RseqEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_rseq_abi_pointer,
+            "rseq_abi_pointer",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            2,
+            &mut s.f_rseq_abi_size,
+            "rseq_abi_size",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_signature, "signature")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_rseq_cs_pointer,
+            "rseq_cs_pointer",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -61,6 +61,24 @@ impl<'a> SaEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_sigaction, "sigaction")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_restorer, "restorer")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_mask, "mask")?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_compat_sigaction,
+            "compat_sigaction",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            6,
+            &mut s.f_mask_extended,
+            "mask_extended",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

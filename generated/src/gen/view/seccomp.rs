@@ -55,6 +55,8 @@ impl<'a> SeccompFilter<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_prev, "prev")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_flags, "flags")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

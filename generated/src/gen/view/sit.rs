@@ -81,6 +81,48 @@ impl<'a> SitEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_link, "link")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_ttl, "ttl")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_tos, "tos")?;
+        wire::Bool::next_field(buf, &mut pos, 6, &mut s.f_pmtudisc, "pmtudisc")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_proto, "proto")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_encap_type, "encap_type")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            10,
+            &mut s.f_encap_flags,
+            "encap_flags",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_encap_sport,
+            "encap_sport",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_encap_dport,
+            "encap_dport",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            13,
+            &mut s.f_rd_prefixlen,
+            "rd_prefixlen",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            15,
+            &mut s.f_relay_prefixlen,
+            "relay_prefixlen",
+        )?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

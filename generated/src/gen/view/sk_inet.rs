@@ -57,6 +57,9 @@ impl<'a> IpOptsRawEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Bool::next_field(buf, &mut pos, 1, &mut s.f_hdrincl, "hdrincl")?;
+        wire::Bool::next_field(buf, &mut pos, 2, &mut s.f_nodefrag, "nodefrag")?;
+        wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_checksum, "checksum")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -227,6 +230,10 @@ impl<'a> IpOptsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Bool::next_field(buf, &mut pos, 1, &mut s.f_freebind, "freebind")?;
+        wire::Bool::next_field(buf, &mut pos, 5, &mut s.f_pktinfo, "pktinfo")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_tos, "tos")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_ttl, "ttl")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -435,6 +442,17 @@ impl<'a> InetSkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ino, "ino")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_family, "family")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_proto, "proto")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_state, "state")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_src_port, "src_port")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_dst_port, "dst_port")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_backlog, "backlog")?;
+        wire::Bool::next_field(buf, &mut pos, 15, &mut s.f_v6only, "v6only")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

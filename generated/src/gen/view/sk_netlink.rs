@@ -73,6 +73,15 @@ impl<'a> NetlinkSkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ino, "ino")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_protocol, "protocol")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_state, "state")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_portid, "portid")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_dst_portid, "dst_portid")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_dst_group, "dst_group")?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_ns_id, "ns_id")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

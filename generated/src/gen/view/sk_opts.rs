@@ -99,6 +99,50 @@ impl<'a> SkOptsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_so_sndbuf, "so_sndbuf")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_so_rcvbuf, "so_rcvbuf")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            3,
+            &mut s.f_so_snd_tmo_sec,
+            "so_snd_tmo_sec",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_so_snd_tmo_usec,
+            "so_snd_tmo_usec",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_so_rcv_tmo_sec,
+            "so_rcv_tmo_sec",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            6,
+            &mut s.f_so_rcv_tmo_usec,
+            "so_rcv_tmo_usec",
+        )?;
+        wire::Bool::next_field(buf, &mut pos, 7, &mut s.f_reuseaddr, "reuseaddr")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_so_priority, "so_priority")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_so_rcvlowat, "so_rcvlowat")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_so_mark, "so_mark")?;
+        wire::Bool::next_field(buf, &mut pos, 11, &mut s.f_so_passcred, "so_passcred")?;
+        wire::Bool::next_field(buf, &mut pos, 12, &mut s.f_so_passsec, "so_passsec")?;
+        wire::Bool::next_field(
+            buf,
+            &mut pos,
+            13,
+            &mut s.f_so_dontroute,
+            "so_dontroute",
+        )?;
+        wire::Bool::next_field(buf, &mut pos, 14, &mut s.f_so_no_check, "so_no_check")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -55,6 +55,9 @@ impl<'a> FilePermsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_mode, "mode")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_gid, "gid")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -230,6 +233,16 @@ impl<'a> UnixSkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ino, "ino")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_type, "type")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_state, "state")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_uflags, "uflags")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_backlog, "backlog")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_peer, "peer")?;
+        wire::Enum::next_field(buf, &mut pos, 12, &mut s.f_shutdown, "shutdown")?;
+        wire::Bool::next_field(buf, &mut pos, 15, &mut s.f_deleted, "deleted")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

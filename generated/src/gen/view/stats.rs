@@ -77,6 +77,86 @@ impl<'a> DumpStatsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_freezing_time,
+            "freezing_time",
+        )?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_frozen_time, "frozen_time")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            3,
+            &mut s.f_memdump_time,
+            "memdump_time",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_memwrite_time,
+            "memwrite_time",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_pages_scanned,
+            "pages_scanned",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            6,
+            &mut s.f_pages_skipped_parent,
+            "pages_skipped_parent",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            7,
+            &mut s.f_pages_written,
+            "pages_written",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            8,
+            &mut s.f_irmap_resolve,
+            "irmap_resolve",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_pages_lazy, "pages_lazy")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_page_pipes, "page_pipes")?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_page_pipe_bufs,
+            "page_pipe_bufs",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            12,
+            &mut s.f_shpages_scanned,
+            "shpages_scanned",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            13,
+            &mut s.f_shpages_skipped_parent,
+            "shpages_skipped_parent",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            14,
+            &mut s.f_shpages_written,
+            "shpages_written",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -462,6 +542,41 @@ impl<'a> RestoreStatsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            1,
+            &mut s.f_pages_compared,
+            "pages_compared",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            2,
+            &mut s.f_pages_skipped_cow,
+            "pages_skipped_cow",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            3,
+            &mut s.f_forking_time,
+            "forking_time",
+        )?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_restore_time,
+            "restore_time",
+        )?;
+        wire::UInt64::next_field(
+            buf,
+            &mut pos,
+            5,
+            &mut s.f_pages_restored,
+            "pages_restored",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -55,6 +55,8 @@ impl<'a> SysctlEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_type, "type")?;
+        wire::Int32::next_field(buf, &mut pos, 2, &mut s.f_iarg, "iarg")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -59,6 +59,11 @@ impl<'a> TcpOptsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::Bool::next_field(buf, &mut pos, 1, &mut s.f_cork, "cork")?;
+        wire::Bool::next_field(buf, &mut pos, 2, &mut s.f_nodelay, "nodelay")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_keepcnt, "keepcnt")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_keepidle, "keepidle")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_keepintvl, "keepintvl")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -263,6 +268,21 @@ impl<'a> TcpStreamEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_inq_len, "inq_len")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_inq_seq, "inq_seq")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_outq_len, "outq_len")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_outq_seq, "outq_seq")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_opt_mask, "opt_mask")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_snd_wscale, "snd_wscale")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_mss_clamp, "mss_clamp")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_rcv_wscale, "rcv_wscale")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_timestamp, "timestamp")?;
+        wire::Bool::next_field(buf, &mut pos, 10, &mut s.f_cork, "cork")?;
+        wire::Bool::next_field(buf, &mut pos, 11, &mut s.f_nodelay, "nodelay")?;
+        wire::UInt32::next_field(buf, &mut pos, 12, &mut s.f_unsq_len, "unsq_len")?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_snd_wl1, "snd_wl1")?;
+        wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_snd_wnd, "snd_wnd")?;
+        wire::UInt32::next_field(buf, &mut pos, 15, &mut s.f_max_window, "max_window")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -53,6 +53,8 @@ impl<'a> Timeval<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_tv_sec, "tv_sec")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_tv_usec, "tv_usec")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -57,6 +57,10 @@ impl<'a> ItimerEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_isec, "isec")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_iusec, "iusec")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_vsec, "vsec")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_vusec, "vusec")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -234,6 +238,29 @@ impl<'a> PosixTimerEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_it_id, "it_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_clock_id, "clock_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_si_signo, "si_signo")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            4,
+            &mut s.f_it_sigev_notify,
+            "it_sigev_notify",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_sival_ptr, "sival_ptr")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_overrun, "overrun")?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_isec, "isec")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_insec, "insec")?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_vsec, "vsec")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_vnsec, "vnsec")?;
+        wire::Int32::next_field(
+            buf,
+            &mut pos,
+            11,
+            &mut s.f_notify_thread_id,
+            "notify_thread_id",
+        )?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

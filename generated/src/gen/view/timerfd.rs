@@ -69,6 +69,21 @@ impl<'a> TimerfdEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_clockid, "clockid")?;
+        wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_ticks, "ticks")?;
+        wire::UInt32::next_field(
+            buf,
+            &mut pos,
+            6,
+            &mut s.f_settime_flags,
+            "settime_flags",
+        )?;
+        wire::UInt64::next_field(buf, &mut pos, 7, &mut s.f_vsec, "vsec")?;
+        wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_vnsec, "vnsec")?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_isec, "isec")?;
+        wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_insec, "insec")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

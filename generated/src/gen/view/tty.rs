@@ -57,6 +57,10 @@ impl<'a> WinsizeEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_ws_row, "ws_row")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ws_col, "ws_col")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_ws_xpixel, "ws_xpixel")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_ws_ypixel, "ws_ypixel")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -242,6 +246,13 @@ impl<'a> TermiosEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_c_iflag, "c_iflag")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_c_oflag, "c_oflag")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_c_cflag, "c_cflag")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_c_lflag, "c_lflag")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_c_line, "c_line")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_c_ispeed, "c_ispeed")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_c_ospeed, "c_ospeed")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -482,6 +493,7 @@ impl<'a> TtyPtyEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_index, "index")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -599,6 +611,7 @@ impl<'a> TtyDataEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_tty_id, "tty_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -756,6 +769,17 @@ impl<'a> TtyInfoEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::Enum::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_locked, "locked")?;
+        wire::Bool::next_field(buf, &mut pos, 4, &mut s.f_exclusive, "exclusive")?;
+        wire::Bool::next_field(buf, &mut pos, 5, &mut s.f_packet_mode, "packet_mode")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_sid, "sid")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_pgrp, "pgrp")?;
+        wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_rdev, "rdev")?;
+        wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_dev, "dev")?;
+        wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_uid, "uid")?;
+        wire::UInt32::next_field(buf, &mut pos, 15, &mut s.f_gid, "gid")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1116,6 +1140,10 @@ impl<'a> TtyFileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_tty_info_id, "tty_info_id")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_regf_id, "regf_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -57,6 +57,9 @@ impl<'a> TunfileEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_detached, "detached")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_ns_id, "ns_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -220,6 +223,11 @@ impl<'a> TunLinkEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_flags, "flags")?;
+        wire::Int32::next_field(buf, &mut pos, 2, &mut s.f_owner, "owner")?;
+        wire::Int32::next_field(buf, &mut pos, 3, &mut s.f_group, "group")?;
+        wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_vnethdr, "vnethdr")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_sndbuf, "sndbuf")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -55,6 +55,9 @@ impl<'a> UidGidExtent<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_first, "first")?;
+        wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_lower_first, "lower_first")?;
+        wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_count, "count")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -69,6 +69,16 @@ impl<'a> VmaEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_start, "start")?;
+        wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_end, "end")?;
+        wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pgoff, "pgoff")?;
+        wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_shmid, "shmid")?;
+        wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_prot, "prot")?;
+        wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_flags, "flags")?;
+        wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_status, "status")?;
+        wire::SInt64::next_field(buf, &mut pos, 8, &mut s.f_fd, "fd")?;
+        wire::UInt64::next_field(buf, &mut pos, 9, &mut s.f_madv, "madv")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_fdflags, "fdflags")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

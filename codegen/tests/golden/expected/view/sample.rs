@@ -53,6 +53,8 @@ impl<'a> Inner<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_addr, "addr")?;
+        wire::SInt32::next_field(buf, &mut pos, 2, &mut s.f_delta, "delta")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -201,6 +203,12 @@ impl<'a> SampleEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        wire::Enum::next_field(buf, &mut pos, 7, &mut s.f_col, "col")?;
+        wire::Enum::next_field(buf, &mut pos, 8, &mut s.f_m, "m")?;
+        wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_prot, "prot")?;
+        wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_dev, "dev")?;
+        wire::UInt32::next_field(buf, &mut pos, 11, &mut s.f_type, "type")?;
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
