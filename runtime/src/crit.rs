@@ -237,22 +237,20 @@ pub fn encode_json_with(input: impl io::BufRead, out: &mut dyn Write, opts: Enco
                     if !r.eat(b']')? {
                         let mut i = 0;
                         loop {
-                            if enc.streams() {
+                            let more = if enc.streams() {
                                 // Read as it is encoded: no JSON tree of the entry (a `mm`
                                 // image's one entry is the whole document).
                                 enc.entry_src(i, &mut json_src::ReaderSource::new(&mut r, 2, b']'), &mut w)?;
-                                i += 1;
-                                if !r.next(b']')? {
-                                    break;
-                                }
-                                continue;
-                            }
-                            let entry = r.value(2)?;
-                            // What follows is checked first: a stray bracket can end an entry
-                            // early, and the syntax error is the one to report, not a field the
-                            // shortened entry lacks.
-                            let more = r.next(b']')?;
-                            enc.entry(i, entry, &mut w)?;
+                                r.next(b']')?
+                            } else {
+                                let entry = r.value(2)?;
+                                // What follows is checked first: a stray bracket can end an
+                                // entry early, and the syntax error is the one to report, not a
+                                // field the shortened entry lacks.
+                                let more = r.next(b']')?;
+                                enc.entry(i, entry, &mut w)?;
+                                more
+                            };
                             i += 1;
                             if !more {
                                 break;
@@ -335,14 +333,16 @@ impl EntryEncoder {
     }
 
     fn entry<W: Write>(&mut self, i: usize, mut entry: Value, w: &mut ImageWriter<W>) -> Result<(), EncodeJsonError> {
+        if self.streams() {
+            return self.entry_src(i, &mut json_src::TreeSource::new(&entry), w);
+        }
         let path = format!("entries[{i}]");
         let payload = self.kind.info().payload;
         let unknown = self.unknown;
-        // `extra` is the payload's, not the message's: taken out for kinds that have one, left
-        // for the message to refuse (an unknown key) in kinds that have none.
-        let extra = match (&mut entry, payload) {
-            (_, Payload::None | Payload::Pagemap) => None,
-            (Value::Object(m), _) => {
+        // `extra` is the payload's, not the message's: taken out here (kinds without a payload
+        // went to `entry_src` above, whose message refuses it as an unknown key).
+        let extra = match &mut entry {
+            Value::Object(m) => {
                 let mut extra = None;
                 m.retain_mut(|(k, v)| {
                     if k != "extra" {
@@ -357,7 +357,6 @@ impl EntryEncoder {
         };
         let extra = extra.as_ref();
         match (payload, i) {
-            (Payload::Pagemap, 0) => w.write_message(&owned::PagemapHead::from_json_with(&entry, &path, unknown)?)?,
             (Payload::GhostFile, 0) => {
                 let g = owned::GhostFileEntry::from_json_with(&entry, &path, unknown)?;
                 self.ghost_chunked = g.chunks == Some(true);

@@ -112,56 +112,41 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         // Unknown fields numbered below this one go first.
         encs.push(quote!(self.unknown_fields.write_before(#num, &mut uc, out); #enc));
 
-        // JSON input.
-        let field_path = quote!(&fields::Path::field(path, #fname));
-        let one = match &f.ty {
+        // JSON input: a message field reads itself from the source (no tree of it is built), an
+        // integer is read in place when the source can, any other field takes its value whole.
+        let read = match &f.ty {
+            Ty::Message(t) => {
+                let t = format_ident!("{}", t);
+                quote!(json_src::message::<S, crate::owned::#t>(src, path, #fname, unknown)?)
+            }
             Ty::Scalar(s) if *s != Scalar::Bool => {
                 let fmt = int_fmt(model, f);
-                quote!(fields::int_at(val, path, #fname, #fmt))
+                quote!(src.int(path, #fname, #fmt)?)
             }
-            _ => json_convert(model, f, &field_path),
+            _ => {
+                let one = json_convert(model, f, &quote!(&fields::Path::field(path, #fname)));
+                quote!({ let val = &*src.value()?; #one? })
+            }
         };
-        // A message field reads itself from the source (no tree of it is built); any other
-        // field takes its value whole.
-        let msg = match &f.ty {
-            Ty::Message(m) => Some(format_ident!("{}", m)),
-            _ => None,
-        };
-        // An integer field is read in place when the source can (no value is built).
-        let int = match &f.ty {
-            Ty::Scalar(s) if *s != Scalar::Bool && !f.opts.ipadd => Some(int_fmt(model, f)),
-            _ => None,
-        };
-        let set = match (f.label, &msg) {
-            (Label::Required, Some(t)) => {
+        let set = match f.label {
+            Label::Required => {
                 let flag = format_ident!("have_{}", f.name);
                 required_flags.push(quote!(let mut #flag = false;));
                 required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname).into()); }));
-                quote!({ self_.#id = json_src::message::<S, crate::owned::#t>(src, path, #fname, unknown)?; #flag = true; })
+                quote!({ self_.#id = #read; #flag = true; })
             }
-            (Label::Optional, Some(t)) => quote!({ self_.#id = Some(json_src::message::<S, crate::owned::#t>(src, path, #fname, unknown)?); }),
-            (Label::Repeated, Some(t)) => quote!({ self_.#id = json_src::messages::<S, crate::owned::#t>(src, path, #fname, unknown)?; }),
-            (Label::Required, None) => {
-                let flag = format_ident!("have_{}", f.name);
-                required_flags.push(quote!(let mut #flag = false;));
-                required_checks.push(quote!(if !#flag { return Err(fields::missing(path, #proto_name, #fname).into()); }));
-                match &int {
-                    Some(fmt) => quote!({ self_.#id = src.int(path, #fname, #fmt)?; #flag = true; }),
-                    None => quote!({ let val = &*src.value()?; self_.#id = #one?; #flag = true; }),
+            Label::Optional => quote!({ self_.#id = Some(#read); }),
+            Label::Repeated => match &f.ty {
+                Ty::Message(t) => {
+                    let t = format_ident!("{}", t);
+                    quote!({ self_.#id = json_src::messages::<S, crate::owned::#t>(src, path, #fname, unknown)?; })
                 }
-            }
-            (Label::Optional, None) => match &int {
-                Some(fmt) => quote!({ self_.#id = Some(src.int(path, #fname, #fmt)?); }),
-                None => quote!({ let val = &*src.value()?; self_.#id = Some(#one?); }),
-            },
-            (Label::Repeated, None) => {
-                if f.opts.ipadd {
-                    quote!({ let val = &*src.value()?; self_.#id = fields::json_ipadd(val, path, #fname)?; })
-                } else {
+                _ if f.opts.ipadd => quote!({ let val = &*src.value()?; self_.#id = fields::json_ipadd(val, path, #fname)?; }),
+                _ => {
                     let elem = json_convert(model, f, &quote!(&fields::Path::text(path)));
                     quote!({ let val = &*src.value()?; self_.#id = fields::json_array(val, path, #fname, |val, path| #elem)?; })
                 }
-            }
+            },
         };
         let k = proc_macro2::Literal::usize_unsuffixed(json_arms.len());
         json_arms.push(quote!(json_src::Key::Known(#k) => #set));
@@ -222,8 +207,8 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     }
 }
 
-/// Expression converting `val` into one value of field `f` (a `Result`); `fpath` is a
-/// `&fields::Path` naming it in errors.
+/// Expression converting `val` into one value of field `f` (a `Result`), for fields that are
+/// not messages; `fpath` is a `&fields::Path` naming it in errors.
 fn json_convert(model: &Model, f: &Field, fpath: &TokenStream) -> TokenStream {
     match &f.ty {
         Ty::Scalar(Scalar::Bool) => quote!(fields::json_bool(val, #fpath)),
@@ -240,9 +225,6 @@ fn json_convert(model: &Model, f: &Field, fpath: &TokenStream) -> TokenStream {
             let t = format_ident!("{}", e);
             quote!(fields::json_enum(val, |s| crate::schema::enums::#t::from_name(s).map(|e| e.0), #fpath).map(crate::schema::enums::#t))
         }
-        Ty::Message(m) => {
-            let t = format_ident!("{}", m);
-            quote!(crate::owned::#t::from_json_with(val, &#fpath.to_string(), unknown))
-        }
+        Ty::Message(m) => unreachable!("message field {m}: read with json_src::message(s), not from a value"),
     }
 }

@@ -89,6 +89,15 @@ fn slot_ident(f: &Field) -> proc_macro2::Ident {
     format_ident!("f_{}", f.name)
 }
 
+/// The read of a singular scalar or enum field `f` (codec `codec`, view slot `slot`) that a
+/// view's parse tries first, in number order, when its key is one byte (numbers 1 to 15).
+fn ordered_read(f: &Field, codec: &TokenStream, slot: &proc_macro2::Ident) -> Option<(u32, TokenStream)> {
+    let n = u8::try_from(f.number).ok().filter(|&n| n <= 15)?;
+    let fname = &f.name;
+    let n = proc_macro2::Literal::u8_unsuffixed(n);
+    Some((f.number, quote!(#codec::next_field(buf, &mut pos, #n, &mut s.#slot, #fname)?;)))
+}
+
 fn emit_message(model: &Model, m: &Message) -> TokenStream {
     let name = format_ident!("{}", m.rust_name);
     let doc = format!("View of `{}`.", m.proto_name);
@@ -127,10 +136,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: Option<#t>));
                 empty.push(quote!(#slot: None));
                 arms.push(quote!(#num => s.#slot = #c::read_field(buf, &mut pos, wt, #fname)?,));
-                if f.number <= 15 {
-                    let n = proc_macro2::Literal::u8_unsuffixed(f.number as u8);
-                    ordered.push((f.number, quote!(#c::next_field(buf, &mut pos, #n, &mut s.#slot, #fname)?;)));
-                }
+                ordered.extend(ordered_read(f, &c, &slot));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> #t { self.#slot.unwrap_or_default() }));
                 } else {
@@ -144,10 +150,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: Option<i32>));
                 empty.push(quote!(#slot: None));
                 arms.push(quote!(#num => s.#slot = wire::Enum::read_field(buf, &mut pos, wt, #fname)?,));
-                if f.number <= 15 {
-                    let n = proc_macro2::Literal::u8_unsuffixed(f.number as u8);
-                    ordered.push((f.number, quote!(wire::Enum::next_field(buf, &mut pos, #n, &mut s.#slot, #fname)?;)));
-                }
+                ordered.extend(ordered_read(f, &quote!(wire::Enum), &slot));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> crate::schema::enums::#et { crate::schema::enums::#et(self.#slot.unwrap_or_default()) }));
                 } else {

@@ -171,18 +171,14 @@ impl<R: std::io::BufRead> Reader<R> {
     pub fn skip_ws(&mut self) -> Result<(), ReadError> {
         loop {
             let chunk = self.r.fill_buf()?;
-            let ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\n' | b'\r'));
-            if !ws(chunk.first()) {
-                return Ok(());
-            }
-            // What crit writes between tokens: one space (plain JSON).
-            if chunk[0] == b' ' && chunk.len() > 1 && !ws(chunk.get(1)) {
+            // What crit writes between tokens: one space (plain JSON), taken in one step.
+            if chunk.first() == Some(&b' ') && chunk.get(1).is_some_and(|b| !is_ws(*b)) {
                 self.offset += 1;
                 self.column += 1;
                 self.r.consume(1);
                 return Ok(());
             }
-            let n = chunk.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
+            let n = chunk.iter().take_while(|&&b| is_ws(b)).count();
             if n == 0 {
                 return Ok(());
             }
@@ -251,9 +247,7 @@ impl<R: std::io::BufRead> Reader<R> {
     /// the buffered input, with no escape, is matched where it lies (no allocation).
     pub fn key_in(&mut self, keys: &[&str]) -> Result<KeyMatch, ReadError> {
         let chunk = self.r.fill_buf()?;
-        if chunk.first() == Some(&b'"')
-            && let Some(j) = chunk[1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            && chunk[1 + j] == b'"'
+        if let Some(j) = plain_string(chunk)
             && chunk[1..1 + j].is_ascii()
         {
             let k = &chunk[1..1 + j];
@@ -289,10 +283,10 @@ impl<R: std::io::BufRead> Reader<R> {
         let chunk = r.fill_buf()?;
         let (n, simple) = match chunk.first() {
             Some(b'"') => {
-                let Some(j) = chunk[1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else { return Ok(None) };
+                let Some(j) = plain_string(chunk) else { return Ok(None) };
                 let bytes = &chunk[1..1 + j];
                 // Text that is not UTF-8 is a syntax error, which `value` reports.
-                if chunk[1 + j] != b'"' || !(bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
+                if !(bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
                     return Ok(None);
                 }
                 (j + 2, Simple::Str(bytes))
@@ -411,6 +405,22 @@ impl<R: std::io::BufRead> Reader<R> {
         buf.clear();
         Ok(v?)
     }
+}
+
+/// JSON whitespace.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// When `chunk` starts with a whole string that needs no unescaping (no backslash, no control
+/// character before its closing quote): the length of its text (the closing quote is at
+/// `1 + len`).
+fn plain_string(chunk: &[u8]) -> Option<usize> {
+    if chunk.first() != Some(&b'"') {
+        return None;
+    }
+    let j = chunk[1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (chunk[1 + j] == b'"').then_some(j)
 }
 
 /// `bytes`, one whole value nested inside `depth` containers, parsed.
@@ -547,7 +557,7 @@ impl Parser<'_> {
 
     #[inline]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+        while self.peek().is_some_and(is_ws) {
             self.pos += 1;
         }
     }

@@ -108,6 +108,22 @@ impl<'v> TreeSource<'v> {
         TreeSource { root: Some(root), stack: Vec::new() }
     }
 
+    /// To the next member or element of the innermost container; `false` (and the container
+    /// left) at its end.
+    fn step(&mut self) -> bool {
+        let (i, len) = match self.stack.last_mut() {
+            Some(Frame::Object(m, i)) => (i, m.len()),
+            Some(Frame::Array(a, i)) => (i, a.len()),
+            None => return false,
+        };
+        if *i + 1 < len {
+            *i += 1;
+            return true;
+        }
+        self.stack.pop();
+        false
+    }
+
     fn current(&self) -> &'v Value {
         match self.stack.last() {
             None => self.root.expect("a tree source has a root"),
@@ -150,16 +166,7 @@ impl JsonSource for TreeSource<'_> {
     }
 
     fn next_member(&mut self) -> Result<bool, EncodeError> {
-        match self.stack.last_mut() {
-            Some(Frame::Object(m, i)) if *i + 1 < m.len() => {
-                *i += 1;
-                Ok(true)
-            }
-            _ => {
-                self.stack.pop();
-                Ok(false)
-            }
-        }
+        Ok(self.step())
     }
 
     fn begin_array(&mut self, path: &str, field: &str) -> Result<bool, EncodeError> {
@@ -174,16 +181,7 @@ impl JsonSource for TreeSource<'_> {
     }
 
     fn next_element(&mut self) -> Result<bool, EncodeError> {
-        match self.stack.last_mut() {
-            Some(Frame::Array(a, i)) if *i + 1 < a.len() => {
-                *i += 1;
-                Ok(true)
-            }
-            _ => {
-                self.stack.pop();
-                Ok(false)
-            }
-        }
+        Ok(self.step())
     }
 }
 
@@ -244,18 +242,23 @@ impl<'r, R: std::io::BufRead> ReaderSource<'r, R> {
         ReaderSource { r, depth, open: Vec::new(), outer }
     }
 
-    fn enter(&mut self, open: u8, close: u8) -> Result<Option<bool>, SourceError> {
+    /// Enters the container `open` … `close` at the next value; any other value is read and
+    /// refused with `wrong`'s error.
+    fn enter(&mut self, open: u8, close: u8, wrong: impl FnOnce(&Value) -> EncodeError) -> Result<bool, SourceError> {
         match self.r.enter(open, self.depth)? {
             Some(true) => {
                 self.depth += 1;
                 self.open.push(close);
-                Ok(Some(true))
+                Ok(true)
             }
             Some(false) => {
                 self.after_close()?;
-                Ok(Some(false))
+                Ok(false)
             }
-            None => Ok(None),
+            None => {
+                let v = self.r.value(self.depth)?;
+                Err(wrong(&v).into())
+            }
         }
     }
 
@@ -280,13 +283,7 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
     type Error = SourceError;
 
     fn begin_object(&mut self, path: &str) -> Result<bool, SourceError> {
-        match self.enter(b'{', b'}')? {
-            Some(more) => Ok(more),
-            None => {
-                let v = self.r.value(self.depth)?;
-                Err(not_object(path, &v).into())
-            }
-        }
+        self.enter(b'{', b'}', |v| not_object(path, v))
     }
 
     fn key(&mut self, keys: &[&str]) -> Result<Key, SourceError> {
@@ -326,13 +323,7 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
     }
 
     fn begin_array(&mut self, path: &str, field: &str) -> Result<bool, SourceError> {
-        match self.enter(b'[', b']')? {
-            Some(more) => Ok(more),
-            None => {
-                let v = self.r.value(self.depth)?;
-                Err(not_array(path, field, &v).into())
-            }
-        }
+        self.enter(b'[', b']', |v| not_array(path, field, v))
     }
 
     fn next_element(&mut self) -> Result<bool, SourceError> {

@@ -17,26 +17,33 @@ pub(super) fn read(path: &Path, src: Source, opts: &OpenOptions) -> Result<(Form
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
     let format = detect_format(&src)
         .ok_or_else(|| bad("not a checkpoint directory nor a checkpoint archive (no tar, gzip or zstd magic)".into()))?;
-    if format == Format::TarGzip {
-        let all = gunzip_tar(&src, opts, path)?;
-        if image_dir(&all).is_none() && all.contains_key(OCI_LAYOUT) && all.contains_key(OCI_INDEX) {
+    // A tar.gz is listed as it is inflated, its members held apart (the compressed bytes stay
+    // the archive's buffer); a tar or tar.zst is one buffer whose members are ranges of it.
+    // `budget` is what is left of the decompression limit (for an OCI image's layer).
+    let (data, all, budget) = match format {
+        Format::TarGzip => {
+            let all = gunzip_tar(&src, opts, path)?;
             let used = all.values().map(Member::len).sum::<u64>();
-            return oci_image(path, &src, &all, opts.max_decompressed.saturating_sub(used));
+            (src, all, opts.max_decompressed.saturating_sub(used))
         }
-        let (images, extras) = split_members(all, path)?;
-        return Ok((format, src, images, extras));
-    }
-    let data = match format {
-        Format::Tar => src,
-        Format::TarGzip => unreachable!("read as a stream above"),
-        Format::TarZstd => unzstd(&src, opts.max_decompressed, path)?,
+        Format::Tar | Format::TarZstd => {
+            let (data, used) = match format {
+                Format::Tar => (src, 0),
+                _ => {
+                    let data = unzstd(&src, opts.max_decompressed, path)?;
+                    if detect_format(&data) != Some(Format::Tar) {
+                        return Err(bad(format!("the {format} archive does not hold a tar file (no ustar magic at byte 257)")));
+                    }
+                    let used = data.len() as u64;
+                    (data, used)
+                }
+            };
+            let budget = opts.max_decompressed.saturating_sub(used);
+            let all = tar_list(&data, budget, path)?;
+            (data, all, budget)
+        }
         Format::Directory | Format::OciImage => return Err(bad("a directory is not an archive".into())),
     };
-    if format != Format::Tar && detect_format(&data) != Some(Format::Tar) {
-        return Err(bad(format!("the {format} archive does not hold a tar file (no ustar magic at byte 257)")));
-    }
-    let budget = opts.max_decompressed.saturating_sub(if format == Format::Tar { 0 } else { data.len() as u64 });
-    let all = tar_list(&data, budget, path)?;
     if image_dir(&all).is_none() && all.contains_key(OCI_LAYOUT) && all.contains_key(OCI_INDEX) {
         return oci_image(path, &data, &all, budget);
     }
@@ -192,7 +199,7 @@ impl Deferred {
             let b = Buffer::read_from(&mut r, self.len as usize, self.len).map_err(err)?;
             match b {
                 Some(b) if b.len() as u64 == self.len => Ok(b),
-                _ => Err(err(io::Error::new(io::ErrorKind::UnexpectedEof, "a member ends before its size"))),
+                _ => Err(err(ends_early())),
             }
         });
         whole.as_deref().map_err(Clone::clone)
@@ -240,7 +247,7 @@ impl Deferred {
             let want = if skip > 0 { skip } else { left }.min(buf.len() as u64) as usize;
             let n = r.read(&mut buf[..want]).map_err(err)?;
             if n == 0 {
-                return Err(err(io::Error::new(io::ErrorKind::UnexpectedEof, "a member ends before its size")));
+                return Err(err(ends_early()));
             }
             at += n as u64;
             if skip > 0 {
@@ -255,6 +262,12 @@ impl Deferred {
         last.at = Some((at, r.into_state()));
         Ok(())
     }
+}
+
+/// A deferred member's stream ending before its size (its CRC was checked when the archive was
+/// opened, so this is a reader's bug or the compressed bytes changed).
+fn ends_early() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "a member ends before its size")
 }
 
 /// The reading shared between the tar reader and the code that takes resume points.
@@ -274,19 +287,18 @@ fn gunzip_tar(data: &[u8], opts: &OpenOptions, path: &Path) -> Result<Members, C
     let point_every = opts.defer_from.clamp(4096, POINT_EVERY);
     let bad = |message: String| CheckpointError::Archive { path: path.to_path_buf(), message };
     let derr = |e: io::Error| decompress_error(path, e);
-    let mut head = [0u8; 512];
-    let got = super::gzip::GzMembers::new(data).and_then(|mut r| r.by_ref().take(512).read(&mut head)).map_err(derr)?;
-    if detect_format(&head[..got]) != Some(Format::Tar) {
-        // Shorter reads are possible in principle; a tar's first block comes whole in practice,
-        // and a real tar that did not would be refused with this clear message.
+    let shared = Shared(RefCell::new(GzMembers::new(data).map_err(derr)?));
+    // The first block, checked for the tar magic, then handed to the tar reader before the rest.
+    let mut head = Vec::with_capacity(512);
+    (&shared).take(512).read_to_end(&mut head).map_err(derr)?;
+    if detect_format(&head) != Some(Format::Tar) {
         return Err(bad("the tar.gz archive does not hold a tar file (no ustar magic at byte 257)".into()));
     }
-    let shared = Shared(RefCell::new(GzMembers::new(data).map_err(derr)?));
     let too_large = || CheckpointError::TooLarge { path: path.to_path_buf(), limit };
     let mut all: Members = BTreeMap::new();
     let mut scratch = Vec::new();
     {
-        let mut archive = tar::Archive::new(&shared);
+        let mut archive = tar::Archive::new(io::Cursor::new(head).chain(&shared));
         let entries = archive.entries().map_err(|e| bad(format!("reading the tar: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(format!("reading the tar: {e}")))?;

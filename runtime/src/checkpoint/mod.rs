@@ -363,21 +363,22 @@ impl Checkpoint {
         len: u64,
         f: &mut dyn FnMut(&[u8]) -> std::ops::ControlFlow<()>,
     ) -> Result<(), CheckpointError> {
-        let size = self.file_len(name).ok_or_else(|| CheckpointError::Missing { file: name.to_string() })?;
-        if offset.checked_add(len).is_none_or(|end| end > size) {
-            return Err(CheckpointError::Archive {
+        let within = |size: u64| match offset.checked_add(len) {
+            Some(end) if end <= size => Ok(offset as usize..end as usize),
+            _ => Err(CheckpointError::Archive {
                 path: self.path.clone(),
                 message: format!("{name}: bytes {offset}..+{len} run past its end ({size} bytes)"),
-            });
-        }
+            }),
+        };
         #[cfg(feature = "archive")]
         if let Storage::Archive { data, images, .. } = &self.storage
             && let Some(Member::Deferred(d)) = images.get(name)
         {
+            within(d.len())?;
             return d.read_range(data, offset, len, &self.path, f);
         }
         let bytes = self.read(name)?.ok_or_else(|| CheckpointError::Missing { file: name.to_string() })?;
-        let _ = f(&bytes[offset as usize..(offset + len) as usize]);
+        let _ = f(&bytes[within(bytes.len() as u64)?]);
         Ok(())
     }
 

@@ -51,20 +51,21 @@ impl crate::support::fields::Message for AaPolicy {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.blob = fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "blob"),
-                        )?;
+                        self_.blob = {
+                            let val = &*src.value()?;
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "blob"),
+                            )?
+                        };
                         have_blob = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -145,11 +146,10 @@ impl crate::support::fields::Message for AaNamespace {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {

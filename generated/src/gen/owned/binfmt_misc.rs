@@ -111,61 +111,64 @@ impl crate::support::fields::Message for BinfmtMiscEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.enabled = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "enabled"),
-                        )?;
+                        self_.enabled = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "enabled"),
+                            )?
+                        };
                         have_enabled = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.interpreter = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "interpreter"),
-                        )?;
+                        self_.interpreter = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "interpreter"),
+                            )?
+                        };
                         have_interpreter = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.flags = Some(
+                        self_.flags = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "flags"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.extension = Some(
+                        self_.extension = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "extension"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.magic = Some(
+                        self_.magic = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "magic"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.mask = Some(
-                            fields::json_string(val, &fields::Path::field(path, "mask"))?,
-                        );
+                        self_.mask = Some({
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "mask"))?
+                        });
                     }
                     json_src::Key::Known(7) => {
                         self_.offset = Some(src.int(path, "offset", &fmt::PLAIN)?);

@@ -205,19 +205,20 @@ impl crate::support::fields::Message for BpfmapFileEntry {
                         have_memlock = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.frozen = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "frozen"),
-                        )?;
+                        self_.frozen = {
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "frozen"))?
+                        };
                         have_frozen = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.map_name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "map_name"),
-                        )?;
+                        self_.map_name = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "map_name"),
+                            )?
+                        };
                         have_map_name = true;
                     }
                     json_src::Key::Known(13) => {

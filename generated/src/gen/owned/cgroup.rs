@@ -152,19 +152,20 @@ impl crate::support::fields::Message for CgroupPropEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.value = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "value"),
-                        )?;
+                        self_.value = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "value"),
+                            )?
+                        };
                         have_value = true;
                     }
                     json_src::Key::Known(2) => {
@@ -268,11 +269,13 @@ impl crate::support::fields::Message for CgroupDirEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.dir_name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "dir_name"),
-                        )?;
+                        self_.dir_name = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "dir_name"),
+                            )?
+                        };
                         have_dir_name = true;
                     }
                     json_src::Key::Known(1) => {
@@ -397,13 +400,13 @@ impl crate::support::fields::Message for CgControllerEntry {
                         >(src, path, "dirs", unknown)?;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.is_threaded = Some(
+                        self_.is_threaded = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "is_threaded"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -480,19 +483,17 @@ impl crate::support::fields::Message for CgMemberEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.path = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "path"),
-                        )?;
+                        self_.path = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "path"))?
+                        };
                         have_path = true;
                     }
                     json_src::Key::Known(2) => {

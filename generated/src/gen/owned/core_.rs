@@ -233,11 +233,10 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         have_blk_sigset = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.comm = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "comm"),
-                        )?;
+                        self_.comm = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "comm"))?
+                        };
                         have_comm = true;
                     }
                     json_src::Key::Known(6) => {
@@ -268,8 +267,8 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         );
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.old_seccomp_mode = Some(
+                        self_.old_seccomp_mode = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -277,8 +276,8 @@ impl crate::support::fields::Message for TaskCoreEntry {
                                     },
                                     &fields::Path::field(path, "old_seccomp_mode"),
                                 )
-                                .map(crate::schema::enums::SeccompMode)?,
-                        );
+                                .map(crate::schema::enums::SeccompMode)?
+                        });
                     }
                     json_src::Key::Known(11) => {
                         self_.old_seccomp_filter = Some(
@@ -300,13 +299,13 @@ impl crate::support::fields::Message for TaskCoreEntry {
                         >(src, path, "sigactions", unknown)?;
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.child_subreaper = Some(
+                        self_.child_subreaper = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "child_subreaper"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(16) => {
                         self_.blk_sigset_extended = Some(
@@ -922,8 +921,8 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                         );
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.seccomp_mode = Some(
+                        self_.seccomp_mode = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -931,8 +930,8 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                                     },
                                     &fields::Path::field(path, "seccomp_mode"),
                                 )
-                                .map(crate::schema::enums::SeccompMode)?,
-                        );
+                                .map(crate::schema::enums::SeccompMode)?
+                        });
                     }
                     json_src::Key::Known(11) => {
                         self_.seccomp_filter = Some(
@@ -940,10 +939,10 @@ impl crate::support::fields::Message for ThreadCoreEntry {
                         );
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.comm = Some(
-                            fields::json_string(val, &fields::Path::field(path, "comm"))?,
-                        );
+                        self_.comm = Some({
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "comm"))?
+                        });
                     }
                     json_src::Key::Known(13) => {
                         self_.blk_sigset_extended = Some(
@@ -1209,16 +1208,18 @@ impl crate::support::fields::Message for CoreEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.mtype = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::CoreEntryMarch::from_name(s)
-                                        .map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "mtype"),
-                            )
-                            .map(crate::schema::enums::CoreEntryMarch)?;
+                        self_.mtype = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::CoreEntryMarch::from_name(s)
+                                            .map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "mtype"),
+                                )
+                                .map(crate::schema::enums::CoreEntryMarch)?
+                        };
                         have_mtype = true;
                     }
                     json_src::Key::Known(1) => {

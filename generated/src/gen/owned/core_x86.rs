@@ -347,8 +347,8 @@ impl crate::support::fields::Message for UserX86RegsEntry {
                         have_gs = true;
                     }
                     json_src::Key::Known(27) => {
-                        let val = &*src.value()?;
-                        self_.mode = Some(
+                        self_.mode = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -357,8 +357,8 @@ impl crate::support::fields::Message for UserX86RegsEntry {
                                     },
                                     &fields::Path::field(path, "mode"),
                                 )
-                                .map(crate::schema::enums::UserX86RegsMode)?,
-                        );
+                                .map(crate::schema::enums::UserX86RegsMode)?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -1161,59 +1161,70 @@ impl crate::support::fields::Message for UserDescT {
                         have_limit = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.seg_32bit = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "seg_32bit"),
-                        )?;
+                        self_.seg_32bit = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "seg_32bit"),
+                            )?
+                        };
                         have_seg_32bit = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.contents_h = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "contents_h"),
-                        )?;
+                        self_.contents_h = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "contents_h"),
+                            )?
+                        };
                         have_contents_h = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.contents_l = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "contents_l"),
-                        )?;
+                        self_.contents_l = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "contents_l"),
+                            )?
+                        };
                         have_contents_l = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.read_exec_only = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "read_exec_only"),
-                        )?;
+                        self_.read_exec_only = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "read_exec_only"),
+                            )?
+                        };
                         have_read_exec_only = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.limit_in_pages = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "limit_in_pages"),
-                        )?;
+                        self_.limit_in_pages = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "limit_in_pages"),
+                            )?
+                        };
                         have_limit_in_pages = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.seg_not_present = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "seg_not_present"),
-                        )?;
+                        self_.seg_not_present = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "seg_not_present"),
+                            )?
+                        };
                         have_seg_not_present = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.usable = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "usable"),
-                        )?;
+                        self_.usable = {
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "usable"))?
+                        };
                         have_usable = true;
                     }
                     json_src::Key::UnknownFields => {

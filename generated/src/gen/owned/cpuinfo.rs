@@ -125,16 +125,18 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.vendor_id = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::CpuinfoX86EntryVendor::from_name(s)
-                                        .map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "vendor_id"),
-                            )
-                            .map(crate::schema::enums::CpuinfoX86EntryVendor)?;
+                        self_.vendor_id = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::CpuinfoX86EntryVendor::from_name(s)
+                                            .map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "vendor_id"),
+                                )
+                                .map(crate::schema::enums::CpuinfoX86EntryVendor)?
+                        };
                         have_vendor_id = true;
                     }
                     json_src::Key::Known(1) => {
@@ -168,13 +170,13 @@ impl crate::support::fields::Message for CpuinfoX86Entry {
                         )?;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.model_id = Some(
+                        self_.model_id = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "model_id"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(7) => {
                         self_.xfeatures_mask = Some(
@@ -277,18 +279,20 @@ impl crate::support::fields::Message for CpuinfoPpc64Entry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.endian = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::CpuinfoPpc64EntryEndianness::from_name(
-                                            s,
-                                        )
-                                        .map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "endian"),
-                            )
-                            .map(crate::schema::enums::CpuinfoPpc64EntryEndianness)?;
+                        self_.endian = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::CpuinfoPpc64EntryEndianness::from_name(
+                                                s,
+                                            )
+                                            .map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "endian"),
+                                )
+                                .map(crate::schema::enums::CpuinfoPpc64EntryEndianness)?
+                        };
                         have_endian = true;
                     }
                     json_src::Key::Known(1) => {

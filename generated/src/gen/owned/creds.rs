@@ -304,32 +304,32 @@ impl crate::support::fields::Message for CredsEntry {
                         )?;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.lsm_profile = Some(
+                        self_.lsm_profile = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "lsm_profile"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.lsm_sockcreate = Some(
+                        self_.lsm_sockcreate = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "lsm_sockcreate"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.apparmor_data = Some(
+                        self_.apparmor_data = Some({
+                            let val = &*src.value()?;
                             fields::json_bytes(
                                 val,
                                 false,
                                 &fields::Path::field(path, "apparmor_data"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(17) => {
                         self_.no_new_privs = Some(

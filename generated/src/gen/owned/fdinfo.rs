@@ -80,15 +80,17 @@ impl crate::support::fields::Message for FdinfoEntry {
                         have_flags = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::FdTypes::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "type"),
-                            )
-                            .map(crate::schema::enums::FdTypes)?;
+                        self_.type_ = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::FdTypes::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "type"),
+                                )
+                                .map(crate::schema::enums::FdTypes)?
+                        };
                         have_type = true;
                     }
                     json_src::Key::Known(3) => {
@@ -96,13 +98,13 @@ impl crate::support::fields::Message for FdinfoEntry {
                         have_fd = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.xattr_security_selinux = Some(
+                        self_.xattr_security_selinux = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "xattr_security_selinux"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -385,15 +387,17 @@ impl crate::support::fields::Message for FileEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::FdTypes::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "type"),
-                            )
-                            .map(crate::schema::enums::FdTypes)?;
+                        self_.type_ = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::FdTypes::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "type"),
+                                )
+                                .map(crate::schema::enums::FdTypes)?
+                        };
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {

@@ -99,10 +99,10 @@ impl crate::support::fields::Message for FhEntry {
                         )?;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.path = Some(
-                            fields::json_string(val, &fields::Path::field(path, "path"))?,
-                        );
+                        self_.path = Some({
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "path"))?
+                        });
                     }
                     json_src::Key::Known(4) => {
                         self_.mnt_id = Some(src.int(path, "mnt_id", &fmt::PLAIN)?);
@@ -187,11 +187,10 @@ impl crate::support::fields::Message for IrmapCacheEntry {
                         have_inode = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.path = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "path"),
-                        )?;
+                        self_.path = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "path"))?
+                        };
                         have_path = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -409,10 +409,10 @@ impl crate::support::fields::Message for FanotifyMountMarkEntry {
                         have_mnt_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.path = Some(
-                            fields::json_string(val, &fields::Path::field(path, "path"))?,
-                        );
+                        self_.path = Some({
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "path"))?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;
@@ -540,15 +540,17 @@ impl crate::support::fields::Message for FanotifyMarkEntry {
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::MarkType::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "type"),
-                            )
-                            .map(crate::schema::enums::MarkType)?;
+                        self_.type_ = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::MarkType::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "type"),
+                                )
+                                .map(crate::schema::enums::MarkType)?
+                        };
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {

@@ -178,22 +178,22 @@ impl crate::support::fields::Message for GhostFileEntry {
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.chunks = Some(
-                            fields::json_bool(val, &fields::Path::field(path, "chunks"))?,
-                        );
+                        self_.chunks = Some({
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "chunks"))?
+                        });
                     }
                     json_src::Key::Known(9) => {
                         self_.size = Some(src.int(path, "size", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.symlnk_target = Some(
+                        self_.symlnk_target = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "symlnk_target"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -245,13 +245,13 @@ impl crate::support::fields::Message for InventoryEntry {
                         have_img_version = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.fdinfo_per_id = Some(
+                        self_.fdinfo_per_id = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "fdinfo_per_id"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(2) => {
                         self_.root_ids = Some(
@@ -262,13 +262,13 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.ns_per_id = Some(
+                        self_.ns_per_id = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "ns_per_id"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(4) => {
                         self_.root_cg_set = Some(
@@ -276,8 +276,8 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.lsmtype = Some(
+                        self_.lsmtype = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -285,8 +285,8 @@ impl crate::support::fields::Message for InventoryEntry {
                                     },
                                     &fields::Path::field(path, "lsmtype"),
                                 )
-                                .map(crate::schema::enums::Lsmtype)?,
-                        );
+                                .map(crate::schema::enums::Lsmtype)?
+                        });
                     }
                     json_src::Key::Known(6) => {
                         self_.dump_uptime = Some(
@@ -299,13 +299,13 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.tcp_close = Some(
+                        self_.tcp_close = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "tcp_close"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(9) => {
                         self_.network_lock_method = Some(
@@ -321,22 +321,22 @@ impl crate::support::fields::Message for InventoryEntry {
                         );
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.dump_criu_run_id = Some(
+                        self_.dump_criu_run_id = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "dump_criu_run_id"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.allow_uprobes = Some(
+                        self_.allow_uprobes = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "allow_uprobes"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

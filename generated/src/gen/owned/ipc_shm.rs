@@ -80,13 +80,13 @@ impl crate::support::fields::Message for IpcShmEntry {
                         have_size = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.in_pagemaps = Some(
+                        self_.in_pagemaps = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "in_pagemaps"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(3) => {
                         self_.hugetlb_flag = Some(

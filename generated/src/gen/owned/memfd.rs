@@ -230,11 +230,10 @@ impl crate::support::fields::Message for MemfdInodeEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(1) => {

@@ -343,13 +343,13 @@ impl crate::support::fields::Message for MmEntry {
                         >(src, path, "aios", unknown)?;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.thp_disabled = Some(
+                        self_.thp_disabled = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "thp_disabled"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

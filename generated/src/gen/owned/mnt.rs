@@ -214,35 +214,40 @@ impl crate::support::fields::Message for MntEntry {
                         have_flags = true;
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.root = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "root"),
-                        )?;
+                        self_.root = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "root"))?
+                        };
                         have_root = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.mountpoint = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "mountpoint"),
-                        )?;
+                        self_.mountpoint = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "mountpoint"),
+                            )?
+                        };
                         have_mountpoint = true;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.source = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "source"),
-                        )?;
+                        self_.source = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "source"),
+                            )?
+                        };
                         have_source = true;
                     }
                     json_src::Key::Known(8) => {
-                        let val = &*src.value()?;
-                        self_.options = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "options"),
-                        )?;
+                        self_.options = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "options"),
+                            )?
+                        };
                         have_options = true;
                     }
                     json_src::Key::Known(9) => {
@@ -252,61 +257,61 @@ impl crate::support::fields::Message for MntEntry {
                         self_.master_id = Some(src.int(path, "master_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.with_plugin = Some(
+                        self_.with_plugin = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "with_plugin"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.ext_mount = Some(
+                        self_.ext_mount = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "ext_mount"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.fsname = Some(
+                        self_.fsname = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "fsname"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.internal_sharing = Some(
+                        self_.internal_sharing = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "internal_sharing"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(15) => {
-                        let val = &*src.value()?;
-                        self_.deleted = Some(
+                        self_.deleted = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "deleted"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(16) => {
                         self_.sb_flags = Some(src.int(path, "sb_flags", &fmt::HEX)?);
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.ext_key = Some(
+                        self_.ext_key = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "ext_key"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -175,13 +175,15 @@ impl crate::support::fields::Message for NetDeviceEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::json_enum(
-                                val,
-                                |s| crate::schema::enums::NdType::from_name(s).map(|e| e.0),
-                                &fields::Path::field(path, "type"),
-                            )
-                            .map(crate::schema::enums::NdType)?;
+                        self_.type_ = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| crate::schema::enums::NdType::from_name(s).map(|e| e.0),
+                                    &fields::Path::field(path, "type"),
+                                )
+                                .map(crate::schema::enums::NdType)?
+                        };
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {
@@ -197,11 +199,10 @@ impl crate::support::fields::Message for NetDeviceEntry {
                         have_flags = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(5) => {
@@ -213,14 +214,14 @@ impl crate::support::fields::Message for NetDeviceEntry {
                         );
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.address = Some(
+                        self_.address = Some({
+                            let val = &*src.value()?;
                             fields::json_bytes(
                                 val,
                                 false,
                                 &fields::Path::field(path, "address"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(7) => {
                         let val = &*src.value()?;
@@ -574,13 +575,13 @@ impl crate::support::fields::Message for NetnsEntry {
                         >(src, path, "nsids", unknown)?;
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.ext_key = Some(
+                        self_.ext_key = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "ext_key"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(8) => {
                         self_.unix_conf = json_src::messages::<

@@ -65,12 +65,14 @@ impl crate::support::fields::Message for PacketMclist {
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.addr = fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "addr"),
-                        )?;
+                        self_.addr = {
+                            let val = &*src.value()?;
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "addr"),
+                            )?
+                        };
                         have_addr = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -480,35 +482,40 @@ impl crate::support::fields::Message for PacketSockEntry {
                         have_reserve = true;
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.aux_data = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "aux_data"),
-                        )?;
+                        self_.aux_data = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "aux_data"),
+                            )?
+                        };
                         have_aux_data = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.orig_dev = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "orig_dev"),
-                        )?;
+                        self_.orig_dev = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "orig_dev"),
+                            )?
+                        };
                         have_orig_dev = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.vnet_hdr = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "vnet_hdr"),
-                        )?;
+                        self_.vnet_hdr = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "vnet_hdr"),
+                            )?
+                        };
                         have_vnet_hdr = true;
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.loss = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "loss"),
-                        )?;
+                        self_.loss = {
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "loss"))?
+                        };
                         have_loss = true;
                     }
                     json_src::Key::Known(13) => {

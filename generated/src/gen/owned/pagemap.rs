@@ -159,13 +159,13 @@ impl crate::support::fields::Message for PagemapEntry {
                         have_compat_nr_pages = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.in_parent = Some(
+                        self_.in_parent = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "in_parent"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(3) => {
                         self_.flags = Some(

@@ -48,13 +48,13 @@ impl crate::support::fields::Message for PidnsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.ext_key = Some(
+                        self_.ext_key = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "ext_key"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

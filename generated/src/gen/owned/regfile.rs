@@ -174,11 +174,10 @@ impl crate::support::fields::Message for RegFileEntry {
                         have_fown = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(5) => {
@@ -188,10 +187,10 @@ impl crate::support::fields::Message for RegFileEntry {
                         self_.size = Some(src.int(path, "size", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.ext = Some(
-                            fields::json_bool(val, &fields::Path::field(path, "ext"))?,
-                        );
+                        self_.ext = Some({
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "ext"))?
+                        });
                     }
                     json_src::Key::Known(8) => {
                         self_.mode = Some(src.int(path, "mode", &fmt::PLAIN)?);

@@ -68,8 +68,8 @@ impl crate::support::fields::Message for RemapFilePathEntry {
                         have_remap_id = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.remap_type = Some(
+                        self_.remap_type = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -77,8 +77,8 @@ impl crate::support::fields::Message for RemapFilePathEntry {
                                     },
                                     &fields::Path::field(path, "remap_type"),
                                 )
-                                .map(crate::schema::enums::RemapType)?,
-                        );
+                                .map(crate::schema::enums::RemapType)?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -104,13 +104,13 @@ impl crate::support::fields::Message for SaEntry {
                         have_mask = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.compat_sigaction = Some(
+                        self_.compat_sigaction = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "compat_sigaction"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(5) => {
                         self_.mask_extended = Some(

@@ -63,12 +63,14 @@ impl crate::support::fields::Message for SeccompFilter {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.filter = fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "filter"),
-                        )?;
+                        self_.filter = {
+                            let val = &*src.value()?;
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "filter"),
+                            )?
+                        };
                         have_filter = true;
                     }
                     json_src::Key::Known(1) => {

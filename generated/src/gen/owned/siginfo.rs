@@ -45,12 +45,14 @@ impl crate::support::fields::Message for SiginfoEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.siginfo = fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "siginfo"),
-                        )?;
+                        self_.siginfo = {
+                            let val = &*src.value()?;
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "siginfo"),
+                            )?
+                        };
                         have_siginfo = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -217,13 +217,13 @@ impl crate::support::fields::Message for SitEntry {
                         self_.tos = Some(src.int(path, "tos", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(5) => {
-                        let val = &*src.value()?;
-                        self_.pmtudisc = Some(
+                        self_.pmtudisc = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "pmtudisc"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(6) => {
                         self_.proto = Some(src.int(path, "proto", &fmt::PLAIN)?);

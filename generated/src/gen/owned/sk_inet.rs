@@ -75,31 +75,31 @@ impl crate::support::fields::Message for IpOptsRawEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.hdrincl = Some(
+                        self_.hdrincl = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "hdrincl"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.nodefrag = Some(
+                        self_.nodefrag = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "nodefrag"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.checksum = Some(
+                        self_.checksum = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "checksum"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(3) => {
                         let val = &*src.value()?;
@@ -213,13 +213,13 @@ impl crate::support::fields::Message for IpOptsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.freebind = Some(
+                        self_.freebind = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "freebind"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(1) => {
                         self_.raw = Some(
@@ -230,13 +230,13 @@ impl crate::support::fields::Message for IpOptsEntry {
                         );
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.pktinfo = Some(
+                        self_.pktinfo = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "pktinfo"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(3) => {
                         self_.tos = Some(src.int(path, "tos", &fmt::PLAIN)?);
@@ -528,10 +528,10 @@ impl crate::support::fields::Message for InetSkEntry {
                         have_opts = true;
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.v6only = Some(
-                            fields::json_bool(val, &fields::Path::field(path, "v6only"))?,
-                        );
+                        self_.v6only = Some({
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "v6only"))?
+                        });
                     }
                     json_src::Key::Known(15) => {
                         self_.ip_opts = Some(
@@ -542,20 +542,20 @@ impl crate::support::fields::Message for InetSkEntry {
                         );
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.ifname = Some(
+                        self_.ifname = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "ifname"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(17) => {
                         self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
-                        self_.shutdown = Some(
+                        self_.shutdown = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -563,8 +563,8 @@ impl crate::support::fields::Message for InetSkEntry {
                                     },
                                     &fields::Path::field(path, "shutdown"),
                                 )
-                                .map(crate::schema::enums::SkShutdown)?,
-                        );
+                                .map(crate::schema::enums::SkShutdown)?
+                        });
                     }
                     json_src::Key::Known(19) => {
                         self_.tcp_opts = Some(

@@ -300,13 +300,13 @@ impl crate::support::fields::Message for SkOptsEntry {
                         have_so_rcv_tmo_usec = true;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.reuseaddr = Some(
+                        self_.reuseaddr = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "reuseaddr"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(7) => {
                         self_.so_priority = Some(
@@ -322,49 +322,49 @@ impl crate::support::fields::Message for SkOptsEntry {
                         self_.so_mark = Some(src.int(path, "so_mark", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.so_passcred = Some(
+                        self_.so_passcred = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_passcred"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.so_passsec = Some(
+                        self_.so_passsec = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_passsec"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(12) => {
-                        let val = &*src.value()?;
-                        self_.so_dontroute = Some(
+                        self_.so_dontroute = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_dontroute"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.so_no_check = Some(
+                        self_.so_no_check = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_no_check"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.so_bound_dev = Some(
+                        self_.so_bound_dev = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "so_bound_dev"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(15) => {
                         let val = &*src.value()?;
@@ -380,31 +380,31 @@ impl crate::support::fields::Message for SkOptsEntry {
                         )?;
                     }
                     json_src::Key::Known(16) => {
-                        let val = &*src.value()?;
-                        self_.so_reuseport = Some(
+                        self_.so_reuseport = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_reuseport"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(17) => {
-                        let val = &*src.value()?;
-                        self_.so_broadcast = Some(
+                        self_.so_broadcast = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_broadcast"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(18) => {
-                        let val = &*src.value()?;
-                        self_.so_keepalive = Some(
+                        self_.so_keepalive = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "so_keepalive"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(19) => {
                         self_.tcp_keepcnt = Some(

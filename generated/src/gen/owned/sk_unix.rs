@@ -316,17 +316,19 @@ impl crate::support::fields::Message for UnixSkEntry {
                         have_opts = true;
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.name = fields::json_bytes(
-                            val,
-                            true,
-                            &fields::Path::field(path, "name"),
-                        )?;
+                        self_.name = {
+                            let val = &*src.value()?;
+                            fields::json_bytes(
+                                val,
+                                true,
+                                &fields::Path::field(path, "name"),
+                            )?
+                        };
                         have_name = true;
                     }
                     json_src::Key::Known(11) => {
-                        let val = &*src.value()?;
-                        self_.shutdown = Some(
+                        self_.shutdown = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -334,8 +336,8 @@ impl crate::support::fields::Message for UnixSkEntry {
                                     },
                                     &fields::Path::field(path, "shutdown"),
                                 )
-                                .map(crate::schema::enums::SkShutdown)?,
-                        );
+                                .map(crate::schema::enums::SkShutdown)?
+                        });
                     }
                     json_src::Key::Known(12) => {
                         self_.file_perms = Some(
@@ -346,22 +348,22 @@ impl crate::support::fields::Message for UnixSkEntry {
                         );
                     }
                     json_src::Key::Known(13) => {
-                        let val = &*src.value()?;
-                        self_.name_dir = Some(
+                        self_.name_dir = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "name_dir"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(14) => {
-                        let val = &*src.value()?;
-                        self_.deleted = Some(
+                        self_.deleted = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "deleted"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(15) => {
                         self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);

@@ -63,25 +63,27 @@ impl crate::support::fields::Message for SysctlEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::SysctlType::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "type"),
-                            )
-                            .map(crate::schema::enums::SysctlType)?;
+                        self_.type_ = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::SysctlType::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "type"),
+                                )
+                                .map(crate::schema::enums::SysctlType)?
+                        };
                         have_type = true;
                     }
                     json_src::Key::Known(1) => {
                         self_.iarg = Some(src.int(path, "iarg", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.sarg = Some(
-                            fields::json_string(val, &fields::Path::field(path, "sarg"))?,
-                        );
+                        self_.sarg = Some({
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "sarg"))?
+                        });
                     }
                     json_src::Key::UnknownFields => {
                         let val = &*src.value()?;

@@ -84,19 +84,19 @@ impl crate::support::fields::Message for TcpOptsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.cork = Some(
-                            fields::json_bool(val, &fields::Path::field(path, "cork"))?,
-                        );
+                        self_.cork = Some({
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "cork"))?
+                        });
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.nodelay = Some(
+                        self_.nodelay = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "nodelay"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(2) => {
                         self_.keepcnt = Some(src.int(path, "keepcnt", &fmt::PLAIN)?);
@@ -347,19 +347,19 @@ impl crate::support::fields::Message for TcpStreamEntry {
                         self_.timestamp = Some(src.int(path, "timestamp", &fmt::PLAIN)?);
                     }
                     json_src::Key::Known(9) => {
-                        let val = &*src.value()?;
-                        self_.cork = Some(
-                            fields::json_bool(val, &fields::Path::field(path, "cork"))?,
-                        );
+                        self_.cork = Some({
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "cork"))?
+                        });
                     }
                     json_src::Key::Known(10) => {
-                        let val = &*src.value()?;
-                        self_.nodelay = Some(
+                        self_.nodelay = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "nodelay"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(11) => {
                         self_.unsq_len = Some(src.int(path, "unsq_len", &fmt::PLAIN)?);

@@ -401,12 +401,14 @@ impl crate::support::fields::Message for TtyDataEntry {
                         have_tty_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.data = fields::json_bytes(
-                            val,
-                            false,
-                            &fields::Path::field(path, "data"),
-                        )?;
+                        self_.data = {
+                            let val = &*src.value()?;
+                            fields::json_bytes(
+                                val,
+                                false,
+                                &fields::Path::field(path, "data"),
+                            )?
+                        };
                         have_data = true;
                     }
                     json_src::Key::UnknownFields => {
@@ -600,39 +602,44 @@ impl crate::support::fields::Message for TtyInfoEntry {
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.type_ = fields::json_enum(
-                                val,
-                                |s| {
-                                    crate::schema::enums::TtyType::from_name(s).map(|e| e.0)
-                                },
-                                &fields::Path::field(path, "type"),
-                            )
-                            .map(crate::schema::enums::TtyType)?;
+                        self_.type_ = {
+                            let val = &*src.value()?;
+                            fields::json_enum(
+                                    val,
+                                    |s| {
+                                        crate::schema::enums::TtyType::from_name(s).map(|e| e.0)
+                                    },
+                                    &fields::Path::field(path, "type"),
+                                )
+                                .map(crate::schema::enums::TtyType)?
+                        };
                         have_type = true;
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.locked = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "locked"),
-                        )?;
+                        self_.locked = {
+                            let val = &*src.value()?;
+                            fields::json_bool(val, &fields::Path::field(path, "locked"))?
+                        };
                         have_locked = true;
                     }
                     json_src::Key::Known(3) => {
-                        let val = &*src.value()?;
-                        self_.exclusive = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "exclusive"),
-                        )?;
+                        self_.exclusive = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "exclusive"),
+                            )?
+                        };
                         have_exclusive = true;
                     }
                     json_src::Key::Known(4) => {
-                        let val = &*src.value()?;
-                        self_.packet_mode = fields::json_bool(
-                            val,
-                            &fields::Path::field(path, "packet_mode"),
-                        )?;
+                        self_.packet_mode = {
+                            let val = &*src.value()?;
+                            fields::json_bool(
+                                val,
+                                &fields::Path::field(path, "packet_mode"),
+                            )?
+                        };
                         have_packet_mode = true;
                     }
                     json_src::Key::Known(5) => {

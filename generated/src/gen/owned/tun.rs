@@ -76,22 +76,22 @@ impl crate::support::fields::Message for TunfileEntry {
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.netdev = Some(
+                        self_.netdev = Some({
+                            let val = &*src.value()?;
                             fields::json_string(
                                 val,
                                 &fields::Path::field(path, "netdev"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.detached = Some(
+                        self_.detached = Some({
+                            let val = &*src.value()?;
                             fields::json_bool(
                                 val,
                                 &fields::Path::field(path, "detached"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(3) => {
                         self_.ns_id = Some(src.int(path, "ns_id", &fmt::PLAIN)?);

@@ -51,19 +51,23 @@ impl crate::support::fields::Message for UtsnsEntry {
             loop {
                 match src.key(KEYS)? {
                     json_src::Key::Known(0) => {
-                        let val = &*src.value()?;
-                        self_.nodename = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "nodename"),
-                        )?;
+                        self_.nodename = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "nodename"),
+                            )?
+                        };
                         have_nodename = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.domainname = fields::json_string(
-                            val,
-                            &fields::Path::field(path, "domainname"),
-                        )?;
+                        self_.domainname = {
+                            let val = &*src.value()?;
+                            fields::json_string(
+                                val,
+                                &fields::Path::field(path, "domainname"),
+                            )?
+                        };
                         have_domainname = true;
                     }
                     json_src::Key::UnknownFields => {

@@ -233,20 +233,20 @@ impl crate::support::fields::Message for SampleEntry {
                         have_id = true;
                     }
                     json_src::Key::Known(1) => {
-                        let val = &*src.value()?;
-                        self_.name = Some(
-                            fields::json_string(val, &fields::Path::field(path, "name"))?,
-                        );
+                        self_.name = Some({
+                            let val = &*src.value()?;
+                            fields::json_string(val, &fields::Path::field(path, "name"))?
+                        });
                     }
                     json_src::Key::Known(2) => {
-                        let val = &*src.value()?;
-                        self_.blob = Some(
+                        self_.blob = Some({
+                            let val = &*src.value()?;
                             fields::json_bytes(
                                 val,
                                 true,
                                 &fields::Path::field(path, "blob"),
-                            )?,
-                        );
+                            )?
+                        });
                     }
                     json_src::Key::Known(3) => {
                         let val = &*src.value()?;
@@ -267,19 +267,19 @@ impl crate::support::fields::Message for SampleEntry {
                         >(src, path, "more", unknown)?;
                     }
                     json_src::Key::Known(6) => {
-                        let val = &*src.value()?;
-                        self_.col = Some(
+                        self_.col = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| crate::schema::enums::Colour::from_name(s).map(|e| e.0),
                                     &fields::Path::field(path, "col"),
                                 )
-                                .map(crate::schema::enums::Colour)?,
-                        );
+                                .map(crate::schema::enums::Colour)?
+                        });
                     }
                     json_src::Key::Known(7) => {
-                        let val = &*src.value()?;
-                        self_.m = Some(
+                        self_.m = Some({
+                            let val = &*src.value()?;
                             fields::json_enum(
                                     val,
                                     |s| {
@@ -288,8 +288,8 @@ impl crate::support::fields::Message for SampleEntry {
                                     },
                                     &fields::Path::field(path, "m"),
                                 )
-                                .map(crate::schema::enums::SampleEntryMode)?,
-                        );
+                                .map(crate::schema::enums::SampleEntryMode)?
+                        });
                     }
                     json_src::Key::Known(8) => {
                         self_.prot = Some(
