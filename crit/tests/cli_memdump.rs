@@ -3,6 +3,9 @@
 
 use std::process::{Command, Stdio};
 
+mod support;
+use support::wait_until_asleep;
+
 fn crit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crit"))
 }
@@ -11,6 +14,7 @@ fn crit() -> Command {
 fn mem_dump_then_incremental_dump() {
     let mut target = Command::new("sleep").arg("100").stdin(Stdio::null()).spawn().unwrap();
     let pid = target.id().to_string();
+    wait_until_asleep(target.id());
     let tmp = std::env::temp_dir().join(format!("crit-memdump-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let (a, b) = (tmp.join("a"), tmp.join("b"));

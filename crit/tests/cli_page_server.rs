@@ -6,6 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+mod support;
+use support::wait_until_asleep;
+
 fn crit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crit"))
 }
@@ -35,6 +38,7 @@ fn field(j: &str, k: &str) -> u64 {
 fn two_rounds_from_crit_to_crit() {
     let mut target = Command::new("sleep").arg("100").stdin(Stdio::null()).spawn().unwrap();
     let pid = target.id().to_string();
+    wait_until_asleep(target.id());
     let tmp = std::env::temp_dir().join(format!("crit-page-server-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let (r1, r2, rec) = (tmp.join("r1"), tmp.join("r2"), tmp.join("record"));
