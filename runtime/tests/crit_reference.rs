@@ -257,6 +257,22 @@ fn streamed_and_tree_entries_refuse_the_same_values() {
         crit::encode_json(input.as_bytes(), &mut out).unwrap();
         assert!(out == original);
     }
+    // Keys out of schema order (the reader tries the next key in order first): the same
+    // bytes; a key that extends the expected one is not taken for it.
+    let at = json.find(vma2).unwrap();
+    let end = at + json[at..].find('}').unwrap();
+    let mut members: Vec<&str> = json[at..end].split(", ").collect();
+    members.reverse();
+    let reversed = format!("{}{}{}", &json[..at], members.join(", "), &json[end..]);
+    assert_ne!(reversed, json);
+    for input in [reversed.clone(), swap(&reversed)] {
+        let mut out = Vec::new();
+        crit::encode_json(input.as_bytes(), &mut out).unwrap();
+        assert!(out == original, "reversed keys");
+    }
+    let longer = json.replacen(vma2, "\"startx\": 1, \"start\": 94542008979456, \"end\": 94542008987648", 1);
+    let e = crit::encode_json(longer.as_bytes(), &mut Vec::new()).unwrap_err().to_string();
+    assert!(e.starts_with("entries[0].vmas[2].startx: unknown key"), "{e}");
     // Nesting past the limit inside a streamed entry: the whole parse's error, at its place.
     let deep = json.replacen("\"vmas\": [", &format!("\"vmas\": [{}", "[".repeat(200)), 1);
     let want = criu_image::proto::support::json_in::parse(deep.as_bytes()).unwrap_err();

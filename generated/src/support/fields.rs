@@ -347,21 +347,26 @@ json_int!(i64, "int64");
 /// `"A | B | 0x10"`, dict names, and Python `int(s, 0)` text such as `"0x1f"`).
 pub fn json_int<T: JsonInt>(v: &Value, fmt: &IntFmt, path: &Path<'_>) -> Result<T, EncodeError> {
     match v {
-        Value::Number(text) => int_of_number(text, path),
+        Value::Number(text) => int_of_number(text.as_bytes(), path),
         Value::String(bytes) => int_of_string(bytes, fmt, path),
         other => Err(path.err(format!("expected an integer, found {}", other.type_name()))),
     }
 }
 
 /// [`json_int`] of a JSON number's text.
-pub fn int_of_number<T: JsonInt>(text: &str, path: &Path<'_>) -> Result<T, EncodeError> {
-    let wide = parse_json_integer(text).ok_or_else(|| path.err(format!("{text} is not an integer")))?;
+pub fn int_of_number<T: JsonInt>(text: &[u8], path: &Path<'_>) -> Result<T, EncodeError> {
+    let wide = parse_json_integer(text).ok_or_else(|| path.err(format!("{} is not an integer", String::from_utf8_lossy(text))))?;
     T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
 }
 
 /// [`json_int`] of a JSON string's bytes.
 pub fn int_of_string<T: JsonInt>(bytes: &[u8], fmt: &IntFmt, path: &Path<'_>) -> Result<T, EncodeError> {
     let s = std::str::from_utf8(bytes).map_err(|_| path.err("integer text is not UTF-8"))?;
+    int_of_str(s, fmt, path)
+}
+
+/// [`json_int`] of a JSON string's text.
+pub fn int_of_str<T: JsonInt>(s: &str, fmt: &IntFmt, path: &Path<'_>) -> Result<T, EncodeError> {
     let wide = int_from_str(s, fmt).ok_or_else(|| path.err(format!("cannot read {s:?} as an integer")))?;
     T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
 }
@@ -372,18 +377,25 @@ pub fn int_at<T: JsonInt>(v: &Value, parent: &str, field: &str, fmt: &IntFmt) ->
     json_int(v, fmt, &Path::field(parent, field))
 }
 
-fn parse_json_integer(text: &str) -> Option<i128> {
+fn parse_json_integer(b: &[u8]) -> Option<i128> {
     // Up to 18 digits fit an i64 whatever they are: the common case, without i128 arithmetic.
-    let b = text.as_bytes();
     let (neg, digits) = match b.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, b),
     };
-    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
-        let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
-        return Some(i128::from(if neg { -v } else { v }));
+    if !digits.is_empty() && digits.len() <= 18 {
+        let mut v = 0i64;
+        let mut all_digits = true;
+        for &d in digits {
+            let x = d.wrapping_sub(b'0');
+            all_digits &= x <= 9;
+            v = v * 10 + i64::from(x);
+        }
+        if all_digits {
+            return Some(i128::from(if neg { -v } else { v }));
+        }
     }
-    text.parse::<i128>().ok()
+    std::str::from_utf8(b).ok()?.parse::<i128>().ok()
 }
 
 fn int_from_str(s: &str, fmt: &IntFmt) -> Option<i128> {
@@ -471,8 +483,20 @@ pub fn json_unknown(v: &Value, path: &str) -> Result<UnknownFields, EncodeError>
 /// per element of every repeated message: 30 000 VMAs in a large mm image).
 #[inline]
 pub fn push_index(path: &mut String, i: usize) {
-    use std::fmt::Write;
-    let _ = write!(path, "[{i}]");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = i;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    path.push('[');
+    path.extend(digits[at..].iter().map(|&d| char::from(d)));
+    path.push(']');
 }
 
 /// How bad a finding is. `Error`: restore will fail or misbehave; `Warning`: suspicious;

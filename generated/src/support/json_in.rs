@@ -96,15 +96,18 @@ pub struct Reader<R> {
     column: usize,
     /// The bytes of a value that crosses the source's chunks.
     buf: Vec<u8>,
+    /// The key list [`Reader::key_in`] last matched in, and the index after its match: objects
+    /// written by crit hold their keys in schema order, so that key is tried first.
+    hint: (usize, usize),
 }
 
 /// A value [`Reader::simple_scalar`] reads in place.
 #[derive(Debug, Clone, Copy)]
 pub enum Simple<'a> {
-    /// An integer's text (`-12`).
-    Int(&'a str),
-    /// A string's bytes, which need no unescaping.
-    Str(&'a [u8]),
+    /// An integer's text (`-12`): ASCII digits after an optional `-`.
+    Int(&'a [u8]),
+    /// A string's text, which needs no unescaping.
+    Str(&'a str),
 }
 
 /// What [`Reader::key_in`] found.
@@ -151,7 +154,7 @@ impl std::error::Error for ReadError {}
 impl<R: std::io::BufRead> Reader<R> {
     /// A reader at the start of a document.
     pub fn new(r: R) -> Self {
-        Reader { r, offset: 0, line: 1, column: 0, buf: Vec::new() }
+        Reader { r, offset: 0, line: 1, column: 0, buf: Vec::new(), hint: (0, 0) }
     }
 
     /// The next byte, not consumed (`None` at the end).
@@ -191,6 +194,14 @@ impl<R: std::io::BufRead> Reader<R> {
             };
             self.r.consume(n);
         }
+    }
+
+    /// Consumes `n` buffered bytes known to hold no newline and only ASCII characters.
+    #[inline]
+    fn step_ascii(&mut self, n: usize) {
+        self.offset += n;
+        self.column += n;
+        self.r.consume(n);
     }
 
     /// Consumes the next byte if it is `b` (whitespace is not skipped).
@@ -244,22 +255,44 @@ impl<R: std::io::BufRead> Reader<R> {
 
     /// An object key at the next byte, as [`Reader::key`] reads it, matched against `keys`:
     /// its index there, or the key itself when it is not one of them. A key that lies whole in
-    /// the buffered input, with no escape, is matched where it lies (no allocation).
+    /// the buffered input, with no escape, is matched where it lies (no allocation). `keys`
+    /// are plain text (no quote, backslash or control character), as field names are.
     pub fn key_in(&mut self, keys: &[&str]) -> Result<KeyMatch, ReadError> {
         let chunk = self.r.fill_buf()?;
-        if let Some(j) = plain_string(chunk)
+        let list = keys.as_ptr() as usize;
+        let guess = if self.hint.0 == list { self.hint.1 } else { 0 };
+        // The key expected next, quoted: a plain string that is that key (keys are ASCII
+        // identifiers, free of quotes, backslashes and control characters).
+        let expected = keys.get(guess).map(|x| x.as_bytes()).filter(|x| {
+            chunk.len() > x.len() + 1 && chunk[0] == b'"' && chunk[1 + x.len()] == b'"' && chunk[1..1 + x.len()] == **x
+        });
+        let plain = match expected {
+            Some(x) => Some(x.len()),
+            None => plain_string(chunk),
+        };
+        if let Some(j) = plain
             && chunk[1..1 + j].is_ascii()
         {
             let k = &chunk[1..1 + j];
-            let m = match keys.iter().position(|x| x.as_bytes() == k) {
-                Some(i) => KeyMatch::Known(i),
+            let m = match expected {
+                Some(_) => Some(guess),
+                None => keys.iter().position(|x| x.as_bytes() == k),
+            };
+            let m = match m {
+                Some(i) => {
+                    self.hint = (list, i + 1);
+                    KeyMatch::Known(i)
+                }
                 // ASCII, so UTF-8.
                 None => KeyMatch::Other(String::from_utf8_lossy(k).into_owned()),
             };
             let n = j + 2;
-            self.offset += n;
-            self.column += n;
-            self.r.consume(n);
+            // What crit writes after a key: `": "` and the value.
+            if chunk.get(n) == Some(&b':') && chunk.get(n + 1) == Some(&b' ') && chunk.get(n + 2).is_some_and(|b| !is_ws(*b)) {
+                self.step_ascii(n + 2);
+                return Ok(m);
+            }
+            self.step_ascii(n);
             self.skip_ws()?;
             if !self.eat(b':')? {
                 return Err(self.error("Expecting ':' delimiter").into());
@@ -284,12 +317,9 @@ impl<R: std::io::BufRead> Reader<R> {
         let (n, simple) = match chunk.first() {
             Some(b'"') => {
                 let Some(j) = plain_string(chunk) else { return Ok(None) };
-                let bytes = &chunk[1..1 + j];
                 // Text that is not UTF-8 is a syntax error, which `value` reports.
-                if !(bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
-                    return Ok(None);
-                }
-                (j + 2, Simple::Str(bytes))
+                let Ok(text) = std::str::from_utf8(&chunk[1..1 + j]) else { return Ok(None) };
+                (j + 2, Simple::Str(text))
             }
             Some(b'-' | b'0'..=b'9') => {
                 let neg = usize::from(chunk[0] == b'-');
@@ -303,13 +333,22 @@ impl<R: std::io::BufRead> Reader<R> {
                 if !simple {
                     return Ok(None);
                 }
-                // ASCII digits.
-                (n, Simple::Int(std::str::from_utf8(&chunk[..n]).unwrap_or("")))
+                (n, Simple::Int(&chunk[..n]))
             }
             _ => return Ok(None),
         };
+        let ascii = match simple {
+            Simple::Int(_) => true,
+            Simple::Str(text) => text.is_ascii(),
+        };
         let out = f(simple);
-        advance(&chunk[..n], offset, line, column);
+        // Neither holds a newline (a plain string has no control character).
+        if ascii {
+            *offset += n;
+            *column += n;
+        } else {
+            advance(&chunk[..n], offset, line, column);
+        }
         r.consume(n);
         Ok(Some(out))
     }
@@ -345,6 +384,19 @@ impl<R: std::io::BufRead> Reader<R> {
     /// After a member or element: `Ok(true)` for a `,` (and the whitespace after it),
     /// `Ok(false)` for `close`, the "Expecting ',' delimiter" error otherwise.
     pub fn next(&mut self, close: u8) -> Result<bool, ReadError> {
+        // What crit writes: `, ` and the next value, or the bracket.
+        let chunk = self.r.fill_buf()?;
+        match chunk.first() {
+            Some(&b',') if chunk.get(1) == Some(&b' ') && chunk.get(2).is_some_and(|b| !is_ws(*b)) => {
+                self.step_ascii(2);
+                return Ok(true);
+            }
+            Some(&b) if b == close => {
+                self.step_ascii(1);
+                return Ok(false);
+            }
+            _ => {}
+        }
         self.skip_ws()?;
         if self.eat(b',')? {
             self.skip_ws()?;
@@ -358,7 +410,7 @@ impl<R: std::io::BufRead> Reader<R> {
 
     /// The value at the next byte, nested inside `depth` arrays and objects.
     pub fn value(&mut self, depth: usize) -> Result<Value, ReadError> {
-        let Reader { r, offset, line, column, buf } = self;
+        let Reader { r, offset, line, column, buf, .. } = self;
         let chunk = r.fill_buf()?;
         // A value inside what the source has buffered (a whole slice, or most entries of a
         // file read in large chunks) is parsed where it lies, in one pass. It is whole when the

@@ -302,7 +302,7 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
         let p = Path::field(path, field);
         let read = self.r.simple_scalar(|s| match s {
             Simple::Int(text) => fields::int_of_number(text, &p),
-            Simple::Str(bytes) => fields::int_of_string(bytes, fmt, &p),
+            Simple::Str(text) => fields::int_of_str(text, fmt, &p),
         })?;
         match read {
             Some(v) => Ok(v?),
