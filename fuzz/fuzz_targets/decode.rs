@@ -1,6 +1,7 @@
 //! Framing + views + JSON: any bytes, read as an image of the kind its magic names (or, with the
 //! first byte choosing a file name, as a named file), must decode or give an error; whatever
-//! decodes must encode again from its own JSON.
+//! decodes must encode again from its own JSON. The document written as the image is parsed is
+//! the one written after a full check, and an image the check refuses gives its error, no output.
 #![no_main]
 
 use criu_image::crit::{self, JsonOptions};
@@ -16,9 +17,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let Ok(img) = Image::parse(bytes, name) else { return };
     let _ = crit::info(&img);
+    let checked = crit::check(&img).map_err(|e| e.to_string());
     for pretty in [false, true] {
         let mut json = Vec::new();
-        if crit::write_json(&img, &mut json, JsonOptions { pretty, nopl: false }).is_ok() {
+        let once = crit::write_json(&img, &mut json, JsonOptions { pretty, nopl: false }).map_err(|e| e.to_string());
+        // Parsed once as it is written, or checked first and parsed twice: the same result.
+        let mut twice = Vec::new();
+        let want = crit::write_json_checked_first(&img, &mut twice, JsonOptions { pretty, nopl: false }).map_err(|e| e.to_string());
+        assert_eq!(once, want);
+        assert_eq!(once.as_ref().err(), checked.as_ref().err());
+        assert!(json == twice);
+        if once.is_ok() {
             let mut back = Vec::new();
             let _ = crit::encode_json(&json, &mut back);
             let _ = crit::write_json(&img, &mut std::io::sink(), JsonOptions { pretty, nopl: true });

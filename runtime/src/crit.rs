@@ -2,9 +2,9 @@
 //! payload's `extra` shape, `show --nopl` placeholders, `info`, and encode back to bytes.
 //!
 //! Output streams: the JSON writer spills its buffer to the destination whenever it passes 128 KiB
-//! at the end of an object or array, so memory stays bounded whatever the image size (an mm image
-//! is one entry holding every VMA). The image is checked in full before
-//! the first byte is written, so a corrupt image gives an error and no partial document.
+//! at the end of an object or array, once the image is known to be whole: each message is parsed
+//! once, as it is written, and the first [`HOLD_UP_TO`] bytes of output wait in memory for that
+//! (see [`write_json`]). A corrupt image gives an error and no partial document.
 //!
 //! Encode streams the other way: the document is read entry by entry ([`encode_json_with`]), so
 //! memory is bounded by the largest entry, and an error leaves the entries before it written.
@@ -18,7 +18,7 @@ use criu_image_proto::support::json_in::{self, Value};
 use criu_image_proto::support::json_src;
 use criu_image_proto::{EncodeError, owned, view};
 
-use crate::image::{Entry, Error, Extra, Image, ImageWriter, Kind, Payload, Role, ipc_msgs};
+use crate::image::{Entries, Entry, Error, Extra, Image, ImageWriter, Kind, Payload, Role, ipc_msgs};
 
 /// How to render a document.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,22 +40,78 @@ pub fn check(img: &Image<'_>) -> Result<usize, Error> {
 }
 
 /// Writes an image as crit's JSON document (without a trailing newline, as `json.dump`).
+///
+/// Each message is parsed once, as it is written: the output is held in memory until the image
+/// is known to be whole, so a corrupt image gives its error and no output. Past [`HOLD_UP_TO`]
+/// of output at the end of an entry, the rest of the image is checked first and the output
+/// streams from there on (memory: that much plus the largest entry's JSON).
 pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
+    {
+        let mut w = JsonWriter::streaming(opts.pretty, out);
+        w.hold(true);
+        let mut checked = false;
+        let whole = write_document(img, &mut w, opts, |w, rest| {
+            if checked {
+                return Ok(true);
+            }
+            if w.poisoned() {
+                // A message did not parse: the error is what a full check finds first. When it
+                // finds none, the writer was only unsure (a repeated singular message, or deep
+                // nesting), and the document is written again from the checked image.
+                check(img)?;
+                return Ok(false);
+            }
+            if w.buffer().len() > HOLD_UP_TO {
+                // What is held was checked by writing it; the rest is checked before it streams.
+                rest.check_rest()?;
+                checked = true;
+                w.hold(false);
+            }
+            Ok(true)
+        })?;
+        if whole {
+            return Ok(w.finish()?);
+        }
+    }
+    write_json_checked_first(img, out, opts)
+}
+
+/// [`write_json`] that checks the whole image before it writes, then streams from the first
+/// byte: each message is parsed twice, and memory stays at [`SPILL_AT`](criu_image_proto::support::json::SPILL_AT) whatever the size of
+/// an entry (an mm image is one entry).
+pub fn write_json_checked_first(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
     check(img)?;
     let mut w = JsonWriter::streaming(opts.pretty, out);
+    write_document(img, &mut w, opts, |_, _| Ok(true))?;
+    Ok(w.finish()?)
+}
+
+/// Output of [`write_json`] held before the rest of the image is checked ahead of writing it.
+pub const HOLD_UP_TO: usize = 1 << 20;
+
+/// The document, with `after` called after each entry: `Ok(false)` from it
+/// stops the walk, and the result is then `Ok(false)`. A framing error is checked for the
+/// error a full check gives first.
+fn write_document(img: &Image<'_>, w: &mut JsonWriter, opts: JsonOptions, mut after: impl FnMut(&mut JsonWriter, &Entries<'_>) -> Result<bool, Error>) -> Result<bool, DecodeToError> {
     w.begin_object();
     w.key("magic");
     w.str(img.kind.name());
     w.key("entries");
     w.begin_array();
-    // `check` walked every entry: the second walk does not validate the messages again.
-    for e in img.entries_checked() {
-        write_entry(img.kind, &e?, &mut w, opts);
+    let mut entries = img.entries_checked();
+    while let Some(e) = entries.next() {
+        let e = match e {
+            Ok(e) => e,
+            Err(e) => return Err(check(img).err().unwrap_or(e).into()),
+        };
+        write_entry(img.kind, &e, w, opts);
+        if !after(w, &entries)? {
+            return Ok(false);
+        }
     }
     w.end_array();
     w.end_object();
-    w.finish()?;
-    Ok(())
+    Ok(true)
 }
 
 /// An error of [`write_json`]: the image is bad, or the destination failed.
@@ -94,7 +150,7 @@ impl std::error::Error for DecodeToError {}
 
 fn write_entry(kind: Kind, e: &Entry<'_>, w: &mut JsonWriter, opts: JsonOptions) {
     w.begin_object();
-    // `check` walked every entry already: the views only scan, they do not re-validate.
+    // The views parse each message as they write it, and poison the writer when one fails.
     match e.role {
         Role::Entry => kind.write_entry_json(e.message, w),
         Role::PagemapHead => view::PagemapHead::trusted(e.message).write_json_fields(w, false),

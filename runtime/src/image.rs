@@ -310,6 +310,16 @@ pub struct Entries<'a> {
 }
 
 impl<'a> Entries<'a> {
+    /// Checks the entries this walk has not reached yet, every message validated (the walk
+    /// itself is not moved): what [`Image::entries`] would find in them.
+    pub(crate) fn check_rest(&self) -> Result<(), Error> {
+        let rest = Entries { checked: false, kind: self.kind, data: self.data, pos: self.pos, index: self.index, ghost_chunked: self.ghost_chunked, done: self.done };
+        for e in rest {
+            e?;
+        }
+        Ok(())
+    }
+
     fn take(&mut self, n: u64, what: Option<usize>) -> Result<&'a [u8], Error> {
         let available = (self.data.len() - self.pos) as u64;
         if n > available {

@@ -31,12 +31,27 @@ fn images() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Decodes in both layouts into a sink; returns whether it succeeded.
+/// Decodes in both layouts; returns whether it succeeded. The document, parsed once as it is
+/// written, is the one written after a full check, and an image the check refuses gives the
+/// check's error and no output.
 fn try_decode(name: &str, bytes: &[u8]) -> bool {
     let Ok(img) = Image::parse(bytes, Some(name)) else { return false };
     let mut ok = true;
+    let checked = crit::check(&img).map_err(|e| e.to_string());
     for pretty in [false, true] {
-        ok &= crit::write_json(&img, &mut std::io::sink(), JsonOptions { pretty, nopl: false }).is_ok();
+        let opts = JsonOptions { pretty, nopl: false };
+        let mut once = Vec::new();
+        let r = crit::write_json(&img, &mut once, opts).map_err(|e| e.to_string());
+        assert_eq!(r.as_ref().err(), checked.as_ref().err(), "{name}");
+        assert!(r.is_ok() || once.is_empty(), "{name}: output before the error");
+        if !pretty {
+            // The views that write are the same in both layouts.
+            let mut twice = Vec::new();
+            let want = crit::write_json_checked_first(&img, &mut twice, opts).map_err(|e| e.to_string());
+            assert_eq!(r, want, "{name}");
+            assert!(once == twice, "{name}: the documents differ");
+        }
+        ok &= r.is_ok();
     }
     let _ = crit::info(&img);
     ok
@@ -154,4 +169,53 @@ fn a_huge_claimed_length_is_refused_before_allocating() {
     img2.extend_from_slice(&u32::MAX.to_le_bytes());
     let parsed = Image::parse(&img2, Some("pipes-data.img")).unwrap();
     assert!(crit::check(&parsed).is_err());
+}
+
+/// A singular message field that occurs twice (protobuf merges them; the writer reaches only the
+/// last): a corrupt first occurrence is refused with the full check's error and no output, and a
+/// sound one gives the document the checked-first writer gives.
+#[test]
+fn a_repeated_singular_message_is_checked_in_every_occurrence() {
+    let bytes = std::fs::read(support::fixture("sleep").join("core-20292.img")).unwrap();
+    let size = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let msg = &bytes[12..12 + size];
+    assert_eq!(&msg[..3], &[0x08, 0x01, 0x12], "mtype, then thread_info (field 2)");
+    // thread_info's whole field: key, length varint, body.
+    let (mut len, mut at, mut shift) = (0usize, 3usize, 0);
+    loop {
+        let b = msg[at];
+        len |= usize::from(b & 0x7f) << shift;
+        at += 1;
+        shift += 7;
+        if b < 0x80 {
+            break;
+        }
+    }
+    let thread_info = &msg[2..at + len];
+    let image = |prefix: &[u8]| {
+        let mut m = prefix.to_vec();
+        m.extend_from_slice(msg);
+        let mut out = bytes[..8].to_vec();
+        out.extend_from_slice(&(m.len() as u32).to_le_bytes());
+        out.extend_from_slice(&m);
+        out.extend_from_slice(&bytes[12 + size..]);
+        out
+    };
+    // A corrupt first thread_info: one byte holding a key of wire type 7.
+    let bad = image(&[0x12, 0x01, 0x0f]);
+    let img = Image::parse(&bad, Some("core-20292.img")).unwrap();
+    let want = crit::check(&img).unwrap_err().to_string();
+    assert!(want.contains("thread_info"), "{want}");
+    let mut out = Vec::new();
+    let got = crit::write_json(&img, &mut out, JsonOptions::default()).unwrap_err().to_string();
+    assert_eq!(got, want);
+    assert!(out.is_empty());
+    // The same thread_info twice: sound, and written as the checked-first writer writes it.
+    let twice = image(thread_info);
+    let img = Image::parse(&twice, Some("core-20292.img")).unwrap();
+    crit::check(&img).unwrap();
+    let (mut once, mut reference) = (Vec::new(), Vec::new());
+    crit::write_json(&img, &mut once, JsonOptions::default()).unwrap();
+    crit::write_json_checked_first(&img, &mut reference, JsonOptions::default()).unwrap();
+    assert!(once == reference && !once.is_empty());
 }

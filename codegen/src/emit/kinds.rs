@@ -91,7 +91,7 @@ pub fn emit(model: &Model) -> TokenStream {
     });
     let json_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
-        quote!(Kind::#v => crate::view::#m::trusted(buf).write_json_fields(w, false),)
+        quote!(Kind::#v => if let Some(v) = <crate::view::#m as crate::support::wire::View>::for_writer(buf, w) { v.write_json_fields(w, false) },)
     });
     let from_json_src_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
@@ -262,9 +262,10 @@ pub fn emit(model: &Model) -> TokenStream {
                     #( #check_arms )*
                 }
             }
-            /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry
-            /// whose wire shape was already checked (by `check_entry` or the image layer's entry
-            /// walk), without decoding it again.
+            /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry,
+            /// parsing each message once as it is written: a message that does not parse (here or
+            /// nested) poisons the writer ([`JsonWriter::poisoned`]), whose output is then not the
+            /// entry's, and the caller finds the error with `check_entry`.
             pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) {
                 match self {
                     #( #json_arms )*

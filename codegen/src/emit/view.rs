@@ -179,14 +179,25 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 let ct = format_ident!("{}", child);
                 slots.push(quote!(#slot: Option<&'a [u8]>));
                 empty.push(quote!(#slot: None));
-                arms.push(quote!(#num => s.#slot = Some(crate::view::#ct::read_field(buf, &mut pos, wt, depth, deep, #fname, None)?),));
+                // A second occurrence (protobuf merges them) is marked: a writer that checks as
+                // it writes reaches only the last one.
+                arms.push(quote!(#num => {
+                    s.again |= s.#slot.is_some();
+                    s.#slot = Some(crate::view::#ct::read_field(buf, &mut pos, wt, depth, deep, #fname, None)?);
+                }));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> crate::view::#ct<'a> { crate::view::#ct::trusted(self.#slot.unwrap_or_default()) }));
                 } else {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> Option<crate::view::#ct<'a>> { self.#slot.map(crate::view::#ct::trusted) }));
                 }
                 let hex = f.opts.hex;
-                json.push(quote!(if let Some(b) = self.#slot { w.plain_key(#fname); crate::view::#ct::trusted(b).write_json(w, hex || #hex); }));
+                json.push(quote!(if let Some(b) = self.#slot {
+                    w.plain_key(#fname);
+                    match <crate::view::#ct as wire::View>::for_writer(b, w) {
+                        Some(v) => v.write_json(w, hex || #hex),
+                        None => w.raw_value("null"),
+                    }
+                }));
             }
             (Ty::Scalar(s), true) => {
                 let c = scalar_codec(*s);
@@ -256,7 +267,11 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 json.push(quote!(if self.#slot.count > 0 {
                     w.plain_key(#fname);
                     w.begin_array();
-                    for v in self.#acc() { v.write_json(w, hex || #hex); }
+                    for b in RepeatedLen::new(self.buf, #num, self.#slot, Some) {
+                        if let Some(v) = <crate::view::#ct as wire::View>::for_writer(b, w) {
+                            v.write_json(w, hex || #hex);
+                        }
+                    }
                     w.end_array();
                 }));
             }
@@ -292,6 +307,12 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         _ => false,
     });
     let hex = if uses_hex { quote!(hex) } else { quote!(_hex) };
+    let single_msg = m.fields.iter().any(|f| matches!(f.ty, Ty::Message(_)) && f.label != Label::Repeated);
+    let (again_slot, again_empty, again_json) = if single_msg {
+        (quote!(again: bool,), quote!(again: false,), quote!(if self.again { w.poison(); }))
+    } else {
+        (quote!(), quote!(), quote!())
+    };
     let parse_doc = format!("Checks the wire shape of a `{}` (and every message inside it) once.", m.proto_name);
     quote! {
         #[doc = #doc]
@@ -299,6 +320,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         pub struct #name<'a> {
             buf: &'a [u8],
             unknown: bool,
+            #again_slot
             #( #slots, )*
         }
 
@@ -318,7 +340,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
             }
 
             fn empty(buf: &'a [u8]) -> Self {
-                #name { buf, unknown: false, #( #empty, )* }
+                #name { buf, unknown: false, #again_empty #( #empty, )* }
             }
 
             /// A view of bytes that an enclosing `parse` already checked: only this level is scanned.
@@ -377,6 +399,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
 
             /// The object's members only (the image layer appends `extra`).
             pub fn write_json_fields(&self, w: &mut JsonWriter, #hex: bool) {
+                #again_json
                 #( #json )*
                 if self.unknown {
                     w.plain_key("_unknown_fields");

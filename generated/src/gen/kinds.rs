@@ -1603,206 +1603,555 @@ impl Kind {
             Kind::IrmapCache => crate::view::IrmapCacheEntry::parse(buf).map(drop),
         }
     }
-    /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry
-    /// whose wire shape was already checked (by `check_entry` or the image layer's entry
-    /// walk), without decoding it again.
+    /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry,
+    /// parsing each message once as it is written: a message that does not parse (here or
+    /// nested) poisons the writer ([`JsonWriter::poisoned`]), whose output is then not the
+    /// entry's, and the caller finds the error with `check_entry`.
     pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) {
         match self {
             Kind::Inventory => {
-                crate::view::InventoryEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::InventoryEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Pstree => {
-                crate::view::PstreeEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PstreeEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Core => {
-                crate::view::CoreEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::CoreEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Ids => {
-                crate::view::TaskKobjIdsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TaskKobjIdsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
-            Kind::Mm => crate::view::MmEntry::trusted(buf).write_json_fields(w, false),
-            Kind::Fs => crate::view::FsEntry::trusted(buf).write_json_fields(w, false),
+            Kind::Mm => {
+                if let Some(v) = <crate::view::MmEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
+            }
+            Kind::Fs => {
+                if let Some(v) = <crate::view::FsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
+            }
             Kind::Fdinfo => {
-                crate::view::FdinfoEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::FdinfoEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Files => {
-                crate::view::FileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::FileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Pagemap => {
-                crate::view::PagemapEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PagemapEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Creds => {
-                crate::view::CredsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::CredsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Sigact => {
-                crate::view::SaEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::SaEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
-            Kind::Vmas => crate::view::VmaEntry::trusted(buf).write_json_fields(w, false),
+            Kind::Vmas => {
+                if let Some(v) = <crate::view::VmaEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
+            }
             Kind::Rlimit => {
-                crate::view::RlimitEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::RlimitEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Itimers => {
-                crate::view::ItimerEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::ItimerEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::PosixTimers => {
-                crate::view::PosixTimerEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PosixTimerEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Signal => {
-                crate::view::SiginfoEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::SiginfoEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::RemapFpath => {
-                crate::view::RemapFilePathEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::RemapFilePathEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::GhostFile => {
-                crate::view::GhostFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::GhostFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::MemfdInode => {
-                crate::view::MemfdInodeEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::MemfdInodeEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::PipesData => {
-                crate::view::PipeDataEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PipeDataEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::FifoData => {
-                crate::view::PipeDataEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PipeDataEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::SkQueues => {
-                crate::view::SkPacketEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::SkPacketEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::TcpStream => {
-                crate::view::TcpStreamEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TcpStreamEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::TtyInfo => {
-                crate::view::TtyInfoEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TtyInfoEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::TtyData => {
-                crate::view::TtyDataEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TtyDataEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::FileLocks => {
-                crate::view::FileLockEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::FileLockEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Cgroup => {
-                crate::view::CgroupEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::CgroupEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Seccomp => {
-                crate::view::SeccompEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::SeccompEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Apparmor => {
-                crate::view::ApparmorEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::ApparmorEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Cpuinfo => {
-                crate::view::CpuinfoEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::CpuinfoEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::BpfmapData => {
-                crate::view::BpfmapDataEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::BpfmapDataEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::BpfmapFile => {
-                crate::view::BpfmapFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::BpfmapFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Autofs => {
-                crate::view::AutofsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::AutofsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::BinfmtMisc => {
-                crate::view::BinfmtMiscEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::BinfmtMiscEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Utsns => {
-                crate::view::UtsnsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::UtsnsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::IpcVar => {
-                crate::view::IpcVarEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::IpcVarEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::IpcnsShm => {
-                crate::view::IpcShmEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::IpcShmEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::IpcnsMsg => {
-                crate::view::IpcMsgEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::IpcMsgEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::IpcnsSem => {
-                crate::view::IpcSemEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::IpcSemEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
-            Kind::Mnts => crate::view::MntEntry::trusted(buf).write_json_fields(w, false),
+            Kind::Mnts => {
+                if let Some(v) = <crate::view::MntEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
+            }
             Kind::Userns => {
-                crate::view::UsernsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::UsernsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Timens => {
-                crate::view::TimensEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TimensEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Pidns => {
-                crate::view::PidnsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PidnsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Netdev => {
-                crate::view::NetDeviceEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::NetDeviceEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Netns => {
-                crate::view::NetnsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::NetnsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::RegFiles => {
-                crate::view::RegFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::RegFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::ExtFiles => {
-                crate::view::ExtFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::ExtFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::NsFiles => {
-                crate::view::NsFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::NsFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::EventfdFile => {
-                crate::view::EventfdFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::EventfdFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::EventpollFile => {
-                crate::view::EventpollFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::EventpollFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::EventpollTfd => {
-                crate::view::EventpollTfdEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::EventpollTfdEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Signalfd => {
-                crate::view::SignalfdEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::SignalfdEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::InotifyFile => {
-                crate::view::InotifyFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::InotifyFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::InotifyWd => {
-                crate::view::InotifyWdEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::InotifyWdEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::FanotifyFile => {
-                crate::view::FanotifyFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::FanotifyFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::FanotifyMark => {
-                crate::view::FanotifyMarkEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::FanotifyMarkEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Pipes => {
-                crate::view::PipeEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PipeEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Fifo => {
-                crate::view::FifoEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::FifoEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Unixsk => {
-                crate::view::UnixSkEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::UnixSkEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Inetsk => {
-                crate::view::InetSkEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::InetSkEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Packetsk => {
-                crate::view::PacketSockEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PacketSockEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::NetlinkSk => {
-                crate::view::NetlinkSkEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::NetlinkSkEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::TtyFiles => {
-                crate::view::TtyFileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TtyFileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Tunfile => {
-                crate::view::TunfileEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TunfileEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Timerfd => {
-                crate::view::TimerfdEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::TimerfdEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Pidfd => {
-                crate::view::PidfdEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::PidfdEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::Stats => {
-                crate::view::StatsEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::StatsEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
             Kind::IrmapCache => {
-                crate::view::IrmapCacheEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::IrmapCacheEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
         }
     }

@@ -22,6 +22,11 @@ pub struct JsonWriter<'s> {
     // first error that destination gave.
     sink: Option<&'s mut dyn std::io::Write>,
     error: Option<std::io::Error>,
+    // While held, nothing spills: the caller has not yet checked what is buffered.
+    held: bool,
+    // A nested message that failed to parse (or nested too deep) was met while writing: what is
+    // buffered is not the image's document.
+    poisoned: bool,
 }
 
 impl std::fmt::Debug for JsonWriter<'_> {
@@ -45,6 +50,8 @@ impl JsonWriter<'static> {
             sink: None,
             error: None,
             after_key: false,
+            held: false,
+            poisoned: false,
         }
     }
 }
@@ -54,7 +61,36 @@ impl<'s> JsonWriter<'s> {
     /// [`SPILL_AT`] at the end of an object or array. Call [`JsonWriter::finish`] at the end.
     pub fn streaming(pretty: bool, sink: &'s mut dyn std::io::Write) -> Self {
         let JsonWriter { buf, stack, after_key, .. } = JsonWriter::new(pretty);
-        JsonWriter { buf, pretty, stack, after_key, sink: Some(sink), error: None }
+        JsonWriter { buf, pretty, stack, after_key, sink: Some(sink), error: None, held: false, poisoned: false }
+    }
+
+    /// Holds the output in memory (`true`) or lets a streaming writer spill again (`false`):
+    /// for a caller that checks the image as it writes, and sends nothing until it knows the
+    /// image is whole.
+    pub fn hold(&mut self, held: bool) {
+        self.held = held;
+        if !held {
+            self.maybe_spill();
+        }
+    }
+
+    /// Marks the output as wrong: a view met a nested message it could not read while writing
+    /// (views write what they can; the caller that checks as it writes looks at
+    /// [`JsonWriter::poisoned`] and discards the buffer).
+    #[cold]
+    pub fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    /// Whether [`JsonWriter::poison`] was called.
+    pub fn poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// How many arrays and objects are open.
+    #[inline]
+    pub fn depth(&self) -> usize {
+        self.stack.len()
     }
 
     /// Writes what is buffered to the sink and returns the first error the sink gave.
@@ -78,7 +114,7 @@ impl<'s> JsonWriter<'s> {
 
     #[inline]
     fn maybe_spill(&mut self) {
-        if self.buf.len() >= SPILL_AT && self.sink.is_some() {
+        if self.buf.len() >= SPILL_AT && self.sink.is_some() && !self.held {
             self.spill();
         }
     }

@@ -5,6 +5,7 @@
 //! what the input holds before anything is sliced, so nothing is allocated from an untrusted size.
 
 use super::error::{DecodeError, DecodeErrorKind};
+use super::json::JsonWriter;
 
 /// Wire types of protobuf encoding (groups are not used by CRIU and are rejected): a varint.
 pub const VARINT: u8 = 0;
@@ -475,6 +476,24 @@ pub trait View<'a>: Sized + Copy {
     /// reader that checks each nested message as it reaches it ([`RepeatedLen::checked`]), so
     /// that a message of 30 000 VMAs is parsed once, not once to check and once to read.
     fn parse_level(buf: &'a [u8]) -> Result<Self, DecodeError>;
+    /// A message to write, for a writer that checks the image as it writes it: this level
+    /// parsed ([`View::parse_level`]; the writer parses each nested message as it reaches it).
+    /// `None`, with the writer poisoned ([`JsonWriter::poison`]), when it does not parse or
+    /// lies deeper than a full parse accepts (the writer's nesting is at least the messages').
+    #[inline]
+    fn for_writer(buf: &'a [u8], w: &mut JsonWriter<'_>) -> Option<Self> {
+        if w.depth() > MAX_DEPTH as usize {
+            w.poison();
+            return None;
+        }
+        match Self::parse_level(buf) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                w.poison();
+                None
+            }
+        }
+    }
     /// A field of this message type at `pos` (its key read) in a message `depth` deep: its
     /// bytes, checked as this message when `deep`. An error names `field` (element `index` of
     /// a repeated one).

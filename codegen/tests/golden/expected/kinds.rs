@@ -171,13 +171,19 @@ impl Kind {
             Kind::Sample => crate::view::SampleEntry::parse(buf).map(drop),
         }
     }
-    /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry
-    /// whose wire shape was already checked (by `check_entry` or the image layer's entry
-    /// walk), without decoding it again.
+    /// Writes the JSON members (without braces: the image layer adds `extra`) of one entry,
+    /// parsing each message once as it is written: a message that does not parse (here or
+    /// nested) poisons the writer ([`JsonWriter::poisoned`]), whose output is then not the
+    /// entry's, and the caller finds the error with `check_entry`.
     pub fn write_entry_json(self, buf: &[u8], w: &mut JsonWriter) {
         match self {
             Kind::Sample => {
-                crate::view::SampleEntry::trusted(buf).write_json_fields(w, false)
+                if let Some(v) = <crate::view::SampleEntry as crate::support::wire::View>::for_writer(
+                    buf,
+                    w,
+                ) {
+                    v.write_json_fields(w, false)
+                }
             }
         }
     }

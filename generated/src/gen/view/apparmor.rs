@@ -289,16 +289,26 @@ impl<'a> AaNamespace<'a> {
         if self.f_policies.count > 0 {
             w.plain_key("policies");
             w.begin_array();
-            for v in self.policies() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_policies, Some) {
+                if let Some(v) = <crate::view::AaPolicy as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_namespaces.count > 0 {
             w.plain_key("namespaces");
             w.begin_array();
-            for v in self.namespaces() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 3, self.f_namespaces, Some) {
+                if let Some(v) = <crate::view::AaNamespace as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -432,8 +442,13 @@ impl<'a> ApparmorEntry<'a> {
         if self.f_namespaces.count > 0 {
             w.plain_key("namespaces");
             w.begin_array();
-            for v in self.namespaces() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_namespaces, Some) {
+                if let Some(v) = <crate::view::AaNamespace as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

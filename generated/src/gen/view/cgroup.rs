@@ -163,6 +163,7 @@ impl<'a> wire::View<'a> for CgroupPerms<'a> {
 pub struct CgroupPropEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_name: Option<&'a [u8]>,
     f_value: Option<&'a [u8]>,
     f_perms: Option<&'a [u8]>,
@@ -184,6 +185,7 @@ impl<'a> CgroupPropEntry<'a> {
         CgroupPropEntry {
             buf,
             unknown: false,
+            again: false,
             f_name: None,
             f_value: None,
             f_perms: None,
@@ -211,6 +213,7 @@ impl<'a> CgroupPropEntry<'a> {
                 1 => s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?,
                 2 => s.f_value = wire::bytes_field(buf, &mut pos, wt, "value")?,
                 3 => {
+                    s.again |= s.f_perms.is_some();
                     s.f_perms = Some(
                         crate::view::CgroupPerms::read_field(
                             buf,
@@ -283,6 +286,9 @@ impl<'a> CgroupPropEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_name {
             w.plain_key("name");
             w.str_bytes(v);
@@ -293,7 +299,10 @@ impl<'a> CgroupPropEntry<'a> {
         }
         if let Some(b) = self.f_perms {
             w.plain_key("perms");
-            crate::view::CgroupPerms::trusted(b).write_json(w, hex || false);
+            match <crate::view::CgroupPerms as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -329,6 +338,7 @@ impl<'a> wire::View<'a> for CgroupPropEntry<'a> {
 pub struct CgroupDirEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_dir_name: Option<&'a [u8]>,
     f_children: RepSlot,
     f_properties: RepSlot,
@@ -351,6 +361,7 @@ impl<'a> CgroupDirEntry<'a> {
         CgroupDirEntry {
             buf,
             unknown: false,
+            again: false,
             f_dir_name: None,
             f_children: RepSlot { first: 0, count: 0 },
             f_properties: RepSlot { first: 0, count: 0 },
@@ -403,6 +414,7 @@ impl<'a> CgroupDirEntry<'a> {
                     s.f_properties.add(key_at, 1);
                 }
                 4 => {
+                    s.again |= s.f_dir_perms.is_some();
                     s.f_dir_perms = Some(
                         crate::view::CgroupPerms::read_field(
                             buf,
@@ -482,6 +494,9 @@ impl<'a> CgroupDirEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_dir_name {
             w.plain_key("dir_name");
             w.str_bytes(v);
@@ -489,22 +504,35 @@ impl<'a> CgroupDirEntry<'a> {
         if self.f_children.count > 0 {
             w.plain_key("children");
             w.begin_array();
-            for v in self.children() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_children, Some) {
+                if let Some(v) = <crate::view::CgroupDirEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_properties.count > 0 {
             w.plain_key("properties");
             w.begin_array();
-            for v in self.properties() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 3, self.f_properties, Some) {
+                if let Some(v) = <crate::view::CgroupPropEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if let Some(b) = self.f_dir_perms {
             w.plain_key("dir_perms");
-            crate::view::CgroupPerms::trusted(b).write_json(w, hex || false);
+            match <crate::view::CgroupPerms as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -675,8 +703,13 @@ impl<'a> CgControllerEntry<'a> {
         if self.f_dirs.count > 0 {
             w.plain_key("dirs");
             w.begin_array();
-            for v in self.dirs() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_dirs, Some) {
+                if let Some(v) = <crate::view::CgroupDirEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -992,8 +1025,13 @@ impl<'a> CgSetEntry<'a> {
         if self.f_ctls.count > 0 {
             w.plain_key("ctls");
             w.begin_array();
-            for v in self.ctls() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_ctls, Some) {
+                if let Some(v) = <crate::view::CgMemberEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -1150,16 +1188,26 @@ impl<'a> CgroupEntry<'a> {
         if self.f_sets.count > 0 {
             w.plain_key("sets");
             w.begin_array();
-            for v in self.sets() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_sets, Some) {
+                if let Some(v) = <crate::view::CgSetEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_controllers.count > 0 {
             w.plain_key("controllers");
             w.begin_array();
-            for v in self.controllers() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_controllers, Some) {
+                if let Some(v) = <crate::view::CgControllerEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct TaskCoreEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_task_state: Option<u32>,
     f_exit_code: Option<u32>,
     f_personality: Option<u32>,
@@ -50,6 +51,7 @@ impl<'a> TaskCoreEntry<'a> {
         TaskCoreEntry {
             buf,
             unknown: false,
+            again: false,
             f_task_state: None,
             f_exit_code: None,
             f_personality: None,
@@ -154,6 +156,7 @@ impl<'a> TaskCoreEntry<'a> {
                 }
                 6 => s.f_comm = wire::bytes_field(buf, &mut pos, wt, "comm")?,
                 7 => {
+                    s.again |= s.f_timers.is_some();
                     s.f_timers = Some(
                         crate::view::TaskTimersEntry::read_field(
                             buf,
@@ -167,6 +170,7 @@ impl<'a> TaskCoreEntry<'a> {
                     );
                 }
                 8 => {
+                    s.again |= s.f_rlimits.is_some();
                     s.f_rlimits = Some(
                         crate::view::TaskRlimitsEntry::read_field(
                             buf,
@@ -181,6 +185,7 @@ impl<'a> TaskCoreEntry<'a> {
                 }
                 9 => s.f_cg_set = wire::UInt32::read_field(buf, &mut pos, wt, "cg_set")?,
                 10 => {
+                    s.again |= s.f_signals_s.is_some();
                     s.f_signals_s = Some(
                         crate::view::SignalQueueEntry::read_field(
                             buf,
@@ -424,6 +429,9 @@ impl<'a> TaskCoreEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_task_state {
             w.plain_key("task_state");
             fields::write_uint(w, u64::from(v), &tables::FMT_DICT_GEN_TASK_STATE, hex);
@@ -450,11 +458,17 @@ impl<'a> TaskCoreEntry<'a> {
         }
         if let Some(b) = self.f_timers {
             w.plain_key("timers");
-            crate::view::TaskTimersEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TaskTimersEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_rlimits {
             w.plain_key("rlimits");
-            crate::view::TaskRlimitsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TaskRlimitsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_cg_set {
             w.plain_key("cg_set");
@@ -462,7 +476,10 @@ impl<'a> TaskCoreEntry<'a> {
         }
         if let Some(b) = self.f_signals_s {
             w.plain_key("signals_s");
-            crate::view::SignalQueueEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SignalQueueEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_old_seccomp_mode {
             w.plain_key("old_seccomp_mode");
@@ -483,8 +500,10 @@ impl<'a> TaskCoreEntry<'a> {
         if self.f_sigactions.count > 0 {
             w.plain_key("sigactions");
             w.begin_array();
-            for v in self.sigactions() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 15, self.f_sigactions, Some) {
+                if let Some(v) = <crate::view::SaEntry as wire::View>::for_writer(b, w) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -1068,6 +1087,7 @@ impl<'a> wire::View<'a> for ThreadSasEntry<'a> {
 pub struct ThreadCoreEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_futex_rla: Option<u64>,
     f_futex_rla_len: Option<u32>,
     f_sched_nice: Option<i32>,
@@ -1102,6 +1122,7 @@ impl<'a> ThreadCoreEntry<'a> {
         ThreadCoreEntry {
             buf,
             unknown: false,
+            again: false,
             f_futex_rla: None,
             f_futex_rla_len: None,
             f_sched_nice: None,
@@ -1228,6 +1249,7 @@ impl<'a> ThreadCoreEntry<'a> {
                     )?;
                 }
                 7 => {
+                    s.again |= s.f_sas.is_some();
                     s.f_sas = Some(
                         crate::view::ThreadSasEntry::read_field(
                             buf,
@@ -1249,6 +1271,7 @@ impl<'a> ThreadCoreEntry<'a> {
                     )?;
                 }
                 9 => {
+                    s.again |= s.f_signals_p.is_some();
                     s.f_signals_p = Some(
                         crate::view::SignalQueueEntry::read_field(
                             buf,
@@ -1262,6 +1285,7 @@ impl<'a> ThreadCoreEntry<'a> {
                     );
                 }
                 10 => {
+                    s.again |= s.f_creds.is_some();
                     s.f_creds = Some(
                         crate::view::CredsEntry::read_field(
                             buf,
@@ -1300,6 +1324,7 @@ impl<'a> ThreadCoreEntry<'a> {
                     )?;
                 }
                 15 => {
+                    s.again |= s.f_rseq_entry.is_some();
                     s.f_rseq_entry = Some(
                         crate::view::RseqEntry::read_field(
                             buf,
@@ -1435,6 +1460,9 @@ impl<'a> ThreadCoreEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_futex_rla {
             w.plain_key("futex_rla");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -1461,7 +1489,10 @@ impl<'a> ThreadCoreEntry<'a> {
         }
         if let Some(b) = self.f_sas {
             w.plain_key("sas");
-            crate::view::ThreadSasEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadSasEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_pdeath_sig {
             w.plain_key("pdeath_sig");
@@ -1469,11 +1500,17 @@ impl<'a> ThreadCoreEntry<'a> {
         }
         if let Some(b) = self.f_signals_p {
             w.plain_key("signals_p");
-            crate::view::SignalQueueEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SignalQueueEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_creds {
             w.plain_key("creds");
-            crate::view::CredsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::CredsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_seccomp_mode {
             w.plain_key("seccomp_mode");
@@ -1493,7 +1530,10 @@ impl<'a> ThreadCoreEntry<'a> {
         }
         if let Some(b) = self.f_rseq_entry {
             w.plain_key("rseq_entry");
-            crate::view::RseqEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::RseqEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_cg_set {
             w.plain_key("cg_set");
@@ -1642,8 +1682,13 @@ impl<'a> TaskRlimitsEntry<'a> {
         if self.f_rlimits.count > 0 {
             w.plain_key("rlimits");
             w.begin_array();
-            for v in self.rlimits() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_rlimits, Some) {
+                if let Some(v) = <crate::view::RlimitEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -1679,6 +1724,7 @@ impl<'a> wire::View<'a> for TaskRlimitsEntry<'a> {
 pub struct CoreEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_mtype: Option<i32>,
     f_thread_info: Option<&'a [u8]>,
     f_tc: Option<&'a [u8]>,
@@ -1709,6 +1755,7 @@ impl<'a> CoreEntry<'a> {
         CoreEntry {
             buf,
             unknown: false,
+            again: false,
             f_mtype: None,
             f_thread_info: None,
             f_tc: None,
@@ -1745,6 +1792,7 @@ impl<'a> CoreEntry<'a> {
             match num {
                 1 => s.f_mtype = wire::Enum::read_field(buf, &mut pos, wt, "mtype")?,
                 2 => {
+                    s.again |= s.f_thread_info.is_some();
                     s.f_thread_info = Some(
                         crate::view::ThreadInfoX86::read_field(
                             buf,
@@ -1758,6 +1806,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 3 => {
+                    s.again |= s.f_tc.is_some();
                     s.f_tc = Some(
                         crate::view::TaskCoreEntry::read_field(
                             buf,
@@ -1771,6 +1820,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_ids.is_some();
                     s.f_ids = Some(
                         crate::view::TaskKobjIdsEntry::read_field(
                             buf,
@@ -1784,6 +1834,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 5 => {
+                    s.again |= s.f_thread_core.is_some();
                     s.f_thread_core = Some(
                         crate::view::ThreadCoreEntry::read_field(
                             buf,
@@ -1797,6 +1848,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 6 => {
+                    s.again |= s.f_ti_arm.is_some();
                     s.f_ti_arm = Some(
                         crate::view::ThreadInfoArm::read_field(
                             buf,
@@ -1810,6 +1862,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 8 => {
+                    s.again |= s.f_ti_aarch64.is_some();
                     s.f_ti_aarch64 = Some(
                         crate::view::ThreadInfoAarch64::read_field(
                             buf,
@@ -1823,6 +1876,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 9 => {
+                    s.again |= s.f_ti_ppc64.is_some();
                     s.f_ti_ppc64 = Some(
                         crate::view::ThreadInfoPpc64::read_field(
                             buf,
@@ -1836,6 +1890,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 10 => {
+                    s.again |= s.f_ti_s390.is_some();
                     s.f_ti_s390 = Some(
                         crate::view::ThreadInfoS390::read_field(
                             buf,
@@ -1849,6 +1904,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 11 => {
+                    s.again |= s.f_ti_mips.is_some();
                     s.f_ti_mips = Some(
                         crate::view::ThreadInfoMips::read_field(
                             buf,
@@ -1862,6 +1918,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 12 => {
+                    s.again |= s.f_ti_loongarch64.is_some();
                     s.f_ti_loongarch64 = Some(
                         crate::view::ThreadInfoLoongarch64::read_field(
                             buf,
@@ -1875,6 +1932,7 @@ impl<'a> CoreEntry<'a> {
                     );
                 }
                 13 => {
+                    s.again |= s.f_ti_riscv64.is_some();
                     s.f_ti_riscv64 = Some(
                         crate::view::ThreadInfoRiscv64::read_field(
                             buf,
@@ -1979,53 +2037,89 @@ impl<'a> CoreEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_mtype {
             w.plain_key("mtype");
             fields::write_enum(w, v, crate::schema::enums::CoreEntryMarch(v).name());
         }
         if let Some(b) = self.f_thread_info {
             w.plain_key("thread_info");
-            crate::view::ThreadInfoX86::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoX86 as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_tc {
             w.plain_key("tc");
-            crate::view::TaskCoreEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TaskCoreEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ids {
             w.plain_key("ids");
-            crate::view::TaskKobjIdsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TaskKobjIdsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_thread_core {
             w.plain_key("thread_core");
-            crate::view::ThreadCoreEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadCoreEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_arm {
             w.plain_key("ti_arm");
-            crate::view::ThreadInfoArm::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoArm as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_aarch64 {
             w.plain_key("ti_aarch64");
-            crate::view::ThreadInfoAarch64::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoAarch64 as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_ppc64 {
             w.plain_key("ti_ppc64");
-            crate::view::ThreadInfoPpc64::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoPpc64 as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_s390 {
             w.plain_key("ti_s390");
-            crate::view::ThreadInfoS390::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoS390 as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_mips {
             w.plain_key("ti_mips");
-            crate::view::ThreadInfoMips::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoMips as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_loongarch64 {
             w.plain_key("ti_loongarch64");
-            crate::view::ThreadInfoLoongarch64::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoLoongarch64 as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ti_riscv64 {
             w.plain_key("ti_riscv64");
-            crate::view::ThreadInfoRiscv64::trusted(b).write_json(w, hex || false);
+            match <crate::view::ThreadInfoRiscv64 as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

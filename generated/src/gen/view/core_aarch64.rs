@@ -806,6 +806,7 @@ impl<'a> wire::View<'a> for PacGenericKeys<'a> {
 pub struct PacKeys<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_pac_address_keys: Option<&'a [u8]>,
     f_pac_generic_keys: Option<&'a [u8]>,
 }
@@ -826,6 +827,7 @@ impl<'a> PacKeys<'a> {
         PacKeys {
             buf,
             unknown: false,
+            again: false,
             f_pac_address_keys: None,
             f_pac_generic_keys: None,
         }
@@ -850,6 +852,7 @@ impl<'a> PacKeys<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 6 => {
+                    s.again |= s.f_pac_address_keys.is_some();
                     s.f_pac_address_keys = Some(
                         crate::view::PacAddressKeys::read_field(
                             buf,
@@ -863,6 +866,7 @@ impl<'a> PacKeys<'a> {
                     );
                 }
                 7 => {
+                    s.again |= s.f_pac_generic_keys.is_some();
                     s.f_pac_generic_keys = Some(
                         crate::view::PacGenericKeys::read_field(
                             buf,
@@ -914,13 +918,22 @@ impl<'a> PacKeys<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_pac_address_keys {
             w.plain_key("pac_address_keys");
-            crate::view::PacAddressKeys::trusted(b).write_json(w, hex || false);
+            match <crate::view::PacAddressKeys as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_pac_generic_keys {
             w.plain_key("pac_generic_keys");
-            crate::view::PacGenericKeys::trusted(b).write_json(w, hex || false);
+            match <crate::view::PacGenericKeys as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -955,6 +968,7 @@ impl<'a> wire::View<'a> for PacKeys<'a> {
 pub struct ThreadInfoAarch64<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_tls: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
@@ -978,6 +992,7 @@ impl<'a> ThreadInfoAarch64<'a> {
         ThreadInfoAarch64 {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_tls: None,
             f_gpregs: None,
@@ -1022,6 +1037,7 @@ impl<'a> ThreadInfoAarch64<'a> {
                 }
                 2 => s.f_tls = wire::UInt64::read_field(buf, &mut pos, wt, "tls")?,
                 3 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserAarch64RegsEntry::read_field(
                             buf,
@@ -1035,6 +1051,7 @@ impl<'a> ThreadInfoAarch64<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_fpsimd.is_some();
                     s.f_fpsimd = Some(
                         crate::view::UserAarch64FpsimdContextEntry::read_field(
                             buf,
@@ -1048,6 +1065,7 @@ impl<'a> ThreadInfoAarch64<'a> {
                     );
                 }
                 5 => {
+                    s.again |= s.f_pac_keys.is_some();
                     s.f_pac_keys = Some(
                         crate::view::PacKeys::read_field(
                             buf,
@@ -1128,6 +1146,9 @@ impl<'a> ThreadInfoAarch64<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
@@ -1138,16 +1159,27 @@ impl<'a> ThreadInfoAarch64<'a> {
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserAarch64RegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserAarch64RegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpsimd {
             w.plain_key("fpsimd");
-            crate::view::UserAarch64FpsimdContextEntry::trusted(b)
-                .write_json(w, hex || false);
+            match <crate::view::UserAarch64FpsimdContextEntry as wire::View>::for_writer(
+                b,
+                w,
+            ) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_pac_keys {
             w.plain_key("pac_keys");
-            crate::view::PacKeys::trusted(b).write_json(w, hex || false);
+            match <crate::view::PacKeys as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -610,6 +610,7 @@ impl<'a> wire::View<'a> for UserArmVfpstateEntry<'a> {
 pub struct ThreadInfoArm<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_tls: Option<u32>,
     f_gpregs: Option<&'a [u8]>,
@@ -632,6 +633,7 @@ impl<'a> ThreadInfoArm<'a> {
         ThreadInfoArm {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_tls: None,
             f_gpregs: None,
@@ -675,6 +677,7 @@ impl<'a> ThreadInfoArm<'a> {
                 }
                 2 => s.f_tls = wire::UInt32::read_field(buf, &mut pos, wt, "tls")?,
                 3 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserArmRegsEntry::read_field(
                             buf,
@@ -688,6 +691,7 @@ impl<'a> ThreadInfoArm<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_fpstate.is_some();
                     s.f_fpstate = Some(
                         crate::view::UserArmVfpstateEntry::read_field(
                             buf,
@@ -761,6 +765,9 @@ impl<'a> ThreadInfoArm<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
@@ -771,11 +778,17 @@ impl<'a> ThreadInfoArm<'a> {
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserArmRegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserArmRegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpstate {
             w.plain_key("fpstate");
-            crate::view::UserArmVfpstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserArmVfpstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -304,6 +304,7 @@ impl<'a> wire::View<'a> for UserLoongarch64FpregsEntry<'a> {
 pub struct ThreadInfoLoongarch64<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_tls: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
@@ -326,6 +327,7 @@ impl<'a> ThreadInfoLoongarch64<'a> {
         ThreadInfoLoongarch64 {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_tls: None,
             f_gpregs: None,
@@ -369,6 +371,7 @@ impl<'a> ThreadInfoLoongarch64<'a> {
                 }
                 2 => s.f_tls = wire::UInt64::read_field(buf, &mut pos, wt, "tls")?,
                 3 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserLoongarch64GpregsEntry::read_field(
                             buf,
@@ -382,6 +385,7 @@ impl<'a> ThreadInfoLoongarch64<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_fpregs.is_some();
                     s.f_fpregs = Some(
                         crate::view::UserLoongarch64FpregsEntry::read_field(
                             buf,
@@ -459,6 +463,9 @@ impl<'a> ThreadInfoLoongarch64<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
@@ -469,13 +476,23 @@ impl<'a> ThreadInfoLoongarch64<'a> {
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserLoongarch64GpregsEntry::trusted(b)
-                .write_json(w, hex || true);
+            match <crate::view::UserLoongarch64GpregsEntry as wire::View>::for_writer(
+                b,
+                w,
+            ) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpregs {
             w.plain_key("fpregs");
-            crate::view::UserLoongarch64FpregsEntry::trusted(b)
-                .write_json(w, hex || true);
+            match <crate::view::UserLoongarch64FpregsEntry as wire::View>::for_writer(
+                b,
+                w,
+            ) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -1463,6 +1463,7 @@ impl<'a> wire::View<'a> for UserMipsFpregsEntry<'a> {
 pub struct ThreadInfoMips<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_tls: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
@@ -1485,6 +1486,7 @@ impl<'a> ThreadInfoMips<'a> {
         ThreadInfoMips {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_tls: None,
             f_gpregs: None,
@@ -1528,6 +1530,7 @@ impl<'a> ThreadInfoMips<'a> {
                 }
                 2 => s.f_tls = wire::UInt64::read_field(buf, &mut pos, wt, "tls")?,
                 3 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserMipsRegsEntry::read_field(
                             buf,
@@ -1541,6 +1544,7 @@ impl<'a> ThreadInfoMips<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_fpregs.is_some();
                     s.f_fpregs = Some(
                         crate::view::UserMipsFpregsEntry::read_field(
                             buf,
@@ -1614,6 +1618,9 @@ impl<'a> ThreadInfoMips<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
@@ -1624,11 +1631,17 @@ impl<'a> ThreadInfoMips<'a> {
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserMipsRegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserMipsRegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpregs {
             w.plain_key("fpregs");
-            crate::view::UserMipsFpregsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserMipsFpregsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

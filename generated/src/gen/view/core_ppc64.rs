@@ -695,6 +695,7 @@ impl<'a> wire::View<'a> for UserPpc64VsxstateEntry<'a> {
 pub struct UserPpc64TmRegsEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_gpregs: Option<&'a [u8]>,
     f_fpstate: Option<&'a [u8]>,
     f_vrstate: Option<&'a [u8]>,
@@ -717,6 +718,7 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
         UserPpc64TmRegsEntry {
             buf,
             unknown: false,
+            again: false,
             f_gpregs: None,
             f_fpstate: None,
             f_vrstate: None,
@@ -743,6 +745,7 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserPpc64RegsEntry::read_field(
                             buf,
@@ -756,6 +759,7 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
                     );
                 }
                 2 => {
+                    s.again |= s.f_fpstate.is_some();
                     s.f_fpstate = Some(
                         crate::view::UserPpc64FpstateEntry::read_field(
                             buf,
@@ -769,6 +773,7 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
                     );
                 }
                 3 => {
+                    s.again |= s.f_vrstate.is_some();
                     s.f_vrstate = Some(
                         crate::view::UserPpc64VrstateEntry::read_field(
                             buf,
@@ -782,6 +787,7 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_vsxstate.is_some();
                     s.f_vsxstate = Some(
                         crate::view::UserPpc64VsxstateEntry::read_field(
                             buf,
@@ -846,21 +852,36 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserPpc64RegsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64RegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpstate {
             w.plain_key("fpstate");
-            crate::view::UserPpc64FpstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64FpstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_vrstate {
             w.plain_key("vrstate");
-            crate::view::UserPpc64VrstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64VrstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_vsxstate {
             w.plain_key("vsxstate");
-            crate::view::UserPpc64VsxstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64VsxstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -897,6 +918,7 @@ impl<'a> wire::View<'a> for UserPpc64TmRegsEntry<'a> {
 pub struct ThreadInfoPpc64<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
     f_fpstate: Option<&'a [u8]>,
@@ -921,6 +943,7 @@ impl<'a> ThreadInfoPpc64<'a> {
         ThreadInfoPpc64 {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_gpregs: None,
             f_fpstate: None,
@@ -964,6 +987,7 @@ impl<'a> ThreadInfoPpc64<'a> {
                     )?;
                 }
                 2 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserPpc64RegsEntry::read_field(
                             buf,
@@ -977,6 +1001,7 @@ impl<'a> ThreadInfoPpc64<'a> {
                     );
                 }
                 3 => {
+                    s.again |= s.f_fpstate.is_some();
                     s.f_fpstate = Some(
                         crate::view::UserPpc64FpstateEntry::read_field(
                             buf,
@@ -990,6 +1015,7 @@ impl<'a> ThreadInfoPpc64<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_vrstate.is_some();
                     s.f_vrstate = Some(
                         crate::view::UserPpc64VrstateEntry::read_field(
                             buf,
@@ -1003,6 +1029,7 @@ impl<'a> ThreadInfoPpc64<'a> {
                     );
                 }
                 5 => {
+                    s.again |= s.f_vsxstate.is_some();
                     s.f_vsxstate = Some(
                         crate::view::UserPpc64VsxstateEntry::read_field(
                             buf,
@@ -1016,6 +1043,7 @@ impl<'a> ThreadInfoPpc64<'a> {
                     );
                 }
                 6 => {
+                    s.again |= s.f_tmstate.is_some();
                     s.f_tmstate = Some(
                         crate::view::UserPpc64TmRegsEntry::read_field(
                             buf,
@@ -1093,29 +1121,47 @@ impl<'a> ThreadInfoPpc64<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserPpc64RegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserPpc64RegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpstate {
             w.plain_key("fpstate");
-            crate::view::UserPpc64FpstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64FpstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_vrstate {
             w.plain_key("vrstate");
-            crate::view::UserPpc64VrstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64VrstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_vsxstate {
             w.plain_key("vsxstate");
-            crate::view::UserPpc64VsxstateEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64VsxstateEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_tmstate {
             w.plain_key("tmstate");
-            crate::view::UserPpc64TmRegsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserPpc64TmRegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

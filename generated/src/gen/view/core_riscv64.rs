@@ -779,6 +779,7 @@ impl<'a> wire::View<'a> for UserRiscv64DExtEntry<'a> {
 pub struct ThreadInfoRiscv64<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_tls: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
@@ -801,6 +802,7 @@ impl<'a> ThreadInfoRiscv64<'a> {
         ThreadInfoRiscv64 {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_tls: None,
             f_gpregs: None,
@@ -844,6 +846,7 @@ impl<'a> ThreadInfoRiscv64<'a> {
                 }
                 2 => s.f_tls = wire::UInt64::read_field(buf, &mut pos, wt, "tls")?,
                 3 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserRiscv64RegsEntry::read_field(
                             buf,
@@ -857,6 +860,7 @@ impl<'a> ThreadInfoRiscv64<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_fpsimd.is_some();
                     s.f_fpsimd = Some(
                         crate::view::UserRiscv64DExtEntry::read_field(
                             buf,
@@ -930,6 +934,9 @@ impl<'a> ThreadInfoRiscv64<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
@@ -940,11 +947,17 @@ impl<'a> ThreadInfoRiscv64<'a> {
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserRiscv64RegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserRiscv64RegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpsimd {
             w.plain_key("fpsimd");
-            crate::view::UserRiscv64DExtEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserRiscv64DExtEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

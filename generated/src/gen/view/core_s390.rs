@@ -883,6 +883,7 @@ impl<'a> wire::View<'a> for UserS390RiEntry<'a> {
 pub struct ThreadInfoS390<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
     f_fpregs: Option<&'a [u8]>,
@@ -909,6 +910,7 @@ impl<'a> ThreadInfoS390<'a> {
         ThreadInfoS390 {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_gpregs: None,
             f_fpregs: None,
@@ -954,6 +956,7 @@ impl<'a> ThreadInfoS390<'a> {
                     )?;
                 }
                 2 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserS390RegsEntry::read_field(
                             buf,
@@ -967,6 +970,7 @@ impl<'a> ThreadInfoS390<'a> {
                     );
                 }
                 3 => {
+                    s.again |= s.f_fpregs.is_some();
                     s.f_fpregs = Some(
                         crate::view::UserS390FpregsEntry::read_field(
                             buf,
@@ -980,6 +984,7 @@ impl<'a> ThreadInfoS390<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_vxrs_low.is_some();
                     s.f_vxrs_low = Some(
                         crate::view::UserS390VxrsLowEntry::read_field(
                             buf,
@@ -993,6 +998,7 @@ impl<'a> ThreadInfoS390<'a> {
                     );
                 }
                 5 => {
+                    s.again |= s.f_vxrs_high.is_some();
                     s.f_vxrs_high = Some(
                         crate::view::UserS390VxrsHighEntry::read_field(
                             buf,
@@ -1006,6 +1012,7 @@ impl<'a> ThreadInfoS390<'a> {
                     );
                 }
                 6 => {
+                    s.again |= s.f_gs_cb.is_some();
                     s.f_gs_cb = Some(
                         crate::view::UserS390GsCbEntry::read_field(
                             buf,
@@ -1019,6 +1026,7 @@ impl<'a> ThreadInfoS390<'a> {
                     );
                 }
                 7 => {
+                    s.again |= s.f_gs_bc.is_some();
                     s.f_gs_bc = Some(
                         crate::view::UserS390GsCbEntry::read_field(
                             buf,
@@ -1032,6 +1040,7 @@ impl<'a> ThreadInfoS390<'a> {
                     );
                 }
                 8 => {
+                    s.again |= s.f_ri_cb.is_some();
                     s.f_ri_cb = Some(
                         crate::view::UserS390RiEntry::read_field(
                             buf,
@@ -1122,37 +1131,61 @@ impl<'a> ThreadInfoS390<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserS390RegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390RegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpregs {
             w.plain_key("fpregs");
-            crate::view::UserS390FpregsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390FpregsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_vxrs_low {
             w.plain_key("vxrs_low");
-            crate::view::UserS390VxrsLowEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390VxrsLowEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_vxrs_high {
             w.plain_key("vxrs_high");
-            crate::view::UserS390VxrsHighEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390VxrsHighEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_gs_cb {
             w.plain_key("gs_cb");
-            crate::view::UserS390GsCbEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390GsCbEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_gs_bc {
             w.plain_key("gs_bc");
-            crate::view::UserS390GsCbEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390GsCbEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ri_cb {
             w.plain_key("ri_cb");
-            crate::view::UserS390RiEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserS390RiEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -714,6 +714,7 @@ impl<'a> wire::View<'a> for UserX86CetEntry<'a> {
 pub struct UserX86XsaveEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_xstate_bv: Option<u64>,
     f_ymmh_space: RepSlot,
     f_bndreg_state: RepSlot,
@@ -741,6 +742,7 @@ impl<'a> UserX86XsaveEntry<'a> {
         UserX86XsaveEntry {
             buf,
             unknown: false,
+            again: false,
             f_xstate_bv: None,
             f_ymmh_space: RepSlot { first: 0, count: 0 },
             f_bndreg_state: RepSlot { first: 0, count: 0 },
@@ -820,6 +822,7 @@ impl<'a> UserX86XsaveEntry<'a> {
                     s.f_pkru.add(key_at, n);
                 }
                 9 => {
+                    s.again |= s.f_cet.is_some();
                     s.f_cet = Some(
                         crate::view::UserX86CetEntry::read_field(
                             buf,
@@ -909,6 +912,9 @@ impl<'a> UserX86XsaveEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_xstate_bv {
             w.plain_key("xstate_bv");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
@@ -971,7 +977,10 @@ impl<'a> UserX86XsaveEntry<'a> {
         }
         if let Some(b) = self.f_cet {
             w.plain_key("cet");
-            crate::view::UserX86CetEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserX86CetEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -1013,6 +1022,7 @@ impl<'a> wire::View<'a> for UserX86XsaveEntry<'a> {
 pub struct UserX86FpregsEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_cwd: Option<u32>,
     f_swd: Option<u32>,
     f_twd: Option<u32>,
@@ -1043,6 +1053,7 @@ impl<'a> UserX86FpregsEntry<'a> {
         UserX86FpregsEntry {
             buf,
             unknown: false,
+            again: false,
             f_cwd: None,
             f_swd: None,
             f_twd: None,
@@ -1113,6 +1124,7 @@ impl<'a> UserX86FpregsEntry<'a> {
                     s.f_padding.add(key_at, n);
                 }
                 13 => {
+                    s.again |= s.f_xsave.is_some();
                     s.f_xsave = Some(
                         crate::view::UserX86XsaveEntry::read_field(
                             buf,
@@ -1238,6 +1250,9 @@ impl<'a> UserX86FpregsEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_cwd {
             w.plain_key("cwd");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1296,7 +1311,10 @@ impl<'a> UserX86FpregsEntry<'a> {
         }
         if let Some(b) = self.f_xsave {
             w.plain_key("xsave");
-            crate::view::UserX86XsaveEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserX86XsaveEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -1690,6 +1708,7 @@ impl<'a> wire::View<'a> for UserDescT<'a> {
 pub struct ThreadInfoX86<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_clear_tid_addr: Option<u64>,
     f_gpregs: Option<&'a [u8]>,
     f_fpregs: Option<&'a [u8]>,
@@ -1712,6 +1731,7 @@ impl<'a> ThreadInfoX86<'a> {
         ThreadInfoX86 {
             buf,
             unknown: false,
+            again: false,
             f_clear_tid_addr: None,
             f_gpregs: None,
             f_fpregs: None,
@@ -1754,6 +1774,7 @@ impl<'a> ThreadInfoX86<'a> {
                     )?;
                 }
                 2 => {
+                    s.again |= s.f_gpregs.is_some();
                     s.f_gpregs = Some(
                         crate::view::UserX86RegsEntry::read_field(
                             buf,
@@ -1767,6 +1788,7 @@ impl<'a> ThreadInfoX86<'a> {
                     );
                 }
                 3 => {
+                    s.again |= s.f_fpregs.is_some();
                     s.f_fpregs = Some(
                         crate::view::UserX86FpregsEntry::read_field(
                             buf,
@@ -1854,23 +1876,37 @@ impl<'a> ThreadInfoX86<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_clear_tid_addr {
             w.plain_key("clear_tid_addr");
             fields::write_uint(w, v, &fmt::HEX, hex);
         }
         if let Some(b) = self.f_gpregs {
             w.plain_key("gpregs");
-            crate::view::UserX86RegsEntry::trusted(b).write_json(w, hex || true);
+            match <crate::view::UserX86RegsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fpregs {
             w.plain_key("fpregs");
-            crate::view::UserX86FpregsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UserX86FpregsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.f_tls.count > 0 {
             w.plain_key("tls");
             w.begin_array();
-            for v in self.tls() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 4, self.f_tls, Some) {
+                if let Some(v) = <crate::view::UserDescT as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

@@ -756,24 +756,39 @@ impl<'a> CpuinfoEntry<'a> {
         if self.f_x86_entry.count > 0 {
             w.plain_key("x86_entry");
             w.begin_array();
-            for v in self.x86_entry() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_x86_entry, Some) {
+                if let Some(v) = <crate::view::CpuinfoX86Entry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_ppc64_entry.count > 0 {
             w.plain_key("ppc64_entry");
             w.begin_array();
-            for v in self.ppc64_entry() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_ppc64_entry, Some) {
+                if let Some(v) = <crate::view::CpuinfoPpc64Entry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_s390_entry.count > 0 {
             w.plain_key("s390_entry");
             w.begin_array();
-            for v in self.s390_entry() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 3, self.f_s390_entry, Some) {
+                if let Some(v) = <crate::view::CpuinfoS390Entry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

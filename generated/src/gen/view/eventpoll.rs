@@ -222,6 +222,7 @@ impl<'a> wire::View<'a> for EventpollTfdEntry<'a> {
 pub struct EventpollFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_flags: Option<u32>,
     f_fown: Option<&'a [u8]>,
@@ -244,6 +245,7 @@ impl<'a> EventpollFileEntry<'a> {
         EventpollFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_flags: None,
             f_fown: None,
@@ -275,6 +277,7 @@ impl<'a> EventpollFileEntry<'a> {
                 1 => s.f_id = wire::UInt32::read_field(buf, &mut pos, wt, "id")?,
                 2 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 3 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -362,6 +365,9 @@ impl<'a> EventpollFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -372,13 +378,21 @@ impl<'a> EventpollFileEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.f_tfd.count > 0 {
             w.plain_key("tfd");
             w.begin_array();
-            for v in self.tfd() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 4, self.f_tfd, Some) {
+                if let Some(v) = <crate::view::EventpollTfdEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

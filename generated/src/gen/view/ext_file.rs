@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct ExtFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_fown: Option<&'a [u8]>,
 }
@@ -33,6 +34,7 @@ impl<'a> ExtFileEntry<'a> {
         ExtFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_fown: None,
         }
@@ -59,6 +61,7 @@ impl<'a> ExtFileEntry<'a> {
             match num {
                 1 => s.f_id = wire::UInt32::read_field(buf, &mut pos, wt, "id")?,
                 5 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -116,13 +119,19 @@ impl<'a> ExtFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -205,6 +205,7 @@ impl<'a> wire::View<'a> for FdinfoEntry<'a> {
 pub struct FileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_type: Option<i32>,
     f_id: Option<u32>,
     f_reg: Option<&'a [u8]>,
@@ -245,6 +246,7 @@ impl<'a> FileEntry<'a> {
         FileEntry {
             buf,
             unknown: false,
+            again: false,
             f_type: None,
             f_id: None,
             f_reg: None,
@@ -293,6 +295,7 @@ impl<'a> FileEntry<'a> {
                 1 => s.f_type = wire::Enum::read_field(buf, &mut pos, wt, "type")?,
                 2 => s.f_id = wire::UInt32::read_field(buf, &mut pos, wt, "id")?,
                 3 => {
+                    s.again |= s.f_reg.is_some();
                     s.f_reg = Some(
                         crate::view::RegFileEntry::read_field(
                             buf,
@@ -306,6 +309,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 4 => {
+                    s.again |= s.f_isk.is_some();
                     s.f_isk = Some(
                         crate::view::InetSkEntry::read_field(
                             buf,
@@ -319,6 +323,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 5 => {
+                    s.again |= s.f_nsf.is_some();
                     s.f_nsf = Some(
                         crate::view::NsFileEntry::read_field(
                             buf,
@@ -332,6 +337,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 6 => {
+                    s.again |= s.f_psk.is_some();
                     s.f_psk = Some(
                         crate::view::PacketSockEntry::read_field(
                             buf,
@@ -345,6 +351,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 7 => {
+                    s.again |= s.f_nlsk.is_some();
                     s.f_nlsk = Some(
                         crate::view::NetlinkSkEntry::read_field(
                             buf,
@@ -358,6 +365,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 8 => {
+                    s.again |= s.f_efd.is_some();
                     s.f_efd = Some(
                         crate::view::EventfdFileEntry::read_field(
                             buf,
@@ -371,6 +379,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 9 => {
+                    s.again |= s.f_epfd.is_some();
                     s.f_epfd = Some(
                         crate::view::EventpollFileEntry::read_field(
                             buf,
@@ -384,6 +393,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 10 => {
+                    s.again |= s.f_sgfd.is_some();
                     s.f_sgfd = Some(
                         crate::view::SignalfdEntry::read_field(
                             buf,
@@ -397,6 +407,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 11 => {
+                    s.again |= s.f_tunf.is_some();
                     s.f_tunf = Some(
                         crate::view::TunfileEntry::read_field(
                             buf,
@@ -410,6 +421,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 12 => {
+                    s.again |= s.f_tfd.is_some();
                     s.f_tfd = Some(
                         crate::view::TimerfdEntry::read_field(
                             buf,
@@ -423,6 +435,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 13 => {
+                    s.again |= s.f_ify.is_some();
                     s.f_ify = Some(
                         crate::view::InotifyFileEntry::read_field(
                             buf,
@@ -436,6 +449,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 14 => {
+                    s.again |= s.f_ffy.is_some();
                     s.f_ffy = Some(
                         crate::view::FanotifyFileEntry::read_field(
                             buf,
@@ -449,6 +463,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 15 => {
+                    s.again |= s.f_ext.is_some();
                     s.f_ext = Some(
                         crate::view::ExtFileEntry::read_field(
                             buf,
@@ -462,6 +477,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 16 => {
+                    s.again |= s.f_usk.is_some();
                     s.f_usk = Some(
                         crate::view::UnixSkEntry::read_field(
                             buf,
@@ -475,6 +491,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 17 => {
+                    s.again |= s.f_fifo.is_some();
                     s.f_fifo = Some(
                         crate::view::FifoEntry::read_field(
                             buf,
@@ -488,6 +505,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 18 => {
+                    s.again |= s.f_pipe.is_some();
                     s.f_pipe = Some(
                         crate::view::PipeEntry::read_field(
                             buf,
@@ -501,6 +519,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 19 => {
+                    s.again |= s.f_tty.is_some();
                     s.f_tty = Some(
                         crate::view::TtyFileEntry::read_field(
                             buf,
@@ -514,6 +533,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 20 => {
+                    s.again |= s.f_memfd.is_some();
                     s.f_memfd = Some(
                         crate::view::MemfdFileEntry::read_field(
                             buf,
@@ -527,6 +547,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 21 => {
+                    s.again |= s.f_bpf.is_some();
                     s.f_bpf = Some(
                         crate::view::BpfmapFileEntry::read_field(
                             buf,
@@ -540,6 +561,7 @@ impl<'a> FileEntry<'a> {
                     );
                 }
                 22 => {
+                    s.again |= s.f_pidfd.is_some();
                     s.f_pidfd = Some(
                         crate::view::PidfdEntry::read_field(
                             buf,
@@ -700,6 +722,9 @@ impl<'a> FileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_type {
             w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::FdTypes(v).name());
@@ -710,83 +735,143 @@ impl<'a> FileEntry<'a> {
         }
         if let Some(b) = self.f_reg {
             w.plain_key("reg");
-            crate::view::RegFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::RegFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_isk {
             w.plain_key("isk");
-            crate::view::InetSkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::InetSkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_nsf {
             w.plain_key("nsf");
-            crate::view::NsFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::NsFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_psk {
             w.plain_key("psk");
-            crate::view::PacketSockEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::PacketSockEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_nlsk {
             w.plain_key("nlsk");
-            crate::view::NetlinkSkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::NetlinkSkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_efd {
             w.plain_key("efd");
-            crate::view::EventfdFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::EventfdFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_epfd {
             w.plain_key("epfd");
-            crate::view::EventpollFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::EventpollFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_sgfd {
             w.plain_key("sgfd");
-            crate::view::SignalfdEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SignalfdEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_tunf {
             w.plain_key("tunf");
-            crate::view::TunfileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TunfileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_tfd {
             w.plain_key("tfd");
-            crate::view::TimerfdEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TimerfdEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ify {
             w.plain_key("ify");
-            crate::view::InotifyFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::InotifyFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ffy {
             w.plain_key("ffy");
-            crate::view::FanotifyFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FanotifyFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_ext {
             w.plain_key("ext");
-            crate::view::ExtFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::ExtFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_usk {
             w.plain_key("usk");
-            crate::view::UnixSkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::UnixSkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_fifo {
             w.plain_key("fifo");
-            crate::view::FifoEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FifoEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_pipe {
             w.plain_key("pipe");
-            crate::view::PipeEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::PipeEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_tty {
             w.plain_key("tty");
-            crate::view::TtyFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TtyFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_memfd {
             w.plain_key("memfd");
-            crate::view::MemfdFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::MemfdFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_bpf {
             w.plain_key("bpf");
-            crate::view::BpfmapFileEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::BpfmapFileEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_pidfd {
             w.plain_key("pidfd");
-            crate::view::PidfdEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::PidfdEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

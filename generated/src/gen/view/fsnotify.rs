@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct InotifyWdEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_i_ino: Option<u64>,
     f_mask: Option<u32>,
@@ -38,6 +39,7 @@ impl<'a> InotifyWdEntry<'a> {
         InotifyWdEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_i_ino: None,
             f_mask: None,
@@ -92,6 +94,7 @@ impl<'a> InotifyWdEntry<'a> {
                 5 => s.f_s_dev = wire::UInt32::read_field(buf, &mut pos, wt, "s_dev")?,
                 6 => s.f_wd = wire::UInt32::read_field(buf, &mut pos, wt, "wd")?,
                 7 => {
+                    s.again |= s.f_f_handle.is_some();
                     s.f_f_handle = Some(
                         crate::view::FhEntry::read_field(
                             buf,
@@ -189,6 +192,9 @@ impl<'a> InotifyWdEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -215,7 +221,10 @@ impl<'a> InotifyWdEntry<'a> {
         }
         if let Some(b) = self.f_f_handle {
             w.plain_key("f_handle");
-            crate::view::FhEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FhEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -255,6 +264,7 @@ impl<'a> wire::View<'a> for InotifyWdEntry<'a> {
 pub struct InotifyFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_flags: Option<u32>,
     f_fown: Option<&'a [u8]>,
@@ -277,6 +287,7 @@ impl<'a> InotifyFileEntry<'a> {
         InotifyFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_flags: None,
             f_fown: None,
@@ -308,6 +319,7 @@ impl<'a> InotifyFileEntry<'a> {
                 1 => s.f_id = wire::UInt32::read_field(buf, &mut pos, wt, "id")?,
                 2 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 4 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -395,6 +407,9 @@ impl<'a> InotifyFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -405,13 +420,21 @@ impl<'a> InotifyFileEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.f_wd.count > 0 {
             w.plain_key("wd");
             w.begin_array();
-            for v in self.wd() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 5, self.f_wd, Some) {
+                if let Some(v) = <crate::view::InotifyWdEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -450,6 +473,7 @@ impl<'a> wire::View<'a> for InotifyFileEntry<'a> {
 pub struct FanotifyInodeMarkEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_i_ino: Option<u64>,
     f_f_handle: Option<&'a [u8]>,
 }
@@ -470,6 +494,7 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
         FanotifyInodeMarkEntry {
             buf,
             unknown: false,
+            again: false,
             f_i_ino: None,
             f_f_handle: None,
         }
@@ -496,6 +521,7 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
             match num {
                 1 => s.f_i_ino = wire::UInt64::read_field(buf, &mut pos, wt, "i_ino")?,
                 2 => {
+                    s.again |= s.f_f_handle.is_some();
                     s.f_f_handle = Some(
                         crate::view::FhEntry::read_field(
                             buf,
@@ -553,13 +579,19 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_i_ino {
             w.plain_key("i_ino");
             fields::write_uint(w, v, &fmt::PLAIN, hex);
         }
         if let Some(b) = self.f_f_handle {
             w.plain_key("f_handle");
-            crate::view::FhEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FhEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -728,6 +760,7 @@ impl<'a> wire::View<'a> for FanotifyMountMarkEntry<'a> {
 pub struct FanotifyMarkEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_type: Option<i32>,
     f_mflags: Option<u32>,
@@ -754,6 +787,7 @@ impl<'a> FanotifyMarkEntry<'a> {
         FanotifyMarkEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_type: None,
             f_mflags: None,
@@ -809,6 +843,7 @@ impl<'a> FanotifyMarkEntry<'a> {
                 }
                 6 => s.f_s_dev = wire::UInt32::read_field(buf, &mut pos, wt, "s_dev")?,
                 7 => {
+                    s.again |= s.f_ie.is_some();
                     s.f_ie = Some(
                         crate::view::FanotifyInodeMarkEntry::read_field(
                             buf,
@@ -822,6 +857,7 @@ impl<'a> FanotifyMarkEntry<'a> {
                     );
                 }
                 8 => {
+                    s.again |= s.f_me.is_some();
                     s.f_me = Some(
                         crate::view::FanotifyMountMarkEntry::read_field(
                             buf,
@@ -921,6 +957,9 @@ impl<'a> FanotifyMarkEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -947,11 +986,17 @@ impl<'a> FanotifyMarkEntry<'a> {
         }
         if let Some(b) = self.f_ie {
             w.plain_key("ie");
-            crate::view::FanotifyInodeMarkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FanotifyInodeMarkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_me {
             w.plain_key("me");
-            crate::view::FanotifyMountMarkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FanotifyMountMarkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -992,6 +1037,7 @@ impl<'a> wire::View<'a> for FanotifyMarkEntry<'a> {
 pub struct FanotifyFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_flags: Option<u32>,
     f_fown: Option<&'a [u8]>,
@@ -1016,6 +1062,7 @@ impl<'a> FanotifyFileEntry<'a> {
         FanotifyFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_flags: None,
             f_fown: None,
@@ -1051,6 +1098,7 @@ impl<'a> FanotifyFileEntry<'a> {
                 1 => s.f_id = wire::UInt32::read_field(buf, &mut pos, wt, "id")?,
                 2 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 3 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -1160,6 +1208,9 @@ impl<'a> FanotifyFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1170,7 +1221,10 @@ impl<'a> FanotifyFileEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_faflags {
             w.plain_key("faflags");
@@ -1183,8 +1237,13 @@ impl<'a> FanotifyFileEntry<'a> {
         if self.f_mark.count > 0 {
             w.plain_key("mark");
             w.begin_array();
-            for v in self.mark() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 6, self.f_mark, Some) {
+                if let Some(v) = <crate::view::FanotifyMarkEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct GhostFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_uid: Option<u32>,
     f_gid: Option<u32>,
     f_mode: Option<u32>,
@@ -42,6 +43,7 @@ impl<'a> GhostFileEntry<'a> {
         GhostFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_uid: None,
             f_gid: None,
             f_mode: None,
@@ -89,6 +91,7 @@ impl<'a> GhostFileEntry<'a> {
                 5 => s.f_ino = wire::UInt64::read_field(buf, &mut pos, wt, "ino")?,
                 6 => s.f_rdev = wire::UInt32::read_field(buf, &mut pos, wt, "rdev")?,
                 7 => {
+                    s.again |= s.f_atim.is_some();
                     s.f_atim = Some(
                         crate::view::Timeval::read_field(
                             buf,
@@ -102,6 +105,7 @@ impl<'a> GhostFileEntry<'a> {
                     );
                 }
                 8 => {
+                    s.again |= s.f_mtim.is_some();
                     s.f_mtim = Some(
                         crate::view::Timeval::read_field(
                             buf,
@@ -222,6 +226,9 @@ impl<'a> GhostFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_uid {
             w.plain_key("uid");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -248,11 +255,17 @@ impl<'a> GhostFileEntry<'a> {
         }
         if let Some(b) = self.f_atim {
             w.plain_key("atim");
-            crate::view::Timeval::trusted(b).write_json(w, hex || false);
+            match <crate::view::Timeval as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_mtim {
             w.plain_key("mtim");
-            crate::view::Timeval::trusted(b).write_json(w, hex || false);
+            match <crate::view::Timeval as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_chunks {
             w.plain_key("chunks");

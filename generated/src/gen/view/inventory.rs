@@ -136,6 +136,7 @@ impl<'a> wire::View<'a> for PluginsEntry<'a> {
 pub struct InventoryEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_img_version: Option<u32>,
     f_fdinfo_per_id: Option<bool>,
     f_root_ids: Option<&'a [u8]>,
@@ -167,6 +168,7 @@ impl<'a> InventoryEntry<'a> {
         InventoryEntry {
             buf,
             unknown: false,
+            again: false,
             f_img_version: None,
             f_fdinfo_per_id: None,
             f_root_ids: None,
@@ -252,6 +254,7 @@ impl<'a> InventoryEntry<'a> {
                     )?;
                 }
                 3 => {
+                    s.again |= s.f_root_ids.is_some();
                     s.f_root_ids = Some(
                         crate::view::TaskKobjIdsEntry::read_field(
                             buf,
@@ -314,6 +317,7 @@ impl<'a> InventoryEntry<'a> {
                     )?;
                 }
                 12 => {
+                    s.again |= s.f_plugins_entry.is_some();
                     s.f_plugins_entry = Some(
                         crate::view::PluginsEntry::read_field(
                             buf,
@@ -444,6 +448,9 @@ impl<'a> InventoryEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_img_version {
             w.plain_key("img_version");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -454,7 +461,10 @@ impl<'a> InventoryEntry<'a> {
         }
         if let Some(b) = self.f_root_ids {
             w.plain_key("root_ids");
-            crate::view::TaskKobjIdsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TaskKobjIdsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_ns_per_id {
             w.plain_key("ns_per_id");
@@ -486,7 +496,10 @@ impl<'a> InventoryEntry<'a> {
         }
         if let Some(b) = self.f_plugins_entry {
             w.plain_key("plugins_entry");
-            crate::view::PluginsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::PluginsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_dump_criu_run_id {
             w.plain_key("dump_criu_run_id");

@@ -146,6 +146,7 @@ impl<'a> wire::View<'a> for IpcMsg<'a> {
 pub struct IpcMsgEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_desc: Option<&'a [u8]>,
     f_qbytes: Option<u32>,
     f_qnum: Option<u32>,
@@ -167,6 +168,7 @@ impl<'a> IpcMsgEntry<'a> {
         IpcMsgEntry {
             buf,
             unknown: false,
+            again: false,
             f_desc: None,
             f_qbytes: None,
             f_qnum: None,
@@ -194,6 +196,7 @@ impl<'a> IpcMsgEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_desc.is_some();
                     s.f_desc = Some(
                         crate::view::IpcDescEntry::read_field(
                             buf,
@@ -261,9 +264,15 @@ impl<'a> IpcMsgEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_desc {
             w.plain_key("desc");
-            crate::view::IpcDescEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::IpcDescEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_qbytes {
             w.plain_key("qbytes");

@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct IpcSemEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_desc: Option<&'a [u8]>,
     f_nsems: Option<u32>,
 }
@@ -33,6 +34,7 @@ impl<'a> IpcSemEntry<'a> {
         IpcSemEntry {
             buf,
             unknown: false,
+            again: false,
             f_desc: None,
             f_nsems: None,
         }
@@ -58,6 +60,7 @@ impl<'a> IpcSemEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_desc.is_some();
                     s.f_desc = Some(
                         crate::view::IpcDescEntry::read_field(
                             buf,
@@ -116,9 +119,15 @@ impl<'a> IpcSemEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_desc {
             w.plain_key("desc");
-            crate::view::IpcDescEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::IpcDescEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_nsems {
             w.plain_key("nsems");

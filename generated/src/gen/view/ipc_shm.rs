@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct IpcShmEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_desc: Option<&'a [u8]>,
     f_size: Option<u64>,
     f_in_pagemaps: Option<bool>,
@@ -35,6 +36,7 @@ impl<'a> IpcShmEntry<'a> {
         IpcShmEntry {
             buf,
             unknown: false,
+            again: false,
             f_desc: None,
             f_size: None,
             f_in_pagemaps: None,
@@ -70,6 +72,7 @@ impl<'a> IpcShmEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_desc.is_some();
                     s.f_desc = Some(
                         crate::view::IpcDescEntry::read_field(
                             buf,
@@ -154,9 +157,15 @@ impl<'a> IpcShmEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_desc {
             w.plain_key("desc");
-            crate::view::IpcDescEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::IpcDescEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_size {
             w.plain_key("size");

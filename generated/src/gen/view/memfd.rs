@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct MemfdFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_flags: Option<u32>,
     f_pos: Option<u64>,
@@ -36,6 +37,7 @@ impl<'a> MemfdFileEntry<'a> {
         MemfdFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_flags: None,
             f_pos: None,
@@ -70,6 +72,7 @@ impl<'a> MemfdFileEntry<'a> {
                 2 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 3 => s.f_pos = wire::UInt64::read_field(buf, &mut pos, wt, "pos")?,
                 4 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -159,6 +162,9 @@ impl<'a> MemfdFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -173,7 +179,10 @@ impl<'a> MemfdFileEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_inode_id {
             w.plain_key("inode_id");

@@ -659,8 +659,13 @@ impl<'a> MmEntry<'a> {
         if self.f_vmas.count > 0 {
             w.plain_key("vmas");
             w.begin_array();
-            for v in self.vmas() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 14, self.f_vmas, Some) {
+                if let Some(v) = <crate::view::VmaEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -671,8 +676,13 @@ impl<'a> MmEntry<'a> {
         if self.f_aios.count > 0 {
             w.plain_key("aios");
             w.begin_array();
-            for v in self.aios() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 16, self.f_aios, Some) {
+                if let Some(v) = <crate::view::AioRingEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

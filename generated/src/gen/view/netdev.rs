@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct NetDeviceEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_type: Option<i32>,
     f_ifindex: Option<u32>,
     f_mtu: Option<u32>,
@@ -46,6 +47,7 @@ impl<'a> NetDeviceEntry<'a> {
         NetDeviceEntry {
             buf,
             unknown: false,
+            again: false,
             f_type: None,
             f_ifindex: None,
             f_mtu: None,
@@ -104,6 +106,7 @@ impl<'a> NetDeviceEntry<'a> {
                 4 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 5 => s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?,
                 6 => {
+                    s.again |= s.f_tun.is_some();
                     s.f_tun = Some(
                         crate::view::TunLinkEntry::read_field(
                             buf,
@@ -146,6 +149,7 @@ impl<'a> NetDeviceEntry<'a> {
                     s.f_conf6.add(key_at, 1);
                 }
                 11 => {
+                    s.again |= s.f_macvlan.is_some();
                     s.f_macvlan = Some(
                         crate::view::MacvlanLinkEntry::read_field(
                             buf,
@@ -176,6 +180,7 @@ impl<'a> NetDeviceEntry<'a> {
                 }
                 14 => s.f_master = wire::UInt32::read_field(buf, &mut pos, wt, "master")?,
                 15 => {
+                    s.again |= s.f_sit.is_some();
                     s.f_sit = Some(
                         crate::view::SitEntry::read_field(
                             buf,
@@ -322,6 +327,9 @@ impl<'a> NetDeviceEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_type {
             w.plain_key("type");
             fields::write_enum(w, v, crate::schema::enums::NdType(v).name());
@@ -344,7 +352,10 @@ impl<'a> NetDeviceEntry<'a> {
         }
         if let Some(b) = self.f_tun {
             w.plain_key("tun");
-            crate::view::TunLinkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TunLinkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_address {
             w.plain_key("address");
@@ -361,22 +372,35 @@ impl<'a> NetDeviceEntry<'a> {
         if self.f_conf4.count > 0 {
             w.plain_key("conf4");
             w.begin_array();
-            for v in self.conf4() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 9, self.f_conf4, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_conf6.count > 0 {
             w.plain_key("conf6");
             w.begin_array();
-            for v in self.conf6() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 10, self.f_conf6, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if let Some(b) = self.f_macvlan {
             w.plain_key("macvlan");
-            crate::view::MacvlanLinkEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::MacvlanLinkEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_peer_ifindex {
             w.plain_key("peer_ifindex");
@@ -392,7 +416,10 @@ impl<'a> NetDeviceEntry<'a> {
         }
         if let Some(b) = self.f_sit {
             w.plain_key("sit");
-            crate::view::SitEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SitEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");
@@ -890,40 +917,62 @@ impl<'a> NetnsEntry<'a> {
         if self.f_def_conf4.count > 0 {
             w.plain_key("def_conf4");
             w.begin_array();
-            for v in self.def_conf4() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 3, self.f_def_conf4, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_all_conf4.count > 0 {
             w.plain_key("all_conf4");
             w.begin_array();
-            for v in self.all_conf4() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 4, self.f_all_conf4, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_def_conf6.count > 0 {
             w.plain_key("def_conf6");
             w.begin_array();
-            for v in self.def_conf6() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 5, self.f_def_conf6, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_all_conf6.count > 0 {
             w.plain_key("all_conf6");
             w.begin_array();
-            for v in self.all_conf6() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 6, self.f_all_conf6, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_nsids.count > 0 {
             w.plain_key("nsids");
             w.begin_array();
-            for v in self.nsids() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 7, self.f_nsids, Some) {
+                if let Some(v) = <crate::view::NetnsId as wire::View>::for_writer(b, w) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -934,16 +983,26 @@ impl<'a> NetnsEntry<'a> {
         if self.f_unix_conf.count > 0 {
             w.plain_key("unix_conf");
             w.begin_array();
-            for v in self.unix_conf() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 9, self.f_unix_conf, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_ipv4_sysctl.count > 0 {
             w.plain_key("ipv4_sysctl");
             w.begin_array();
-            for v in self.ipv4_sysctl() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 10, self.f_ipv4_sysctl, Some) {
+                if let Some(v) = <crate::view::SysctlEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

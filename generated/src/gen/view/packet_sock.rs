@@ -429,6 +429,7 @@ impl<'a> wire::View<'a> for PacketRing<'a> {
 pub struct PacketSockEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_type: Option<u32>,
     f_protocol: Option<u32>,
@@ -467,6 +468,7 @@ impl<'a> PacketSockEntry<'a> {
         PacketSockEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_type: None,
             f_protocol: None,
@@ -543,6 +545,7 @@ impl<'a> PacketSockEntry<'a> {
                     s.f_ifindex = wire::UInt32::read_field(buf, &mut pos, wt, "ifindex")?;
                 }
                 6 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -556,6 +559,7 @@ impl<'a> PacketSockEntry<'a> {
                     );
                 }
                 7 => {
+                    s.again |= s.f_opts.is_some();
                     s.f_opts = Some(
                         crate::view::SkOptsEntry::read_field(
                             buf,
@@ -614,6 +618,7 @@ impl<'a> PacketSockEntry<'a> {
                 }
                 17 => s.f_fanout = wire::UInt32::read_field(buf, &mut pos, wt, "fanout")?,
                 18 => {
+                    s.again |= s.f_rx_ring.is_some();
                     s.f_rx_ring = Some(
                         crate::view::PacketRing::read_field(
                             buf,
@@ -627,6 +632,7 @@ impl<'a> PacketSockEntry<'a> {
                     );
                 }
                 19 => {
+                    s.again |= s.f_tx_ring.is_some();
                     s.f_tx_ring = Some(
                         crate::view::PacketRing::read_field(
                             buf,
@@ -822,6 +828,9 @@ impl<'a> PacketSockEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -844,11 +853,17 @@ impl<'a> PacketSockEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_opts {
             w.plain_key("opts");
-            crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SkOptsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_version {
             w.plain_key("version");
@@ -885,8 +900,13 @@ impl<'a> PacketSockEntry<'a> {
         if self.f_mclist.count > 0 {
             w.plain_key("mclist");
             w.begin_array();
-            for v in self.mclist() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 16, self.f_mclist, Some) {
+                if let Some(v) = <crate::view::PacketMclist as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
@@ -896,11 +916,17 @@ impl<'a> PacketSockEntry<'a> {
         }
         if let Some(b) = self.f_rx_ring {
             w.plain_key("rx_ring");
-            crate::view::PacketRing::trusted(b).write_json(w, hex || false);
+            match <crate::view::PacketRing as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_tx_ring {
             w.plain_key("tx_ring");
-            crate::view::PacketRing::trusted(b).write_json(w, hex || false);
+            match <crate::view::PacketRing as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_ns_id {
             w.plain_key("ns_id");

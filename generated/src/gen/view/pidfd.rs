@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct PidfdEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_ino: Option<u32>,
     f_flags: Option<u32>,
@@ -36,6 +37,7 @@ impl<'a> PidfdEntry<'a> {
         PidfdEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_ino: None,
             f_flags: None,
@@ -71,6 +73,7 @@ impl<'a> PidfdEntry<'a> {
                 3 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 4 => s.f_nspid = wire::Int32::read_field(buf, &mut pos, wt, "nspid")?,
                 5 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -152,6 +155,9 @@ impl<'a> PidfdEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -170,7 +176,10 @@ impl<'a> PidfdEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct PipeEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_pipe_id: Option<u32>,
     f_flags: Option<u32>,
@@ -35,6 +36,7 @@ impl<'a> PipeEntry<'a> {
         PipeEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_pipe_id: None,
             f_flags: None,
@@ -69,6 +71,7 @@ impl<'a> PipeEntry<'a> {
                 }
                 3 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 4 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -142,6 +145,9 @@ impl<'a> PipeEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -156,7 +162,10 @@ impl<'a> PipeEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

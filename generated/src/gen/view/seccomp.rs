@@ -252,8 +252,13 @@ impl<'a> SeccompEntry<'a> {
         if self.f_seccomp_filters.count > 0 {
             w.plain_key("seccomp_filters");
             w.begin_array();
-            for v in self.seccomp_filters() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_seccomp_filters, Some) {
+                if let Some(v) = <crate::view::SeccompFilter as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

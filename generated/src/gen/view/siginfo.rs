@@ -224,8 +224,13 @@ impl<'a> SignalQueueEntry<'a> {
         if self.f_signals.count > 0 {
             w.plain_key("signals");
             w.begin_array();
-            for v in self.signals() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_signals, Some) {
+                if let Some(v) = <crate::view::SiginfoEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

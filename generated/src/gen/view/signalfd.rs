@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct SignalfdEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_flags: Option<u32>,
     f_fown: Option<&'a [u8]>,
@@ -35,6 +36,7 @@ impl<'a> SignalfdEntry<'a> {
         SignalfdEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_flags: None,
             f_fown: None,
@@ -66,6 +68,7 @@ impl<'a> SignalfdEntry<'a> {
                 1 => s.f_id = wire::UInt32::read_field(buf, &mut pos, wt, "id")?,
                 2 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 3 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -142,6 +145,9 @@ impl<'a> SignalfdEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -152,7 +158,10 @@ impl<'a> SignalfdEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_sigmask {
             w.plain_key("sigmask");

@@ -184,6 +184,7 @@ impl<'a> wire::View<'a> for IpOptsRawEntry<'a> {
 pub struct IpOptsEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_freebind: Option<bool>,
     f_raw: Option<&'a [u8]>,
     f_pktinfo: Option<bool>,
@@ -207,6 +208,7 @@ impl<'a> IpOptsEntry<'a> {
         IpOptsEntry {
             buf,
             unknown: false,
+            again: false,
             f_freebind: None,
             f_raw: None,
             f_pktinfo: None,
@@ -241,6 +243,7 @@ impl<'a> IpOptsEntry<'a> {
                     s.f_freebind = wire::Bool::read_field(buf, &mut pos, wt, "freebind")?;
                 }
                 4 => {
+                    s.again |= s.f_raw.is_some();
                     s.f_raw = Some(
                         crate::view::IpOptsRawEntry::read_field(
                             buf,
@@ -310,13 +313,19 @@ impl<'a> IpOptsEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_freebind {
             w.plain_key("freebind");
             w.bool(v);
         }
         if let Some(b) = self.f_raw {
             w.plain_key("raw");
-            crate::view::IpOptsRawEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::IpOptsRawEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_pktinfo {
             w.plain_key("pktinfo");
@@ -366,6 +375,7 @@ impl<'a> wire::View<'a> for IpOptsEntry<'a> {
 pub struct InetSkEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_ino: Option<u32>,
     f_family: Option<u32>,
@@ -404,6 +414,7 @@ impl<'a> InetSkEntry<'a> {
         InetSkEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_ino: None,
             f_family: None,
@@ -492,6 +503,7 @@ impl<'a> InetSkEntry<'a> {
                     s.f_dst_addr.add(key_at, n);
                 }
                 13 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -505,6 +517,7 @@ impl<'a> InetSkEntry<'a> {
                     );
                 }
                 14 => {
+                    s.again |= s.f_opts.is_some();
                     s.f_opts = Some(
                         crate::view::SkOptsEntry::read_field(
                             buf,
@@ -519,6 +532,7 @@ impl<'a> InetSkEntry<'a> {
                 }
                 15 => s.f_v6only = wire::Bool::read_field(buf, &mut pos, wt, "v6only")?,
                 16 => {
+                    s.again |= s.f_ip_opts.is_some();
                     s.f_ip_opts = Some(
                         crate::view::IpOptsEntry::read_field(
                             buf,
@@ -537,6 +551,7 @@ impl<'a> InetSkEntry<'a> {
                     s.f_shutdown = wire::Enum::read_field(buf, &mut pos, wt, "shutdown")?;
                 }
                 20 => {
+                    s.again |= s.f_tcp_opts.is_some();
                     s.f_tcp_opts = Some(
                         crate::view::TcpOptsEntry::read_field(
                             buf,
@@ -722,6 +737,9 @@ impl<'a> InetSkEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -772,11 +790,17 @@ impl<'a> InetSkEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_opts {
             w.plain_key("opts");
-            crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SkOptsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_v6only {
             w.plain_key("v6only");
@@ -784,7 +808,10 @@ impl<'a> InetSkEntry<'a> {
         }
         if let Some(b) = self.f_ip_opts {
             w.plain_key("ip_opts");
-            crate::view::IpOptsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::IpOptsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_ifname {
             w.plain_key("ifname");
@@ -800,7 +827,10 @@ impl<'a> InetSkEntry<'a> {
         }
         if let Some(b) = self.f_tcp_opts {
             w.plain_key("tcp_opts");
-            crate::view::TcpOptsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TcpOptsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -13,6 +13,7 @@ use crate::support::{DecodeError, DecodeErrorKind, UnknownFields};
 pub struct NetlinkSkEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_ino: Option<u32>,
     f_protocol: Option<u32>,
@@ -43,6 +44,7 @@ impl<'a> NetlinkSkEntry<'a> {
         NetlinkSkEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_ino: None,
             f_protocol: None,
@@ -120,6 +122,7 @@ impl<'a> NetlinkSkEntry<'a> {
                     )?;
                 }
                 11 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -133,6 +136,7 @@ impl<'a> NetlinkSkEntry<'a> {
                     );
                 }
                 12 => {
+                    s.again |= s.f_opts.is_some();
                     s.f_opts = Some(
                         crate::view::SkOptsEntry::read_field(
                             buf,
@@ -265,6 +269,9 @@ impl<'a> NetlinkSkEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -307,11 +314,17 @@ impl<'a> NetlinkSkEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_opts {
             w.plain_key("opts");
-            crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SkOptsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_ns_id {
             w.plain_key("ns_id");

@@ -278,8 +278,13 @@ impl<'a> SkPacketEntry<'a> {
         if self.f_scm.count > 0 {
             w.plain_key("scm");
             w.begin_array();
-            for v in self.scm() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 4, self.f_scm, Some) {
+                if let Some(v) = <crate::view::ScmEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

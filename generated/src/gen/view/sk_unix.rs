@@ -163,6 +163,7 @@ impl<'a> wire::View<'a> for FilePermsEntry<'a> {
 pub struct UnixSkEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_ino: Option<u32>,
     f_type: Option<u32>,
@@ -198,6 +199,7 @@ impl<'a> UnixSkEntry<'a> {
         UnixSkEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_ino: None,
             f_type: None,
@@ -257,6 +259,7 @@ impl<'a> UnixSkEntry<'a> {
                 }
                 8 => s.f_peer = wire::UInt32::read_field(buf, &mut pos, wt, "peer")?,
                 9 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -270,6 +273,7 @@ impl<'a> UnixSkEntry<'a> {
                     );
                 }
                 10 => {
+                    s.again |= s.f_opts.is_some();
                     s.f_opts = Some(
                         crate::view::SkOptsEntry::read_field(
                             buf,
@@ -287,6 +291,7 @@ impl<'a> UnixSkEntry<'a> {
                     s.f_shutdown = wire::Enum::read_field(buf, &mut pos, wt, "shutdown")?;
                 }
                 13 => {
+                    s.again |= s.f_file_perms.is_some();
                     s.f_file_perms = Some(
                         crate::view::FilePermsEntry::read_field(
                             buf,
@@ -458,6 +463,9 @@ impl<'a> UnixSkEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -492,11 +500,17 @@ impl<'a> UnixSkEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_opts {
             w.plain_key("opts");
-            crate::view::SkOptsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::SkOptsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_name {
             w.plain_key("name");
@@ -508,7 +522,10 @@ impl<'a> UnixSkEntry<'a> {
         }
         if let Some(b) = self.f_file_perms {
             w.plain_key("file_perms");
-            crate::view::FilePermsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FilePermsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_name_dir {
             w.plain_key("name_dir");

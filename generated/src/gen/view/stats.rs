@@ -742,6 +742,7 @@ impl<'a> wire::View<'a> for RestoreStatsEntry<'a> {
 pub struct StatsEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_dump: Option<&'a [u8]>,
     f_restore: Option<&'a [u8]>,
 }
@@ -762,6 +763,7 @@ impl<'a> StatsEntry<'a> {
         StatsEntry {
             buf,
             unknown: false,
+            again: false,
             f_dump: None,
             f_restore: None,
         }
@@ -786,6 +788,7 @@ impl<'a> StatsEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_dump.is_some();
                     s.f_dump = Some(
                         crate::view::DumpStatsEntry::read_field(
                             buf,
@@ -799,6 +802,7 @@ impl<'a> StatsEntry<'a> {
                     );
                 }
                 2 => {
+                    s.again |= s.f_restore.is_some();
                     s.f_restore = Some(
                         crate::view::RestoreStatsEntry::read_field(
                             buf,
@@ -850,13 +854,22 @@ impl<'a> StatsEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_dump {
             w.plain_key("dump");
-            crate::view::DumpStatsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::DumpStatsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_restore {
             w.plain_key("restore");
-            crate::view::RestoreStatsEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::RestoreStatsEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

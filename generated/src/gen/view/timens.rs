@@ -148,6 +148,7 @@ impl<'a> wire::View<'a> for Timespec<'a> {
 pub struct TimensEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_monotonic: Option<&'a [u8]>,
     f_boottime: Option<&'a [u8]>,
 }
@@ -168,6 +169,7 @@ impl<'a> TimensEntry<'a> {
         TimensEntry {
             buf,
             unknown: false,
+            again: false,
             f_monotonic: None,
             f_boottime: None,
         }
@@ -192,6 +194,7 @@ impl<'a> TimensEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_monotonic.is_some();
                     s.f_monotonic = Some(
                         crate::view::Timespec::read_field(
                             buf,
@@ -205,6 +208,7 @@ impl<'a> TimensEntry<'a> {
                     );
                 }
                 2 => {
+                    s.again |= s.f_boottime.is_some();
                     s.f_boottime = Some(
                         crate::view::Timespec::read_field(
                             buf,
@@ -262,13 +266,22 @@ impl<'a> TimensEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_monotonic {
             w.plain_key("monotonic");
-            crate::view::Timespec::trusted(b).write_json(w, hex || false);
+            match <crate::view::Timespec as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_boottime {
             w.plain_key("boottime");
-            crate::view::Timespec::trusted(b).write_json(w, hex || false);
+            match <crate::view::Timespec as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.unknown {
             w.plain_key("_unknown_fields");

@@ -512,6 +512,7 @@ impl<'a> wire::View<'a> for PosixTimerEntry<'a> {
 pub struct TaskTimersEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_real: Option<&'a [u8]>,
     f_virt: Option<&'a [u8]>,
     f_prof: Option<&'a [u8]>,
@@ -534,6 +535,7 @@ impl<'a> TaskTimersEntry<'a> {
         TaskTimersEntry {
             buf,
             unknown: false,
+            again: false,
             f_real: None,
             f_virt: None,
             f_prof: None,
@@ -561,6 +563,7 @@ impl<'a> TaskTimersEntry<'a> {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
                 1 => {
+                    s.again |= s.f_real.is_some();
                     s.f_real = Some(
                         crate::view::ItimerEntry::read_field(
                             buf,
@@ -574,6 +577,7 @@ impl<'a> TaskTimersEntry<'a> {
                     );
                 }
                 2 => {
+                    s.again |= s.f_virt.is_some();
                     s.f_virt = Some(
                         crate::view::ItimerEntry::read_field(
                             buf,
@@ -587,6 +591,7 @@ impl<'a> TaskTimersEntry<'a> {
                     );
                 }
                 3 => {
+                    s.again |= s.f_prof.is_some();
                     s.f_prof = Some(
                         crate::view::ItimerEntry::read_field(
                             buf,
@@ -674,23 +679,40 @@ impl<'a> TaskTimersEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(b) = self.f_real {
             w.plain_key("real");
-            crate::view::ItimerEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::ItimerEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_virt {
             w.plain_key("virt");
-            crate::view::ItimerEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::ItimerEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_prof {
             w.plain_key("prof");
-            crate::view::ItimerEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::ItimerEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if self.f_posix.count > 0 {
             w.plain_key("posix");
             w.begin_array();
-            for v in self.posix() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 4, self.f_posix, Some) {
+                if let Some(v) = <crate::view::PosixTimerEntry as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

@@ -703,6 +703,7 @@ impl<'a> wire::View<'a> for TtyDataEntry<'a> {
 pub struct TtyInfoEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_type: Option<i32>,
     f_locked: Option<bool>,
@@ -736,6 +737,7 @@ impl<'a> TtyInfoEntry<'a> {
         TtyInfoEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_type: None,
             f_locked: None,
@@ -806,6 +808,7 @@ impl<'a> TtyInfoEntry<'a> {
                 7 => s.f_pgrp = wire::UInt32::read_field(buf, &mut pos, wt, "pgrp")?,
                 8 => s.f_rdev = wire::UInt32::read_field(buf, &mut pos, wt, "rdev")?,
                 9 => {
+                    s.again |= s.f_termios.is_some();
                     s.f_termios = Some(
                         crate::view::TermiosEntry::read_field(
                             buf,
@@ -819,6 +822,7 @@ impl<'a> TtyInfoEntry<'a> {
                     );
                 }
                 10 => {
+                    s.again |= s.f_termios_locked.is_some();
                     s.f_termios_locked = Some(
                         crate::view::TermiosEntry::read_field(
                             buf,
@@ -832,6 +836,7 @@ impl<'a> TtyInfoEntry<'a> {
                     );
                 }
                 11 => {
+                    s.again |= s.f_winsize.is_some();
                     s.f_winsize = Some(
                         crate::view::WinsizeEntry::read_field(
                             buf,
@@ -845,6 +850,7 @@ impl<'a> TtyInfoEntry<'a> {
                     );
                 }
                 12 => {
+                    s.again |= s.f_pty.is_some();
                     s.f_pty = Some(
                         crate::view::TtyPtyEntry::read_field(
                             buf,
@@ -988,6 +994,9 @@ impl<'a> TtyInfoEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1022,19 +1031,31 @@ impl<'a> TtyInfoEntry<'a> {
         }
         if let Some(b) = self.f_termios {
             w.plain_key("termios");
-            crate::view::TermiosEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TermiosEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_termios_locked {
             w.plain_key("termios_locked");
-            crate::view::TermiosEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TermiosEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_winsize {
             w.plain_key("winsize");
-            crate::view::WinsizeEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::WinsizeEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(b) = self.f_pty {
             w.plain_key("pty");
-            crate::view::TtyPtyEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::TtyPtyEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_dev {
             w.plain_key("dev");
@@ -1094,6 +1115,7 @@ impl<'a> wire::View<'a> for TtyInfoEntry<'a> {
 pub struct TtyFileEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_tty_info_id: Option<u32>,
     f_flags: Option<u32>,
@@ -1117,6 +1139,7 @@ impl<'a> TtyFileEntry<'a> {
         TtyFileEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_tty_info_id: None,
             f_flags: None,
@@ -1158,6 +1181,7 @@ impl<'a> TtyFileEntry<'a> {
                 }
                 3 => s.f_flags = wire::UInt32::read_field(buf, &mut pos, wt, "flags")?,
                 4 => {
+                    s.again |= s.f_fown.is_some();
                     s.f_fown = Some(
                         crate::view::FownEntry::read_field(
                             buf,
@@ -1239,6 +1263,9 @@ impl<'a> TtyFileEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -1253,7 +1280,10 @@ impl<'a> TtyFileEntry<'a> {
         }
         if let Some(b) = self.f_fown {
             w.plain_key("fown");
-            crate::view::FownEntry::trusted(b).write_json(w, hex || false);
+            match <crate::view::FownEntry as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || false),
+                None => w.raw_value("null"),
+            }
         }
         if let Some(v) = self.f_regf_id {
             w.plain_key("regf_id");

@@ -290,16 +290,26 @@ impl<'a> UsernsEntry<'a> {
         if self.f_uid_map.count > 0 {
             w.plain_key("uid_map");
             w.begin_array();
-            for v in self.uid_map() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 1, self.f_uid_map, Some) {
+                if let Some(v) = <crate::view::UidGidExtent as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
         if self.f_gid_map.count > 0 {
             w.plain_key("gid_map");
             w.begin_array();
-            for v in self.gid_map() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 2, self.f_gid_map, Some) {
+                if let Some(v) = <crate::view::UidGidExtent as wire::View>::for_writer(
+                    b,
+                    w,
+                ) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }

@@ -143,6 +143,7 @@ impl<'a> wire::View<'a> for Inner<'a> {
 pub struct SampleEntry<'a> {
     buf: &'a [u8],
     unknown: bool,
+    again: bool,
     f_id: Option<u32>,
     f_name: Option<&'a [u8]>,
     f_blob: Option<&'a [u8]>,
@@ -173,6 +174,7 @@ impl<'a> SampleEntry<'a> {
         SampleEntry {
             buf,
             unknown: false,
+            again: false,
             f_id: None,
             f_name: None,
             f_blob: None,
@@ -221,6 +223,7 @@ impl<'a> SampleEntry<'a> {
                     s.f_addr.add(key_at, n);
                 }
                 5 => {
+                    s.again |= s.f_in.is_some();
                     s.f_in = Some(
                         crate::view::Inner::read_field(
                             buf,
@@ -359,6 +362,9 @@ impl<'a> SampleEntry<'a> {
     }
     /// The object's members only (the image layer appends `extra`).
     pub fn write_json_fields(&self, w: &mut JsonWriter, hex: bool) {
+        if self.again {
+            w.poison();
+        }
         if let Some(v) = self.f_id {
             w.plain_key("id");
             fields::write_uint(w, u64::from(v), &fmt::PLAIN, hex);
@@ -377,13 +383,18 @@ impl<'a> SampleEntry<'a> {
         }
         if let Some(b) = self.f_in {
             w.plain_key("in");
-            crate::view::Inner::trusted(b).write_json(w, hex || true);
+            match <crate::view::Inner as wire::View>::for_writer(b, w) {
+                Some(v) => v.write_json(w, hex || true),
+                None => w.raw_value("null"),
+            }
         }
         if self.f_more.count > 0 {
             w.plain_key("more");
             w.begin_array();
-            for v in self.more() {
-                v.write_json(w, hex || false);
+            for b in RepeatedLen::new(self.buf, 6, self.f_more, Some) {
+                if let Some(v) = <crate::view::Inner as wire::View>::for_writer(b, w) {
+                    v.write_json(w, hex || false);
+                }
             }
             w.end_array();
         }
