@@ -42,15 +42,22 @@ pub fn check(img: &Image<'_>) -> Result<usize, Error> {
 /// Writes an image as crit's JSON document (without a trailing newline, as `json.dump`).
 ///
 /// Each message is parsed once, as it is written: the output is held in memory until the image
-/// is known to be whole, so a corrupt image gives its error and no output. Past [`HOLD_UP_TO`]
-/// of output at the end of an entry, the rest of the image is checked first and the output
-/// streams from there on (memory: that much plus the largest entry's JSON).
+/// is known to be whole, so a corrupt image gives its error and no output. Before an entry
+/// whose JSON would take what is held past [`HOLD_UP_TO`] (as estimated from its size), the
+/// rest of the image is checked first and the output streams from there on, so memory stays
+/// near that bound whatever the image.
 pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
+    write_json_holding(img, out, opts, HOLD_UP_TO)
+}
+
+/// [`write_json`] holding at most about `hold` bytes of output before it checks the rest of the
+/// image ahead of writing it (`0`: each entry is checked before it is written).
+pub fn write_json_holding(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions, hold: usize) -> Result<(), DecodeToError> {
     {
         let mut w = JsonWriter::streaming(opts.pretty, out);
         w.hold(true);
         let mut checked = false;
-        let whole = write_document(img, &mut w, opts, |w, rest| {
+        let whole = write_document(img, &mut w, opts, &mut |w, next| {
             if checked {
                 return Ok(true);
             }
@@ -61,7 +68,9 @@ pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Re
                 check(img)?;
                 return Ok(false);
             }
-            if w.buffer().len() > HOLD_UP_TO {
+            if let Some((size, rest)) = next
+                && w.buffer().len() + size * if opts.pretty { PRETTY_PER_BYTE } else { PLAIN_PER_BYTE } > hold
+            {
                 // What is held was checked by writing it; the rest is checked before it streams.
                 rest.check_rest()?;
                 checked = true;
@@ -82,32 +91,44 @@ pub fn write_json(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Re
 pub fn write_json_checked_first(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
     check(img)?;
     let mut w = JsonWriter::streaming(opts.pretty, out);
-    write_document(img, &mut w, opts, |_, _| Ok(true))?;
+    write_document(img, &mut w, opts, &mut |_, _| Ok(true))?;
     Ok(w.finish()?)
 }
 
-/// Output of [`write_json`] held before the rest of the image is checked ahead of writing it.
-pub const HOLD_UP_TO: usize = 1 << 20;
+/// Output [`write_json`] holds before it checks the rest of the image ahead of writing it.
+pub const HOLD_UP_TO: usize = 8 << 20;
 
-/// The document, with `after` called after each entry: `Ok(false)` from it
-/// stops the walk, and the result is then `Ok(false)`. A framing error is checked for the
-/// error a full check gives first.
-fn write_document(img: &Image<'_>, w: &mut JsonWriter, opts: JsonOptions, mut after: impl FnMut(&mut JsonWriter, &Entries<'_>) -> Result<bool, Error>) -> Result<bool, DecodeToError> {
+/// Bytes of JSON per image byte, as estimated for [`HOLD_UP_TO`] (crit's JSON of an mm
+/// image is 4.1 times its size plain, 11 times pretty).
+const PLAIN_PER_BYTE: usize = 5;
+const PRETTY_PER_BYTE: usize = 12;
+
+/// The document, with `step` called before each entry (with its size in the image, and the walk
+/// from it on) and at the end (`None`): `Ok(false)` from it stops the walk, and the result is
+/// then `Ok(false)`. A framing error is checked for the error a full check gives first.
+type Step<'s, 'a> = dyn FnMut(&mut JsonWriter, Option<(usize, &Entries<'a>)>) -> Result<bool, Error> + 's;
+
+fn write_document<'a>(img: &Image<'a>, w: &mut JsonWriter, opts: JsonOptions, step: &mut Step<'_, 'a>) -> Result<bool, DecodeToError> {
     w.begin_object();
     w.key("magic");
     w.str(img.kind.name());
     w.key("entries");
     w.begin_array();
     let mut entries = img.entries_checked();
-    while let Some(e) = entries.next() {
+    loop {
+        let from = entries.clone();
+        let Some(e) = entries.next() else { break };
         let e = match e {
             Ok(e) => e,
             Err(e) => return Err(check(img).err().unwrap_or(e).into()),
         };
-        write_entry(img.kind, &e, w, opts);
-        if !after(w, &entries)? {
+        if !step(w, Some((entries.offset() - from.offset(), &from)))? {
             return Ok(false);
         }
+        write_entry(img.kind, &e, w, opts);
+    }
+    if !step(w, None)? {
+        return Ok(false);
     }
     w.end_array();
     w.end_object();

@@ -298,6 +298,7 @@ pub struct Entry<'a> {
 }
 
 /// Iterator over an image's entries; stops after the first error.
+#[derive(Clone)]
 pub struct Entries<'a> {
     kind: Kind,
     data: &'a [u8],
@@ -313,11 +314,17 @@ impl<'a> Entries<'a> {
     /// Checks the entries this walk has not reached yet, every message validated (the walk
     /// itself is not moved): what [`Image::entries`] would find in them.
     pub(crate) fn check_rest(&self) -> Result<(), Error> {
+        // (A copy that validates: the fields say where the walk is.)
         let rest = Entries { checked: false, kind: self.kind, data: self.data, pos: self.pos, index: self.index, ghost_chunked: self.ghost_chunked, done: self.done };
         for e in rest {
             e?;
         }
         Ok(())
+    }
+
+    /// The byte offset in the image of the next entry.
+    pub(crate) fn offset(&self) -> usize {
+        self.pos
     }
 
     fn take(&mut self, n: u64, what: Option<usize>) -> Result<&'a [u8], Error> {
