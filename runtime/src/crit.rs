@@ -57,7 +57,7 @@ pub fn write_json_holding(img: &Image<'_>, out: &mut dyn Write, opts: JsonOption
         let mut w = JsonWriter::streaming(opts.pretty, out);
         w.hold(true);
         let mut checked = false;
-        let whole = write_document(img, &mut w, opts, &mut |w, next| {
+        let whole = write_document(img, &mut w, opts, |w, next| {
             if checked {
                 return Ok(true);
             }
@@ -91,24 +91,27 @@ pub fn write_json_holding(img: &Image<'_>, out: &mut dyn Write, opts: JsonOption
 pub fn write_json_checked_first(img: &Image<'_>, out: &mut dyn Write, opts: JsonOptions) -> Result<(), DecodeToError> {
     check(img)?;
     let mut w = JsonWriter::streaming(opts.pretty, out);
-    write_document(img, &mut w, opts, &mut |_, _| Ok(true))?;
+    write_document(img, &mut w, opts, |_, _| Ok(true))?;
     Ok(w.finish()?)
 }
 
 /// Output [`write_json`] holds before it checks the rest of the image ahead of writing it.
 pub const HOLD_UP_TO: usize = 8 << 20;
 
-/// Bytes of JSON per image byte, as estimated for [`HOLD_UP_TO`] (crit's JSON of an mm
-/// image is 4.1 times its size plain, 11 times pretty).
+// Bytes of JSON per image byte, as estimated for `HOLD_UP_TO` (crit's JSON of an mm image is
+// 4.1 times its size plain, 11 times pretty).
 const PLAIN_PER_BYTE: usize = 5;
 const PRETTY_PER_BYTE: usize = 12;
 
 /// The document, with `step` called before each entry (with its size in the image, and the walk
 /// from it on) and at the end (`None`): `Ok(false)` from it stops the walk, and the result is
 /// then `Ok(false)`. A framing error is checked for the error a full check gives first.
-type Step<'s, 'a> = dyn FnMut(&mut JsonWriter, Option<(usize, &Entries<'a>)>) -> Result<bool, Error> + 's;
-
-fn write_document<'a>(img: &Image<'a>, w: &mut JsonWriter, opts: JsonOptions, step: &mut Step<'_, 'a>) -> Result<bool, DecodeToError> {
+fn write_document<'a>(
+    img: &Image<'a>,
+    w: &mut JsonWriter,
+    opts: JsonOptions,
+    mut step: impl FnMut(&mut JsonWriter, Option<(usize, &Entries<'a>)>) -> Result<bool, Error>,
+) -> Result<bool, DecodeToError> {
     w.begin_object();
     w.key("magic");
     w.str(img.kind.name());

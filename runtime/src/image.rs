@@ -314,9 +314,7 @@ impl<'a> Entries<'a> {
     /// Checks the entries this walk has not reached yet, every message validated (the walk
     /// itself is not moved): what [`Image::entries`] would find in them.
     pub(crate) fn check_rest(&self) -> Result<(), Error> {
-        // (A copy that validates: the fields say where the walk is.)
-        let rest = Entries { checked: false, kind: self.kind, data: self.data, pos: self.pos, index: self.index, ghost_chunked: self.ghost_chunked, done: self.done };
-        for e in rest {
+        for e in (Entries { checked: false, ..self.clone() }) {
             e?;
         }
         Ok(())

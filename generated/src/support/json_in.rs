@@ -176,9 +176,7 @@ impl<R: std::io::BufRead> Reader<R> {
             let chunk = self.r.fill_buf()?;
             // What crit writes between tokens: one space (plain JSON), taken in one step.
             if chunk.first() == Some(&b' ') && chunk.get(1).is_some_and(|b| !is_ws(*b)) {
-                self.offset += 1;
-                self.column += 1;
-                self.r.consume(1);
+                self.step_ascii(1);
                 return Ok(());
             }
             let n = chunk.iter().take_while(|&&b| is_ws(b)).count();
