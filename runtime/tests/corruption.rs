@@ -70,7 +70,7 @@ fn every_truncation_is_an_error_or_a_value() {
     let mut errors = 0usize;
     for (name, bytes) in images() {
         for cut in 0..bytes.len() {
-            if !try_decode(&name, &bytes[..cut], cut % 4 == 0) {
+            if !try_decode(&name, &bytes[..cut], cut % 16 == 0) {
                 errors += 1;
             }
         }
@@ -88,8 +88,8 @@ fn every_bit_flip_is_an_error_or_a_value() {
         for i in 0..b.len() {
             for bit in 0..8 {
                 b[i] ^= 1 << bit;
-                // Every fourth byte is compared with the checked-first document.
-                if try_decode(&name, &b, i % 4 == 0) { decoded += 1 } else { refused += 1 }
+                // Every sixteenth byte is compared with the checked-first document (CI time).
+                if try_decode(&name, &b, i % 16 == 0) { decoded += 1 } else { refused += 1 }
                 b[i] ^= 1 << bit;
             }
         }
