@@ -99,12 +99,21 @@ impl Target {
         assert!(libc::WIFSTOPPED(status));
     }
 
-    /// SIGCONT, then `sig`, then the file the target writes in answer.
+    /// SIGCONT, then `sig`, then the file the target writes in answer, once the target is back
+    /// in `sigsuspend`: stopped any earlier, it would still be running its loop, and a dump that
+    /// lets it run (CRIU's `--leave-running`) would change memory that a later dump reads.
     pub fn ask(&self, sig: i32, answer: &str) -> String {
         let _ = std::fs::remove_file(self.dir.join(answer));
         kill(self.pid, libc::SIGCONT);
         kill(self.pid, sig);
-        wait_for_file(&self.dir.join(answer), Duration::from_secs(30))
+        let text = wait_for_file(&self.dir.join(answer), Duration::from_secs(30));
+        let wchan = format!("/proc/{}/wchan", self.pid);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("sigsuspend")) {
+            assert!(std::time::Instant::now() < deadline, "{wchan} never showed sigsuspend after {answer}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        text
     }
 
     /// SIGKILL and reap (once).
