@@ -120,21 +120,9 @@ fn pretty_int(w: &mut JsonWriter, v: i128, fmt: &IntFmt, hex: bool) {
     // dev/flags/dict fields (all unsigned); fall back to the number for them.
     let Ok(u) = u64::try_from(v) else { return w.i64(v as i64) };
     match (fmt.dev, fmt.flags, fmt.dict) {
-        (Dev::Kernel, _, _) => {
-            let mut s = String::new();
-            json::format_dev_kernel(u, &mut s);
-            w.str(&s)
-        }
-        (Dev::Old, _, _) => {
-            let mut s = String::new();
-            json::format_dev_old(u, &mut s);
-            w.str(&s)
-        }
-        (Dev::None, Some(table), _) => {
-            let mut s = String::new();
-            json::format_flags(u, table, &mut s);
-            w.str(&s)
-        }
+        (Dev::Kernel, _, _) => w.dev(u, false),
+        (Dev::Old, _, _) => w.dev(u, true),
+        (Dev::None, Some(table), _) => w.flags(u, table),
         (Dev::None, None, Some(dict)) => match dict.iter().find(|(k, _)| *k == u) {
             Some((_, name)) => w.str(name),
             None => w.u64(u),
@@ -326,6 +314,8 @@ pub trait JsonInt: Sized {
     const TYPE: &'static str;
     /// The value, when it fits.
     fn from_i128(v: i128) -> Option<Self>;
+    /// The value, when it fits.
+    fn from_i64(v: i64) -> Option<Self>;
 }
 
 macro_rules! json_int {
@@ -333,6 +323,10 @@ macro_rules! json_int {
         impl JsonInt for $t {
             const TYPE: &'static str = $name;
             fn from_i128(v: i128) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+            #[inline]
+            fn from_i64(v: i64) -> Option<Self> {
                 <$t>::try_from(v).ok()
             }
         }
@@ -357,6 +351,12 @@ pub fn json_int<T: JsonInt>(v: &Value, fmt: &IntFmt, path: &Path<'_>) -> Result<
 pub fn int_of_number<T: JsonInt>(text: &[u8], path: &Path<'_>) -> Result<T, EncodeError> {
     let wide = parse_json_integer(text).ok_or_else(|| path.err(format!("{} is not an integer", String::from_utf8_lossy(text))))?;
     T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
+}
+
+/// [`json_int`] of a JSON number already read as an `i64`.
+#[inline]
+pub fn int_of_small<T: JsonInt>(v: i64, path: &Path<'_>) -> Result<T, EncodeError> {
+    T::from_i64(v).ok_or_else(|| path.err(format!("{v} does not fit {}", T::TYPE)))
 }
 
 /// [`json_int`] of a JSON string's bytes.

@@ -227,6 +227,43 @@ impl<'s> JsonWriter<'s> {
         push_hex(&mut self.buf, v.unsigned_abs());
         self.buf.push(b'"');
     }
+    /// A JSON string of flag names, crit's `A | B` form ([`format_flags`]), written in place.
+    pub fn flags(&mut self, v: u64, table: &'static FlagTable) {
+        self.before_value();
+        self.buf.push(b'"');
+        let start = self.buf.len();
+        for (i, n) in super::flags::FlagNames::new(v, table).enumerate() {
+            if i > 0 {
+                self.buf.extend_from_slice(b" | ");
+            }
+            match n {
+                super::flags::FlagName::Name(s) => self.buf.extend_from_slice(s.as_bytes()),
+                super::flags::FlagName::Bits(b) => {
+                    self.buf.extend_from_slice(b"0x");
+                    push_hex(&mut self.buf, u128::from(b));
+                }
+            }
+        }
+        // Flag names are identifiers (proto/flags.toml); one that needed escaping would still be
+        // escaped as `str` escapes it.
+        let text = &self.buf[start..];
+        if text[skip_plain(text, 0)..].iter().any(|&b| ESCAPE[usize::from(b)] != PLAIN) {
+            let text = self.buf.split_off(start);
+            escape_str(&mut self.buf, &String::from_utf8_lossy(&text));
+        }
+        self.buf.push(b'"');
+    }
+    /// A JSON string of a device number as `"major:minor"`: kernel `MKDEV` encoding
+    /// ([`format_dev_kernel`]) or, with `old`, glibc's ([`format_dev_old`]). Written in place.
+    pub fn dev(&mut self, v: u64, old: bool) {
+        let (major, minor) = if old { (dev_old_major(v), dev_old_minor(v)) } else { (v >> 20, v & 0xf_ffff) };
+        self.before_value();
+        self.buf.push(b'"');
+        push_u64(&mut self.buf, major);
+        self.buf.push(b':');
+        push_u64(&mut self.buf, minor);
+        self.buf.push(b'"');
+    }
     /// A JSON string of an ASCII/UTF-8 `&str` (enum names, formatted values), escaped like Python.
     pub fn str(&mut self, s: &str) {
         self.before_value();
@@ -1293,6 +1330,31 @@ mod tests {
         ("VMA_AREA_UPROBES", 0x20000),
         ("VMA_UNSUPP", 0x80000000),
     ];
+
+    #[test]
+    fn flags_and_devices_in_place_are_their_strings() {
+        // What the writer writes in place is what `str` writes of the formatted text.
+        let odd: &FlagTable = &[("A\"B", 0x1), ("\u{e9}", 0x2)];
+        let values = (0..64u64).chain([0x8000_0000, 0x1000_0000_0000_0000, u64::MAX, 0xfff0_0123_4567_89ab]);
+        for v in values {
+            for table in [PROT, STATUS, odd] {
+                let (mut a, mut b) = (JsonWriter::new(true), JsonWriter::new(true));
+                a.flags(v, table);
+                let mut text = String::new();
+                format_flags(v, table, &mut text);
+                b.str(&text);
+                assert_eq!(a.buffer(), b.buffer(), "{v:#x}");
+            }
+            for old in [false, true] {
+                let (mut a, mut b) = (JsonWriter::new(true), JsonWriter::new(true));
+                a.dev(v, old);
+                let mut text = String::new();
+                if old { format_dev_old(v, &mut text) } else { format_dev_kernel(v, &mut text) }
+                b.str(&text);
+                assert_eq!(a.buffer(), b.buffer(), "{v:#x}");
+            }
+        }
+    }
 
     #[test]
     fn flags_like_crit() {

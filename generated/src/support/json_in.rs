@@ -104,7 +104,9 @@ pub struct Reader<R> {
 /// A value [`Reader::simple_scalar`] reads in place.
 #[derive(Debug, Clone, Copy)]
 pub enum Simple<'a> {
-    /// An integer's text (`-12`): ASCII digits after an optional `-`.
+    /// An integer of at most 18 digits (any such fits an `i64`), read as it was scanned.
+    Small(i64),
+    /// A longer integer's text (`-12345678901234567890`): ASCII digits after an optional `-`.
     Int(&'a [u8]),
     /// A string's text, which needs no unescaping.
     Str(&'a str),
@@ -174,22 +176,44 @@ impl<R: std::io::BufRead> Reader<R> {
     pub fn skip_ws(&mut self) -> Result<(), ReadError> {
         loop {
             let chunk = self.r.fill_buf()?;
-            // What crit writes between tokens: one space (plain JSON), taken in one step.
-            if chunk.first() == Some(&b' ') && chunk.get(1).is_some_and(|b| !is_ws(*b)) {
-                self.step_ascii(1);
-                return Ok(());
+            match chunk.first() {
+                // What crit writes between tokens: one space (plain JSON), taken in one step.
+                Some(b' ') if chunk.get(1).is_some_and(|b| !is_ws(*b)) => {
+                    self.step_ascii(1);
+                    return Ok(());
+                }
+                // Pretty JSON: a newline and the next line's indentation, in one step.
+                Some(b'\n') => {
+                    let spaces = leading_spaces(&chunk[1..]);
+                    if chunk.get(1 + spaces).is_some_and(|b| !is_ws(*b)) {
+                        self.offset += 1 + spaces;
+                        self.line += 1;
+                        self.column = spaces;
+                        self.r.consume(1 + spaces);
+                        return Ok(());
+                    }
+                }
+                _ => {}
             }
-            let n = chunk.iter().take_while(|&&b| is_ws(b)).count();
+            // Any other whitespace, in one pass.
+            let (mut n, mut lines, mut column) = (0, 0, self.column);
+            for &b in chunk {
+                match b {
+                    b'\n' => {
+                        lines += 1;
+                        column = 0;
+                    }
+                    b' ' | b'\t' | b'\r' => column += 1,
+                    _ => break,
+                }
+                n += 1;
+            }
             if n == 0 {
                 return Ok(());
             }
-            let (lines, tail) = (chunk[..n].iter().filter(|&&b| b == b'\n').count(), chunk[..n].iter().rposition(|&b| b == b'\n'));
             self.offset += n;
             self.line += lines;
-            self.column = match tail {
-                Some(p) => n - p - 1,
-                None => self.column + n,
-            };
+            self.column = column;
             self.r.consume(n);
         }
     }
@@ -255,6 +279,7 @@ impl<R: std::io::BufRead> Reader<R> {
     /// its index there, or the key itself when it is not one of them. A key that lies whole in
     /// the buffered input, with no escape, is matched where it lies (no allocation). `keys`
     /// are plain text (no quote, backslash or control character), as field names are.
+    #[inline]
     pub fn key_in(&mut self, keys: &[&str]) -> Result<KeyMatch, ReadError> {
         let chunk = self.r.fill_buf()?;
         let list = keys.as_ptr() as usize;
@@ -262,7 +287,7 @@ impl<R: std::io::BufRead> Reader<R> {
         // The key expected next, quoted: a plain string that is that key (keys are ASCII
         // identifiers, free of quotes, backslashes and control characters).
         let expected = keys.get(guess).map(|x| x.as_bytes()).filter(|x| {
-            chunk.len() > x.len() + 1 && chunk[0] == b'"' && chunk[1 + x.len()] == b'"' && chunk[1..1 + x.len()] == **x
+            chunk.len() > x.len() + 1 && chunk[0] == b'"' && chunk[1 + x.len()] == b'"' && same_bytes(&chunk[1..1 + x.len()], x)
         });
         let plain = match expected {
             Some(x) => Some(x.len()),
@@ -274,7 +299,7 @@ impl<R: std::io::BufRead> Reader<R> {
             let k = &chunk[1..1 + j];
             let m = match expected {
                 Some(_) => Some(guess),
-                None => keys.iter().position(|x| x.as_bytes() == k),
+                None => keys.iter().position(|x| x.len() == k.len() && same_bytes(x.as_bytes(), k)),
             };
             let m = match m {
                 Some(i) => {
@@ -309,6 +334,7 @@ impl<R: std::io::BufRead> Reader<R> {
     /// input in its simplest form (an integer without fraction or exponent, a string without
     /// escapes or control characters), and consumes it; `Ok(None)` (nothing consumed) for any
     /// other value, which [`Reader::value`] then reads (with its errors, if it is not JSON).
+    #[inline]
     pub fn simple_scalar<T>(&mut self, f: impl FnOnce(Simple<'_>) -> T) -> Result<Option<T>, ReadError> {
         let Reader { r, offset, line, column, .. } = self;
         let chunk = r.fill_buf()?;
@@ -321,7 +347,7 @@ impl<R: std::io::BufRead> Reader<R> {
             }
             Some(b'-' | b'0'..=b'9') => {
                 let neg = usize::from(chunk[0] == b'-');
-                let digits = chunk[neg..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let (digits, value) = leading_digits(&chunk[neg..]);
                 let n = neg + digits;
                 // Whole (something follows in the buffer), no fraction or exponent, no leading
                 // zero before more digits (which a whole parse refuses after the `0`).
@@ -331,12 +357,18 @@ impl<R: std::io::BufRead> Reader<R> {
                 if !simple {
                     return Ok(None);
                 }
-                (n, Simple::Int(&chunk[..n]))
+                if digits <= 18 {
+                    // At most 18 digits: below 10^18, so the value is exact and fits an i64.
+                    let v = value as i64;
+                    (n, Simple::Small(if neg == 1 { -v } else { v }))
+                } else {
+                    (n, Simple::Int(&chunk[..n]))
+                }
             }
             _ => return Ok(None),
         };
         let ascii = match simple {
-            Simple::Int(_) => true,
+            Simple::Small(_) | Simple::Int(_) => true,
             Simple::Str(text) => text.is_ascii(),
         };
         let out = f(simple);
@@ -381,6 +413,7 @@ impl<R: std::io::BufRead> Reader<R> {
 
     /// After a member or element: `Ok(true)` for a `,` (and the whitespace after it),
     /// `Ok(false)` for `close`, the "Expecting ',' delimiter" error otherwise.
+    #[inline]
     pub fn next(&mut self, close: u8) -> Result<bool, ReadError> {
         // What crit writes: `, ` and the next value, or the bracket.
         let chunk = self.r.fill_buf()?;
@@ -388,6 +421,17 @@ impl<R: std::io::BufRead> Reader<R> {
             Some(&b',') if chunk.get(1) == Some(&b' ') && chunk.get(2).is_some_and(|b| !is_ws(*b)) => {
                 self.step_ascii(2);
                 return Ok(true);
+            }
+            // Pretty JSON: `,`, a newline and the next line's indentation.
+            Some(&b',') if chunk.get(1) == Some(&b'\n') => {
+                let spaces = leading_spaces(&chunk[2..]);
+                if chunk.get(2 + spaces).is_some_and(|b| !is_ws(*b)) {
+                    self.offset += 2 + spaces;
+                    self.line += 1;
+                    self.column = spaces;
+                    self.r.consume(2 + spaces);
+                    return Ok(true);
+                }
             }
             Some(&b) if b == close => {
                 self.step_ascii(1);
@@ -457,6 +501,68 @@ impl<R: std::io::BufRead> Reader<R> {
     }
 }
 
+/// The ASCII digits at the start of `b`: how many, and (when there are at most 19) their value.
+///
+/// Eight bytes at a time (SWAR): each byte's distance from `'0'` is a digit when it is below
+/// 10, the first that is not ends the run, and the run's digits are combined pairwise (two
+/// digits, four, eight) with three multiplications instead of eight.
+#[inline]
+fn leading_digits(b: &[u8]) -> (usize, u64) {
+    const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+    let (mut n, mut v) = (0usize, 0u64);
+    while let Some(w) = b.get(n..n + 8) {
+        let t = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ 0x3030_3030_3030_3030;
+        // A byte's high bit is set when it is not a digit: t >= 10 overflows 0x76 past 0x7f, and
+        // t >= 0x80 is set already. A carry out of a non-digit byte only reaches later bytes.
+        let bad = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
+        let k = if bad == 0 { 8 } else { (bad.trailing_zeros() / 8) as usize };
+        if k > 0 {
+            // The k digits moved to the top bytes: the bottom ones are leading zeros.
+            v = v.wrapping_mul(POW10[k]).wrapping_add(eight_digits(t << (8 * (8 - k))));
+            n += k;
+        }
+        if k < 8 {
+            return (n, v);
+        }
+    }
+    while let Some(&d) = b.get(n) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        n += 1;
+    }
+    (n, v)
+}
+
+/// Eight digit values (0..=9), the most significant in the lowest byte, as a number.
+#[inline]
+fn eight_digits(t: u64) -> u64 {
+    // Each step joins neighbouring groups: 10·d0 + d1 in every 16-bit lane (at most 99), then
+    // 100·p0 + p1 in every 32-bit lane (at most 9 999), then 10 000·q0 + q1. No lane overflows.
+    let t = (t.wrapping_mul(10).wrapping_add(t >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let t = (t.wrapping_mul(100).wrapping_add(t >> 16)) & 0x0000_ffff_0000_ffff;
+    (t.wrapping_mul(10_000).wrapping_add(t >> 32)) & 0xffff_ffff
+}
+
+/// `a == b` for slices of equal length, without a call to `memcmp` for the short ones that
+/// keys are: two overlapping word loads.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// JSON whitespace.
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -469,8 +575,44 @@ fn plain_string(chunk: &[u8]) -> Option<usize> {
     if chunk.first() != Some(&b'"') {
         return None;
     }
-    let j = chunk[1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    let j = string_stop(&chunk[1..])?;
     (chunk[1 + j] == b'"').then_some(j)
+}
+
+/// The first quote, backslash or control character in `b`: where a plain string's text stops.
+/// Eight bytes at a time (SWAR), the tail one by one.
+#[inline]
+fn string_stop(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        // Bytes equal to 0 after the XOR, and bytes below 0x20: the lowest flagged byte is
+        // exact (a borrow only flags bytes above a true one).
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        let hit = (quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash | x.wrapping_sub(ONES * 0x20) & !x) & HIGH;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|j| i + j)
+}
+
+/// The spaces at the start of `b` (an indentation), eight bytes at a time.
+#[inline]
+fn leading_spaces(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ 0x2020_2020_2020_2020;
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + b[i..].iter().take_while(|&&c| c == b' ').count()
 }
 
 /// `bytes`, one whole value nested inside `depth` containers, parsed.
@@ -908,7 +1050,31 @@ impl Value {
 /// repeat (`00`, `0_0`); whitespace is ASCII `" \t\n\v\f\r"` plus Unicode whitespace (but not
 /// `\x1c`..`\x1f`); non-ASCII decimal digits (e.g. fullwidth `１２`) count as digits.
 pub fn parse_int_str(s: &str) -> Option<i128> {
+    // crit's own form of a hexadecimal field (`0x7ffe0375af5a`), read without the general rules.
+    if let Some(v) = plain_hex(s.as_bytes()) {
+        return Some(i128::from(v));
+    }
     py_int(s, true)
+}
+
+/// `0x` and 1 to 16 hexadecimal digits, nothing else: the value (what `int(s, 0)` gives).
+#[inline]
+fn plain_hex(b: &[u8]) -> Option<u64> {
+    let digits = b.strip_prefix(b"0x")?;
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in digits {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v << 4 | u64::from(d);
+    }
+    Some(v)
 }
 
 /// Python's `int(s)` (`base0 == false`, base 10, leading zeros allowed) or `int(s, 0)`.
@@ -1109,9 +1275,15 @@ pub fn parse_flags(s: &str, table: &super::json::FlagTable) -> Option<u64> {
     }
     let mut sum: i128 = 0;
     for token in s.split('|') {
-        let token = py_strip(token);
+        // crit's own spacing (`A | B`) is stripped without the general (Unicode) rules.
+        let token = token.strip_prefix(' ').unwrap_or(token);
+        let token = token.strip_suffix(' ').unwrap_or(token);
+        let token = match token.as_bytes() {
+            [first, .., last] if first.is_ascii() && last.is_ascii() && !is_py_space(char::from(*first)) && !is_py_space(char::from(*last)) => token,
+            _ => py_strip(token),
+        };
         // `dict(flags_map)`: with duplicate names the last entry wins.
-        let v = match table.iter().rev().find(|(name, _)| *name == token) {
+        let v = match table.iter().rev().find(|(name, _)| same_bytes(name.as_bytes(), token.as_bytes())) {
             Some(&(_, bits)) => i128::from(bits),
             None => parse_int_str(token)?,
         };
@@ -1800,6 +1972,86 @@ mod tests {
         assert_eq!(round(b"a\r\nb\nc"), Ok(b"a\r\nb\r\nc".to_vec()));
         assert_eq!(round(b"a\nb\r\nc"), Ok(b"a\nb\nc".to_vec()));
         assert_eq!(round(b"a\rb"), Ok(b"a\rb".to_vec()));
+    }
+
+    #[test]
+    fn leading_digits_as_a_loop_counts_them() {
+        // Every length of digit run at every offset in a 24-byte window, ended by each kind of
+        // byte that follows a number (and bytes either side of '0'..'9'), against a plain loop.
+        let naive = |b: &[u8]| {
+            let n = b.iter().take_while(|d| d.is_ascii_digit()).count();
+            let v = b[..n].iter().fold(0u64, |v, &d| v.wrapping_mul(10).wrapping_add(u64::from(d - b'0')));
+            (n, v)
+        };
+        let digits = b"98765432109876543210123";
+        for ender in [b',', b'}', b']', b' ', b'.', b'e', b'/', b':', 0x00, 0xb0, 0xff] {
+            for start in 0..digits.len() {
+                for len in 0..=digits.len() - start {
+                    let mut b = digits[start..start + len].to_vec();
+                    b.push(ender);
+                    b.extend_from_slice(b"1234567");
+                    assert_eq!(leading_digits(&b), naive(&b), "{:?}", String::from_utf8_lossy(&b));
+                    // And cut right after the run (nothing follows).
+                    assert_eq!(leading_digits(&b[..len]), naive(&b[..len]));
+                }
+            }
+        }
+        assert_eq!(leading_digits(b"999999999999999999,"), (18, 999_999_999_999_999_999));
+        assert_eq!(leading_digits(b"18446744073709551615]"), (20, u64::MAX));
+        assert_eq!(leading_digits(b"00000000000000000000007 "), (23, 7));
+    }
+
+    #[test]
+    fn string_stop_and_leading_spaces_as_a_loop() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for len in 0..text.len() {
+                for at in 0..=len {
+                    let mut b = text[..len].to_vec();
+                    if at < len {
+                        b[at] = stop;
+                    }
+                    // Bytes either side of the stops never stop a string.
+                    b.extend_from_slice(b" !#[]\x7f\x80\xff");
+                    assert_eq!(string_stop(&b), naive(&b), "{b:?}");
+                }
+            }
+        }
+        for n in 0..40 {
+            let mut b = vec![b' '; n];
+            assert_eq!(leading_spaces(&b), n);
+            b.push(b'"');
+            b.extend_from_slice(b"        ");
+            assert_eq!(leading_spaces(&b), n);
+        }
+        assert_eq!(leading_spaces(b" \t "), 1);
+    }
+
+    #[test]
+    fn plain_hex_is_int_base_0() {
+        for s in ["0x0", "0x7ffe0375af5a", "0xFFFFFFFFFFFFFFFF", "0x00ff", "0xDeadBeef"] {
+            assert_eq!(plain_hex(s.as_bytes()).map(i128::from), py_int(s, true), "{s}");
+        }
+        for s in ["0x", "0x10000000000000000", "0x_1", "0X1", " 0x1", "0x1 ", "0xg", "-0x1"] {
+            assert_eq!(plain_hex(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_int_str("0x10000000000000000"), Some(1 << 64));
+        assert_eq!(parse_int_str("0X1_0"), Some(16));
+    }
+
+    #[test]
+    fn same_bytes_is_equality() {
+        let a = b"fdflags_and_some_more_text_of_32";
+        for n in 0..=a.len() {
+            assert!(same_bytes(&a[..n], &a[..n]));
+            for i in 0..n {
+                let mut b = a[..n].to_vec();
+                b[i] ^= 0x20;
+                assert!(!same_bytes(&a[..n], &b), "{n} {i}");
+            }
+        }
+        assert!(!same_bytes(b"start", b"star"));
     }
 
     #[test]

@@ -286,6 +286,7 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
         self.enter(b'{', b'}', |v| not_object(path, v))
     }
 
+    #[inline]
     fn key(&mut self, keys: &[&str]) -> Result<Key, SourceError> {
         Ok(match self.r.key_in(keys)? {
             KeyMatch::Known(i) => Key::Known(i),
@@ -298,9 +299,11 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
         Ok(Cow::Owned(self.r.value(self.depth)?))
     }
 
+    #[inline]
     fn int<T: JsonInt>(&mut self, path: &str, field: &str, fmt: &IntFmt) -> Result<T, SourceError> {
         let p = Path::field(path, field);
         let read = self.r.simple_scalar(|s| match s {
+            Simple::Small(v) => fields::int_of_small(v, &p),
             Simple::Int(text) => fields::int_of_number(text, &p),
             Simple::Str(text) => fields::int_of_str(text, fmt, &p),
         })?;
@@ -318,6 +321,7 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
         Ok(())
     }
 
+    #[inline]
     fn next_member(&mut self) -> Result<bool, SourceError> {
         self.next(b'}')
     }
