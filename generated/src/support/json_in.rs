@@ -184,12 +184,8 @@ impl<R: std::io::BufRead> Reader<R> {
                 }
                 // Pretty JSON: a newline and the next line's indentation, in one step.
                 Some(b'\n') => {
-                    let spaces = leading_spaces(&chunk[1..]);
-                    if chunk.get(1 + spaces).is_some_and(|b| !is_ws(*b)) {
-                        self.offset += 1 + spaces;
-                        self.line += 1;
-                        self.column = spaces;
-                        self.r.consume(1 + spaces);
+                    if let Some(n) = line_break(chunk, 1) {
+                        self.step_line(n, 1);
                         return Ok(());
                     }
                 }
@@ -216,6 +212,16 @@ impl<R: std::io::BufRead> Reader<R> {
             self.column = column;
             self.r.consume(n);
         }
+    }
+
+    /// Consumes `n` buffered bytes: `lead` of them ending in the one newline, then the next
+    /// line's spaces ([`line_break`]).
+    #[inline]
+    fn step_line(&mut self, n: usize, lead: usize) {
+        self.offset += n;
+        self.line += 1;
+        self.column = n - lead;
+        self.r.consume(n);
     }
 
     /// Consumes `n` buffered bytes known to hold no newline and only ASCII characters.
@@ -424,12 +430,8 @@ impl<R: std::io::BufRead> Reader<R> {
             }
             // Pretty JSON: `,`, a newline and the next line's indentation.
             Some(&b',') if chunk.get(1) == Some(&b'\n') => {
-                let spaces = leading_spaces(&chunk[2..]);
-                if chunk.get(2 + spaces).is_some_and(|b| !is_ws(*b)) {
-                    self.offset += 2 + spaces;
-                    self.line += 1;
-                    self.column = spaces;
-                    self.r.consume(2 + spaces);
+                if let Some(n) = line_break(chunk, 2) {
+                    self.step_line(n, 2);
                     return Ok(true);
                 }
             }
@@ -599,6 +601,14 @@ fn string_stop(b: &[u8]) -> Option<usize> {
         i += 8;
     }
     b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|j| i + j)
+}
+
+/// crit's pretty line break: when `chunk` holds `lead` bytes (the last a newline), spaces, and
+/// then a token, the length of all but the token.
+#[inline]
+fn line_break(chunk: &[u8], lead: usize) -> Option<usize> {
+    let n = lead + leading_spaces(&chunk[lead..]);
+    chunk.get(n).is_some_and(|b| !is_ws(*b)).then_some(n)
 }
 
 /// The spaces at the start of `b` (an indentation), eight bytes at a time.
