@@ -586,6 +586,13 @@ fn push_u64_str(out: &mut String, v: u64) {
 /// Formats `v` in lowercase hex without leading zeros (`0` for zero), as `%x`.
 #[inline]
 fn fmt_hex(mut v: u128, out: &mut [u8; 32]) -> &[u8] {
+    // Every value CRIU writes fits 64 bits: sixteen digits from two words, then the significant ones.
+    if let Ok(w) = u64::try_from(v) {
+        out[16..24].copy_from_slice(&hex8(w >> 32).to_be_bytes());
+        out[24..32].copy_from_slice(&hex8(w & 0xffff_ffff).to_be_bytes());
+        let digits = (64 - w.leading_zeros()).div_ceil(4).max(1) as usize;
+        return &out[32 - digits..];
+    }
     let mut pos = out.len();
     loop {
         pos -= 1;
@@ -597,6 +604,18 @@ fn fmt_hex(mut v: u128, out: &mut [u8; 32]) -> &[u8] {
     }
     // 128 bits are at most 32 hex digits, so `pos` never underflows.
     &out[pos..]
+}
+
+/// The eight lowercase hex digits of `x` (below 2^32) as bytes of a word, the most significant
+/// digit in the top byte: each nibble spread to its own byte (three shift-and-mask steps), then
+/// `'0'` added, and 39 more for the digits past 9.
+#[inline]
+fn hex8(x: u64) -> u64 {
+    let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    let x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    let x = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)
 }
 
 #[inline]
@@ -1330,6 +1349,18 @@ mod tests {
         ("VMA_AREA_UPROBES", 0x20000),
         ("VMA_UNSUPP", 0x80000000),
     ];
+
+    #[test]
+    fn hex_digits_are_formats() {
+        let mut values: Vec<u128> = vec![0, 1, 9, 10, 15, 16, 0xff, u128::from(u32::MAX), u128::from(u64::MAX), u128::MAX];
+        for shift in 0..128 {
+            values.extend([1u128 << shift, (1u128 << shift) - 1, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210 >> shift]);
+        }
+        let mut tmp = [0u8; 32];
+        for v in values {
+            assert_eq!(fmt_hex(v, &mut tmp), format!("{v:x}").as_bytes(), "{v:#x}");
+        }
+    }
 
     #[test]
     fn flags_and_devices_in_place_are_their_strings() {
