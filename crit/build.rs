@@ -10,7 +10,8 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let target = std::env::var("TARGET").unwrap_or_default();
-    // musl's static-pie start-up (cargo xtask dist) applies RELR too, but only glibc is checked.
+    // Also the static build of `cargo xtask dist` (glibc `crt-static`), whose static-pie
+    // start-up applies RELR as ld.so does.
     if target.ends_with("-linux-gnu") && linker_accepts("-Wl,-z,pack-relative-relocs") {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }

@@ -232,18 +232,8 @@ impl<'s> JsonWriter<'s> {
         self.before_value();
         self.buf.push(b'"');
         let start = self.buf.len();
-        for (i, n) in super::flags::FlagNames::new(v, table).enumerate() {
-            if i > 0 {
-                self.buf.extend_from_slice(b" | ");
-            }
-            match n {
-                super::flags::FlagName::Name(s) => self.buf.extend_from_slice(s.as_bytes()),
-                super::flags::FlagName::Bits(b) => {
-                    self.buf.extend_from_slice(b"0x");
-                    push_hex(&mut self.buf, u128::from(b));
-                }
-            }
-        }
+        // Writing to a Vec cannot fail.
+        let _ = super::flags::write_names(super::flags::FlagNames::new(v, table), &mut BytesSink(&mut self.buf));
         // Flag names are identifiers (proto/flags.toml); one that needed escaping would still be
         // escaped as `str` escapes it.
         let text = &self.buf[start..];
@@ -256,7 +246,7 @@ impl<'s> JsonWriter<'s> {
     /// A JSON string of a device number as `"major:minor"`: kernel `MKDEV` encoding
     /// ([`format_dev_kernel`]) or, with `old`, glibc's ([`format_dev_old`]). Written in place.
     pub fn dev(&mut self, v: u64, old: bool) {
-        let (major, minor) = if old { (dev_old_major(v), dev_old_minor(v)) } else { (v >> 20, v & 0xf_ffff) };
+        let (major, minor) = dev_numbers(v, old);
         self.before_value();
         self.buf.push(b'"');
         push_u64(&mut self.buf, major);
@@ -750,18 +740,36 @@ pub fn format_flags(v: u64, table: &'static FlagTable, out: &mut String) {
 ///
 /// The text is appended to `out`.
 pub fn format_dev_kernel(v: u64, out: &mut String) {
-    push_u64_str(out, v >> 20);
+    let (major, minor) = dev_numbers(v, false);
+    push_u64_str(out, major);
     out.push(':');
-    push_u64_str(out, v & 0xf_ffff);
+    push_u64_str(out, minor);
 }
 
 /// glibc `dev_t` encoding (`os.major` / `os.minor`): `"maj:min"`.
 ///
 /// The text is appended to `out`.
 pub fn format_dev_old(v: u64, out: &mut String) {
-    push_u64_str(out, dev_old_major(v));
+    let (major, minor) = dev_numbers(v, true);
+    push_u64_str(out, major);
     out.push(':');
-    push_u64_str(out, dev_old_minor(v));
+    push_u64_str(out, minor);
+}
+
+/// A device number's major and minor: kernel `MKDEV` encoding (20 minor bits) or, with `old`,
+/// glibc's `dev_t`.
+fn dev_numbers(v: u64, old: bool) -> (u64, u64) {
+    if old { (dev_old_major(v), dev_old_minor(v)) } else { (v >> 20, v & 0xf_ffff) }
+}
+
+/// A `fmt::Write` onto the writer's bytes, for text from a `Display`-style producer.
+struct BytesSink<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for BytesSink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// glibc's `gnu_dev_major`: bits 8..20 and 44..64.
