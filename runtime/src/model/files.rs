@@ -6,7 +6,6 @@
 //! families stay numbers; renderers name them). Paths are bytes: Linux paths need not be UTF-8.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -16,6 +15,7 @@ use criu_image_proto::schema::enums::{FdTypes, RemapType, TtyType};
 use criu_image_proto::schema::kinds::files as names;
 use criu_image_proto::view;
 
+use super::ids::IdMap;
 use super::read::{all_entries, messages, typed_image};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::image::Kind;
@@ -460,9 +460,10 @@ pub struct Fd {
 /// Every file description of a checkpoint, by id.
 #[derive(Debug, Default)]
 pub struct FileTable {
-    by_id: HashMap<u32, File>,
-    /// Ids in image order (`files.img` first, then the legacy images).
-    order: Vec<u32>,
+    /// The first entry of each id, in image order (`files.img` first, then the legacy images).
+    files: Vec<File>,
+    /// Each id's position in `files`.
+    by_id: IdMap<u32>,
     /// Entries whose id an earlier entry of another type has (see [`FileTable::get_typed`]).
     other_types: Vec<File>,
     duplicates: Vec<(usize, u32)>,
@@ -472,8 +473,9 @@ pub struct FileTable {
 
 impl FileTable {
     /// The file description with this id (the first, when the id repeats under another type).
+    #[inline]
     pub fn get(&self, id: u32) -> Option<&File> {
-        self.by_id.get(&id)
+        self.by_id.get(id).map(|&i| &self.files[i as usize])
     }
 
     /// The file description with this type and id. CRIU looks files up by both
@@ -481,7 +483,7 @@ impl FileTable {
     /// REG entry (`dump_tunfile` calls `dump_one_reg_file` with its own id, and `tunfile_open`
     /// opens the device with `open_reg_by_id` of that id), then the TUNF entry.
     pub fn get_typed(&self, type_: FdTypes, id: u32) -> Option<&File> {
-        match self.by_id.get(&id) {
+        match self.get(id) {
             Some(f) if f.type_ == type_ => Some(f),
             _ => self.other_types.iter().find(|f| f.id == id && f.type_ == type_),
         }
@@ -494,12 +496,12 @@ impl FileTable {
 
     /// Whether a file description has this id.
     pub fn contains(&self, id: u32) -> bool {
-        self.by_id.contains_key(&id)
+        self.by_id.get(id).is_some()
     }
 
     /// The regular file with this id.
     pub fn regular(&self, id: u32) -> Option<&RegularFile> {
-        match &self.by_id.get(&id)?.kind {
+        match &self.get(id)?.kind {
             FileKind::Regular(r) => Some(r),
             _ => None,
         }
@@ -507,17 +509,17 @@ impl FileTable {
 
     /// Every file description in image order (the first of each id).
     pub fn iter(&self) -> impl Iterator<Item = &File> {
-        self.order.iter().filter_map(|id| self.by_id.get(id))
+        self.files.iter()
     }
 
     /// How many file descriptions there are.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.files.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.files.is_empty()
     }
 
     /// Whether the checkpoint has no file table at all (no `files.img`, no legacy image): every
@@ -532,20 +534,18 @@ impl FileTable {
     }
 
     fn insert(&mut self, f: File) {
-        match self.by_id.entry(f.id) {
-            Entry::Occupied(o) => {
+        let at = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
+        match self.by_id.insert_new(f.id, at) {
+            Err(&mut i) => {
                 if f.source != FileSource::Files {
                     // A legacy image's entry for an id files.img has: files.img wins (crit too).
-                } else if o.get().type_ == f.type_ || self.other_types.iter().any(|x| x.id == f.id && x.type_ == f.type_) {
+                } else if self.files[i as usize].type_ == f.type_ || self.other_types.iter().any(|x| x.id == f.id && x.type_ == f.type_) {
                     self.duplicates.push((f.entry, f.id));
                 } else {
                     self.other_types.push(f);
                 }
             }
-            Entry::Vacant(v) => {
-                self.order.push(f.id);
-                v.insert(f);
-            }
+            Ok(()) => self.files.push(f),
         }
     }
 
@@ -556,7 +556,7 @@ impl FileTable {
         let memfd = load_memfd_inodes(ckpt)?;
         let ttys = load_tty_infos(ckpt)?;
         let sources = [FileSource::Files, FileSource::RegFiles, FileSource::Pipes, FileSource::UnixSk];
-        let mut t = FileTable { present: sources.iter().any(|s| ckpt.contains(s.file_name())), ..FileTable::default() };
+        let present = sources.iter().any(|s| ckpt.contains(s.file_name()));
         // One pass, each entry parsed once and not kept as a view (4 000 views of files.img were
         // 1.5 MB). A regular file's path is the first REG entry's of its id, seen by then; a
         // FIFO names the REG entry that holds its path, which may come later: those are filled in
@@ -566,13 +566,14 @@ impl FileTable {
             Some(img) => messages(&img, name)?,
             None => Vec::new(),
         };
-        t.by_id.reserve(msgs.len());
-        let mut paths: HashMap<u32, Arc<[u8]>> = HashMap::new();
+        let mut t = FileTable { present, by_id: IdMap::for_entries(msgs.len()), ..FileTable::default() };
+        t.files.reserve_exact(msgs.len());
+        let mut paths: IdMap<Arc<[u8]>> = IdMap::for_entries(msgs.len());
         let mut fifos: Vec<(u32, usize, Option<u32>)> = Vec::new();
         for m in &msgs {
             let e: view::FileEntry<'_> = m.parse(name)?;
             if let Some(r) = e.reg() {
-                paths.entry(e.id()).or_insert_with(|| Arc::from(r.name()));
+                paths.get_or_insert_with(e.id(), || Arc::from(r.name()));
             }
             let kind = file_kind(&e, &paths, &remaps, &memfd, &ttys);
             if let FileKind::Fifo { regf_id, .. } = kind {
@@ -583,10 +584,11 @@ impl FileTable {
         drop(msgs);
         for (id, index, regf_id) in fifos {
             // The entry itself, wherever `insert` put it (not a duplicate it dropped).
-            let stored = t.by_id.get_mut(&id).into_iter().chain(t.other_types.iter_mut());
+            let first = t.by_id.get(id).map(|&i| i as usize);
+            let stored = first.and_then(|i| t.files.get_mut(i)).into_iter().chain(t.other_types.iter_mut());
             for f in stored.filter(|f| f.source == FileSource::Files && f.entry == index) {
                 if let FileKind::Fifo { path, .. } = &mut f.kind {
-                    *path = regf_id.and_then(|r| paths.get(&r)).cloned();
+                    *path = regf_id.and_then(|r| paths.get(r)).cloned();
                 }
             }
         }
@@ -661,15 +663,15 @@ pub(crate) fn ip_addr(words: &[u32]) -> Option<IpAddr> {
 
 fn file_kind(
     e: &view::FileEntry<'_>,
-    paths: &HashMap<u32, Arc<[u8]>>,
+    paths: &IdMap<Arc<[u8]>>,
     remaps: &HashMap<u32, Remap>,
     memfd: &HashMap<u64, MemfdInode>,
     ttys: &HashMap<u32, TtyInfo>,
 ) -> FileKind {
-    let path = |id: Option<u32>| id.and_then(|id| paths.get(&id)).cloned();
+    let path = |id: Option<u32>| id.and_then(|id| paths.get(id)).cloned();
     match e.type_() {
         FdTypes::REG => match e.reg() {
-            Some(r) => FileKind::Regular(regular(&r, paths.get(&e.id()).cloned().unwrap_or_else(|| Arc::from(r.name())), remaps.get(&e.id()).copied())),
+            Some(r) => FileKind::Regular(regular(&r, paths.get(e.id()).cloned().unwrap_or_else(|| Arc::from(r.name())), remaps.get(&e.id()).copied())),
             None => FileKind::Other,
         },
         FdTypes::PIPE => e.pipe().map_or(FileKind::Other, |p| FileKind::Pipe { pipe_id: p.pipe_id(), flags: OpenFlags(p.flags()) }),

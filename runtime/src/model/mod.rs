@@ -22,6 +22,7 @@
 //! ```
 
 pub mod files;
+pub(crate) mod ids;
 pub mod pagemap;
 pub(crate) mod read;
 pub mod task;
