@@ -18,12 +18,13 @@
 //! - a task without its `core`, `ids`, `fdinfo`, `fs` or `mm` image, or with a corrupt one: the
 //!   task is shown without what that image would give, and the image is named in `problems`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 use criu_image_proto::schema::enums::FdTypes;
 use criu_image_proto::schema::kinds::files as names;
-use criu_image_proto::support::json::JsonWriter;
+use criu_image_proto::support::json::{JsonWriter, hex_digits};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 pub use crate::model::Problem;
@@ -56,14 +57,29 @@ fn file_table<'c>(ckpt: &'c Checkpoint, problems: &mut Vec<Problem>) -> Result<&
 /// How crit describes an open file: the path of a regular file, `pipe[<pipe id>]`,
 /// `unix[<ino> (<peer ino>) <name>]`, or `<TYPE>.<id>` for everything else (the type the fd says).
 pub fn describe(files: &FileTable, ty: FdTypes, id: u32) -> Vec<u8> {
-    let mut out = Vec::new();
+    describe_cow(files, ty, id).into_owned()
+}
+
+/// [`describe`], borrowing a regular file's path from the table rather than copying it.
+pub fn describe_cow(files: &FileTable, ty: FdTypes, id: u32) -> Cow<'_, [u8]> {
+    let mut out = Vec::with_capacity(32);
+    let num = |out: &mut Vec<u8>, v: u64| {
+        let mut tmp = [0u8; 20];
+        out.extend_from_slice(dec(v, &mut tmp));
+    };
     match (ty, files.get(id).map(|f| &f.kind)) {
-        (FdTypes::REG, _) => out.extend_from_slice(reg_path(files, id)),
+        (FdTypes::REG, _) => return Cow::Borrowed(reg_path(files, id)),
         (FdTypes::PIPE, Some(FileKind::Pipe { pipe_id, .. })) => {
-            let _ = write!(out, "pipe[{pipe_id}]");
+            out.extend_from_slice(b"pipe[");
+            num(&mut out, (*pipe_id).into());
+            out.push(b']');
         }
         (FdTypes::UNIXSK, Some(FileKind::Socket(Socket::Unix(u)))) => {
-            let _ = write!(out, "unix[{} ({})", u.ino, u.peer);
+            out.extend_from_slice(b"unix[");
+            num(&mut out, u.ino.into());
+            out.extend_from_slice(b" (");
+            num(&mut out, u.peer.into());
+            out.push(b')');
             if !u.name.is_empty() {
                 out.push(b' ');
                 out.extend_from_slice(&quopri(&u.name));
@@ -71,10 +87,17 @@ pub fn describe(files: &FileTable, ty: FdTypes, id: u32) -> Vec<u8> {
             out.push(b']');
         }
         _ => {
-            let _ = write!(out, "{}.{id}", type_name(ty));
+            match ty.name() {
+                Some(n) => out.extend_from_slice(n.as_bytes()),
+                None => {
+                    let _ = write!(out, "{}", ty.0);
+                }
+            }
+            out.push(b'.');
+            num(&mut out, id.into());
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// A file description's kind, as the JSON forms name it.
@@ -153,29 +176,15 @@ fn quopri(name: &[u8]) -> Vec<u8> {
 // Text output helpers: the views print one line per VMA or pagemap entry, tens of thousands on a
 // big checkpoint, so numbers are formatted by hand rather than through `fmt`.
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// `%0{width}lx`: two digits per byte from a table (x mems writes two per VMA, 60 000 on the
-/// big checkpoint), after the zeros that pad it to `width`.
+/// `%0{width}lx`: the digits of a word at once ([`hex_digits`]; x mems writes two per VMA,
+/// 60 000 on the big checkpoint), after the zeros that pad it to `width`.
 fn push_hex(buf: &mut Vec<u8>, v: u64, width: usize) {
-    static PAIRS: [[u8; 2]; 256] = {
-        let mut t = [[0u8; 2]; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = [HEX[i >> 4], HEX[i & 15]];
-            i += 1;
-        }
-        t
-    };
     let mut tmp = [0u8; 16];
-    for (i, b) in v.to_be_bytes().iter().enumerate() {
-        tmp[2 * i..2 * i + 2].copy_from_slice(&PAIRS[*b as usize]);
-    }
-    let n = ((64 - v.leading_zeros() as usize).div_ceil(4)).max(1);
-    for _ in n..width {
+    let d = hex_digits(v, &mut tmp);
+    for _ in d.len()..width {
         buf.push(b'0');
     }
-    buf.extend_from_slice(&tmp[16 - n..]);
+    buf.extend_from_slice(d);
 }
 
 /// Decimal digits of `v`.
@@ -549,7 +558,7 @@ pub struct FdRow<'c> {
     /// The file description's id in `files.img`.
     pub id: u32,
     /// crit's description: a path, `pipe[...]`, `unix[...]` or `<TYPE>.<id>`.
-    pub desc: Vec<u8>,
+    pub desc: Cow<'c, [u8]>,
     /// The file description, when the file table has it.
     pub file: Option<&'c crate::model::File>,
 }
@@ -592,7 +601,7 @@ pub fn fds(ckpt: &Checkpoint) -> Result<Report<FdsTask<'_>>, CheckpointError> {
                 fds.reserve(entries.len());
                 for e in entries {
                     let file = files.get_typed(e.type_, e.id).or_else(|| files.get(e.id));
-                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe(files, e.type_, e.id), file });
+                    fds.push(FdRow { fd: e.fd, type_: e.type_, id: e.id, desc: describe_cow(files, e.type_, e.id), file });
                 }
             }
             Ok(None) => {}
@@ -774,48 +783,34 @@ impl VmaKind {
     }
 }
 
-/// One VMA of a task, as crit shows it.
-#[derive(Clone, Debug)]
+/// One VMA of a task, as crit shows it: the model's VMA with crit's classification and path.
+#[derive(Clone, Copy, Debug)]
 pub struct VmaRow<'a> {
-    /// First address.
-    pub start: u64,
-    /// One past the last.
-    pub end: u64,
-    /// File or shared-memory offset.
-    pub pgoff: u64,
-    /// The image's `shmid`.
-    pub shmid: u64,
-    /// `PROT_*`.
-    pub prot: Prot,
-    /// `MAP_*`.
-    pub flags: MapFlags,
-    /// CRIU's `VMA_*` status.
-    pub status: VmaStatus,
+    /// The VMA of the model (addresses, offset, `shmid`, bits), with what it maps resolved.
+    pub vma: &'a Vma,
     /// crit's classification.
     pub kind: VmaKind,
     /// For [`VmaKind::File`]: the file's path, or `unknown path`.
     pub path: Option<&'a [u8]>,
-    /// The VMA of the model, with what it maps resolved.
-    pub vma: &'a Vma,
 }
 
 impl VmaRow<'_> {
     /// `rwx` with `-` for each missing permission.
     pub fn prot_text(&self) -> [u8; 3] {
-        let b = |bit, c| if self.prot.contains(bit) { c } else { b'-' };
+        let b = |bit, c| if self.vma.prot.contains(bit) { c } else { b'-' };
         [b(Prot::READ, b'r'), b(Prot::WRITE, b'w'), b(Prot::EXEC, b'x')]
     }
     /// Whether the file mapping is shared.
     pub fn shared(&self) -> bool {
-        self.status.contains(VmaStatus::FILE_SHARED)
+        self.vma.status.contains(VmaStatus::FILE_SHARED)
     }
     /// Whether CRIU restores it as a regular VMA (crit marks the others with `*`).
     pub fn regular(&self) -> bool {
-        self.status.contains(VmaStatus::REGULAR)
+        self.vma.status.contains(VmaStatus::REGULAR)
     }
     /// Pages mapped.
     pub fn pages(&self) -> u64 {
-        self.end.saturating_sub(self.start) / PAGE_SIZE
+        self.vma.end.saturating_sub(self.vma.start) / PAGE_SIZE
     }
 }
 
@@ -835,16 +830,9 @@ fn vma_rows<'c>(vmas: &'c [Vma], files: &'c FileTable) -> Vec<VmaRow<'c>> {
     for v in vmas {
         let kind = VmaKind::of(v.status, v.flags);
         out.push(VmaRow {
-            start: v.start,
-            end: v.end,
-            pgoff: v.pgoff,
-            shmid: v.shmid,
-            prot: v.prot,
-            flags: v.flags,
-            status: v.status,
+            vma: v,
             kind,
             path: (kind == VmaKind::File).then(|| u32::try_from(v.shmid).map_or(&b"unknown path"[..], |id| reg_path(files, id))),
-            vma: v,
         });
     }
     out
@@ -890,15 +878,15 @@ pub fn write_mems_text(tasks: &[MemsTask<'_>], out: &mut dyn Write) -> io::Resul
         for v in &t.vmas {
             buf.push(b'\t');
             let at = buf.len();
-            push_hex(&mut buf, v.start, 8);
+            push_hex(&mut buf, v.vma.start, 8);
             buf.push(b'-');
-            push_hex(&mut buf, v.end, 8);
+            push_hex(&mut buf, v.vma.end, 8);
             let w = buf.len() - at;
             pad(&mut buf, 36usize.saturating_sub(w));
             buf.extend_from_slice(&v.prot_text());
             let mut number = |label: &str, buf: &mut Vec<u8>| {
                 let next = numbers.len() as u64 + 1;
-                let n = *numbers.entry(v.shmid).or_insert(next);
+                let n = *numbers.entry(v.vma.shmid).or_insert(next);
                 buf.push(b' ');
                 buf.extend_from_slice(label.as_bytes());
                 buf.push(b'[');
@@ -912,9 +900,9 @@ pub fn write_mems_text(tasks: &[MemsTask<'_>], out: &mut dyn Write) -> io::Resul
                 VmaKind::File => {
                     buf.push(b' ');
                     buf.extend_from_slice(v.path.unwrap_or(b"unknown path"));
-                    if v.pgoff != 0 {
+                    if v.vma.pgoff != 0 {
                         buf.extend_from_slice(b" + 0x");
-                        push_hex(&mut buf, v.pgoff, 0);
+                        push_hex(&mut buf, v.vma.pgoff, 0);
                     }
                     if v.shared() {
                         buf.extend_from_slice(b" (s)");
@@ -970,9 +958,9 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
         for v in &t.vmas {
             w.begin_object();
             w.key("start");
-            hex(&mut w, v.start);
+            hex(&mut w, v.vma.start);
             w.key("end");
-            hex(&mut w, v.end);
+            hex(&mut w, v.vma.end);
             w.key("prot");
             w.str(std::str::from_utf8(&v.prot_text()).unwrap_or("---"));
             w.key("kind");
@@ -984,17 +972,17 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
             w.key("name");
             w.str_bytes(&v.vma.name());
             w.key("pgoff");
-            hex(&mut w, v.pgoff);
+            hex(&mut w, v.vma.pgoff);
             w.key("shared");
             w.bool(v.shared());
             w.key("regular");
             w.bool(v.regular());
             w.key("shmid");
-            w.u64(v.shmid);
+            w.u64(v.vma.shmid);
             w.key("flags");
-            w.u64(v.flags.0.into());
+            w.u64(v.vma.flags.0.into());
             w.key("status");
-            w.u64(v.status.0.into());
+            w.u64(v.vma.status.0.into());
             w.end_object();
         }
         w.end_array();
@@ -1020,8 +1008,10 @@ pub struct RssRow {
     pub nr_pages: u64,
     /// `PE_*` flags, after CRIU's compatibility rules for old images.
     pub flags: u32,
-    /// Indices into the task's `vmas` of the VMAs the entry overlaps, in address order.
-    pub vmas: Vec<usize>,
+    /// Where in the task's [`RssTask::overlaps`] the indices of the VMAs this entry overlaps
+    /// are ([`RssTask::vmas_of`] reads them): one list for the task, not one allocation per
+    /// entry (the big checkpoint has 12 000 entries).
+    pub overlaps: std::ops::Range<usize>,
 }
 
 /// A task's resident pages.
@@ -1029,13 +1019,21 @@ pub struct RssRow {
 pub struct RssTask<'a> {
     /// The task's pid.
     pub pid: u32,
-    /// Its VMAs in `mm-<pid>.img` order (what [`RssRow::vmas`] indexes).
+    /// Its VMAs in `mm-<pid>.img` order (what [`RssTask::overlaps`] indexes).
     pub vmas: Vec<VmaRow<'a>>,
     /// Its pagemap's entries after the head, in image order.
     pub pages: Vec<RssRow>,
+    /// Indices into `vmas` of the VMAs each entry overlaps, in address order, entry after entry
+    /// ([`RssRow::overlaps`]).
+    pub overlaps: Vec<usize>,
 }
 
-impl RssTask<'_> {
+impl<'a> RssTask<'a> {
+    /// The VMAs `row` overlaps, in address order, with their indices in `vmas`.
+    pub fn vmas_of(&self, row: &RssRow) -> impl Iterator<Item = (usize, &VmaRow<'a>)> + '_ {
+        let ks = self.overlaps.get(row.overlaps.clone()).unwrap_or_default();
+        ks.iter().filter_map(|&k| Some((k, self.vmas.get(k)?)))
+    }
     /// Pages of all pagemap entries.
     pub fn total_pages(&self) -> u64 {
         self.pages.iter().map(|p| p.nr_pages).fold(0, u64::saturating_add)
@@ -1072,36 +1070,38 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
             }
         };
         let mut pages = Vec::new();
+        let mut overlaps = Vec::new();
         match p.pagemap() {
             Ok(Some(pm)) => {
-                pages.reserve(pm.entries().len());
+                pages.reserve_exact(pm.entries().len());
+                overlaps.reserve(pm.entries().len());
                 // VMAs are sorted by address in every image CRIU writes; walk them alongside.
                 let mut vi = 0usize;
                 for r in pm.entries() {
                     let (vaddr, end) = (r.start, r.end);
-                    while vi < vmas.len() && vmas[vi].end <= vaddr {
+                    while vi < vmas.len() && vmas[vi].vma.end <= vaddr {
                         vi += 1;
                     }
                     // Out-of-order input: fall back to a scan from the start.
-                    if vi > 0 && vmas[vi - 1].end > vaddr {
-                        vi = vmas.iter().position(|v| v.end > vaddr).unwrap_or(vmas.len());
+                    if vi > 0 && vmas[vi - 1].vma.end > vaddr {
+                        vi = vmas.iter().position(|v| v.vma.end > vaddr).unwrap_or(vmas.len());
                     }
-                    let mut over = Vec::new();
+                    let first = overlaps.len();
                     let mut k = vi;
-                    while k < vmas.len() && vmas[k].start < end {
-                        if vmas[k].end > vaddr {
-                            over.push(k);
+                    while k < vmas.len() && vmas[k].vma.start < end {
+                        if vmas[k].vma.end > vaddr {
+                            overlaps.push(k);
                         }
                         k += 1;
                     }
-                    pages.push(RssRow { entry: r.entry, vaddr, nr_pages: r.nr_pages, flags: r.flags, vmas: over });
+                    pages.push(RssRow { entry: r.entry, vaddr, nr_pages: r.nr_pages, flags: r.flags, overlaps: first..overlaps.len() });
                 }
             }
             Ok(None) if p.is_zombie() => {}
             Ok(None) => problems.push(Problem::new(names::PAGEMAP.name(p.pid().into()), "missing: no pages")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
-        tasks.push(RssTask { pid: p.pid(), vmas, pages });
+        tasks.push(RssTask { pid: p.pid(), vmas, pages, overlaps });
     }
     Ok(Report { tasks, problems })
 }
@@ -1123,13 +1123,12 @@ pub fn write_rss_text(tasks: &[RssTask<'_>], out: &mut dyn Write) -> io::Result<
             push_dec_left(&mut buf, p.nr_pages, 8);
             let w = buf.len() - at;
             pad(&mut buf, 23usize.saturating_sub(w));
-            for &k in &p.vmas {
+            for (k, v) in t.vmas_of(p) {
                 if last == Some(k) {
                     buf.extend_from_slice(b" ~");
                 } else {
-                    let Some(v) = t.vmas.get(k) else { continue };
                     buf.push(b' ');
-                    push_hex(&mut buf, v.start, 8);
+                    push_hex(&mut buf, v.vma.start, 8);
                     buf.extend_from_slice(b" / ");
                     push_dec_left(&mut buf, v.pages(), 8);
                     if v.kind == VmaKind::File {
@@ -1197,12 +1196,12 @@ pub fn write_rss_json(report: &Report<RssTask<'_>>, out: &mut dyn Write) -> io::
             pe_flag_names(&mut w, p.flags);
             w.key("vmas");
             w.begin_array();
-            for v in p.vmas.iter().filter_map(|&k| t.vmas.get(k)) {
+            for (_, v) in t.vmas_of(p) {
                 w.begin_object();
                 w.key("start");
-                hex(&mut w, v.start);
+                hex(&mut w, v.vma.start);
                 w.key("end");
-                hex(&mut w, v.end);
+                hex(&mut w, v.vma.end);
                 if let Some(path) = v.path {
                     w.key("path");
                     w.str_bytes(path);

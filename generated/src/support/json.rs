@@ -578,10 +578,9 @@ fn push_u64_str(out: &mut String, v: u64) {
 fn fmt_hex(mut v: u128, out: &mut [u8; 32]) -> &[u8] {
     // Every value CRIU writes fits 64 bits: sixteen digits from two words, then the significant ones.
     if let Ok(w) = u64::try_from(v) {
-        out[16..24].copy_from_slice(&hex8(w >> 32).to_be_bytes());
-        out[24..32].copy_from_slice(&hex8(w & 0xffff_ffff).to_be_bytes());
-        let digits = (64 - w.leading_zeros()).div_ceil(4).max(1) as usize;
-        return &out[32 - digits..];
+        let low: &mut [u8; 16] = (&mut out[16..]).try_into().expect("16 bytes");
+        let n = hex_digits(w, low).len();
+        return &out[32 - n..];
     }
     let mut pos = out.len();
     loop {
@@ -594,6 +593,17 @@ fn fmt_hex(mut v: u128, out: &mut [u8; 32]) -> &[u8] {
     }
     // 128 bits are at most 32 hex digits, so `pos` never underflows.
     &out[pos..]
+}
+
+/// The lowercase hex digits of `v` without leading zeros (`0` for zero), at the end of `out`:
+/// sixteen digits from two words, then the significant ones. Text reports (`crit x mems`,
+/// `rss`) format addresses with it too.
+#[inline]
+pub fn hex_digits(v: u64, out: &mut [u8; 16]) -> &[u8] {
+    out[..8].copy_from_slice(&hex8(v >> 32).to_be_bytes());
+    out[8..].copy_from_slice(&hex8(v & 0xffff_ffff).to_be_bytes());
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
+    &out[16 - digits..]
 }
 
 /// The eight lowercase hex digits of `x` (below 2^32) as bytes of a word, the most significant
