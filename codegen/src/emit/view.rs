@@ -98,6 +98,14 @@ fn ordered_read(f: &Field, codec: &TokenStream, slot: &proc_macro2::Ident) -> Op
     Some((f.number, quote!(#codec::next_field(buf, &mut pos, #n, &mut s.#slot, #fname)?;)))
 }
 
+/// The same for a singular string, bytes or message field (wire type LEN): `body` is the
+/// general loop's arm, run with the key already taken.
+fn ordered_len(f: &Field, body: TokenStream) -> Option<(u32, TokenStream)> {
+    let n = u8::try_from(f.number).ok().filter(|&n| n <= 15)?;
+    let key = proc_macro2::Literal::u8_unsuffixed((n << 3) | 2);
+    Some((f.number, quote!(if buf.get(pos) == Some(&#key) { pos += 1; let wt = wire::LEN; #body })))
+}
+
 fn emit_message(model: &Model, m: &Message) -> TokenStream {
     let name = format_ident!("{}", m.rust_name);
     let doc = format!("View of `{}`.", m.proto_name);
@@ -110,7 +118,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
     let mut json = Vec::new();
     let mut to_msg = Vec::new();
     let mut known = Vec::new();
-    // Scalar fields with one-byte keys, taken first in number order while they come in it.
+    // Singular fields with one-byte keys, taken first in number order while they come in it.
     let mut ordered: Vec<(u32, TokenStream)> = Vec::new();
 
     for f in &m.fields {
@@ -162,6 +170,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 slots.push(quote!(#slot: Option<&'a [u8]>));
                 empty.push(quote!(#slot: None));
                 arms.push(quote!(#num => s.#slot = wire::bytes_field(buf, &mut pos, wt, #fname)?,));
+                ordered.extend(ordered_len(f, quote!(s.#slot = wire::bytes_field(buf, &mut pos, wt, #fname)?;)));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> &'a [u8] { self.#slot.unwrap_or_default() }));
                 } else {
@@ -181,10 +190,12 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
                 empty.push(quote!(#slot: None));
                 // A second occurrence (protobuf merges them) is marked: a writer that checks as
                 // it writes reaches only the last one.
-                arms.push(quote!(#num => {
+                let read = quote!(
                     s.again |= s.#slot.is_some();
                     s.#slot = Some(crate::view::#ct::read_field(buf, &mut pos, wt, depth, deep, #fname, None)?);
-                }));
+                );
+                arms.push(quote!(#num => { #read }));
+                ordered.extend(ordered_len(f, read));
                 if f.label == Label::Required {
                     accessors.push(quote!(#[inline] pub fn #acc(&self) -> crate::view::#ct<'a> { crate::view::#ct::trusted(self.#slot.unwrap_or_default()) }));
                 } else {
@@ -288,7 +299,7 @@ fn emit_message(model: &Model, m: &Message) -> TokenStream {
         to_msg.push(to_msg_field(f));
     }
 
-    // protobuf-c writes fields in number order: the scalar ones with one-byte keys are read
+    // protobuf-c writes fields in number order: the singular ones with one-byte keys are read
     // first in that order, each when the next byte is its key, without the general loop's key
     // decoding and dispatch. Whatever does not come so is left to the loop, which reads it as it
     // would have anyway (each step only takes the next field, as the loop would).

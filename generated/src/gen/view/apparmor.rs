@@ -53,6 +53,16 @@ impl<'a> AaPolicy<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_blob = wire::bytes_field(buf, &mut pos, wt, "blob")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -191,6 +201,11 @@ impl<'a> AaNamespace<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -65,7 +65,37 @@ impl<'a> BinfmtMiscEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
         wire::Bool::next_field(buf, &mut pos, 2, &mut s.f_enabled, "enabled")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_interpreter = wire::bytes_field(buf, &mut pos, wt, "interpreter")?;
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_flags = wire::bytes_field(buf, &mut pos, wt, "flags")?;
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_extension = wire::bytes_field(buf, &mut pos, wt, "extension")?;
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_magic = wire::bytes_field(buf, &mut pos, wt, "magic")?;
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_mask = wire::bytes_field(buf, &mut pos, wt, "mask")?;
+        }
         wire::Int32::next_field(buf, &mut pos, 8, &mut s.f_offset, "offset")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -86,6 +86,22 @@ impl<'a> BpfmapFileEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
         wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pos, "pos")?;
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_map_type, "map_type")?;
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_key_size, "key_size")?;
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_value_size, "value_size")?;
@@ -94,6 +110,11 @@ impl<'a> BpfmapFileEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_map_flags, "map_flags")?;
         wire::UInt64::next_field(buf, &mut pos, 11, &mut s.f_memlock, "memlock")?;
         wire::Bool::next_field(buf, &mut pos, 12, &mut s.f_frozen, "frozen")?;
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_map_name = wire::bytes_field(buf, &mut pos, wt, "map_name")?;
+        }
         wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_ifindex, "ifindex")?;
         wire::SInt32::next_field(buf, &mut pos, 15, &mut s.f_mnt_id, "mnt_id")?;
         while pos < buf.len() {

@@ -94,7 +94,60 @@ impl<'a> TaskCoreEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_personality, "personality")?;
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
         wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_blk_sigset, "blk_sigset")?;
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_comm = wire::bytes_field(buf, &mut pos, wt, "comm")?;
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_timers.is_some();
+            s.f_timers = Some(
+                crate::view::TaskTimersEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "timers",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_rlimits.is_some();
+            s.f_rlimits = Some(
+                crate::view::TaskRlimitsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "rlimits",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_cg_set, "cg_set")?;
+        if buf.get(pos) == Some(&82) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_signals_s.is_some();
+            s.f_signals_s = Some(
+                crate::view::SignalQueueEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "signals_s",
+                    None,
+                )?,
+            );
+        }
         wire::Enum::next_field(
             buf,
             &mut pos,
@@ -1175,7 +1228,55 @@ impl<'a> ThreadCoreEntry<'a> {
         )?;
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_sched_prio, "sched_prio")?;
         wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_blk_sigset, "blk_sigset")?;
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_sas.is_some();
+            s.f_sas = Some(
+                crate::view::ThreadSasEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "sas",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_pdeath_sig, "pdeath_sig")?;
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_signals_p.is_some();
+            s.f_signals_p = Some(
+                crate::view::SignalQueueEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "signals_p",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&82) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_creds.is_some();
+            s.f_creds = Some(
+                crate::view::CredsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "creds",
+                    None,
+                )?,
+            );
+        }
         wire::Enum::next_field(
             buf,
             &mut pos,
@@ -1190,6 +1291,11 @@ impl<'a> ThreadCoreEntry<'a> {
             &mut s.f_seccomp_filter,
             "seccomp_filter",
         )?;
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_comm = wire::bytes_field(buf, &mut pos, wt, "comm")?;
+        }
         wire::UInt64::next_field(
             buf,
             &mut pos,
@@ -1197,6 +1303,22 @@ impl<'a> ThreadCoreEntry<'a> {
             &mut s.f_blk_sigset_extended,
             "blk_sigset_extended",
         )?;
+        if buf.get(pos) == Some(&122) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_rseq_entry.is_some();
+            s.f_rseq_entry = Some(
+                crate::view::RseqEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "rseq_entry",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1787,6 +1909,182 @@ impl<'a> CoreEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_mtype, "mtype")?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_thread_info.is_some();
+            s.f_thread_info = Some(
+                crate::view::ThreadInfoX86::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "thread_info",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_tc.is_some();
+            s.f_tc = Some(
+                crate::view::TaskCoreEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "tc",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ids.is_some();
+            s.f_ids = Some(
+                crate::view::TaskKobjIdsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ids",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_thread_core.is_some();
+            s.f_thread_core = Some(
+                crate::view::ThreadCoreEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "thread_core",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_arm.is_some();
+            s.f_ti_arm = Some(
+                crate::view::ThreadInfoArm::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_arm",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_aarch64.is_some();
+            s.f_ti_aarch64 = Some(
+                crate::view::ThreadInfoAarch64::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_aarch64",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_ppc64.is_some();
+            s.f_ti_ppc64 = Some(
+                crate::view::ThreadInfoPpc64::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_ppc64",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&82) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_s390.is_some();
+            s.f_ti_s390 = Some(
+                crate::view::ThreadInfoS390::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_s390",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_mips.is_some();
+            s.f_ti_mips = Some(
+                crate::view::ThreadInfoMips::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_mips",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&98) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_loongarch64.is_some();
+            s.f_ti_loongarch64 = Some(
+                crate::view::ThreadInfoLoongarch64::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_loongarch64",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ti_riscv64.is_some();
+            s.f_ti_riscv64 = Some(
+                crate::view::ThreadInfoRiscv64::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ti_riscv64",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

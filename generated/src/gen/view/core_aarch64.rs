@@ -848,6 +848,38 @@ impl<'a> PacKeys<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_pac_address_keys.is_some();
+            s.f_pac_address_keys = Some(
+                crate::view::PacAddressKeys::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "pac_address_keys",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_pac_generic_keys.is_some();
+            s.f_pac_generic_keys = Some(
+                crate::view::PacGenericKeys::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "pac_generic_keys",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1024,6 +1056,54 @@ impl<'a> ThreadInfoAarch64<'a> {
             "clear_tid_addr",
         )?;
         wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserAarch64RegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpsimd.is_some();
+            s.f_fpsimd = Some(
+                crate::view::UserAarch64FpsimdContextEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpsimd",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_pac_keys.is_some();
+            s.f_pac_keys = Some(
+                crate::view::PacKeys::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "pac_keys",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -664,6 +664,38 @@ impl<'a> ThreadInfoArm<'a> {
             "clear_tid_addr",
         )?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserArmRegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpstate.is_some();
+            s.f_fpstate = Some(
+                crate::view::UserArmVfpstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpstate",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

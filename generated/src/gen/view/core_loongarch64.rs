@@ -358,6 +358,38 @@ impl<'a> ThreadInfoLoongarch64<'a> {
             "clear_tid_addr",
         )?;
         wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_tls, "tls")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserLoongarch64GpregsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpregs.is_some();
+            s.f_fpregs = Some(
+                crate::view::UserLoongarch64FpregsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpregs",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

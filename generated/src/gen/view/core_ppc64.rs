@@ -741,6 +741,70 @@ impl<'a> UserPpc64TmRegsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserPpc64RegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpstate.is_some();
+            s.f_fpstate = Some(
+                crate::view::UserPpc64FpstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpstate",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_vrstate.is_some();
+            s.f_vrstate = Some(
+                crate::view::UserPpc64VrstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "vrstate",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_vsxstate.is_some();
+            s.f_vsxstate = Some(
+                crate::view::UserPpc64VsxstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "vsxstate",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -975,6 +1039,86 @@ impl<'a> ThreadInfoPpc64<'a> {
             &mut s.f_clear_tid_addr,
             "clear_tid_addr",
         )?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserPpc64RegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpstate.is_some();
+            s.f_fpstate = Some(
+                crate::view::UserPpc64FpstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpstate",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_vrstate.is_some();
+            s.f_vrstate = Some(
+                crate::view::UserPpc64VrstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "vrstate",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_vsxstate.is_some();
+            s.f_vsxstate = Some(
+                crate::view::UserPpc64VsxstateEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "vsxstate",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_tmstate.is_some();
+            s.f_tmstate = Some(
+                crate::view::UserPpc64TmRegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "tmstate",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -944,6 +944,118 @@ impl<'a> ThreadInfoS390<'a> {
             &mut s.f_clear_tid_addr,
             "clear_tid_addr",
         )?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserS390RegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpregs.is_some();
+            s.f_fpregs = Some(
+                crate::view::UserS390FpregsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_vxrs_low.is_some();
+            s.f_vxrs_low = Some(
+                crate::view::UserS390VxrsLowEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "vxrs_low",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_vxrs_high.is_some();
+            s.f_vxrs_high = Some(
+                crate::view::UserS390VxrsHighEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "vxrs_high",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gs_cb.is_some();
+            s.f_gs_cb = Some(
+                crate::view::UserS390GsCbEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gs_cb",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gs_bc.is_some();
+            s.f_gs_bc = Some(
+                crate::view::UserS390GsCbEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gs_bc",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ri_cb.is_some();
+            s.f_ri_cb = Some(
+                crate::view::UserS390RiEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ri_cb",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

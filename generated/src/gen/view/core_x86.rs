@@ -771,6 +771,22 @@ impl<'a> UserX86XsaveEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_xstate_bv, "xstate_bv")?;
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_cet.is_some();
+            s.f_cet = Some(
+                crate::view::UserX86CetEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "cet",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -1092,6 +1108,22 @@ impl<'a> UserX86FpregsEntry<'a> {
         wire::UInt64::next_field(buf, &mut pos, 6, &mut s.f_rdp, "rdp")?;
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_mxcsr, "mxcsr")?;
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_mxcsr_mask, "mxcsr_mask")?;
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_xsave.is_some();
+            s.f_xsave = Some(
+                crate::view::UserX86XsaveEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "xsave",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -1761,6 +1793,38 @@ impl<'a> ThreadInfoX86<'a> {
             &mut s.f_clear_tid_addr,
             "clear_tid_addr",
         )?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_gpregs.is_some();
+            s.f_gpregs = Some(
+                crate::view::UserX86RegsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "gpregs",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fpregs.is_some();
+            s.f_fpregs = Some(
+                crate::view::UserX86FpregsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fpregs",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -80,6 +80,11 @@ impl<'a> CpuinfoX86Entry<'a> {
             &mut s.f_capability_ver,
             "capability_ver",
         )?;
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_model_id = wire::bytes_field(buf, &mut pos, wt, "model_id")?;
+        }
         wire::UInt64::next_field(
             buf,
             &mut pos,

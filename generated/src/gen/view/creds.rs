@@ -96,6 +96,11 @@ impl<'a> CredsEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_fsuid, "fsuid")?;
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_fsgid, "fsgid")?;
         wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_secbits, "secbits")?;
+        if buf.get(pos) == Some(&122) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_lsm_profile = wire::bytes_field(buf, &mut pos, wt, "lsm_profile")?;
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -270,6 +270,22 @@ impl<'a> EventpollFileEntry<'a> {
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -56,6 +56,22 @@ impl<'a> ExtFileEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

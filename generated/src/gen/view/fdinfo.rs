@@ -63,6 +63,16 @@ impl<'a> FdinfoEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
         wire::Enum::next_field(buf, &mut pos, 3, &mut s.f_type, "type")?;
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_fd, "fd")?;
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_xattr_security_selinux = wire::bytes_field(
+                buf,
+                &mut pos,
+                wt,
+                "xattr_security_selinux",
+            )?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -289,6 +299,214 @@ impl<'a> FileEntry<'a> {
         let mut pos = 0usize;
         wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_type, "type")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_id, "id")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_reg.is_some();
+            s.f_reg = Some(
+                crate::view::RegFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "reg",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_isk.is_some();
+            s.f_isk = Some(
+                crate::view::InetSkEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "isk",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_nsf.is_some();
+            s.f_nsf = Some(
+                crate::view::NsFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "nsf",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_psk.is_some();
+            s.f_psk = Some(
+                crate::view::PacketSockEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "psk",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_nlsk.is_some();
+            s.f_nlsk = Some(
+                crate::view::NetlinkSkEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "nlsk",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_efd.is_some();
+            s.f_efd = Some(
+                crate::view::EventfdFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "efd",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_epfd.is_some();
+            s.f_epfd = Some(
+                crate::view::EventpollFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "epfd",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&82) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_sgfd.is_some();
+            s.f_sgfd = Some(
+                crate::view::SignalfdEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "sgfd",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_tunf.is_some();
+            s.f_tunf = Some(
+                crate::view::TunfileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "tunf",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&98) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_tfd.is_some();
+            s.f_tfd = Some(
+                crate::view::TimerfdEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "tfd",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ify.is_some();
+            s.f_ify = Some(
+                crate::view::InotifyFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ify",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&114) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ffy.is_some();
+            s.f_ffy = Some(
+                crate::view::FanotifyFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ffy",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&122) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ext.is_some();
+            s.f_ext = Some(
+                crate::view::ExtFileEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ext",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

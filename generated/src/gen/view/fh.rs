@@ -61,6 +61,11 @@ impl<'a> FhEntry<'a> {
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_bytes, "bytes")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_path = wire::bytes_field(buf, &mut pos, wt, "path")?;
+        }
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_mnt_id, "mnt_id")?;
         while pos < buf.len() {
             let key_at = pos;
@@ -243,6 +248,11 @@ impl<'a> IrmapCacheEntry<'a> {
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_dev, "dev")?;
         wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_inode, "inode")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_path = wire::bytes_field(buf, &mut pos, wt, "path")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -77,6 +77,22 @@ impl<'a> InotifyWdEntry<'a> {
         )?;
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_s_dev, "s_dev")?;
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_wd, "wd")?;
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_f_handle.is_some();
+            s.f_f_handle = Some(
+                crate::view::FhEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "f_handle",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -312,6 +328,22 @@ impl<'a> InotifyFileEntry<'a> {
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -516,6 +548,22 @@ impl<'a> FanotifyInodeMarkEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt64::next_field(buf, &mut pos, 1, &mut s.f_i_ino, "i_ino")?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_f_handle.is_some();
+            s.f_f_handle = Some(
+                crate::view::FhEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "f_handle",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -667,6 +715,11 @@ impl<'a> FanotifyMountMarkEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_mnt_id, "mnt_id")?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_path = wire::bytes_field(buf, &mut pos, wt, "path")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -826,6 +879,38 @@ impl<'a> FanotifyMarkEntry<'a> {
             "ignored_mask",
         )?;
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_s_dev, "s_dev")?;
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_ie.is_some();
+            s.f_ie = Some(
+                crate::view::FanotifyInodeMarkEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "ie",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_me.is_some();
+            s.f_me = Some(
+                crate::view::FanotifyMountMarkEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "me",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -1089,6 +1174,22 @@ impl<'a> FanotifyFileEntry<'a> {
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_faflags, "faflags")?;
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_evflags, "evflags")?;
         while pos < buf.len() {

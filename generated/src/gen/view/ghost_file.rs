@@ -79,8 +79,45 @@ impl<'a> GhostFileEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_dev, "dev")?;
         wire::UInt64::next_field(buf, &mut pos, 5, &mut s.f_ino, "ino")?;
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_rdev, "rdev")?;
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_atim.is_some();
+            s.f_atim = Some(
+                crate::view::Timeval::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "atim",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_mtim.is_some();
+            s.f_mtim = Some(
+                crate::view::Timeval::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "mtim",
+                    None,
+                )?,
+            );
+        }
         wire::Bool::next_field(buf, &mut pos, 9, &mut s.f_chunks, "chunks")?;
         wire::UInt64::next_field(buf, &mut pos, 10, &mut s.f_size, "size")?;
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_symlnk_target = wire::bytes_field(buf, &mut pos, wt, "symlnk_target")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

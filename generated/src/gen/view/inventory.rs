@@ -208,6 +208,22 @@ impl<'a> InventoryEntry<'a> {
             &mut s.f_fdinfo_per_id,
             "fdinfo_per_id",
         )?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_root_ids.is_some();
+            s.f_root_ids = Some(
+                crate::view::TaskKobjIdsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "root_ids",
+                    None,
+                )?,
+            );
+        }
         wire::Bool::next_field(buf, &mut pos, 4, &mut s.f_ns_per_id, "ns_per_id")?;
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_root_cg_set, "root_cg_set")?;
         wire::Enum::next_field(buf, &mut pos, 6, &mut s.f_lsmtype, "lsmtype")?;
@@ -227,6 +243,32 @@ impl<'a> InventoryEntry<'a> {
             &mut s.f_network_lock_method,
             "network_lock_method",
         )?;
+        if buf.get(pos) == Some(&98) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_plugins_entry.is_some();
+            s.f_plugins_entry = Some(
+                crate::view::PluginsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "plugins_entry",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_dump_criu_run_id = wire::bytes_field(
+                buf,
+                &mut pos,
+                wt,
+                "dump_criu_run_id",
+            )?;
+        }
         wire::Bool::next_field(
             buf,
             &mut pos,

@@ -55,6 +55,22 @@ impl<'a> IpcSemEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_desc.is_some();
+            s.f_desc = Some(
+                crate::view::IpcDescEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "desc",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_nsems, "nsems")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

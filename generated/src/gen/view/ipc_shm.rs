@@ -59,6 +59,22 @@ impl<'a> IpcShmEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_desc.is_some();
+            s.f_desc = Some(
+                crate::view::IpcDescEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "desc",
+                    None,
+                )?,
+            );
+        }
         wire::UInt64::next_field(buf, &mut pos, 2, &mut s.f_size, "size")?;
         wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_in_pagemaps, "in_pagemaps")?;
         wire::UInt32::next_field(

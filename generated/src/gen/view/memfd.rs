@@ -64,6 +64,22 @@ impl<'a> MemfdFileEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
         wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pos, "pos")?;
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_inode_id, "inode_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -278,6 +294,11 @@ impl<'a> MemfdInodeEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_uid, "uid")?;
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_gid, "gid")?;
         wire::UInt64::next_field(buf, &mut pos, 4, &mut s.f_size, "size")?;

@@ -96,10 +96,35 @@ impl<'a> MntEntry<'a> {
             "parent_mnt_id",
         )?;
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_flags, "flags")?;
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_root = wire::bytes_field(buf, &mut pos, wt, "root")?;
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_mountpoint = wire::bytes_field(buf, &mut pos, wt, "mountpoint")?;
+        }
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_source = wire::bytes_field(buf, &mut pos, wt, "source")?;
+        }
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_options = wire::bytes_field(buf, &mut pos, wt, "options")?;
+        }
         wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_shared_id, "shared_id")?;
         wire::UInt32::next_field(buf, &mut pos, 11, &mut s.f_master_id, "master_id")?;
         wire::Bool::next_field(buf, &mut pos, 12, &mut s.f_with_plugin, "with_plugin")?;
         wire::Bool::next_field(buf, &mut pos, 13, &mut s.f_ext_mount, "ext_mount")?;
+        if buf.get(pos) == Some(&114) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_fsname = wire::bytes_field(buf, &mut pos, wt, "fsname")?;
+        }
         wire::Bool::next_field(
             buf,
             &mut pos,

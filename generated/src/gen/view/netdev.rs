@@ -85,6 +85,48 @@ impl<'a> NetDeviceEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ifindex, "ifindex")?;
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_mtu, "mtu")?;
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_tun.is_some();
+            s.f_tun = Some(
+                crate::view::TunLinkEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "tun",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_address = wire::bytes_field(buf, &mut pos, wt, "address")?;
+        }
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_macvlan.is_some();
+            s.f_macvlan = Some(
+                crate::view::MacvlanLinkEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "macvlan",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(
             buf,
             &mut pos,
@@ -94,6 +136,22 @@ impl<'a> NetDeviceEntry<'a> {
         )?;
         wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_peer_nsid, "peer_nsid")?;
         wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_master, "master")?;
+        if buf.get(pos) == Some(&122) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_sit.is_some();
+            s.f_sit = Some(
+                crate::view::SitEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "sit",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
@@ -682,6 +740,11 @@ impl<'a> NetnsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&66) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_ext_key = wire::bytes_field(buf, &mut pos, wt, "ext_key")?;
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

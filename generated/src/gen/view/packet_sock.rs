@@ -57,6 +57,11 @@ impl<'a> PacketMclist<'a> {
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_index, "index")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_type, "type")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_addr = wire::bytes_field(buf, &mut pos, wt, "addr")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -512,6 +517,38 @@ impl<'a> PacketSockEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_protocol, "protocol")?;
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_flags, "flags")?;
         wire::UInt32::next_field(buf, &mut pos, 5, &mut s.f_ifindex, "ifindex")?;
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&58) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_opts.is_some();
+            s.f_opts = Some(
+                crate::view::SkOptsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "opts",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_version, "version")?;
         wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_reserve, "reserve")?;
         wire::Bool::next_field(buf, &mut pos, 10, &mut s.f_aux_data, "aux_data")?;

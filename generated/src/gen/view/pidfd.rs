@@ -65,6 +65,22 @@ impl<'a> PidfdEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_ino, "ino")?;
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_flags, "flags")?;
         wire::Int32::next_field(buf, &mut pos, 4, &mut s.f_nspid, "nspid")?;
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -80,6 +80,27 @@ impl<'a> RegFileEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_flags, "flags")?;
         wire::UInt64::next_field(buf, &mut pos, 3, &mut s.f_pos, "pos")?;
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&50) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
         wire::SInt32::next_field(buf, &mut pos, 7, &mut s.f_mnt_id, "mnt_id")?;
         wire::UInt64::next_field(buf, &mut pos, 8, &mut s.f_size, "size")?;
         wire::Bool::next_field(buf, &mut pos, 9, &mut s.f_ext, "ext")?;

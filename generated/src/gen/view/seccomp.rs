@@ -55,6 +55,11 @@ impl<'a> SeccompFilter<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_filter = wire::bytes_field(buf, &mut pos, wt, "filter")?;
+        }
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_prev, "prev")?;
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_flags, "flags")?;
         while pos < buf.len() {

@@ -51,6 +51,11 @@ impl<'a> SiginfoEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_siginfo = wire::bytes_field(buf, &mut pos, wt, "siginfo")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -233,6 +233,22 @@ impl<'a> IpOptsEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::Bool::next_field(buf, &mut pos, 1, &mut s.f_freebind, "freebind")?;
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_raw.is_some();
+            s.f_raw = Some(
+                crate::view::IpOptsRawEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "raw",
+                    None,
+                )?,
+            );
+        }
         wire::Bool::next_field(buf, &mut pos, 5, &mut s.f_pktinfo, "pktinfo")?;
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_tos, "tos")?;
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_ttl, "ttl")?;
@@ -463,6 +479,38 @@ impl<'a> InetSkEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_dst_port, "dst_port")?;
         wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_flags, "flags")?;
         wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_backlog, "backlog")?;
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&114) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_opts.is_some();
+            s.f_opts = Some(
+                crate::view::SkOptsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "opts",
+                    None,
+                )?,
+            );
+        }
         wire::Bool::next_field(buf, &mut pos, 15, &mut s.f_v6only, "v6only")?;
         while pos < buf.len() {
             let key_at = pos;

@@ -83,6 +83,38 @@ impl<'a> NetlinkSkEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_portid, "portid")?;
         wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_dst_portid, "dst_portid")?;
         wire::UInt32::next_field(buf, &mut pos, 10, &mut s.f_dst_group, "dst_group")?;
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&98) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_opts.is_some();
+            s.f_opts = Some(
+                crate::view::SkOptsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "opts",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_ns_id, "ns_id")?;
         while pos < buf.len() {
             let key_at = pos;

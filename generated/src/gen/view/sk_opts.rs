@@ -143,6 +143,11 @@ impl<'a> SkOptsEntry<'a> {
             "so_dontroute",
         )?;
         wire::Bool::next_field(buf, &mut pos, 14, &mut s.f_so_no_check, "so_no_check")?;
+        if buf.get(pos) == Some(&122) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_so_bound_dev = wire::bytes_field(buf, &mut pos, wt, "so_bound_dev")?;
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -243,7 +243,65 @@ impl<'a> UnixSkEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_uflags, "uflags")?;
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_backlog, "backlog")?;
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_peer, "peer")?;
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&82) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_opts.is_some();
+            s.f_opts = Some(
+                crate::view::SkOptsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "opts",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
         wire::Enum::next_field(buf, &mut pos, 12, &mut s.f_shutdown, "shutdown")?;
+        if buf.get(pos) == Some(&106) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_file_perms.is_some();
+            s.f_file_perms = Some(
+                crate::view::FilePermsEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "file_perms",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&114) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name_dir = wire::bytes_field(buf, &mut pos, wt, "name_dir")?;
+        }
         wire::Bool::next_field(buf, &mut pos, 15, &mut s.f_deleted, "deleted")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -57,6 +57,11 @@ impl<'a> SysctlEntry<'a> {
         let mut pos = 0usize;
         wire::Enum::next_field(buf, &mut pos, 1, &mut s.f_type, "type")?;
         wire::Int32::next_field(buf, &mut pos, 2, &mut s.f_iarg, "iarg")?;
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_sarg = wire::bytes_field(buf, &mut pos, wt, "sarg")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

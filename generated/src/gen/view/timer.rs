@@ -558,6 +558,54 @@ impl<'a> TaskTimersEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_real.is_some();
+            s.f_real = Some(
+                crate::view::ItimerEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "real",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_virt.is_some();
+            s.f_virt = Some(
+                crate::view::ItimerEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "virt",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_prof.is_some();
+            s.f_prof = Some(
+                crate::view::ItimerEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "prof",
+                    None,
+                )?,
+            );
+        }
         while pos < buf.len() {
             let key_at = pos;
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

@@ -612,6 +612,11 @@ impl<'a> TtyDataEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_tty_id, "tty_id")?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_data = wire::bytes_field(buf, &mut pos, wt, "data")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {
@@ -779,6 +784,70 @@ impl<'a> TtyInfoEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_sid, "sid")?;
         wire::UInt32::next_field(buf, &mut pos, 7, &mut s.f_pgrp, "pgrp")?;
         wire::UInt32::next_field(buf, &mut pos, 8, &mut s.f_rdev, "rdev")?;
+        if buf.get(pos) == Some(&74) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_termios.is_some();
+            s.f_termios = Some(
+                crate::view::TermiosEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "termios",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&82) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_termios_locked.is_some();
+            s.f_termios_locked = Some(
+                crate::view::TermiosEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "termios_locked",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&90) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_winsize.is_some();
+            s.f_winsize = Some(
+                crate::view::WinsizeEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "winsize",
+                    None,
+                )?,
+            );
+        }
+        if buf.get(pos) == Some(&98) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_pty.is_some();
+            s.f_pty = Some(
+                crate::view::TtyPtyEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "pty",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 13, &mut s.f_dev, "dev")?;
         wire::UInt32::next_field(buf, &mut pos, 14, &mut s.f_uid, "uid")?;
         wire::UInt32::next_field(buf, &mut pos, 15, &mut s.f_gid, "gid")?;
@@ -1166,6 +1235,22 @@ impl<'a> TtyFileEntry<'a> {
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
         wire::UInt32::next_field(buf, &mut pos, 2, &mut s.f_tty_info_id, "tty_info_id")?;
         wire::UInt32::next_field(buf, &mut pos, 3, &mut s.f_flags, "flags")?;
+        if buf.get(pos) == Some(&34) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_fown.is_some();
+            s.f_fown = Some(
+                crate::view::FownEntry::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "fown",
+                    None,
+                )?,
+            );
+        }
         wire::UInt32::next_field(buf, &mut pos, 6, &mut s.f_regf_id, "regf_id")?;
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;

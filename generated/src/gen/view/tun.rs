@@ -58,6 +58,11 @@ impl<'a> TunfileEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_netdev = wire::bytes_field(buf, &mut pos, wt, "netdev")?;
+        }
         wire::Bool::next_field(buf, &mut pos, 3, &mut s.f_detached, "detached")?;
         wire::UInt32::next_field(buf, &mut pos, 4, &mut s.f_ns_id, "ns_id")?;
         while pos < buf.len() {

@@ -53,6 +53,16 @@ impl<'a> UtsnsEntry<'a> {
         }
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
+        if buf.get(pos) == Some(&10) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_nodename = wire::bytes_field(buf, &mut pos, wt, "nodename")?;
+        }
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_domainname = wire::bytes_field(buf, &mut pos, wt, "domainname")?;
+        }
         while pos < buf.len() {
             let (num, wt) = wire::read_tag(buf, &mut pos)?;
             match num {

@@ -206,6 +206,32 @@ impl<'a> SampleEntry<'a> {
         let mut s = Self::empty(buf);
         let mut pos = 0usize;
         wire::UInt32::next_field(buf, &mut pos, 1, &mut s.f_id, "id")?;
+        if buf.get(pos) == Some(&18) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_name = wire::bytes_field(buf, &mut pos, wt, "name")?;
+        }
+        if buf.get(pos) == Some(&26) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.f_blob = wire::bytes_field(buf, &mut pos, wt, "blob")?;
+        }
+        if buf.get(pos) == Some(&42) {
+            pos += 1;
+            let wt = wire::LEN;
+            s.again |= s.f_in.is_some();
+            s.f_in = Some(
+                crate::view::Inner::read_field(
+                    buf,
+                    &mut pos,
+                    wt,
+                    depth,
+                    deep,
+                    "in",
+                    None,
+                )?,
+            );
+        }
         wire::Enum::next_field(buf, &mut pos, 7, &mut s.f_col, "col")?;
         wire::Enum::next_field(buf, &mut pos, 8, &mut s.f_m, "m")?;
         wire::UInt32::next_field(buf, &mut pos, 9, &mut s.f_prot, "prot")?;
