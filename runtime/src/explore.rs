@@ -31,7 +31,7 @@ pub use crate::model::Problem;
 use criu_image_proto::flags::{MapFlags, Prot, VmaStatus};
 use criu_image_proto::kernel::{IpProto, SocketFamily, SocketType, TaskState};
 
-use crate::model::{FileKind, FileTable, Socket, Vma};
+use crate::model::{FileKind, FileTable, Run, Socket, Vma};
 
 pub use crate::pagemap::{PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
@@ -794,7 +794,13 @@ pub struct VmaRow<'a> {
     pub path: Option<&'a [u8]>,
 }
 
-impl VmaRow<'_> {
+impl<'a> VmaRow<'a> {
+    /// crit's view of `vma`: its kind and, for a file mapping, the path `files` has for it.
+    pub fn new(vma: &'a Vma, files: &'a FileTable) -> VmaRow<'a> {
+        let kind = VmaKind::of(vma.status, vma.flags);
+        let path = (kind == VmaKind::File).then(|| u32::try_from(vma.shmid).map_or(&b"unknown path"[..], |id| reg_path(files, id)));
+        VmaRow { vma, kind, path }
+    }
     /// `rwx` with `-` for each missing permission.
     pub fn prot_text(&self) -> [u8; 3] {
         let b = |bit, c| if self.vma.prot.contains(bit) { c } else { b'-' };
@@ -814,28 +820,26 @@ impl VmaRow<'_> {
     }
 }
 
-/// A task's memory map.
+/// A task's memory map: the model's VMAs, shown through [`MemsTask::rows`] (the report holds
+/// no copy of them: 30 000 rows were 2 MB).
 #[derive(Clone, Debug)]
 pub struct MemsTask<'a> {
     /// The task's pid.
     pub pid: u32,
     /// The executable's path (from `exe_file_id`), `None` when the mm image is missing.
     pub exe: Option<&'a [u8]>,
-    /// Its VMAs in `mm-<pid>.img` order.
-    pub vmas: Vec<VmaRow<'a>>,
+    /// Its VMAs in `mm-<pid>.img` order (empty when the mm image is missing).
+    pub vmas: &'a [Vma],
+    /// The file table their paths come from.
+    pub files: &'a FileTable,
 }
 
-fn vma_rows<'c>(vmas: &'c [Vma], files: &'c FileTable) -> Vec<VmaRow<'c>> {
-    let mut out = Vec::with_capacity(vmas.len());
-    for v in vmas {
-        let kind = VmaKind::of(v.status, v.flags);
-        out.push(VmaRow {
-            vma: v,
-            kind,
-            path: (kind == VmaKind::File).then(|| u32::try_from(v.shmid).map_or(&b"unknown path"[..], |id| reg_path(files, id))),
-        });
+impl<'a> MemsTask<'a> {
+    /// Its VMAs as crit shows them, in image order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = VmaRow<'a>> + 'a {
+        let files = self.files;
+        self.vmas.iter().map(move |v| VmaRow::new(v, files))
     }
-    out
 }
 
 /// `crit x DIR mems`: each task's executable and VMAs, in `pstree.img` order.
@@ -846,19 +850,19 @@ pub fn mems(ckpt: &Checkpoint) -> Result<Report<MemsTask<'_>>, CheckpointError> 
     let mut tasks = Vec::with_capacity(procs.len());
     for p in procs.iter() {
         let (exe, vmas) = match p.mm() {
-            Ok(Some(mm)) => (Some(reg_path(files, mm.info.exe_file_id)), vma_rows(&mm.vmas, files)),
+            Ok(Some(mm)) => (Some(reg_path(files, mm.info.exe_file_id)), &mm.vmas[..]),
             Ok(None) => {
                 if !p.is_zombie() {
                     problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: no memory map"));
                 }
-                (None, Vec::new())
+                (None, &[][..])
             }
             Err(e) => {
                 problems.push(Problem::from_error(&e));
-                (None, Vec::new())
+                (None, &[][..])
             }
         };
-        tasks.push(MemsTask { pid: p.pid(), exe, vmas });
+        tasks.push(MemsTask { pid: p.pid(), exe, vmas, files });
     }
     Ok(Report { tasks, problems })
 }
@@ -875,7 +879,7 @@ pub fn write_mems_text(tasks: &[MemsTask<'_>], out: &mut dyn Write) -> io::Resul
             buf.extend_from_slice(exe);
             buf.push(b'\n');
         }
-        for v in &t.vmas {
+        for v in t.rows() {
             buf.push(b'\t');
             let at = buf.len();
             push_hex(&mut buf, v.vma.start, 8);
@@ -955,7 +959,7 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
         null_or_bytes(&mut w, t.exe);
         w.key("vmas");
         w.begin_array();
-        for v in &t.vmas {
+        for v in t.rows() {
             w.begin_object();
             w.key("start");
             hex(&mut w, v.vma.start);
@@ -999,15 +1003,11 @@ pub fn write_mems_json(report: &Report<MemsTask<'_>>, out: &mut dyn Write) -> io
 
 /// One pagemap entry and the VMAs it overlaps.
 #[derive(Clone, Debug)]
-pub struct RssRow {
-    /// Its index in the pagemap image (the head is entry 0).
-    pub entry: usize,
-    /// Its first address (`pagemap_entry.vaddr`).
-    pub vaddr: u64,
-    /// Its length in pages (`nr_pages`, or `compat_nr_pages` in images from before CRIU 4.2).
-    pub nr_pages: u64,
-    /// `PE_*` flags, after CRIU's compatibility rules for old images.
-    pub flags: u32,
+pub struct RssRow<'a> {
+    /// The entry, from the model: its index in the image (`entry`; the head is 0), first
+    /// address (`start`, crit's `vaddr`), `nr_pages` (or `compat_nr_pages` in images from
+    /// before CRIU 4.2) and `PE_*` flags after CRIU's compatibility rules for old images.
+    pub run: &'a Run,
     /// Where in the task's [`RssTask::overlaps`] the indices of the VMAs this entry overlaps
     /// are ([`RssTask::vmas_of`] reads them): one list for the task, not one allocation per
     /// entry (the big checkpoint has 12 000 entries).
@@ -1020,9 +1020,11 @@ pub struct RssTask<'a> {
     /// The task's pid.
     pub pid: u32,
     /// Its VMAs in `mm-<pid>.img` order (what [`RssTask::overlaps`] indexes).
-    pub vmas: Vec<VmaRow<'a>>,
+    pub vmas: &'a [Vma],
+    /// The file table their paths come from.
+    pub files: &'a FileTable,
     /// Its pagemap's entries after the head, in image order.
-    pub pages: Vec<RssRow>,
+    pub pages: Vec<RssRow<'a>>,
     /// Indices into `vmas` of the VMAs each entry overlaps, in address order, entry after entry
     /// ([`RssRow::overlaps`]).
     pub overlaps: Vec<usize>,
@@ -1030,17 +1032,18 @@ pub struct RssTask<'a> {
 
 impl<'a> RssTask<'a> {
     /// The VMAs `row` overlaps, in address order, with their indices in `vmas`.
-    pub fn vmas_of(&self, row: &RssRow) -> impl Iterator<Item = (usize, &VmaRow<'a>)> + '_ {
+    pub fn vmas_of(&self, row: &RssRow<'_>) -> impl Iterator<Item = (usize, VmaRow<'a>)> + '_ {
         let ks = self.overlaps.get(row.overlaps.clone()).unwrap_or_default();
-        ks.iter().filter_map(|&k| Some((k, self.vmas.get(k)?)))
+        let (vmas, files) = (self.vmas, self.files);
+        ks.iter().filter_map(move |&k| Some((k, VmaRow::new(vmas.get(k)?, files))))
     }
     /// Pages of all pagemap entries.
     pub fn total_pages(&self) -> u64 {
-        self.pages.iter().map(|p| p.nr_pages).fold(0, u64::saturating_add)
+        self.pages.iter().map(|p| p.run.nr_pages).fold(0, u64::saturating_add)
     }
     /// Pages whose contents are in this checkpoint's pages images.
     pub fn present_pages(&self) -> u64 {
-        self.pages.iter().filter(|p| p.flags & PE_PRESENT != 0).map(|p| p.nr_pages).fold(0, u64::saturating_add)
+        self.pages.iter().filter(|p| p.run.flags & PE_PRESENT != 0).map(|p| p.run.nr_pages).fold(0, u64::saturating_add)
     }
 }
 
@@ -1057,16 +1060,16 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
     let mut tasks = Vec::with_capacity(procs.len());
     for p in procs.iter() {
         let vmas = match p.mm() {
-            Ok(Some(mm)) => vma_rows(&mm.vmas, files),
+            Ok(Some(mm)) => &mm.vmas[..],
             Ok(None) => {
                 if !p.is_zombie() {
                     problems.push(Problem::new(names::MM.name(p.pid().into()), "missing: pages are shown without VMAs"));
                 }
-                Vec::new()
+                &[][..]
             }
             Err(e) => {
                 problems.push(Problem::from_error(&e));
-                Vec::new()
+                &[][..]
             }
         };
         let mut pages = Vec::new();
@@ -1079,29 +1082,29 @@ pub fn rss(ckpt: &Checkpoint) -> Result<Report<RssTask<'_>>, CheckpointError> {
                 let mut vi = 0usize;
                 for r in pm.entries() {
                     let (vaddr, end) = (r.start, r.end);
-                    while vi < vmas.len() && vmas[vi].vma.end <= vaddr {
+                    while vi < vmas.len() && vmas[vi].end <= vaddr {
                         vi += 1;
                     }
                     // Out-of-order input: fall back to a scan from the start.
-                    if vi > 0 && vmas[vi - 1].vma.end > vaddr {
-                        vi = vmas.iter().position(|v| v.vma.end > vaddr).unwrap_or(vmas.len());
+                    if vi > 0 && vmas[vi - 1].end > vaddr {
+                        vi = vmas.iter().position(|v| v.end > vaddr).unwrap_or(vmas.len());
                     }
                     let first = overlaps.len();
                     let mut k = vi;
-                    while k < vmas.len() && vmas[k].vma.start < end {
-                        if vmas[k].vma.end > vaddr {
+                    while k < vmas.len() && vmas[k].start < end {
+                        if vmas[k].end > vaddr {
                             overlaps.push(k);
                         }
                         k += 1;
                     }
-                    pages.push(RssRow { entry: r.entry, vaddr, nr_pages: r.nr_pages, flags: r.flags, overlaps: first..overlaps.len() });
+                    pages.push(RssRow { run: r, overlaps: first..overlaps.len() });
                 }
             }
             Ok(None) if p.is_zombie() => {}
             Ok(None) => problems.push(Problem::new(names::PAGEMAP.name(p.pid().into()), "missing: no pages")),
             Err(e) => problems.push(Problem::from_error(&e)),
         }
-        tasks.push(RssTask { pid: p.pid(), vmas, pages, overlaps });
+        tasks.push(RssTask { pid: p.pid(), vmas, files, pages, overlaps });
     }
     Ok(Report { tasks, problems })
 }
@@ -1118,9 +1121,9 @@ pub fn write_rss_text(tasks: &[RssTask<'_>], out: &mut dyn Write) -> io::Result<
         for p in &t.pages {
             buf.push(b'\t');
             let at = buf.len();
-            push_hex(&mut buf, p.vaddr, 0);
+            push_hex(&mut buf, p.run.start, 0);
             buf.extend_from_slice(b" / ");
-            push_dec_left(&mut buf, p.nr_pages, 8);
+            push_dec_left(&mut buf, p.run.nr_pages, 8);
             let w = buf.len() - at;
             pad(&mut buf, 23usize.saturating_sub(w));
             for (k, v) in t.vmas_of(p) {
@@ -1189,11 +1192,11 @@ pub fn write_rss_json(report: &Report<RssTask<'_>>, out: &mut dyn Write) -> io::
         for p in &t.pages {
             w.begin_object();
             w.key("vaddr");
-            hex(&mut w, p.vaddr);
+            hex(&mut w, p.run.start);
             w.key("nr_pages");
-            w.u64(p.nr_pages);
+            w.u64(p.run.nr_pages);
             w.key("flags");
-            pe_flag_names(&mut w, p.flags);
+            pe_flag_names(&mut w, p.run.flags);
             w.key("vmas");
             w.begin_array();
             for (_, v) in t.vmas_of(p) {
