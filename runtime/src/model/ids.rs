@@ -38,44 +38,28 @@ impl<V> IdMap<V> {
         if id < self.bound { self.dense.get(id as usize)?.as_ref() } else { self.sparse.get(&id) }
     }
 
-    /// The value of `id`, to change.
-    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut V> {
-        if id < self.bound { self.dense.get_mut(id as usize)?.as_mut() } else { self.sparse.get_mut(&id) }
-    }
-
     /// Stores `value` for `id` unless `id` has one: `Err` with the value already there.
     pub(crate) fn insert_new(&mut self, id: u32, value: V) -> Result<(), &mut V> {
-        let slot = if id < self.bound {
+        let mut fresh = false;
+        let slot = self.get_or_insert_with(id, || {
+            fresh = true;
+            value
+        });
+        if fresh { Ok(()) } else { Err(slot) }
+    }
+
+    /// Stores `value` for `id` unless it has one, and returns the value stored.
+    pub(crate) fn get_or_insert_with(&mut self, id: u32, value: impl FnOnce() -> V) -> &mut V {
+        if id < self.bound {
             let i = id as usize;
             if i >= self.dense.len() {
                 // Grows with the largest id seen, which `bound` caps at a few times the entries.
                 self.dense.resize_with(i + 1, || None);
             }
-            &mut self.dense[i]
+            self.dense[i].get_or_insert_with(value)
         } else {
-            match self.sparse.entry(id) {
-                std::collections::btree_map::Entry::Occupied(o) => return Err(o.into_mut()),
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(value);
-                    return Ok(());
-                }
-            }
-        };
-        match slot {
-            Some(v) => Err(v),
-            None => {
-                *slot = Some(value);
-                Ok(())
-            }
+            self.sparse.entry(id).or_insert_with(value)
         }
-    }
-
-    /// Stores `value` for `id` unless it has one, and returns the value stored.
-    pub(crate) fn get_or_insert_with(&mut self, id: u32, value: impl FnOnce() -> V) -> &mut V {
-        if self.get(id).is_none() {
-            let _ = self.insert_new(id, value());
-        }
-        self.get_mut(id).expect("just inserted")
     }
 }
 
