@@ -63,10 +63,7 @@ pub fn describe(files: &FileTable, ty: FdTypes, id: u32) -> Vec<u8> {
 /// [`describe`], borrowing a regular file's path from the table rather than copying it.
 pub fn describe_cow(files: &FileTable, ty: FdTypes, id: u32) -> Cow<'_, [u8]> {
     let mut out = Vec::with_capacity(32);
-    let num = |out: &mut Vec<u8>, v: u64| {
-        let mut tmp = [0u8; 20];
-        out.extend_from_slice(dec(v, &mut tmp));
-    };
+    let num = |out: &mut Vec<u8>, v: u64| push_dec_left(out, v, 0);
     match (ty, files.get(id).map(|f| &f.kind)) {
         (FdTypes::REG, _) => return Cow::Borrowed(reg_path(files, id)),
         (FdTypes::PIPE, Some(FileKind::Pipe { pipe_id, .. })) => {
