@@ -314,6 +314,10 @@ pub trait JsonInt: Sized {
     const TYPE: &'static str;
     /// The value, when it fits.
     fn from_i128(v: i128) -> Option<Self>;
+    /// The value, when it fits (the common case, without 128-bit arithmetic).
+    fn from_i64(v: i64) -> Option<Self> {
+        Self::from_i128(i128::from(v))
+    }
 }
 
 macro_rules! json_int {
@@ -321,6 +325,10 @@ macro_rules! json_int {
         impl JsonInt for $t {
             const TYPE: &'static str = $name;
             fn from_i128(v: i128) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+            #[inline]
+            fn from_i64(v: i64) -> Option<Self> {
                 <$t>::try_from(v).ok()
             }
         }
@@ -350,7 +358,7 @@ pub fn int_of_number<T: JsonInt>(text: &[u8], path: &Path<'_>) -> Result<T, Enco
 /// [`json_int`] of a JSON number already read as an `i64`.
 #[inline]
 pub fn int_of_small<T: JsonInt>(v: i64, path: &Path<'_>) -> Result<T, EncodeError> {
-    T::from_i128(i128::from(v)).ok_or_else(|| path.err(format!("{v} does not fit {}", T::TYPE)))
+    T::from_i64(v).ok_or_else(|| path.err(format!("{v} does not fit {}", T::TYPE)))
 }
 
 /// [`json_int`] of a JSON string's bytes.

@@ -351,26 +351,11 @@ impl<R: std::io::BufRead> Reader<R> {
                 let Ok(text) = std::str::from_utf8(&chunk[1..1 + j]) else { return Ok(None) };
                 (j + 2, Simple::Str(text))
             }
-            Some(b'-' | b'0'..=b'9') => {
-                let neg = usize::from(chunk[0] == b'-');
-                let (digits, value) = leading_digits(&chunk[neg..]);
-                let n = neg + digits;
-                // Whole (something follows in the buffer), no fraction or exponent, no leading
-                // zero before more digits (which a whole parse refuses after the `0`).
-                let simple = digits > 0
-                    && chunk.get(n).is_some_and(|b| !matches!(b, b'.' | b'e' | b'E'))
-                    && !(digits > 1 && chunk[neg] == b'0');
-                if !simple {
-                    return Ok(None);
-                }
-                if digits <= 18 {
-                    // At most 18 digits: below 10^18, so the value is exact and fits an i64.
-                    let v = value as i64;
-                    (n, Simple::Small(if neg == 1 { -v } else { v }))
-                } else {
-                    (n, Simple::Int(&chunk[..n]))
-                }
-            }
+            Some(b'-' | b'0'..=b'9') => match plain_integer(chunk) {
+                None => return Ok(None),
+                Some((n, Some(v))) => (n, Simple::Small(v)),
+                Some((n, None)) => (n, Simple::Int(&chunk[..n])),
+            },
             _ => return Ok(None),
         };
         let ascii = match simple {
@@ -387,6 +372,21 @@ impl<R: std::io::BufRead> Reader<R> {
         }
         r.consume(n);
         Ok(Some(out))
+    }
+
+    /// The integer at the next byte when [`Reader::simple_scalar`] would read it as
+    /// [`Simple::Small`] (at most 18 digits, no fraction or exponent, whole in the buffered
+    /// input), consumed; `Ok(None)`, nothing consumed, for any other value. What `crit decode`
+    /// writes for most fields, read without the closure and the wide integers of the general path.
+    #[inline(always)]
+    pub fn small_int(&mut self) -> Result<Option<i64>, ReadError> {
+        let chunk = self.r.fill_buf()?;
+        if !matches!(chunk.first(), Some(b'-' | b'0'..=b'9')) {
+            return Ok(None);
+        }
+        let Some((n, Some(v))) = plain_integer(chunk) else { return Ok(None) };
+        self.step_ascii(n);
+        Ok(Some(v))
     }
 
     /// Enters the array or object (`open` is `[` or `{`) at the next byte, nested inside
@@ -535,6 +535,36 @@ fn leading_digits(b: &[u8]) -> (usize, u64) {
         n += 1;
     }
     (n, v)
+}
+
+/// An integer at the start of `chunk` in its simplest form: an optional `-`, digits without a
+/// leading zero before more digits (which a whole parse refuses after the `0`), no fraction or
+/// exponent, and something after it in the buffer (so it is whole). Its length, and its value
+/// when it has at most 18 digits (below 10^18: exact, and it fits an `i64`); `None` otherwise.
+#[inline(always)]
+fn plain_integer(chunk: &[u8]) -> Option<(usize, Option<i64>)> {
+    let neg = usize::from(chunk.first() == Some(&b'-'));
+    // One digit (`0`, `-1`, a flag or a count): most of the integers crit writes.
+    if let (Some(d), Some(&after)) = (chunk.get(neg), chunk.get(neg + 1))
+        && d.is_ascii_digit()
+        && !matches!(after, b'0'..=b'9' | b'.' | b'e' | b'E')
+    {
+        let v = i64::from(d - b'0');
+        return Some((neg + 1, Some(if neg == 1 { -v } else { v })));
+    }
+    let (digits, value) = leading_digits(&chunk[neg..]);
+    let n = neg + digits;
+    let simple = digits > 0
+        && chunk.get(n).is_some_and(|b| !matches!(b, b'.' | b'e' | b'E'))
+        && !(digits > 1 && chunk[neg] == b'0');
+    if !simple {
+        return None;
+    }
+    if digits > 18 {
+        return Some((n, None));
+    }
+    let v = value as i64;
+    Some((n, Some(if neg == 1 { -v } else { v })))
 }
 
 /// Eight digit values (0..=9), the most significant in the lowest byte, as a number.
@@ -2009,6 +2039,42 @@ mod tests {
         assert_eq!(leading_digits(b"999999999999999999,"), (18, 999_999_999_999_999_999));
         assert_eq!(leading_digits(b"18446744073709551615]"), (20, u64::MAX));
         assert_eq!(leading_digits(b"00000000000000000000007 "), (23, 7));
+    }
+
+    #[test]
+    fn small_int_reads_what_a_whole_parse_reads() {
+        // Each text followed by what may come after a value: `small_int` takes it exactly when
+        // it is an integer of at most 18 digits that a whole parse accepts, with the value that
+        // parse gives, and consumes just its bytes; otherwise it consumes nothing.
+        let texts: &[&str] = &[
+            "0", "-0", "7", "-7", "10", "-10", "01", "-01", "00", "1.5", "1e3", "1E3", "-", "--1", "-a", "+1", "a", "\"1\"",
+            "123456789012345678", "-123456789012345678", "1234567890123456789", "999999999999999999",
+            "4294967296", "-9223372036854775808", "1.", "0.0", "0e0",
+        ];
+        for text in texts {
+            for after in [",", "}", "]", " ", "\n", ".5", "x"] {
+                let doc = format!("{text}{after}");
+                let whole = parse(text.as_bytes()).ok();
+                let mut r = Reader::new(doc.as_bytes());
+                let got = r.small_int().unwrap();
+                let want = match (&whole, after) {
+                    // `.5` makes the number a float: its digits are not an integer.
+                    (_, ".5") => None,
+                    (Some(Value::Number(n)), _) if text.trim_start_matches('-').len() <= 18 => n.parse::<i64>().ok(),
+                    _ => None,
+                };
+                // Before `x` the value is taken: the error is the next token's, not the number's.
+                assert_eq!(got, want, "{doc:?}");
+                assert_eq!(r.offset, if got.is_some() { text.len() } else { 0 }, "{doc:?}");
+            }
+        }
+        // Cut right after the digits (nothing buffered after them): not known to be whole.
+        assert_eq!(Reader::new(&b"12"[..]).small_int().unwrap(), None);
+        // Every one- to three-digit number, both signs, against the parse.
+        for v in -1000i64..=1000 {
+            let doc = format!("{v},");
+            assert_eq!(Reader::new(doc.as_bytes()).small_int().unwrap(), Some(v), "{doc}");
+        }
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub fn messages<S: JsonSource, M: Message>(src: &mut S, path: &str, field: &str,
     }
 }
 
+/// An integer that is not in the range of field `field`'s type, as [`fields::int_of_small`] says it.
+#[cold]
+fn does_not_fit<T: JsonInt>(v: i64, path: &str, field: &str) -> SourceError {
+    SourceError::Encode(Path::field(path, field).err(format!("{v} does not fit {}", T::TYPE)))
+}
+
 fn not_object(path: &str, v: &Value) -> EncodeError {
     EncodeError::new(path, format!("expected an object, found {}", v.type_name()))
 }
@@ -299,8 +305,15 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
         Ok(Cow::Owned(self.r.value(self.depth)?))
     }
 
-    #[inline]
+    #[inline(always)]
     fn int<T: JsonInt>(&mut self, path: &str, field: &str, fmt: &IntFmt) -> Result<T, SourceError> {
+        // An integer in crit's form that fits: what nearly every field is.
+        if let Some(v) = self.r.small_int()? {
+            if let Some(t) = T::from_i64(v) {
+                return Ok(t);
+            }
+            return Err(does_not_fit::<T>(v, path, field));
+        }
         let p = Path::field(path, field);
         let read = self.r.simple_scalar(|s| match s {
             Simple::Small(v) => fields::int_of_small(v, &p),
