@@ -2180,270 +2180,479 @@ impl Kind {
         Ok(
             match self {
                 Kind::Inventory => {
-                    crate::owned::InventoryEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::InventoryEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pstree => {
-                    crate::owned::PstreeEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PstreeEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Core => {
-                    crate::owned::CoreEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::CoreEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Ids => {
-                    crate::owned::TaskKobjIdsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TaskKobjIdsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Mm => {
-                    crate::owned::MmEntry::from_json_src(src, path, unknown)?.to_bytes()
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::MmEntry,
+                    >(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Fs => {
-                    crate::owned::FsEntry::from_json_src(src, path, unknown)?.to_bytes()
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FsEntry,
+                    >(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Fdinfo => {
-                    crate::owned::FdinfoEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FdinfoEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Files => {
-                    crate::owned::FileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pagemap => {
-                    crate::owned::PagemapEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PagemapEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Creds => {
-                    crate::owned::CredsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::CredsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Sigact => {
-                    crate::owned::SaEntry::from_json_src(src, path, unknown)?.to_bytes()
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::SaEntry,
+                    >(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Vmas => {
-                    crate::owned::VmaEntry::from_json_src(src, path, unknown)?.to_bytes()
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::VmaEntry,
+                    >(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Rlimit => {
-                    crate::owned::RlimitEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::RlimitEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Itimers => {
-                    crate::owned::ItimerEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::ItimerEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::PosixTimers => {
-                    crate::owned::PosixTimerEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PosixTimerEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Signal => {
-                    crate::owned::SiginfoEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::SiginfoEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::RemapFpath => {
-                    crate::owned::RemapFilePathEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::RemapFilePathEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::GhostFile => {
-                    crate::owned::GhostFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::GhostFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::MemfdInode => {
-                    crate::owned::MemfdInodeEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::MemfdInodeEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::PipesData => {
-                    crate::owned::PipeDataEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PipeDataEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FifoData => {
-                    crate::owned::PipeDataEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PipeDataEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::SkQueues => {
-                    crate::owned::SkPacketEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::SkPacketEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TcpStream => {
-                    crate::owned::TcpStreamEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TcpStreamEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TtyInfo => {
-                    crate::owned::TtyInfoEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TtyInfoEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TtyData => {
-                    crate::owned::TtyDataEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TtyDataEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FileLocks => {
-                    crate::owned::FileLockEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FileLockEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Cgroup => {
-                    crate::owned::CgroupEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::CgroupEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Seccomp => {
-                    crate::owned::SeccompEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::SeccompEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Apparmor => {
-                    crate::owned::ApparmorEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::ApparmorEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Cpuinfo => {
-                    crate::owned::CpuinfoEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::CpuinfoEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::BpfmapData => {
-                    crate::owned::BpfmapDataEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::BpfmapDataEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::BpfmapFile => {
-                    crate::owned::BpfmapFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::BpfmapFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Autofs => {
-                    crate::owned::AutofsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::AutofsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::BinfmtMisc => {
-                    crate::owned::BinfmtMiscEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::BinfmtMiscEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Utsns => {
-                    crate::owned::UtsnsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::UtsnsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcVar => {
-                    crate::owned::IpcVarEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::IpcVarEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcnsShm => {
-                    crate::owned::IpcShmEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::IpcShmEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcnsMsg => {
-                    crate::owned::IpcMsgEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::IpcMsgEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IpcnsSem => {
-                    crate::owned::IpcSemEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::IpcSemEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Mnts => {
-                    crate::owned::MntEntry::from_json_src(src, path, unknown)?.to_bytes()
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::MntEntry,
+                    >(src, path, unknown)?
+                        .to_bytes()
                 }
                 Kind::Userns => {
-                    crate::owned::UsernsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::UsernsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Timens => {
-                    crate::owned::TimensEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TimensEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pidns => {
-                    crate::owned::PidnsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PidnsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Netdev => {
-                    crate::owned::NetDeviceEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::NetDeviceEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Netns => {
-                    crate::owned::NetnsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::NetnsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::RegFiles => {
-                    crate::owned::RegFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::RegFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::ExtFiles => {
-                    crate::owned::ExtFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::ExtFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::NsFiles => {
-                    crate::owned::NsFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::NsFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::EventfdFile => {
-                    crate::owned::EventfdFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::EventfdFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::EventpollFile => {
-                    crate::owned::EventpollFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::EventpollFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::EventpollTfd => {
-                    crate::owned::EventpollTfdEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::EventpollTfdEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Signalfd => {
-                    crate::owned::SignalfdEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::SignalfdEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::InotifyFile => {
-                    crate::owned::InotifyFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::InotifyFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::InotifyWd => {
-                    crate::owned::InotifyWdEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::InotifyWdEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FanotifyFile => {
-                    crate::owned::FanotifyFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FanotifyFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::FanotifyMark => {
-                    crate::owned::FanotifyMarkEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FanotifyMarkEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pipes => {
-                    crate::owned::PipeEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PipeEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Fifo => {
-                    crate::owned::FifoEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::FifoEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Unixsk => {
-                    crate::owned::UnixSkEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::UnixSkEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Inetsk => {
-                    crate::owned::InetSkEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::InetSkEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Packetsk => {
-                    crate::owned::PacketSockEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PacketSockEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::NetlinkSk => {
-                    crate::owned::NetlinkSkEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::NetlinkSkEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::TtyFiles => {
-                    crate::owned::TtyFileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TtyFileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Tunfile => {
-                    crate::owned::TunfileEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TunfileEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Timerfd => {
-                    crate::owned::TimerfdEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::TimerfdEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Pidfd => {
-                    crate::owned::PidfdEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::PidfdEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::Stats => {
-                    crate::owned::StatsEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::StatsEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
                 Kind::IrmapCache => {
-                    crate::owned::IrmapCacheEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::IrmapCacheEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
             },

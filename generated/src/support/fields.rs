@@ -373,6 +373,16 @@ pub fn int_of_str<T: JsonInt>(s: &str, fmt: &IntFmt, path: &Path<'_>) -> Result<
     T::from_i128(wide).ok_or_else(|| path.err(format!("{wide} does not fit {}", T::TYPE)))
 }
 
+/// [`int_of_number`] without an error: the value, when the text is an integer that fits.
+pub(crate) fn int_of_wide_number<T: JsonInt>(text: &[u8]) -> Option<T> {
+    T::from_i128(parse_json_integer(text)?)
+}
+
+/// [`int_of_str`] without an error: the value, when the format reads the text and it fits.
+pub(crate) fn int_of_text<T: JsonInt>(s: &[u8], fmt: &IntFmt) -> Option<T> {
+    T::from_i128(int_from_text(s, fmt)?)
+}
+
 /// [`json_int`] of field `field` of the message at `parent`.
 #[inline]
 pub fn int_at<T: JsonInt>(v: &Value, parent: &str, field: &str, fmt: &IntFmt) -> Result<T, EncodeError> {
@@ -401,19 +411,28 @@ fn parse_json_integer(b: &[u8]) -> Option<i128> {
 }
 
 fn int_from_str(s: &str, fmt: &IntFmt) -> Option<i128> {
+    int_from_text(s.as_bytes(), fmt)
+}
+
+/// [`int_from_str`] of UTF-8 text as bytes: crit's forms (flag names, a dict name, `0x` and hex
+/// digits) are read from the bytes, anything else from the text as a `str`.
+fn int_from_text(s: &[u8], fmt: &IntFmt) -> Option<i128> {
     match fmt.dev {
-        Dev::Kernel => return json_in::parse_dev_kernel(s).map(i128::from),
-        Dev::Old => return json_in::parse_dev_old(s).map(i128::from),
+        Dev::Kernel => return json_in::parse_dev_kernel(std::str::from_utf8(s).ok()?).map(i128::from),
+        Dev::Old => return json_in::parse_dev_old(std::str::from_utf8(s).ok()?).map(i128::from),
         Dev::None => {}
     }
     if let Some(table) = fmt.flags {
-        return json_in::parse_flags(s, table).map(i128::from);
+        return json_in::parse_flags_text(s, table).map(i128::from);
     }
     if let Some(dict) = fmt.dict
-        && let Some((v, _)) = dict.iter().find(|(_, n)| *n == s) {
+        && let Some((v, _)) = dict.iter().find(|(_, n)| n.as_bytes() == s) {
             return Some(i128::from(*v));
         }
-    json_in::parse_int_str(s)
+    if let Some(v) = json_in::plain_hex(s) {
+        return Some(i128::from(v));
+    }
+    json_in::parse_int_str(std::str::from_utf8(s).ok()?)
 }
 
 /// A `bool` field: `true` or `false`.

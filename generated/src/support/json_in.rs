@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::json_fast::Span;
+
 /// Deepest nesting of arrays and objects accepted.
 pub const MAX_DEPTH: usize = 128;
 
@@ -389,6 +391,24 @@ impl<R: std::io::BufRead> Reader<R> {
         Ok(Some(v))
     }
 
+    /// Gives `f` the buffered input, starting at the next byte; when it returns a value and how
+    /// far it read ([`Span`]: ASCII bytes only), those bytes are consumed. The fast lane of
+    /// [`super::json_src::ReaderSource`] reads through this.
+    #[inline]
+    pub fn read_buffered<T>(&mut self, f: impl FnOnce(&[u8]) -> Option<(T, Span)>) -> Result<Option<T>, ReadError> {
+        let chunk = self.r.fill_buf()?;
+        let Some((t, span)) = f(chunk) else { return Ok(None) };
+        self.offset += span.bytes;
+        if span.lines > 0 {
+            self.line += span.lines;
+            self.column = span.tail;
+        } else {
+            self.column += span.bytes;
+        }
+        self.r.consume(span.bytes);
+        Ok(Some(t))
+    }
+
     /// Enters the array or object (`open` is `[` or `{`) at the next byte, nested inside
     /// `depth` containers, and the whitespace after its bracket: `Ok(None)` when the next byte
     /// is not `open` (nothing consumed), `Ok(Some(false))` when it is empty (its closing bracket
@@ -465,6 +485,11 @@ impl<R: std::io::BufRead> Reader<R> {
         let mut p = Parser { s: chunk, pos: 0 };
         if let Ok(v) = p.value(depth)
             && p.pos < chunk.len()
+            // A number or literal is whole when a delimiter follows it. Otherwise it may go on
+            // past where it parsed (`3e` then `7` in the next chunk), and the scan below takes
+            // its bytes to the delimiter, as it does across chunks (`9alse` is one bad token,
+            // whatever the chunks).
+            && (matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_)) || is_delimiter(chunk[p.pos]))
         {
             let n = p.pos;
             advance(&chunk[..n], offset, line, column);
@@ -539,24 +564,23 @@ fn leading_digits(b: &[u8]) -> (usize, u64) {
 
 /// An integer at the start of `chunk` in its simplest form: an optional `-`, digits without a
 /// leading zero before more digits (which a whole parse refuses after the `0`), no fraction or
-/// exponent, and something after it in the buffer (so it is whole). Its length, and its value
-/// when it has at most 18 digits (below 10^18: exact, and it fits an `i64`); `None` otherwise.
+/// exponent, and a delimiter after it in the buffer (so it is whole, and one token as
+/// [`Reader::value`] reads it). Its length, and its value when it has at most 18 digits (below
+/// 10^18: exact, and it fits an `i64`); `None` otherwise.
 #[inline(always)]
-fn plain_integer(chunk: &[u8]) -> Option<(usize, Option<i64>)> {
+pub(crate) fn plain_integer(chunk: &[u8]) -> Option<(usize, Option<i64>)> {
     let neg = usize::from(chunk.first() == Some(&b'-'));
     // One digit (`0`, `-1`, a flag or a count): most of the integers crit writes.
     if let (Some(d), Some(&after)) = (chunk.get(neg), chunk.get(neg + 1))
         && d.is_ascii_digit()
-        && !matches!(after, b'0'..=b'9' | b'.' | b'e' | b'E')
+        && is_delimiter(after)
     {
         let v = i64::from(d - b'0');
         return Some((neg + 1, Some(if neg == 1 { -v } else { v })));
     }
     let (digits, value) = leading_digits(&chunk[neg..]);
     let n = neg + digits;
-    let simple = digits > 0
-        && chunk.get(n).is_some_and(|b| !matches!(b, b'.' | b'e' | b'E'))
-        && !(digits > 1 && chunk[neg] == b'0');
+    let simple = digits > 0 && chunk.get(n).is_some_and(|&b| is_delimiter(b)) && !(digits > 1 && chunk[neg] == b'0');
     if !simple {
         return None;
     }
@@ -580,7 +604,7 @@ fn eight_digits(t: u64) -> u64 {
 /// `a == b` for slices of equal length, without a call to `memcmp` for the short ones that
 /// keys are: two overlapping word loads.
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -588,11 +612,20 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
     let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
     match n {
-        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        0 => true,
+        // The first, middle and last bytes are every byte.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
         4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
         8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
         _ => a == b,
     }
+}
+
+/// Whether `chunk` starts with `key` in quotes, and holds a byte after them.
+#[inline(always)]
+pub(crate) fn quoted_at(chunk: &[u8], key: &[u8]) -> bool {
+    let n = key.len();
+    chunk.len() > n + 2 && chunk[0] == b'"' && chunk[1 + n] == b'"' && same_bytes(&chunk[1..1 + n], key)
 }
 
 /// JSON whitespace.
@@ -603,7 +636,7 @@ fn is_ws(b: u8) -> bool {
 /// When `chunk` starts with a whole string that needs no unescaping (no backslash, no control
 /// character before its closing quote): the length of its text (the closing quote is at
 /// `1 + len`).
-fn plain_string(chunk: &[u8]) -> Option<usize> {
+pub(crate) fn plain_string(chunk: &[u8]) -> Option<usize> {
     if chunk.first() != Some(&b'"') {
         return None;
     }
@@ -643,7 +676,7 @@ fn line_break(chunk: &[u8], lead: usize) -> Option<usize> {
 
 /// The spaces at the start of `b` (an indentation), eight bytes at a time.
 #[inline]
-fn leading_spaces(b: &[u8]) -> usize {
+pub(crate) fn leading_spaces(b: &[u8]) -> usize {
     let mut i = 0;
     while let Some(w) = b.get(i..i + 8) {
         let x = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ 0x2020_2020_2020_2020;
@@ -744,9 +777,22 @@ impl Scan {
 }
 
 /// Bytes that end a number or literal: whitespace and JSON punctuation.
+#[inline(always)]
 fn is_delimiter(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'[' | b']' | b'{' | b'}' | b'"')
+    DELIMITERS[usize::from(b)]
 }
+
+/// [`is_delimiter`] as a table (one load instead of eleven comparisons).
+static DELIMITERS: [bool; 256] = {
+    let mut t = [false; 256];
+    let all = b" \t\n\r,:[]{}\"";
+    let mut i = 0;
+    while i < all.len() {
+        t[all[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Characters (UTF-8 code points, as Python counts columns) in `bytes`.
 fn chars(bytes: &[u8]) -> usize {
@@ -1099,7 +1145,7 @@ pub fn parse_int_str(s: &str) -> Option<i128> {
 
 /// `0x` and 1 to 16 hexadecimal digits, nothing else: the value (what `int(s, 0)` gives).
 #[inline]
-fn plain_hex(b: &[u8]) -> Option<u64> {
+pub(crate) fn plain_hex(b: &[u8]) -> Option<u64> {
     let digits = b.strip_prefix(b"0x")?;
     if digits.is_empty() || digits.len() > 16 {
         return None;
@@ -1310,22 +1356,33 @@ pub fn parse_dev_old(s: &str) -> Option<u64> {
 /// `str.strip()`, values are added (not OR-ed, so a name given twice counts twice) and may be
 /// negative; `None` when the sum is outside `0..=u64::MAX`.
 pub fn parse_flags(s: &str, table: &super::json::FlagTable) -> Option<u64> {
+    parse_flags_text(s.as_bytes(), table)
+}
+
+/// [`parse_flags`] of UTF-8 text as bytes (`None` if it is not UTF-8 where that matters): the
+/// tokens between `|` are split and matched as bytes, and only a token that needs Python's
+/// rules (stripping other whitespace, or a number) is read as a `str`.
+pub(crate) fn parse_flags_text(s: &[u8], table: &super::json::FlagTable) -> Option<u64> {
     if s.is_empty() {
         return Some(0);
     }
     let mut sum: i128 = 0;
-    for token in s.split('|') {
+    for token in s.split(|&b| b == b'|') {
         // crit's own spacing (`A | B`) is stripped without the general (Unicode) rules.
-        let token = token.strip_prefix(' ').unwrap_or(token);
-        let token = token.strip_suffix(' ').unwrap_or(token);
-        let token = match token.as_bytes() {
+        let token = token.strip_prefix(b" ").unwrap_or(token);
+        let token = token.strip_suffix(b" ").unwrap_or(token);
+        let token = match token {
             [first, .., last] if first.is_ascii() && last.is_ascii() && !is_py_space(char::from(*first)) && !is_py_space(char::from(*last)) => token,
-            _ => py_strip(token),
+            _ => py_strip(std::str::from_utf8(token).ok()?).as_bytes(),
         };
         // `dict(flags_map)`: with duplicate names the last entry wins.
-        let v = match table.iter().rev().find(|(name, _)| same_bytes(name.as_bytes(), token.as_bytes())) {
+        // Names share prefixes (`MAP_`, `PROT_`): the length and the last byte tell most apart.
+        let v = match table.iter().rev().find(|(name, _)| {
+            let name = name.as_bytes();
+            name.len() == token.len() && name.last() == token.last() && same_bytes(name, token)
+        }) {
             Some(&(_, bits)) => i128::from(bits),
-            None => parse_int_str(token)?,
+            None => parse_int_str(std::str::from_utf8(token).ok()?)?,
         };
         sum = sum.checked_add(v)?;
     }
@@ -2058,12 +2115,11 @@ mod tests {
                 let mut r = Reader::new(doc.as_bytes());
                 let got = r.small_int().unwrap();
                 let want = match (&whole, after) {
-                    // `.5` makes the number a float: its digits are not an integer.
-                    (_, ".5") => None,
+                    // `.5` makes the number a float, `x` one bad token: neither is an integer.
+                    (_, ".5" | "x") => None,
                     (Some(Value::Number(n)), _) if text.trim_start_matches('-').len() <= 18 => n.parse::<i64>().ok(),
                     _ => None,
                 };
-                // Before `x` the value is taken: the error is the next token's, not the number's.
                 assert_eq!(got, want, "{doc:?}");
                 assert_eq!(r.offset, if got.is_some() { text.len() } else { 0 }, "{doc:?}");
             }
@@ -2114,6 +2170,13 @@ mod tests {
         }
         assert_eq!(parse_int_str("0x10000000000000000"), Some(1 << 64));
         assert_eq!(parse_int_str("0X1_0"), Some(16));
+    }
+
+    #[test]
+    fn delimiters_are_whitespace_and_punctuation() {
+        for b in 0..=255u8 {
+            assert_eq!(is_delimiter(b), b" \t\n\r,:[]{}\"".contains(&b), "{b:#x}");
+        }
     }
 
     #[test]

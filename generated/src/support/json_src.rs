@@ -14,6 +14,7 @@ use std::fmt;
 
 use super::EncodeError;
 use super::fields::{self, IntFmt, JsonInt, Message, Path, UnknownKeys};
+use super::json_fast::FastSource;
 use super::json_in::{KeyMatch, ReadError, Reader, Simple, Value};
 
 /// A key of a message's object, as the generated code matches it.
@@ -33,6 +34,16 @@ const UNKNOWN_FIELDS: &str = "_unknown_fields";
 pub trait JsonSource {
     /// Its error: at least an [`EncodeError`] (a value that does not fit its field).
     type Error: From<EncodeError>;
+    /// Whether its errors name the value (the generated code and [`messages`] then keep the
+    /// path of each; a source whose errors say nothing, the fast lane, needs none).
+    const PATHS: bool = true;
+    /// Message `M` at the current value, read by a faster way when the source has one
+    /// ([`ReaderSource`]: [`FastSource`] over the buffered bytes); `Ok(None)`, nothing read,
+    /// when there is none or it gave up. [`read`] tries it, then `M::from_json_src`.
+    fn fast<M: Message>(&mut self, unknown: UnknownKeys) -> Result<Option<M>, Self::Error> {
+        let _ = unknown;
+        Ok(None)
+    }
     /// Enters the current value as the object of a message at `path`: `Ok(true)` when it has
     /// members, `Ok(false)` when it is empty (and then already left); an error when it is not
     /// an object.
@@ -58,9 +69,23 @@ pub trait JsonSource {
     fn next_element(&mut self) -> Result<bool, Self::Error>;
 }
 
+/// Message `M` at the current value of `src`, the message at `path`: through the source's
+/// fast lane when it has one and it reads the message, else the generated reader.
+#[inline]
+pub fn read<S: JsonSource, M: Message>(src: &mut S, path: &str, unknown: UnknownKeys) -> Result<M, S::Error> {
+    match src.fast::<M>(unknown)? {
+        Some(m) => Ok(m),
+        None => M::from_json_src(src, path, unknown),
+    }
+}
+
 /// Message field `field` of the message at `path`.
 pub fn message<S: JsonSource, M: Message>(src: &mut S, path: &str, field: &str, unknown: UnknownKeys) -> Result<M, S::Error> {
-    M::from_json_src(src, &Path::field(path, field).to_string(), unknown)
+    if let Some(m) = src.fast::<M>(unknown)? {
+        return Ok(m);
+    }
+    let p = if S::PATHS { Path::field(path, field).to_string() } else { String::new() };
+    M::from_json_src(src, &p, unknown)
 }
 
 /// Repeated message field `field` of the message at `path`.
@@ -69,13 +94,22 @@ pub fn messages<S: JsonSource, M: Message>(src: &mut S, path: &str, field: &str,
     if !src.begin_array(path, field)? {
         return Ok(out);
     }
-    // One path buffer for every element: `path.field[i]`.
-    let mut p = Path::field(path, field).to_string();
+    // One path buffer for every element, `path.field[i]`, written only for an element the
+    // fast lane does not read (and not at all for a source without paths).
+    let mut p = if S::PATHS { Path::field(path, field).to_string() } else { String::new() };
     let base = p.len();
     loop {
-        p.truncate(base);
-        super::fields::push_index(&mut p, out.len());
-        out.push(M::from_json_src(src, &p, unknown)?);
+        let m = match src.fast::<M>(unknown)? {
+            Some(m) => m,
+            None => {
+                if S::PATHS {
+                    p.truncate(base);
+                    super::fields::push_index(&mut p, out.len());
+                }
+                M::from_json_src(src, &p, unknown)?
+            }
+        };
+        out.push(m);
         if !src.next_element()? {
             return Ok(out);
         }
@@ -233,6 +267,8 @@ impl std::error::Error for SourceError {}
 /// whole parse would require there.
 pub struct ReaderSource<'r, R> {
     r: &'r mut Reader<R>,
+    /// Whether messages are tried in the fast lane first ([`ReaderSource::general_only`]).
+    fast: bool,
     /// Containers the current value is nested inside.
     depth: usize,
     /// The closing brackets of the containers entered here, innermost last, after those of the
@@ -245,7 +281,14 @@ impl<'r, R: std::io::BufRead> ReaderSource<'r, R> {
     /// A source whose current value is the next value of `r`, nested inside `depth`
     /// containers, the innermost of which closes with `outer` (`]` for an entry).
     pub fn new(r: &'r mut Reader<R>, depth: usize, outer: u8) -> Self {
-        ReaderSource { r, depth, open: Vec::new(), outer }
+        ReaderSource { r, fast: true, depth, open: Vec::new(), outer }
+    }
+
+    /// The same source without its fast lane: every message read by the general reader (what
+    /// the lane must agree with, for tests and measurements).
+    pub fn general_only(mut self) -> Self {
+        self.fast = false;
+        self
     }
 
     /// Enters the container `open` … `close` at the next value; any other value is read and
@@ -287,6 +330,15 @@ impl<'r, R: std::io::BufRead> ReaderSource<'r, R> {
 
 impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
     type Error = SourceError;
+
+    #[inline]
+    fn fast<M: Message>(&mut self, unknown: UnknownKeys) -> Result<Option<M>, SourceError> {
+        if !self.fast {
+            return Ok(None);
+        }
+        let (depth, outer) = (self.depth, self.open.last().copied().unwrap_or(self.outer));
+        Ok(self.r.read_buffered(|b| FastSource::read::<M>(b, depth, outer, unknown))?)
+    }
 
     fn begin_object(&mut self, path: &str) -> Result<bool, SourceError> {
         self.enter(b'{', b'}', |v| not_object(path, v))

@@ -6,6 +6,7 @@ pub mod files;
 pub mod flags;
 pub mod kind;
 pub mod json;
+pub mod json_fast;
 pub mod json_in;
 pub mod json_src;
 pub(crate) mod open_enum;

@@ -212,7 +212,10 @@ impl Kind {
         Ok(
             match self {
                 Kind::Sample => {
-                    crate::owned::SampleEntry::from_json_src(src, path, unknown)?
+                    crate::support::json_src::read::<
+                        S,
+                        crate::owned::SampleEntry,
+                    >(src, path, unknown)?
                         .to_bytes()
                 }
             },
