@@ -251,6 +251,43 @@ mod tests {
     }
 
     #[test]
+    fn owned_messages_encode_to_their_length_and_bytes() {
+        // Nested messages of every size: a core's thread_info and registers (over 128 bytes:
+        // a two-byte length prefix), a mm's VMAs (under), files.img's nested file kinds.
+        fn check<M: Message>(b: &[u8], name: &str) {
+            let img = Image::parse(b, Some(name)).unwrap();
+            for e in img.entries() {
+                let e = e.unwrap();
+                let m: M = decode(&e).unwrap();
+                let out = m.to_bytes();
+                assert_eq!(m.encoded_len(), out.len(), "{name} entry {}", e.index);
+                assert!(out == e.message, "{name} entry {} changed on a round trip", e.index);
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/images");
+        let mut seen = 0;
+        for set in std::fs::read_dir(&root).unwrap() {
+            let set = set.unwrap().path();
+            if !set.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(&set).unwrap() {
+                let f = f.unwrap().path();
+                let name = f.file_name().unwrap().to_string_lossy().into_owned();
+                let b = std::fs::read(&f).unwrap();
+                match name.split('-').next().unwrap() {
+                    "core" => check::<owned::CoreEntry>(&b, &name),
+                    "mm" => check::<owned::MmEntry>(&b, &name),
+                    "files.img" => check::<owned::FileEntry>(&b, &name),
+                    _ => continue,
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen > 20, "{seen} images");
+    }
+
+    #[test]
     fn the_wrong_message_type_is_refused_by_name() {
         let b = fixture("sleep", "mm-20292.img");
         let img = Image::parse(&b, None).unwrap();

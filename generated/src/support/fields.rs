@@ -33,7 +33,8 @@ pub trait Message: Sized + Default {
     fn from_json_src<S: super::json_src::JsonSource>(src: &mut S, path: &str, unknown: UnknownKeys) -> Result<Self, S::Error>;
     /// The encoding as a new vector.
     fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len());
+        // Not sized first (a walk of the whole message): most entries fit, larger ones grow.
+        let mut out = Vec::with_capacity(256);
         self.encode(&mut out);
         out
     }
@@ -83,8 +84,20 @@ pub mod fmt {
 #[inline]
 pub fn write_message<M: Message>(num: u32, m: &M, out: &mut Vec<u8>) {
     super::wire::write_tag(num, super::wire::LEN, out);
-    super::wire::write_varint(m.encoded_len() as u64, out);
+    // The message goes out after a one-byte length, which is then set; a longer length (128
+    // bytes or more) moves the message up by the bytes it needs. Sizing it first instead would
+    // walk every nested message once per level above it (a `mm` entry's VMAs twice).
+    let at = out.len();
+    out.push(0);
     m.encode(out);
+    let len = out.len() - at - 1;
+    if len < 0x80 {
+        out[at] = len as u8;
+    } else {
+        let mut prefix = Vec::with_capacity(10);
+        super::wire::write_varint(len as u64, &mut prefix);
+        out.splice(at..at + 1, prefix);
+    }
 }
 
 /// The length of [`write_message`]'s output.
