@@ -153,7 +153,7 @@ fn the_lane_reads_crits_vmas() {
         let text = std::str::from_utf8(doc).unwrap();
         let at = text.find("\"vmas\": [").expect("vmas") + "\"vmas\": [".len();
         let rest = text[at..].trim_start();
-        let (vma, span) = FastSource::read::<owned::VmaEntry>(rest.as_bytes(), 4, b']', UnknownKeys::Refuse).unwrap_or_else(|| panic!("{name}: the lane gave up on the first VMA"));
+        let (vma, span) = FastSource::read::<owned::VmaEntry, _>(rest.as_bytes(), 4, b']', UnknownKeys::Refuse, |m| m).unwrap_or_else(|| panic!("{name}: the lane gave up on the first VMA"));
         let end = rest.find('}').unwrap() + 1;
         let end = end + rest[end..].len() - rest[end..].trim_start().len();
         assert_eq!(span.bytes, end, "{name}: the lane read to the end of the VMA object");

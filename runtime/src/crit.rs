@@ -311,7 +311,7 @@ pub fn encode_json_with(input: impl io::BufRead, out: &mut dyn Write, opts: Enco
                 "entries" if magic.is_some() && r.peek()? == Some(b'[') => {
                     let kind = kind_of(magic.as_ref())?;
                     let mut w = ImageWriter::new(&mut out, kind)?;
-                    let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+                    let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false, path: String::new() };
                     r.eat(b'[')?;
                     r.skip_ws()?;
                     if !r.eat(b']')? {
@@ -360,7 +360,7 @@ pub fn encode_json_with(input: impl io::BufRead, out: &mut dyn Write, opts: Enco
             None => return Err(EncodeError::new("", "missing \"entries\"").into()),
         };
         let mut w = ImageWriter::new(&mut out, kind)?;
-        let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false };
+        let mut enc = EntryEncoder { kind, unknown: opts.unknown_keys, ghost_chunked: false, path: String::new() };
         for (i, entry) in entries.into_iter().enumerate() {
             enc.entry(i, entry, &mut w)?;
         }
@@ -388,6 +388,8 @@ struct EntryEncoder {
     kind: Kind,
     unknown: UnknownKeys,
     ghost_chunked: bool,
+    /// `entries[i]` of the entry being read, for its errors (one buffer for all entries).
+    path: String,
 }
 
 impl EntryEncoder {
@@ -402,11 +404,14 @@ impl EntryEncoder {
     where
         EncodeJsonError: From<S::Error>,
     {
-        let path = format!("entries[{i}]");
+        self.path.clear();
+        self.path.push_str("entries");
+        fields::push_index(&mut self.path, i);
+        let path = &self.path;
         if self.kind.info().payload == Payload::Pagemap && i == 0 {
-            w.write_message(&owned::PagemapHead::from_json_src(src, &path, self.unknown)?)?;
+            w.write_message(&json_src::read::<_, owned::PagemapHead>(src, path, self.unknown)?)?;
         } else {
-            let bytes = self.kind.entry_from_json_src(src, &path, self.unknown)?;
+            let bytes = self.kind.entry_from_json_src(src, path, self.unknown)?;
             w.write_entry(&bytes)?;
         }
         Ok(())

@@ -95,7 +95,7 @@ pub fn emit(model: &Model) -> TokenStream {
     });
     let from_json_src_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);
-        quote!(Kind::#v => crate::support::json_src::read::<S, crate::owned::#m>(src, path, unknown)?.to_bytes(),)
+        quote!(Kind::#v => crate::support::json_src::read_bytes::<S, crate::owned::#m>(src, path, unknown)?,)
     });
     let validate_arms = model.kinds.iter().zip(&variants).map(|(k, v)| {
         let m = msg_ident(k);

@@ -2180,480 +2180,412 @@ impl Kind {
         Ok(
             match self {
                 Kind::Inventory => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::InventoryEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Pstree => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PstreeEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Core => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::CoreEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Ids => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TaskKobjIdsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Mm => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::MmEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Fs => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Fdinfo => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FdinfoEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Files => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Pagemap => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PagemapEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Creds => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::CredsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Sigact => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::SaEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Vmas => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::VmaEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Rlimit => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::RlimitEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Itimers => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::ItimerEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::PosixTimers => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PosixTimerEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Signal => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::SiginfoEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::RemapFpath => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::RemapFilePathEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::GhostFile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::GhostFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::MemfdInode => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::MemfdInodeEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::PipesData => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PipeDataEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::FifoData => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PipeDataEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::SkQueues => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::SkPacketEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::TcpStream => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TcpStreamEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::TtyInfo => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TtyInfoEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::TtyData => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TtyDataEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::FileLocks => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FileLockEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Cgroup => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::CgroupEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Seccomp => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::SeccompEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Apparmor => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::ApparmorEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Cpuinfo => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::CpuinfoEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::BpfmapData => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::BpfmapDataEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::BpfmapFile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::BpfmapFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Autofs => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::AutofsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::BinfmtMisc => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::BinfmtMiscEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Utsns => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::UtsnsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::IpcVar => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::IpcVarEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::IpcnsShm => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::IpcShmEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::IpcnsMsg => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::IpcMsgEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::IpcnsSem => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::IpcSemEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Mnts => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::MntEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Userns => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::UsernsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Timens => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TimensEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Pidns => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PidnsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Netdev => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::NetDeviceEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Netns => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::NetnsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::RegFiles => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::RegFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::ExtFiles => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::ExtFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::NsFiles => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::NsFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::EventfdFile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::EventfdFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::EventpollFile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::EventpollFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::EventpollTfd => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::EventpollTfdEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Signalfd => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::SignalfdEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::InotifyFile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::InotifyFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::InotifyWd => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::InotifyWdEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::FanotifyFile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FanotifyFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::FanotifyMark => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FanotifyMarkEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Pipes => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PipeEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Fifo => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::FifoEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Unixsk => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::UnixSkEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Inetsk => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::InetSkEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Packetsk => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PacketSockEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::NetlinkSk => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::NetlinkSkEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::TtyFiles => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TtyFileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Tunfile => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TunfileEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Timerfd => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::TimerfdEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Pidfd => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::PidfdEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::Stats => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::StatsEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
                 Kind::IrmapCache => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::IrmapCacheEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
             },
         )

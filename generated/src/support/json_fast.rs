@@ -48,6 +48,11 @@ pub struct Span {
 /// Containers the lane follows itself, at most; a deeper message goes to the general source.
 const MAX_OPEN: usize = 16;
 
+/// Bytes one try of the lane reads, at most. A message larger than this (a `mm` entry holds
+/// every VMA) is read by the general source, whose nested messages each try the lane: giving up
+/// at the end of the whole buffer instead would read a quarter-megabyte of VMAs for nothing.
+const MAX_SPAN: usize = 64 * 1024;
+
 /// The buffered bytes read as a [`JsonSource`]; see the module.
 pub struct FastSource<'a> {
     b: &'a [u8],
@@ -68,12 +73,19 @@ pub struct FastSource<'a> {
 
 impl<'a> FastSource<'a> {
     /// Reads message `M` from the start of `b`, a value nested inside `depth` containers, the
-    /// innermost of which closes with `outer`: the message and how far it went, or `None`.
-    pub fn read<M: Message>(b: &'a [u8], depth: usize, outer: u8, unknown: UnknownKeys) -> Option<(M, Span)> {
+    /// innermost of which closes with `outer`: what `then` makes of the message (its bytes, or
+    /// nothing once it is pushed where it goes: a message can be kilobytes, and is not moved
+    /// about more than that) and how far it went, or `None` (also when it would read more than
+    /// 64 KiB: a larger message is the general source's, see `MAX_SPAN`).
+    pub fn read<M: Message, T>(b: &'a [u8], depth: usize, outer: u8, unknown: UnknownKeys, then: impl FnOnce(M) -> T) -> Option<(T, Span)> {
+        let b = &b[..b.len().min(MAX_SPAN)];
         let mut s = FastSource { b, pos: 0, lines: 0, line_start: 0, depth, open: [0; MAX_OPEN], n_open: 0, outer, hint: (0, 0) };
-        let m = M::from_json_src(&mut s, "", unknown).ok()?;
+        let t = match M::from_json_src(&mut s, "", unknown) {
+            Ok(m) => then(m),
+            Err(Bail) => return None,
+        };
         let tail = if s.lines > 0 { s.pos - s.line_start } else { 0 };
-        Some((m, Span { bytes: s.pos, lines: s.lines, tail }))
+        Some((t, Span { bytes: s.pos, lines: s.lines, tail }))
     }
 
     #[inline(always)]

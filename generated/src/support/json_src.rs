@@ -37,11 +37,12 @@ pub trait JsonSource {
     /// Whether its errors name the value (the generated code and [`messages`] then keep the
     /// path of each; a source whose errors say nothing, the fast lane, needs none).
     const PATHS: bool = true;
-    /// Message `M` at the current value, read by a faster way when the source has one
-    /// ([`ReaderSource`]: [`FastSource`] over the buffered bytes); `Ok(None)`, nothing read,
-    /// when there is none or it gave up. [`read`] tries it, then `M::from_json_src`.
-    fn fast<M: Message>(&mut self, unknown: UnknownKeys) -> Result<Option<M>, Self::Error> {
-        let _ = unknown;
+    /// What `then` makes of message `M` at the current value, read by a faster way when the
+    /// source has one ([`ReaderSource`]: [`FastSource`] over the buffered bytes); `Ok(None)`,
+    /// nothing read, when there is none or it gave up. [`read`] tries it, then
+    /// `M::from_json_src`.
+    fn fast<M: Message, T>(&mut self, unknown: UnknownKeys, then: impl FnOnce(M) -> T) -> Result<Option<T>, Self::Error> {
+        let _ = (unknown, then);
         Ok(None)
     }
     /// Enters the current value as the object of a message at `path`: `Ok(true)` when it has
@@ -73,15 +74,24 @@ pub trait JsonSource {
 /// fast lane when it has one and it reads the message, else the generated reader.
 #[inline]
 pub fn read<S: JsonSource, M: Message>(src: &mut S, path: &str, unknown: UnknownKeys) -> Result<M, S::Error> {
-    match src.fast::<M>(unknown)? {
+    match src.fast::<M, M>(unknown, |m| m)? {
         Some(m) => Ok(m),
         None => M::from_json_src(src, path, unknown),
     }
 }
 
+/// [`read`], encoded: the bytes of message `M` at the current value of `src` (an entry).
+#[inline]
+pub fn read_bytes<S: JsonSource, M: Message>(src: &mut S, path: &str, unknown: UnknownKeys) -> Result<Vec<u8>, S::Error> {
+    match src.fast::<M, Vec<u8>>(unknown, |m| m.to_bytes())? {
+        Some(b) => Ok(b),
+        None => Ok(M::from_json_src(src, path, unknown)?.to_bytes()),
+    }
+}
+
 /// Message field `field` of the message at `path`.
 pub fn message<S: JsonSource, M: Message>(src: &mut S, path: &str, field: &str, unknown: UnknownKeys) -> Result<M, S::Error> {
-    if let Some(m) = src.fast::<M>(unknown)? {
+    if let Some(m) = src.fast::<M, M>(unknown, |m| m)? {
         return Ok(m);
     }
     let p = if S::PATHS { Path::field(path, field).to_string() } else { String::new() };
@@ -99,17 +109,14 @@ pub fn messages<S: JsonSource, M: Message>(src: &mut S, path: &str, field: &str,
     let mut p = if S::PATHS { Path::field(path, field).to_string() } else { String::new() };
     let base = p.len();
     loop {
-        let m = match src.fast::<M>(unknown)? {
-            Some(m) => m,
-            None => {
-                if S::PATHS {
-                    p.truncate(base);
-                    super::fields::push_index(&mut p, out.len());
-                }
-                M::from_json_src(src, &p, unknown)?
+        // The lane pushes the element itself (it is not moved out through the source).
+        if src.fast::<M, ()>(unknown, |m| out.push(m))?.is_none() {
+            if S::PATHS {
+                p.truncate(base);
+                super::fields::push_index(&mut p, out.len());
             }
-        };
-        out.push(m);
+            out.push(M::from_json_src(src, &p, unknown)?);
+        }
         if !src.next_element()? {
             return Ok(out);
         }
@@ -332,12 +339,12 @@ impl<R: std::io::BufRead> JsonSource for ReaderSource<'_, R> {
     type Error = SourceError;
 
     #[inline]
-    fn fast<M: Message>(&mut self, unknown: UnknownKeys) -> Result<Option<M>, SourceError> {
+    fn fast<M: Message, T>(&mut self, unknown: UnknownKeys, then: impl FnOnce(M) -> T) -> Result<Option<T>, SourceError> {
         if !self.fast {
             return Ok(None);
         }
         let (depth, outer) = (self.depth, self.open.last().copied().unwrap_or(self.outer));
-        Ok(self.r.read_buffered(|b| FastSource::read::<M>(b, depth, outer, unknown))?)
+        Ok(self.r.read_buffered(|b| FastSource::read::<M, T>(b, depth, outer, unknown, then))?)
     }
 
     fn begin_object(&mut self, path: &str) -> Result<bool, SourceError> {

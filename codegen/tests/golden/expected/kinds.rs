@@ -212,11 +212,10 @@ impl Kind {
         Ok(
             match self {
                 Kind::Sample => {
-                    crate::support::json_src::read::<
+                    crate::support::json_src::read_bytes::<
                         S,
                         crate::owned::SampleEntry,
                     >(src, path, unknown)?
-                        .to_bytes()
                 }
             },
         )
