@@ -442,10 +442,7 @@ fn int_from_text(s: &[u8], fmt: &IntFmt) -> Option<i128> {
         && let Some((v, _)) = dict.iter().find(|(_, n)| n.as_bytes() == s) {
             return Some(i128::from(*v));
         }
-    if let Some(v) = json_in::plain_hex(s) {
-        return Some(i128::from(v));
-    }
-    json_in::parse_int_str(std::str::from_utf8(s).ok()?)
+    json_in::parse_int_text(s)
 }
 
 /// A `bool` field: `true` or `false`.

@@ -1136,16 +1136,22 @@ impl Value {
 /// repeat (`00`, `0_0`); whitespace is ASCII `" \t\n\v\f\r"` plus Unicode whitespace (but not
 /// `\x1c`..`\x1f`); non-ASCII decimal digits (e.g. fullwidth `１２`) count as digits.
 pub fn parse_int_str(s: &str) -> Option<i128> {
+    parse_int_text(s.as_bytes())
+}
+
+/// [`parse_int_str`] of UTF-8 text as bytes: crit's hex form read from the bytes, anything else
+/// as a `str` by Python's rules (`None` if it is not UTF-8).
+pub(crate) fn parse_int_text(s: &[u8]) -> Option<i128> {
     // crit's own form of a hexadecimal field (`0x7ffe0375af5a`), read without the general rules.
-    if let Some(v) = plain_hex(s.as_bytes()) {
+    if let Some(v) = plain_hex(s) {
         return Some(i128::from(v));
     }
-    py_int(s, true)
+    py_int(std::str::from_utf8(s).ok()?, true)
 }
 
 /// `0x` and 1 to 16 hexadecimal digits, nothing else: the value (what `int(s, 0)` gives).
 #[inline]
-pub(crate) fn plain_hex(b: &[u8]) -> Option<u64> {
+fn plain_hex(b: &[u8]) -> Option<u64> {
     let digits = b.strip_prefix(b"0x")?;
     if digits.is_empty() || digits.len() > 16 {
         return None;
@@ -1382,7 +1388,7 @@ pub(crate) fn parse_flags_text(s: &[u8], table: &super::json::FlagTable) -> Opti
             name.len() == token.len() && name.last() == token.last() && same_bytes(name, token)
         }) {
             Some(&(_, bits)) => i128::from(bits),
-            None => parse_int_str(std::str::from_utf8(token).ok()?)?,
+            None => parse_int_text(token)?,
         };
         sum = sum.checked_add(v)?;
     }
