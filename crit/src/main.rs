@@ -271,14 +271,28 @@ fn image_failure(path: Option<&Path>, e: &criu_image::image::Error) -> anyhow::E
 /// before the error stays written (the exit status says it failed).
 fn encode(input: Option<&Path>, out: Option<&Path>, opts: doc::EncodeOptions) -> Result<()> {
     // The reader's type is concrete, not `dyn BufRead`: the JSON reader asks it for bytes a
-    // few times per token (a virtual call each was a quarter of encoding a large mm image).
+    // few times per token (a virtual call each was a quarter of encoding a large mm image). A
+    // regular file is mapped and read in place (`SourceReader`: no copy into a buffer); a FIFO
+    // or a device given by -i streams through a buffer, as standard input does.
+    enum Input {
+        Mapped(Source),
+        Stream(io::BufReader<std::fs::File>),
+    }
     let file = match input {
-        Some(p) => Some(io::BufReader::with_capacity(256 * 1024, std::fs::File::open(p).with_context(|| format!("{}", p.display()))?)),
+        Some(p) => {
+            let f = std::fs::File::open(p).with_context(|| format!("{}", p.display()))?;
+            Some(if f.metadata().is_ok_and(|m| m.is_file()) {
+                Input::Mapped(Source::open(p).with_context(|| format!("{}", p.display()))?)
+            } else {
+                Input::Stream(io::BufReader::with_capacity(256 * 1024, f))
+            })
+        }
         None => None,
     };
     let run = |w: &mut dyn Write| {
         match file {
-            Some(f) => doc::encode_json_with(f, w, opts),
+            Some(Input::Mapped(src)) => doc::encode_json_with(criu_image::source::SourceReader::new(&src), w, opts),
+            Some(Input::Stream(f)) => doc::encode_json_with(f, w, opts),
             None => doc::encode_json_with(io::stdin().lock(), w, opts),
         }
         .map_err(|e| encode_failure(input, &e))

@@ -710,4 +710,40 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn varints_write_as_the_spec_says_at_every_length() {
+        // The spec, byte by byte.
+        fn spec(mut v: u64) -> Vec<u8> {
+            let mut b = Vec::new();
+            loop {
+                let low = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    b.push(low);
+                    return b;
+                }
+                b.push(low | 0x80);
+            }
+        }
+        let mut values = vec![0, u64::MAX];
+        for bit in 0..64 {
+            values.extend([(1u64 << bit) - 1, 1 << bit, (1 << bit) + 1]);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            // After bytes already in the vector, so that the cut-back is seen to keep them.
+            let mut out = vec![0xaa, 0xbb];
+            write_varint(v, &mut out);
+            assert_eq!(&out[..2], [0xaa, 0xbb]);
+            assert_eq!(out[2..], spec(v)[..], "{v:#x}");
+            assert_eq!(out.len() - 2, varint_len(v), "{v:#x}");
+        }
+    }
 }
