@@ -281,10 +281,9 @@ fn encode(input: Option<&Path>, out: Option<&Path>, opts: doc::EncodeOptions) ->
     let file = match input {
         Some(p) => {
             let f = std::fs::File::open(p).with_context(|| format!("{}", p.display()))?;
-            Some(if f.metadata().is_ok_and(|m| m.is_file()) {
-                Input::Mapped(Source::open(p).with_context(|| format!("{}", p.display()))?)
-            } else {
-                Input::Stream(io::BufReader::with_capacity(256 * 1024, f))
+            Some(match Source::map_regular(&f).with_context(|| format!("{}", p.display()))? {
+                Some(src) => Input::Mapped(src),
+                None => Input::Stream(io::BufReader::with_capacity(256 * 1024, f)),
             })
         }
         None => None,

@@ -150,22 +150,29 @@ impl Deref for Buffer {
 impl Source {
     /// Maps a file read-only (empty files and non-regular files are read instead).
     pub fn open(path: &Path) -> io::Result<Source> {
-        let f = File::open(path)?;
-        let meta = f.metadata()?;
-        if meta.is_file() && meta.len() > 0 {
-            // SAFETY: the map is read-only and private to us. If another process truncates the
-            // file while we read it, accesses past the new end fault (SIGBUS); checkpoint images
-            // are not modified while they are inspected, which is the accepted trade-off of every
-            // mmap-based reader. Nothing here relies on the bytes staying unchanged for memory
-            // safety: all parsing is bounds-checked against the mapping's length.
-            let map = unsafe { memmap2::Mmap::map(&f)? };
-            Ok(Source::Mapped(map))
-        } else {
-            let mut v = Vec::new();
-            let mut f = f;
-            f.read_to_end(&mut v)?;
-            Ok(Source::Owned(v))
+        let mut f = File::open(path)?;
+        if let Some(map) = Source::map_regular(&f)? {
+            return Ok(map);
         }
+        let mut v = Vec::new();
+        f.read_to_end(&mut v)?;
+        Ok(Source::Owned(v))
+    }
+
+    /// An open file mapped read-only when it is a regular file with bytes in it; `None` for an
+    /// empty or special file (a FIFO, a device), which the caller reads as a stream.
+    pub fn map_regular(f: &File) -> io::Result<Option<Source>> {
+        let meta = f.metadata()?;
+        if !(meta.is_file() && meta.len() > 0) {
+            return Ok(None);
+        }
+        // SAFETY: the map is read-only and private to us. If another process truncates the
+        // file while we read it, accesses past the new end fault (SIGBUS); checkpoint images
+        // are not modified while they are inspected, which is the accepted trade-off of every
+        // mmap-based reader. Nothing here relies on the bytes staying unchanged for memory
+        // safety: all parsing is bounds-checked against the mapping's length.
+        let map = unsafe { memmap2::Mmap::map(f)? };
+        Ok(Some(Source::Mapped(map)))
     }
 
     /// Drops `[offset, offset + len)` of a mapped file from this process's resident memory:

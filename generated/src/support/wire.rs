@@ -738,7 +738,7 @@ mod tests {
             values.push(x >> (x % 64));
         }
         for v in values {
-            // After bytes already in the vector, so that the cut-back is seen to keep them.
+            // After bytes already in the vector: a writer must append, never overwrite.
             let mut out = vec![0xaa, 0xbb];
             write_varint(v, &mut out);
             assert_eq!(&out[..2], [0xaa, 0xbb]);
