@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use criu_image_proto::flags::{MapFlags, PageFlags, Prot, VmaStatus};
+use criu_image_proto::flags::{MapFlags, OpenFlags, PageFlags, Prot, RemapId, Seals, VmaStatus};
+use criu_image_proto::support::flags::FlagTable;
 use criu_image_proto::support::json_in::{self, Value};
 use criu_image_proto::kernel::{SocketFamily, TaskState, TcpState};
 use criu_image_proto::kinds::{Entries, Kind, KINDS, RAW_KINDS, files};
@@ -71,6 +72,12 @@ fn flag_newtypes_display_as_crit_prints_them() {
                 assert_eq!(Prot(v.prot()).to_string(), text(j.get("prot").unwrap()), "{set}/{name}");
                 assert_eq!(MapFlags(v.flags()).to_string(), text(j.get("flags").unwrap()), "{set}/{name}");
                 assert_eq!(VmaStatus(v.status()).to_string(), text(j.get("status").unwrap()), "{set}/{name}");
+                // And crit's names read back as the bits the image holds.
+                let bits = |t: &str, f: fn(&[u8]) -> Option<u64>| -> u64 {
+                    t.split(" | ").filter(|n| !n.is_empty()).map(|n| f(n.as_bytes()).unwrap_or_else(|| panic!("{set}/{name}: {n:?}"))).sum()
+                };
+                assert_eq!(bits(&text(j.get("prot").unwrap()), Prot::table_bits), u64::from(v.prot()), "{set}/{name}");
+                assert_eq!(bits(&text(j.get("status").unwrap()), VmaStatus::table_bits), u64::from(v.status()), "{set}/{name}");
                 // Every bit the kernel set is one the tables know.
                 assert_eq!(MapFlags(v.flags()).unknown_bits(), 0, "{set}/{name}: {:?}", MapFlags(v.flags()));
                 assert_eq!(VmaStatus(v.status()).unknown_bits(), 0, "{set}/{name}");
@@ -79,6 +86,48 @@ fn flag_newtypes_display_as_crit_prints_them() {
         }
     }
     assert!(vmas > 500, "{vmas} VMAs checked");
+}
+
+/// `table_bits` is the reverse of `TABLE` as crit's reader builds it (`dict` of the table: the last
+/// entry of a name wins), and nothing else: not a name with any one byte changed, cut short or
+/// lengthened, nor a name crit does not print (`ALL`'s extra entries).
+#[test]
+fn flag_table_bits_reverse_the_table_and_nothing_else() {
+    let types: [(&str, &FlagTable, &FlagTable, fn(&[u8]) -> Option<u64>); 7] = [
+        ("MapFlags", MapFlags::TABLE, MapFlags::ALL, MapFlags::table_bits),
+        ("Prot", Prot::TABLE, Prot::ALL, Prot::table_bits),
+        ("VmaStatus", VmaStatus::TABLE, VmaStatus::ALL, VmaStatus::table_bits),
+        ("PageFlags", PageFlags::TABLE, PageFlags::ALL, PageFlags::table_bits),
+        ("RemapId", RemapId::TABLE, RemapId::ALL, RemapId::table_bits),
+        ("OpenFlags", OpenFlags::TABLE, OpenFlags::ALL, OpenFlags::table_bits),
+        ("Seals", Seals::TABLE, Seals::ALL, Seals::table_bits),
+    ];
+    let mut looked_up = 0;
+    for (ty, table, all, bits_of) in types {
+        let reverse = |n: &[u8]| table.iter().rev().find(|(m, _)| m.as_bytes() == n).map(|&(_, b)| b);
+        let mut probes: Vec<Vec<u8>> = all.iter().map(|(n, _)| n.as_bytes().to_vec()).collect();
+        for (n, _) in all.iter() {
+            let n = n.as_bytes();
+            probes.push(n[..n.len() - 1].to_vec());
+            probes.push([n, b"X"].concat());
+            for i in 0..n.len() {
+                for b in [b'A', b'_', b'0', n[i] ^ 0x20, 0xff] {
+                    let mut m = n.to_vec();
+                    m[i] = b;
+                    probes.push(m);
+                }
+            }
+        }
+        probes.push(Vec::new());
+        for p in &probes {
+            assert_eq!(bits_of(p), reverse(p), "{ty}: {:?}", String::from_utf8_lossy(p));
+            looked_up += 1;
+        }
+        for (n, _) in table.iter() {
+            assert!(bits_of(n.as_bytes()).is_some(), "{ty}: {n}");
+        }
+    }
+    assert!(looked_up > 1000, "{looked_up}");
 }
 
 #[test]

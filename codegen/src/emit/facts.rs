@@ -65,6 +65,7 @@ fn emit_flag_type(t: &FlagTable, fields: &str) -> TokenStream {
         quote!((#n, #lit))
     });
     let valid = hex32(t.entries.iter().chain(&t.also_valid).fold(0, |a, (_, b)| a | b));
+    let lookup = name_lookup(&t.entries);
     let tname = &t.type_name;
     quote! {
         #[doc = #doc]
@@ -80,11 +81,77 @@ fn emit_flag_type(t: &FlagTable, fields: &str) -> TokenStream {
             /// Every bit the table names or lists as valid.
             pub const VALID: Self = Self(#valid);
 
+            /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+            /// table lists twice means its last entry), `None` for any other text.
+            pub fn table_bits(name: &[u8]) -> Option<u64> {
+                #lookup
+            }
         }
 
         // The methods, formatting and operators every flag newtype shares.
         crate::support::flags::flag_newtype!(#name, #tname);
     }
+}
+
+/// The body of a flag newtype's `table_bits`: a `match` on the name's length, then on the bytes
+/// that tell apart the names of that length, then one comparison, where a scan of the table
+/// would compare against most of its names (the JSON reader looks up every flag name of every
+/// pretty entry this way). crit reads flags through a dict of the table, so with a name listed
+/// twice the last entry wins.
+fn name_lookup(entries: &[(String, u64)]) -> TokenStream {
+    let mut names: Vec<(&str, u64)> = Vec::new();
+    for (n, v) in entries {
+        match names.iter_mut().find(|(m, _)| m == n) {
+            Some(e) => e.1 = *v,
+            None => names.push((n, *v)),
+        }
+    }
+    if names.is_empty() {
+        return quote! { let _ = name; None };
+    }
+    let mut lens: Vec<usize> = names.iter().map(|(n, _)| n.len()).collect();
+    lens.sort_unstable();
+    lens.dedup();
+    let arms = lens.iter().map(|&len| {
+        let group: Vec<(&str, u64)> = names.iter().copied().filter(|(n, _)| n.len() == len).collect();
+        let len_lit = Literal::usize_unsuffixed(len);
+        let body = by_byte(&group);
+        quote!(#len_lit => #body,)
+    });
+    quote! { match name.len() { #( #arms )* _ => None } }
+}
+
+/// The lookup among distinct names of one length: one name is compared; more are split by the byte
+/// where they differ most (the last such byte, names sharing their prefixes), each part in turn.
+fn by_byte(group: &[(&str, u64)]) -> TokenStream {
+    if let [(n, v)] = group {
+        let lit = Literal::byte_string(n.as_bytes());
+        let v = Literal::u64_unsuffixed(*v);
+        return quote!(if name == #lit { Some(#v) } else { None });
+    }
+    let distinct = |i: usize| {
+        let mut at: Vec<u8> = group.iter().map(|(n, _)| n.as_bytes()[i]).collect();
+        at.sort_unstable();
+        at.dedup();
+        at
+    };
+    let len = group[0].0.len();
+    let at = (0..len).max_by_key(|&i| distinct(i).len()).expect("names are not empty");
+    // The parts in table order.
+    let mut bytes: Vec<u8> = Vec::new();
+    for (n, _) in group {
+        if !bytes.contains(&n.as_bytes()[at]) {
+            bytes.push(n.as_bytes()[at]);
+        }
+    }
+    let arms = bytes.into_iter().map(|b| {
+        let part: Vec<(&str, u64)> = group.iter().copied().filter(|(n, _)| n.as_bytes()[at] == b).collect();
+        let body = by_byte(&part);
+        let b = Literal::byte_character(b);
+        quote!(#b => #body,)
+    });
+    let at = Literal::usize_unsuffixed(at);
+    quote!(match name[#at] { #( #arms )* _ => None })
 }
 
 /// `kernel.rs`: one open enum per kernel table.
@@ -145,5 +212,33 @@ fn emit_kernel_enum(e: &KernelEnum) -> TokenStream {
         }
 
         crate::support::open_enum::open_enum!(#name, #tname, #unknown);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(entries: &[(&str, u64)]) -> String {
+        let entries: Vec<(String, u64)> = entries.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+        name_lookup(&entries).to_string()
+    }
+
+    #[test]
+    fn a_name_listed_twice_reads_as_its_last_entry() {
+        let code = lookup(&[("MAP_A", 1), ("MAP_B", 2), ("MAP_A", 4)]);
+        assert!(code.contains("Some (4)") && !code.contains("Some (1)"), "{code}");
+        assert_eq!(code.matches("b\"MAP_A\"").count(), 1, "{code}");
+    }
+
+    #[test]
+    fn names_of_one_length_split_on_the_last_byte_that_tells_them_apart() {
+        // Bytes 5 and 8 both tell READ from EXEC; the later one is taken.
+        let code = lookup(&[("PROT_READ", 1), ("PROT_EXEC", 4)]);
+        assert!(code.contains("match name [8usize]") || code.contains("match name [8]"), "{code}");
+        // No one byte tells the three apart: the split goes on within a part.
+        let code = lookup(&[("AB", 1), ("AC", 2), ("BB", 3)]);
+        assert_eq!(code.matches("match name [").count(), 2, "{code}");
+        assert!(lookup(&[]).contains("None"));
     }
 }

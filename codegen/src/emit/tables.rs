@@ -1,7 +1,8 @@
 //! Flag and dict tables as statics, named after their TOML keys (`mmap.prot` → `MMAP_PROT`, dict
 //! `sk` field `family` → `DICT_SK_FAMILY`). A flag table's entries are its newtype's `TABLE`
 //! (`flags.rs`): one copy of the data. Each table also has the integer format of the fields that
-//! name it (`FMT_MMAP_PROT`, `FMT_DICT_SK_FAMILY`), shared by their JSON writers and readers.
+//! name it (`FMT_MMAP_PROT`, `FMT_DICT_SK_FAMILY`), shared by their JSON writers and readers; a
+//! flag table's format carries the newtype's `table_bits`, the reader's reverse of the table.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -20,7 +21,10 @@ pub fn emit(model: &Model) -> TokenStream {
             #[doc = #doc]
             pub static #id: &crate::support::json::FlagTable = crate::schema::flags::#ty::TABLE;
             #[doc = #fmt_doc]
-            pub static #fmt: crate::support::fields::IntFmt = crate::support::fields::IntFmt { flags: Some(#id), ..crate::support::fields::fmt::PLAIN };
+            pub static #fmt: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
+                flags: Some(&crate::support::flags::FlagSpec { table: crate::schema::flags::#ty::TABLE, bits_of_name: crate::schema::flags::#ty::table_bits }),
+                ..crate::support::fields::fmt::PLAIN
+            };
         }
     });
     let dicts = model.dict_tables.iter().map(|t| {

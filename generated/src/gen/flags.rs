@@ -74,6 +74,23 @@ impl MapFlags {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x1ff97b);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            8 => if name == b"MAP_ANON" { Some(32) } else { None }
+            10 => if name == b"MAP_SHARED" { Some(1) } else { None }
+            11 => if name == b"MAP_PRIVATE" { Some(2) } else { None }
+            13 => {
+                match name[12] {
+                    b'E' => if name == b"MAP_DROPPABLE" { Some(8) } else { None }
+                    b'N' => if name == b"MAP_GROWSDOWN" { Some(256) } else { None }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(MapFlags, "MapFlags");
 /**Bits of `vma_entry.prot` (`(criu).flags = "mmap.prot"`): PROT_* from <sys/mman.h>; names and order as crit 4.2.1 prints them.
@@ -102,6 +119,21 @@ impl Prot {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x7);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            9 => {
+                match name[8] {
+                    b'D' => if name == b"PROT_READ" { Some(1) } else { None }
+                    b'C' => if name == b"PROT_EXEC" { Some(4) } else { None }
+                    _ => None,
+                }
+            }
+            10 => if name == b"PROT_WRITE" { Some(2) } else { None }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(Prot, "Prot");
 /**Bits of `vma_entry.status` (`(criu).flags = "mmap.status"`): VMA_* bits of criu/include/image.h (CRIU 4.2.1); names and order as crit 4.2.1 prints them.
@@ -193,6 +225,60 @@ impl VmaStatus {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x8003ffef);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            10 => if name == b"VMA_UNSUPP" { Some(2147483648) } else { None }
+            13 => {
+                match name[12] {
+                    b'E' => if name == b"VMA_AREA_NONE" { Some(0) } else { None }
+                    b'O' => if name == b"VMA_AREA_VDSO" { Some(8) } else { None }
+                    b'P' => if name == b"VMA_AREA_HEAP" { Some(32) } else { None }
+                    b'R' => if name == b"VMA_AREA_VVAR" { Some(4096) } else { None }
+                    _ => None,
+                }
+            }
+            14 => {
+                match name[12] {
+                    b'C' => if name == b"VMA_AREA_STACK" { Some(2) } else { None }
+                    b'F' => if name == b"VMA_AREA_MEMFD" { Some(16384) } else { None }
+                    b'T' => if name == b"VMA_AREA_SHSTK" { Some(32768) } else { None }
+                    _ => None,
+                }
+            }
+            15 => {
+                match name[7] {
+                    b'E' => if name == b"VMA_FILE_SHARED" { Some(128) } else { None }
+                    b'N' => if name == b"VMA_ANON_SHARED" { Some(256) } else { None }
+                    b'A' => if name == b"VMA_AREA_SOCKET" { Some(2048) } else { None }
+                    _ => None,
+                }
+            }
+            16 => {
+                match name[15] {
+                    b'R' => if name == b"VMA_AREA_REGULAR" { Some(1) } else { None }
+                    b'E' => {
+                        match name[7] {
+                            b'E' => {
+                                if name == b"VMA_FILE_PRIVATE" { Some(64) } else { None }
+                            }
+                            b'N' => {
+                                if name == b"VMA_ANON_PRIVATE" { Some(512) } else { None }
+                            }
+                            _ => None,
+                        }
+                    }
+                    b'C' => if name == b"VMA_AREA_SYSVIPC" { Some(1024) } else { None }
+                    b'G' => if name == b"VMA_AREA_AIORING" { Some(8192) } else { None }
+                    b'S' => if name == b"VMA_AREA_UPROBES" { Some(131072) } else { None }
+                    _ => None,
+                }
+            }
+            17 => if name == b"VMA_AREA_VSYSCALL" { Some(4) } else { None }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(VmaStatus, "VmaStatus");
 /**Bits of `pagemap_entry.flags` (`(criu).flags = "pmap.flags"`): PE_* of criu/include/pagemap.h.
@@ -221,6 +307,16 @@ impl PageFlags {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x7);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            7 => if name == b"PE_LAZY" { Some(2) } else { None }
+            9 => if name == b"PE_PARENT" { Some(1) } else { None }
+            10 => if name == b"PE_PRESENT" { Some(4) } else { None }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(PageFlags, "PageFlags");
 /**Bits of no schema field (`(criu).flags = "remap.id"`): REMAP_GHOST of criu/include/image.h: in remap_file_path_entry.remap_id, the top bit said "ghost" before remap_type existed; restore of old images still reads it. Not a (criu).flags table: no JSON renders it.
@@ -237,6 +333,14 @@ impl RemapId {
     pub const ALL: &'static FlagTable = &[("REMAP_GHOST", 0x80000000)];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x80000000);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            11 => if name == b"REMAP_GHOST" { Some(2147483648) } else { None }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(RemapId, "RemapId");
 /**Bits of `bpfmap_file_entry.flags`, `memfd_file_entry.flags`, `reg_file_entry.flags` (`(criu).flags = "rfile.flags"`): O_* open flags from <asm-generic/fcntl.h> (octal); names and order as crit 4.2.1 prints them.
@@ -326,6 +430,59 @@ impl OpenFlags {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x7fffc3);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            6 => {
+                match name[5] {
+                    b'R' => if name == b"O_RDWR" { Some(2) } else { None }
+                    b'L' => if name == b"O_EXCL" { Some(128) } else { None }
+                    b'C' => if name == b"FASYNC" { Some(8192) } else { None }
+                    _ => None,
+                }
+            }
+            7 => {
+                match name[4] {
+                    b'E' => if name == b"O_CREAT" { Some(64) } else { None }
+                    b'U' => if name == b"O_TRUNC" { Some(512) } else { None }
+                    b'Y' => if name == b"O_DSYNC" { Some(4096) } else { None }
+                    _ => None,
+                }
+            }
+            8 => {
+                match name[6] {
+                    b'L' => if name == b"O_WRONLY" { Some(1) } else { None }
+                    b'T' => if name == b"O_NOCTTY" { Some(256) } else { None }
+                    b'N' => if name == b"O_APPEND" { Some(1024) } else { None }
+                    b'C' => if name == b"O_DIRECT" { Some(16384) } else { None }
+                    _ => None,
+                }
+            }
+            9 => {
+                match name[8] {
+                    b'E' => if name == b"O_NOATIME" { Some(262144) } else { None }
+                    b'C' => if name == b"O_CLOEXEC" { Some(524288) } else { None }
+                    _ => None,
+                }
+            }
+            10 => {
+                match name[9] {
+                    b'K' => if name == b"O_NONBLOCK" { Some(2048) } else { None }
+                    b'W' => if name == b"O_NOFOLLOW" { Some(131072) } else { None }
+                    _ => None,
+                }
+            }
+            11 => {
+                match name[10] {
+                    b'E' => if name == b"O_LARGEFILE" { Some(32768) } else { None }
+                    b'Y' => if name == b"O_DIRECTORY" { Some(65536) } else { None }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(OpenFlags, "OpenFlags");
 /**Bits of `memfd_inode_entry.seals` (`(criu).flags = "seals.flags"`): F_SEAL_* from <linux/fcntl.h>.
@@ -362,5 +519,22 @@ impl Seals {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0x1f);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            11 => {
+                match name[10] {
+                    b'L' => if name == b"F_SEAL_SEAL" { Some(1) } else { None }
+                    b'W' => if name == b"F_SEAL_GROW" { Some(4) } else { None }
+                    _ => None,
+                }
+            }
+            12 => if name == b"F_SEAL_WRITE" { Some(8) } else { None }
+            13 => if name == b"F_SEAL_SHRINK" { Some(2) } else { None }
+            19 => if name == b"F_SEAL_FUTURE_WRITE" { Some(16) } else { None }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(Seals, "Seals");

@@ -7,49 +7,84 @@
 pub static MMAP_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::MapFlags::TABLE;
 /// The format of a field with `(criu).flags = "mmap.flags"`.
 pub static FMT_MMAP_FLAGS: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(MMAP_FLAGS),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::MapFlags::TABLE,
+            bits_of_name: crate::schema::flags::MapFlags::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// `mmap.prot`: PROT_* from <sys/mman.h>; names and order as crit 4.2.1 prints them (the entries of [`crate::flags::Prot`]).
 pub static MMAP_PROT: &crate::support::json::FlagTable = crate::schema::flags::Prot::TABLE;
 /// The format of a field with `(criu).flags = "mmap.prot"`.
 pub static FMT_MMAP_PROT: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(MMAP_PROT),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::Prot::TABLE,
+            bits_of_name: crate::schema::flags::Prot::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// `mmap.status`: VMA_* bits of criu/include/image.h (CRIU 4.2.1); names and order as crit 4.2.1 prints them (the entries of [`crate::flags::VmaStatus`]).
 pub static MMAP_STATUS: &crate::support::json::FlagTable = crate::schema::flags::VmaStatus::TABLE;
 /// The format of a field with `(criu).flags = "mmap.status"`.
 pub static FMT_MMAP_STATUS: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(MMAP_STATUS),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::VmaStatus::TABLE,
+            bits_of_name: crate::schema::flags::VmaStatus::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// `pmap.flags`: PE_* of criu/include/pagemap.h (the entries of [`crate::flags::PageFlags`]).
 pub static PMAP_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::PageFlags::TABLE;
 /// The format of a field with `(criu).flags = "pmap.flags"`.
 pub static FMT_PMAP_FLAGS: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(PMAP_FLAGS),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::PageFlags::TABLE,
+            bits_of_name: crate::schema::flags::PageFlags::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// `remap.id`: REMAP_GHOST of criu/include/image.h: in remap_file_path_entry.remap_id, the top bit said "ghost" before remap_type existed; restore of old images still reads it. Not a (criu).flags table: no JSON renders it (the entries of [`crate::flags::RemapId`]).
 pub static REMAP_ID: &crate::support::json::FlagTable = crate::schema::flags::RemapId::TABLE;
 /// The format of a field with `(criu).flags = "remap.id"`.
 pub static FMT_REMAP_ID: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(REMAP_ID),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::RemapId::TABLE,
+            bits_of_name: crate::schema::flags::RemapId::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// `rfile.flags`: O_* open flags from <asm-generic/fcntl.h> (octal); names and order as crit 4.2.1 prints them (the entries of [`crate::flags::OpenFlags`]).
 pub static RFILE_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::OpenFlags::TABLE;
 /// The format of a field with `(criu).flags = "rfile.flags"`.
 pub static FMT_RFILE_FLAGS: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(RFILE_FLAGS),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::OpenFlags::TABLE,
+            bits_of_name: crate::schema::flags::OpenFlags::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// `seals.flags`: F_SEAL_* from <linux/fcntl.h> (the entries of [`crate::flags::Seals`]).
 pub static SEALS_FLAGS: &crate::support::json::FlagTable = crate::schema::flags::Seals::TABLE;
 /// The format of a field with `(criu).flags = "seals.flags"`.
 pub static FMT_SEALS_FLAGS: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(SEALS_FLAGS),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::Seals::TABLE,
+            bits_of_name: crate::schema::flags::Seals::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// dict `gen`, field `task_state`: crit 4.2.1's labels. NOTE: crit swaps 3 and 6 against CRIU (compel/include/uapi/task-state.h: 3 = stopped, 6 = zombie) and has no name for 2 (dead); we print crit's labels so output stays byte-identical, and say so in the README. CRIU's own names are kernel.toml's task_state

@@ -3,7 +3,8 @@
 
 use std::fmt as sfmt;
 
-use super::json::{self, DictTable, FlagTable, JsonWriter};
+use super::flags::FlagSpec;
+use super::json::{self, DictTable, JsonWriter};
 use super::json_in::{self, Value};
 use super::wire::{Repeated, UInt32};
 use super::{DecodeError, EncodeError, UnknownFields};
@@ -61,7 +62,7 @@ pub struct IntFmt {
     /// `(criu).dev` / `(criu).odev`: `"8:1"`.
     pub dev: Dev,
     /// `(criu).flags`: `"PROT_READ | PROT_WRITE"`.
-    pub flags: Option<&'static FlagTable>,
+    pub flags: Option<&'static FlagSpec>,
     /// `(criu).dict`: a name for each value the table has.
     pub dict: Option<&'static DictTable>,
 }
@@ -135,7 +136,7 @@ fn pretty_int(w: &mut JsonWriter, v: i128, fmt: &IntFmt, hex: bool) {
     match (fmt.dev, fmt.flags, fmt.dict) {
         (Dev::Kernel, _, _) => w.dev(u, false),
         (Dev::Old, _, _) => w.dev(u, true),
-        (Dev::None, Some(table), _) => w.flags(u, table),
+        (Dev::None, Some(spec), _) => w.flags(u, spec.table),
         (Dev::None, None, Some(dict)) => match dict.iter().find(|(k, _)| *k == u) {
             Some((_, name)) => w.str(name),
             None => w.u64(u),
@@ -435,8 +436,8 @@ fn int_from_text(s: &[u8], fmt: &IntFmt) -> Option<i128> {
         Dev::Old => return json_in::parse_dev_old(std::str::from_utf8(s).ok()?).map(i128::from),
         Dev::None => {}
     }
-    if let Some(table) = fmt.flags {
-        return json_in::parse_flags_text(s, table).map(i128::from);
+    if let Some(spec) = fmt.flags {
+        return json_in::parse_flags_text(s, spec.bits_of_name).map(i128::from);
     }
     if let Some(dict) = fmt.dict
         && let Some((v, _)) = dict.iter().find(|(_, n)| n.as_bytes() == s) {

@@ -7,6 +7,19 @@ use std::fmt;
 /// A flag table from `proto/flags.toml`: names in output order with their bit values.
 pub type FlagTable = [(&'static str, u64)];
 
+/// A flag table and its reverse, what a `(criu).flags` field's pretty form is made of: the JSON
+/// writer names bits with `table`, the reader turns each name back into bits with `bits_of_name`
+/// (the generated newtype's `table_bits`, a `match` where a scan of `table` would compare against
+/// most of its names).
+#[derive(Clone, Copy, Debug)]
+pub struct FlagSpec {
+    /// The names in output order.
+    pub table: &'static FlagTable,
+    /// The bits of one name of `table` (with a name listed twice, its last entry's), `None` for
+    /// any other text.
+    pub bits_of_name: fn(&[u8]) -> Option<u64>,
+}
+
 /// One part of a flag value's description: a table entry's name, or the bits no entry named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FlagName {

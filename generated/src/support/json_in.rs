@@ -1362,18 +1362,25 @@ pub fn parse_dev_old(s: &str) -> Option<u64> {
 /// `str.strip()`, values are added (not OR-ed, so a name given twice counts twice) and may be
 /// negative; `None` when the sum is outside `0..=u64::MAX`.
 pub fn parse_flags(s: &str, table: &super::json::FlagTable) -> Option<u64> {
-    parse_flags_text(s.as_bytes(), table)
+    // `dict(flags_map)`: with duplicate names the last entry wins.
+    parse_flags_text(s.as_bytes(), |token| table.iter().rev().find(|(name, _)| name.as_bytes() == token).map(|&(_, bits)| bits))
 }
 
 /// [`parse_flags`] of UTF-8 text as bytes (`None` if it is not UTF-8 where that matters): the
 /// tokens between `|` are split and matched as bytes, and only a token that needs Python's
-/// rules (stripping other whitespace, or a number) is read as a `str`.
-pub(crate) fn parse_flags_text(s: &[u8], table: &super::json::FlagTable) -> Option<u64> {
+/// rules (stripping other whitespace, or a number) is read as a `str`. `bits_of_name` is the
+/// table's lookup ([`super::flags::FlagSpec::bits_of_name`]).
+pub(crate) fn parse_flags_text(s: &[u8], bits_of_name: impl Fn(&[u8]) -> Option<u64>) -> Option<u64> {
     if s.is_empty() {
         return Some(0);
     }
     let mut sum: i128 = 0;
-    for token in s.split(|&b| b == b'|') {
+    let mut rest = s;
+    loop {
+        let (token, more) = match find_bar(rest) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
         // crit's own spacing (`A | B`) is stripped without the general (Unicode) rules.
         let token = token.strip_prefix(b" ").unwrap_or(token);
         let token = token.strip_suffix(b" ").unwrap_or(token);
@@ -1381,18 +1388,36 @@ pub(crate) fn parse_flags_text(s: &[u8], table: &super::json::FlagTable) -> Opti
             [first, .., last] if first.is_ascii() && last.is_ascii() && !is_py_space(char::from(*first)) && !is_py_space(char::from(*last)) => token,
             _ => py_strip(std::str::from_utf8(token).ok()?).as_bytes(),
         };
-        // `dict(flags_map)`: with duplicate names the last entry wins.
-        // Names share prefixes (`MAP_`, `PROT_`): the length and the last byte tell most apart.
-        let v = match table.iter().rev().find(|(name, _)| {
-            let name = name.as_bytes();
-            name.len() == token.len() && name.last() == token.last() && same_bytes(name, token)
-        }) {
-            Some(&(_, bits)) => i128::from(bits),
+        let v = match bits_of_name(token) {
+            Some(bits) => i128::from(bits),
             None => parse_int_text(token)?,
         };
         sum = sum.checked_add(v)?;
+        match more {
+            Some(m) => rest = m,
+            None => break,
+        }
     }
     u64::try_from(sum).ok()
+}
+
+/// The first `|` in `b`, eight bytes at a time (SWAR), the tail one by one: flag names are
+/// longer than a word, so a byte loop spent more on finding them than on looking them up.
+#[inline]
+fn find_bar(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'|'));
+        // The lowest flagged byte is exact (a borrow only flags bytes above a true zero).
+        let hit = x.wrapping_sub(ONES) & !x & HIGH;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'|').map(|j| i + j)
 }
 
 /// The reverse of [`super::json::format_ipadd`]: an IPv4 address → one word, IPv6 → four words,
@@ -2164,6 +2189,24 @@ mod tests {
             assert_eq!(leading_spaces(&b), n);
         }
         assert_eq!(leading_spaces(b" \t "), 1);
+    }
+
+    #[test]
+    fn find_bar_as_a_loop() {
+        let text = b"VMA_AREA_REGULAR VMA_FILE_PRIVATE";
+        for len in 0..text.len() {
+            for at in 0..=len {
+                let mut b = text[..len].to_vec();
+                if at < len {
+                    b[at] = b'|';
+                }
+                // Bytes one bit away from `|` (0x7c) never match; a second bar after the first.
+                b.extend_from_slice(b"\x7d\x7e\x3c\xfc|");
+                assert_eq!(find_bar(&b), b.iter().position(|&c| c == b'|'), "{b:?}");
+            }
+        }
+        assert_eq!(find_bar(b""), None);
+        assert_eq!(find_bar(b"MAP_PRIVATE"), None);
     }
 
     #[test]

@@ -33,5 +33,20 @@ impl Prot {
     ];
     /// Every bit the table names or lists as valid.
     pub const VALID: Self = Self(0xf);
+    /// The bits of one name of [`Self::TABLE`] as crit's JSON reader takes it (a name the
+    /// table lists twice means its last entry), `None` for any other text.
+    pub fn table_bits(name: &[u8]) -> Option<u64> {
+        match name.len() {
+            9 => {
+                match name[8] {
+                    b'D' => if name == b"PROT_READ" { Some(1) } else { None }
+                    b'C' => if name == b"PROT_EXEC" { Some(4) } else { None }
+                    _ => None,
+                }
+            }
+            10 => if name == b"PROT_WRITE" { Some(2) } else { None }
+            _ => None,
+        }
+    }
 }
 crate::support::flags::flag_newtype!(Prot, "Prot");

@@ -7,7 +7,12 @@
 pub static MMAP_PROT: &crate::support::json::FlagTable = crate::schema::flags::Prot::TABLE;
 /// The format of a field with `(criu).flags = "mmap.prot"`.
 pub static FMT_MMAP_PROT: crate::support::fields::IntFmt = crate::support::fields::IntFmt {
-    flags: Some(MMAP_PROT),
+    flags: Some(
+        &crate::support::flags::FlagSpec {
+            table: crate::schema::flags::Prot::TABLE,
+            bits_of_name: crate::schema::flags::Prot::table_bits,
+        },
+    ),
     ..crate::support::fields::fmt::PLAIN
 };
 /// dict `sk`, field `type`: test
