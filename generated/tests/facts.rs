@@ -93,7 +93,8 @@ fn flag_newtypes_display_as_crit_prints_them() {
 /// lengthened, nor a name crit does not print (`ALL`'s extra entries).
 #[test]
 fn flag_table_bits_reverse_the_table_and_nothing_else() {
-    let types: [(&str, &FlagTable, &FlagTable, fn(&[u8]) -> Option<u64>); 7] = [
+    type Lookup = fn(&[u8]) -> Option<u64>;
+    let types: [(&str, &FlagTable, &FlagTable, Lookup); 7] = [
         ("MapFlags", MapFlags::TABLE, MapFlags::ALL, MapFlags::table_bits),
         ("Prot", Prot::TABLE, Prot::ALL, Prot::table_bits),
         ("VmaStatus", VmaStatus::TABLE, VmaStatus::ALL, VmaStatus::table_bits),
