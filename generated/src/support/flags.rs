@@ -60,7 +60,11 @@ impl FlagNames {
 impl Iterator for FlagNames {
     type Item = FlagName;
     fn next(&mut self) -> Option<FlagName> {
-        while let Some(&(name, bits)) = self.table.get(self.next) {
+        // Once every bit is named no later entry can be (entries without bits never are), so
+        // the rest of the table is not walked.
+        while self.rest != 0
+            && let Some(&(name, bits)) = self.table.get(self.next)
+        {
             self.next += 1;
             if self.rest & bits != 0 {
                 self.rest &= !bits;

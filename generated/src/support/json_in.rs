@@ -645,25 +645,37 @@ pub(crate) fn plain_string(chunk: &[u8]) -> Option<usize> {
 }
 
 /// The first quote, backslash or control character in `b`: where a plain string's text stops.
-/// Eight bytes at a time (SWAR), the tail one by one.
 #[inline]
 fn string_stop(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
+    first_stop(
+        b,
+        |x| {
+            // Bytes equal to 0 after the XOR, and bytes below 0x20.
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash | x.wrapping_sub(ONES * 0x20) & !x
+        },
+        |c| c == b'"' || c == b'\\' || c < 0x20,
+    )
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The first byte of `b` that stops a scan, eight bytes at a time (SWAR), the tail one by one:
+/// `word` of a little-endian word has the high bit set in (at least) its lowest stopping byte
+/// and in none below it (a borrow only flags bytes above a true one); `byte` says it of a byte.
+#[inline(always)]
+fn first_stop(b: &[u8], word: impl Fn(u64) -> u64, byte: impl Fn(u8) -> bool) -> Option<usize> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
     while let Some(w) = b.get(i..i + 8) {
-        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-        // Bytes equal to 0 after the XOR, and bytes below 0x20: the lowest flagged byte is
-        // exact (a borrow only flags bytes above a true one).
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        let hit = (quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash | x.wrapping_sub(ONES * 0x20) & !x) & HIGH;
+        let hit = word(u64::from_le_bytes(w.try_into().expect("8 bytes"))) & HIGH;
         if hit != 0 {
             return Some(i + (hit.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|j| i + j)
+    b[i..].iter().position(|&c| byte(c)).map(|j| i + j)
 }
 
 /// crit's pretty line break: when `chunk` holds `lead` bytes (the last a newline), spaces, and
@@ -1401,23 +1413,18 @@ pub(crate) fn parse_flags_text(s: &[u8], bits_of_name: impl Fn(&[u8]) -> Option<
     u64::try_from(sum).ok()
 }
 
-/// The first `|` in `b`, eight bytes at a time (SWAR), the tail one by one: flag names are
-/// longer than a word, so a byte loop spent more on finding them than on looking them up.
+/// The first `|` in `b`, a word at a time ([`first_stop`]): flag names are longer than a word,
+/// so a byte loop spent more on finding them than on looking them up.
 #[inline]
 fn find_bar(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(w) = b.get(i..i + 8) {
-        let x = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'|'));
-        // The lowest flagged byte is exact (a borrow only flags bytes above a true zero).
-        let hit = x.wrapping_sub(ONES) & !x & HIGH;
-        if hit != 0 {
-            return Some(i + (hit.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == b'|').map(|j| i + j)
+    first_stop(
+        b,
+        |x| {
+            let x = x ^ (ONES * u64::from(b'|'));
+            x.wrapping_sub(ONES) & !x
+        },
+        |c| c == b'|',
+    )
 }
 
 /// The reverse of [`super::json::format_ipadd`]: an IPv4 address → one word, IPv6 → four words,
