@@ -56,6 +56,11 @@ pub fn write_json_holding(img: &Image<'_>, out: &mut dyn Write, opts: JsonOption
     {
         let mut w = JsonWriter::streaming(opts.pretty, out);
         w.hold(true);
+        // Room for what is held at once, rather than doubling from 64 KiB: each doubling is a
+        // copy wherever the allocator cannot move pages instead (in a long-running process whose
+        // malloc has raised its mmap threshold, a third of writing a large mm image's JSON).
+        let per_byte = if opts.pretty { PRETTY_PER_BYTE } else { PLAIN_PER_BYTE };
+        w.reserve(img.bytes().len().saturating_mul(per_byte).min(hold));
         let mut checked = false;
         let whole = write_document(img, &mut w, opts, |w, next| {
             if checked {
@@ -69,7 +74,7 @@ pub fn write_json_holding(img: &Image<'_>, out: &mut dyn Write, opts: JsonOption
                 return Ok(false);
             }
             if let Some((size, rest)) = next
-                && w.buffer().len() + size * if opts.pretty { PRETTY_PER_BYTE } else { PLAIN_PER_BYTE } > hold
+                && w.buffer().len() + size * per_byte > hold
             {
                 // What is held was checked by writing it; the rest is checked before it streams.
                 rest.check_rest()?;

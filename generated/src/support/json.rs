@@ -74,6 +74,13 @@ impl<'s> JsonWriter<'s> {
         }
     }
 
+    /// Makes room for at least `additional` more bytes of output: for a caller that knows about
+    /// how much an entry will write (a large one grows the buffer once instead of doubling it
+    /// from 64 KiB, each doubling a copy wherever the allocator cannot move pages instead).
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
     /// Marks the output as wrong: a view met a nested message it could not read while writing
     /// (views write what they can; the caller that checks as it writes looks at
     /// [`JsonWriter::poisoned`] and discards the buffer).
