@@ -56,11 +56,15 @@ pub fn write_json_holding(img: &Image<'_>, out: &mut dyn Write, opts: JsonOption
     {
         let mut w = JsonWriter::streaming(opts.pretty, out);
         w.hold(true);
-        // Room for what is held at once, rather than doubling from 64 KiB: each doubling is a
-        // copy wherever the allocator cannot move pages instead (in a long-running process whose
-        // malloc has raised its mmap threshold, a third of writing a large mm image's JSON).
+        // Room at once for a document that will be held whole, rather than doubling from 64 KiB:
+        // each doubling is a copy wherever the allocator cannot move pages instead (in a
+        // long-running process whose malloc has raised its mmap threshold, a third of writing a
+        // large mm image's JSON). One too large to hold streams through a small buffer.
         let per_byte = if opts.pretty { PRETTY_PER_BYTE } else { PLAIN_PER_BYTE };
-        w.reserve(img.bytes().len().saturating_mul(per_byte).min(hold));
+        let estimate = img.bytes().len().saturating_mul(per_byte);
+        if estimate <= hold {
+            w.reserve(estimate);
+        }
         let mut checked = false;
         let whole = write_document(img, &mut w, opts, |w, next| {
             if checked {
